@@ -1,0 +1,3 @@
+#!/usr/bin/env bun
+import { runCli } from "../src/cli.ts";
+await runCli();

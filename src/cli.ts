@@ -1,0 +1,72 @@
+/** Root command: lazy subcommands so `--help` never pays for Polars or Arrow; one place maps errors to exit codes. */
+import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
+import { consola } from "consola";
+import pkg from "../package.json" with { type: "json" };
+import { EXIT_RUNTIME, EXIT_USAGE, UserError } from "./errors.ts";
+
+export const main = defineCommand({
+  meta: {
+    name: "surveillance",
+    version: pkg.version,
+    description: "Record prediction-market order books to Parquet and mine them offline",
+  },
+  subCommands: {
+    scan: () => import("./commands/scan.ts").then((m) => m.default),
+    collect: () => import("./commands/collect.ts").then((m) => m.default),
+    mine: () => import("./commands/mine.ts").then((m) => m.default),
+    demo: () => import("./commands/demo.ts").then((m) => m.default),
+  },
+});
+
+async function resolveSub(cmd: CommandDef<any>, rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+  const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
+  const idx = rawArgs.findIndex((a) => !a.startsWith("-"));
+  const name = idx >= 0 ? rawArgs[idx] : undefined;
+  if (subs && name && name in subs) {
+    const entry = (subs as Record<string, any>)[name];
+    const sub = typeof entry === "function" ? await entry() : await entry;
+    return resolveSub(sub, rawArgs.slice(idx + 1)).then(([c]) => [c, cmd]);
+  }
+  return [cmd, undefined];
+}
+
+export async function runCli(rawArgs: string[] = process.argv.slice(2)): Promise<never> {
+  const verbose = rawArgs.includes("--verbose");
+  try {
+    if (rawArgs.some((a) => a === "--help" || a === "-h")) {
+      const [cmd, parent] = await resolveSub(main, rawArgs);
+      await showUsage(cmd, parent);
+      process.exit(0);
+    }
+    if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+      console.log(pkg.version);
+      process.exit(0);
+    }
+    if (rawArgs.length === 0) {
+      await showUsage(main);
+      process.exit(EXIT_USAGE);
+    }
+    await runCommand(main, { rawArgs });
+    process.exit(process.exitCode ?? 0);
+  } catch (error) {
+    process.exit(reportError(error, verbose, rawArgs));
+  }
+}
+
+/** Maps an error to its exit code and prints it: advice for the user's errors, a stack only with --verbose. */
+export function reportError(error: unknown, verbose: boolean, rawArgs: string[] = []): number {
+  if (error instanceof UserError) {
+    consola.error(error.message);
+    if (error.advice) consola.info(error.advice);
+    if (verbose && error.stack) consola.debug(error.stack);
+    return error.exitCode;
+  }
+  if (error instanceof Error && error.name === "CLIError") {
+    consola.error(error.message);
+    consola.info(`Run \`surveillance ${rawArgs.find((a) => !a.startsWith("-")) ?? ""} --help\` for usage.`.replace("  ", " "));
+    return EXIT_USAGE;
+  }
+  if (verbose) consola.error(error);
+  else consola.error(error instanceof Error ? `${error.message} (run with --verbose for the stack)` : String(error));
+  return EXIT_RUNTIME;
+}

@@ -1,0 +1,177 @@
+/** Time for everything in src/: a real clock, a scaled one (mock clock_speed) and a simulated one that tests drive. */
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Epoch milliseconds UTC. */
+  now(): number;
+  /** Resolves after `ms` of this clock's time (rejects with the signal's reason when aborted). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `fn` once after `ms` of this clock's time. */
+  setTimer(ms: number, fn: () => void | Promise<void>): Timer;
+}
+
+export class RealClock implements Clock {
+  now(): number {
+    return Date.now();
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return abortableSleep(ms, signal, (fn, d) => {
+      const h = setTimeout(fn, d);
+      return { cancel: () => clearTimeout(h) };
+    });
+  }
+  setTimer(ms: number, fn: () => void | Promise<void>): Timer {
+    const h = setTimeout(() => void fn(), Math.max(0, ms));
+    return { cancel: () => clearTimeout(h) };
+  }
+}
+
+/** Real time sped up `speed` times from `start` (mock clock_speed). */
+export class ScaledClock implements Clock {
+  private readonly realStart = Date.now();
+  constructor(
+    readonly speed: number,
+    private readonly start = Date.now(),
+  ) {
+    if (!(speed > 0)) throw new Error("ScaledClock speed must be > 0");
+  }
+  now(): number {
+    return Math.floor(this.start + (Date.now() - this.realStart) * this.speed);
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return abortableSleep(ms, signal, (fn, d) => this.setTimer(d, fn));
+  }
+  setTimer(ms: number, fn: () => void | Promise<void>): Timer {
+    const h = setTimeout(() => void fn(), Math.max(0, ms / this.speed));
+    return { cancel: () => clearTimeout(h) };
+  }
+}
+
+interface SimTimer {
+  at: number;
+  id: number;
+  fn: () => void | Promise<void>;
+  cancelled: boolean;
+}
+
+/**
+ * Simulated time: nothing moves until a driver calls `advance`/`runUntil`. Timers fire in (time, creation) order;
+ * each callback's promise is awaited and pending I/O is given a turn before the next timer fires, so async work
+ * chained on timers completes in simulated order.
+ */
+export class SimClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private heap: SimTimer[] = [];
+
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return abortableSleep(ms, signal, (fn, d) => this.setTimer(d, fn));
+  }
+  setTimer(ms: number, fn: () => void | Promise<void>): Timer {
+    const timer: SimTimer = { at: this.t + Math.max(0, ms), id: this.seq++, fn, cancelled: false };
+    this.push(timer);
+    return { cancel: () => void (timer.cancelled = true) };
+  }
+  /** Number of live timers. */
+  pending(): number {
+    return this.heap.filter((x) => !x.cancelled).length;
+  }
+  /** Time of the next live timer, or undefined. */
+  nextAt(): number | undefined {
+    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
+    return this.heap[0]?.at;
+  }
+  /** Sets the time without firing timers (a wall-clock step, forward or back). */
+  set(ts: number): void {
+    this.t = ts;
+  }
+  async advance(ms: number): Promise<void> {
+    await this.runUntil(this.t + ms);
+  }
+  /** Fires every timer due up to `target` in order, then sets the time to `target`. */
+  async runUntil(target: number): Promise<void> {
+    await settle();
+    for (;;) {
+      const next = this.nextAt();
+      if (next === undefined || next > target) break;
+      const timer = this.pop()!;
+      if (timer.at > this.t) this.t = timer.at;
+      await timer.fn();
+      await settle();
+    }
+    if (target > this.t) this.t = target;
+  }
+
+  private push(x: SimTimer): void {
+    const h = this.heap;
+    h.push(x);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(h[p], h[i])) break;
+      [h[p], h[i]] = [h[i], h[p]];
+      i = p;
+    }
+  }
+  private pop(): SimTimer | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && less(h[l], h[m])) m = l;
+        if (r < h.length && less(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function less(a: SimTimer, b: SimTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.id < b.id);
+}
+
+/** Lets pending promise callbacks and immediate I/O completions run. */
+export async function settle(rounds = 3): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined, schedule: (fn: () => void, ms: number) => Timer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = schedule(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      timer.cancel();
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** clock_speed from the mock config: 0 = simulated as fast as possible, 1 = real time, N = N× real time. */
+export function clockForSpeed(speed: number, start?: number): Clock {
+  if (speed === 0) return new SimClock(start ?? Date.now());
+  if (speed === 1) return new RealClock();
+  return new ScaledClock(speed, start);
+}

@@ -1,0 +1,44 @@
+/** Arg fragments shared by every command: one definition of --config, --data-dir, --venue, --log-format, --verbose. */
+import type { ArgDef } from "citty";
+
+export const sharedArgs = {
+  config: {
+    type: "string",
+    description: "Path to the TOML config file",
+    default: "config/surveillance.toml",
+    valueHint: "PATH",
+  },
+  "data-dir": {
+    type: "string",
+    description: "Data directory (overrides data_dir in the config)",
+    valueHint: "DIR",
+  },
+  venue: {
+    type: "string",
+    description: "Venue to act on (repeatable; default: every enabled venue)",
+    valueHint: "NAME",
+  },
+  "log-format": {
+    type: "enum",
+    options: ["pretty", "json"],
+    description: "Log format on stderr (overrides log_format in the config)",
+    valueHint: "pretty|json",
+  },
+  verbose: {
+    type: "boolean",
+    description: "Show debug logs and error stacks",
+    default: false,
+  },
+} as const satisfies Record<string, ArgDef>;
+
+/** citty gives a repeated string flag as an array, a single one as a string. */
+export function listArg(value: unknown): string[] {
+  if (value === undefined || value === null || value === "") return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.flatMap((v) => String(v).split(",")).map((v) => v.trim()).filter(Boolean);
+}
+
+export function notBuilt(name: string): never {
+  const { UserError } = require("../errors.ts") as typeof import("../errors.ts");
+  throw new UserError(`\`surveillance ${name}\` is not built yet.`, 1);
+}

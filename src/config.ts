@@ -1,0 +1,322 @@
+/** TOML → valibot → typed Config. Every refusal names the key path, the value and the reason (exit 2, nothing written). */
+import * as v from "valibot";
+import { UserError } from "./errors.ts";
+
+const posInt = (max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1, "must be ≥ 1"), v.maxValue(max, `must be ≤ ${max}`));
+const nonNegInt = () => v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0, "must be ≥ 0"));
+const nonNeg = () => v.pipe(v.number(), v.minValue(0, "must be ≥ 0"));
+const rate = () => v.pipe(v.number(), v.minValue(0, "must be ≥ 0"), v.maxValue(1, "must be ≤ 1"));
+const url = () => v.pipe(v.string(), v.regex(/^(https?|wss?):\/\/\S+$/, "must be an http(s):// or ws(s):// URL"));
+const envName = () => v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"));
+
+/** Per-venue collection settings: set under [collector] for all venues, overridable in [venues.NAME]. */
+const collectEntries = {
+  max_subs_per_venue: posInt(100_000),
+  hot_count: nonNegInt(),
+  rotation_period_secs: posInt(),
+  snapshot_interval_ms_hot: posInt(),
+  snapshot_interval_ms_warm: posInt(),
+  subscription_churn_limit_per_minute: posInt(),
+  stale_after_secs: posInt(),
+  silence_timeout_secs: posInt(),
+  reconnect_base_ms: posInt(),
+  reconnect_cap_ms: posInt(),
+  reconnect_reset_secs: posInt(),
+};
+export type CollectSettings = { [K in keyof typeof collectEntries]: number };
+
+export const COLLECT_DEFAULTS: CollectSettings = {
+  max_subs_per_venue: 200,
+  hot_count: 40,
+  rotation_period_secs: 180,
+  snapshot_interval_ms_hot: 2000,
+  snapshot_interval_ms_warm: 10000,
+  subscription_churn_limit_per_minute: 20,
+  stale_after_secs: 60,
+  silence_timeout_secs: 120,
+  reconnect_base_ms: 1000,
+  reconnect_cap_ms: 60_000,
+  reconnect_reset_secs: 60,
+};
+
+const mockEntries = {
+  universe_size: posInt(1_000_000),
+  seed: nonNegInt(),
+  updates_per_sec: nonNeg(),
+  clock_speed: nonNeg(),
+  closed_share: rate(),
+  drop_rate_per_hour: nonNeg(),
+  gap_rate: rate(),
+  malformed_rate: rate(),
+};
+export type MockOptions = { [K in keyof typeof mockEntries]: number };
+export const MOCK_DEFAULTS: MockOptions = {
+  universe_size: 400,
+  seed: 42,
+  updates_per_sec: 2,
+  clock_speed: 0,
+  closed_share: 0.05,
+  drop_rate_per_hour: 0,
+  gap_rate: 0,
+  malformed_rate: 0,
+};
+
+const polymarketEntries = {
+  gamma_url: url(),
+  clob_url: url(),
+  ws_url: url(),
+  max_assets_per_connection: posInt(500),
+  connection_open_pause_ms: nonNegInt(),
+  ping_interval_secs: posInt(),
+  pong_timeout_secs: posInt(),
+  rest_requests_per_10s: posInt(),
+};
+export type PolymarketOptions = {
+  gamma_url: string; clob_url: string; ws_url: string;
+  max_assets_per_connection: number; connection_open_pause_ms: number;
+  ping_interval_secs: number; pong_timeout_secs: number; rest_requests_per_10s: number;
+};
+export const POLYMARKET_DEFAULTS: PolymarketOptions = {
+  gamma_url: "https://gamma-api.polymarket.com",
+  clob_url: "https://clob.polymarket.com",
+  ws_url: "wss://ws-subscriptions-clob.polymarket.com/ws/market",
+  max_assets_per_connection: 400,
+  connection_open_pause_ms: 1000,
+  ping_interval_secs: 10,
+  pong_timeout_secs: 30,
+  rest_requests_per_10s: 100,
+};
+
+const kalshiEntries = {
+  rest_url: url(),
+  ws_url: url(),
+  key_id_env: envName(),
+  private_key_env: envName(),
+  heartbeat_timeout_secs: posInt(),
+  rest_requests_per_sec: posInt(),
+};
+export type KalshiOptions = {
+  rest_url: string; ws_url: string; key_id_env: string; private_key_env: string;
+  heartbeat_timeout_secs: number; rest_requests_per_sec: number;
+};
+export const KALSHI_DEFAULTS: KalshiOptions = {
+  rest_url: "https://api.elections.kalshi.com/trade-api/v2",
+  ws_url: "wss://api.elections.kalshi.com/trade-api/ws/v2",
+  key_id_env: "KALSHI_API_KEY_ID",
+  private_key_env: "KALSHI_PRIVATE_KEY_PATH",
+  heartbeat_timeout_secs: 30,
+  rest_requests_per_sec: 10,
+};
+
+export const VENUE_KINDS = {
+  mock: { entries: mockEntries, defaults: MOCK_DEFAULTS },
+  polymarket: { entries: polymarketEntries, defaults: POLYMARKET_DEFAULTS },
+  kalshi: { entries: kalshiEntries, defaults: KALSHI_DEFAULTS },
+} as const;
+export type VenueKind = keyof typeof VENUE_KINDS;
+export type VenueOptions = { mock: MockOptions; polymarket: PolymarketOptions; kalshi: KalshiOptions };
+
+const writerEntries = {
+  bucket_minutes: posInt(60),
+  flush_rows: posInt(),
+  flush_secs: v.pipe(v.number(), v.minValue(0.001, "must be > 0")),
+  row_group_rows: posInt(),
+  max_buffer_rows: posInt(),
+  compression: v.picklist(["zstd", "snappy", "uncompressed"], "must be zstd, snappy or uncompressed"),
+  retry_base_ms: posInt(),
+  retry_cap_ms: posInt(),
+};
+export type WriterSettings = {
+  bucket_minutes: number; flush_rows: number; flush_secs: number; row_group_rows: number;
+  max_buffer_rows: number; compression: "zstd" | "snappy" | "uncompressed"; retry_base_ms: number; retry_cap_ms: number;
+};
+export const WRITER_DEFAULTS: WriterSettings = {
+  bucket_minutes: 5,
+  flush_rows: 50_000,
+  flush_secs: 5,
+  row_group_rows: 65_536,
+  max_buffer_rows: 2_000_000,
+  compression: "zstd",
+  retry_base_ms: 500,
+  retry_cap_ms: 30_000,
+};
+
+const metricsEntries = {
+  listen: v.pipe(v.string(), v.regex(/^$|^[^\s:]*:\d{1,5}$/, 'must be "" (off) or "HOST:PORT"')),
+  log_interval_secs: posInt(),
+};
+export type MetricsSettings = { listen: string; log_interval_secs: number };
+export const METRICS_DEFAULTS: MetricsSettings = { listen: "", log_interval_secs: 10 };
+
+const partial = <T extends Record<string, v.GenericSchema>>(entries: T) =>
+  v.strictObject(Object.fromEntries(Object.entries(entries).map(([k, s]) => [k, v.optional(s)])) as { [K in keyof T]: v.OptionalSchema<T[K], undefined> });
+
+const venueSectionBase = {
+  enabled: v.boolean(),
+  kind: v.picklist(Object.keys(VENUE_KINDS) as VenueKind[], `must be one of ${Object.keys(VENUE_KINDS).join(", ")}`),
+  ...collectEntries,
+};
+
+const FileSchema = v.strictObject({
+  data_dir: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
+  top_k: v.optional(posInt(1000)),
+  log_format: v.optional(v.picklist(["pretty", "json"], "must be pretty or json")),
+  writer: v.optional(partial(writerEntries)),
+  collector: v.optional(partial(collectEntries)),
+  metrics: v.optional(partial(metricsEntries)),
+  venues: v.optional(v.record(v.string(), v.record(v.string(), v.unknown()))),
+});
+
+export interface VenueConfig<K extends VenueKind = VenueKind> {
+  name: string;
+  kind: K;
+  enabled: boolean;
+  collect: CollectSettings;
+  options: VenueOptions[K];
+}
+
+export interface Config {
+  /** Where the config came from, for messages. */
+  source: string;
+  data_dir: string;
+  top_k: number;
+  log_format: "pretty" | "json";
+  writer: WriterSettings;
+  metrics: MetricsSettings;
+  /** Every configured venue (enabled or not), in file order; `selected` says which this run acts on. */
+  venues: VenueConfig[];
+  selected: VenueConfig[];
+}
+
+export interface ConfigOverrides {
+  dataDir?: string;
+  venues?: string[];
+  logFormat?: "pretty" | "json";
+}
+
+const VENUE_NAME = /^[a-z0-9_]+$/;
+
+function fmtValue(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  const s = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+
+function refuse(source: string, key: string, value: unknown, reason: string): never {
+  throw new UserError(
+    `${source}: ${key} = ${fmtValue(value)}: ${reason}`,
+    2,
+    "Fix the config file (see config/surveillance.toml for every key with its default) and run again; nothing was written.",
+  );
+}
+
+function parseSection<T>(source: string, prefix: string, schema: v.GenericSchema, input: unknown): T {
+  const r = v.safeParse(schema, input);
+  if (r.success) return r.output as T;
+  const issue = r.issues[0];
+  const path = v.getDotPath(issue);
+  const key = path ? `${prefix}${path}` : prefix.replace(/\.$/, "") || "(root)";
+  if (issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never") {
+    refuse(source, key, issue.input, "unknown key");
+  }
+  refuse(source, key, issue.input, issue.message);
+}
+
+/** Validates an already parsed TOML document. Pure: no file or environment access. */
+export function parseConfig(doc: unknown, source = "config", overrides: ConfigOverrides = {}): Config {
+  const file = parseSection<v.InferOutput<typeof FileSchema>>(source, "", FileSchema, doc ?? {});
+  const writer = { ...WRITER_DEFAULTS, ...strip(file.writer) } as WriterSettings;
+  if (60 % writer.bucket_minutes !== 0) refuse(source, "writer.bucket_minutes", writer.bucket_minutes, "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)");
+  if (writer.retry_cap_ms < writer.retry_base_ms) refuse(source, "writer.retry_cap_ms", writer.retry_cap_ms, `must be ≥ writer.retry_base_ms (${writer.retry_base_ms})`);
+  const globalCollect = { ...COLLECT_DEFAULTS, ...strip(file.collector) } as CollectSettings;
+  checkCollect(source, "collector.", globalCollect);
+
+  const rawVenues = file.venues ?? { mock: { enabled: true } };
+  const venues: VenueConfig[] = [];
+  for (const [name, raw] of Object.entries(rawVenues)) {
+    const prefix = `venues.${name}.`;
+    if (!VENUE_NAME.test(name)) refuse(source, `venues.${name}`, name, "a venue name must match [a-z0-9_]+");
+    const kindRaw = (raw as Record<string, unknown>).kind ?? name;
+    if (!(typeof kindRaw === "string" && kindRaw in VENUE_KINDS)) {
+      refuse(source, `${prefix}kind`, kindRaw, `no adapter for this venue; set kind to one of ${Object.keys(VENUE_KINDS).join(", ")}`);
+    }
+    const kind = kindRaw as VenueKind;
+    const spec = VENUE_KINDS[kind];
+    const section = parseSection<Record<string, unknown>>(source, prefix, partial({ ...venueSectionBase, ...spec.entries }), raw);
+    const collect = { ...globalCollect } as CollectSettings;
+    const options: Record<string, unknown> = { ...spec.defaults };
+    for (const [k, val] of Object.entries(section)) {
+      if (val === undefined || k === "enabled" || k === "kind") continue;
+      if (k in collectEntries) (collect as Record<string, number>)[k] = val as number;
+      else options[k] = val;
+    }
+    checkCollect(source, prefix, collect);
+    venues.push({ name, kind, enabled: (section.enabled as boolean | undefined) ?? true, collect, options: options as never });
+  }
+
+  let selected: VenueConfig[];
+  if (overrides.venues && overrides.venues.length > 0) {
+    selected = overrides.venues.map((n) => {
+      const found = venues.find((x) => x.name === n);
+      if (found) return found;
+      if (n in VENUE_KINDS) {
+        const kind = n as VenueKind;
+        const vc: VenueConfig = { name: n, kind, enabled: true, collect: { ...globalCollect }, options: { ...VENUE_KINDS[kind].defaults } as never };
+        venues.push(vc);
+        return vc;
+      }
+      throw new UserError(`--venue ${n}: no such venue in ${source} (configured: ${venues.map((x) => x.name).join(", ") || "none"})`, 2);
+    });
+  } else {
+    selected = venues.filter((x) => x.enabled);
+  }
+
+  return {
+    source,
+    data_dir: overrides.dataDir ?? file.data_dir ?? "data",
+    top_k: file.top_k ?? 50,
+    log_format: overrides.logFormat ?? file.log_format ?? "pretty",
+    writer,
+    metrics: { ...METRICS_DEFAULTS, ...strip(file.metrics) } as MetricsSettings,
+    venues,
+    selected,
+  };
+}
+
+function strip<T extends object | undefined>(o: T): Partial<NonNullable<T>> {
+  if (!o) return {};
+  return Object.fromEntries(Object.entries(o).filter(([, val]) => val !== undefined)) as Partial<NonNullable<T>>;
+}
+
+function checkCollect(source: string, prefix: string, c: CollectSettings): void {
+  if (c.hot_count > c.max_subs_per_venue) refuse(source, `${prefix}hot_count`, c.hot_count, `must be ≤ max_subs_per_venue (${c.max_subs_per_venue})`);
+  if (c.reconnect_cap_ms < c.reconnect_base_ms) refuse(source, `${prefix}reconnect_cap_ms`, c.reconnect_cap_ms, `must be ≥ reconnect_base_ms (${c.reconnect_base_ms})`);
+}
+
+export const DEFAULT_CONFIG_PATH = "config/surveillance.toml";
+
+/** Reads and validates the config file. A missing file at the default path means built-in defaults; a missing explicit one is an error. */
+export async function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}): Promise<Config> {
+  const explicit = path !== undefined && path !== DEFAULT_CONFIG_PATH;
+  const p = path ?? DEFAULT_CONFIG_PATH;
+  const file = Bun.file(p);
+  if (!(await file.exists())) {
+    if (explicit) throw new UserError(`config file not found: ${p}`, 2, "Pass --config PATH to an existing file, or omit it to use config/surveillance.toml.");
+    return parseConfig({}, "(built-in defaults)", overrides);
+  }
+  let doc: unknown;
+  try {
+    doc = Bun.TOML.parse(await file.text());
+  } catch (e) {
+    throw new UserError(`${p}: not valid TOML: ${(e as Error).message}`, 2);
+  }
+  return parseConfig(doc, p, overrides);
+}
+
+/** Reads a credential from the environment variable the config names. The value is never logged. */
+export function readSecret(envVar: string, env: Record<string, string | undefined> = process.env): string | undefined {
+  const val = env[envVar];
+  return val === undefined || val === "" ? undefined : val;
+}
+

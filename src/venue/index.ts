@@ -1,0 +1,19 @@
+/** The one registry: venue kind → adapter factory, loaded lazily so a command pays only for the venues it uses. */
+import type { VenueConfig, VenueKind } from "../config.ts";
+import { UserError } from "../errors.ts";
+import type { AdapterContext, AdapterFactory, VenueAdapter } from "./types.ts";
+
+const notBuilt = (kind: string): AdapterFactory => async () => {
+  throw new UserError(`the ${kind} adapter is not built yet`, 1);
+};
+
+export const ADAPTERS: Record<VenueKind, () => Promise<AdapterFactory>> = {
+  mock: async () => notBuilt("mock"),
+  polymarket: async () => notBuilt("polymarket"),
+  kalshi: async () => notBuilt("kalshi"),
+};
+
+export async function createAdapter(cfg: VenueConfig, ctx: AdapterContext): Promise<VenueAdapter> {
+  const factory = await ADAPTERS[cfg.kind]();
+  return factory(cfg, ctx);
+}

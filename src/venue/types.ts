@@ -1,0 +1,145 @@
+/** The one interface every venue implements: adapters speak protocol, the collector does everything else. */
+import type { Clock } from "../clock.ts";
+import type { VenueConfig } from "../config.ts";
+
+/** One line of the scanner's universe.jsonl. */
+export interface MarketInfo {
+  venue: string;
+  market_id: string;
+  outcome_ids: string[];
+  title: string;
+  /** Epoch ms when trading closes, null when the venue gives none. */
+  close_ts: number | null;
+  /** "active" when tradable; anything else (closed, settled, paused…) is never scheduled. */
+  status: string;
+  tags: string[];
+  /** Epoch ms the market was created/listed, when known. */
+  created_ts?: number | null;
+  /** Cheap extras the venue gives (slug, event ticker, volume, liquidity…). */
+  extra?: Record<string, unknown>;
+}
+
+/** The unit of subscription: a market with all its outcomes. */
+export interface MarketRef {
+  market_id: string;
+  outcome_ids: string[];
+}
+
+export interface BookKey {
+  marketId: string;
+  outcomeId: string;
+}
+
+/** Full book for one outcome; replaces whatever the collector holds. Sides in any order; the book sorts. */
+export interface BookSnapshotEvent {
+  kind: "book";
+  marketId: string;
+  outcomeId: string;
+  bidPx: number[];
+  bidSz: number[];
+  askPx: number[];
+  askSz: number[];
+  /** Venue sequence number, or null when the venue has none (the collector then counts messages). */
+  seq: number | null;
+  sourceTs: number | null;
+}
+
+/** One price level change. mode "set": size is the new total at that price; "add": size is a signed delta. ≤ 0 removes. */
+export interface LevelEvent {
+  kind: "level";
+  marketId: string;
+  outcomeId: string;
+  side: "bid" | "ask";
+  price: number;
+  size: number;
+  mode: "set" | "add";
+  seq: number | null;
+  /** True when seq is per book and consecutive, so the book itself can detect a gap (mock). */
+  bookSeq: boolean;
+  sourceTs: number | null;
+}
+
+/** The adapter knows these books are out of date (e.g. a Kalshi sid seq gap); a fresh "book" clears it. */
+export interface StaleEvent {
+  kind: "stale";
+  keys: BookKey[];
+  reason: string;
+}
+
+export interface ConnectionEvent {
+  kind: "connection";
+  state: "connected" | "disconnected";
+  /** Which of the adapter's connections (Polymarket may hold several). */
+  connId: number;
+  /** Markets carried by that connection, when the adapter knows. Books of a dropped connection become stale. */
+  markets?: string[];
+  reason?: string;
+}
+
+/** A message that could not be used: counted by reason, logged at a bounded rate, never applied. */
+export interface RejectedEvent {
+  kind: "rejected";
+  reason: string;
+  sample?: string;
+}
+
+/** The venue answered a command with an error (Kalshi error reply, HTTP failure): counted and logged. */
+export interface VenueErrorEvent {
+  kind: "venue_error";
+  reason: string;
+  detail?: string;
+}
+
+/** The market is over (Polymarket market_resolved): stop watching it. */
+export interface ResolvedEvent {
+  kind: "resolved";
+  marketId: string;
+}
+
+/** Informational messages that change no book (tick size, last trade…): counted. */
+export interface InfoEvent {
+  kind: "info";
+  type: string;
+}
+
+export type VenueEvent =
+  | BookSnapshotEvent
+  | LevelEvent
+  | StaleEvent
+  | ConnectionEvent
+  | RejectedEvent
+  | VenueErrorEvent
+  | ResolvedEvent
+  | InfoEvent;
+
+/** Receives every event with our receive time (ms, from the injected clock). */
+export type EventSink = (ev: VenueEvent, tsRecv: number) => void;
+
+export interface DiscoverOptions {
+  /** Stop after this many markets (live smoke runs). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+export interface VenueAdapter {
+  readonly name: string;
+  /** The market universe (open markets with their outcomes). */
+  discover(opts?: DiscoverOptions): Promise<MarketInfo[]>;
+  /** Opens the connection(s) and starts delivering events to `sink`; reconnects by itself (shared backoff). */
+  connect(sink: EventSink): Promise<void>;
+  subscribe(markets: MarketRef[]): void;
+  unsubscribe(markets: MarketRef[]): void;
+  /** Ask for fresh full books for these outcomes (REST or a snapshot request), without dropping the socket. */
+  resync(keys: BookKey[]): void;
+  close(): Promise<void>;
+}
+
+export interface AdapterContext {
+  clock: Clock;
+  /** Environment for credentials (named in the config); defaults to process.env at the edge. */
+  env: Record<string, string | undefined>;
+  /** Random source in [0,1) (backoff jitter); injectable for tests. */
+  random?: () => number;
+}
+
+export type AdapterFactory = (cfg: VenueConfig, ctx: AdapterContext) => Promise<VenueAdapter>;
