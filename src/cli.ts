@@ -32,6 +32,8 @@ async function resolveSub(cmd: CommandDef<any>, rawArgs: string[]): Promise<[Com
 
 export async function runCli(rawArgs: string[] = process.argv.slice(2)): Promise<never> {
   const verbose = rawArgs.includes("--verbose");
+  // stdout carries only results; every log line (advice included) goes to stderr.
+  consola.options.stdout = process.stderr;
   try {
     if (rawArgs.some((a) => a === "--help" || a === "-h")) {
       const [cmd, parent] = await resolveSub(main, rawArgs);
