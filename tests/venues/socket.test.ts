@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import type { ServerWebSocket } from "bun";
+import { SimClock } from "../../src/clock.ts";
+import { ReconnectingSocket } from "../../src/venue/_socket.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+/** A loopback server that refuses a bad header with 401 and lets the test drop or mute its sockets. */
+const sockets: ServerWebSocket<unknown>[] = [];
+const seenHeaders: string[] = [];
+const server = Bun.serve({
+  port: 0,
+  fetch(req, srv) {
+    const h = req.headers.get("x-token") ?? "";
+    seenHeaders.push(h);
+    if (h === "bad") return new Response("unauthorized", { status: 401 });
+    return srv.upgrade(req) ? undefined : new Response("upgrade expected", { status: 400 });
+  },
+  websocket: {
+    open(ws) {
+      sockets.push(ws);
+    },
+    message(ws, m) {
+      ws.send(`echo:${m}`);
+    },
+  },
+});
+afterAll(() => server.stop(true));
+const url = `ws://127.0.0.1:${server.port}/ws`;
+const backoff = { baseMs: 1000, capMs: 8000, resetAfterMs: 60_000 };
+
+describe("ReconnectingSocket", () => {
+  test("reconnects after a drop, with fresh headers, after the backoff delay on the injected clock", async () => {
+    const clock = new SimClock();
+    let n = 0;
+    const events: string[] = [];
+    const s = new ReconnectingSocket({
+      url, clock, backoff, random: () => 0.5, silenceTimeoutMs: 0,
+      headers: () => ({ "x-token": `t${++n}` }),
+      onOpen: () => events.push("open"),
+      onMessage: (d) => events.push(d),
+      onClose: (r) => events.push(`close:${r.split(" ")[0]}`),
+    });
+    const before = sockets.length;
+    expect((await s.start()).ok).toBe(true);
+    expect(s.send("a")).toBe(true);
+    await waitFor(() => events.includes("echo:a"), "echo");
+    sockets[before].close(1001, "bye");
+    await waitFor(() => events.includes("close:closed"), "close");
+    // attempt 0 with random 0.5 → 500 ms: nothing before that, a new connection after it.
+    await clock.advance(499);
+    expect(s.connected).toBe(false);
+    await clock.advance(1);
+    await waitFor(() => s.connected, "reconnect");
+    expect(events.filter((e) => e === "open").length).toBe(2);
+    expect(seenHeaders.slice(-2)).toEqual(["t1", "t2"]);
+    await s.close();
+  });
+
+  test("a silent connection is declared dead after silenceTimeoutMs and replaced", async () => {
+    const clock = new SimClock();
+    const closes: string[] = [];
+    const s = new ReconnectingSocket({
+      url, clock, backoff, random: () => 0, silenceTimeoutMs: 30_000,
+      onOpen: () => {}, onMessage: () => {}, onClose: (r) => closes.push(r),
+    });
+    await s.start();
+    await clock.advance(29_999);
+    expect(closes).toEqual([]);
+    await clock.advance(1);
+    expect(closes[0]).toMatch(/^silent for 30 s/);
+    await clock.advance(0);
+    await waitFor(() => s.connected, "reconnect after silence");
+    expect(s.opens).toBe(2);
+    await s.close();
+  });
+
+  test("a refused upgrade reports its HTTP status and can stop the retries", async () => {
+    const clock = new SimClock();
+    const s = new ReconnectingSocket({
+      url, clock, backoff, silenceTimeoutMs: 0, headers: () => ({ "x-token": "bad" }),
+      onOpen: () => {}, onMessage: () => {}, onAttemptFailed: () => false,
+    });
+    const r = await s.start();
+    expect(r.ok).toBe(false);
+    expect(r.status).toBe(401);
+    expect(clock.pending()).toBe(0);
+    await s.close();
+  });
+});
