@@ -8,7 +8,7 @@ const notBuilt = (kind: string): AdapterFactory => async () => {
 };
 
 export const ADAPTERS: Record<VenueKind, () => Promise<AdapterFactory>> = {
-  mock: async () => notBuilt("mock"),
+  mock: async () => (await import("./mock.ts")).createMockAdapter,
   polymarket: async () => notBuilt("polymarket"),
   kalshi: async () => notBuilt("kalshi"),
 };
