@@ -9,7 +9,7 @@ const notBuilt = (kind: string): AdapterFactory => async () => {
 
 export const ADAPTERS: Record<VenueKind, () => Promise<AdapterFactory>> = {
   mock: async () => (await import("./mock.ts")).createMockAdapter,
-  polymarket: async () => notBuilt("polymarket"),
+  polymarket: () => import("./polymarket/adapter.ts").then((m) => m.createPolymarketAdapter),
   kalshi: async () => notBuilt("kalshi"),
 };
 

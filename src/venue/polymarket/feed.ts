@@ -1,0 +1,168 @@
+/**
+ * Polymarket market channel: owns the sockets, knows nothing of books. Markets (all their tokens) are packed
+ * onto connections of at most `maxAssets` token ids; a new connection is opened only when the others are full,
+ * opens are spaced by an OpenGate, and each connection reconnects on its own (the others are not disturbed),
+ * resubscribing exactly its current assets.
+ */
+import type { Clock } from "../../clock.ts";
+import { OpenGate, ReconnectingSocket } from "../_socket.ts";
+import type { BackoffSettings } from "../backoff.ts";
+import type { ConnectionEvent, MarketRef } from "../types.ts";
+import type { DynamicSubscribe, InitialSubscribe } from "./wire.ts";
+
+export interface FeedOptions {
+  url: string;
+  clock: Clock;
+  random?: () => number;
+  maxAssets: number;
+  openPauseMs: number;
+  pingIntervalMs: number;
+  deadAfterMs: number;
+  backoff: BackoffSettings;
+  onFrame(text: string, connId: number, tsRecv: number): void;
+  onConnection(ev: ConnectionEvent, tsRecv: number): void;
+  onOpenFailed?(connId: number, reason: string, rateLimited: boolean): void;
+}
+
+class Connection {
+  readonly markets = new Map<string, string[]>();
+  assetCount = 0;
+  started = false;
+  sock!: ReconnectingSocket;
+  constructor(readonly id: number) {}
+  assets(): string[] {
+    return [...this.markets.values()].flat();
+  }
+}
+
+export class PolymarketFeed {
+  private readonly conns = new Map<number, Connection>();
+  private readonly byMarket = new Map<string, Connection>();
+  private readonly gate: OpenGate;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly o: FeedOptions) {
+    this.gate = new OpenGate(o.clock, o.openPauseMs);
+  }
+
+  /** Connections currently held (open or reconnecting). */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+  /** Total open attempts over every connection. */
+  get openAttempts(): number {
+    let n = 0;
+    for (const c of this.conns.values()) n += c.sock.attempts;
+    return n;
+  }
+  /** Which connection carries a market (tests and resync). */
+  connectionOf(marketId: string): number | undefined {
+    return this.byMarket.get(marketId)?.id;
+  }
+
+  subscribe(markets: MarketRef[]): void {
+    if (this.closed) return;
+    const added = new Map<Connection, string[]>();
+    for (const m of markets) {
+      if (this.byMarket.has(m.market_id) || m.outcome_ids.length === 0) continue;
+      const n = m.outcome_ids.length;
+      let conn: Connection | undefined;
+      for (const c of this.conns.values()) if (c.assetCount + n <= this.o.maxAssets) { conn = c; break; }
+      const fresh = !conn;
+      conn ??= this.newConnection();
+      conn.markets.set(m.market_id, [...m.outcome_ids]);
+      conn.assetCount += n;
+      this.byMarket.set(m.market_id, conn);
+      if (!fresh) {
+        const list = added.get(conn) ?? [];
+        list.push(...m.outcome_ids);
+        added.set(conn, list);
+      }
+    }
+    // Connections still opening send everything in their initial subscribe; open ones get a dynamic subscribe.
+    for (const [c, ids] of added) this.sendOp(c, "subscribe", ids);
+    for (const c of this.conns.values()) {
+      if (!c.started) {
+        c.started = true;
+        c.sock.start();
+      }
+    }
+  }
+
+  unsubscribe(marketIds: string[]): void {
+    const removed = new Map<Connection, string[]>();
+    for (const id of marketIds) {
+      const conn = this.byMarket.get(id);
+      if (!conn) continue;
+      const ids = conn.markets.get(id)!;
+      conn.markets.delete(id);
+      conn.assetCount -= ids.length;
+      this.byMarket.delete(id);
+      const list = removed.get(conn) ?? [];
+      list.push(...ids);
+      removed.set(conn, list);
+    }
+    for (const [c, ids] of removed) {
+      if (c.markets.size === 0) {
+        // An empty connection is closed rather than kept subscribed to nothing.
+        const wasOpen = c.sock.isOpen;
+        c.sock.stop();
+        this.conns.delete(c.id);
+        if (wasOpen) this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [], reason: "no markets left" }, this.o.clock.now());
+      } else this.sendOp(c, "unsubscribe", ids);
+    }
+  }
+
+  /** Drops one connection and lets it reconnect (the others are untouched). */
+  reconnect(connId: number, reason: string): void {
+    this.conns.get(connId)?.sock.restart(reason);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.conns.values()) c.sock.stop();
+    this.conns.clear();
+    this.byMarket.clear();
+  }
+
+  private newConnection(): Connection {
+    const c = new Connection(this.nextId++);
+    this.conns.set(c.id, c);
+    c.sock = new ReconnectingSocket(
+      {
+        url: this.o.url,
+        clock: this.o.clock,
+        random: this.o.random,
+        backoff: this.o.backoff,
+        pingText: "PING",
+        pingIntervalMs: this.o.pingIntervalMs,
+        deadAfterMs: this.o.deadAfterMs,
+        beforeOpen: () => this.gate.acquire(),
+        minRetryAfter429Ms: this.o.openPauseMs,
+      },
+      {
+        onOpen: () => {
+          const sub: InitialSubscribe = { assets_ids: c.assets(), type: "market", initial_dump: true, custom_feature_enabled: true };
+          c.sock.send(JSON.stringify(sub));
+          this.o.onConnection({ kind: "connection", state: "connected", connId: c.id, markets: [...c.markets.keys()] }, this.o.clock.now());
+        },
+        onMessage: (text, ts) => {
+          if (text === "PONG") return;
+          this.o.onFrame(text, c.id, ts);
+        },
+        onDown: (reason) => {
+          this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [...c.markets.keys()], reason }, this.o.clock.now());
+        },
+        onOpenFailed: (reason, rateLimited) => this.o.onOpenFailed?.(c.id, reason, rateLimited),
+      },
+    );
+    return c;
+  }
+
+  private sendOp(c: Connection, operation: DynamicSubscribe["operation"], ids: string[]): void {
+    if (ids.length === 0) return;
+    const msg: DynamicSubscribe = { operation, assets_ids: ids };
+    c.sock.send(JSON.stringify(msg));
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Polymarket messages exactly as the venue sends them (venue-protocols.md): numbers as decimal strings,
+ * `clobTokenIds`/`outcomes` as JSON-encoded strings, WebSocket frames that are one object or an array of them.
+ * Unknown fields are ignored (valibot `object` strips them). Conversion to numbers happens in the mapper.
+ */
+import * as v from "valibot";
+
+/** A decimal number as the venue sends it ("0.45"); a plain JSON number is tolerated too. */
+export const NumStr = v.union([v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "not a decimal")), v.pipe(v.number(), v.finite())]);
+/** Epoch milliseconds, sent as a string ("1700000000123"). */
+export const MsStr = v.union([v.pipe(v.string(), v.regex(/^\d+$/, "not an integer")), v.pipe(v.number(), v.integer())]);
+
+export const WireLevel = v.object({ price: NumStr, size: NumStr });
+export type WireLevel = v.InferOutput<typeof WireLevel>;
+
+export const Side = v.picklist(["BUY", "SELL"]);
+
+/** REST `GET /book?token_id=T`; the socket `book` event is the same plus `event_type`. */
+export const RestBook = v.object({
+  market: v.string(),
+  asset_id: v.pipe(v.string(), v.minLength(1)),
+  timestamp: v.optional(MsStr),
+  hash: v.optional(v.string()),
+  bids: v.array(WireLevel),
+  asks: v.array(WireLevel),
+});
+export const WireBook = v.object({ ...RestBook.entries, event_type: v.literal("book") });
+export type WireBook = v.InferOutput<typeof WireBook>;
+export type RestBook = v.InferOutput<typeof RestBook>;
+
+export const WirePriceChangeEntry = v.object({
+  asset_id: v.pipe(v.string(), v.minLength(1)),
+  price: NumStr,
+  size: NumStr,
+  side: Side,
+  hash: v.optional(v.string()),
+  best_bid: v.optional(v.string()),
+  best_ask: v.optional(v.string()),
+});
+
+export const WirePriceChange = v.object({
+  event_type: v.literal("price_change"),
+  market: v.string(),
+  timestamp: v.optional(MsStr),
+  price_changes: v.array(WirePriceChangeEntry),
+});
+export type WirePriceChange = v.InferOutput<typeof WirePriceChange>;
+
+/** Informational: counted, never applied to a book. */
+export const INFO_EVENT_TYPES = ["tick_size_change", "last_trade_price", "best_bid_ask", "new_market"] as const;
+export const WireInfo = v.object({ event_type: v.picklist(INFO_EVENT_TYPES) });
+
+export const WireResolved = v.object({
+  event_type: v.literal("market_resolved"),
+  market: v.string(),
+  assets_ids: v.optional(v.array(v.string())),
+  winning_asset_id: v.optional(v.string()),
+  timestamp: v.optional(MsStr),
+});
+
+/** Any single market-channel message we understand. */
+export const WireMessage = v.variant("event_type", [WireBook, WirePriceChange, WireResolved, WireInfo]);
+export type WireMessage = v.InferOutput<typeof WireMessage>;
+
+/** Subscribe messages we send. */
+export interface InitialSubscribe {
+  assets_ids: string[];
+  type: "market";
+  initial_dump: true;
+  /** Adds best_bid_ask, new_market and market_resolved events (we need market_resolved). */
+  custom_feature_enabled: true;
+}
+export interface DynamicSubscribe {
+  operation: "subscribe" | "unsubscribe";
+  assets_ids: string[];
+}
+
+// ---- Gamma REST (discovery) ----
+
+const NumLoose = v.optional(v.nullable(v.union([v.number(), v.string()])));
+const Tag = v.object({ label: v.optional(v.nullable(v.string())), slug: v.optional(v.nullable(v.string())) });
+
+export const GammaMarket = v.object({
+  conditionId: v.pipe(v.string(), v.minLength(1)),
+  question: v.optional(v.nullable(v.string())),
+  slug: v.optional(v.nullable(v.string())),
+  endDate: v.optional(v.nullable(v.string())),
+  createdAt: v.optional(v.nullable(v.string())),
+  active: v.optional(v.nullable(v.boolean())),
+  closed: v.optional(v.nullable(v.boolean())),
+  acceptingOrders: v.optional(v.nullable(v.boolean())),
+  /** JSON-encoded array of token ids, e.g. "[\"123\",\"456\"]". */
+  clobTokenIds: v.string(),
+  /** JSON-encoded array of outcome names, e.g. "[\"Yes\",\"No\"]". */
+  outcomes: v.string(),
+  volume: NumLoose,
+  volumeNum: NumLoose,
+  liquidity: NumLoose,
+  liquidityNum: NumLoose,
+  tags: v.optional(v.nullable(v.array(Tag))),
+  events: v.optional(v.nullable(v.array(v.object({ tags: v.optional(v.nullable(v.array(Tag))) })))),
+});
+export type GammaMarket = v.InferOutput<typeof GammaMarket>;
+
+/** `GET /markets/keyset` envelope. Markets are validated one by one so one bad market does not lose the page. */
+export const GammaKeysetPage = v.object({
+  markets: v.array(v.unknown()),
+  next_cursor: v.optional(v.nullable(v.string())),
+});
