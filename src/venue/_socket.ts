@@ -32,6 +32,27 @@ export interface ReconnectingSocketOptions {
   onAttemptFailed?: (r: SocketAttemptResult) => boolean | void;
   /** Injectable for tests; defaults to the global WebSocket. */
   WebSocketImpl?: typeof WebSocket;
+  /** Awaited before every attempt (e.g. an OpenGate shared by a venue's connections, so opens never burst). */
+  beforeAttempt?: () => Promise<void>;
+}
+
+/** Spaces out connection attempts: at most one start per `pauseMs` across everything sharing the gate, in call order. */
+export class OpenGate {
+  private nextAt = -Infinity;
+  private chain: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly clock: Clock,
+    private readonly pauseMs: number,
+  ) {}
+  acquire(): Promise<void> {
+    const turn = this.chain.then(async () => {
+      const wait = this.nextAt - this.clock.now();
+      if (wait > 0) await this.clock.sleep(wait);
+      this.nextAt = this.clock.now() + this.pauseMs;
+    });
+    this.chain = turn.catch(() => {});
+    return turn;
+  }
 }
 
 const decoder = new TextDecoder();
@@ -97,6 +118,12 @@ export class ReconnectingSocket {
   }
 
   private attempt(): void {
+    if (this.stopped) return;
+    if (this.o.beforeAttempt) void this.o.beforeAttempt().then(() => this.connectNow());
+    else this.connectNow();
+  }
+
+  private connectNow(): void {
     if (this.stopped) return;
     const gen = ++this.gen;
     const Impl = this.o.WebSocketImpl ?? WebSocket;

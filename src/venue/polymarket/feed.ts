@@ -28,6 +28,7 @@ class Connection {
   readonly markets = new Map<string, string[]>();
   assetCount = 0;
   started = false;
+  failedAttempts = 0;
   sock!: ReconnectingSocket;
   constructor(readonly id: number) {}
   assets(): string[] {
@@ -53,7 +54,7 @@ export class PolymarketFeed {
   /** Total open attempts over every connection. */
   get openAttempts(): number {
     let n = 0;
-    for (const c of this.conns.values()) n += c.sock.attempts;
+    for (const c of this.conns.values()) n += c.sock.opens + c.failedAttempts;
     return n;
   }
   /** Which connection carries a market (tests and resync). */
@@ -85,7 +86,7 @@ export class PolymarketFeed {
     for (const c of this.conns.values()) {
       if (!c.started) {
         c.started = true;
-        c.sock.start();
+        void c.sock.start();
       }
     }
   }
@@ -106,8 +107,8 @@ export class PolymarketFeed {
     for (const [c, ids] of removed) {
       if (c.markets.size === 0) {
         // An empty connection is closed rather than kept subscribed to nothing.
-        const wasOpen = c.sock.isOpen;
-        c.sock.stop();
+        const wasOpen = c.sock.connected;
+        void c.sock.close();
         this.conns.delete(c.id);
         if (wasOpen) this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [], reason: "no markets left" }, this.o.clock.now());
       } else this.sendOp(c, "unsubscribe", ids);
@@ -116,12 +117,12 @@ export class PolymarketFeed {
 
   /** Drops one connection and lets it reconnect (the others are untouched). */
   reconnect(connId: number, reason: string): void {
-    this.conns.get(connId)?.sock.restart(reason);
+    this.conns.get(connId)?.sock.reconnect(reason);
   }
 
   close(): void {
     this.closed = true;
-    for (const c of this.conns.values()) c.sock.stop();
+    for (const c of this.conns.values()) void c.sock.close();
     this.conns.clear();
     this.byMarket.clear();
   }
@@ -129,34 +130,31 @@ export class PolymarketFeed {
   private newConnection(): Connection {
     const c = new Connection(this.nextId++);
     this.conns.set(c.id, c);
-    c.sock = new ReconnectingSocket(
-      {
-        url: this.o.url,
-        clock: this.o.clock,
-        random: this.o.random,
-        backoff: this.o.backoff,
-        pingText: "PING",
-        pingIntervalMs: this.o.pingIntervalMs,
-        deadAfterMs: this.o.deadAfterMs,
-        beforeOpen: () => this.gate.acquire(),
-        minRetryAfter429Ms: this.o.openPauseMs,
+    c.sock = new ReconnectingSocket({
+      url: this.o.url,
+      clock: this.o.clock,
+      random: this.o.random,
+      backoff: this.o.backoff,
+      keepalive: { intervalMs: this.o.pingIntervalMs, message: "PING" },
+      silenceTimeoutMs: this.o.deadAfterMs,
+      beforeAttempt: () => this.gate.acquire(),
+      onOpen: () => {
+        const sub: InitialSubscribe = { assets_ids: c.assets(), type: "market", initial_dump: true, custom_feature_enabled: true };
+        c.sock.send(JSON.stringify(sub));
+        this.o.onConnection({ kind: "connection", state: "connected", connId: c.id, markets: [...c.markets.keys()] }, this.o.clock.now());
       },
-      {
-        onOpen: () => {
-          const sub: InitialSubscribe = { assets_ids: c.assets(), type: "market", initial_dump: true, custom_feature_enabled: true };
-          c.sock.send(JSON.stringify(sub));
-          this.o.onConnection({ kind: "connection", state: "connected", connId: c.id, markets: [...c.markets.keys()] }, this.o.clock.now());
-        },
-        onMessage: (text, ts) => {
-          if (text === "PONG") return;
-          this.o.onFrame(text, c.id, ts);
-        },
-        onDown: (reason) => {
-          this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [...c.markets.keys()], reason }, this.o.clock.now());
-        },
-        onOpenFailed: (reason, rateLimited) => this.o.onOpenFailed?.(c.id, reason, rateLimited),
+      onMessage: (text) => {
+        if (text === "PONG") return;
+        this.o.onFrame(text, c.id, this.o.clock.now());
       },
-    );
+      onClose: (reason) => {
+        this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [...c.markets.keys()], reason }, this.o.clock.now());
+      },
+      onAttemptFailed: (r) => {
+        c.failedAttempts++;
+        this.o.onOpenFailed?.(c.id, r.reason ?? "open failed", r.status === 429);
+      },
+    });
     return c;
   }
 
