@@ -3,6 +3,7 @@ import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 import { consola } from "consola";
 import pkg from "../package.json" with { type: "json" };
 import { EXIT_RUNTIME, EXIT_USAGE, UserError } from "./errors.ts";
+import { setupLogging } from "./log.ts";
 
 export const main = defineCommand({
   meta: {
@@ -15,6 +16,8 @@ export const main = defineCommand({
     collect: () => import("./commands/collect.ts").then((m) => m.default),
     mine: () => import("./commands/mine.ts").then((m) => m.default),
     demo: () => import("./commands/demo.ts").then((m) => m.default),
+    status: () => import("./commands/status.ts").then((m) => m.default),
+    verify: () => import("./commands/verify.ts").then((m) => m.default),
   },
 });
 
@@ -34,6 +37,9 @@ export async function runCli(rawArgs: string[] = process.argv.slice(2)): Promise
   const verbose = rawArgs.includes("--verbose");
   // stdout carries only results; every log line (advice included) goes to stderr.
   consola.options.stdout = process.stderr;
+  // JSON from the first line when asked on the command line (errors before the config is read included).
+  const fmtAt = rawArgs.findIndex((a) => a === "--log-format" || a.startsWith("--log-format="));
+  if (fmtAt >= 0 && (rawArgs[fmtAt].split("=")[1] ?? rawArgs[fmtAt + 1]) === "json") setupLogging("json", verbose);
   try {
     if (rawArgs.some((a) => a === "--help" || a === "-h")) {
       const [cmd, parent] = await resolveSub(main, rawArgs);

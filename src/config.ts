@@ -1,6 +1,7 @@
 /** TOML → valibot → typed Config. Every refusal names the key path, the value and the reason (exit 2, nothing written). */
 import * as v from "valibot";
 import { UserError } from "./errors.ts";
+import { registerSecret } from "./log.ts";
 
 const posInt = (max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1, "must be ≥ 1"), v.maxValue(max, `must be ≤ ${max}`));
 const nonNegInt = () => v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0, "must be ≥ 0"));
@@ -317,6 +318,8 @@ export async function loadConfig(path: string | undefined, overrides: ConfigOver
 /** Reads a credential from the environment variable the config names. The value is never logged. */
 export function readSecret(envVar: string, env: Record<string, string | undefined> = process.env): string | undefined {
   const val = env[envVar];
-  return val === undefined || val === "" ? undefined : val;
+  if (val === undefined || val === "") return undefined;
+  registerSecret(val);
+  return val;
 }
 

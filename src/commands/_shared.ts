@@ -42,3 +42,13 @@ export function notBuilt(name: string): never {
   const { UserError } = require("../errors.ts") as typeof import("../errors.ts");
   throw new UserError(`\`surveillance ${name}\` is not built yet.`, 1);
 }
+
+/** Loads the config with the shared flags as overrides and sets up logging (flag, else config log_format). */
+export async function commandConfig(args: { config?: string; "data-dir"?: string; venue?: unknown; "log-format"?: string; verbose?: boolean }) {
+  const [{ loadConfig }, { setupLogging }] = await Promise.all([import("../config.ts"), import("../log.ts")]);
+  const flagFormat = args["log-format"] as "pretty" | "json" | undefined;
+  setupLogging(flagFormat ?? "pretty", args.verbose);
+  const config = await loadConfig(args.config, { dataDir: args["data-dir"], venues: listArg(args.venue), logFormat: flagFormat });
+  if (config.log_format !== (flagFormat ?? "pretty")) setupLogging(config.log_format, args.verbose);
+  return config;
+}

@@ -1,0 +1,38 @@
+import { defineCommand } from "citty";
+import { commandConfig, sharedArgs } from "./_shared.ts";
+import { parseRange } from "./_range.ts";
+
+export default defineCommand({
+  meta: { name: "verify", description: "Check every final Parquet file in range: schema, row counts, partitions, book invariants (exit 1 if anything is wrong)" },
+  args: {
+    ...sharedArgs,
+    from: { type: "string", description: "First date or hour to check (UTC, inclusive)", valueHint: "YYYY-MM-DD[THH]" },
+    to: { type: "string", description: "Last date or hour to check (UTC, inclusive)", valueHint: "YYYY-MM-DD[THH]" },
+    json: { type: "boolean", description: "Print the report as JSON", default: false },
+  },
+  async run({ args }) {
+    const config = await commandConfig(args);
+    const range = parseRange(args.from, args.to);
+    const [{ verifyDataset }, { loadManifestRows }, { UserError }, { logger }] = await Promise.all([
+      import("../storage/verify.ts"), import("../storage/status.ts"), import("../errors.ts"), import("../log.ts"),
+    ]);
+    const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
+    const manifest = await loadManifestRows(config.data_dir);
+    if (!manifest) logger("verify").warn(`no manifest under ${config.data_dir}: row counts are not checked`);
+    const report = await verifyDataset(config.data_dir, { ...range, venues, topK: config.top_k, bucketMinutes: config.writer.bucket_minutes, manifest });
+    if (report.files === 0 && report.problems.length === 0) {
+      throw new UserError(`no final files in range under ${config.data_dir}`, 1, "Check --data-dir, --venue and --from/--to.");
+    }
+    const bad = new Set(report.problems.map((p) => p.file));
+    if (args.json) {
+      console.log(JSON.stringify({ ok: report.problems.length === 0, files: report.files, rows: report.rows, bad_files: bad.size, problems: report.problems, suppressed: report.suppressed }, null, 2));
+    } else {
+      for (const p of report.problems) console.log(`${p.file}${p.row === undefined ? "" : ` row ${p.row}`}: ${p.check}: ${p.message}`);
+      for (const [file, n] of Object.entries(report.suppressed)) console.log(`${file}: ${n} more row problems not listed`);
+      console.log(report.problems.length === 0
+        ? `OK: ${report.files} files, ${report.rows} rows`
+        : `FAILED: ${report.problems.length} problems in ${bad.size} of ${report.files} files (${report.rows} rows read)`);
+    }
+    if (report.problems.length > 0) process.exitCode = 1;
+  },
+});

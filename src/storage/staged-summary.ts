@@ -1,0 +1,80 @@
+/**
+ * Read-only summary of the writer's staging area (rows durable but not yet compacted into final files).
+ * Reads only each segment's trailer; never deletes or renames (a live collector owns that directory).
+ */
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export interface StagedSummary {
+  venue: string;
+  /** Bucket start, epoch ms. */
+  start: number;
+  segments: number;
+  rows: number;
+  bytes: number;
+  markets: string[];
+  min_ts: number | null;
+  max_ts: number | null;
+  /** Segments whose trailer could not be read. */
+  unreadable: number;
+}
+
+// Layout owned by src/storage/staging.ts (writer): _staging/<venue>/<YYYY-MM-DDTHH-mm>_<M>m_g<N>/seg-NNNNNN.arrows,
+// each segment an Arrow IPC stream + JSON stats + u32 LE JSON length + 8-byte magic.
+const STAGING_DIR = "_staging";
+const BUCKET_DIR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})_(\d+)m_g(\d+)$/;
+const SEGMENT = /^seg-\d+\.arrows$/;
+const TAIL = 12;
+
+async function segmentStats(path: string, size: number): Promise<{ rows: number; min_ts: number; max_ts: number; markets: string[] }> {
+  const f = Bun.file(path);
+  const tail = new Uint8Array(await f.slice(size - TAIL, size).arrayBuffer());
+  const jsonLen = new DataView(tail.buffer).getUint32(0, true);
+  if (jsonLen + TAIL > size) throw new Error("bad trailer");
+  return JSON.parse(await f.slice(size - TAIL - jsonLen, size - TAIL).text());
+}
+
+const ls = (dir: string) => {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+};
+
+export async function listStagedSummary(dataDir: string): Promise<StagedSummary[]> {
+  const root = join(dataDir, STAGING_DIR);
+  const byBucket = new Map<string, StagedSummary & { marketSet: Set<string> }>();
+  for (const venue of ls(root)) {
+    for (const name of ls(join(root, venue))) {
+      const m = BUCKET_DIR.exec(name);
+      if (!m) continue;
+      const start = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+      const k = `${venue}/${start}`;
+      let s = byBucket.get(k);
+      if (!s) byBucket.set(k, (s = { venue, start, segments: 0, rows: 0, bytes: 0, markets: [], min_ts: null, max_ts: null, unreadable: 0, marketSet: new Set() }));
+      const dir = join(root, venue, name);
+      for (const seg of ls(dir)) {
+        if (!SEGMENT.test(seg)) continue;
+        let size: number;
+        try {
+          size = statSync(join(dir, seg)).size;
+        } catch {
+          continue; // compacted and removed while we looked
+        }
+        s.segments++;
+        s.bytes += size;
+        try {
+          const st = await segmentStats(join(dir, seg), size);
+          s.rows += st.rows;
+          s.min_ts = s.min_ts === null ? st.min_ts : Math.min(s.min_ts, st.min_ts);
+          s.max_ts = s.max_ts === null ? st.max_ts : Math.max(s.max_ts, st.max_ts);
+          for (const mk of st.markets) s.marketSet.add(mk);
+        } catch {
+          s.unreadable++;
+        }
+      }
+    }
+  }
+  return [...byBucket.values()].map(({ marketSet, ...s }) => ({ ...s, markets: [...marketSet].sort() })).sort((a, b) => a.start - b.start);
+}

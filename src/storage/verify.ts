@@ -1,0 +1,233 @@
+/**
+ * Checks the recorded dataset against SPEC.md: exact schema, row counts vs the manifest, partition path vs rows,
+ * and the book invariants on every row. Reads with parquet-wasm + apache-arrow (no Polars).
+ */
+import { DataType, type Data, type Field, type Table } from "apache-arrow";
+import { ALL_COLUMNS, REQUIRED_COLUMNS, SNAPSHOT_SCHEMA } from "../schema.ts";
+import { bucketStart, utcDate, utcHour } from "../timebucket.ts";
+import { listDatasetFiles, readParquetFile, type DatasetFile } from "./parquet-read.ts";
+
+export interface Problem {
+  /** Path relative to the data dir. */
+  file: string;
+  /** 0-based row index in the file, when the problem is one row's. */
+  row?: number;
+  check: string;
+  message: string;
+}
+
+export interface VerifyOptions {
+  venues?: string[];
+  /** Hour range [fromTs, toTs) by partition. */
+  fromTs?: number;
+  toTs?: number;
+  topK: number;
+  bucketMinutes: number;
+  /** Rows per final file as the manifest records them (path relative to the data dir); undefined = no manifest. */
+  manifest?: Map<string, number>;
+  /** Per-file cap on row problems of one check (the rest are counted). */
+  maxRowProblems?: number;
+}
+
+export interface VerifyReport {
+  files: number;
+  rows: number;
+  problems: Problem[];
+  /** Row problems not listed because of the per-file cap, by file. */
+  suppressed: Record<string, number>;
+}
+
+const FILE_NAME = /^snapshots_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})(?:_(\d+))?\.parquet$/;
+const STATUSES = new Set(["ok", "stale", "partial", "empty"]);
+/** Float tolerance for derived values (mid, spread, depth3) recomputed here. */
+const EPS = 1e-9;
+
+function typeName(t: DataType): string {
+  return DataType.isList(t) ? `List<${typeName(t.children[0].type)}>` : String(t);
+}
+
+/** Compares a file's Arrow schema with SNAPSHOT_SCHEMA: names, order, types (no dictionary), nullability. */
+export function schemaProblems(fields: readonly Field[]): string[] {
+  const out: string[] = [];
+  const names = fields.map((f) => f.name);
+  for (let i = 0; i < REQUIRED_COLUMNS.length; i++) {
+    if (names[i] !== REQUIRED_COLUMNS[i]) {
+      const at = names.indexOf(REQUIRED_COLUMNS[i]);
+      out.push(at < 0 ? `column ${REQUIRED_COLUMNS[i]} is missing` : `column ${REQUIRED_COLUMNS[i]} is at position ${at}, expected ${i}`);
+    }
+  }
+  for (const f of fields) {
+    const want = SNAPSHOT_SCHEMA.fields.find((w) => w.name === f.name);
+    if (!want) continue; // a later derived column this version does not know
+    if (typeName(f.type) !== typeName(want.type)) out.push(`column ${f.name} has type ${typeName(f.type)}, expected ${typeName(want.type)}`);
+    if (f.nullable !== want.nullable) out.push(`column ${f.name} is ${f.nullable ? "nullable" : "non-nullable"}, expected ${want.nullable ? "nullable" : "non-nullable"}`);
+  }
+  const lastRequired = names.indexOf(REQUIRED_COLUMNS[REQUIRED_COLUMNS.length - 1]);
+  names.forEach((n, i) => {
+    if (!(ALL_COLUMNS as readonly string[]).includes(n) && lastRequired >= 0 && i < lastRequired) out.push(`unknown column ${n} among the required ones`);
+  });
+  return out;
+}
+
+/** Flat view of one list<float64> chunk: values and absolute offsets, no per-row allocation. */
+interface ListView {
+  values: Float64Array;
+  offsets: Int32Array;
+  base: number;
+}
+function listView(d: Data): ListView {
+  const child = d.children[0];
+  return { values: (child.values as Float64Array).subarray(child.offset), offsets: d.valueOffsets as Int32Array, base: d.offset };
+}
+
+/** Checks the rows of one file; `push` receives (row, check, message). */
+function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined, opts: VerifyOptions, push: (row: number, check: string, msg: string) => void): void {
+  const col = (n: string) => table.getChild(n)!;
+  const ts = col("ts_recv"), venue = col("venue"), market = col("market_id"), outcome = col("outcome_id"), seq = col("seq");
+  const bbp = col("best_bid_px"), bbs = col("best_bid_sz"), bap = col("best_ask_px"), bas = col("best_ask_sz");
+  const mid = col("mid"), spread = col("spread"), status = col("status"), err = col("err");
+  const bd3 = table.getChild("bid_depth3"), ad3 = table.getChild("ask_depth3");
+  const bucketLen = opts.bucketMinutes * 60_000;
+  const chunks = ts.data.length;
+  let row = 0;
+  for (let c = 0; c < chunks; c++) {
+    const n = ts.data[c].length;
+    const chunk = (v: typeof ts) => v.data[c];
+    const f64 = (v: typeof ts) => {
+      const d = chunk(v);
+      return (d.values as Float64Array).subarray(d.offset, d.offset + n);
+    };
+    const i64 = (v: typeof ts) => {
+      const d = chunk(v);
+      return (d.values as BigInt64Array).subarray(d.offset, d.offset + n);
+    };
+    const tsA = i64(ts), seqA = i64(seq);
+    const [bb, bs, ba, as, midA, sprA] = [bbp, bbs, bap, bas, mid, spread].map(f64);
+    const d3b = bd3 ? f64(bd3) : undefined, d3a = ad3 ? f64(ad3) : undefined;
+    const lists = { bid_px: listView(chunk(col("bid_px"))), bid_sz: listView(chunk(col("bid_sz"))), ask_px: listView(chunk(col("ask_px"))), ask_sz: listView(chunk(col("ask_sz"))) };
+    const venueV = venue.data[c], statusV = status.data[c], errV = err.data[c], marketV = market.data[c], outcomeV = outcome.data[c];
+    const str = (d: Data, i: number): string | null => {
+      if (d.nullCount > 0 && d.nullBitmap && !((d.nullBitmap[(d.offset + i) >> 3] >> ((d.offset + i) & 7)) & 1)) return null;
+      const o = d.valueOffsets as Int32Array;
+      return Buffer.from((d.values as Uint8Array).buffer, (d.values as Uint8Array).byteOffset + o[d.offset + i], o[d.offset + i + 1] - o[d.offset + i]).toString("utf8");
+    };
+    for (let i = 0; i < n; i++, row++) {
+      const t = Number(tsA[i]);
+      if (utcDate(t) !== file.date || Number(utcHour(t)) !== file.hour) push(row, "partition", `ts_recv ${new Date(t).toISOString()} is outside partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
+      else if (bucketTs !== undefined && bucketStart(t, opts.bucketMinutes) !== bucketTs) push(row, "bucket", `ts_recv ${new Date(t).toISOString()} is outside the file's bucket [${new Date(bucketTs).toISOString()}, +${bucketLen / 60_000} min)`);
+      const v = str(venueV, i);
+      if (v !== file.venue) push(row, "venue", `venue ${JSON.stringify(v)} in a venue=${file.venue} partition`);
+      if (!str(marketV, i) || !str(outcomeV, i)) push(row, "ids", "empty market_id or outcome_id");
+      if (seqA[i] < 0n) push(row, "seq", `negative seq ${seqA[i]}`);
+
+      const side = (name: "bid" | "ask", desc: boolean, bestPx: number, bestSz: number, depth: Float64Array | undefined): number => {
+        const px = lists[`${name}_px`], sz = lists[`${name}_sz`];
+        const p0 = px.offsets[px.base + i], p1 = px.offsets[px.base + i + 1];
+        const s0 = sz.offsets[sz.base + i], s1 = sz.offsets[sz.base + i + 1];
+        const len = p1 - p0;
+        if (len !== s1 - s0) {
+          push(row, "lengths", `${name}_px has ${len} levels but ${name}_sz has ${s1 - s0}`);
+          return -1;
+        }
+        if (len > opts.topK) push(row, "top_k", `${name} side has ${len} levels, more than top_k ${opts.topK}`);
+        let depth3 = 0;
+        for (let k = 0; k < len; k++) {
+          const p = px.values[p0 + k], s = sz.values[s0 + k];
+          if (!Number.isFinite(p) || !Number.isFinite(s)) {
+            push(row, "finite", `${name} level ${k} has a non-finite value (px ${p}, sz ${s})`);
+            return -1;
+          }
+          if (p < 0 || p > 1) push(row, "price_range", `${name}_px[${k}] = ${p} is outside 0..1 (dollars per 1-dollar contract)`);
+          if (!(s > 0)) push(row, "size", `${name}_sz[${k}] = ${s} is not positive`);
+          if (k > 0) {
+            const prev = px.values[p0 + k - 1];
+            if (desc ? !(p < prev) : !(p > prev)) {
+              push(row, "sorted", `${name}_px not ${desc ? "descending" : "ascending"} at level ${k} (${prev} then ${p})`);
+              return -1;
+            }
+          }
+          if (k < 3) depth3 += s;
+        }
+        if (len === 0) {
+          if (!Number.isNaN(bestPx) || !Number.isNaN(bestSz)) push(row, "best", `${name} side is empty but best_${name}_px/sz = ${bestPx}/${bestSz}, expected NaN`);
+        } else if (bestPx !== px.values[p0] || bestSz !== sz.values[s0]) {
+          push(row, "best", `best_${name}_px/sz = ${bestPx}/${bestSz}, but the first level is ${px.values[p0]}/${sz.values[s0]}`);
+        }
+        if (depth && Math.abs(depth[i] - depth3) > EPS * Math.max(1, depth3)) push(row, "depth3", `${name}_depth3 = ${depth[i]}, top-3 sizes sum to ${depth3}`);
+        return len;
+      };
+      const nb = side("bid", true, bb[i], bs[i], d3b);
+      const na = side("ask", false, ba[i], as[i], d3a);
+      if (nb > 0 && na > 0) {
+        const wantMid = (bb[i] + ba[i]) / 2, wantSpread = ba[i] - bb[i];
+        if (!(Math.abs(midA[i] - wantMid) <= EPS)) push(row, "mid", `mid = ${midA[i]}, best bid/ask ${bb[i]}/${ba[i]} give ${wantMid}`);
+        if (!(Math.abs(sprA[i] - wantSpread) <= EPS)) push(row, "spread", `spread = ${sprA[i]}, best bid/ask ${bb[i]}/${ba[i]} give ${wantSpread}`);
+      } else if (nb >= 0 && na >= 0) {
+        if (!Number.isNaN(midA[i]) || !Number.isNaN(sprA[i])) push(row, "mid", `a side is empty but mid/spread = ${midA[i]}/${sprA[i]}, expected NaN`);
+      }
+      const st = str(statusV, i), e = str(errV, i);
+      if (st === null || !STATUSES.has(st)) push(row, "status", `status ${JSON.stringify(st)} is not ok/stale/partial/empty`);
+      else if (nb >= 0 && na >= 0) {
+        const want = st === "stale" ? "stale" : nb === 0 && na === 0 ? "empty" : nb === 0 || na === 0 ? "partial" : "ok";
+        if (st !== want) push(row, "status", `status ${st} with ${nb} bid and ${na} ask levels, expected ${want}`);
+        else if ((st === "ok") !== (e === null)) push(row, "status", st === "ok" ? `status ok but err = ${JSON.stringify(e)}` : `status ${st} without err`);
+      }
+    }
+  }
+}
+
+/** Verifies every final file in range. Never throws for a bad file: each problem is reported with file and row. */
+export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promise<VerifyReport> {
+  const files = listDatasetFiles(dataDir, opts);
+  const cap = opts.maxRowProblems ?? 20;
+  const report: VerifyReport = { files: files.length, rows: 0, problems: [], suppressed: {} };
+  const seen = new Set<string>();
+  for (const file of files) {
+    seen.add(file.rel);
+    const fileProblem = (check: string, message: string) => report.problems.push({ file: file.rel, check, message });
+    const m = FILE_NAME.exec(file.name);
+    let bucketTs: number | undefined;
+    if (!m) fileProblem("file_name", `file name ${file.name} is not snapshots_YYYY-MM-DDTHH-mm.parquet`);
+    else {
+      bucketTs = Date.parse(`${m[1]}T${m[2]}:${m[3]}:00Z`);
+      if (m[1] !== file.date || Number(m[2]) !== file.hour) fileProblem("file_name", `file name ${file.name} does not match partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
+      else if (bucketStart(bucketTs, opts.bucketMinutes) !== bucketTs) fileProblem("file_name", `${m[2]}-${m[3]} is not the start of a ${opts.bucketMinutes}-minute bucket`);
+    }
+    let table: Table;
+    try {
+      table = await readParquetFile(file.abs);
+    } catch (e) {
+      fileProblem("unreadable", `cannot read as Parquet (${file.bytes} bytes): ${(e as Error).message ?? e}`);
+      continue;
+    }
+    report.rows += table.numRows;
+    const expected = opts.manifest?.get(file.rel);
+    if (opts.manifest && expected === undefined) fileProblem("manifest", "file is not in the manifest");
+    else if (expected !== undefined && expected !== table.numRows) fileProblem("row_count", `file has ${table.numRows} rows, the manifest says ${expected}`);
+    const schemaErrs = schemaProblems(table.schema.fields);
+    for (const msg of schemaErrs) fileProblem("schema", msg);
+    if (schemaErrs.length > 0) continue; // row checks read the columns by their SPEC types
+    const counts = new Map<string, number>();
+    checkRows(table, file, bucketTs, opts, (row, check, message) => {
+      const k = counts.get(check) ?? 0;
+      counts.set(check, k + 1);
+      if (k < cap) report.problems.push({ file: file.rel, row, check, message });
+      else report.suppressed[file.rel] = (report.suppressed[file.rel] ?? 0) + 1;
+    });
+  }
+  if (opts.manifest) {
+    for (const [rel] of opts.manifest) {
+      if (seen.has(rel)) continue;
+      if (pathInRange(rel, opts)) report.problems.push({ file: rel, check: "missing", message: "in the manifest but not on disk" });
+    }
+  }
+  return report;
+}
+
+function pathInRange(rel: string, opts: VerifyOptions): boolean {
+  const m = /venue=([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(rel);
+  if (!m) return true;
+  if (opts.venues?.length && !opts.venues.includes(m[1])) return false;
+  const ts = Date.parse(`${m[2]}T${m[3]}:00:00Z`);
+  return !(opts.fromTs !== undefined && ts < opts.fromTs) && !(opts.toTs !== undefined && ts >= opts.toTs);
+}

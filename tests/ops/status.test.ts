@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bucketPath } from "../../src/timebucket.ts";
+import { dayStatus, formatStatus } from "../../src/storage/status.ts";
+import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
+
+const DAY = Date.UTC(2026, 2, 3);
+const H = 3_600_000, MIN = 60_000;
+
+/** A staged segment as the writer lays it out: IPC bytes (opaque here), JSON stats, u32 LE length, magic. */
+function fakeSegment(stats: object): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(stats));
+  const out = new Uint8Array(100 + json.length + 12);
+  out.set(json, 100);
+  new DataView(out.buffer).setUint32(100 + json.length, json.length, true);
+  out.set(new TextEncoder().encode("SVSEG001"), 104 + json.length);
+  return out;
+}
+
+describe("dayStatus", () => {
+  let dir: string;
+  const sizes: Record<string, number> = {};
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "status-"));
+    // mock: buckets 10:00..10:55 except 10:20 and 10:25; 11:00 holds staged rows only; 11:05 final again.
+    for (const m of [0, 5, 10, 15, 30, 35, 40, 45, 50, 55, 65]) {
+      const start = DAY + 10 * H + m * MIN;
+      const rows = [bookRow(start + 1000, "mock", `m${m % 3}`, "yes", 1), bookRow(start + 2000, "mock", "mx", "no", 2)];
+      const rel = bucketPath("mock", start, 5);
+      sizes[rel] = await writeSnapshotFile(join(dir, rel), rows);
+    }
+    const seg = join(dir, "_staging", "mock", "2026-03-03T11-00_5m_g0");
+    mkdirSync(seg, { recursive: true });
+    writeFileSync(join(seg, "seg-000001.arrows"), fakeSegment({ rows: 40, min_ts: DAY + 11 * H + 100, max_ts: DAY + 11 * H + 9000, markets: ["s1", "s2"] }));
+    writeFileSync(join(seg, "seg-000002.arrows"), fakeSegment({ rows: 2, min_ts: DAY + 11 * H + 9100, max_ts: DAY + 11 * H + 9200, markets: ["s2"] }));
+    writeFileSync(join(seg, ".tmp-seg-000003.arrows.partial"), "in progress");
+    // another day's file and staging must not show up
+    await writeSnapshotFile(join(dir, bucketPath("mock", DAY + 24 * H, 5)), [bookRow(DAY + 24 * H, "mock", "z", "yes", 1)]);
+    // kalshi: a single bucket at 09:30
+    await writeSnapshotFile(join(dir, bucketPath("kalshi", DAY + 9.5 * H, 5)), [bookRow(DAY + 9.5 * H + 5, "kalshi", "K1", "yes", 1)]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("per venue and hour: files, rows, markets, bytes, first/last, gaps, staged", async () => {
+    const s = await dayStatus(dir, DAY, { bucketMinutes: 5 });
+    expect(s.date).toBe("2026-03-03");
+    expect(s.hours.map((h) => `${h.venue}/${h.hour}`)).toEqual(["kalshi/09", "mock/10", "mock/11"]);
+    const [k09, m10, m11] = s.hours;
+    expect(k09).toMatchObject({ files: 1, rows: 1, markets: 1, first_ts: DAY + 9.5 * H + 5, last_ts: DAY + 9.5 * H + 5, missing_buckets: [] });
+    const bytes10 = Object.entries(sizes).filter(([k]) => k.includes("hour=10")).reduce((t, [, v]) => t + v, 0);
+    expect(m10).toMatchObject({ files: 10, rows: 20, markets: 4, bytes: bytes10, first_ts: DAY + 10 * H + 1000, last_ts: DAY + 10 * H + 55 * MIN + 2000 });
+    expect(m10.missing_buckets).toEqual(["10-20", "10-25"]);
+    expect(m10.staged_rows).toBe(0);
+    // 11:00 is staged (not missing); 11:05 is final
+    expect(m11).toMatchObject({ files: 1, rows: 2, staged_rows: 42, staged_buckets: ["11-00"], missing_buckets: [] });
+    const segSize = (n: number) => statSync(join(dir, `_staging/mock/2026-03-03T11-00_5m_g0/seg-00000${n}.arrows`)).size;
+    expect(m11.staged_bytes).toBe(segSize(1) + segSize(2));
+    expect(m11.markets).toBe(4); // m2, mx from the final file + s1, s2 staged
+    // read-only: the writer's temp file is still there
+    expect(statSync(join(dir, "_staging/mock/2026-03-03T11-00_5m_g0/.tmp-seg-000003.arrows.partial")).size).toBe(11);
+  });
+
+  test("compact table", async () => {
+    const text = formatStatus(await dayStatus(dir, DAY, { bucketMinutes: 5, venues: ["mock"] }));
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("2026-03-03 (UTC), 5-minute buckets");
+    expect(lines[1].split(/\s+/)).toEqual(["venue", "hour", "files", "rows", "markets", "bytes", "first", "last", "missing", "staged"]);
+    expect(lines[2].split(/\s+/).slice(0, 5)).toEqual(["mock", "10", "10", "20", "4"]);
+    expect(lines[2]).toContain("10-20,10-25");
+    expect(lines[3]).toContain("42 rows in 11-00");
+    expect(lines[4]).toMatch(/^mock: 11 files, 22 rows, .*2 missing buckets, 42 staged rows$/);
+    expect(text).not.toContain("kalshi");
+  });
+});

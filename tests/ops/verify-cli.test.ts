@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bucketPath } from "../../src/timebucket.ts";
+import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
+import { runCli } from "../helpers/run-cli.ts";
+
+const T = Date.UTC(2026, 4, 6, 7, 10);
+const T2 = Date.UTC(2026, 4, 6, 8, 0);
+const badRel = bucketPath("mock", T2, 5);
+
+describe("surveillance verify / status (CLI)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "verify-cli-"));
+    await writeSnapshotFile(join(dir, bucketPath("mock", T, 5)), [bookRow(T + 1, "mock", "a", "yes", 1), bookRow(T + 2, "mock", "b", "yes", 1)]);
+    // hour 08: one bad row (spread inconsistent) at row 1
+    const bad = bookRow(T2 + 3, "mock", "c", "no", 1);
+    bad.spread = 7;
+    await writeSnapshotFile(join(dir, badRel), [bookRow(T2, "mock", "c", "no", 1), bad]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("clean data: exit 0, OK line on stdout", async () => {
+    const r = await runCli(["verify", "--data-dir", dir, "--from", "2026-05-06", "--to", "2026-05-06T07"]);
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("OK: 1 files, 2 rows");
+    expect(r.code).toBe(0);
+  });
+
+  test("a bad row: exit 1, file and row named, --json parses", async () => {
+    const rel = badRel;
+    const r = await runCli(["verify", "--data-dir", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${rel} row 1: spread: spread = 7`);
+    const j = await runCli(["verify", "--data-dir", dir, "--json", "--from", "2026-05-06T07", "--to", "2026-05-06"]);
+    expect(j.code).toBe(1);
+    const report = JSON.parse(j.stdout);
+    expect(report).toMatchObject({ ok: false, files: 2, rows: 4, bad_files: 1 });
+    expect(report.problems).toEqual([{ file: rel, row: 1, check: "spread", message: expect.stringContaining("spread = 7") }]);
+  });
+
+  test("a range with nothing in it is an error (exit 1); a bad range is usage (exit 2)", async () => {
+    expect((await runCli(["verify", "--data-dir", dir, "--from", "2026-05-07"])).code).toBe(1);
+    expect((await runCli(["verify", "--data-dir", dir, "--from", "2026-05-07", "--to", "2026-05-06"])).code).toBe(2);
+    expect((await runCli(["verify", "--data-dir", dir, "--from", "yesterday"])).code).toBe(2);
+  });
+
+  test("status --json for the day", async () => {
+    const r = await runCli(["status", "--data-dir", dir, "--date", "2026-05-06", "--json"]);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.hours).toHaveLength(2);
+    expect(s.hours[0]).toMatchObject({ venue: "mock", hour: "07", files: 1, rows: 2, markets: 2 });
+    // 07:15 .. 07:55 hold nothing between the 07:10 and 08:00 buckets
+    expect(s.hours[1]).toMatchObject({ venue: "mock", hour: "08", files: 1, rows: 2, markets: 1, missing_buckets: [] });
+    expect(s.hours[0].missing_buckets).toEqual(["07-15", "07-20", "07-25", "07-30", "07-35", "07-40", "07-45", "07-50", "07-55"]);
+    const t = await runCli(["status", "--data-dir", dir, "--date", "2026-05-06"]);
+    expect(t.stdout).toContain("mock: 2 files, 4 rows, ");
+    expect(t.stdout).toContain("9 (07-15..07-55)");
+  });
+});

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, truncateSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Dictionary, Float64, Int32, Utf8 } from "apache-arrow";
+import { bucketPath } from "../../src/timebucket.ts";
+import { verifyDataset, type Problem } from "../../src/storage/verify.ts";
+import type { SnapshotRow } from "../../src/schema.ts";
+import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
+
+const H10 = Date.UTC(2026, 0, 1, 10);
+const MIN = 60_000;
+
+/** 6 rows in the bucket that starts at `start`: 3 markets × 2 outcomes, one with an empty ask side. */
+function bucketRows(venue: string, start: number): SnapshotRow[] {
+  const rows: SnapshotRow[] = [];
+  let seq = 1;
+  for (const m of ["m1", "m2", "m3"]) for (const o of ["yes", "no"]) rows.push(bookRow(start + seq * 1000, venue, m, o, seq++));
+  const empty = bookRow(start + 30_000, venue, "m4", "yes", 9, 0);
+  rows.push(empty);
+  return rows;
+}
+
+describe("verifyDataset", () => {
+  let dir: string;
+  const manifest = new Map<string, number>();
+  const opts = () => ({ topK: 50, bucketMinutes: 5, manifest });
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "verify-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function put(start: number, rows: SnapshotRow[], venue = "mock", overrides = {}): Promise<string> {
+    const rel = bucketPath(venue, start, 5);
+    await writeSnapshotFile(join(dir, rel), rows, overrides);
+    manifest.set(rel, rows.length);
+    return rel;
+  }
+
+  test("a clean dataset has no problems", async () => {
+    for (let b = 0; b < 12; b++) await put(H10 + b * 5 * MIN, bucketRows("mock", H10 + b * 5 * MIN));
+    await put(H10, bucketRows("kalshi", H10), "kalshi");
+    const r = await verifyDataset(dir, opts());
+    expect(r.problems).toEqual([]);
+    expect(r.files).toBe(13);
+    expect(r.rows).toBe(13 * 7);
+  });
+
+  describe("names each corruption with file and row", () => {
+    const H = Date.UTC(2026, 0, 2, 0); // a separate day, so each case is its own file
+    let problems: Problem[] = [];
+    const rels: Record<string, string> = {};
+    const at = (b: number) => H + b * 5 * MIN;
+
+    beforeAll(async () => {
+      // 1. truncated file
+      rels.truncated = await put(at(0), bucketRows("mock", at(0)));
+      const abs = join(dir, rels.truncated);
+      truncateSync(abs, Math.floor(statSync(abs).size / 2));
+      // 2. wrong types: seq as float64, venue dictionary-encoded
+      rels.seqType = await put(at(1), bucketRows("mock", at(1)), "mock", { seq: new Float64() });
+      rels.dictType = await put(at(2), bucketRows("mock", at(2)), "mock", { venue: new Dictionary(new Utf8(), new Int32()) });
+      // 3. unsorted bids at row 2
+      let rows = bucketRows("mock", at(3));
+      rows[2].bid_px = [0.49, 0.47, 0.48];
+      rels.unsorted = await put(at(3), rows);
+      // 4. px/sz length mismatch at row 4
+      rows = bucketRows("mock", at(4));
+      rows[4].ask_sz = rows[4].ask_sz.slice(0, 2);
+      rels.lengths = await put(at(4), rows);
+      // 5. a row of hour 01 in the hour-00 file (row 5)
+      rows = bucketRows("mock", at(5));
+      rows[5].ts_recv = H + 65 * MIN;
+      rels.partition = await put(at(5), rows);
+      // 6. manifest row count mismatch
+      rels.count = await put(at(6), bucketRows("mock", at(6)));
+      manifest.set(rels.count, 99);
+      // 7. mid inconsistent at row 1, spread at row 3
+      rows = bucketRows("mock", at(7));
+      rows[1].mid += 0.01;
+      rows[3].spread = 0.5;
+      rels.mid = await put(at(7), rows);
+      // 8. more row invariants, one per row: best, NaN in a list, > top_k, status, depth3, venue, NaN mid with an empty side
+      rows = bucketRows("mock", at(8));
+      rows[0].best_bid_sz = 1;
+      rows[1].ask_px = [0.51, NaN, 0.53];
+      rows[2].bid_px = Array.from({ length: 51 }, (_, k) => 0.9 - k * 0.01);
+      rows[2].bid_sz = Array.from({ length: 51 }, () => 1);
+      rows[2].best_bid_px = 0.9; rows[2].best_bid_sz = 1; rows[2].bid_depth3 = 3; rows[2].mid = (0.9 + rows[2].best_ask_px) / 2; rows[2].spread = rows[2].best_ask_px - 0.9;
+      rows[3].status = "partial";
+      rows[4].ask_depth3 = 7;
+      rows[5].venue = "kalshi";
+      rows[6].mid = 0.5; // row 6 has no asks
+      rels.rows = await put(at(8), rows);
+      // 9. a row from another bucket of the same hour, and a file in the manifest that is gone
+      rows = bucketRows("mock", at(9));
+      rows[0].ts_recv = at(10) + 1000;
+      rels.bucket = await put(at(9), rows);
+      manifest.set(bucketPath("mock", at(11), 5), 7);
+      const r = await verifyDataset(dir, { ...opts(), fromTs: H, toTs: H + 3600_000 });
+      problems = r.problems;
+    });
+
+    const find = (file: string, check: string, row?: number) =>
+      problems.filter((p) => p.file === file && p.check === check && (row === undefined || p.row === row));
+
+    test("truncated file is unreadable", () => {
+      expect(find(rels.truncated, "unreadable")).toHaveLength(1);
+    });
+    test("wrong column types", () => {
+      expect(find(rels.seqType, "schema")[0].message).toContain("column seq has type Float64, expected Int64");
+      expect(find(rels.dictType, "schema")[0].message).toContain("column venue has type Dictionary");
+    });
+    test("unsorted bids", () => {
+      expect(find(rels.unsorted, "sorted", 2)[0].message).toContain("bid_px not descending at level 2 (0.47 then 0.48)");
+      expect(problems.filter((p) => p.file === rels.unsorted)).toHaveLength(1);
+    });
+    test("px/sz length mismatch", () => {
+      expect(find(rels.lengths, "lengths", 4)[0].message).toBe("ask_px has 3 levels but ask_sz has 2");
+    });
+    test("row in the wrong hour partition", () => {
+      expect(find(rels.partition, "partition", 5)[0].message).toContain("2026-01-02T01:05:00.000Z is outside partition date=2026-01-02/hour=00");
+    });
+    test("manifest row count mismatch and a file missing from disk", () => {
+      expect(find(rels.count, "row_count")[0].message).toBe("file has 7 rows, the manifest says 99");
+      expect(find(bucketPath("mock", at(11), 5), "missing")).toHaveLength(1);
+    });
+    test("mid and spread inconsistent with best bid/ask", () => {
+      expect(find(rels.mid, "mid", 1)).toHaveLength(1);
+      expect(find(rels.mid, "spread", 3)).toHaveLength(1);
+      expect(problems.filter((p) => p.file === rels.mid)).toHaveLength(2);
+    });
+    test("best, NaN, top_k, status, depth3, venue, NaN mid", () => {
+      expect(find(rels.rows, "best", 0)).toHaveLength(1);
+      expect(find(rels.rows, "finite", 1)).toHaveLength(1);
+      expect(find(rels.rows, "top_k", 2)[0].message).toContain("51 levels");
+      expect(find(rels.rows, "status", 3)[0].message).toBe("status partial with 3 bid and 3 ask levels, expected ok");
+      expect(find(rels.rows, "depth3", 4)).toHaveLength(1);
+      expect(find(rels.rows, "venue", 5)).toHaveLength(1);
+      expect(find(rels.rows, "mid", 6)[0].message).toContain("expected NaN");
+      expect(problems.filter((p) => p.file === rels.rows)).toHaveLength(7);
+    });
+    test("row outside the file's bucket", () => {
+      expect(find(rels.bucket, "bucket", 0)).toHaveLength(1);
+    });
+  });
+});
