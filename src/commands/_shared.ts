@@ -44,11 +44,23 @@ export function notBuilt(name: string): never {
 }
 
 /** Loads the config with the shared flags as overrides and sets up logging (flag, else config log_format). */
-export async function commandConfig(args: { config?: string; "data-dir"?: string; venue?: unknown; "log-format"?: string; verbose?: boolean }) {
+export async function commandConfig(args: { config?: string; "data-dir"?: string; venue?: unknown; "log-format"?: string; verbose?: boolean }, rawArgs?: string[]) {
   const [{ loadConfig }, { setupLogging }] = await Promise.all([import("../config.ts"), import("../log.ts")]);
   const flagFormat = args["log-format"] as "pretty" | "json" | undefined;
   setupLogging(flagFormat ?? "pretty", args.verbose);
-  const config = await loadConfig(args.config, { dataDir: args["data-dir"], venues: listArg(args.venue), logFormat: flagFormat });
+  const config = await loadConfig(args.config, { dataDir: args["data-dir"], venues: rawArgs ? repeatedArg(rawArgs, "venue") : listArg(args.venue), logFormat: flagFormat });
   if (config.log_format !== (flagFormat ?? "pretty")) setupLogging(config.log_format, args.verbose);
   return config;
+}
+
+/** citty keeps only the last value of a repeated flag: collect every `--name V` / `--name=V` from the raw args. */
+export function repeatedArg(rawArgs: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i];
+    if (a === "--") break;
+    if (a === `--${name}` && i + 1 < rawArgs.length) out.push(rawArgs[++i]);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  }
+  return listArg(out);
 }
