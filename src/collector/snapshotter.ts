@@ -1,0 +1,196 @@
+/**
+ * Snapshots every subscribed market's books at its tier's interval. One clock timer drives a min-heap of
+ * next-due times (never a timer per market); a quiet book is snapshotted all the same, as "stale" past
+ * stale_after so the data says it was quiet.
+ */
+import type { Clock, Timer } from "../clock.ts";
+import type { SideView, SnapshotSink } from "../schema.ts";
+import type { BookState } from "./book.ts";
+import type { Tier } from "./subscriptions.ts";
+
+export interface SnapshotterOptions {
+  venue: string;
+  clock: Clock;
+  sink: SnapshotSink;
+  topK: number;
+  hotIntervalMs: number;
+  warmIntervalMs: number;
+  /** A book with no applied change for this long is snapshotted as stale. */
+  staleAfterMs: number;
+}
+
+interface Slot {
+  marketId: string;
+  books: BookState[];
+  tier: Tier;
+  dueAt: number;
+  /** Tie-break so equal due times fire in insertion order (deterministic output). */
+  id: number;
+  removed: boolean;
+}
+
+export class Snapshotter {
+  private readonly heap: Slot[] = [];
+  private readonly slots = new Map<string, Slot>();
+  private nextId = 0;
+  private timer: Timer | null = null;
+  private timerAt = Infinity;
+  private running = false;
+  /** Rows handed to the sink since start. */
+  rows = 0;
+  staleRows = 0;
+
+  constructor(private readonly o: SnapshotterOptions) {}
+
+  interval(tier: Tier): number {
+    return tier === "hot" ? this.o.hotIntervalMs : this.o.warmIntervalMs;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  tierOf(marketId: string): Tier | undefined {
+    return this.slots.get(marketId)?.tier;
+  }
+
+  /** Starts snapshotting a market: first snapshot one interval after `now`. Replaces an existing slot. */
+  add(marketId: string, books: BookState[], tier: Tier, now: number): void {
+    this.remove(marketId);
+    const slot: Slot = { marketId, books, tier, dueAt: now + this.interval(tier), id: this.nextId++, removed: false };
+    this.slots.set(marketId, slot);
+    this.push(slot);
+    this.arm();
+  }
+
+  remove(marketId: string): void {
+    const s = this.slots.get(marketId);
+    if (!s) return;
+    s.removed = true; // dropped lazily when it reaches the top of the heap
+    this.slots.delete(marketId);
+  }
+
+  /** A new tier takes effect at once: the next snapshot is one new interval after the last one (or now, if that is past). */
+  setTier(marketId: string, tier: Tier): void {
+    const s = this.slots.get(marketId);
+    if (!s || s.tier === tier) return;
+    const last = s.dueAt - this.interval(s.tier);
+    s.removed = true;
+    const moved: Slot = { ...s, tier, dueAt: Math.max(this.o.clock.now(), last + this.interval(tier)), id: this.nextId++, removed: false };
+    this.slots.set(marketId, moved);
+    this.push(moved);
+    this.arm();
+  }
+
+  start(): void {
+    this.running = true;
+    this.arm();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  /** Snapshots every slot due at or before `now`, then re-arms the timer. Public so a driver can call it directly. */
+  runDue(now: number): void {
+    const h = this.heap;
+    while (h.length > 0 && (h[0].removed || h[0].dueAt <= now)) {
+      const s = this.pop()!;
+      if (s.removed) continue;
+      this.snapshotMarket(s, now);
+      const step = this.interval(s.tier);
+      s.dueAt += step;
+      // Behind by more than an interval (a stalled real clock): skip the missed ones, don't burst.
+      if (s.dueAt <= now) s.dueAt = now + step;
+      this.push(s);
+    }
+  }
+
+  private snapshotMarket(s: Slot, now: number): void {
+    const { sink, venue, topK, staleAfterMs } = this.o;
+    for (let i = 0; i < s.books.length; i++) {
+      const b = s.books[i];
+      let staleReason = b.staleReason;
+      if (staleReason === null && now - b.lastUpdateTs >= staleAfterMs) staleReason = `no update since ${new Date(b.lastUpdateTs).toISOString()}`;
+      if (staleReason !== null) this.staleRows++;
+      sink.append({
+        tsRecv: now,
+        venue,
+        marketId: b.marketId,
+        outcomeId: b.outcomeId,
+        seq: b.seq,
+        bids: topView(b.bids, topK),
+        asks: topView(b.asks, topK),
+        staleReason,
+        sourceTs: b.sourceTs,
+      });
+      this.rows++;
+    }
+  }
+
+  private arm(): void {
+    if (!this.running) return;
+    while (this.heap.length > 0 && this.heap[0].removed) this.pop();
+    const at = this.heap.length > 0 ? this.heap[0].dueAt : Infinity;
+    if (at === this.timerAt) return;
+    this.timer?.cancel();
+    this.timer = null;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    const clock = this.o.clock;
+    this.timer = clock.setTimer(at - clock.now(), () => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      if (!this.running) return;
+      this.runDue(clock.now());
+      this.arm();
+    });
+  }
+
+  private push(s: Slot): void {
+    const h = this.heap;
+    h.push(s);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (before(h[p], s)) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = s;
+  }
+
+  private pop(): Slot | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0];
+    const last = h.pop()!;
+    const n = h.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && before(h[r], h[l]) ? r : l;
+        if (before(last, h[c])) break;
+        h[i] = h[c];
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+
+function before(a: Slot, b: Slot): boolean {
+  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.id < b.id);
+}
+
+/** The side itself when it fits in top_k (no copy, no allocation); else a view of its first top_k levels. */
+function topView(side: SideView, topK: number): SideView {
+  return side.len <= topK ? side : { px: side.px, sz: side.sz, len: topK };
+}

@@ -1,0 +1,204 @@
+/**
+ * Subscription bookkeeping, pure: the current set, the target set, and the changes that move one toward the
+ * other without ever exceeding the churn limit (changes per sliding 60 s window). Units are markets.
+ */
+import type { MarketRef } from "../venue/types.ts";
+
+export type Tier = "hot" | "warm";
+export type SubAction = "subscribe" | "unsubscribe";
+/** Why a change was made, as journaled: first fill by tier, later WARM changes are rotation. */
+export type SubReason = "hot" | "warm" | "rotation" | "resync" | "watchdog";
+
+export interface Targets {
+  hot: MarketRef[];
+  warm: MarketRef[];
+}
+
+export interface SubChange {
+  action: SubAction;
+  market: MarketRef;
+  reason: SubReason;
+  tier: Tier;
+}
+
+export const CHURN_WINDOW_MS = 60_000;
+
+/** At most `limit` changes in any window of `windowMs`: a change at t counts against (t - windowMs, t]. */
+export class ChurnLimiter {
+  /** Times of recent changes, oldest first (a queue: `head` is the first live one). */
+  private times: number[] = [];
+  private head = 0;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs = CHURN_WINDOW_MS,
+  ) {}
+
+  private prune(now: number): void {
+    const cutoff = now - this.windowMs;
+    while (this.head < this.times.length && this.times[this.head] <= cutoff) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Changes counted in the window ending at `now`. */
+  used(now: number): number {
+    this.prune(now);
+    return this.times.length - this.head;
+  }
+
+  available(now: number): number {
+    return Math.max(0, this.limit - this.used(now));
+  }
+
+  record(now: number, n = 1): void {
+    for (let i = 0; i < n; i++) this.times.push(now);
+  }
+
+  /** Earliest time ≥ now at which `n` (≤ limit) changes fit. */
+  nextFreeAt(now: number, n = 1): number {
+    const used = this.used(now);
+    const need = used + n - this.limit;
+    if (need <= 0) return now;
+    // The need-th oldest change must leave the window.
+    return this.times[this.head + need - 1] + this.windowMs;
+  }
+}
+
+interface Entry {
+  ref: MarketRef;
+  tier: Tier;
+  /** Reason a subscribe for this target is journaled with. */
+  reason: SubReason;
+}
+
+export interface RetierChange {
+  market: MarketRef;
+  tier: Tier;
+}
+
+export class SubscriptionPlan {
+  /** Markets we have asked the venue for, with their tier. */
+  readonly current = new Map<string, { ref: MarketRef; tier: Tier }>();
+  private target = new Map<string, Entry>();
+  private hasTarget = false;
+  /** Markets to resubscribe (unsubscribe + subscribe), with the reason. */
+  private readonly resubscribe = new Map<string, SubReason>();
+  /** Markets never to subscribe again (resolved). */
+  private readonly excluded = new Set<string>();
+
+  /** Sets the target; returns markets whose tier changed (applied at once: a tier costs no churn). */
+  setTarget(t: Targets): RetierChange[] {
+    const first = !this.hasTarget;
+    this.hasTarget = true;
+    const next = new Map<string, Entry>();
+    const add = (ref: MarketRef, tier: Tier) => {
+      if (next.has(ref.market_id) || this.excluded.has(ref.market_id)) return;
+      const reason: SubReason = tier === "hot" ? "hot" : first ? "warm" : "rotation";
+      next.set(ref.market_id, { ref, tier, reason });
+    };
+    for (const m of t.hot) add(m, "hot");
+    for (const m of t.warm) add(m, "warm");
+    this.target = next;
+    const retiered: RetierChange[] = [];
+    for (const [id, cur] of this.current) {
+      const want = next.get(id);
+      if (want && want.tier !== cur.tier) {
+        cur.tier = want.tier;
+        retiered.push({ market: cur.ref, tier: want.tier });
+      }
+    }
+    return retiered;
+  }
+
+  /** A market is over: unsubscribe it (within budget) and never schedule it again. */
+  exclude(marketId: string): void {
+    this.excluded.add(marketId);
+    this.target.delete(marketId);
+    this.resubscribe.delete(marketId);
+  }
+
+  /** Queue an unsubscribe + subscribe of a current market (silent feed). */
+  requestResubscribe(marketId: string, reason: SubReason): void {
+    if (this.current.has(marketId) && this.target.has(marketId)) this.resubscribe.set(marketId, reason);
+  }
+
+  isResubscribePending(marketId: string): boolean {
+    return this.resubscribe.has(marketId);
+  }
+
+  /** Changes still to make to reach the target (resubscribes count two). */
+  pending(): number {
+    let n = 2 * this.resubscribe.size;
+    for (const id of this.target.keys()) if (!this.current.has(id)) n++;
+    for (const id of this.current.keys()) if (!this.target.has(id)) n++;
+    return n;
+  }
+
+  countByTier(): { hot: number; warm: number } {
+    let hot = 0;
+    let warm = 0;
+    for (const c of this.current.values()) {
+      if (c.tier === "hot") hot++;
+      else warm++;
+    }
+    return { hot, warm };
+  }
+
+  /**
+   * The changes to make now, in order: subscribes (HOT first), then resubscribes, then unsubscribes; a later
+   * group waits until the earlier is done. Records them in the limiter and updates `current`.
+   */
+  next(now: number, limiter: ChurnLimiter): SubChange[] {
+    let budget = limiter.available(now);
+    const out: SubChange[] = [];
+    let blocked = false;
+    for (const [id, t] of this.target) {
+      if (this.current.has(id)) continue;
+      if (budget < 1) {
+        blocked = true;
+        break;
+      }
+      out.push({ action: "subscribe", market: t.ref, reason: t.reason, tier: t.tier });
+      this.current.set(id, { ref: t.ref, tier: t.tier });
+      budget--;
+    }
+    if (!blocked) {
+      for (const [id, reason] of this.resubscribe) {
+        if (!this.target.has(id) || !this.current.has(id)) {
+          this.resubscribe.delete(id); // leaving anyway
+          continue;
+        }
+        if (budget < 2) {
+          blocked = true;
+          break;
+        }
+        const cur = this.current.get(id)!;
+        out.push({ action: "unsubscribe", market: cur.ref, reason, tier: cur.tier });
+        out.push({ action: "subscribe", market: cur.ref, reason, tier: cur.tier });
+        this.resubscribe.delete(id);
+        budget -= 2;
+      }
+    }
+    if (!blocked) {
+      for (const [id, cur] of this.current) {
+        if (this.target.has(id)) continue;
+        if (budget < 1) break;
+        out.push({ action: "unsubscribe", market: cur.ref, reason: cur.tier === "hot" ? "hot" : "rotation", tier: cur.tier });
+        this.current.delete(id);
+        budget--;
+      }
+    }
+    limiter.record(now, out.length);
+    return out;
+  }
+
+  /** Units the next call needs before it can make progress (1, or 2 when a resubscribe is first in line). */
+  nextNeed(): number {
+    for (const id of this.target.keys()) if (!this.current.has(id)) return 1;
+    for (const id of this.resubscribe.keys()) if (this.target.has(id) && this.current.has(id)) return 2;
+    return 1;
+  }
+}

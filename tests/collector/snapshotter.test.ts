@@ -1,0 +1,90 @@
+import { describe, expect, test } from "bun:test";
+import { BookStore } from "../../src/collector/book.ts";
+import { Snapshotter } from "../../src/collector/snapshotter.ts";
+import { SimClock } from "../../src/clock.ts";
+import type { BookSnapshotEvent, LevelEvent } from "../../src/venue/types.ts";
+import { bookEvent, levelEvent } from "../helpers/fake-adapter.ts";
+import { FakeSink } from "../helpers/fake-sink.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function setup(topK = 50) {
+  const clock = new SimClock(T0);
+  const sink = new FakeSink();
+  const books = new BookStore();
+  const snap = new Snapshotter({ venue: "v", clock, sink, topK, hotIntervalMs: 2000, warmIntervalMs: 10_000, staleAfterMs: 60_000 });
+  snap.start();
+  return { clock, sink, books, snap };
+}
+
+describe("Snapshotter", () => {
+  test("HOT every 2 s and WARM every 10 s from subscription, with one timer for all markets", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("h", books.addMarket("h", ["yes", "no"], T0), "hot", T0);
+    await clock.advance(3000);
+    snap.add("w", books.addMarket("w", ["yes"], T0 + 3000), "warm", T0 + 3000);
+    for (let i = 0; i < 50; i++) snap.add(`x${i}`, books.addMarket(`x${i}`, ["yes"], clock.now()), "warm", clock.now());
+    expect(clock.pending()).toBe(1);
+    await clock.runUntil(T0 + 60_000);
+    const hot = sink.of("h", "yes").map((r) => r.ts_recv - T0);
+    expect(hot).toEqual(Array.from({ length: 30 }, (_, i) => 2000 * (i + 1)));
+    expect(sink.of("h", "no").length).toBe(30);
+    expect(sink.of("w").map((r) => r.ts_recv - T0)).toEqual([13_000, 23_000, 33_000, 43_000, 53_000]);
+    expect(clock.pending()).toBe(1);
+  });
+
+  test("a quiet book is still snapshotted: ok while fresh, stale with its last update time past stale_after", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("m", books.addMarket("m", ["yes"], T0), "warm", T0);
+    books.applyBook(bookEvent("m", "yes", [[0.4, 1]], [[0.6, 2]], 1) as BookSnapshotEvent, T0 + 5000);
+    await clock.runUntil(T0 + 80_000);
+    const rows = sink.of("m");
+    expect(rows.map((r) => [r.ts_recv - T0, r.status])).toEqual([
+      [10_000, "ok"], [20_000, "ok"], [30_000, "ok"], [40_000, "ok"], [50_000, "ok"], [60_000, "ok"], [70_000, "stale"], [80_000, "stale"],
+    ]);
+    expect(rows[6].err).toBe("no update since 2026-01-01T00:00:05.000Z");
+    expect(rows[0].best_bid_px).toBe(0.4);
+    expect(rows[0].best_ask_sz).toBe(2);
+  });
+
+  test("before the first book: stale rows that say so; after a gap: stale with the gap", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
+    await clock.runUntil(T0 + 2000);
+    books.applyBook(bookEvent("m", "yes", [[0.4, 1]], [], 1) as BookSnapshotEvent, T0 + 2500);
+    await clock.runUntil(T0 + 4000);
+    books.applyLevel(levelEvent("m", "yes", "bid", 0.41, 1, 5) as LevelEvent, T0 + 4500);
+    await clock.runUntil(T0 + 6000);
+    expect(sink.rows.map((r) => [r.status, r.err, r.seq])).toEqual([
+      ["stale", "no book received since subscribing at 2026-01-01T00:00:00.000Z", 0],
+      ["partial", "no asks", 1],
+      ["stale", "seq gap: expected 2 got 5", 5],
+    ]);
+  });
+
+  test("caps each side at top_k without touching the book", async () => {
+    const { clock, sink, books, snap } = setup(3);
+    snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
+    const bids: [number, number][] = [0.1, 0.2, 0.3, 0.4, 0.5].map((p) => [p, 1]);
+    books.applyBook(bookEvent("m", "yes", bids, [[0.6, 1]], 1) as BookSnapshotEvent, T0);
+    await clock.runUntil(T0 + 2000);
+    expect(sink.rows[0].bid_px).toEqual([0.5, 0.4, 0.3]);
+    expect(sink.rows[0].ask_px).toEqual([0.6]);
+    expect(books.get("m", "yes")!.bids.len).toBe(5);
+  });
+
+  test("removed markets stop, retiered markets change pace from the next snapshot", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    snap.add("b", books.addMarket("b", ["yes"], T0), "warm", T0);
+    await clock.runUntil(T0 + 10_000);
+    snap.remove("a");
+    snap.setTier("b", "hot");
+    await clock.runUntil(T0 + 20_000);
+    expect(sink.of("a").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 6000, 8000, 10_000]);
+    expect(sink.of("b").map((r) => r.ts_recv - T0)).toEqual([10_000, 12_000, 14_000, 16_000, 18_000, 20_000]);
+    snap.stop();
+    await clock.runUntil(T0 + 40_000);
+    expect(sink.of("b").length).toBe(6);
+  });
+});

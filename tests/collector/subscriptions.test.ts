@@ -1,0 +1,144 @@
+import { describe, expect, test } from "bun:test";
+import { ChurnLimiter, SubscriptionPlan, type SubChange } from "../../src/collector/subscriptions.ts";
+import { refs } from "../helpers/fake-adapter.ts";
+
+/** Brute force: the most changes in any window (t - 60 s, t]. */
+function maxInWindow(times: number[], windowMs = 60_000): number {
+  let max = 0;
+  for (const t of times) max = Math.max(max, times.filter((u) => u > t - windowMs && u <= t).length);
+  return max;
+}
+
+describe("ChurnLimiter", () => {
+  test("allows `limit` changes per sliding minute and frees them one by one", () => {
+    const l = new ChurnLimiter(3);
+    expect(l.available(0)).toBe(3);
+    l.record(0);
+    l.record(10_000, 2);
+    expect(l.available(59_999)).toBe(0);
+    expect(l.nextFreeAt(30_000)).toBe(60_000);
+    expect(l.nextFreeAt(30_000, 3)).toBe(70_000);
+    expect(l.available(60_000)).toBe(1);
+    expect(l.used(70_000)).toBe(0);
+  });
+
+  test("greedy use at every free moment never exceeds the limit in any window", () => {
+    const l = new ChurnLimiter(20);
+    const times: number[] = [];
+    let now = 0;
+    while (now < 10 * 60_000) {
+      const n = Math.min(l.available(now), 7);
+      l.record(now, n);
+      for (let i = 0; i < n; i++) times.push(now);
+      now = Math.max(now + 1_000, l.nextFreeAt(now));
+    }
+    expect(maxInWindow(times)).toBe(20);
+    expect(times.length).toBeGreaterThan(150);
+  });
+});
+
+describe("SubscriptionPlan", () => {
+  const times = (changes: SubChange[], t: number, into: number[]) => changes.forEach(() => into.push(t));
+
+  test("first fill: HOT first, within the budget, leftovers wait", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(5);
+    const m = refs(8);
+    p.setTarget({ hot: m.slice(0, 2), warm: m.slice(2) });
+    const first = p.next(0, l);
+    expect(first.map((c) => [c.action, c.market.market_id, c.reason])).toEqual([
+      ["subscribe", "m0", "hot"], ["subscribe", "m1", "hot"],
+      ["subscribe", "m2", "warm"], ["subscribe", "m3", "warm"], ["subscribe", "m4", "warm"],
+    ]);
+    expect(p.pending()).toBe(3);
+    expect(p.next(30_000, l)).toEqual([]);
+    expect(p.next(60_000, l).map((c) => c.market.market_id)).toEqual(["m5", "m6", "m7"]);
+    expect(p.pending()).toBe(0);
+    expect(p.countByTier()).toEqual({ hot: 2, warm: 6 });
+  });
+
+  test("rotation subscribes the new ones before unsubscribing the old, reasons say rotation", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(100);
+    const m = refs(6);
+    p.setTarget({ hot: [m[0]], warm: [m[1], m[2]] });
+    p.next(0, l);
+    p.setTarget({ hot: [m[0]], warm: [m[3], m[4]] });
+    const c = p.next(1000, l);
+    expect(c.map((x) => [x.action, x.market.market_id, x.reason])).toEqual([
+      ["subscribe", "m3", "rotation"], ["subscribe", "m4", "rotation"],
+      ["unsubscribe", "m1", "rotation"], ["unsubscribe", "m2", "rotation"],
+    ]);
+    expect([...p.current.keys()]).toEqual(["m0", "m3", "m4"]);
+  });
+
+  test("unsubscribes wait until every subscribe is done", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(2);
+    const m = refs(6);
+    p.setTarget({ hot: [], warm: [m[0], m[1]] });
+    p.next(0, l);
+    p.setTarget({ hot: [], warm: [m[2], m[3], m[4]] });
+    const a = p.next(60_000, l);
+    expect(a.map((x) => x.action)).toEqual(["subscribe", "subscribe"]);
+    const b = p.next(120_000, l);
+    expect(b.map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m4"], ["unsubscribe", "m0"]]);
+  });
+
+  test("a tier change is applied at once and costs nothing", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(10);
+    const m = refs(3);
+    p.setTarget({ hot: [m[0]], warm: [m[1], m[2]] });
+    p.next(0, l);
+    const re = p.setTarget({ hot: [m[1]], warm: [m[0], m[2]] });
+    expect(re.map((r) => [r.market.market_id, r.tier])).toEqual([["m0", "warm"], ["m1", "hot"]]);
+    expect(p.next(1, l)).toEqual([]);
+    expect(l.used(1)).toBe(3);
+  });
+
+  test("a resubscribe is unsubscribe then subscribe, costs two, and waits for two units", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(3);
+    const m = refs(2);
+    p.setTarget({ hot: m, warm: [] });
+    p.next(0, l);
+    p.requestResubscribe("m1", "watchdog");
+    expect(p.nextNeed()).toBe(2);
+    expect(p.next(1, l)).toEqual([]);
+    const c = p.next(60_000, l);
+    expect(c.map((x) => [x.action, x.market.market_id, x.reason])).toEqual([["unsubscribe", "m1", "watchdog"], ["subscribe", "m1", "watchdog"]]);
+    expect(p.pending()).toBe(0);
+  });
+
+  test("excluded (resolved) markets are unsubscribed and never come back", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(10);
+    const m = refs(2);
+    p.setTarget({ hot: m, warm: [] });
+    p.next(0, l);
+    p.exclude("m0");
+    expect(p.next(1, l).map((x) => [x.action, x.market.market_id])).toEqual([["unsubscribe", "m0"]]);
+    p.setTarget({ hot: m, warm: [] });
+    expect(p.next(2, l)).toEqual([]);
+  });
+
+  test("random target churn over an hour: never above the limit in any 60 s window, converges", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(20);
+    const universe = refs(100);
+    let x = 7;
+    const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const changeTimes: number[] = [];
+    for (let t = 0; t < 3600_000; t += 5_000) {
+      if (t % 180_000 === 0) {
+        const start = Math.floor(rnd() * 90);
+        p.setTarget({ hot: universe.slice(0, 5), warm: universe.slice(5 + start, 15 + start) });
+      }
+      times(p.next(t, l), t, changeTimes);
+    }
+    expect(maxInWindow(changeTimes)).toBeLessThanOrEqual(20);
+    for (let t = 3600_000; p.pending() > 0; t += 60_000) times(p.next(t, l), t, changeTimes);
+    expect(p.current.size).toBe(15);
+  });
+});
