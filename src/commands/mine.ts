@@ -1,10 +1,42 @@
 import { defineCommand } from "citty";
-import { notBuilt, sharedArgs } from "./_shared.ts";
+import { listArg, sharedArgs } from "./_shared.ts";
+
+export const mineArgs = {
+  from: { type: "string", description: "First day or hour to mine, UTC (YYYY-MM-DD or YYYY-MM-DDTHH; default: today)", valueHint: "DATE[THH]" },
+  to: { type: "string", description: "Last day or hour to mine, inclusive (default: the --from day, or today)", valueHint: "DATE[THH]" },
+  top: { type: "string", description: "Books per ranking", default: "10", valueHint: "N" },
+  json: { type: "boolean", description: "Print the summary as JSON", default: false },
+} as const;
 
 export default defineCommand({
-  meta: { name: "mine", description: "(not built yet)" },
-  args: { ...sharedArgs },
-  run() {
-    notBuilt("mine");
+  meta: { name: "mine", description: "Rank markets by depth, spread and activity over a date range; write the stats cache" },
+  args: { ...sharedArgs, ...mineArgs },
+  async run({ args }) {
+    const { loadConfig } = await import("../config.ts");
+    const { setupLogging, logger } = await import("../log.ts");
+    const { RealClock } = await import("../clock.ts");
+    const { UserError } = await import("../errors.ts");
+    const { parseRange, formatSummary, resultJson } = await import("../analytics/summary.ts");
+    const cfg = await loadConfig(args.config, { dataDir: args["data-dir"], logFormat: args["log-format"] as "pretty" | "json" | undefined });
+    setupLogging(cfg.log_format, args.verbose);
+    const log = logger("mine");
+    const top = Number(args.top);
+    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
+    const range = parseRange(args.from, args.to, new RealClock().now());
+    const showProgress = !args.json && process.stdout.isTTY === true && process.stderr.isTTY === true;
+    const { mine } = await import("../analytics/miner.ts");
+    const result = mine({
+      dataDir: cfg.data_dir,
+      venues: listArg(args.venue),
+      ...range,
+      top,
+      onProgress: showProgress ? (done, total) => process.stderr.write(`\rmining: ${done}/${total} files${done === total ? "\n" : ""}`) : undefined,
+      onSkip: (file, reason) => log.error(`skipped ${file}: ${reason}`),
+    });
+    console.log(args.json ? JSON.stringify(resultJson(result), null, 2) : formatSummary(result));
+    if (result.skipped.length > 0) {
+      log.warn(`${result.skipped.length} file(s) could not be read and were skipped; the results above exclude them (exit code 1)`);
+      process.exitCode = 1;
+    }
   },
 });

@@ -1,0 +1,85 @@
+/** Minutes each book was actually subscribed, from the collector's subscription journal (data/subscriptions/…/events.jsonl). */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { utcDate } from "../timebucket.ts";
+
+export interface JournalEvent {
+  ts: number;
+  venue?: string;
+  market_id: string;
+  /** Absent or null when the event applies to every outcome of the market. */
+  outcome_id?: string | null;
+  action: "subscribe" | "unsubscribe";
+  reason?: string;
+}
+
+export const SUBSCRIPTIONS_DIR = "subscriptions";
+const ALL_OUTCOMES = "*";
+
+export function journalKey(marketId: string, outcomeId: string | null | undefined): string {
+  return `${marketId}\u0000${outcomeId ?? ALL_OUTCOMES}`;
+}
+
+/** Journal events of `venue` from the day files covering [from, to), in time order; undefined when there is no journal. */
+export function readJournal(dataDir: string, venue: string, from: number, to: number): JournalEvent[] | undefined {
+  const dir = join(dataDir, SUBSCRIPTIONS_DIR, `venue=${venue}`);
+  if (!existsSync(dir)) return undefined;
+  const first = utcDate(from);
+  const last = utcDate(to - 1);
+  const events: JournalEvent[] = [];
+  let found = false;
+  for (const name of readdirSync(dir).sort()) {
+    const m = /^date=(\d{4}-\d{2}-\d{2})$/.exec(name);
+    if (!m || m[1] < first || m[1] > last) continue;
+    const file = join(dir, name, "events.jsonl");
+    if (!existsSync(file)) continue;
+    found = true;
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      try {
+        const e = JSON.parse(line) as JournalEvent;
+        // A torn last line (collector killed mid-write) is skipped, not fatal.
+        if (typeof e.ts === "number" && typeof e.market_id === "string" && (e.action === "subscribe" || e.action === "unsubscribe")) events.push(e);
+      } catch {
+        /* partial line */
+      }
+    }
+  }
+  if (!found) return undefined;
+  return events.sort((a, b) => a.ts - b.ts);
+}
+
+/**
+ * Subscribed minutes per journal key within [start, end]. A key whose first event is an unsubscribe was subscribed
+ * before the journal days we read, so it counts from `start`; one still subscribed at the end counts up to `end`.
+ */
+export function watchedMinutes(events: JournalEvent[], start: number, end: number): Map<string, number> {
+  const since = new Map<string, number | null>();
+  const ms = new Map<string, number>();
+  const add = (k: string, a: number, b: number) => {
+    const lo = Math.max(a, start);
+    const hi = Math.min(b, end);
+    if (hi > lo) ms.set(k, (ms.get(k) ?? 0) + (hi - lo));
+  };
+  for (const e of events) {
+    const k = journalKey(e.market_id, e.outcome_id);
+    const open = since.get(k);
+    if (e.action === "subscribe") {
+      if (open === undefined || open === null) since.set(k, e.ts);
+    } else {
+      add(k, open === undefined ? start : open ?? e.ts, e.ts);
+      since.set(k, null);
+      if (!ms.has(k)) ms.set(k, 0);
+    }
+  }
+  for (const [k, open] of since) if (open !== null && open !== undefined) add(k, open, end);
+  const minutes = new Map<string, number>();
+  for (const [k, v] of ms) minutes.set(k, v / 60_000);
+  for (const k of since.keys()) if (!minutes.has(k)) minutes.set(k, 0);
+  return minutes;
+}
+
+/** Minutes for a book: its own key, else the market-level key; undefined when the journal never mentions it. */
+export function minutesFor(minutes: Map<string, number>, marketId: string, outcomeId: string): number | undefined {
+  return minutes.get(journalKey(marketId, outcomeId)) ?? minutes.get(journalKey(marketId, null));
+}

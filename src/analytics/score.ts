@@ -1,0 +1,86 @@
+/**
+ * The combined score the scheduler uses for HOT, and the three rankings. Pure functions over per-book metrics.
+ *
+ * score = quality × (pr(avg_depth) + pr(−avg_spread) + pr(activity)) / 3, where pr is the percentile rank in [0, 1]
+ * among the venue's books in the mined range (ties share their average rank; a book without a value ranks 0) and
+ * quality = max(0, 1 − share_empty − share_stale). Ranks make the three units comparable and robust to outliers.
+ */
+
+export interface BookMetrics {
+  market_id: string;
+  outcome_id: string;
+  snapshots: number;
+  minutes_watched: number;
+  avg_depth: number | null;
+  avg_spread: number | null;
+  median_spread: number | null;
+  share_one_sided: number;
+  share_empty: number;
+  share_stale: number;
+  changes: number;
+  observed_minutes: number;
+  /** Book changes per observed minute; null when no two consecutive snapshots were close enough to time it. */
+  activity: number | null;
+  avg_mid: number | null;
+  first_ts: number;
+  last_ts: number;
+  score: number;
+}
+
+/** Percentile ranks in [0, 1] (higher value → higher rank), average rank for ties, 0 for null; 1 when alone. */
+export function percentRanks(values: (number | null)[]): number[] {
+  const idx = values.map((v, i) => [v, i] as const).filter(([v]) => v !== null && Number.isFinite(v)) as [number, number][];
+  idx.sort((a, b) => a[0] - b[0]);
+  const out = new Array<number>(values.length).fill(0);
+  const n = idx.length;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && idx[j + 1][0] === idx[i][0]) j++;
+    const r = n === 1 ? 1 : (i + j) / 2 / (n - 1);
+    for (let k = i; k <= j; k++) out[idx[k][1]] = r;
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Fills `score` on every book (see the module comment). */
+export function scoreBooks(books: BookMetrics[]): void {
+  const depth = percentRanks(books.map((b) => b.avg_depth));
+  const spread = percentRanks(books.map((b) => (b.avg_spread === null ? null : -b.avg_spread)));
+  const activity = percentRanks(books.map((b) => b.activity));
+  books.forEach((b, i) => {
+    const quality = Math.max(0, 1 - b.share_empty - b.share_stale);
+    b.score = (quality * (depth[i] + spread[i] + activity[i])) / 3;
+  });
+}
+
+const byId = (a: BookMetrics, b: BookMetrics) => (a.market_id < b.market_id ? -1 : a.market_id > b.market_id ? 1 : a.outcome_id < b.outcome_id ? -1 : a.outcome_id > b.outcome_id ? 1 : 0);
+
+/** Top n by average depth (desc), ties by id. */
+export function topByDepth(books: BookMetrics[], n: number): BookMetrics[] {
+  return books.filter((b) => b.avg_depth !== null).sort((a, b) => b.avg_depth! - a.avg_depth! || byId(a, b)).slice(0, n);
+}
+
+/** Top n by tightest average spread (asc, books with a two-sided snapshot only), ties by deeper, then id. */
+export function topBySpread(books: BookMetrics[], n: number): BookMetrics[] {
+  return books
+    .filter((b) => b.avg_spread !== null)
+    .sort((a, b) => a.avg_spread! - b.avg_spread! || (b.avg_depth ?? 0) - (a.avg_depth ?? 0) || byId(a, b))
+    .slice(0, n);
+}
+
+/** Top n by activity (book changes per minute, desc), ties by id. */
+export function topByActivity(books: BookMetrics[], n: number): BookMetrics[] {
+  return books.filter((b) => b.activity !== null).sort((a, b) => b.activity! - a.activity! || byId(a, b)).slice(0, n);
+}
+
+/** A market's score from its outcomes' scores: the best outcome (a market is subscribed with all its outcomes, so one liquid book is enough to make it worth it). */
+export function marketScores(rows: Iterable<{ market_id: string; score: number }>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    if (!Number.isFinite(r.score)) continue;
+    const prev = out.get(r.market_id);
+    if (prev === undefined || r.score > prev) out.set(r.market_id, r.score);
+  }
+  return out;
+}
