@@ -1,21 +1,7 @@
-/**
- * Lists the snapshot files of a venue in a time range from the partition directory names alone
- * (`venue=V/date=D/hour=H`), so a file outside the range is never opened; and a cheap footer check
- * that tells a truncated/corrupt file and whether it carries the derived depth columns.
- */
+/** The dataset's venues, and a cheap footer check that tells a truncated/corrupt file and whether it carries the derived depth columns. */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { DATASET_DIR, utcDate } from "../timebucket.ts";
-
-export interface SnapshotFile {
-  venue: string;
-  path: string;
-  /** Start of the hour partition the file sits in (epoch ms). */
-  hourTs: number;
-}
-
-const DATE_DIR = /^date=(\d{4}-\d{2}-\d{2})$/;
-const HOUR_DIR = /^hour=(\d{2})$/;
+import { DATASET_DIR } from "../timebucket.ts";
 
 /** Venues that have a dataset directory, sorted. */
 export function datasetVenues(dataDir: string): string[] {
@@ -25,33 +11,6 @@ export function datasetVenues(dataDir: string): string[] {
     .filter((d) => d.isDirectory() && d.name.startsWith("venue="))
     .map((d) => d.name.slice("venue=".length))
     .sort();
-}
-
-/** Files of `venue` whose hour partition starts in [from, to), in time order (by hour, then file name). */
-export function listSnapshotFiles(dataDir: string, venue: string, from: number, to: number): SnapshotFile[] {
-  const venueDir = join(dataDir, DATASET_DIR, `venue=${venue}`);
-  if (!existsSync(venueDir)) return [];
-  const firstDate = utcDate(from);
-  const lastDate = utcDate(to - 1);
-  const out: SnapshotFile[] = [];
-  for (const dateName of readdirSync(venueDir).sort()) {
-    const dm = DATE_DIR.exec(dateName);
-    if (!dm || dm[1] < firstDate || dm[1] > lastDate) continue;
-    const dateTs = Date.parse(`${dm[1]}T00:00:00Z`);
-    const dateDir = join(venueDir, dateName);
-    for (const hourName of readdirSync(dateDir).sort()) {
-      const hm = HOUR_DIR.exec(hourName);
-      if (!hm) continue;
-      const hourTs = dateTs + Number(hm[1]) * 3_600_000;
-      if (hourTs < from || hourTs >= to) continue;
-      const hourDir = join(dateDir, hourName);
-      for (const f of readdirSync(hourDir).sort()) {
-        // Dot-files are temp files of an atomic write in progress.
-        if (f.endsWith(".parquet") && !f.startsWith(".")) out.push({ venue, path: join(hourDir, f), hourTs });
-      }
-    }
-  }
-  return out;
 }
 
 export interface FileCheck {

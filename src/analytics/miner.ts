@@ -12,7 +12,8 @@ import { UserError } from "../errors.ts";
 import { DATASET_DIR, utcDate } from "../timebucket.ts";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { checkParquetFile, datasetVenues, listSnapshotFiles, type SnapshotFile } from "./dataset-files.ts";
+import { checkParquetFile, datasetVenues } from "./dataset-files.ts";
+import { listDatasetFiles, type DatasetFile } from "../storage/parquet-read.ts";
 import { minutesFor, readJournal, watchedMinutes } from "./journal.ts";
 import { scoreBooks, topByActivity, topByDepth, topBySpread, type BookMetrics } from "./score.ts";
 import { readTitles } from "./titles.ts";
@@ -255,18 +256,19 @@ function finish(a: Acc, minutesWatched: number): BookMetrics {
 }
 
 /** Groups files into chunks of at most `hours` hour partitions, in time order. */
-function chunkByHours(files: SnapshotFile[], hours: number): SnapshotFile[][] {
-  const chunks: SnapshotFile[][] = [];
+function chunkByHours(files: DatasetFile[], hours: number): DatasetFile[][] {
+  const chunks: DatasetFile[][] = [];
   let hoursInChunk = 0;
-  let lastHour = NaN;
+  let lastHour = "";
   for (const f of files) {
-    if (f.hourTs !== lastHour) {
+    const hour = `${f.date}/${f.hour}`;
+    if (hour !== lastHour) {
       if (chunks.length === 0 || hoursInChunk >= hours) {
         chunks.push([]);
         hoursInChunk = 0;
       }
       hoursInChunk++;
-      lastHour = f.hourTs;
+      lastHour = hour;
     }
     chunks[chunks.length - 1].push(f);
   }
@@ -320,7 +322,7 @@ export function mine(opts: MineOptions): MineResult {
   if (missing.length > 0) {
     throw new UserError(`no data for venue ${missing.join(", ")} under ${root}`, 1, `Venues with data: ${datasetVenues(opts.dataDir).join(", ") || "none"}.`);
   }
-  const perVenue = venues.map((venue) => ({ venue, files: listSnapshotFiles(opts.dataDir, venue, opts.from, opts.to) }));
+  const perVenue = venues.map((venue) => ({ venue, files: listDatasetFiles(opts.dataDir, { venues: [venue], fromTs: opts.from, toTs: opts.to }) }));
   const total = perVenue.reduce((s, v) => s + v.files.length, 0);
   if (total === 0) {
     const range = `${new Date(opts.from).toISOString().slice(0, 13)}h .. ${new Date(opts.to).toISOString().slice(0, 13)}h UTC`;
@@ -340,9 +342,9 @@ export function mine(opts: MineOptions): MineResult {
     for (const chunk of chunkByHours(files, opts.chunkHours ?? DEFAULT_CHUNK_HOURS)) {
       const readable: { path: string; hasDepth3: boolean }[] = [];
       for (const f of chunk) {
-        const c = checkParquetFile(f.path);
-        if (c.ok) readable.push({ path: f.path, hasDepth3: c.hasDepth3 });
-        else skip(f.path, c.reason!);
+        const c = checkParquetFile(f.abs);
+        if (c.ok) readable.push({ path: f.abs, hasDepth3: c.hasDepth3 });
+        else skip(f.abs, c.reason!);
       }
       // Files with and without the derived columns in one chunk are scanned differently but concatenated alike.
       const partial = readable.length > 0 ? mineChunkSafely(readable, opts.from, opts.to, maxGapMs, skip) : [];

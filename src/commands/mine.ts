@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { listArg, sharedArgs } from "./_shared.ts";
+import { commandConfig, listArg, sharedArgs } from "./_shared.ts";
 
 export const mineArgs = {
   from: { type: "string", description: "First day or hour to mine, UTC (YYYY-MM-DD or YYYY-MM-DDTHH; default: today)", valueHint: "DATE[THH]" },
@@ -12,13 +12,12 @@ export default defineCommand({
   meta: { name: "mine", description: "Rank markets by depth, spread and activity over a date range; write the stats cache" },
   args: { ...sharedArgs, ...mineArgs },
   async run({ args }) {
-    const { loadConfig } = await import("../config.ts");
-    const { setupLogging, logger } = await import("../log.ts");
+    const { logger } = await import("../log.ts");
     const { RealClock } = await import("../clock.ts");
     const { UserError } = await import("../errors.ts");
     const { parseRange, formatSummary, resultJson } = await import("../analytics/summary.ts");
-    const cfg = await loadConfig(args.config, { dataDir: args["data-dir"], logFormat: args["log-format"] as "pretty" | "json" | undefined });
-    setupLogging(cfg.log_format, args.verbose);
+    // Venues come from the dataset (mining happens offline, maybe with another config), so --venue is not checked against the config.
+    const cfg = await commandConfig({ ...args, venue: undefined });
     const log = logger("mine");
     const top = Number(args.top);
     if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);

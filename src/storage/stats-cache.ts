@@ -3,13 +3,14 @@
  * Written and read with apache-arrow + parquet-wasm, never nodejs-polars, because the scheduler reads it in the
  * collector process, which must not load Polars.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Field, Float64, Int64, Schema, Table, type Vector, tableFromIPC, tableToIPC, Utf8, vectorFromArray, type DataType } from "apache-arrow";
-import { Compression, readParquet, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from "parquet-wasm";
+import { Compression, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from "parquet-wasm";
 import type { BookMetrics } from "../analytics/score.ts";
 import { marketScores } from "../analytics/score.ts";
 import { utcDate } from "../timebucket.ts";
+import { readParquetFile } from "./parquet-read.ts";
 
 export const STATS_DIR = "stats";
 
@@ -84,8 +85,8 @@ export function writeStats(dataDir: string, venue: string, date: string, books: 
 }
 
 /** Reads a stats file back as rows (tests, `status`). */
-export function readStatsFile(path: string): Record<string, unknown>[] {
-  const table = tableFromIPC(readParquet(readFileSync(path)).intoIPCStream());
+export async function readStatsFile(path: string): Promise<Record<string, unknown>[]> {
+  const table = await readParquetFile(path);
   return table.toArray().map((r) => {
     const o = r.toJSON() as Record<string, unknown>;
     for (const k of Object.keys(o)) if (typeof o[k] === "bigint") o[k] = Number(o[k]);
@@ -119,7 +120,7 @@ export async function readLatestStats(dataDir: string, venue: string, now: numbe
   const path = latestStatsPath(dataDir, venue, now);
   if (!path) return undefined;
   try {
-    const table = tableFromIPC(readParquet(new Uint8Array(await Bun.file(path).arrayBuffer()), { columns: ["market_id", "score"] }).intoIPCStream());
+    const table = await readParquetFile(path, ["market_id", "score"]);
     const ids = table.getChild("market_id");
     const scores = table.getChild("score");
     if (!ids || !scores) return undefined;

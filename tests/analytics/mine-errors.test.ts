@@ -3,11 +3,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mine } from "../../src/analytics/miner.ts";
-import { listSnapshotFiles } from "../../src/analytics/dataset-files.ts";
+import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
 import { UserError } from "../../src/errors.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 import { bucketPath } from "../../src/timebucket.ts";
-import { writeSnapshotFile } from "../helpers/snapshot-parquet.ts";
+import { writeSnapshotFile } from "../helpers/snapshot-files.ts";
+import { runCli } from "../helpers/run-cli.ts";
 
 const T = Date.UTC(2026, 0, 1);
 const M = 60_000;
@@ -21,10 +22,10 @@ function rows(start: number, n: number, market = "m1"): SnapshotRow[] {
 }
 
 /** Good files at 10:00 and 10:05, 11:00 on 2026-01-01. */
-function dataset(): string {
+async function dataset(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "mine-err-"));
   dirs.push(dir);
-  for (const ts of [T + 600 * M, T + 605 * M, T + 660 * M]) writeSnapshotFile(join(dir, bucketPath("mock", ts, 5)), rows(ts, 20));
+  for (const ts of [T + 600 * M, T + 605 * M, T + 660 * M]) await writeSnapshotFile(join(dir, bucketPath("mock", ts, 5)), rows(ts, 20));
   return dir;
 }
 
@@ -35,11 +36,10 @@ function put(dir: string, rel: string, bytes: Uint8Array | string): string {
   return p;
 }
 
-const cli = (args: string[]) => Bun.spawnSync(["bun", join(import.meta.dir, "../../bin/surveillance.ts"), ...args], { stdout: "pipe", stderr: "pipe" });
 
 describe("range pruning", () => {
-  test("partitions outside the range are never opened", () => {
-    const dir = dataset();
+  test("partitions outside the range are never opened", async () => {
+    const dir = await dataset();
     // Unreadable files out of range: if the miner opened any of them it would report it as skipped.
     put(dir, bucketPath("mock", T - 5 * M, 5), "not parquet");
     put(dir, bucketPath("mock", T + 540 * M, 5), "not parquet");
@@ -49,14 +49,14 @@ describe("range pruning", () => {
     expect(r.skipped).toEqual([]);
     expect(r.totals.files).toBe(3);
     expect(r.totals.rows).toBe(60);
-    const listed = listSnapshotFiles(dir, "mock", T + 600 * M, T + 660 * M).map((f) => f.path);
+    const listed = listDatasetFiles(dir, { venues: ["mock"], fromTs: T + 600 * M, toTs: T + 660 * M }).map((f) => f.abs);
     expect(listed).toEqual([join(dir, bucketPath("mock", T + 600 * M, 5)), join(dir, bucketPath("mock", T + 605 * M, 5))]);
   });
 });
 
 describe("unreadable files", () => {
-  test("truncated, garbage and page-corrupt files are named and skipped, the rest is mined, exit code 1", () => {
-    const dir = dataset();
+  test("truncated, garbage and page-corrupt files are named and skipped, the rest is mined, exit code 1", async () => {
+    const dir = await dataset();
     const good = readFileSync(join(dir, bucketPath("mock", T + 600 * M, 5)));
     const truncated = put(dir, bucketPath("mock", T + 610 * M, 5), good.subarray(0, Math.floor(good.length / 2)));
     const garbage = put(dir, bucketPath("mock", T + 615 * M, 5), "hello, not a parquet file at all");
@@ -69,33 +69,33 @@ describe("unreadable files", () => {
     expect(r.skipped.map((s) => s.file).sort()).toEqual([truncated, garbage, corrupt].sort());
     expect(r.totals.rows).toBe(60);
 
-    const p = cli(["mine", "--data-dir", dir, "--from", "2026-01-01"]);
-    expect(p.exitCode).toBe(1);
-    const err = p.stderr.toString();
+    const p = await runCli(["mine", "--data-dir", dir, "--from", "2026-01-01"]);
+    expect(p.code).toBe(1);
+    const err = p.stderr;
     for (const f of [truncated, garbage, corrupt]) expect(err).toContain(f);
-    expect(p.stdout.toString()).toContain("60 rows");
+    expect(p.stdout).toContain("60 rows");
   });
 });
 
 describe("nothing to mine", () => {
-  test("an empty range is a clear error", () => {
-    const dir = dataset();
+  test("an empty range is a clear error", async () => {
+    const dir = await dataset();
     expect(() => mine({ dataDir: dir, from: T + 48 * 60 * M, to: T + 72 * 60 * M, top: 5 })).toThrow(/no snapshot files in range/);
-    const p = cli(["mine", "--data-dir", dir, "--from", "2026-02-01"]);
-    expect(p.exitCode).toBe(1);
-    expect(p.stderr.toString()).toContain("no snapshot files in range");
-    expect(p.stdout.toString()).toBe("");
+    const p = await runCli(["mine", "--data-dir", dir, "--from", "2026-02-01"]);
+    expect(p.code).toBe(1);
+    expect(p.stderr).toContain("no snapshot files in range");
+    expect(p.stdout).toBe("");
   });
 
-  test("a missing data dir or venue is a clear error", () => {
-    const dir = dataset();
+  test("a missing data dir or venue is a clear error", async () => {
+    const dir = await dataset();
     expect(() => mine({ dataDir: join(dir, "nope"), from: T, to: T + M, top: 5 })).toThrow(UserError);
     expect(() => mine({ dataDir: dir, venues: ["kalshi"], from: T, to: T + 60 * M, top: 5 })).toThrow(/no data for venue kalshi/);
   });
 
-  test("a bad --from or a reversed range is bad usage (exit 2)", () => {
-    const dir = dataset();
-    expect(cli(["mine", "--data-dir", dir, "--from", "2026-13-01"]).exitCode).toBe(2);
-    expect(cli(["mine", "--data-dir", dir, "--from", "2026-01-02", "--to", "2026-01-01"]).exitCode).toBe(2);
+  test("a bad --from or a reversed range is bad usage (exit 2)", async () => {
+    const dir = await dataset();
+    expect((await runCli(["mine", "--data-dir", dir, "--from", "2026-13-01"])).code).toBe(2);
+    expect((await runCli(["mine", "--data-dir", dir, "--from", "2026-01-02", "--to", "2026-01-01"])).code).toBe(2);
   });
 });

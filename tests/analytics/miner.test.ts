@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { mine } from "../../src/analytics/miner.ts";
-import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
+import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
 import { bucketPath } from "../../src/timebucket.ts";
-import { writeSnapshotFile } from "../helpers/snapshot-parquet.ts";
+import { parquetBytes, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { duckdbBooks } from "../helpers/duckdb-rankings.ts";
 
 const T = Date.UTC(2026, 0, 1);
@@ -17,6 +17,11 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "miner-"));
   dirs.push(d);
   return d;
+}
+
+function writeFile(path: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, bytes);
 }
 
 function row(ts: number, market: string, outcome: string, seq: number, bids: [number, number][], asks: [number, number][], stale: string | null = null): SnapshotRow {
@@ -34,7 +39,7 @@ function row(ts: number, market: string, outcome: string, seq: number, bids: [nu
  * Three books with hand-checked metrics, over two hour partitions: hour 00 written WITHOUT the derived depth columns
  * (the miner must fall back to the lists), hour 01 with them.
  */
-function knownDataset(): string {
+async function knownDataset(): Promise<string> {
   const dir = tempDir();
   const bidsA: [number, number][] = [[0.4, 10], [0.39, 20], [0.38, 30], [0.37, 40]]; // top-3 bid sizes: 60
   const asksA: [number, number][] = [[0.45, 5], [0.46, 5]]; // 10
@@ -62,15 +67,15 @@ function knownDataset(): string {
     row(T + 60 * M + 20 * S, "mC", "no", 12, [[0.5, 1]], [[0.6, 2]]),
     row(T + 60 * M + 30 * S, "mC", "no", 13, [[0.5, 1]], [[0.6, 2]]),
   ];
-  writeSnapshotFile(join(dir, bucketPath("mock", T + 55 * M, 5)), hour0, { withDerived: false });
-  writeSnapshotFile(join(dir, bucketPath("mock", T + 60 * M, 5)), hour1);
+  writeFile(join(dir, bucketPath("mock", T + 55 * M, 5)), parquetBytes(rowsToTable(hour0).select([...REQUIRED_COLUMNS])));
+  await writeSnapshotFile(join(dir, bucketPath("mock", T + 60 * M, 5)), hour1);
   return dir;
 }
 
 describe("mine", () => {
   for (const chunkHours of [1, 6]) {
-    test(`metrics equal the hand computation (chunkHours=${chunkHours})`, () => {
-      const dir = knownDataset();
+    test(`metrics equal the hand computation (chunkHours=${chunkHours})`, async () => {
+      const dir = await knownDataset();
       const r = mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 10, chunkHours, writeStats: false });
       const books = new Map(r.books.get("mock")!.map((b) => [`${b.market_id}/${b.outcome_id}`, b]));
       expect(books.size).toBe(3);
@@ -113,8 +118,8 @@ describe("mine", () => {
     });
   }
 
-  test("an hour range reads only that hour", () => {
-    const dir = knownDataset();
+  test("an hour range reads only that hour", async () => {
+    const dir = await knownDataset();
     const r = mine({ dataDir: dir, from: T + 60 * M, to: T + 120 * M, top: 10, writeStats: false });
     expect(r.totals.files).toBe(1);
     expect(r.totals.rows).toBe(7);
@@ -123,7 +128,7 @@ describe("mine", () => {
 });
 
 /** A seeded random dataset: 24 books over two hours in 5-minute files, some without seq, some one-sided, random gaps. */
-function randomDataset(seed: number): string {
+async function randomDataset(seed: number): Promise<string> {
   const dir = tempDir();
   let s = seed;
   const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -160,13 +165,13 @@ function randomDataset(seed: number): string {
     const p = bucketPath("mock", r.ts_recv, 5);
     (byFile.get(p) ?? byFile.set(p, []).get(p)!).push(r);
   }
-  for (const [p, rs] of byFile) writeSnapshotFile(join(dir, p), rs);
+  for (const [p, rs] of byFile) await writeSnapshotFile(join(dir, p), rs);
   return dir;
 }
 
 describe("mine vs DuckDB", () => {
   test("DuckDB on the list columns ranks the top books the same", async () => {
-    const dir = randomDataset(7);
+    const dir = await randomDataset(7);
     const r = mine({ dataDir: dir, from: T, to: T + 2 * 60 * M, top: 10, chunkHours: 1, writeStats: false });
     const duck = await duckdbBooks(join(dir, "orderbook_snapshots/venue=mock/*/*/*.parquet"));
     expect(duck.length).toBe(24);

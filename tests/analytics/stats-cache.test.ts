@@ -24,12 +24,12 @@ function book(market: string, outcome: string, score: number, extra: Partial<Boo
 }
 
 describe("stats cache", () => {
-  test("round-trips, atomically (no temp file left), nulls kept", () => {
+  test("round-trips, atomically (no temp file left), nulls kept", async () => {
     const dir = tmp();
     const p = writeStats(dir, "mock", "2026-01-01", [book("a", "yes", 0.5), book("b", "no", 0.25, { avg_spread: null, activity: null })]);
     expect(p).toBe(statsPath(dir, "mock", "2026-01-01"));
     expect(readdirSync(join(dir, "stats/venue=mock/date=2026-01-01"))).toEqual(["stats.parquet"]);
-    const rows = readStatsFile(p);
+    const rows = await readStatsFile(p);
     expect(rows.length).toBe(2);
     expect(rows[1]).toMatchObject({ market_id: "b", outcome_id: "no", score: 0.25, avg_spread: null, activity: null, snapshots: 10 });
   });
