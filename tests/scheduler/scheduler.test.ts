@@ -1,0 +1,163 @@
+import { describe, expect, test } from "bun:test";
+import { COLLECT_DEFAULTS, type CollectSettings } from "../../src/config.ts";
+import { computeTargets, nextRotationAt, rotationEpoch, rotationStep, Scheduler, type TargetSet } from "../../src/scheduler/scheduler.ts";
+import type { MarketInfo } from "../../src/venue/types.ts";
+
+const H = 3_600_000;
+const P = 180_000; // default rotation period
+const T0 = Math.floor(Date.UTC(2026, 5, 1, 12) / P) * P; // an epoch boundary
+
+/** n markets far from closing, plus closed and expired ones mixed in by id. */
+function universe(n: number, opts: { closed?: number; expired?: number } = {}): MarketInfo[] {
+  const out: MarketInfo[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `m${String(i).padStart(4, "0")}`;
+    out.push({ venue: "v", market_id: id, outcome_ids: [`${id}-y`, `${id}-n`], title: id, close_ts: T0 + 90 * 24 * H, status: "active", tags: [], created_ts: T0 - 90 * 24 * H });
+  }
+  for (let i = 0; i < (opts.closed ?? 0); i++) out.push({ ...out[0], market_id: `closed${i}`, status: "closed", close_ts: T0 - H });
+  for (let i = 0; i < (opts.expired ?? 0); i++) out.push({ ...out[0], market_id: `expired${i}`, status: "active", close_ts: T0 + H * (i + 1) });
+  return out;
+}
+
+const settings = (o: Partial<CollectSettings> = {}): CollectSettings => ({ ...COLLECT_DEFAULTS, ...o });
+const ids = (t: TargetSet) => [...t.hot, ...t.warm].map((m) => m.market_id);
+const warmIds = (t: TargetSet) => new Set(t.warm.map((m) => m.market_id));
+
+describe("rotation epochs", () => {
+  test("epoch and next rotation time are period multiples from the Unix epoch", () => {
+    const s = settings({ rotation_period_secs: 180 });
+    expect(rotationEpoch(T0, s)).toBe(T0 / P);
+    expect(rotationEpoch(T0 + P - 1, s)).toBe(T0 / P);
+    expect(rotationEpoch(T0 + P, s)).toBe(T0 / P + 1);
+    expect(nextRotationAt(T0, s)).toBe(T0 + P);
+    expect(nextRotationAt(T0 + 1, s)).toBe(T0 + P);
+    expect(nextRotationAt(T0 + P - 1, s)).toBe(T0 + P);
+  });
+
+  test("rotation step: 3/4 of a period's churn, in swaps (2 changes each), clamped to [1, warm]", () => {
+    expect(rotationStep(settings(), 160)).toBe(22); // 20/min × 3 min = 60 changes → 45 → 22 swaps
+    expect(rotationStep(settings({ subscription_churn_limit_per_minute: 1, rotation_period_secs: 60 }), 160)).toBe(1);
+    expect(rotationStep(settings({ subscription_churn_limit_per_minute: 10_000 }), 160)).toBe(160);
+  });
+});
+
+describe("computeTargets", () => {
+  test("deterministic; sizes hot_count + (max_subs - hot_count); no duplicates", () => {
+    const u = universe(1000);
+    const s = settings();
+    const a = computeTargets({ universe: u, now: T0, settings: s });
+    const b = computeTargets({ universe: [...u].reverse(), now: T0, settings: s });
+    expect(b).toEqual(a);
+    expect(a.hot.length).toBe(40);
+    expect(a.warm.length).toBe(160);
+    expect(new Set(ids(a)).size).toBe(200);
+    // Without stats and with equal close/created times, HOT is the first 40 by id.
+    expect(a.hot.map((m) => m.market_id)).toEqual(u.slice(0, 40).map((m) => m.market_id));
+    expect(a.hot[0].outcome_ids).toEqual(["m0000-y", "m0000-n"]);
+  });
+
+  test("with scores HOT is the best scored (ties by id); closed or expired never scheduled", () => {
+    const u = universe(300, { closed: 20, expired: 5 });
+    const scores = new Map<string, number>();
+    for (let i = 0; i < 300; i++) scores.set(`m${String(i).padStart(4, "0")}`, i % 50); // 6 markets tie at each score
+    scores.set("closed0", 1e9);
+    scores.set("expired0", 1e9);
+    const s = settings({ hot_count: 10, max_subs_per_venue: 50 });
+    const now = T0 + 10 * H; // every expiredN closes by T0 + 5h
+    const t = computeTargets({ universe: u, scores, now, settings: s });
+    // Scores 49 ×6 (m0049, m0099, …, m0299) then 48 ×4 by id.
+    expect(t.hot.map((m) => m.market_id)).toEqual(["m0049", "m0099", "m0149", "m0199", "m0249", "m0299", "m0048", "m0098", "m0148", "m0198"]);
+    const sched = new Scheduler(s);
+    for (let k = 0; k < 40; k++) {
+      const r = sched.targets(now + k * P, u, scores);
+      for (const id of ids(r)) expect(id.startsWith("m")).toBe(true);
+    }
+  });
+
+  test("fewer eligible markets than max_subs: all of them, HOT first, no rotation", () => {
+    const u = universe(30, { closed: 3 });
+    const s = settings({ hot_count: 5, max_subs_per_venue: 100 });
+    const sched = new Scheduler(s);
+    const first = sched.targets(T0, u);
+    expect(first.hot.length).toBe(5);
+    expect(first.warm.length).toBe(25);
+    const later = sched.targets(T0 + 7 * P, u);
+    expect(new Set(ids(later))).toEqual(new Set(ids(first)));
+  });
+
+  test("rotation covers every eligible market within ceil(rest / warm) periods when churn allows full swaps", () => {
+    const u = universe(740, { closed: 10, expired: 3 });
+    const s = settings({ hot_count: 40, max_subs_per_venue: 200, subscription_churn_limit_per_minute: 10_000 });
+    const now = T0 + 4 * H;
+    const rest = 740 - 40;
+    const periods = Math.ceil(rest / 160); // 5
+    const sched = new Scheduler(s);
+    const seen = new Set<string>();
+    let prev: TargetSet | undefined;
+    for (let k = 0; k < periods; k++) {
+      const t = sched.targets(now + k * P, u);
+      t.warm.forEach((m) => seen.add(m.market_id));
+      if (prev) {
+        // Full swap: no WARM market stays while others wait (except at the wrap of the circle).
+        const stay = [...warmIds(t)].filter((id) => warmIds(prev!).has(id)).length;
+        expect(stay).toBeLessThanOrEqual(Math.max(0, 160 * (k + 1) - rest));
+      }
+      prev = t;
+    }
+    expect(seen.size).toBe(rest);
+  });
+
+  test("with the default churn limit: step swaps per rotation, full coverage after ceil((rest - warm) / step) rotations, HOT stable", () => {
+    const u = universe(500);
+    const s = settings(); // hot 40, max 200, churn 20/min, 180 s → step 22
+    const step = rotationStep(s, 160);
+    const rest = 460;
+    const rotations = Math.ceil((rest - 160) / step); // 14
+    const sched = new Scheduler(s);
+    const seen = new Set<string>();
+    let prev = sched.targets(T0 + 5, u);
+    prev.warm.forEach((m) => seen.add(m.market_id));
+    const hot = prev.hot.map((m) => m.market_id);
+    for (let k = 1; k <= rotations; k++) {
+      const t = sched.targets(T0 + k * P + 5, u);
+      const added = [...warmIds(t)].filter((id) => !warmIds(prev).has(id));
+      const removed = [...warmIds(prev)].filter((id) => !warmIds(t).has(id));
+      expect(added.length).toBe(step);
+      expect(removed.length).toBe(step);
+      // The longest watched leave first.
+      expect(removed.sort()).toEqual(prev.warm.slice(0, step).map((m) => m.market_id).sort());
+      expect(t.hot.map((m) => m.market_id)).toEqual(hot);
+      added.forEach((id) => seen.add(id));
+      if (k === rotations - 1) expect(seen.size).toBeLessThan(rest);
+      prev = t;
+    }
+    expect(seen.size).toBe(rest);
+  });
+
+  test("recomputing within the same epoch changes nothing; a market closing moves WARM by one", () => {
+    const u = universe(500);
+    const s = settings();
+    const a = computeTargets({ universe: u, now: T0, settings: s });
+    const same = computeTargets({ universe: u, now: T0 + P - 1, settings: s, previous: a });
+    expect(same).toEqual(a);
+    const gone = a.warm[50].market_id;
+    const u2 = u.map((m) => (m.market_id === gone ? { ...m, status: "closed" } : m));
+    const b = computeTargets({ universe: u2, now: T0 + 1000, settings: s, previous: a });
+    const added = [...warmIds(b)].filter((id) => !warmIds(a).has(id));
+    const removed = [...warmIds(a)].filter((id) => !warmIds(b).has(id));
+    expect(removed).toEqual([gone]);
+    expect(added.length).toBe(1);
+    expect(b.hot).toEqual(a.hot);
+    // An explicit epoch overrides the time.
+    expect(computeTargets({ universe: u, now: T0, settings: s, epoch: 7 }).epoch).toBe(7);
+  });
+
+  test("a fresh start is deterministic per epoch and starts elsewhere in another epoch", () => {
+    const u = universe(2000);
+    const s = settings();
+    const a = computeTargets({ universe: u, now: T0, settings: s });
+    expect(computeTargets({ universe: u, now: T0 + 10, settings: s })).toEqual(a);
+    const b = computeTargets({ universe: u, now: T0 + P, settings: s });
+    expect(warmIds(b)).not.toEqual(warmIds(a));
+  });
+});
