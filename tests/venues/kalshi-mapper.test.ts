@@ -86,8 +86,8 @@ describe("kalshi mapper: deltas", () => {
 describe("kalshi mapper: replies and rejections", () => {
   test("replies decode to their kinds", () => {
     expect(decodeFrame(byComment("reply: subscribed"))).toEqual({ kind: "subscribed", id: 1, sid: 7, channel: "orderbook_delta" });
-    expect(decodeFrame(byComment("reply: ok"))).toEqual({ kind: "reply", type: "ok", id: 3, sid: 7 });
-    expect(decodeFrame(byComment("reply: unsubscribed"))).toEqual({ kind: "reply", type: "unsubscribed", id: 2, sid: 7 });
+    expect(decodeFrame(byComment("reply: ok"))).toEqual({ kind: "reply", type: "ok", id: 3, sid: 7, seq: 10 });
+    expect(decodeFrame(byComment("reply: unsubscribed"))).toEqual({ kind: "reply", type: "unsubscribed", id: 2, sid: 7, seq: 11 });
     expect(decodeFrame(byComment("reply: error to a command"))).toEqual({ kind: "error", id: 4, code: 6, text: "Market not found" });
     expect(decodeFrame(byComment("reply: error without an id"))).toEqual({ kind: "error", id: undefined, code: 9, text: "Invalid parameters" });
   });

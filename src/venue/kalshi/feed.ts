@@ -13,6 +13,8 @@ import type { KalshiRest } from "./discovery.ts";
 import { decodeFrame, deltaEvents, OUTCOMES, snapshotEvents } from "./mapper.ts";
 
 const CHANNEL = "orderbook_delta";
+/** An unanswered get_snapshot for a ticker is not repeated sooner than this. */
+const SNAPSHOT_RETRY_MS = 10_000;
 
 export class KalshiFeed {
   private readonly log = logger("kalshi");
@@ -26,6 +28,8 @@ export class KalshiFeed {
   private readonly queuedAdd = new Set<string>();
   private readonly queuedDel = new Set<string>();
   private readonly lastSeq = new Map<number, number>();
+  /** Tickers with a get_snapshot in flight → when it was asked. */
+  private readonly snapshotAsked = new Map<string, number>();
   private readonly commands = new Map<number, string>();
   private nextId = 1;
   /** Commands sent, by kind (tests and metrics read it). */
@@ -84,6 +88,7 @@ export class KalshiFeed {
     this.queuedAdd.clear();
     this.queuedDel.clear();
     this.lastSeq.clear();
+    this.snapshotAsked.clear();
     this.log.info(`connected; subscribing ${this.targets.size} markets`);
     this.emit({ kind: "connection", state: "connected", connId: 0, markets: [...this.targets] });
     if (this.targets.size > 0) this.sendSubscribe();
@@ -142,7 +147,7 @@ export class KalshiFeed {
   resync(keys: BookKey[]): void {
     const tickers = [...new Set(keys.map((k) => k.marketId))].filter((t) => this.targets.has(t));
     if (tickers.length === 0 || !this.socket?.connected) return;
-    if (this.sid !== null) return this.update("get_snapshot", tickers);
+    if (this.sid !== null) return this.requestSnapshots(tickers);
     for (const t of tickers) {
       this.rest.orderbook(t).then(
         (r) => (Array.isArray(r) ? r.forEach((b) => this.emit(b)) : this.emit(r)),
@@ -156,20 +161,20 @@ export class KalshiFeed {
     switch (d.kind) {
       case "delta":
       case "snapshot": {
-        const last = this.lastSeq.get(d.sid);
-        if (last !== undefined && d.seq !== last + 1) {
-          if (d.seq <= last) return this.emit({ kind: "rejected", reason: "seq_not_increasing", sample: `sid ${d.sid} seq ${d.seq} after ${last}` });
-          this.gap(d.sid, last, d.seq);
-        }
-        this.lastSeq.set(d.sid, d.seq);
+        if (!this.checkSeq(d.sid, d.seq)) return;
         const evs = d.kind === "delta" ? deltaEvents(d.msg, d.seq) : snapshotEvents(d.msg, d.seq);
         if (Array.isArray(evs)) {
+          if (d.kind === "snapshot") this.snapshotAsked.delete(d.msg.market_ticker);
           const now = this.ctx.clock.now();
           this.sink(evs[0], now);
           this.sink(evs[1], now);
-        } else this.emit(evs);
+        } else this.lostUpdate(d.msg.market_ticker, evs.reason, evs.sample ?? "");
         return;
       }
+      case "rejected":
+        if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
+        if (d.ticker !== undefined) return this.lostUpdate(d.ticker, d.reason, d.sample);
+        return this.emit({ kind: "rejected", reason: d.reason, sample: d.sample });
       case "subscribed":
         if (d.channel !== undefined && d.channel !== CHANNEL) return;
         if (d.id !== undefined && d.id !== this.subscribeId) return;
@@ -189,10 +194,32 @@ export class KalshiFeed {
       }
       case "reply":
         if (d.id !== undefined) this.commands.delete(d.id);
+        // replies on a sid (update_subscription "ok") take a seq number too
+        if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
         return this.emit({ kind: "info", type: d.type });
-      case "rejected":
-        return this.emit({ kind: "rejected", reason: d.reason, sample: d.sample });
     }
+  }
+
+  /** Per-sid seq: +1 is normal; a jump is a gap (stale + snapshots); a repeat or step back is dropped (false). */
+  private checkSeq(sid: number, seq: number): boolean {
+    const last = this.lastSeq.get(sid);
+    if (last !== undefined && seq !== last + 1) {
+      if (seq <= last) {
+        this.emit({ kind: "rejected", reason: "seq_not_increasing", sample: `sid ${sid} seq ${seq} after ${last}` });
+        return false;
+      }
+      this.gap(sid, last, seq);
+    }
+    this.lastSeq.set(sid, seq);
+    return true;
+  }
+
+  /** A data message for one market could not be applied: that market's books are stale until a snapshot. */
+  private lostUpdate(ticker: string, reason: string, sample: string): void {
+    this.emit({ kind: "rejected", reason, sample });
+    if (!this.targets.has(ticker)) return;
+    this.emit({ kind: "stale", keys: OUTCOMES.map((o) => ({ marketId: ticker, outcomeId: o })), reason: `unusable message (${reason})` });
+    this.requestSnapshots([ticker]);
   }
 
   /** Messages of this sid were lost: every book it carries is suspect until a fresh snapshot. */
@@ -200,8 +227,22 @@ export class KalshiFeed {
     const markets = [...this.targets];
     this.emit({ kind: "stale", keys: markets.flatMap((m) => OUTCOMES.map((o) => ({ marketId: m, outcomeId: o }))), reason: `seq gap on sid ${sid}: ${last} → ${seq}` });
     if (this.sid === null) return; // the subscribe in flight brings fresh snapshots
-    if (sid === this.sid) this.update("get_snapshot", markets);
+    if (sid === this.sid) this.requestSnapshots(markets);
     else this.socket?.reconnect(`seq gap on unknown sid ${sid}`);
+  }
+
+  /**
+   * get_snapshot for these tickers, skipping those already asked for and not yet answered (for up to 10 s), so an
+   * unusable snapshot or a burst of gaps cannot turn into a storm of requests.
+   */
+  private requestSnapshots(tickers: string[]): void {
+    const now = this.ctx.clock.now();
+    const ask = tickers.filter((t) => {
+      const at = this.snapshotAsked.get(t);
+      return at === undefined || now - at >= SNAPSHOT_RETRY_MS;
+    });
+    for (const t of ask) this.snapshotAsked.set(t, now);
+    this.update("get_snapshot", ask);
   }
 
   async close(): Promise<void> {

@@ -35,11 +35,23 @@ export type Decoded =
   | { kind: "delta"; sid: number; seq: number; msg: DeltaMsg }
   | { kind: "subscribed"; id: number | undefined; sid: number; channel: string | undefined }
   | { kind: "error"; id: number | undefined; code: number | undefined; text: string }
-  | { kind: "reply"; type: string; id: number | undefined; sid: number | undefined }
-  | { kind: "rejected"; reason: string; sample: string };
+  | { kind: "reply"; type: string; id: number | undefined; sid: number | undefined; seq: number | undefined }
+  /** sid/seq/ticker are set when the envelope was readable: the seq still counts and that book needs a snapshot. */
+  | { kind: "rejected"; reason: string; sample: string; sid?: number; seq?: number; ticker?: string };
 
 const SAMPLE = 200;
 const reject = (reason: string, text: string): Decoded => ({ kind: "rejected", reason, sample: text.length > SAMPLE ? text.slice(0, SAMPLE) : text });
+const int = (x: unknown): number | undefined => (Number.isInteger(x) ? (x as number) : undefined);
+
+/** A data message whose body is unusable but whose envelope says which sid/seq (and maybe market) it was. */
+function rejectData(reason: string, text: string, m: Record<string, unknown>): Decoded {
+  const r = reject(reason, text) as Extract<Decoded, { kind: "rejected" }>;
+  const sid = int(m.sid);
+  const seq = int(m.seq);
+  if (sid === undefined || seq === undefined) return r;
+  const t = (m.msg as { market_ticker?: unknown } | null)?.market_ticker;
+  return { ...r, sid, seq, ticker: typeof t === "string" && t !== "" ? t : undefined };
+}
 
 /** JSON.parse plus validation at the edge. Deltas take the hand-checked fast path; everything else goes through valibot. */
 export function decodeFrame(text: string): Decoded {
@@ -56,14 +68,14 @@ export function decodeFrame(text: string): Decoded {
     const sid = m.sid;
     const seq = m.seq;
     if (!Number.isInteger(sid) || !Number.isInteger(seq)) return reject("delta_bad_envelope", text);
-    if (!isDeltaMsg(m.msg)) return reject("delta_bad_msg", text);
+    if (!isDeltaMsg(m.msg)) return rejectData("delta_bad_msg", text, m);
     return { kind: "delta", sid: sid as number, seq: seq as number, msg: m.msg };
   }
   if (type === "orderbook_snapshot") {
     const env = v.safeParse(DataEnvelopeSchema, m);
     if (!env.success) return reject("snapshot_bad_envelope", text);
     const msg = v.safeParse(SnapshotMsgSchema, m.msg);
-    if (!msg.success) return reject("snapshot_bad_msg", text);
+    if (!msg.success) return rejectData("snapshot_bad_msg", text, m);
     return { kind: "snapshot", sid: env.output.sid, seq: env.output.seq, msg: msg.output };
   }
   if (type === "subscribed") {
@@ -80,8 +92,9 @@ export function decodeFrame(text: string): Decoded {
   return {
     kind: "reply",
     type,
-    id: Number.isInteger(m.id) ? (m.id as number) : undefined,
-    sid: Number.isInteger(m.sid) ? (m.sid as number) : undefined,
+    id: int(m.id),
+    sid: int(m.sid),
+    seq: int(m.seq),
   };
 }
 
