@@ -1,0 +1,340 @@
+/**
+ * Columnar row buffer of the writer: one growable typed array per column (lists as values + Int32 offsets,
+ * strings as UTF-8 bytes + offsets), filled straight from a SnapshotInput without any per-level object,
+ * and turned into an Arrow RecordBatch over those same buffers.
+ */
+import { makeData, RecordBatch, Struct, type Data } from "apache-arrow";
+import { deriveStatus, SNAPSHOT_SCHEMA, type SnapshotInput } from "../schema.ts";
+
+const TWO32 = 4294967296;
+const encoder = new TextEncoder();
+
+/** Encoded UTF-8 of recently seen strings (market ids repeat on every snapshot); bounded so odd inputs cannot grow it forever. */
+class Utf8Cache {
+  private map = new Map<string, Uint8Array>();
+  get(s: string): Uint8Array {
+    let b = this.map.get(s);
+    if (b === undefined) {
+      b = encoder.encode(s);
+      if (this.map.size >= 65_536) this.map.clear();
+      this.map.set(s, b);
+    }
+    return b;
+  }
+}
+const utf8 = new Utf8Cache();
+
+type Growable = Float64Array | Int32Array | Uint32Array | Uint8Array;
+
+/** The same array when it has room for `need` elements, else a copy at least twice as large. */
+function grow<T extends Growable>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** int64 stored as two uint32 halves (little-endian) so the hot path never allocates a BigInt. */
+class Int64Column {
+  words: Uint32Array;
+  valid: Uint8Array | null;
+  nulls = 0;
+  constructor(cap: number, nullable: boolean) {
+    this.words = new Uint32Array(cap * 2);
+    this.valid = nullable ? new Uint8Array((cap + 7) >> 3) : null;
+  }
+  put(i: number, v: number): void {
+    this.words = grow(this.words, 2 * i + 2);
+    const hi = Math.floor(v / TWO32);
+    this.words[2 * i] = v - hi * TWO32;
+    this.words[2 * i + 1] = hi;
+    if (this.valid) {
+      this.valid = grow(this.valid, (i >> 3) + 1);
+      this.valid[i >> 3] |= 1 << (i & 7);
+    }
+  }
+  putNull(i: number): void {
+    this.words = grow(this.words, 2 * i + 2);
+    this.words[2 * i] = 0;
+    this.words[2 * i + 1] = 0;
+    this.valid = grow(this.valid!, (i >> 3) + 1);
+    this.valid![i >> 3] &= ~(1 << (i & 7));
+    this.nulls++;
+  }
+  data(n: number): Data {
+    const type = typeOf(this.kind);
+    const values = new BigInt64Array(this.words.buffer, this.words.byteOffset, n);
+    return this.valid
+      ? makeData({ type, length: n, nullCount: this.nulls, data: values, nullBitmap: this.valid.subarray(0, (n + 7) >> 3) })
+      : makeData({ type, length: n, nullCount: 0, data: values });
+  }
+  kind = "";
+  reset(): void {
+    this.nulls = 0;
+  }
+}
+
+class Utf8Column {
+  off: Int32Array;
+  bytes: Uint8Array;
+  valid: Uint8Array | null;
+  pos = 0;
+  nulls = 0;
+  kind = "";
+  constructor(cap: number, nullable: boolean) {
+    this.off = new Int32Array(cap + 1);
+    this.bytes = new Uint8Array(cap * 16);
+    this.valid = nullable ? new Uint8Array((cap + 7) >> 3) : null;
+  }
+  put(i: number, s: string): void {
+    const b = utf8.get(s);
+    this.bytes = grow(this.bytes, this.pos + b.length);
+    this.bytes.set(b, this.pos);
+    this.pos += b.length;
+    this.off = grow(this.off, i + 2);
+    this.off[i + 1] = this.pos;
+    if (this.valid) {
+      this.valid = grow(this.valid, (i >> 3) + 1);
+      this.valid[i >> 3] |= 1 << (i & 7);
+    }
+  }
+  putNull(i: number): void {
+    this.off = grow(this.off, i + 2);
+    this.off[i + 1] = this.pos;
+    this.valid = grow(this.valid!, (i >> 3) + 1);
+    this.valid![i >> 3] &= ~(1 << (i & 7));
+    this.nulls++;
+  }
+  data(n: number): Data {
+    const type = typeOf(this.kind);
+    const valueOffsets = this.off.subarray(0, n + 1);
+    const data = this.bytes.subarray(0, this.pos);
+    return this.valid
+      ? makeData({ type, length: n, nullCount: this.nulls, valueOffsets, data, nullBitmap: this.valid.subarray(0, (n + 7) >> 3) })
+      : makeData({ type, length: n, nullCount: 0, valueOffsets, data });
+  }
+  reset(): void {
+    this.pos = 0;
+    this.nulls = 0;
+  }
+}
+
+function typeOf(name: string) {
+  const f = SNAPSHOT_SCHEMA.fields.find((x) => x.name === name);
+  if (!f) throw new Error(`no column ${name}`);
+  return f.type;
+}
+
+/** One side's two list columns (px, sz); offsets are shared while filling and copied at build (one buffer per column). */
+class SideColumns {
+  off: Int32Array;
+  px: Float64Array;
+  sz: Float64Array;
+  n = 0;
+  constructor(cap: number, levels: number) {
+    this.off = new Int32Array(cap + 1);
+    this.px = new Float64Array(cap * levels);
+    this.sz = new Float64Array(cap * levels);
+  }
+  /** Copies up to topK valid levels (finite price ≥ 0, finite size > 0) of an already sorted side; returns how many. */
+  put(i: number, px: Float64Array, sz: Float64Array, len: number, topK: number): number {
+    const start = this.n;
+    const room = start + Math.min(len, topK);
+    if (room > this.px.length) {
+      this.px = grow(this.px, room);
+      this.sz = grow(this.sz, room);
+    }
+    let k = start;
+    const end = start + topK;
+    for (let j = 0; j < len && k < end; j++) {
+      const p = px[j];
+      const s = sz[j];
+      if (s > 0 && p >= 0 && s !== Infinity && p !== Infinity) {
+        this.px[k] = p;
+        this.sz[k] = s;
+        k++;
+      }
+    }
+    this.n = k;
+    this.off = grow(this.off, i + 2);
+    this.off[i + 1] = k;
+    return k - start;
+  }
+  lists(n: number): [Data, Data] {
+    const type = typeOf("bid_px");
+    const item = (type as { children: { type: unknown }[] }).children[0].type as never;
+    const mk = (vals: Float64Array, off: Int32Array) =>
+      makeData({ type, length: n, nullCount: 0, valueOffsets: off, child: makeData({ type: item, length: this.n, nullCount: 0, data: vals.subarray(0, this.n) }) });
+    return [mk(this.px, this.off.subarray(0, n + 1)), mk(this.sz, this.off.slice(0, n + 1))];
+  }
+  reset(): void {
+    this.n = 0;
+  }
+}
+
+/** Per-buffer facts the manifest needs, gathered while appending. */
+export interface BufferStats {
+  rows: number;
+  minTs: number;
+  maxTs: number;
+  markets: Set<string>;
+}
+
+export class ColumnBuffer {
+  length = 0;
+  minTs = Infinity;
+  maxTs = -Infinity;
+  readonly markets = new Set<string>();
+
+  private tsRecv: Int64Column;
+  private seq: Int64Column;
+  private sourceTs: Int64Column;
+  private venue: Utf8Column;
+  private marketId: Utf8Column;
+  private outcomeId: Utf8Column;
+  private status: Utf8Column;
+  private err: Utf8Column;
+  private bestBidPx: Float64Array;
+  private bestBidSz: Float64Array;
+  private bestAskPx: Float64Array;
+  private bestAskSz: Float64Array;
+  private mid: Float64Array;
+  private spread: Float64Array;
+  private bidDepth3: Float64Array;
+  private askDepth3: Float64Array;
+  private bids: SideColumns;
+  private asks: SideColumns;
+
+  constructor(
+    private readonly topK: number,
+    cap = 1024,
+  ) {
+    const named = <T extends { kind: string }>(c: T, k: string) => ((c.kind = k), c);
+    this.tsRecv = named(new Int64Column(cap, false), "ts_recv");
+    this.seq = named(new Int64Column(cap, false), "seq");
+    this.sourceTs = named(new Int64Column(cap, true), "source_ts");
+    this.venue = named(new Utf8Column(cap, false), "venue");
+    this.marketId = named(new Utf8Column(cap, false), "market_id");
+    this.outcomeId = named(new Utf8Column(cap, false), "outcome_id");
+    this.status = named(new Utf8Column(cap, false), "status");
+    this.err = named(new Utf8Column(cap, true), "err");
+    this.bestBidPx = new Float64Array(cap);
+    this.bestBidSz = new Float64Array(cap);
+    this.bestAskPx = new Float64Array(cap);
+    this.bestAskSz = new Float64Array(cap);
+    this.mid = new Float64Array(cap);
+    this.spread = new Float64Array(cap);
+    this.bidDepth3 = new Float64Array(cap);
+    this.askDepth3 = new Float64Array(cap);
+    const levels = Math.min(topK, 24);
+    this.bids = new SideColumns(cap, levels);
+    this.asks = new SideColumns(cap, levels);
+  }
+
+  append(s: SnapshotInput): void {
+    const i = this.length;
+    if (i >= this.mid.length) this.growFixed(i + 1);
+    this.tsRecv.put(i, s.tsRecv);
+    this.seq.put(i, s.seq);
+    if (s.sourceTs === null || s.sourceTs === undefined) this.sourceTs.putNull(i);
+    else this.sourceTs.put(i, s.sourceTs);
+    this.venue.put(i, s.venue);
+    this.marketId.put(i, s.marketId);
+    this.outcomeId.put(i, s.outcomeId);
+
+    const b0 = this.bids.n;
+    const a0 = this.asks.n;
+    const nb = this.bids.put(i, s.bids.px, s.bids.sz, s.bids.len, this.topK);
+    const na = this.asks.put(i, s.asks.px, s.asks.sz, s.asks.len, this.topK);
+    const bb = nb > 0 ? this.bids.px[b0] : NaN;
+    const ba = na > 0 ? this.asks.px[a0] : NaN;
+    this.bestBidPx[i] = bb;
+    this.bestBidSz[i] = nb > 0 ? this.bids.sz[b0] : NaN;
+    this.bestAskPx[i] = ba;
+    this.bestAskSz[i] = na > 0 ? this.asks.sz[a0] : NaN;
+    const both = nb > 0 && na > 0;
+    this.mid[i] = both ? (bb + ba) / 2 : NaN;
+    this.spread[i] = both ? ba - bb : NaN;
+    this.bidDepth3[i] = sum3(this.bids.sz, b0, nb);
+    this.askDepth3[i] = sum3(this.asks.sz, a0, na);
+
+    const st = deriveStatus(nb, na, s.staleReason ?? null);
+    this.status.put(i, st.status);
+    if (st.err === null) this.err.putNull(i);
+    else this.err.put(i, st.err);
+
+    if (s.tsRecv < this.minTs) this.minTs = s.tsRecv;
+    if (s.tsRecv > this.maxTs) this.maxTs = s.tsRecv;
+    this.markets.add(s.marketId);
+    this.length = i + 1;
+  }
+
+  /** Approximate bytes held (for status). */
+  byteSize(): number {
+    return this.mid.length * 8 * 8 + (this.bids.px.length + this.asks.px.length) * 16 + this.marketId.bytes.length + this.outcomeId.bytes.length;
+  }
+
+  /** An Arrow RecordBatch over this buffer's arrays (no copy except the second list's offsets). Valid until reset(). */
+  toRecordBatch(): RecordBatch {
+    const n = this.length;
+    const f = (a: Float64Array, name: string) => makeData({ type: typeOf(name) as never, length: n, nullCount: 0, data: a.subarray(0, n) });
+    const [bidPx, bidSz] = this.bids.lists(n);
+    const [askPx, askSz] = this.asks.lists(n);
+    const children: Data[] = [
+      this.tsRecv.data(n),
+      this.venue.data(n),
+      this.marketId.data(n),
+      this.outcomeId.data(n),
+      this.seq.data(n),
+      f(this.bestBidPx, "best_bid_px"),
+      f(this.bestBidSz, "best_bid_sz"),
+      f(this.bestAskPx, "best_ask_px"),
+      f(this.bestAskSz, "best_ask_sz"),
+      f(this.mid, "mid"),
+      f(this.spread, "spread"),
+      bidPx,
+      bidSz,
+      askPx,
+      askSz,
+      this.status.data(n),
+      this.err.data(n),
+      this.sourceTs.data(n),
+      f(this.bidDepth3, "bid_depth3"),
+      f(this.askDepth3, "ask_depth3"),
+    ];
+    const data = makeData({ type: new Struct(SNAPSHOT_SCHEMA.fields), length: n, nullCount: 0, children });
+    return new RecordBatch(SNAPSHOT_SCHEMA, data);
+  }
+
+  stats(): BufferStats {
+    return { rows: this.length, minTs: this.minTs, maxTs: this.maxTs, markets: this.markets };
+  }
+
+  /** Empties the buffer, keeping its capacity for reuse. */
+  reset(): void {
+    this.length = 0;
+    this.minTs = Infinity;
+    this.maxTs = -Infinity;
+    this.markets.clear();
+    for (const c of [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err]) c.reset();
+    this.bids.reset();
+    this.asks.reset();
+  }
+
+  private growFixed(need: number): void {
+    this.bestBidPx = grow(this.bestBidPx, need);
+    this.bestBidSz = grow(this.bestBidSz, need);
+    this.bestAskPx = grow(this.bestAskPx, need);
+    this.bestAskSz = grow(this.bestAskSz, need);
+    this.mid = grow(this.mid, need);
+    this.spread = grow(this.spread, need);
+    this.bidDepth3 = grow(this.bidDepth3, need);
+    this.askDepth3 = grow(this.askDepth3, need);
+  }
+}
+
+function sum3(sz: Float64Array, start: number, n: number): number {
+  let s = 0;
+  for (let j = 0; j < n && j < 3; j++) s += sz[start + j];
+  return s;
+}

@@ -1,0 +1,137 @@
+/**
+ * The file operations the snapshot store needs, behind one interface so tests can inject EACCES/ENOSPC/EIO
+ * (we run as root, where chmod does not stop a write). Every durable write is temp → fsync → rename → fsync(dir).
+ */
+import * as fsp from "node:fs/promises";
+import { dirname } from "node:path";
+
+export interface WriteHandle {
+  write(b: Uint8Array): Promise<void>;
+  /** fsync + close. */
+  commit(): Promise<void>;
+  /** close without sync (on failure). */
+  abort(): Promise<void>;
+}
+
+export interface StorageFs {
+  mkdirp(dir: string): Promise<void>;
+  /** Creates (truncates) `path` for streaming writes. */
+  create(path: string): Promise<WriteHandle>;
+  rename(from: string, to: string): Promise<void>;
+  /** fsync a directory so a rename in it survives power loss. */
+  syncDir(dir: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rmrf(path: string): Promise<void>;
+  readFile(path: string): Promise<Uint8Array>;
+  /** Names in `dir`, [] when it does not exist. */
+  readdir(dir: string): Promise<string[]>;
+  /** Size in bytes, undefined when missing. */
+  size(path: string): Promise<number | undefined>;
+  isDir(path: string): Promise<boolean>;
+  /** Appends and fsyncs (the manifest). */
+  appendDurable(path: string, text: string): Promise<void>;
+}
+
+export const nodeFs: StorageFs = {
+  async mkdirp(dir) {
+    await fsp.mkdir(dir, { recursive: true });
+  },
+  async create(path) {
+    const fh = await fsp.open(path, "w");
+    return {
+      async write(b) {
+        let off = 0;
+        while (off < b.length) {
+          const { bytesWritten } = await fh.write(b, off, b.length - off);
+          off += bytesWritten;
+        }
+      },
+      async commit() {
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      },
+      async abort() {
+        await fh.close().catch(() => {});
+      },
+    };
+  },
+  rename: (a, b) => fsp.rename(a, b),
+  async syncDir(dir) {
+    const fh = await fsp.open(dir, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  unlink: (p) => fsp.unlink(p),
+  rmrf: (p) => fsp.rm(p, { recursive: true, force: true }),
+  readFile: async (p) => new Uint8Array(await fsp.readFile(p)),
+  async readdir(dir) {
+    try {
+      return await fsp.readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw e;
+    }
+  },
+  async size(p) {
+    try {
+      return (await fsp.stat(p)).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+  },
+  async isDir(p) {
+    try {
+      return (await fsp.stat(p)).isDirectory();
+    } catch {
+      return false;
+    }
+  },
+  async appendDurable(path, text) {
+    const fh = await fsp.open(path, "a");
+    try {
+      await fh.write(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};
+
+/** Writes `chunks` to `path` atomically: a dot-prefixed temp name in the same directory, fsync, rename, fsync(dir). */
+export async function writeAtomic(fs: StorageFs, path: string, chunks: Uint8Array[], tmpPath = tmpName(path)): Promise<number> {
+  const h = await fs.create(tmpPath);
+  let bytes = 0;
+  try {
+    for (const c of chunks) {
+      await h.write(c);
+      bytes += c.length;
+    }
+    await h.commit();
+  } catch (e) {
+    await h.abort();
+    await fs.unlink(tmpPath).catch(() => {});
+    throw e;
+  }
+  await fs.rename(tmpPath, path);
+  await fs.syncDir(dirname(path));
+  return bytes;
+}
+
+/** `.tmp-<name>.partial` next to the file: hidden, and no `*.parquet`/`*.arrows` glob matches it. */
+export function tmpName(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return `${path.slice(0, slash + 1)}.tmp-${path.slice(slash + 1)}.partial`;
+}
+
+/** errno code of an I/O error ("EIO", "ENOSPC", …) or a short description. */
+export function errCode(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,478 @@
+/**
+ * The snapshot store's writer. Rows are buffered per (venue, bucket) in columnar form, made durable as staged
+ * segments (bucket change, flush_rows, flush_secs), and compacted into the bucket's one final Parquet file
+ * once the bucket closes. Nothing is dropped silently: write errors are retried with backoff and rows stay
+ * buffered up to writer.max_buffer_rows, beyond which rows are dropped with a counted, logged error.
+ */
+import { join } from "node:path";
+import type { Clock, Timer } from "../clock.ts";
+import type { WriterSettings } from "../config.ts";
+import { logger, RateLimitedLog } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { SnapshotInput, SnapshotSink } from "../schema.ts";
+import { bucketPath, bucketStart } from "../timebucket.ts";
+import { ColumnBuffer } from "./_columns.ts";
+import { addStats, compactSegments, type CompactResult } from "./compact.ts";
+import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
+import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
+import {
+  decodeSegment, encodeSegment, type FinalizeMarker, listStaged, MARKER, segmentName, segmentNumber, stagingBucketDir,
+} from "./staging.ts";
+
+const log = logger("writer");
+
+export interface WriterOptions {
+  dataDir: string;
+  settings: WriterSettings;
+  topK: number;
+  clock: Clock;
+  metrics?: Metrics;
+  /** A bucket is closed (and finalized) once the clock passes its end by this much. Default 2000 ms. */
+  closeGraceMs?: number;
+  /** File operations (tests inject failures here). */
+  fs?: StorageFs;
+}
+
+export interface WriterStatus {
+  rowsAppended: number;
+  /** In memory, not yet durable. */
+  rowsBuffered: number;
+  /** Durable in staging, not yet in a final file. */
+  rowsStaged: number;
+  rowsFinalized: number;
+  bytesStaged: number;
+  bytesFinalized: number;
+  filesFinalized: number;
+  flushes: number;
+  flushMsTotal: number;
+  lastFlushMs: number;
+  lastFlushRows: number;
+  lastFlushBytes: number;
+  writeErrors: number;
+  droppedRows: number;
+  /** Buckets with rows not yet in a final file. */
+  pendingBuckets: number;
+  /** The last write error (code and path) while it is unresolved, else null. */
+  lastError: string | null;
+}
+
+interface BucketState {
+  venue: string;
+  start: number;
+  minutes: number;
+  gen: number;
+  dir: string;
+  active: ColumnBuffer;
+  /** Buffers taken from `active` by a flush, written in order. */
+  pending: ColumnBuffer[];
+  segments: string[];
+  nextSeg: number;
+  stagedRows: number;
+  stagedBytes: number;
+  /** False once finalization began (or for a recovered closed bucket): appends go to a new generation. */
+  accepting: boolean;
+  marker?: FinalizeMarker;
+}
+
+class WriteFailure extends Error {}
+
+const CLOSE_ATTEMPTS = 3;
+
+export class SnapshotWriter implements SnapshotSink {
+  private readonly fs: StorageFs;
+  private readonly settings: WriterSettings;
+  private readonly clock: Clock;
+  private readonly metrics?: Metrics;
+  private readonly graceMs: number;
+  private readonly bucketMs: number;
+  /** Every bucket with rows not yet final, in creation order. */
+  private states: BucketState[] = [];
+  /** Accepting states by venue, then bucket start. */
+  private byVenue = new Map<string, Map<number, BucketState>>();
+  private latestStart = new Map<string, number>();
+  private last: BucketState | null = null;
+  private spare: ColumnBuffer[] = [];
+  private nextGen = 1;
+  private manifestPaths = new Set<string>();
+
+  private chain: Promise<unknown> = Promise.resolve();
+  private flushQueued = false;
+  private tickTimer: Timer | null = null;
+  private retryTimer: Timer | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  private closing: Promise<void> | null = null;
+  private closed = false;
+  private readonly errLog = new RateLimitedLog((m) => log.error(m), 5, 60_000);
+
+  private st: WriterStatus = {
+    rowsAppended: 0, rowsBuffered: 0, rowsStaged: 0, rowsFinalized: 0, bytesStaged: 0, bytesFinalized: 0,
+    filesFinalized: 0, flushes: 0, flushMsTotal: 0, lastFlushMs: 0, lastFlushRows: 0, lastFlushBytes: 0,
+    writeErrors: 0, droppedRows: 0, pendingBuckets: 0, lastError: null,
+  };
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly topK: number,
+    opts: WriterOptions,
+  ) {
+    this.fs = opts.fs ?? nodeFs;
+    this.settings = opts.settings;
+    this.clock = opts.clock;
+    this.metrics = opts.metrics;
+    this.graceMs = opts.closeGraceMs ?? 2000;
+    this.bucketMs = opts.settings.bucket_minutes * 60_000;
+  }
+
+  /** Opens the store and recovers what a dead process left staged: closed buckets are finalized, the open one continues. */
+  static async open(opts: WriterOptions): Promise<SnapshotWriter> {
+    const w = new SnapshotWriter(opts.dataDir, opts.topK, opts);
+    await w.recover();
+    return w;
+  }
+
+  // ---- hot path ----
+
+  append(s: SnapshotInput): void {
+    if (this.closed) return this.drop(s.venue, "writer is closed");
+    if (this.st.rowsBuffered >= this.settings.max_buffer_rows) return this.drop(s.venue, "buffer full");
+    const start = bucketStart(s.tsRecv, this.settings.bucket_minutes);
+    let st = this.last;
+    if (st === null || st.start !== start || st.venue !== s.venue) {
+      st = this.stateFor(s.venue, start);
+      this.last = st;
+    }
+    st.active.append(s);
+    this.st.rowsAppended++;
+    this.st.rowsBuffered++;
+    if (st.active.length >= this.settings.flush_rows) this.requestFlush();
+  }
+
+  // ---- control ----
+
+  /** Arms the flush_secs timer on the injected clock. */
+  start(): void {
+    if (this.tickTimer || this.closing) return;
+    const tick = async () => {
+      this.tickTimer = null;
+      await this.flush().catch(() => {}); // recorded and retried by flush itself
+      if (!this.closing) this.tickTimer = this.clock.setTimer(this.settings.flush_secs * 1000, tick);
+    };
+    this.tickTimer = this.clock.setTimer(this.settings.flush_secs * 1000, tick);
+  }
+
+  /**
+   * Makes every buffered row durable in staging and finalizes the buckets that have closed. Rejects when a
+   * write failed (rows stay buffered and a retry is scheduled).
+   */
+  flush(): Promise<void> {
+    return this.serial(() => this.flushOnce(false));
+  }
+
+  /** Finalizes everything (open buckets too) and stops. Idempotent; safe to call from a signal handler. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.tickTimer?.cancel();
+    this.tickTimer = null;
+    this.closing = (async () => {
+      let lastErr: unknown;
+      for (let attempt = 0; attempt < CLOSE_ATTEMPTS; attempt++) {
+        try {
+          await this.serial(() => this.flushOnce(true));
+          if (this.states.length === 0) break;
+        } catch (e) {
+          lastErr = e;
+        }
+      }
+      this.closed = true;
+      this.retryTimer?.cancel();
+      this.retryTimer = null;
+      this.publishGauges();
+      if (this.states.length > 0) {
+        const lost = this.st.rowsBuffered;
+        const msg = `writer closed with ${this.st.rowsStaged} staged rows not finalized (recovered on next start) and ${lost} buffered rows lost: ${errCode(lastErr)}`;
+        log.error(msg);
+        throw new Error(msg);
+      }
+    })();
+    return this.closing;
+  }
+
+  status(): WriterStatus {
+    this.st.pendingBuckets = this.states.length;
+    return { ...this.st };
+  }
+
+  // ---- internals ----
+
+  private stateFor(venue: string, start: number): BucketState {
+    let m = this.byVenue.get(venue);
+    if (!m) this.byVenue.set(venue, (m = new Map()));
+    let st = m.get(start);
+    if (!st) {
+      st = this.newState(venue, start, this.settings.bucket_minutes, this.nextGen++);
+      m.set(start, st);
+      this.states.push(st);
+      const prev = this.latestStart.get(venue);
+      if (prev === undefined || start > prev) {
+        this.latestStart.set(venue, start);
+        if (prev !== undefined) this.requestFlush(); // bucket change: make the previous bucket's rows durable now
+      }
+    }
+    return st;
+  }
+
+  private newState(venue: string, start: number, minutes: number, gen: number): BucketState {
+    return {
+      venue, start, minutes, gen,
+      dir: stagingBucketDir(this.dataDir, venue, start, minutes, gen),
+      active: this.spare.pop() ?? new ColumnBuffer(this.topK),
+      pending: [], segments: [], nextSeg: 1, stagedRows: 0, stagedBytes: 0, accepting: true,
+    };
+  }
+
+  private requestFlush(): void {
+    if (this.flushQueued || this.closing || this.clock.now() < this.retryAt) return;
+    this.flushQueued = true;
+    this.flush().catch(() => {});
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  private async flushOnce(all: boolean): Promise<void> {
+    this.flushQueued = false;
+    const t0 = performance.now();
+    const rows0 = this.st.rowsStaged + this.st.rowsFinalized;
+    const bytes0 = this.st.bytesStaged;
+    try {
+      for (const st of this.states) {
+        if (st.active.length > 0) {
+          st.pending.push(st.active);
+          st.active = this.spare.pop() ?? new ColumnBuffer(this.topK);
+        }
+      }
+      for (const st of [...this.states]) await this.writePending(st);
+      const now = this.clock.now();
+      for (const st of [...this.states]) {
+        if (all || !st.accepting || now >= st.start + st.minutes * 60_000 + this.graceMs) await this.finalize(st);
+      }
+    } catch (e) {
+      this.onWriteError(e);
+      throw e instanceof WriteFailure ? e : new WriteFailure(errCode(e));
+    } finally {
+      const ms = performance.now() - t0;
+      this.st.flushes++;
+      this.st.flushMsTotal += ms;
+      this.st.lastFlushMs = ms;
+      this.st.lastFlushRows = this.st.rowsStaged + this.st.rowsFinalized - rows0;
+      this.st.lastFlushBytes = this.st.bytesStaged - bytes0;
+      this.metrics?.inc("surveillance_writer_flushes_total", {}, 1, "writer flushes");
+      this.metrics?.inc("surveillance_writer_flush_seconds_total", {}, ms / 1000, "time spent flushing");
+      this.publishGauges();
+    }
+    this.failures = 0;
+    this.retryAt = 0;
+    this.st.lastError = null;
+  }
+
+  /** Writes a state's pending buffers as staged segments, in order; a failure leaves the rest pending. */
+  private async writePending(st: BucketState): Promise<void> {
+    while (st.pending.length > 0) {
+      const buf = st.pending[0];
+      if (st.segments.length === 0) await this.fs.mkdirp(st.dir);
+      const name = segmentName(st.nextSeg);
+      const chunks = encodeSegment(buf.toRecordBatch(), { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] });
+      const bytes = await writeAtomic(this.fs, join(st.dir, name), chunks);
+      st.nextSeg++;
+      st.segments.push(name);
+      st.pending.shift();
+      st.stagedRows += buf.length;
+      st.stagedBytes += bytes;
+      this.st.rowsBuffered -= buf.length;
+      this.st.rowsStaged += buf.length;
+      this.st.bytesStaged += bytes;
+      this.metrics?.inc("surveillance_writer_rows_staged_total", { venue: st.venue }, buf.length, "rows made durable in staging");
+      this.metrics?.inc("surveillance_writer_bytes_staged_total", { venue: st.venue }, bytes, "bytes written to staging");
+      this.release(buf);
+    }
+  }
+
+  private release(buf: ColumnBuffer): void {
+    buf.reset();
+    if (this.spare.length < 2) this.spare.push(buf);
+  }
+
+  /** Compacts a state's staged segments into its final file (temp, fsync, rename), records it, removes staging. */
+  private async finalize(st: BucketState): Promise<void> {
+    if (st.accepting) {
+      st.accepting = false;
+      this.byVenue.get(st.venue)?.delete(st.start);
+      if (this.last === st) this.last = null;
+    }
+    if (st.active.length > 0) {
+      st.pending.push(st.active);
+      st.active = new ColumnBuffer(this.topK, 16);
+    }
+    await this.writePending(st);
+    if (st.segments.length === 0) {
+      await this.fs.rmrf(st.dir);
+      this.forget(st);
+      return;
+    }
+    const segPaths = st.segments.map((s) => join(st.dir, s));
+    let target = st.marker?.target;
+    if (target !== undefined && (await this.fs.size(join(this.dataDir, target))) !== undefined) {
+      // A previous process renamed the final file but died before cleaning up: only bookkeeping is left.
+      const res = await this.statsFromSegments(segPaths);
+      res.bytes = (await this.fs.size(join(this.dataDir, target)))!;
+      await this.record(st, target, res);
+      return;
+    }
+    if (target === undefined) {
+      target = await this.freeTarget(st);
+      const marker: FinalizeMarker = { target, rows: st.stagedRows };
+      await writeAtomic(this.fs, join(st.dir, MARKER), [new TextEncoder().encode(JSON.stringify(marker))]);
+      st.marker = marker;
+    }
+    const abs = join(this.dataDir, target);
+    const tmp = tmpName(abs);
+    const res = await compactSegments(this.fs, segPaths, tmp, this.settings);
+    await this.fs.rename(tmp, abs);
+    await this.fs.syncDir(join(abs, ".."));
+    await this.record(st, target, res);
+  }
+
+  private async record(st: BucketState, target: string, res: CompactResult): Promise<void> {
+    if (!this.manifestPaths.has(target)) {
+      const part = /_(\d+)\.parquet$/.exec(target);
+      const entry: ManifestEntry = {
+        path: target,
+        venue: st.venue,
+        bucket_start: st.start,
+        bucket_start_iso: new Date(st.start).toISOString(),
+        bucket_minutes: st.minutes,
+        part: part ? Number(part[1]) : 0,
+        rows: res.rows,
+        bytes: res.bytes,
+        min_ts_recv: res.minTs,
+        max_ts_recv: res.maxTs,
+        markets: res.markets.size,
+        written_at: this.clock.now(),
+      };
+      await appendManifest(this.fs, this.dataDir, entry);
+      this.manifestPaths.add(target);
+    }
+    await this.fs.rmrf(st.dir);
+    this.st.rowsStaged -= st.stagedRows;
+    this.st.bytesStaged -= st.stagedBytes;
+    this.st.rowsFinalized += res.rows;
+    this.st.bytesFinalized += res.bytes;
+    this.st.filesFinalized++;
+    this.metrics?.inc("surveillance_writer_rows_finalized_total", { venue: st.venue }, res.rows, "rows in final Parquet files");
+    this.metrics?.inc("surveillance_writer_bytes_finalized_total", { venue: st.venue }, res.bytes, "bytes of final Parquet files");
+    this.metrics?.inc("surveillance_writer_files_finalized_total", { venue: st.venue }, 1, "final Parquet files written");
+    this.forget(st);
+  }
+
+  private forget(st: BucketState): void {
+    const i = this.states.indexOf(st);
+    if (i >= 0) this.states.splice(i, 1);
+    if (st.accepting) this.byVenue.get(st.venue)?.delete(st.start);
+    if (this.last === st) this.last = null;
+  }
+
+  /** The bucket's file name, or `_1`, `_2`, … when that exists or another staged generation has claimed it. */
+  private async freeTarget(st: BucketState): Promise<string> {
+    const claimed = new Set(this.states.map((s) => s.marker?.target).filter((t) => t !== undefined));
+    for (let n = 0; ; n++) {
+      const rel = bucketPath(st.venue, st.start, st.minutes, n);
+      if (claimed.has(rel)) continue;
+      if ((await this.fs.size(join(this.dataDir, rel))) === undefined) return rel;
+    }
+  }
+
+  private async statsFromSegments(paths: string[]): Promise<CompactResult> {
+    const res: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
+    for (const p of paths) addStats(res, decodeSegment(await this.fs.readFile(p)).stats);
+    return res;
+  }
+
+  private onWriteError(e: unknown): void {
+    this.failures++;
+    this.st.writeErrors++;
+    const code = errCode(e);
+    const path = (e as { path?: string }).path;
+    this.st.lastError = path ? `${code} ${path}` : code;
+    const delay = Math.min(this.settings.retry_cap_ms, this.settings.retry_base_ms * 2 ** Math.min(this.failures - 1, 30));
+    this.retryAt = this.clock.now() + delay;
+    this.metrics?.inc("surveillance_writer_write_errors_total", { code }, 1, "failed writes (retried)");
+    this.errLog.warn(
+      `write:${code}`,
+      `write failed (${this.st.lastError}); ${this.st.rowsBuffered} rows kept in memory, retry in ${delay} ms (attempt ${this.failures})`,
+      this.clock.now(),
+    );
+    if (!this.retryTimer && !this.closing) {
+      this.retryTimer = this.clock.setTimer(delay, () => {
+        this.retryTimer = null;
+        return this.flush().catch(() => {});
+      });
+    }
+  }
+
+  private drop(venue: string, why: string): void {
+    this.st.droppedRows++;
+    this.metrics?.inc("surveillance_writer_rows_dropped_total", { venue }, 1, "rows dropped (buffer full or writer closed)");
+    this.errLog.warn(
+      `drop:${why}`,
+      `DROPPING snapshot rows: ${why} (max_buffer_rows=${this.settings.max_buffer_rows}, ${this.st.droppedRows} dropped so far, last error: ${this.st.lastError ?? "none"})`,
+      this.clock.now(),
+    );
+  }
+
+  private publishGauges(): void {
+    if (!this.metrics) return;
+    this.metrics.set("surveillance_writer_rows_buffered", {}, this.st.rowsBuffered, "rows in memory, not yet durable");
+    this.metrics.set("surveillance_writer_rows_staged", {}, this.st.rowsStaged, "rows durable in staging, not yet final");
+    this.metrics.set("surveillance_writer_pending_buckets", {}, this.states.length, "buckets not yet finalized");
+  }
+
+  private async recover(): Promise<void> {
+    const staged = await listStaged(this.fs, this.dataDir);
+    if (staged.length === 0) return;
+    for (const e of (await readManifest(this.dataDir, this.fs)).entries) this.manifestPaths.add(e.path);
+    const now = this.clock.now();
+    let recoveredRows = 0;
+    for (const sb of staged) {
+      this.nextGen = Math.max(this.nextGen, sb.gen + 1);
+      const st = this.newState(sb.venue, sb.start, sb.minutes, sb.gen);
+      st.dir = sb.dir;
+      st.segments = sb.segments;
+      st.nextSeg = sb.segments.length ? segmentNumber(sb.segments[sb.segments.length - 1]) + 1 : 1;
+      st.marker = sb.marker;
+      const stats = await this.statsFromSegments(sb.segments.map((s) => join(sb.dir, s)));
+      st.stagedRows = stats.rows;
+      for (const s of sb.segments) st.stagedBytes += (await this.fs.size(join(sb.dir, s))) ?? 0;
+      this.st.rowsStaged += st.stagedRows;
+      this.st.bytesStaged += st.stagedBytes;
+      recoveredRows += st.stagedRows;
+      const closed = now >= sb.start + sb.minutes * 60_000 + this.graceMs;
+      const open = !closed && !sb.marker && sb.minutes === this.settings.bucket_minutes && !this.byVenue.get(sb.venue)?.has(sb.start);
+      st.accepting = open;
+      this.states.push(st);
+      if (open) {
+        let m = this.byVenue.get(sb.venue);
+        if (!m) this.byVenue.set(sb.venue, (m = new Map()));
+        m.set(sb.start, st);
+        const prev = this.latestStart.get(sb.venue);
+        if (prev === undefined || sb.start > prev) this.latestStart.set(sb.venue, sb.start);
+      }
+    }
+    log.info(`recovered ${recoveredRows} staged rows in ${staged.length} bucket(s)`);
+    // Finalize what is closed now; a failure leaves it to the retry machinery rather than refusing to start.
+    await this.flush().catch(() => {});
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The staging area: rows made durable between flushes, outside the dataset tree so no dataset glob sees them.
+ * `<dataDir>/_staging/<venue>/<YYYY-MM-DDTHH-mm>_<M>m_g<N>/seg-000001.arrows`, one directory per (venue, bucket,
+ * generation); a segment is one Arrow IPC stream followed by a JSON trailer with its stats.
+ */
+import { join } from "node:path";
+import { type RecordBatch, Table, tableToIPC } from "apache-arrow";
+import { utcDate } from "./../timebucket.ts";
+import type { StorageFs } from "./fs.ts";
+
+export const STAGING_DIR = "_staging";
+export const SEGMENT_EXT = ".arrows";
+/** Written before a staged bucket's final file is renamed into place; lets recovery tell "done" from "redo". */
+export const MARKER = "finalizing.json";
+const MAGIC = new TextEncoder().encode("SVSEG001");
+
+export interface SegmentStats {
+  rows: number;
+  min_ts: number;
+  max_ts: number;
+  markets: string[];
+}
+
+export interface FinalizeMarker {
+  /** Final file, relative to the data dir. */
+  target: string;
+  rows: number;
+}
+
+export interface StagedBucket {
+  venue: string;
+  start: number;
+  minutes: number;
+  gen: number;
+  dir: string;
+  /** Segment file names in write order. */
+  segments: string[];
+  marker?: FinalizeMarker;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+export function stagingBucketDir(dataDir: string, venue: string, start: number, minutes: number, gen: number): string {
+  const d = new Date(start);
+  return join(dataDir, STAGING_DIR, venue, `${utcDate(start)}T${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}_${minutes}m_g${gen}`);
+}
+
+const BUCKET_DIR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})_(\d+)m_g(\d+)$/;
+
+export function parseBucketDir(name: string): { start: number; minutes: number; gen: number } | undefined {
+  const m = BUCKET_DIR.exec(name);
+  if (!m) return undefined;
+  const start = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  return { start, minutes: +m[6], gen: +m[7] };
+}
+
+export function segmentName(n: number): string {
+  return `seg-${pad(n, 6)}${SEGMENT_EXT}`;
+}
+
+export function segmentNumber(name: string): number {
+  const m = /^seg-(\d+)\.arrows$/.exec(name);
+  return m ? Number(m[1]) : -1;
+}
+
+/** A segment's bytes: Arrow IPC stream, JSON stats, u32 LE length of the JSON, magic. */
+export function encodeSegment(batch: RecordBatch, stats: SegmentStats): Uint8Array[] {
+  const ipc = tableToIPC(new Table([batch]), "stream");
+  const json = new TextEncoder().encode(JSON.stringify(stats));
+  const tail = new Uint8Array(4 + MAGIC.length);
+  new DataView(tail.buffer).setUint32(0, json.length, true);
+  tail.set(MAGIC, 4);
+  return [ipc, json, tail];
+}
+
+export function decodeSegment(bytes: Uint8Array): { ipc: Uint8Array; stats: SegmentStats } {
+  const n = bytes.length;
+  const tailLen = 4 + MAGIC.length;
+  if (n < tailLen) throw new Error("segment too short");
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[n - MAGIC.length + i] !== MAGIC[i]) throw new Error("segment without trailer");
+  const jsonLen = new DataView(bytes.buffer, bytes.byteOffset + n - tailLen, 4).getUint32(0, true);
+  const jsonStart = n - tailLen - jsonLen;
+  if (jsonStart < 0) throw new Error("segment trailer length out of range");
+  const stats = JSON.parse(new TextDecoder().decode(bytes.subarray(jsonStart, n - tailLen))) as SegmentStats;
+  return { ipc: bytes.subarray(0, jsonStart), stats };
+}
+
+/** Every staged bucket directory under `<dataDir>/_staging`, with its segments in order. Leftover temp files are removed. */
+export async function listStaged(fs: StorageFs, dataDir: string): Promise<StagedBucket[]> {
+  const root = join(dataDir, STAGING_DIR);
+  const out: StagedBucket[] = [];
+  for (const venue of await fs.readdir(root)) {
+    if (!(await fs.isDir(join(root, venue)))) continue;
+    for (const name of await fs.readdir(join(root, venue))) {
+      const parsed = parseBucketDir(name);
+      if (!parsed) continue;
+      const dir = join(root, venue, name);
+      const files = await fs.readdir(dir);
+      for (const f of files) if (f.endsWith(".partial")) await fs.unlink(join(dir, f));
+      const segments = files.filter((f) => segmentNumber(f) >= 0).sort((a, b) => segmentNumber(a) - segmentNumber(b));
+      let marker: FinalizeMarker | undefined;
+      if (files.includes(MARKER)) {
+        try {
+          marker = JSON.parse(new TextDecoder().decode(await fs.readFile(join(dir, MARKER)))) as FinalizeMarker;
+        } catch {
+          marker = undefined; // a torn marker was never acted on: the rename comes after its fsync
+        }
+      }
+      out.push({ venue, ...parsed, dir, segments, marker });
+    }
+  }
+  return out.sort((a, b) => a.start - b.start || a.gen - b.gen);
+}

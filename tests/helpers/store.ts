@@ -1,0 +1,29 @@
+/** Temp data dirs and writer set-up for storage tests. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SimClock } from "../../src/clock.ts";
+import { WRITER_DEFAULTS, type WriterSettings } from "../../src/config.ts";
+import { SnapshotWriter, type WriterOptions } from "../../src/storage/parquet-writer.ts";
+
+export function tempDir(prefix = "surv-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
+
+export async function openWriter(
+  dataDir: string,
+  settings: Partial<WriterSettings> = {},
+  extra: Partial<WriterOptions> & { clock?: SimClock } = {},
+): Promise<{ w: SnapshotWriter; clock: SimClock }> {
+  const clock = extra.clock ?? new SimClock(T0);
+  const w = await SnapshotWriter.open({ dataDir, settings: { ...WRITER_DEFAULTS, ...settings }, topK: 50, clock, ...extra });
+  return { w, clock };
+}
+
+/** Relative paths of every file under dir matching the glob. */
+export function globFiles(dir: string, pattern: string): string[] {
+  return [...new Bun.Glob(pattern).scanSync({ cwd: dir, onlyFiles: true, dot: true })].sort();
+}
