@@ -183,6 +183,7 @@ export class MockVenue implements VenueAdapter {
   private readonly subscribed: Uint8Array;
   private readonly gen: Int32Array;
   private readonly rates: Float64Array;
+  private readonly profiles: Profile[];
   private readonly heap: DueHeap;
   private readonly backoff: Backoff;
   private readonly batchMs: number;
@@ -209,6 +210,7 @@ export class MockVenue implements VenueAdapter {
     const n = this.universe.length;
     this.rng = new Uint32Array(n);
     this.rates = new Float64Array(n);
+    this.profiles = this.universe.map((m) => PROFILES[m.extra.activity]);
     for (let i = 0; i < n; i++) {
       this.byId.set(this.universe[i].market_id, i);
       this.rng[i] = hash32(this.o.seed ^ 0x5bd1e995, i);
@@ -380,6 +382,12 @@ export class MockVenue implements VenueAdapter {
     this.heap.push(from + (-Math.log(1 - step(this.rng, i)) * 1000) / rate, i, this.gen[i]);
   }
 
+  /** Outcome k's book of market i (no array allocation: the hot path calls this per event). */
+  private bookAt(i: number, k: 0 | 1): MockBook {
+    const b = this.books[2 * i + k];
+    return b ?? this.booksOf(i)[k];
+  }
+
   private booksOf(i: number): MockBook[] {
     let b0 = this.books[2 * i];
     if (!b0) {
@@ -452,8 +460,8 @@ export class MockVenue implements VenueAdapter {
   /** One book change on one of market i's outcomes, at time `at`. */
   private update(i: number, at: number, now: number): void {
     const rng = this.rng;
-    const p = PROFILES[this.universe[i].extra.activity];
-    const b = this.booksOf(i)[step(rng, i) < 0.5 ? 0 : 1];
+    const p = this.profiles[i];
+    const b = this.bookAt(i, step(rng, i) < 0.5 ? 0 : 1);
     const s = b.size;
     const u = step(rng, i);
     let side: "bid" | "ask";
@@ -473,7 +481,7 @@ export class MockVenue implements VenueAdapter {
       if (n === 0) tick = isBid ? Math.max(1, Math.min(b.home - 1, b.bestAsk - 1)) : Math.min(TICKS - 1, Math.max(b.home + 1, b.bestBid + 1));
       else tick = isBid ? best + 1 : best - 1;
       if (tick < 1 || tick > TICKS - 1 || tick >= b.bestAsk || tick <= b.bestBid) return;
-      size = newSize(() => step(rng, i), p.sizeScale);
+      size = sizeFrom(step(rng, i), p.sizeScale);
     } else if (u >= 0.08 && u < 0.16 && n > p.minLevels && (isBid ? mid > b.home - 3 : mid < b.home + 3)) {
       // Pull the best level: the price moves away (only when that does not push the mid far from home).
       tick = best;
@@ -485,11 +493,11 @@ export class MockVenue implements VenueAdapter {
       if (tick < 1) tick = best;
       if (tick > TICKS - 1) tick = best;
       const r = step(rng, i);
-      if (s[tick] > 0) size = r < 0.15 && n > p.minLevels && tick !== best ? 0 : newSize(() => step(rng, i), p.sizeScale);
-      else if (n < p.maxLevels) size = newSize(() => step(rng, i), p.sizeScale);
+      if (s[tick] > 0) size = r < 0.15 && n > p.minLevels && tick !== best ? 0 : sizeFrom(step(rng, i), p.sizeScale);
+      else if (n < p.maxLevels) size = sizeFrom(step(rng, i), p.sizeScale);
       else {
         tick = best;
-        size = newSize(() => step(rng, i), p.sizeScale);
+        size = sizeFrom(step(rng, i), p.sizeScale);
       }
     }
     // Apply to our own state.
@@ -559,7 +567,10 @@ export class MockVenue implements VenueAdapter {
 }
 
 function newSize(r: () => number, scale: number): number {
-  const u = r();
+  return sizeFrom(r(), scale);
+}
+
+function sizeFrom(u: number, scale: number): number {
   return Math.max(1, Math.round(scale * (0.05 + 2 * u * u)));
 }
 
