@@ -3,7 +3,7 @@ import { SimClock } from "../../src/clock.ts";
 import { parseConfig, type VenueConfig } from "../../src/config.ts";
 import { PacedRest } from "../../src/venue/_rest.ts";
 import { createAdapter } from "../../src/venue/index.ts";
-import type { PolymarketAdapter } from "../../src/venue/polymarket/adapter.ts";
+import { BOOK_WAIT_MS, type PolymarketAdapter } from "../../src/venue/polymarket/adapter.ts";
 import { discoverMarkets } from "../../src/venue/polymarket/discovery.ts";
 import type { BookSnapshotEvent, MarketRef, VenueEvent } from "../../src/venue/types.ts";
 import { conditionId, PolymarketServer, type PolymarketServerOptions, tokenIds } from "./polymarket-server.ts";
@@ -233,6 +233,47 @@ describe("polymarket feed against the loopback market channel", () => {
     expect(b.bidPx.length).toBeGreaterThan(1); // the server lists bids ascending: sorting was needed
     expect(server.upgradeAttempts.length).toBe(1);
     expect(kinds(events, "connection").length).toBe(1);
+  });
+
+  test("a token whose book never comes after subscribing is fetched over REST after BOOK_WAIT_MS", async () => {
+    const { clock, server, cfg } = setup();
+    const [yes, no] = tokenIds(8);
+    server.silent.add(no);
+    const { adapter, events } = await start(clock, cfg);
+    adapter.subscribe([ref(8)]);
+    await until(clock, () => books(events).length >= 1, "the YES book");
+    const t0 = clock.now();
+    await until(clock, () => books(events).length >= 2, "the NO book via REST");
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(BOOK_WAIT_MS - 1000);
+    expect(server.bookRequests).toEqual([no]);
+    expect(books(events).map((b) => b.outcomeId)).toEqual([yes, no]);
+    expect(server.upgradeAttempts.length).toBe(1);
+  });
+
+  test("a resubscribe (unsubscribe + subscribe at once, as the watchdog does) keeps the socket and gets fresh books", async () => {
+    const { clock, server, cfg } = setup();
+    const { adapter, events } = await start(clock, cfg);
+    adapter.subscribe([ref(9)]);
+    await until(clock, () => books(events).length >= 2, "books");
+    adapter.unsubscribe([ref(9)]);
+    adapter.subscribe([ref(9)]);
+    await until(clock, () => books(events).length >= 4, "fresh books");
+    const t0 = clock.now();
+    await until(clock, () => clock.now() - t0 >= 20_000, "grace period", 200);
+    expect(server.upgradeAttempts.length).toBe(1);
+    expect(server.conns.size).toBe(1);
+    expect(server.received.slice(1).map((r) => (r.msg as { operation: string }).operation)).toEqual(["unsubscribe", "subscribe"]);
+    expect(kinds(events, "connection").filter((e) => e.kind === "connection" && e.state === "disconnected")).toEqual([]);
+  });
+
+  test("an emptied connection is closed after the grace period", async () => {
+    const { clock, server, cfg } = setup();
+    const { adapter, events } = await start(clock, cfg);
+    adapter.subscribe([ref(10)]);
+    await until(clock, () => books(events).length >= 2, "books");
+    adapter.unsubscribe([ref(10)]);
+    await until(clock, () => server.conns.size === 0, "server sees the close", 200);
+    expect(adapter.feedState!.connectionCount).toBe(0);
   });
 
   test("a dead connection (no PONG, no data) is detected after pong_timeout_secs and replaced", async () => {

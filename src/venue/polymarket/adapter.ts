@@ -9,6 +9,13 @@ import { mapBook, mapFrame } from "./mapper.ts";
 
 const log = logger("polymarket");
 
+/**
+ * A token (re)subscribed on an open socket that has not had its `book` after this long is fetched over REST:
+ * the venue's known failure is a socket that answers PONG but stops sending some books, and a resubscribe
+ * alone does not fix that.
+ */
+export const BOOK_WAIT_MS = 10_000;
+
 export class PolymarketAdapter implements VenueAdapter {
   readonly name: string;
   readonly rest: PacedRest;
@@ -16,6 +23,9 @@ export class PolymarketAdapter implements VenueAdapter {
   private feed: PolymarketFeed | null = null;
   private sink: EventSink | null = null;
   private readonly inflight = new Set<string>();
+  /** Tokens of subscribed markets, and the tokens still waiting for their first book since (re)subscribing. */
+  private readonly tokens = new Map<string, string[]>();
+  private readonly awaiting = new Map<string, string>();
   private readonly abort = new AbortController();
 
   constructor(
@@ -50,20 +60,49 @@ export class PolymarketAdapter implements VenueAdapter {
       backoff: { baseMs: c.reconnect_base_ms, capMs: c.reconnect_cap_ms, resetAfterMs: c.reconnect_reset_secs * 1000 },
       onFrame: (text, _connId, ts) => {
         const events = mapFrame(text);
-        for (let i = 0; i < events.length; i++) sink(events[i], ts);
+        for (let i = 0; i < events.length; i++) {
+          const ev = events[i];
+          if (ev.kind === "book" && this.awaiting.size > 0) this.awaiting.delete(ev.outcomeId);
+          sink(ev, ts);
+        }
       },
-      onConnection: (ev, ts) => sink(ev, ts),
+      onConnection: (ev, ts) => {
+        if (ev.state === "connected" && ev.markets) this.awaitBooks(ev.markets);
+        sink(ev, ts);
+      },
       onOpenFailed: (connId, reason, rateLimited) =>
         sink({ kind: "venue_error", reason: rateLimited ? "ws_open_429" : "ws_open_failed", detail: `connection ${connId}: ${reason}` }, this.ctx.clock.now()),
     });
   }
 
   subscribe(markets: MarketRef[]): void {
-    this.requireFeed().subscribe(markets);
+    const feed = this.requireFeed();
+    for (const m of markets) if (!this.tokens.has(m.market_id)) this.tokens.set(m.market_id, [...m.outcome_ids]);
+    feed.subscribe(markets);
   }
 
   unsubscribe(markets: MarketRef[]): void {
+    for (const m of markets) {
+      for (const t of this.tokens.get(m.market_id) ?? []) this.awaiting.delete(t);
+      this.tokens.delete(m.market_id);
+    }
     this.requireFeed().unsubscribe(markets.map((m) => m.market_id));
+  }
+
+  /** These markets were just subscribed on an open socket: REST-fetch any token whose book does not follow. */
+  private awaitBooks(marketIds: string[]): void {
+    const batch: BookKey[] = [];
+    for (const id of marketIds) {
+      for (const t of this.tokens.get(id) ?? []) {
+        this.awaiting.set(t, id);
+        batch.push({ marketId: id, outcomeId: t });
+      }
+    }
+    if (batch.length === 0) return;
+    this.ctx.clock.setTimer(BOOK_WAIT_MS, () => {
+      const late = batch.filter((k) => this.awaiting.get(k.outcomeId) === k.marketId);
+      if (late.length > 0) this.resync(late);
+    });
   }
 
   /** Fetches `/book` for each token (paced) and emits it as a `book` event; the sockets stay up. */
@@ -88,6 +127,7 @@ export class PolymarketAdapter implements VenueAdapter {
       return;
     }
     if (this.abort.signal.aborted) return;
+    this.awaiting.delete(k.outcomeId);
     const ev = typeof body === "object" && body !== null && !Array.isArray(body) ? mapBook(body as Record<string, unknown>) : "bad_rest_book";
     const now = this.ctx.clock.now();
     if (typeof ev === "string") this.sink?.({ kind: "rejected", reason: `rest_${ev.replace(/^rest_/, "")}`, sample: JSON.stringify(body)?.slice(0, 200) }, now);

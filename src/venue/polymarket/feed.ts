@@ -24,6 +24,8 @@ export interface FeedOptions {
   onOpenFailed?(connId: number, reason: string, rateLimited: boolean): void;
 }
 
+const EMPTY_CONNECTION_GRACE_MS = 5_000;
+
 class Connection {
   readonly markets = new Map<string, string[]>();
   assetCount = 0;
@@ -70,23 +72,22 @@ export class PolymarketFeed {
       const n = m.outcome_ids.length;
       let conn: Connection | undefined;
       for (const c of this.conns.values()) if (c.assetCount + n <= this.o.maxAssets) { conn = c; break; }
-      const fresh = !conn;
       conn ??= this.newConnection();
       conn.markets.set(m.market_id, [...m.outcome_ids]);
       conn.assetCount += n;
       this.byMarket.set(m.market_id, conn);
-      if (!fresh) {
-        const list = added.get(conn) ?? [];
-        list.push(...m.outcome_ids);
-        added.set(conn, list);
-      }
+      const list = added.get(conn) ?? [];
+      list.push(m.market_id);
+      added.set(conn, list);
     }
-    // Connections still opening send everything in their initial subscribe; open ones get a dynamic subscribe.
-    for (const [c, ids] of added) this.sendOp(c, "subscribe", ids);
-    for (const c of this.conns.values()) {
+    for (const [c, ids] of added) {
       if (!c.started) {
         c.started = true;
-        void c.sock.start();
+        void c.sock.start(); // its initial subscribe carries everything
+      } else if (c.sock.connected) {
+        this.sendOp(c, "subscribe", ids.flatMap((id) => c.markets.get(id)!));
+        // Tells the collector which connection now carries these markets (an up connection is not re-counted).
+        this.o.onConnection({ kind: "connection", state: "connected", connId: c.id, markets: ids }, this.o.clock.now());
       }
     }
   }
@@ -105,13 +106,16 @@ export class PolymarketFeed {
       removed.set(conn, list);
     }
     for (const [c, ids] of removed) {
+      this.sendOp(c, "unsubscribe", ids);
+      // An empty connection is closed, after a grace period: a watchdog resubscribe (unsubscribe + subscribe in
+      // one go) must not cost a socket.
       if (c.markets.size === 0) {
-        // An empty connection is closed rather than kept subscribed to nothing.
-        const wasOpen = c.sock.connected;
-        void c.sock.close();
-        this.conns.delete(c.id);
-        if (wasOpen) this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [], reason: "no markets left" }, this.o.clock.now());
-      } else this.sendOp(c, "unsubscribe", ids);
+        this.o.clock.setTimer(EMPTY_CONNECTION_GRACE_MS, () => {
+          if (c.markets.size > 0 || this.conns.get(c.id) !== c) return;
+          void c.sock.close();
+          this.conns.delete(c.id);
+        });
+      }
     }
   }
 
