@@ -1,0 +1,134 @@
+/**
+ * End to end over loopback: the collector with the real Polymarket adapter against the loopback venue, on a
+ * simulated clock. The server keeps its own books (price-string maps) and a history of them; every snapshot
+ * row must equal the server's book at the row's time, computed independently here (sort + top_k).
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { SimClock } from "../../src/clock.ts";
+import { parseConfig } from "../../src/config.ts";
+import { Metrics } from "../../src/metrics.ts";
+import { createAdapter } from "../../src/venue/index.ts";
+import type { EventSink, MarketRef } from "../../src/venue/types.ts";
+import { FakeSink } from "../helpers/fake-sink.ts";
+import { conditionId, PolymarketServer, tokenIds } from "./polymarket-server.ts";
+
+const T0 = Date.UTC(2026, 2, 1, 12);
+const dirs: string[] = [];
+let server: PolymarketServer | null = null;
+afterEach(async () => {
+  server?.stop();
+  server = null;
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+type Book = ReturnType<PolymarketServer["expectedBook"]>;
+
+describe("collect polymarket against the loopback venue", () => {
+  test("snapshot rows match the books the server sent, silent tokens included (REST resync)", async () => {
+    const clock = new SimClock(T0);
+    server = new PolymarketServer({ markets: 40, depth: 8, now: () => clock.now(), maxAssetsPerConnection: 8 });
+    const topK = 5;
+    const silentToken = tokenIds(3)[1];
+    server.silent.add(silentToken);
+    const dataDir = await mkdtemp(join(tmpdir(), "pm-collect-"));
+    dirs.push(dataDir);
+    const cfg = parseConfig({
+      top_k: topK,
+      collector: { max_subs_per_venue: 10, hot_count: 4, subscription_churn_limit_per_minute: 40 },
+      venues: { polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 } },
+    }).venues.find((v) => v.name === "polymarket")!;
+
+    const adapter = await createAdapter(cfg, { clock, env: {}, random: () => 0.5 });
+    let levels = 0;
+    const connect = adapter.connect.bind(adapter);
+    adapter.connect = (sink: EventSink) => connect((ev, ts) => ((levels += ev.kind === "level" ? 1 : 0), sink(ev, ts)));
+    const markets: MarketRef[] = Array.from({ length: 10 }, (_, i) => ({ market_id: conditionId(i + 1), outcome_ids: tokenIds(i + 1) }));
+    const sink = new FakeSink();
+    const vc = new VenueCollector({
+      venue: "polymarket", settings: cfg.collect, adapter, sink, clock, metrics: new Metrics(), dataDir, topK,
+      flushSecs: 5, logIntervalSecs: 600, targets: () => ({ hot: markets.slice(0, 4), warm: markets.slice(4) }), log: silentLog,
+    });
+    const collector = new Collector([vc], sink);
+
+    // history[asset] = [(time, book)…]: what the server's book was from that simulated time on.
+    const history = new Map<string, { t: number; book: Book }[]>();
+    const record = () => {
+      for (const m of markets) for (const a of m.outcome_ids) {
+        const h = history.get(a) ?? [];
+        h.push({ t: clock.now(), book: server!.expectedBook(a) });
+        history.set(a, h);
+      }
+    };
+    const realWait = async (pred: () => boolean, what: string) => {
+      const deadline = performance.now() + 15_000;
+      while (!pred()) {
+        if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await Bun.sleep(1);
+      }
+    };
+    const advanceUntil = async (pred: () => boolean, what: string) => {
+      const deadline = performance.now() + 15_000;
+      while (!pred()) {
+        if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await clock.advance(50);
+        await Bun.sleep(1);
+      }
+    };
+    const advance = async (ms: number) => {
+      for (let t = 0; t < ms; t += 50) {
+        await clock.advance(50);
+        await Bun.sleep(1);
+      }
+    };
+
+    record();
+    await collector.start();
+    // 10 markets = 20 tokens on connections of ≤ 8 tokens (a market never split): 3 connections.
+    await advanceUntil(() => server!.subscribedAssets().size === 20, "all 20 tokens subscribed");
+    await advance(1000);
+    let sent = 0;
+    for (let s = 0; s < 90; s++) {
+      sent += server.randomUpdates(25);
+      record();
+      await realWait(() => levels >= sent, `updates of second ${s}`);
+      await advance(1000);
+    }
+    await collector.stop();
+
+    expect(server.violations).toBe(0);
+    expect(server.bookRequests).toContain(silentToken);
+    const expectedAt = (asset: string, t: number): Book => {
+      const h = history.get(asset)!;
+      let b = h[0].book;
+      // A batch recorded at t is sent after the timers due at t have fired, so a row at t predates it.
+      for (const e of h) if (e.t < t) b = e.book;
+      const top = (px: number[], sz: number[]) => [px.slice(0, topK), sz.slice(0, topK)];
+      const [bidPx, bidSz] = top(b.bidPx, b.bidSz);
+      const [askPx, askSz] = top(b.askPx, b.askSz);
+      return { bidPx, bidSz, askPx, askSz };
+    };
+    let compared = 0;
+    for (const m of markets) {
+      for (const a of m.outcome_ids) {
+        const rows = sink.of(m.market_id, a).filter((r) => r.status === "ok");
+        // Hot books every 2 s, warm every 10 s, over ~90 s.
+        expect(rows.length).toBeGreaterThanOrEqual(a === silentToken ? 5 : 7);
+        for (let i = 1; i < rows.length; i++) expect(rows[i].seq).toBeGreaterThanOrEqual(rows[i - 1].seq);
+        for (const r of rows) {
+          expect(r.venue).toBe("polymarket");
+          expect({ bidPx: r.bid_px, bidSz: r.bid_sz, askPx: r.ask_px, askSz: r.ask_sz }).toEqual(expectedAt(a, r.ts_recv));
+          expect(r.best_bid_px).toBe(r.bid_px[0]);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(150);
+    // The silent token's book came over REST while the socket stayed up: no reconnect was needed.
+    expect(server.upgradeAttempts.length).toBe(3);
+  }, 60_000);
+});
