@@ -7,6 +7,7 @@ import * as fsp from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Config, VenueConfig } from "../config.ts";
 import { UserError } from "../errors.ts";
+import { nodeFs, writeAtomic } from "../storage/fs.ts";
 import { utcDate } from "../timebucket.ts";
 import { createAdapter } from "../venue/index.ts";
 import type { AdapterContext, MarketInfo } from "../venue/types.ts";
@@ -17,30 +18,6 @@ export const UNIVERSE_FILE = "universe.jsonl";
 /** `<dataDir>/metadata/venue=V/date=YYYY-MM-DD/universe.jsonl` for the UTC day of `ts`. */
 export function universePath(dataDir: string, venue: string, ts: number): string {
   return join(dataDir, METADATA_DIR, `venue=${venue}`, `date=${utcDate(ts)}`, UNIVERSE_FILE);
-}
-
-/** Writes `text` to `path` via a hidden temp file in the same directory: fsync, rename, fsync(dir). */
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await fsp.mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.tmp-${UNIVERSE_FILE}.${process.pid}.partial`);
-  const fh = await fsp.open(tmp, "w");
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await fsp.unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await fh.close();
-  await fsp.rename(tmp, path);
-  const d = await fsp.open(dir, "r");
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
 }
 
 /** One JSON object per market, keys in a fixed order so files diff cleanly. */
@@ -65,7 +42,9 @@ export function universeToJsonl(markets: MarketInfo[]): string {
 
 export async function writeUniverse(dataDir: string, venue: string, markets: MarketInfo[], now: number): Promise<string> {
   const path = universePath(dataDir, venue, now);
-  await writeTextAtomic(path, universeToJsonl(markets));
+  await fsp.mkdir(dirname(path), { recursive: true });
+  // Same-directory temp file, fsync, rename, fsync(dir): a failed scan leaves the previous file.
+  await writeAtomic(nodeFs, path, [new TextEncoder().encode(universeToJsonl(markets))]);
   return path;
 }
 

@@ -249,10 +249,7 @@ export class MockVenue implements VenueAdapter {
       if (this.subscribed[i]) continue;
       this.subscribed[i] = 1;
       this.gen[i]++;
-      if (this.connected) {
-        this.queueBooks(i);
-        this.schedule(i, now);
-      }
+      if (this.connected) this.activate(i, now);
     }
     this.rearm(now);
   }
@@ -307,18 +304,21 @@ export class MockVenue implements VenueAdapter {
     const until = Math.min(now, this.nextDropAt);
     while (heap.size > 0 && heap.topAt() <= until) {
       const at = heap.topAt();
-      const i = heap.topMarket();
+      const raw = heap.topMarket();
       const g = heap.topGen();
       heap.pop();
+      const isClose = raw < 0; // close entries carry -(market + 1)
+      const i = isClose ? -raw - 1 : raw;
       if (g !== this.gen[i] || !this.subscribed[i]) continue;
-      const m = this.universe[i];
-      if (m.close_ts !== null && at >= m.close_ts) {
-        // The market just closed: say so once and stop generating for it.
+      if (isClose) {
+        // The market is over: say so once and stop generating for it (the collector stops watching it).
         this.subscribed[i] = 0;
         this.gen[i]++;
-        this.emit({ kind: "resolved", marketId: m.market_id }, now);
+        this.emit({ kind: "resolved", marketId: this.universe[i].market_id }, now);
         continue;
       }
+      const close = this.universe[i].close_ts;
+      if (close !== null && at >= close) continue; // its close entry handles it
       this.update(i, at, now);
       this.schedule(i, at);
     }
@@ -347,8 +347,7 @@ export class MockVenue implements VenueAdapter {
     for (let i = 0; i < this.subscribed.length; i++) {
       if (!this.subscribed[i]) continue;
       this.gen[i]++;
-      this.queueBooks(i);
-      this.schedule(i, now);
+      this.activate(i, now);
     }
     this.rearm(now);
   }
@@ -374,6 +373,17 @@ export class MockVenue implements VenueAdapter {
     this.stats.reconnects++;
     this.goOnline(now);
     this.flushBooks(now);
+  }
+
+  /** Starts a subscribed market: its book messages (unless it is over), its first update and its close. */
+  private activate(i: number, now: number): void {
+    const m = this.universe[i];
+    const over = m.status !== "active" || (m.close_ts !== null && m.close_ts <= now);
+    if (!over) {
+      this.queueBooks(i);
+      this.schedule(i, now);
+    }
+    if (over || m.close_ts !== null) this.heap.push(over ? now : m.close_ts!, -i - 1, this.gen[i]);
   }
 
   private schedule(i: number, from: number): void {

@@ -188,6 +188,27 @@ describe("mock events", () => {
     v.subscribe([{ market_id: "nope", outcome_ids: [] }]);
     expect(events.at(-1)).toMatchObject({ kind: "venue_error", reason: "unknown market" });
   });
+  test("a closed market answers with resolved (no book); a market closing while watched resolves at its close time", async () => {
+    const clock = new SimClock(T0);
+    const v = new MockVenue(mockCfg({ universe_size: 400, updates_per_sec: 5 }), { clock, env: {} });
+    const u = await v.discover();
+    const closed = u.find((m) => m.status === "closed")!;
+    const closing = u.filter((m) => m.status === "active" && m.extra!.activity === "busy").sort((a, b) => a.close_ts! - b.close_ts!)[0];
+    expect(closing.close_ts! - T0).toBeLessThan(7 * 3_600_000);
+    const events: { ev: VenueEvent; ts: number }[] = [];
+    await v.connect((ev, ts) => events.push({ ev, ts }));
+    v.subscribe(refs([closed, closing]));
+    await clock.runUntil(closing.close_ts! + 60_000);
+    const about = (id: string) => events.filter((e) => "marketId" in e.ev && e.ev.marketId === id);
+    expect(about(closed.market_id).map((e) => e.ev.kind)).toEqual(["resolved"]);
+    const c = about(closing.market_id);
+    expect(c.at(-1)!.ev.kind).toBe("resolved");
+    expect(c.at(-1)!.ts).toBeGreaterThanOrEqual(closing.close_ts!);
+    expect(c.at(-1)!.ts).toBeLessThan(closing.close_ts! + 100);
+    expect(c.filter((e) => e.ev.kind === "level").every((e) => (e.ev as { sourceTs: number }).sourceTs < closing.close_ts!)).toBe(true);
+    expect(c.filter((e) => e.ev.kind === "level").length).toBeGreaterThan(100);
+    expect(v.subscribedIds()).toEqual([]);
+  });
 });
 
 describe("mock faults", () => {
