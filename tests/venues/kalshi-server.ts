@@ -66,6 +66,8 @@ export interface KalshiServer {
   delta(ticker: string, side: "yes" | "no", priceCents: number, delta: number, tsMs: number): void;
   /** The next data message of every sid skips one seq number. */
   skipSeq(): void;
+  /** While on, get_snapshot requests are held (a slow venue); turning it off answers them. */
+  holdSnapshots(on: boolean): void;
   /** Stop sending anything (data and pings) until unmuted. */
   mute(on: boolean): void;
   ping(): void;
@@ -120,6 +122,8 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   let throttleSecs = 0;
   let skip = false;
   let muted = false;
+  let hold = false;
+  const held: (() => void)[] = [];
 
   const send = (ws: ServerWebSocket<Conn>, msg: unknown) => {
     if (!muted) ws.send(JSON.stringify(msg));
@@ -234,7 +238,10 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
           for (const t of tickers) sub.tickers.delete(t);
           return send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
         }
-        if (p.action === "get_snapshot") return sendSnapshots(ws, sids[0], tickers.filter((t) => sub.tickers.has(t)));
+        if (p.action === "get_snapshot") {
+          const answer = () => sendSnapshots(ws, sids[0], tickers.filter((t) => sub.tickers.has(t)));
+          return hold ? void held.push(answer) : answer();
+        }
         return err(9, "Invalid action");
       },
     },
@@ -278,6 +285,10 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     },
     skipSeq() {
       skip = true;
+    },
+    holdSnapshots(on) {
+      hold = on;
+      if (!on) for (const answer of held.splice(0)) answer();
     },
     mute(on) {
       muted = on;

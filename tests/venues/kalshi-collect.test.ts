@@ -1,0 +1,149 @@
+/**
+ * End to end against the loopback Kalshi: scan writes the universe; the collector (real adapter, real Parquet writer)
+ * records a simulated stretch with deltas, a seq gap whose snapshot is slow to come, and churn; the rows read back
+ * from Parquet match the books the server holds, computed independently here (yes asks = NO bids at 1 − p).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { createPublicKey } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SimClock } from "../../src/clock.ts";
+import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { parseConfig } from "../../src/config.ts";
+import { Metrics } from "../../src/metrics.ts";
+import { readLatestUniverse, scanAll } from "../../src/scanner/scanner.ts";
+import { SnapshotWriter } from "../../src/storage/parquet-writer.ts";
+import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
+import { readSnapshotFile } from "../../src/storage/read.ts";
+import { createAdapter } from "../../src/venue/index.ts";
+import type { SnapshotRow } from "../../src/schema.ts";
+import { drive } from "../helpers/sim-driver.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { startKalshiServer } from "./kalshi-server.ts";
+
+const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
+const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
+const T0 = Date.UTC(2026, 10, 25, 17, 0, 0);
+const clock = new SimClock(T0);
+const server = startKalshiServer({ clock, publicKey: createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8")), keyId: "test-key-id", markets: 1200 });
+const dataDir = await mkdtemp(join(tmpdir(), "kalshi-e2e-"));
+afterAll(async () => {
+  server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+const config = parseConfig(
+  {
+    data_dir: dataDir,
+    collector: { max_subs_per_venue: 8, hot_count: 3, subscription_churn_limit_per_minute: 100, snapshot_interval_ms_hot: 1000, snapshot_interval_ms_warm: 2000 },
+    venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, rest_requests_per_sec: 20 } },
+  },
+  "test",
+);
+
+/** The rows a book must produce, from the server's cent books: bids descending, asks = other side's bids at 1 − p ascending. */
+function expectedBook(ticker: string, outcome: "yes" | "no") {
+  const b = server.books.get(ticker)!;
+  const own = [...(outcome === "yes" ? b.yes : b.no)].sort((x, y) => y[0] - x[0]);
+  const other = [...(outcome === "yes" ? b.no : b.yes)].sort((x, y) => y[0] - x[0]); // best NO bid → best YES ask
+  return {
+    bid_px: own.map(([p]) => p / 100),
+    bid_sz: own.map(([, z]) => z),
+    ask_px: other.map(([p]) => (100 - p) / 100),
+    ask_sz: other.map(([, z]) => z),
+  };
+}
+
+describe("kalshi end to end", () => {
+  test("scan writes the universe of open markets from every page", async () => {
+    const results = await drive(clock, scanAll(config, { clock, env: {} }));
+    expect(results.map((r) => [r.venue, r.ok, r.markets])).toEqual([["kalshi", true, 1200 - 24]]);
+    const universe = (await readLatestUniverse(dataDir, "kalshi", clock.now()))!;
+    expect(universe.map((m) => m.market_id)).toEqual(server.openTickers);
+    expect(universe.every((m) => m.status === "active" && m.outcome_ids.join() === "yes,no" && m.close_ts! > T0)).toBe(true);
+  });
+
+  test("collect: rows match the server's books; a gap gives stale rows until the snapshot, then ok", async () => {
+    const tickers = server.openTickers.slice(0, 8);
+    const refs = tickers.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] }));
+    const cfg = config.selected[0];
+    const adapter = await createAdapter(cfg, { clock, env, random: () => 0.5 });
+    const writer = await SnapshotWriter.open({ dataDir, settings: config.writer, topK: 50, clock });
+    const vc = new VenueCollector({
+      venue: "kalshi", settings: cfg.collect, adapter, sink: writer, clock, metrics: new Metrics(), dataDir, topK: 50,
+      flushSecs: 5, logIntervalSecs: 60, targets: () => ({ hot: refs.slice(0, 3), warm: refs.slice(3) }), log: silentLog,
+    });
+    const collector = new Collector([vc], writer);
+    await collector.start();
+    await waitFor(() => vc.counters.books === 16, "16 snapshot books");
+    expect([...server.subscribed()].sort()).toEqual([...tickers].sort());
+
+    const start = clock.now();
+    let n = 0;
+    const deltas = async (count: number) => {
+      const before = vc.counters.updates;
+      for (let i = 0; i < count; i++, n++) {
+        const t = tickers[n % tickers.length];
+        const side = n % 3 === 0 ? "no" : "yes";
+        const book = server.books.get(t)![side];
+        const prices = [...book.keys()];
+        const p = n % 4 === 0 || prices.length === 0 ? (side === "yes" ? 5 + (n % 10) : 3 + (n % 10)) : prices[n % prices.length];
+        server.delta(t, side, p, n % 5 === 0 ? -(book.get(p) ?? 1) : 1 + (n % 9), clock.now());
+      }
+      await waitFor(() => vc.counters.updates >= before + 2 * count, "deltas applied");
+    };
+    // 20 s of trading
+    for (let s = 0; s < 20; s++) {
+      await deltas(10);
+      await clock.advance(1000);
+    }
+    // a seq gap while the venue is slow to answer get_snapshot: the books are stale on the next snapshots
+    server.holdSnapshots(true);
+    server.skipSeq();
+    await deltas(1);
+    const gapAt = clock.now();
+    await clock.advance(3000);
+    server.holdSnapshots(false);
+    await waitFor(() => vc.counters.books >= 32, "snapshots after the gap");
+    const recoveredAt = clock.now();
+    for (let s = 0; s < 5; s++) {
+      await deltas(10);
+      await clock.advance(1000);
+    }
+    await clock.advance(3000); // quiet: every book is snapshotted with its final state
+    const endAt = clock.now();
+    await collector.stop();
+
+    const rows: SnapshotRow[] = listDatasetFiles(dataDir, { venues: ["kalshi"] }).flatMap((f) => readSnapshotFile(f.abs));
+    expect(rows.length).toBeGreaterThan(100);
+    // every row is a sane two-sided book in dollars
+    for (const r of rows) {
+      expect(r.venue).toBe("kalshi");
+      for (let i = 1; i < r.bid_px.length; i++) expect(r.bid_px[i]).toBeLessThan(r.bid_px[i - 1]);
+      for (let i = 1; i < r.ask_px.length; i++) expect(r.ask_px[i]).toBeGreaterThan(r.ask_px[i - 1]);
+      for (const p of [...r.bid_px, ...r.ask_px]) expect(p > 0 && p < 1 && Math.round(p * 1e4) / 1e4 === p).toBe(true);
+    }
+    // the last row of each book equals the server's book
+    for (const t of tickers) {
+      for (const o of ["yes", "no"] as const) {
+        const mine = rows.filter((r) => r.market_id === t && r.outcome_id === o).sort((a, b) => a.ts_recv - b.ts_recv);
+        const last = mine.at(-1)!;
+        expect(last.ts_recv).toBeGreaterThan(endAt - 3000);
+        const e = expectedBook(t, o);
+        expect(last.status).toBe(e.bid_px.length && e.ask_px.length ? "ok" : e.bid_px.length || e.ask_px.length ? "partial" : "empty");
+        expect([t, o, { bid_px: last.bid_px, bid_sz: last.bid_sz, ask_px: last.ask_px, ask_sz: last.ask_sz }]).toEqual([t, o, expectedBook(t, o)]);
+      }
+    }
+    // stale rows between the gap and the snapshot, ok ones before and after
+    const between = rows.filter((r) => r.ts_recv > gapAt && r.ts_recv < recoveredAt);
+    expect(between.length).toBeGreaterThan(0);
+    expect(between.every((r) => r.status === "stale" && /seq gap/.test(r.err ?? ""))).toBe(true);
+    const fresh = (r: SnapshotRow) => r.status !== "stale";
+    expect(rows.filter((r) => r.ts_recv > start && r.ts_recv <= gapAt && !fresh(r)).map((r) => [r.ts_recv - start, r.market_id, r.outcome_id, r.status, r.err])).toEqual([]);
+    expect(rows.filter((r) => r.ts_recv > recoveredAt).every(fresh)).toBe(true);
+    expect(rows.filter((r) => r.status === "ok").length).toBeGreaterThan(rows.length / 2);
+  }, 30_000);
+});
