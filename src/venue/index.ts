@@ -10,7 +10,7 @@ const notBuilt = (kind: string): AdapterFactory => async () => {
 export const ADAPTERS: Record<VenueKind, () => Promise<AdapterFactory>> = {
   mock: async () => (await import("./mock.ts")).createMockAdapter,
   polymarket: () => import("./polymarket/adapter.ts").then((m) => m.createPolymarketAdapter),
-  kalshi: () => import("./kalshi/index.ts").then((m) => m.createKalshiAdapter),
+  kalshi: () => import("./kalshi/adapter.ts").then((m) => m.createKalshiAdapter),
 };
 
 export async function createAdapter(cfg: VenueConfig, ctx: AdapterContext): Promise<VenueAdapter> {

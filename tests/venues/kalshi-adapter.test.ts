@@ -6,7 +6,7 @@ import { SimClock } from "../../src/clock.ts";
 import { parseConfig, type VenueConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";
 import { createAdapter } from "../../src/venue/index.ts";
-import type { KalshiAdapter } from "../../src/venue/kalshi/index.ts";
+import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { drive } from "../helpers/sim-driver.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -288,6 +288,23 @@ describe("kalshi feed against the loopback server", () => {
     a.resync([{ marketId: tickers[1], outcomeId: "yes" }, { marketId: tickers[1], outcomeId: "no" }]);
     await waitFor(() => ref.of("book").length === 6, "resync snapshots");
     expect(server.commands.at(-1)?.params).toMatchObject({ action: "get_snapshot", market_tickers: [tickers[1]] });
+  });
+});
+
+describe("kalshi resync without a sid", () => {
+  test("a refused subscribe leaves no sid: resync falls back to the REST book", async () => {
+    const ref = new RefBooks();
+    const a = await adapter();
+    await a.connect(ref.sink);
+    const t = server.openTickers[5];
+    a.subscribe(refs([t, "KXNOPE-2"])); // the server refuses the whole subscribe
+    await waitFor(() => ref.of("venue_error").length === 1, "error reply");
+    const before = server.restLog.length;
+    a.resync([{ marketId: t, outcomeId: "yes" }]);
+    await waitFor(() => ref.of("book").length === 2, "REST books"); // a fresh pacer: the first request goes at once
+    expect(server.restLog.slice(before).map((r) => r.path)).toEqual([`/trade-api/v2/markets/${t}/orderbook`]);
+    for (const o of ["yes", "no"] as const) expect(ref.view(t, o)).toEqual(expected(server, t, o));
+    await a.close();
   });
 });
 
