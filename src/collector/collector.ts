@@ -480,16 +480,15 @@ export class VenueCollector {
   }
 }
 
-/** The writer's figures for the status line, read from the registry by the names the writer publishes. */
+/** The writer's figures for the status line, read from the registry under the names the writer publishes. */
 export function writerFigures(metrics: Metrics, venue: string): { buffered: number; flushes: number; rows: number; bytes: number; ms: number } {
   const L = { venue };
-  const pick = (name: string) => metrics.get(name, L) || metrics.get(name);
   return {
-    buffered: pick("surveillance_writer_rows_buffered"),
-    flushes: pick("surveillance_writer_flushes_total"),
-    rows: pick("surveillance_writer_rows_flushed_total"),
-    bytes: pick("surveillance_writer_bytes_written_total"),
-    ms: pick("surveillance_writer_flush_ms_total"),
+    buffered: metrics.get("surveillance_writer_rows_buffered"),
+    flushes: metrics.get("surveillance_writer_flushes_total"),
+    rows: metrics.get("surveillance_writer_rows_staged_total", L),
+    bytes: metrics.get("surveillance_writer_bytes_staged_total", L),
+    ms: metrics.get("surveillance_writer_flush_seconds_total") * 1000,
   };
 }
 

@@ -23,6 +23,8 @@ export interface SubChange {
 
 export const CHURN_WINDOW_MS = 60_000;
 
+const leaveReason = (tier: Tier): SubReason => (tier === "hot" ? "hot" : "rotation");
+
 /** At most `limit` changes in any window of `windowMs`: a change at t counts against (t - windowMs, t]. */
 export class ChurnLimiter {
   /** Times of recent changes, oldest first (a queue: `head` is the first live one). */
@@ -148,22 +150,33 @@ export class SubscriptionPlan {
   }
 
   /**
-   * The changes to make now, in order: subscribes (HOT first), then resubscribes, then unsubscribes; a later
-   * group waits until the earlier is done. Records them in the limiter and updates `current`.
+   * The changes to make now, in order: subscribes (HOT first), then resubscribes, then unsubscribes; a later group
+   * waits until the earlier is done. Once the current set is as large as the target, each further subscribe is
+   * paired with an unsubscribe right after it (a swap), so rotation never grows the set past its size while
+   * keeping subscribe-before-unsubscribe. Records the changes in the limiter and updates `current`.
    */
   next(now: number, limiter: ChurnLimiter): SubChange[] {
     let budget = limiter.available(now);
     const out: SubChange[] = [];
     let blocked = false;
+    const cap = this.target.size;
+    const leaving = this.leaving();
     for (const [id, t] of this.target) {
       if (this.current.has(id)) continue;
-      if (budget < 1) {
+      const swap = this.current.size >= cap ? leaving.next() : undefined;
+      if (budget < (swap && !swap.done ? 2 : 1)) {
         blocked = true;
         break;
       }
       out.push({ action: "subscribe", market: t.ref, reason: t.reason, tier: t.tier });
       this.current.set(id, { ref: t.ref, tier: t.tier });
       budget--;
+      if (swap && !swap.done) {
+        const [oid, cur] = swap.value;
+        out.push({ action: "unsubscribe", market: cur.ref, reason: leaveReason(cur.tier), tier: cur.tier });
+        this.current.delete(oid);
+        budget--;
+      }
     }
     if (!blocked) {
       for (const [id, reason] of this.resubscribe) {
@@ -186,7 +199,7 @@ export class SubscriptionPlan {
       for (const [id, cur] of this.current) {
         if (this.target.has(id)) continue;
         if (budget < 1) break;
-        out.push({ action: "unsubscribe", market: cur.ref, reason: cur.tier === "hot" ? "hot" : "rotation", tier: cur.tier });
+        out.push({ action: "unsubscribe", market: cur.ref, reason: leaveReason(cur.tier), tier: cur.tier });
         this.current.delete(id);
         budget--;
       }
@@ -195,9 +208,20 @@ export class SubscriptionPlan {
     return out;
   }
 
+  /** Current markets no longer targeted, WARM first (a HOT market leaving is rarer and kept longest). */
+  private *leaving(): Generator<[string, { ref: MarketRef; tier: Tier }]> {
+    const hot: [string, { ref: MarketRef; tier: Tier }][] = [];
+    for (const e of [...this.current]) {
+      if (this.target.has(e[0]) || !this.current.has(e[0])) continue;
+      if (e[1].tier === "hot") hot.push(e);
+      else yield e;
+    }
+    for (const e of hot) if (this.current.has(e[0])) yield e;
+  }
+
   /** Units the next call needs before it can make progress (1, or 2 when a resubscribe is first in line). */
   nextNeed(): number {
-    for (const id of this.target.keys()) if (!this.current.has(id)) return 1;
+    for (const id of this.target.keys()) if (!this.current.has(id)) return this.current.size >= this.target.size ? 2 : 1;
     for (const id of this.resubscribe.keys()) if (this.target.has(id) && this.current.has(id)) return 2;
     return 1;
   }

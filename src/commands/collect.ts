@@ -1,10 +1,43 @@
 import { defineCommand } from "citty";
-import { notBuilt, sharedArgs } from "./_shared.ts";
+import { commandConfig, sharedArgs } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "collect", description: "(not built yet)" },
-  args: { ...sharedArgs },
-  run() {
-    notBuilt("collect");
+  meta: { name: "collect", description: "Subscribe to the scheduler's markets and record order-book snapshots to Parquet" },
+  args: {
+    ...sharedArgs,
+    duration: {
+      type: "string",
+      description: "Stop after this long (90s, 10m, 2h, 1h30m); simulated time for a mock with clock_speed 0",
+      valueHint: "DURATION",
+    },
+    until: {
+      type: "string",
+      description: "Stop at this UTC time (ISO 8601, e.g. 2026-01-01T12:00:00Z)",
+      valueHint: "ISO",
+    },
+  },
+  async run({ args, rawArgs }) {
+    const { parseDuration, parseUntil, runCollect } = await import("../collector/run.ts");
+    const durationMs = args.duration !== undefined ? parseDuration(String(args.duration)) : undefined;
+    const untilTs = args.until !== undefined ? parseUntil(String(args.until)) : undefined;
+    const config = await commandConfig(args, rawArgs);
+    // SIGINT/SIGTERM stop the run; the writer then finalizes every open bucket. A second signal still waits for that.
+    const ac = new AbortController();
+    const onSignal = (sig: string) => () => {
+      if (!ac.signal.aborted) ac.abort(new Error(sig));
+    };
+    const onInt = onSignal("SIGINT");
+    const onTerm = onSignal("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    try {
+      const summary = await runCollect(config, { durationMs, untilTs, signal: ac.signal, env: process.env });
+      for (const s of summary) {
+        console.log(`${s.venue}: ${s.snapshots} snapshots, ${s.updates} book updates, ${s.subscribes} subscribes / ${s.unsubscribes} unsubscribes, ${s.reconnects} reconnects, ${s.rejected} rejected messages`);
+      }
+    } finally {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    }
   },
 });

@@ -57,7 +57,7 @@ describe("SubscriptionPlan", () => {
     expect(p.countByTier()).toEqual({ hot: 2, warm: 6 });
   });
 
-  test("rotation subscribes the new ones before unsubscribing the old, reasons say rotation", () => {
+  test("rotation swaps: each new market subscribed before an old one is unsubscribed, reasons say rotation", () => {
     const p = new SubscriptionPlan();
     const l = new ChurnLimiter(100);
     const m = refs(6);
@@ -66,23 +66,39 @@ describe("SubscriptionPlan", () => {
     p.setTarget({ hot: [m[0]], warm: [m[3], m[4]] });
     const c = p.next(1000, l);
     expect(c.map((x) => [x.action, x.market.market_id, x.reason])).toEqual([
-      ["subscribe", "m3", "rotation"], ["subscribe", "m4", "rotation"],
-      ["unsubscribe", "m1", "rotation"], ["unsubscribe", "m2", "rotation"],
+      ["subscribe", "m3", "rotation"], ["unsubscribe", "m1", "rotation"],
+      ["subscribe", "m4", "rotation"], ["unsubscribe", "m2", "rotation"],
     ]);
     expect([...p.current.keys()]).toEqual(["m0", "m3", "m4"]);
   });
 
-  test("unsubscribes wait until every subscribe is done", () => {
+  test("below the target size it only subscribes; at it, each subscribe is followed by one unsubscribe", async () => {
     const p = new SubscriptionPlan();
     const l = new ChurnLimiter(2);
     const m = refs(6);
     p.setTarget({ hot: [], warm: [m[0], m[1]] });
     p.next(0, l);
     p.setTarget({ hot: [], warm: [m[2], m[3], m[4]] });
-    const a = p.next(60_000, l);
-    expect(a.map((x) => x.action)).toEqual(["subscribe", "subscribe"]);
-    const b = p.next(120_000, l);
-    expect(b.map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m4"], ["unsubscribe", "m0"]]);
+    // 2 current, 3 wanted: m2 fills the third place; the m3 swap needs two units, only one is left.
+    expect(p.next(60_000, l).map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m2"]]);
+    expect(p.nextNeed()).toBe(2);
+    expect(p.next(120_000, l).map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m3"], ["unsubscribe", "m0"]]);
+    expect(p.next(180_000, l).map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m4"], ["unsubscribe", "m1"]]);
+    expect([...p.current.keys()].sort()).toEqual(["m2", "m3", "m4"]);
+  });
+
+  test("the set never grows more than one past its target size while rotating under a tight budget", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(5);
+    const all = refs(40);
+    let max = 0;
+    for (let t = 0; t < 3600_000; t += 10_000) {
+      const slot = Math.floor(t / 180_000);
+      p.setTarget({ hot: all.slice(0, 3), warm: all.slice(3 + (slot % 5) * 4, 13 + (slot % 5) * 4) });
+      p.next(t, l);
+      max = Math.max(max, p.current.size);
+    }
+    expect(max).toBeLessThanOrEqual(13);
   });
 
   test("a tier change is applied at once and costs nothing", () => {

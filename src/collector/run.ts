@@ -1,0 +1,156 @@
+/**
+ * `surveillance collect` as a function: picks the clock, opens the writer, builds one VenueCollector per selected
+ * venue (universe from the scanner, targets from the scheduler), runs until the end time or the abort signal,
+ * then stops cleanly (the writer finalizes every bucket).
+ */
+import { clockForSpeed, RealClock, SimClock, type Clock } from "../clock.ts";
+import type { Config, MockOptions } from "../config.ts";
+import { UserError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { Metrics } from "../metrics.ts";
+import { startMetricsServer } from "../metrics-server.ts";
+import { readLatestUniverse, universePath } from "../scanner/scanner.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
+import { SnapshotWriter } from "../storage/parquet-writer.ts";
+import { readLatestStats } from "../storage/stats-cache.ts";
+import { createAdapter } from "../venue/index.ts";
+import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
+
+export interface CollectOptions {
+  /** Stop after this much clock time (simulated time on a SimClock). */
+  durationMs?: number;
+  /** Stop at this epoch ms (clock time). */
+  untilTs?: number;
+  /** Stops the run early (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Injected clock (tests); default from the venues (see chooseClock). */
+  clock?: Clock;
+  metrics?: Metrics;
+  env?: Record<string, string | undefined>;
+  /** Injected sink (benchmarks); default the Parquet writer. */
+  sink?: ClosableSink & { start?(): void };
+}
+
+export interface CollectSummary {
+  venue: string;
+  snapshots: number;
+  updates: number;
+  subscribes: number;
+  unsubscribes: number;
+  reconnects: number;
+  rejected: number;
+}
+
+/**
+ * Mock venues only: clock_speed 0 → a SimClock driven as fast as possible, N → N× real time (the first mock's
+ * speed). Any real venue → real time for everything (one writer, one clock).
+ */
+export function chooseClock(config: Config): Clock {
+  const venues = config.selected;
+  if (venues.length > 0 && venues.every((v) => v.kind === "mock")) return clockForSpeed((venues[0].options as MockOptions).clock_speed);
+  return new RealClock();
+}
+
+/** Parses "90s", "10m", "2h", "1h30m", "1d" or plain seconds to ms. */
+export function parseDuration(s: string): number {
+  const t = s.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  while ((m = re.exec(t)) !== null) {
+    total += Number(m[1]) * unit[m[2]];
+    end = re.lastIndex;
+  }
+  if (end === 0 || end !== t.length || !(total > 0)) throw new UserError(`--duration ${s}: not a duration (examples: 90s, 10m, 2h, 1h30m)`, 2);
+  return total;
+}
+
+/** Parses an ISO 8601 UTC time ("2026-01-01T12:00:00Z"; no zone = UTC). */
+export function parseUntil(s: string): number {
+  const t = s.trim();
+  const ts = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(t) || !t.includes("T") ? t : `${t}Z`);
+  if (!Number.isFinite(ts)) throw new UserError(`--until ${s}: not an ISO 8601 time (example: 2026-01-01T12:00:00Z)`, 2);
+  return ts;
+}
+
+export async function runCollect(config: Config, opts: CollectOptions = {}): Promise<CollectSummary[]> {
+  const log = logger("collect");
+  if (config.selected.length === 0) throw new UserError(`no venue is enabled in ${config.source}`, 2, "Enable a venue in the config or pass --venue NAME.");
+  const clock = opts.clock ?? chooseClock(config);
+  const metrics = opts.metrics ?? new Metrics();
+  const start = clock.now();
+  let end = Infinity;
+  if (opts.durationMs !== undefined) end = start + opts.durationMs;
+  if (opts.untilTs !== undefined) end = Math.min(end, opts.untilTs);
+  if (end <= start) throw new UserError(`--until ${new Date(end).toISOString()} is not after the start ${new Date(start).toISOString()}`, 2);
+
+  // Everything that can fail on the user's side is checked before anything is opened.
+  const universes = new Map<string, Awaited<ReturnType<typeof readLatestUniverse>>>();
+  for (const v of config.selected) {
+    const u = await readLatestUniverse(config.data_dir, v.name, start);
+    if (!u) {
+      throw new UserError(
+        `no market universe for venue ${v.name} (looked for ${universePath(config.data_dir, v.name, start)} and earlier days)`,
+        1,
+        "Run `surveillance scan` first (same --config / --data-dir / --venue).",
+      );
+    }
+    universes.set(v.name, u);
+  }
+
+  const sink = opts.sink ?? (await SnapshotWriter.open({ dataDir: config.data_dir, settings: config.writer, topK: config.top_k, clock, metrics }));
+  const server = startMetricsServer(config.metrics, metrics);
+  if (server) log.info(`metrics at http://${server.address}/metrics`);
+  const venues: VenueCollector[] = [];
+  let collector: Collector | undefined;
+  try {
+    for (const v of config.selected) {
+      const universe = universes.get(v.name)!;
+      const scores = await readLatestStats(config.data_dir, v.name, start);
+      const scheduler = new Scheduler(v.collect);
+      const adapter = await createAdapter(v, { clock, env: opts.env ?? {} });
+      const active = universe.filter((m) => m.status === "active").length;
+      log.info(`${v.name}: ${universe.length} markets in the universe (${active} active), ${scores ? `${scores.size} scores from the stats cache` : "no stats cache yet"}`);
+      venues.push(
+        new VenueCollector({
+          venue: v.name, settings: v.collect, adapter, sink, clock, metrics, dataDir: config.data_dir, topK: config.top_k,
+          flushSecs: config.writer.flush_secs, logIntervalSecs: config.metrics.log_interval_secs,
+          targets: (now) => scheduler.targets(now, universe, scores),
+        }),
+      );
+    }
+    collector = new Collector(venues, sink);
+    sink.start?.();
+    await collector.start();
+    log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);
+    await waitUntil(clock, end, opts.signal);
+    if (opts.signal?.aborted) log.info("stopping: finalizing the open buckets…");
+  } finally {
+    await (collector ?? new Collector(venues, sink)).stop();
+    await server?.stop();
+  }
+  return venues.map((v) => ({
+    venue: v.venue,
+    snapshots: v.snapshotter.rows,
+    updates: v.counters.updates,
+    subscribes: v.counters.subscribes,
+    unsubscribes: v.counters.unsubscribes,
+    reconnects: v.counters.reconnects,
+    rejected: v.rejectedTotal(),
+  }));
+}
+
+/** Real/scaled clocks: sleep until `end` or the abort. SimClock: drive its timers as fast as possible, in 1 s steps so an abort is seen. */
+async function waitUntil(clock: Clock, end: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return;
+  if (clock instanceof SimClock) {
+    while (!signal?.aborted && clock.now() < end) await clock.runUntil(Math.min(end, clock.now() + 1000));
+    return;
+  }
+  const aborted = new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
+  if (end === Infinity) return aborted;
+  await Promise.race([clock.sleep(end - clock.now(), signal).catch(() => {}), aborted]);
+}
