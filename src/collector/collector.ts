@@ -354,7 +354,7 @@ export class VenueCollector {
         } else {
           this.counters.unsubscribes++;
           if (!resub) {
-            this.snapshotter.remove(id);
+            this.snapshotter.remove(id, now);
             this.books.removeMarket(id);
             this.marketConn.delete(id);
           }

@@ -63,9 +63,15 @@ export class Snapshotter {
     this.arm();
   }
 
-  remove(marketId: string): void {
+  /**
+   * Stops snapshotting a market. Given `now`, a snapshot due exactly then is taken first, so a market watched over
+   * [s, e] has floor((e - s) / interval) rows whichever same-time timer the clock fires first.
+   */
+  remove(marketId: string, now?: number): void {
     const s = this.slots.get(marketId);
     if (!s) return;
+    // (dueAt is never changed in place: the slot may sit anywhere in the heap.)
+    if (now !== undefined && s.dueAt === now && this.running) this.snapshotMarket(s, now);
     s.removed = true; // dropped lazily when it reaches the top of the heap
     this.slots.delete(marketId);
   }

@@ -206,4 +206,17 @@ describe("VenueCollector", () => {
     expect(line).toContain("churn 4/20");
     await collector.stop();
   });
+
+  test("a resolved market is unsubscribed, its rows stop, and later targets never bring it back", async () => {
+    const { clock, adapter, sink, collector } = await setup({ settings: { silence_timeout_secs: 3600 } });
+    await collector.start();
+    await clock.runUntil(T0 + 30_000);
+    adapter.emit({ kind: "resolved", marketId: "m2" });
+    expect(adapter.ops("unsubscribe")).toEqual([{ ts: T0 + 30_000, op: "unsubscribe", ids: ["m2"] }]);
+    await clock.runUntil(T0 + 400_000); // two rotation boundaries: the same targets come back, m2 stays out
+    await collector.stop();
+    expect(adapter.ops("subscribe").length).toBe(1);
+    expect(Math.max(...sink.of("m2").map((r) => r.ts_recv - T0))).toBe(30_000);
+    expect(sink.of("m3").length).toBe(2 * 40);
+  });
 });

@@ -70,7 +70,7 @@ function checkRowsSane(rows: FakeSink["rows"]) {
 describe("collector over the mock venue", () => {
   test("a dropped connection reconnects with growing delays, books are stale until fresh books, then ok", async () => {
     // random ≈ 1: full-jitter delays sit at their ceilings 1 s, 2 s, 4 s, 8 s, 16 s…; the outage lasts 30 s.
-    const { conn, sink, metrics } = await run({ drop_rate_per_hour: 2 }, 3 * 3600_000, { outageMs: 30_000, random: () => 0.999 });
+    const { conn, sink, metrics } = await run({ drop_rate_per_hour: 3 }, 2 * 3600_000, { outageMs: 30_000, random: () => 0.999 });
     const downs = conn.filter((c) => c.ev.state === "disconnected");
     const ups = conn.filter((c) => c.ev.state === "connected");
     const drops = downs.filter((c) => c.ev.reason === "mock: connection dropped");
@@ -91,7 +91,7 @@ describe("collector over the mock venue", () => {
     }
     expect(metrics.get(M.reconnects, { venue: "mock" })).toBe(ups.length - 1);
     checkRowsSane(sink.rows);
-  });
+  }, 30_000);
 
   test("seq gaps lead to a resync and stale rows until the fresh book lands", async () => {
     const { venue, sink, metrics } = await run({ gap_rate: 0.002 }, 1800_000, { resyncDelayMs: 5000 });

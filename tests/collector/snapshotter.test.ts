@@ -87,4 +87,30 @@ describe("Snapshotter", () => {
     await clock.runUntil(T0 + 40_000);
     expect(sink.of("b").length).toBe(6);
   });
+
+  test("a market removed at a due time still gets that snapshot, exactly once", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    snap.add("b", books.addMarket("b", ["yes"], T0), "hot", T0);
+    // A timer created now, due at 4 s, fires before the snapshotter's (created later, at 2 s).
+    clock.setTimer(4000, () => snap.remove("a", clock.now()));
+    await clock.runUntil(T0 + 4000);
+    snap.remove("b", clock.now()); // after the snapshot at 4 s already ran
+    await clock.runUntil(T0 + 10_000);
+    expect(sink.of("a").map((r) => r.ts_recv - T0)).toEqual([2000, 4000]);
+    expect(sink.of("b").map((r) => r.ts_recv - T0)).toEqual([2000, 4000]);
+  });
+
+  test("removing many markets at a shared due time keeps the schedule of all the others", async () => {
+    const { clock, sink, books, snap } = setup();
+    const ids = Array.from({ length: 60 }, (_, i) => `m${i}`);
+    clock.setTimer(4000, () => {
+      for (const id of ids.filter((_, i) => i % 3 === 0)) snap.remove(id, clock.now());
+    });
+    for (const id of ids) snap.add(id, books.addMarket(id, ["yes"], T0), "hot", T0);
+    await clock.runUntil(T0 + 20_000);
+    for (const [i, id] of ids.entries()) {
+      expect(sink.of(id).map((r) => r.ts_recv - T0)).toEqual(i % 3 === 0 ? [2000, 4000] : Array.from({ length: 10 }, (_, k) => 2000 * (k + 1)));
+    }
+  });
 });
