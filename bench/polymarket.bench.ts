@@ -1,6 +1,7 @@
 /**
  * Polymarket message stream, replayed from memory (no network): text frame → JSON.parse + validation (mapper)
- * → book apply. Reports price_change entries/s and frames/s, MB/s of frame text, and peak RSS; also the same
+ * → book apply. Reports price_change entries/s and frames/s (per CPU-second of this process, best of 3, and per wall-second), MB/s of
+ * frame text, and peak RSS; also the same
  * stream validated with valibot's safeParse first, to show why the hot path uses the hand-rolled check.
  * Uses the collector's BookStore (src/collector/book.ts) when it exists, else a minimal typed-array book.
  */
@@ -149,15 +150,23 @@ async function run(label: string, validate: (text: string) => VenueEvent[]): Pro
     }
   };
   pass(50_000); // warm-up
-  applied = 0;
-  const t0 = performance.now();
-  pass(frames.length);
-  const secs = (performance.now() - t0) / 1000;
-  if (applied !== entries) throw new Error(`applied ${applied} of ${entries} entries`);
+  // The machine is shared (load ≫ cores): CPU time of this process is the one-core figure; wall time is shown too.
+  let best = { cpu: Infinity, wall: Infinity };
+  for (let round = 0; round < 3; round++) {
+    applied = 0;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    pass(frames.length);
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    if (applied !== entries) throw new Error(`applied ${applied} of ${entries} entries`);
+    best = { cpu: Math.min(best.cpu, (c.user + c.system) / 1e6), wall: Math.min(best.wall, wall) };
+  }
   sampleRss();
+  const fmt = (x: number) => Math.round(x).toLocaleString("en-US").padStart(10);
   console.log(
-    `${label.padEnd(34)} ${Math.round(entries / secs).toLocaleString("en-US").padStart(10)} price_change entries/s  ` +
-      `${Math.round(frames.length / secs).toLocaleString("en-US").padStart(10)} frames/s  ${(bytes / 1e6 / secs).toFixed(1).padStart(6)} MB/s  book: ${which}`,
+    `${label.padEnd(34)} ${fmt(entries / best.cpu)} entries/cpu-s ${fmt(entries / best.wall)} entries/wall-s  ` +
+      `${fmt(frames.length / best.cpu)} frames/cpu-s  ${(bytes / 1e6 / best.cpu).toFixed(1).padStart(6)} MB/cpu-s  book: ${which}`,
   );
 }
 
