@@ -70,8 +70,12 @@ const SUBJECTS = ["the incumbent", "the home team", "BTC", "CPI", "the storm", "
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** Where the mock puts "now" for its universe: the hour the adapter was created in, so a day's re-scans agree. */
-export const anchorOf = (now: number): number => Math.floor(now / HOUR) * HOUR;
+/**
+ * Where the mock puts "now" for its universe: the UTC day the adapter was created in, so a scan and a later
+ * collect on the same day see the same close times. Closing-soon markets close through the day and into the
+ * next, so at any hour some close within hours; the ones already past are reported closed.
+ */
+export const anchorOf = (now: number): number => Math.floor(now / DAY) * DAY;
 
 export interface MockMarket extends MarketInfo {
   extra: { activity: Activity; rate_per_sec: number };
@@ -99,7 +103,7 @@ export function mockUniverse(venue: string, o: Pick<MockOptions, "universe_size"
     const close_ts = closed
       ? anchor - Math.floor((1 + r() * 29) * DAY)
       : soon
-        ? anchor + Math.floor(15 * 60_000 + r() * 6 * HOUR)
+        ? anchor + Math.floor(15 * 60_000 + r() * 36 * HOUR)
         : anchor + Math.floor((1 + r() * 179) * DAY);
     const recent = r() < 0.1;
     const created_ts = recent ? anchor - Math.floor(r() * 6 * HOUR) : anchor - Math.floor((1 + r() * 89) * DAY);
