@@ -208,7 +208,7 @@ export class MockVenue implements VenueAdapter {
     this.name = cfg.name;
     this.o = cfg.options as MockOptions;
     this.clock = ctx.clock;
-    this.batchMs = opts.batchMs ?? 50;
+    this.batchMs = opts.batchMs ?? 100;
     this.outageMs = opts.outageMs ?? ((r) => r() * 20_000);
     this.universe = mockUniverse(cfg.name, this.o, anchorOf(ctx.clock.now()));
     const n = this.universe.length;

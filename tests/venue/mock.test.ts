@@ -48,7 +48,7 @@ describe("mock universe", () => {
     expect(a).toEqual(b);
     expect(a.length).toBe(400);
     expect(c.map((m) => m.extra!.activity)).not.toEqual(a.map((m) => m.extra!.activity));
-  });
+  }, 20_000);
 
   test("shape: two outcomes, closed share, closing-soon and recent markets, tags, limit", async () => {
     const clock = new SimClock(T0);
@@ -77,7 +77,7 @@ describe("mock universe", () => {
     const active = u.filter((m) => m.close_ts! > anchorOf(T0)); // active when generated (some have closed since)
     const mean = active.reduce((s, m) => s + (m.extra!.rate_per_sec as number), 0) / active.length;
     expect(mean).toBeCloseTo(2, 6);
-  });
+  }, 20_000);
 
   test("a market past its close time is reported closed", async () => {
     const clock = new SimClock(T0);
@@ -88,7 +88,7 @@ describe("mock universe", () => {
     const soon = before.filter((m) => m.status === "active" && m.close_ts! <= clock.now());
     expect(soon.length).toBeGreaterThan(0);
     for (const m of soon) expect(after.find((x) => x.market_id === m.market_id)!.status).toBe("closed");
-  });
+  }, 20_000);
 });
 
 describe("mock events", () => {
@@ -98,10 +98,10 @@ describe("mock events", () => {
     const b = await record(cfg, 60_000);
     expect(a.events.length).toBeGreaterThan(1000);
     expect(b.events).toEqual(a.events);
-  });
+  }, 20_000);
 
   test("books are sane, seq consecutive per book, one timer for all markets", async () => {
-    const { events, universe, maxTimers } = await record(mockCfg({ universe_size: 150, updates_per_sec: 4 }), 5 * 60_000);
+    const { events, universe, maxTimers } = await record(mockCfg({ universe_size: 100, updates_per_sec: 4 }), 4 * 60_000);
     expect(maxTimers).toBe(1);
     const books = new Map<string, RefBook>();
     const activity = new Map(universe.map((m) => [m.market_id, m.extra!.activity as string]));
@@ -138,7 +138,7 @@ describe("mock events", () => {
     }
     expect(bad).toEqual([]);
     expect(levels).toBeGreaterThan(10_000);
-  });
+  }, 20_000);
 
   test("activity differs a lot: busy ≫ quiet, empty books stay empty, one-sided and wide books look it", async () => {
     const { events, universe } = await record(mockCfg({ universe_size: 400, updates_per_sec: 2 }), 10 * 60_000);
@@ -164,7 +164,7 @@ describe("mock events", () => {
     }
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     expect(mean(spreads.wide)).toBeGreaterThan(5 * mean(spreads.busy));
-  });
+  }, 20_000);
 
   test("unsubscribe stops a market's events; resync re-sends its book with the current seq", async () => {
     const clock = new SimClock(T0);
@@ -189,7 +189,8 @@ describe("mock events", () => {
     expect(book).toMatchObject({ kind: "book", outcomeId: key, seq: lastSeq });
     v.subscribe([{ market_id: "nope", outcome_ids: [] }]);
     expect(events.at(-1)).toMatchObject({ kind: "venue_error", reason: "unknown market" });
-  });
+  }, 20_000);
+
   test("a closed market answers with resolved (no book); a market closing while watched resolves at its close time", async () => {
     const clock = new SimClock(T0);
     const v = new MockVenue(mockCfg({ universe_size: 2000, updates_per_sec: 5 }), { clock, env: {} });
@@ -210,7 +211,7 @@ describe("mock events", () => {
     expect(c.filter((e) => e.ev.kind === "level").every((e) => (e.ev as { sourceTs: number }).sourceTs < closing.close_ts!)).toBe(true);
     expect(c.filter((e) => e.ev.kind === "level").length).toBeGreaterThan(10);
     expect(v.subscribedIds()).toEqual([]);
-  });
+  }, 20_000);
 });
 
 describe("mock faults", () => {
@@ -238,7 +239,7 @@ describe("mock faults", () => {
     expect(rejected / updates).toBeGreaterThan(0.008);
     expect(rejected / updates).toBeLessThan(0.012);
     expect(rejected).toBe(venue.stats.malformed);
-  });
+  }, 20_000);
 
   test("drops at drop_rate_per_hour; reconnect with backoff; books re-sent for subscribed markets", async () => {
     const cfg = mockCfg({ universe_size: 20, updates_per_sec: 0.01, drop_rate_per_hour: 6 }, { reconnect_base_ms: 1000, reconnect_cap_ms: 60_000 });
@@ -262,7 +263,7 @@ describe("mock faults", () => {
     expect(after.sort()).toEqual(live.sort());
     // No storm: attempts are spread out by the backoff.
     expect(venue.stats.reconnectAttempts).toBeLessThan(drops * 12);
-  });
+  }, 20_000);
 
   test("reconnect attempts during an outage back off with growing delays", async () => {
     const clock = new SimClock(T0);
@@ -277,7 +278,7 @@ describe("mock faults", () => {
     // times[0] connect, [1] drop, then failed attempts until the outage ends, then connected.
     const gaps = times.slice(1, 9).map((t, i, a) => (i === 0 ? 0 : t - a[i - 1])).slice(1);
     expect(gaps.slice(0, 6)).toEqual([999, 1998, 3996, 7992, 15984, 31968]);
-  });
+  }, 20_000);
 });
 
 describe("mock mapper", () => {
