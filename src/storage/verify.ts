@@ -80,6 +80,34 @@ function listView(d: Data): ListView {
   return { values: (child.values as Float64Array).subarray(child.offset), offsets: d.valueOffsets as Int32Array, base: d.offset };
 }
 
+// Utf8 cells read in place: the per-row checks compare bytes and decode only what a message shows.
+function isNull(d: Data, i: number): boolean {
+  const j = d.offset + i;
+  return d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 && !((d.nullBitmap[j >> 3] >> (j & 7)) & 1);
+}
+function strLen(d: Data, i: number): number {
+  const o = d.valueOffsets as Int32Array;
+  return o[d.offset + i + 1] - o[d.offset + i];
+}
+function str(d: Data, i: number): string | null {
+  if (isNull(d, i)) return null;
+  const o = d.valueOffsets as Int32Array;
+  return new TextDecoder().decode((d.values as Uint8Array).subarray(o[d.offset + i], o[d.offset + i + 1]));
+}
+function bytesEqual(d: Data, i: number, want: Uint8Array): boolean {
+  const o = d.valueOffsets as Int32Array;
+  const a = o[d.offset + i];
+  if (o[d.offset + i + 1] - a !== want.length || isNull(d, i)) return false;
+  const v = d.values as Uint8Array;
+  for (let k = 0; k < want.length; k++) if (v[a + k] !== want[k]) return false;
+  return true;
+}
+const STATUS_BYTES = [...STATUSES].map((s) => [s, new TextEncoder().encode(s)] as const);
+function statusOf(d: Data, i: number): string | null {
+  for (const [s, b] of STATUS_BYTES) if (bytesEqual(d, i, b)) return s;
+  return str(d, i);
+}
+
 /** Checks the rows of one file; `push` receives (row, check, message). */
 function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined, opts: VerifyOptions, push: (row: number, check: string, msg: string) => void): void {
   const col = (n: string) => table.getChild(n)!;
@@ -88,6 +116,7 @@ function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined
   const mid = col("mid"), spread = col("spread"), status = col("status"), err = col("err");
   const bd3 = table.getChild("bid_depth3"), ad3 = table.getChild("ask_depth3");
   const bucketLen = opts.bucketMinutes * 60_000;
+  const venueBytes = new TextEncoder().encode(file.venue);
   const chunks = ts.data.length;
   let row = 0;
   for (let c = 0; c < chunks; c++) {
@@ -106,18 +135,12 @@ function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined
     const d3b = bd3 ? f64(bd3) : undefined, d3a = ad3 ? f64(ad3) : undefined;
     const lists = { bid_px: listView(chunk(col("bid_px"))), bid_sz: listView(chunk(col("bid_sz"))), ask_px: listView(chunk(col("ask_px"))), ask_sz: listView(chunk(col("ask_sz"))) };
     const venueV = venue.data[c], statusV = status.data[c], errV = err.data[c], marketV = market.data[c], outcomeV = outcome.data[c];
-    const str = (d: Data, i: number): string | null => {
-      if (d.nullCount > 0 && d.nullBitmap && !((d.nullBitmap[(d.offset + i) >> 3] >> ((d.offset + i) & 7)) & 1)) return null;
-      const o = d.valueOffsets as Int32Array;
-      return Buffer.from((d.values as Uint8Array).buffer, (d.values as Uint8Array).byteOffset + o[d.offset + i], o[d.offset + i + 1] - o[d.offset + i]).toString("utf8");
-    };
     for (let i = 0; i < n; i++, row++) {
       const t = Number(tsA[i]);
       if (utcDate(t) !== file.date || Number(utcHour(t)) !== file.hour) push(row, "partition", `ts_recv ${new Date(t).toISOString()} is outside partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
       else if (bucketTs !== undefined && bucketStart(t, opts.bucketMinutes) !== bucketTs) push(row, "bucket", `ts_recv ${new Date(t).toISOString()} is outside the file's bucket [${new Date(bucketTs).toISOString()}, +${bucketLen / 60_000} min)`);
-      const v = str(venueV, i);
-      if (v !== file.venue) push(row, "venue", `venue ${JSON.stringify(v)} in a venue=${file.venue} partition`);
-      if (!str(marketV, i) || !str(outcomeV, i)) push(row, "ids", "empty market_id or outcome_id");
+      if (!bytesEqual(venueV, i, venueBytes)) push(row, "venue", `venue ${JSON.stringify(str(venueV, i))} in a venue=${file.venue} partition`);
+      if (strLen(marketV, i) === 0 || strLen(outcomeV, i) === 0) push(row, "ids", "empty market_id or outcome_id");
       if (seqA[i] < 0n) push(row, "seq", `negative seq ${seqA[i]}`);
 
       const side = (name: "bid" | "ask", desc: boolean, bestPx: number, bestSz: number, depth: Float64Array | undefined): number => {
@@ -165,12 +188,12 @@ function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined
       } else if (nb >= 0 && na >= 0) {
         if (!Number.isNaN(midA[i]) || !Number.isNaN(sprA[i])) push(row, "mid", `a side is empty but mid/spread = ${midA[i]}/${sprA[i]}, expected NaN`);
       }
-      const st = str(statusV, i), e = str(errV, i);
+      const st = statusOf(statusV, i), e = isNull(errV, i) ? null : "";
       if (st === null || !STATUSES.has(st)) push(row, "status", `status ${JSON.stringify(st)} is not ok/stale/partial/empty`);
       else if (nb >= 0 && na >= 0) {
         const want = st === "stale" ? "stale" : nb === 0 && na === 0 ? "empty" : nb === 0 || na === 0 ? "partial" : "ok";
         if (st !== want) push(row, "status", `status ${st} with ${nb} bid and ${na} ask levels, expected ${want}`);
-        else if ((st === "ok") !== (e === null)) push(row, "status", st === "ok" ? `status ok but err = ${JSON.stringify(e)}` : `status ${st} without err`);
+        else if ((st === "ok") !== (e === null)) push(row, "status", st === "ok" ? `status ok but err = ${JSON.stringify(str(errV, i))}` : `status ${st} without err`);
       }
     }
   }
