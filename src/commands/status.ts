@@ -9,8 +9,8 @@ export default defineCommand({
     date: { type: "string", description: "UTC day to report (default: today, UTC)", valueHint: "YYYY-MM-DD" },
     json: { type: "boolean", description: "Print the status as JSON", default: false },
   },
-  async run({ args }) {
-    const config = await commandConfig(args);
+  async run({ args, rawArgs }) {
+    const config = await commandConfig(args, rawArgs);
     const [{ dayStatus, formatStatus }, { RealClock }, { bucketStart }] = await Promise.all([
       import("../storage/status.ts"), import("../clock.ts"), import("../timebucket.ts"),
     ]);

@@ -10,8 +10,8 @@ export default defineCommand({
     to: { type: "string", description: "Last date or hour to check (UTC, inclusive)", valueHint: "YYYY-MM-DD[THH]" },
     json: { type: "boolean", description: "Print the report as JSON", default: false },
   },
-  async run({ args }) {
-    const config = await commandConfig(args);
+  async run({ args, rawArgs }) {
+    const config = await commandConfig(args, rawArgs);
     const range = parseRange(args.from, args.to);
     const [{ verifyDataset }, { loadManifestRows }, { UserError }, { logger }] = await Promise.all([
       import("../storage/verify.ts"), import("../storage/status.ts"), import("../errors.ts"), import("../log.ts"),

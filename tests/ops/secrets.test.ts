@@ -1,0 +1,76 @@
+/** Redaction guard: Kalshi credentials set to sentinels never reach stdout, stderr or any file under the data dir. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../helpers/run-cli.ts";
+
+const KEY_ID = "SENTINEL-KEYID-7f3a9c2e-do-not-print";
+const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const PEM = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+/** The key id, the whole PEM, and each base64 line of its body: none may appear anywhere. */
+const SENTINELS = [KEY_ID, PEM, ...PEM.split("\n").filter((l) => l.length >= 32 && !l.startsWith("-----"))];
+
+function filesUnder(dir: string): string[] {
+  let out: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    out = statSync(p).isDirectory() ? out.concat(filesUnder(p)) : out.concat([p]);
+  }
+  return out;
+}
+
+describe("credentials never leak", () => {
+  let dir: string;
+  let keyFile: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "secrets-"));
+    keyFile = join(dir, "kalshi.pem");
+    writeFileSync(keyFile, PEM);
+    // Every venue points at a loopback port nobody listens on: connections fail fast, errors get logged.
+    writeFileSync(join(dir, "c.toml"), [
+      `data_dir = "${join(dir, "data")}"`,
+      `[writer]`, `flush_secs = 1`,
+      `[venues.mock]`, `enabled = false`,
+      `[venues.kalshi]`, `enabled = true`,
+      `rest_url = "http://127.0.0.1:1/trade-api/v2"`, `ws_url = "ws://127.0.0.1:1/trade-api/ws/v2"`,
+      `rest_requests_per_sec = 50`,
+      `[venues.polymarket]`, `enabled = false`,
+      `gamma_url = "http://127.0.0.1:1"`, `clob_url = "http://127.0.0.1:1"`, `ws_url = "ws://127.0.0.1:1/ws/market"`,
+    ].join("\n"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const envs: [string, Record<string, string>][] = [
+    ["PEM text in the env", { KALSHI_API_KEY_ID: KEY_ID, KALSHI_PRIVATE_KEY_PATH: PEM }],
+    ["PEM path in the env", { KALSHI_API_KEY_ID: KEY_ID, KALSHI_PRIVATE_KEY_PATH: "KEYFILE" }],
+  ];
+  const commands: string[][] = [
+    ["scan", "--venue", "kalshi", "--verbose"],
+    ["scan", "--venue", "kalshi", "--log-format", "json", "--verbose"],
+    ["status", "--venue", "kalshi", "--json"],
+    ["verify", "--venue", "kalshi", "--verbose"],
+  ];
+  for (const [envName, env] of envs) {
+    for (const [cmd, ...rest] of commands) test(`${envName}: ${cmd} ${rest.join(" ")}`, async () => {
+      const e = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === "KEYFILE" ? keyFile : v]));
+      const r = await runCli([cmd, "--config", join(dir, "c.toml"), ...rest], { env: e });
+      expect(r.stdout + r.stderr).not.toBe(""); // the command said something (the check below is not vacuous)
+      for (const s of SENTINELS) {
+        expect(r.stdout.includes(s)).toBe(false);
+        expect(r.stderr.includes(s)).toBe(false);
+      }
+      for (const f of filesUnder(join(dir, "data"))) {
+        const text = readFileSync(f).toString("latin1");
+        for (const s of SENTINELS) expect(text.includes(s)).toBe(false);
+      }
+    });
+  }
+});
