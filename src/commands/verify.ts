@@ -13,12 +13,13 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
     const range = parseRange(args.from, args.to);
-    const [{ verifyDataset }, { loadManifestRows }, { UserError }, { logger }] = await Promise.all([
-      import("../storage/verify.ts"), import("../storage/status.ts"), import("../errors.ts"), import("../log.ts"),
+    const [{ verifyDataset }, { readManifest, manifestPath }, { UserError }, { logger }] = await Promise.all([
+      import("../storage/verify.ts"), import("../storage/manifest.ts"), import("../errors.ts"), import("../log.ts"),
     ]);
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
-    const manifest = await loadManifestRows(config.data_dir);
-    if (!manifest) logger("verify").warn(`no manifest under ${config.data_dir}: row counts are not checked`);
+    const hasManifest = await Bun.file(manifestPath(config.data_dir)).exists();
+    if (!hasManifest) logger("verify").warn(`no manifest at ${manifestPath(config.data_dir)}: row counts are not checked`);
+    const manifest = hasManifest ? await readManifest(config.data_dir) : undefined;
     const report = await verifyDataset(config.data_dir, { ...range, venues, topK: config.top_k, bucketMinutes: config.writer.bucket_minutes, manifest });
     if (report.files === 0 && report.problems.length === 0) {
       throw new UserError(`no final files in range under ${config.data_dir}`, 1, "Check --data-dir, --venue and --from/--to.");

@@ -1,15 +1,13 @@
-/** Reads snapshot Parquet files into Arrow JS with parquet-wasm (no Polars), and lists the dataset's final files. */
+/** Lists the dataset's final files by Hive partition, and reads them into Arrow JS with parquet-wasm (no Polars). */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { tableFromIPC, type Table } from "apache-arrow";
-import { readParquet } from "parquet-wasm";
+import type { Table } from "apache-arrow";
 import { DATASET_DIR } from "../timebucket.ts";
+import { readSnapshotTable } from "./read.ts";
 
 /** Reads a whole Parquet file (or only `columns`) into an Arrow table; throws on a truncated or corrupt file. */
 export async function readParquetFile(path: string, columns?: string[]): Promise<Table> {
-  const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
-  const wasm = readParquet(bytes, columns ? { columns } : undefined);
-  return tableFromIPC(wasm.intoIPCStream());
+  return readSnapshotTable(new Uint8Array(await Bun.file(path).arrayBuffer()), columns);
 }
 
 /** One final file of the dataset, located by its Hive partition path. */

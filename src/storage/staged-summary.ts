@@ -4,6 +4,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { STAGING_DIR, decodeSegment, parseBucketDir, segmentNumber, type SegmentStats } from "./staging.ts";
 
 export interface StagedSummary {
   venue: string;
@@ -19,19 +20,16 @@ export interface StagedSummary {
   unreadable: number;
 }
 
-// Layout owned by src/storage/staging.ts (writer): _staging/<venue>/<YYYY-MM-DDTHH-mm>_<M>m_g<N>/seg-NNNNNN.arrows,
-// each segment an Arrow IPC stream + JSON stats + u32 LE JSON length + 8-byte magic.
-const STAGING_DIR = "_staging";
-const BUCKET_DIR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})_(\d+)m_g(\d+)$/;
-const SEGMENT = /^seg-\d+\.arrows$/;
+// Segment layout (src/storage/staging.ts): Arrow IPC stream, JSON stats, u32 LE JSON length, 8-byte magic.
 const TAIL = 12;
 
-async function segmentStats(path: string, size: number): Promise<{ rows: number; min_ts: number; max_ts: number; markets: string[] }> {
+/** Decodes only the stats trailer: reads the last bytes, not the IPC body. */
+async function segmentStats(path: string, size: number): Promise<SegmentStats> {
   const f = Bun.file(path);
-  const tail = new Uint8Array(await f.slice(size - TAIL, size).arrayBuffer());
-  const jsonLen = new DataView(tail.buffer).getUint32(0, true);
+  if (size < TAIL) throw new Error("segment too short");
+  const jsonLen = new DataView(await f.slice(size - TAIL, size - TAIL + 4).arrayBuffer()).getUint32(0, true);
   if (jsonLen + TAIL > size) throw new Error("bad trailer");
-  return JSON.parse(await f.slice(size - TAIL - jsonLen, size - TAIL).text());
+  return decodeSegment(new Uint8Array(await f.slice(size - TAIL - jsonLen, size).arrayBuffer())).stats;
 }
 
 const ls = (dir: string) => {
@@ -47,15 +45,15 @@ export async function listStagedSummary(dataDir: string): Promise<StagedSummary[
   const byBucket = new Map<string, StagedSummary & { marketSet: Set<string> }>();
   for (const venue of ls(root)) {
     for (const name of ls(join(root, venue))) {
-      const m = BUCKET_DIR.exec(name);
-      if (!m) continue;
-      const start = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+      const parsed = parseBucketDir(name);
+      if (!parsed) continue;
+      const start = parsed.start;
       const k = `${venue}/${start}`;
       let s = byBucket.get(k);
       if (!s) byBucket.set(k, (s = { venue, start, segments: 0, rows: 0, bytes: 0, markets: [], min_ts: null, max_ts: null, unreadable: 0, marketSet: new Set() }));
       const dir = join(root, venue, name);
       for (const seg of ls(dir)) {
-        if (!SEGMENT.test(seg)) continue;
+        if (segmentNumber(seg) < 0) continue;
         let size: number;
         try {
           size = statSync(join(dir, seg)).size;

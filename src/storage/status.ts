@@ -134,7 +134,3 @@ export function formatStatus(s: DayStatus): string {
   return out.join("\n");
 }
 
-/** Rows per final file (path relative to the data dir) from the writer's manifest; undefined when there is none. */
-export async function loadManifestRows(_dataDir: string): Promise<Map<string, number> | undefined> {
-  return undefined; // TODO: readManifest(dataDir) once src/storage/manifest.ts lands
-}

@@ -5,6 +5,7 @@
 import { DataType, type Data, type Field, type Table } from "apache-arrow";
 import { ALL_COLUMNS, REQUIRED_COLUMNS, SNAPSHOT_SCHEMA } from "../schema.ts";
 import { bucketStart, utcDate, utcHour } from "../timebucket.ts";
+import { MANIFEST_DIR, MANIFEST_FILE, type ManifestEntry, type ManifestRead } from "./manifest.ts";
 import { listDatasetFiles, readParquetFile, type DatasetFile } from "./parquet-read.ts";
 
 export interface Problem {
@@ -23,8 +24,8 @@ export interface VerifyOptions {
   toTs?: number;
   topK: number;
   bucketMinutes: number;
-  /** Rows per final file as the manifest records them (path relative to the data dir); undefined = no manifest. */
-  manifest?: Map<string, number>;
+  /** The writer's manifest (readManifest); undefined = not checked. */
+  manifest?: ManifestRead;
   /** Per-file cap on row problems of one check (the rest are counted). */
   maxRowProblems?: number;
 }
@@ -205,6 +206,16 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
   const cap = opts.maxRowProblems ?? 20;
   const report: VerifyReport = { files: files.length, rows: 0, problems: [], suppressed: {} };
   const seen = new Set<string>();
+  const listed = new Map<string, ManifestEntry>();
+  if (opts.manifest) {
+    const mf = `${MANIFEST_DIR}/${MANIFEST_FILE}`;
+    for (const line of opts.manifest.badLines) report.problems.push({ file: mf, check: "manifest", message: `line ${line} is not a manifest entry (torn write?)` });
+    for (const e of opts.manifest.entries) {
+      if (!pathInRange(e.path, opts)) continue;
+      if (listed.has(e.path)) report.problems.push({ file: e.path, check: "manifest", message: "listed more than once in the manifest" });
+      listed.set(e.path, e);
+    }
+  }
   for (const file of files) {
     seen.add(file.rel);
     const fileProblem = (check: string, message: string) => report.problems.push({ file: file.rel, check, message });
@@ -216,6 +227,9 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
       if (m[1] !== file.date || Number(m[2]) !== file.hour) fileProblem("file_name", `file name ${file.name} does not match partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
       else if (bucketStart(bucketTs, opts.bucketMinutes) !== bucketTs) fileProblem("file_name", `${m[2]}-${m[3]} is not the start of a ${opts.bucketMinutes}-minute bucket`);
     }
+    const entry = listed.get(file.rel);
+    if (opts.manifest && !entry) fileProblem("manifest", "file is not in the manifest");
+    if (entry && entry.bytes !== file.bytes) fileProblem("manifest", `file has ${file.bytes} bytes, the manifest says ${entry.bytes}`);
     let table: Table;
     try {
       table = await readParquetFile(file.abs);
@@ -224,9 +238,7 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
       continue;
     }
     report.rows += table.numRows;
-    const expected = opts.manifest?.get(file.rel);
-    if (opts.manifest && expected === undefined) fileProblem("manifest", "file is not in the manifest");
-    else if (expected !== undefined && expected !== table.numRows) fileProblem("row_count", `file has ${table.numRows} rows, the manifest says ${expected}`);
+    if (entry && entry.rows !== table.numRows) fileProblem("row_count", `file has ${table.numRows} rows, the manifest says ${entry.rows}`);
     const schemaErrs = schemaProblems(table.schema.fields);
     for (const msg of schemaErrs) fileProblem("schema", msg);
     if (schemaErrs.length > 0) continue; // row checks read the columns by their SPEC types
@@ -238,11 +250,8 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
       else report.suppressed[file.rel] = (report.suppressed[file.rel] ?? 0) + 1;
     });
   }
-  if (opts.manifest) {
-    for (const [rel] of opts.manifest) {
-      if (seen.has(rel)) continue;
-      if (pathInRange(rel, opts)) report.problems.push({ file: rel, check: "missing", message: "in the manifest but not on disk" });
-    }
+  for (const rel of listed.keys()) {
+    if (!seen.has(rel)) report.problems.push({ file: rel, check: "missing", message: "in the manifest but not on disk" });
   }
   return report;
 }

@@ -30,23 +30,37 @@ function filesUnder(dir: string): string[] {
 describe("credentials never leak", () => {
   let dir: string;
   let keyFile: string;
+  let server: ReturnType<typeof Bun.serve>;
   beforeAll(() => {
+    // A hostile venue on loopback: every request fails fast, and the error body echoes the request headers
+    // (the signed Kalshi login among them), so an adapter that logs a response body would leak them.
+    server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        const echo = JSON.stringify(Object.fromEntries(req.headers));
+        return new Response(`unauthorized: ${echo}`, { status: req.headers.get("upgrade") ? 401 : 404 });
+      },
+    });
+    const base = `127.0.0.1:${server.port}`;
     dir = mkdtempSync(join(tmpdir(), "secrets-"));
     keyFile = join(dir, "kalshi.pem");
     writeFileSync(keyFile, PEM);
-    // Every venue points at a loopback port nobody listens on: connections fail fast, errors get logged.
     writeFileSync(join(dir, "c.toml"), [
       `data_dir = "${join(dir, "data")}"`,
       `[writer]`, `flush_secs = 1`,
       `[venues.mock]`, `enabled = false`,
       `[venues.kalshi]`, `enabled = true`,
-      `rest_url = "http://127.0.0.1:1/trade-api/v2"`, `ws_url = "ws://127.0.0.1:1/trade-api/ws/v2"`,
+      `rest_url = "http://${base}/trade-api/v2"`, `ws_url = "ws://${base}/trade-api/ws/v2"`,
       `rest_requests_per_sec = 50`,
       `[venues.polymarket]`, `enabled = false`,
-      `gamma_url = "http://127.0.0.1:1"`, `clob_url = "http://127.0.0.1:1"`, `ws_url = "ws://127.0.0.1:1/ws/market"`,
+      `gamma_url = "http://${base}"`, `clob_url = "http://${base}"`, `ws_url = "ws://${base}/ws/market"`,
     ].join("\n"));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    server.stop(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const envs: [string, Record<string, string>][] = [
     ["PEM text in the env", { KALSHI_API_KEY_ID: KEY_ID, KALSHI_PRIVATE_KEY_PATH: PEM }],

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, truncateSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dictionary, Float64, Int32, Utf8 } from "apache-arrow";
 import { bucketPath } from "../../src/timebucket.ts";
 import { verifyDataset, type Problem } from "../../src/storage/verify.ts";
+import { manifestPath, readManifest, type ManifestEntry } from "../../src/storage/manifest.ts";
+import { BookGen } from "../helpers/books.ts";
+import { openWriter } from "../helpers/store.ts";
 import type { SnapshotRow } from "../../src/schema.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 
@@ -23,27 +26,38 @@ function bucketRows(venue: string, start: number): SnapshotRow[] {
 
 describe("verifyDataset", () => {
   let dir: string;
-  const manifest = new Map<string, number>();
-  const opts = () => ({ topK: 50, bucketMinutes: 5, manifest });
-  beforeAll(() => {
+  let writtenRows = 0;
+  const opts = async () => ({ topK: 50, bucketMinutes: 5, manifest: await readManifest(dir) });
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "verify-"));
+    // The real writer records an hour of two venues (varied books: empty, one-sided, stale, up to 60 levels capped at 50).
+    const { w, clock } = await openWriter(dir, {}, {});
+    clock.set(H10);
+    w.start();
+    for (const venue of ["mock", "kalshi"]) {
+      const g = new BookGen({ seed: venue.length, venue, markets: 40, start: H10, stepMs: 250 });
+      for (let i = 0; i < 14_000; i++) w.append(g.next());
+      writtenRows += 14_000;
+    }
+    await clock.runUntil(H10 + 3600_000 + 10_000);
+    await w.close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** Adds a hand-built file (exact schema unless overridden) and its manifest line, as the writer would. */
   async function put(start: number, rows: SnapshotRow[], venue = "mock", overrides = {}): Promise<string> {
     const rel = bucketPath(venue, start, 5);
-    await writeSnapshotFile(join(dir, rel), rows, overrides);
-    manifest.set(rel, rows.length);
+    const bytes = await writeSnapshotFile(join(dir, rel), rows, overrides);
+    const entry: Partial<ManifestEntry> = { path: rel, venue, bucket_start: start, bucket_minutes: 5, part: 0, rows: rows.length, bytes };
+    appendFileSync(manifestPath(dir), JSON.stringify(entry) + "\n");
     return rel;
   }
 
-  test("a clean dataset has no problems", async () => {
-    for (let b = 0; b < 12; b++) await put(H10 + b * 5 * MIN, bucketRows("mock", H10 + b * 5 * MIN));
-    await put(H10, bucketRows("kalshi", H10), "kalshi");
-    const r = await verifyDataset(dir, opts());
+  test("what the writer wrote is clean, rows match the manifest", async () => {
+    const r = await verifyDataset(dir, { ...(await opts()), toTs: H10 + 3600_000 });
     expect(r.problems).toEqual([]);
-    expect(r.files).toBe(13);
-    expect(r.rows).toBe(13 * 7);
+    expect(r.rows).toBe(writtenRows);
+    expect(r.files).toBe(24); // 12 buckets × 2 venues
   });
 
   describe("names each corruption with file and row", () => {
@@ -53,8 +67,8 @@ describe("verifyDataset", () => {
     const at = (b: number) => H + b * 5 * MIN;
 
     beforeAll(async () => {
-      // 1. truncated file
-      rels.truncated = await put(at(0), bucketRows("mock", at(0)));
+      // 1. a file of the writer's, truncated
+      rels.truncated = bucketPath("kalshi", H10 + 10 * MIN, 5);
       const abs = join(dir, rels.truncated);
       truncateSync(abs, Math.floor(statSync(abs).size / 2));
       // 2. wrong types: seq as float64, venue dictionary-encoded
@@ -72,9 +86,10 @@ describe("verifyDataset", () => {
       rows = bucketRows("mock", at(5));
       rows[5].ts_recv = H + 65 * MIN;
       rels.partition = await put(at(5), rows);
-      // 6. manifest row count mismatch
-      rels.count = await put(at(6), bucketRows("mock", at(6)));
-      manifest.set(rels.count, 99);
+      // 6. manifest row count mismatch on a file of the writer's
+      rels.count = bucketPath("mock", H10 + 20 * MIN, 5);
+      const mf = readFileSync(manifestPath(dir), "utf8").split("\n");
+      writeFileSync(manifestPath(dir), mf.map((l) => (l.includes(rels.count) ? l.replace(/"rows":\d+/, '"rows":99') : l)).join("\n"));
       // 7. mid inconsistent at row 1, spread at row 3
       rows = bucketRows("mock", at(7));
       rows[1].mid += 0.01;
@@ -96,8 +111,8 @@ describe("verifyDataset", () => {
       rows = bucketRows("mock", at(9));
       rows[0].ts_recv = at(10) + 1000;
       rels.bucket = await put(at(9), rows);
-      manifest.set(bucketPath("mock", at(11), 5), 7);
-      const r = await verifyDataset(dir, { ...opts(), fromTs: H, toTs: H + 3600_000 });
+      appendFileSync(manifestPath(dir), JSON.stringify({ path: bucketPath("mock", at(11), 5), venue: "mock", rows: 7, bytes: 1000 }) + "\n");
+      const r = await verifyDataset(dir, { ...(await opts()), fromTs: H10 });
       problems = r.problems;
     });
 
@@ -106,6 +121,8 @@ describe("verifyDataset", () => {
 
     test("truncated file is unreadable", () => {
       expect(find(rels.truncated, "unreadable")).toHaveLength(1);
+      // and the manifest's byte count no longer matches
+      expect(find(rels.truncated, "manifest")[0].message).toContain("the manifest says");
     });
     test("wrong column types", () => {
       expect(find(rels.seqType, "schema")[0].message).toContain("column seq has type Float64, expected Int64");
@@ -122,7 +139,7 @@ describe("verifyDataset", () => {
       expect(find(rels.partition, "partition", 5)[0].message).toContain("2026-01-02T01:05:00.000Z is outside partition date=2026-01-02/hour=00");
     });
     test("manifest row count mismatch and a file missing from disk", () => {
-      expect(find(rels.count, "row_count")[0].message).toBe("file has 7 rows, the manifest says 99");
+      expect(find(rels.count, "row_count")[0].message).toMatch(/^file has \d+ rows, the manifest says 99$/);
       expect(find(bucketPath("mock", at(11), 5), "missing")).toHaveLength(1);
     });
     test("mid and spread inconsistent with best bid/ask", () => {

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import type { KalshiOptions } from "../../config.ts";
 import { readSecret } from "../../config.ts";
 import { UserError } from "../../errors.ts";
+import { registerSecret } from "../../log.ts";
 
 export interface KalshiCredentials {
   keyId: string;
@@ -59,6 +60,7 @@ export function loadCredentials(o: KalshiOptions, env: Record<string, string | u
   else {
     try {
       pem = readFileSync(pemRef!, "utf8");
+      registerSecret(pem); // the file's text is as secret as an env value
     } catch (e) {
       throw new UserError(`kalshi: cannot read the private key file named by ${o.private_key_env} (${(e as NodeJS.ErrnoException).code ?? "read error"})`, 2, advice(o));
     }
