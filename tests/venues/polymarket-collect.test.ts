@@ -7,8 +7,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { consola } from "consola";
+import pl from "nodejs-polars";
 import { Collector, VenueCollector } from "../../src/collector/collector.ts";
-import { SimClock } from "../../src/clock.ts";
+import { runCollect } from "../../src/collector/run.ts";
+import { type Clock, SimClock } from "../../src/clock.ts";
+import { scanAll } from "../../src/scanner/scanner.ts";
+import type { SnapshotRow } from "../../src/schema.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { createAdapter } from "../../src/venue/index.ts";
@@ -27,6 +32,16 @@ afterEach(async () => {
 const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 type Book = ReturnType<PolymarketServer["expectedBook"]>;
+
+/** Advances simulated time in 50 ms steps, giving the loopback I/O a real turn after each, until `pred` holds. */
+async function stepUntil(clock: SimClock, pred: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  while (!pred()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await clock.advance(50);
+    await Bun.sleep(1);
+  }
+}
 
 describe("collect polymarket against the loopback venue", () => {
   test("snapshot rows match the books the server sent, silent tokens included (REST resync)", async () => {
@@ -71,14 +86,7 @@ describe("collect polymarket against the loopback venue", () => {
         await Bun.sleep(1);
       }
     };
-    const advanceUntil = async (pred: () => boolean, what: string) => {
-      const deadline = performance.now() + 15_000;
-      while (!pred()) {
-        if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await clock.advance(50);
-        await Bun.sleep(1);
-      }
-    };
+    const advanceUntil = (pred: () => boolean, what: string) => stepUntil(clock, pred, what);
     const advance = async (ms: number) => {
       for (let t = 0; t < ms; t += 50) {
         await clock.advance(50);
@@ -131,4 +139,81 @@ describe("collect polymarket against the loopback venue", () => {
     // The silent token's book came over REST while the socket stayed up: no reconnect was needed.
     expect(server.upgradeAttempts.length).toBe(3);
   }, 60_000);
+
+  test("surveillance collect (runCollect + Parquet writer) writes snapshot files whose rows match the server's books", async () => {
+    const sim = new SimClock(T0);
+    // Not `instanceof SimClock`: runCollect then sleeps on it instead of racing it ahead of the loopback I/O.
+    const clock: Clock = { now: () => sim.now(), sleep: (ms, sig) => sim.sleep(ms, sig), setTimer: (ms, fn) => sim.setTimer(ms, fn) };
+    server = new PolymarketServer({ markets: 12, depth: 8, now: () => sim.now(), maxAssetsPerConnection: 8 });
+    const topK = 5;
+    const dataDir = await mkdtemp(join(tmpdir(), "pm-collect-files-"));
+    dirs.push(dataDir);
+    const config = parseConfig({
+      data_dir: dataDir,
+      top_k: topK,
+      writer: { bucket_minutes: 1 },
+      metrics: { log_interval_secs: 3600 },
+      collector: { max_subs_per_venue: 10, hot_count: 4, subscription_churn_limit_per_minute: 40 },
+      venues: { mock: { enabled: false }, polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 } },
+    });
+    const step = (pred: () => boolean, what: string) => stepUntil(sim, pred, what);
+    const settled = <T,>(p: Promise<T>) => {
+      const st = { done: false, value: undefined as T | undefined, error: undefined as unknown };
+      p.then((v) => Object.assign(st, { done: true, value: v }), (e) => Object.assign(st, { done: true, error: e }));
+      return st;
+    };
+    // states[k] holds from bursts[k] on; states[0] is the initial dump.
+    const bursts = [-Infinity];
+    const states: Map<string, Book>[] = [];
+    let snap = () => new Map<string, Book>();
+    consola.level = 0;
+    try {
+      const scan = settled(scanAll(config, { clock, env: {} }));
+      await step(() => scan.done, "scan");
+      expect(scan.error).toBeUndefined();
+      const run = settled(runCollect(config, { clock, durationMs: 150_000, env: {} }));
+      await step(() => server!.subscribedAssets().size === 20, "10 markets subscribed");
+      const assets = [...server.subscribedAssets()];
+      snap = () => new Map(assets.map((a) => [a, server!.expectedBook(a)]));
+      states.push(snap());
+      for (let k = 0; k < 5; k++) {
+        const t = sim.now();
+        await step(() => sim.now() >= t + 20_000, "20 s");
+        // One array frame per connection: a client applies a burst all at once or not yet.
+        server.randomUpdates(30, true);
+        bursts.push(sim.now());
+        states.push(snap());
+      }
+      await step(() => run.done, "collect to finish");
+      expect(run.error).toBeUndefined();
+    } finally {
+      consola.level = 3;
+    }
+    const files = [...new Bun.Glob("orderbook_snapshots/venue=polymarket/**/*.parquet").scanSync({ cwd: dataDir })];
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    const rows = pl.concat(files.map((f) => pl.readParquet(join(dataDir, f)))).toRecords() as unknown as SnapshotRow[];
+    const cut = (b: Book) => ({ bidPx: b.bidPx.slice(0, topK), bidSz: b.bidSz.slice(0, topK), askPx: b.askPx.slice(0, topK), askSz: b.askSz.slice(0, topK) });
+    let exact = 0;
+    const seen = new Set<string>();
+    for (const r of rows.filter((x) => x.status === "ok")) {
+      const ts = Number(r.ts_recv);
+      let k = 0;
+      while (k + 1 < bursts.length && bursts[k + 1] < ts) k++;
+      const got = { bidPx: [...r.bid_px], bidSz: [...r.bid_sz], askPx: [...r.ask_px], askSz: [...r.ask_sz] };
+      const now = cut(states[k].get(r.outcome_id)!);
+      if (ts - bursts[k] >= 10_000) {
+        expect(got).toEqual(now);
+        exact++;
+      } else {
+        // Within 10 simulated seconds of a burst the frame may still be in flight: the state before or after it.
+        expect([JSON.stringify(cut(states[k - 1].get(r.outcome_id)!)), JSON.stringify(now)]).toContain(JSON.stringify(got));
+      }
+      expect(r.market_id).toBe(server.marketOf(r.outcome_id));
+      seen.add(r.outcome_id);
+    }
+    expect(seen.size).toBe(20);
+    expect(exact).toBeGreaterThan(200);
+    // the bursts did change the books, so matching them means something
+    expect(states.at(-1)).not.toEqual(states[0]);
+  }, 90_000);
 });

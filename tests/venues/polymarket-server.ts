@@ -287,11 +287,13 @@ export class PolymarketServer {
   /**
    * Applies `n` random level changes (new total sizes, some "0" removals) to subscribed, non-silent books and
    * sends them as price_change frames: several assets per frame, sometimes two messages in an array frame.
+   * With `oneFrame`, everything goes out as a single array frame per connection (applied atomically by a client).
    */
-  randomUpdates(n: number): number {
+  randomUpdates(n: number, oneFrame = false): number {
     const assets = [...this.subscribedAssets()].filter((a) => !this.silent.has(a)).sort();
     if (assets.length === 0) return 0;
     let sent = 0;
+    const held = new Map<ServerConn, unknown[]>();
     while (sent < n) {
       const k = Math.min(n - sent, 1 + Math.floor(this.rand() * 3));
       const byMarket = new Map<string, { asset_id: string; price: string; size: string; side: string }[]>();
@@ -332,10 +334,12 @@ export class PolymarketServer {
       for (const c of this.conns.values()) {
         if (c.muted) continue;
         const mine = msgs.filter((m) => m.price_changes.some((ch) => c.assets.has(ch.asset_id)));
-        if (mine.length === 1) c.ws.send(JSON.stringify(mine[0]));
+        if (oneFrame) held.set(c, [...(held.get(c) ?? []), ...mine]);
+        else if (mine.length === 1) c.ws.send(JSON.stringify(mine[0]));
         else if (mine.length > 1) c.ws.send(JSON.stringify(mine));
       }
     }
+    for (const [c, msgs] of held) if (msgs.length > 0) c.ws.send(JSON.stringify(msgs));
     return sent;
   }
 
