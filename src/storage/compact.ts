@@ -6,7 +6,7 @@
 import { dirname } from "node:path";
 import type { WriterSettings } from "../config.ts";
 import { pw } from "./parquet-wasm.ts";
-import { decodeSegment, type SegmentStats } from "./staging.ts";
+import { readSegmentStats, type SegmentStats } from "./staging.ts";
 import { type StorageFs } from "./fs.ts";
 
 const CODEC = { zstd: pw.Compression.ZSTD, snappy: pw.Compression.SNAPPY, uncompressed: pw.Compression.UNCOMPRESSED } as const;
@@ -24,11 +24,15 @@ export const DICTIONARY_COLUMNS: Record<string, boolean> = {
   err: true,
 };
 
-export function writerProperties(settings: Pick<WriterSettings, "compression" | "row_group_rows">, dictionary = DICTIONARY_COLUMNS): pw.WriterProperties {
+export function writerProperties(
+  settings: Pick<WriterSettings, "compression" | "row_group_rows">,
+  dictionary = DICTIONARY_COLUMNS,
+  dictionaryDefault = false,
+): pw.WriterProperties {
   let b = new pw.WriterPropertiesBuilder()
     .setCompression(CODEC[settings.compression])
     .setMaxRowGroupSize(settings.row_group_rows)
-    .setDictionaryEnabled(false)
+    .setDictionaryEnabled(dictionaryDefault)
     .setCreatedBy("surveillance");
   for (const [col, on] of Object.entries(dictionary)) b = b.setColumnDictionaryEnabled(col, on);
   return b.build();
@@ -48,15 +52,29 @@ export async function compactSegments(
   segments: string[],
   tmpPath: string,
   settings: Pick<WriterSettings, "compression" | "row_group_rows">,
+  dictionary = DICTIONARY_COLUMNS,
+  dictionaryDefault = false,
 ): Promise<CompactResult> {
   const res: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
-  let i = 0;
+  // One IPC part at a time: read its byte range, hand it to wasm, let the Parquet writer consume it.
+  let seg = -1;
+  let parts: number[] = [];
+  let part = 0;
+  let offset = 0;
   const source = new ReadableStream<pw.RecordBatch>(
     {
       async pull(ctrl) {
-        if (i >= segments.length) return ctrl.close();
-        const { ipc, stats } = decodeSegment(await fs.readFile(segments[i++]));
-        addStats(res, stats);
+        while (part >= parts.length) {
+          if (++seg >= segments.length) return ctrl.close();
+          const stats = await readSegmentStats(fs, segments[seg]);
+          addStats(res, stats);
+          parts = stats.parts!;
+          part = 0;
+          offset = 0;
+        }
+        const len = parts[part++];
+        const ipc = await fs.readRange(segments[seg], offset, len);
+        offset += len;
         const table = pw.Table.fromIPCStream(ipc);
         for (const b of table.recordBatches()) ctrl.enqueue(b);
         table.free();
@@ -65,7 +83,7 @@ export async function compactSegments(
     { highWaterMark: 0 },
   );
   await fs.mkdirp(dirname(tmpPath));
-  const out = await pw.transformParquetStream(source, writerProperties(settings));
+  const out = await pw.transformParquetStream(source, writerProperties(settings, dictionary, dictionaryDefault));
   const h = await fs.create(tmpPath);
   try {
     const reader = (out as ReadableStream<Uint8Array>).getReader();

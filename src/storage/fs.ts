@@ -23,6 +23,8 @@ export interface StorageFs {
   unlink(path: string): Promise<void>;
   rmrf(path: string): Promise<void>;
   readFile(path: string): Promise<Uint8Array>;
+  /** `length` bytes from `offset` (fewer only at end of file). */
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   /** Names in `dir`, [] when it does not exist. */
   readdir(dir: string): Promise<string[]>;
   /** Size in bytes, undefined when missing. */
@@ -70,6 +72,21 @@ export const nodeFs: StorageFs = {
   unlink: (p) => fsp.unlink(p),
   rmrf: (p) => fsp.rm(p, { recursive: true, force: true }),
   readFile: async (p) => new Uint8Array(await fsp.readFile(p)),
+  async readRange(p, offset, length) {
+    const fh = await fsp.open(p, "r");
+    try {
+      const buf = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  },
   async readdir(dir) {
     try {
       return await fsp.readdir(dir);
@@ -105,7 +122,7 @@ export const nodeFs: StorageFs = {
 };
 
 /** Writes `chunks` to `path` atomically: a dot-prefixed temp name in the same directory, fsync, rename, fsync(dir). */
-export async function writeAtomic(fs: StorageFs, path: string, chunks: Uint8Array[], tmpPath = tmpName(path)): Promise<number> {
+export async function writeAtomic(fs: StorageFs, path: string, chunks: Iterable<Uint8Array>, tmpPath = tmpName(path)): Promise<number> {
   const h = await fs.create(tmpPath);
   let bytes = 0;
   try {

@@ -16,7 +16,7 @@ import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
 import {
-  decodeSegment, encodeSegment, type FinalizeMarker, listStaged, MARKER, segmentName, segmentNumber, stagingBucketDir,
+  encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
 } from "./staging.ts";
 
 const log = logger("writer");
@@ -303,7 +303,7 @@ export class SnapshotWriter implements SnapshotSink {
 
   private release(buf: ColumnBuffer): void {
     buf.reset();
-    if (this.spare.length < 2) this.spare.push(buf);
+    if (this.spare.length < 1) this.spare.push(buf);
   }
 
   /** Compacts a state's staged segments into its final file (temp, fsync, rename), records it, removes staging. */
@@ -397,7 +397,7 @@ export class SnapshotWriter implements SnapshotSink {
 
   private async statsFromSegments(paths: string[]): Promise<CompactResult> {
     const res: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
-    for (const p of paths) addStats(res, decodeSegment(await this.fs.readFile(p)).stats);
+    for (const p of paths) addStats(res, await readSegmentStats(this.fs, p));
     return res;
   }
 
@@ -441,7 +441,12 @@ export class SnapshotWriter implements SnapshotSink {
   }
 
   private async recover(): Promise<void> {
-    const staged = await listStaged(this.fs, this.dataDir);
+    let staged: Awaited<ReturnType<typeof listStaged>>;
+    try {
+      staged = await listStaged(this.fs, this.dataDir);
+    } catch (e) {
+      throw new Error(`cannot read the staging area ${join(this.dataDir, STAGING_DIR)}: ${errCode(e)}`);
+    }
     if (staged.length === 0) return;
     for (const e of (await readManifest(this.dataDir, this.fs)).entries) this.manifestPaths.add(e.path);
     const now = this.clock.now();

@@ -1,7 +1,9 @@
 /**
  * The staging area: rows made durable between flushes, outside the dataset tree so no dataset glob sees them.
  * `<dataDir>/_staging/<venue>/<YYYY-MM-DDTHH-mm>_<M>m_g<N>/seg-000001.arrows`, one directory per (venue, bucket,
- * generation); a segment is one Arrow IPC stream followed by a JSON trailer with its stats.
+ * generation). A segment is a run of standalone Arrow IPC streams ("parts", ≤ PART_ROWS rows each, so compaction
+ * never holds more than one part) followed by a JSON trailer with its stats and part lengths, the trailer's
+ * length (u32 LE) and an 8-byte magic.
  */
 import { join } from "node:path";
 import { type RecordBatch, Table, tableToIPC } from "apache-arrow";
@@ -19,7 +21,12 @@ export interface SegmentStats {
   min_ts: number;
   max_ts: number;
   markets: string[];
+  /** Byte length of each IPC stream part, in order (absent: one part). */
+  parts?: number[];
 }
+
+/** Rows per IPC part of a segment: bounds what compaction holds in memory at once (~13 MB at 20 levels a side). */
+export const PART_ROWS = 16_384;
 
 export interface FinalizeMarker {
   /** Final file, relative to the data dir. */
@@ -63,26 +70,55 @@ export function segmentNumber(name: string): number {
   return m ? Number(m[1]) : -1;
 }
 
-/** A segment's bytes: Arrow IPC stream, JSON stats, u32 LE length of the JSON, magic. */
-export function encodeSegment(batch: RecordBatch, stats: SegmentStats): Uint8Array[] {
-  const ipc = tableToIPC(new Table([batch]), "stream");
-  const json = new TextEncoder().encode(JSON.stringify(stats));
+/** A segment's bytes, produced part by part (each part serialized just before it is written). */
+export function* encodeSegment(batch: RecordBatch, stats: SegmentStats, partRows = PART_ROWS): Generator<Uint8Array> {
+  const parts: number[] = [];
+  for (let off = 0; off < batch.numRows; off += partRows) {
+    const ipc = tableToIPC(new Table([batch.slice(off, Math.min(batch.numRows, off + partRows))]), "stream");
+    parts.push(ipc.length);
+    yield ipc;
+  }
+  const json = new TextEncoder().encode(JSON.stringify({ ...stats, parts }));
   const tail = new Uint8Array(4 + MAGIC.length);
   new DataView(tail.buffer).setUint32(0, json.length, true);
   tail.set(MAGIC, 4);
-  return [ipc, json, tail];
+  yield json;
+  yield tail;
 }
 
-export function decodeSegment(bytes: Uint8Array): { ipc: Uint8Array; stats: SegmentStats } {
+const TAIL_LEN = 4 + MAGIC.length;
+
+function parseTail(tail: Uint8Array): number {
+  for (let i = 0; i < MAGIC.length; i++) if (tail[4 + i] !== MAGIC[i]) throw new Error("segment without trailer");
+  return new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0, true);
+}
+
+/** A whole segment in memory: its parts and stats (tests, small segments). */
+export function decodeSegment(bytes: Uint8Array): { parts: Uint8Array[]; stats: SegmentStats } {
   const n = bytes.length;
-  const tailLen = 4 + MAGIC.length;
-  if (n < tailLen) throw new Error("segment too short");
-  for (let i = 0; i < MAGIC.length; i++) if (bytes[n - MAGIC.length + i] !== MAGIC[i]) throw new Error("segment without trailer");
-  const jsonLen = new DataView(bytes.buffer, bytes.byteOffset + n - tailLen, 4).getUint32(0, true);
-  const jsonStart = n - tailLen - jsonLen;
+  if (n < TAIL_LEN) throw new Error("segment too short");
+  const jsonLen = parseTail(bytes.subarray(n - TAIL_LEN));
+  const jsonStart = n - TAIL_LEN - jsonLen;
   if (jsonStart < 0) throw new Error("segment trailer length out of range");
-  const stats = JSON.parse(new TextDecoder().decode(bytes.subarray(jsonStart, n - tailLen))) as SegmentStats;
-  return { ipc: bytes.subarray(0, jsonStart), stats };
+  const stats = JSON.parse(new TextDecoder().decode(bytes.subarray(jsonStart, n - TAIL_LEN))) as SegmentStats;
+  const parts: Uint8Array[] = [];
+  let off = 0;
+  for (const len of stats.parts ?? [jsonStart]) {
+    parts.push(bytes.subarray(off, off + len));
+    off += len;
+  }
+  return { parts, stats };
+}
+
+/** A segment's stats from its trailer alone. */
+export async function readSegmentStats(fs: StorageFs, path: string): Promise<SegmentStats> {
+  const size = await fs.size(path);
+  if (size === undefined || size < TAIL_LEN) throw new Error(`segment ${path} missing or too short`);
+  const jsonLen = parseTail(await fs.readRange(path, size - TAIL_LEN, TAIL_LEN));
+  if (jsonLen + TAIL_LEN > size) throw new Error(`segment ${path}: trailer length out of range`);
+  const stats = JSON.parse(new TextDecoder().decode(await fs.readRange(path, size - TAIL_LEN - jsonLen, jsonLen))) as SegmentStats;
+  stats.parts ??= [size - TAIL_LEN - jsonLen];
+  return stats;
 }
 
 /** Every staged bucket directory under `<dataDir>/_staging`, with its segments in order. Leftover temp files are removed. */

@@ -24,29 +24,47 @@ export interface BookGenOptions {
   stepMs?: number;
 }
 
+/** One (market, outcome) book the generator keeps between snapshots: consecutive snapshots differ by a few levels, as real ones do. */
+interface GenBook {
+  depth: number;
+  bestBid: number;
+  bidSz: Float64Array;
+  askSz: Float64Array;
+  seq: number;
+}
+
 /**
  * Yields SnapshotInputs into one reused object and reused typed arrays (like the collector does), so a
- * consumer that keeps them must copy. Books: ~20 levels a side typical (1..maxLevels), cent ticks, a few
- * empty/one-sided/stale ones, Polymarket-like long numeric ids.
+ * consumer that keeps them must copy. Books are realistic and varied: each (market, outcome) keeps its book,
+ * ~20 levels a side typical (1..maxLevels), cent ticks, sizes in cents of a contract; between two snapshots of
+ * a book a few sizes change and now and then the touch moves. A few empty/one-sided/stale snapshots.
  */
 export class BookGen {
   readonly input: SnapshotInput;
   private r: () => number;
   private ids: string[];
-  private seqs: number[];
-  private mids: number[];
+  private books: GenBook[];
   private t: number;
   private readonly step: number;
   private readonly maxLevels: number;
-  private i = 0;
 
   constructor(o: BookGenOptions = {}) {
     this.r = rng(o.seed ?? 1);
+    const r = this.r;
     const markets = o.markets ?? 200;
     this.maxLevels = o.maxLevels ?? 60;
-    this.ids = Array.from({ length: markets }, (_, k) => `0x${(k * 2654435761 >>> 0).toString(16).padStart(8, "0")}${"ab".repeat(28)}`);
-    this.seqs = new Array(markets * 2).fill(0);
-    this.mids = Array.from({ length: markets }, () => 0.05 + this.r() * 0.9);
+    this.ids = Array.from({ length: markets }, (_, k) => `0x${((k * 2654435761) >>> 0).toString(16).padStart(8, "0")}${"ab".repeat(28)}`);
+    const size = () => Math.round(r() * r() * 500_000 + 1) / 100;
+    this.books = Array.from({ length: markets * 2 }, () => {
+      const depth = Math.max(1, Math.min(this.maxLevels, Math.round(20 + (r() - 0.5) * 24 + (r() < 0.1 ? 30 : 0))));
+      return {
+        depth,
+        bestBid: 1 + Math.floor(r() * 97),
+        bidSz: Float64Array.from({ length: this.maxLevels }, size),
+        askSz: Float64Array.from({ length: this.maxLevels }, size),
+        seq: 0,
+      };
+    });
     this.t = o.start ?? Date.UTC(2026, 0, 1, 0, 0);
     this.step = o.stepMs ?? 1;
     const side = () => ({ px: new Float64Array(this.maxLevels), sz: new Float64Array(this.maxLevels), len: 0 });
@@ -59,40 +77,36 @@ export class BookGen {
   next(): SnapshotInput {
     const r = this.r;
     const s = this.input;
-    const k = this.i++ % this.ids.length;
-    const outcome = r() < 0.5 ? 0 : 1;
-    s.tsRecv = this.t;
+    const k = Math.floor(r() * this.books.length);
+    const b = this.books[k];
+    s.tsRecv = Math.floor(this.t);
     this.t += this.step;
-    s.marketId = this.ids[k];
-    s.outcomeId = outcome === 0 ? "yes" : "no";
-    s.seq = ++this.seqs[k * 2 + outcome];
+    s.marketId = this.ids[k >> 1];
+    s.outcomeId = (k & 1) === 0 ? "yes" : "no";
+    // a few updates since the last snapshot of this book
+    const changes = Math.floor(r() * 4);
+    for (let c = 0; c < changes; c++) {
+      const lvl = Math.floor(r() * r() * b.depth);
+      const sizes = r() < 0.5 ? b.bidSz : b.askSz;
+      sizes[lvl] = Math.round(r() * r() * 500_000 + 1) / 100;
+    }
+    if (r() < 0.05) b.bestBid = Math.min(98, Math.max(1, b.bestBid + (r() < 0.5 ? -1 : 1)));
+    s.seq = b.seq += 1 + changes;
     const u = r();
-    // typical ~20 levels, varied: 1..maxLevels, some empty sides
-    const lenOf = () => (u < 0.03 ? 0 : Math.max(1, Math.min(this.maxLevels, Math.round(20 + (r() - 0.5) * 30 + (r() < 0.1 ? 30 : 0)))));
-    let mid = this.mids[k] + (r() - 0.5) * 0.01;
-    mid = Math.min(0.97, Math.max(0.03, mid));
-    this.mids[k] = mid;
-    const bb = Math.floor(mid * 100) / 100;
-    const nb = lenOf();
-    const na = u > 0.97 ? 0 : lenOf();
-    s.bids.len = 0;
+    const nb = u < 0.02 ? 0 : Math.min(b.depth, b.bestBid);
+    const na = u > 0.98 || u < 0.005 ? 0 : Math.min(b.depth, 99 - b.bestBid); // u < 0.005: both sides empty
     for (let j = 0; j < nb; j++) {
-      const p = Math.round((bb - j * 0.01) * 100) / 100;
-      if (p <= 0) break;
-      s.bids.px[j] = p;
-      s.bids.sz[j] = Math.round(r() * 500_000 + 1) / 100;
-      s.bids.len = j + 1;
+      s.bids.px[j] = (b.bestBid - j) / 100;
+      s.bids.sz[j] = b.bidSz[j];
     }
-    s.asks.len = 0;
+    s.bids.len = nb;
     for (let j = 0; j < na; j++) {
-      const p = Math.round((bb + 0.01 + j * 0.01) * 100) / 100;
-      if (p >= 1) break;
-      s.asks.px[j] = p;
-      s.asks.sz[j] = Math.round(r() * 500_000 + 1) / 100;
-      s.asks.len = j + 1;
+      s.asks.px[j] = (b.bestBid + 1 + j) / 100;
+      s.asks.sz[j] = b.askSz[j];
     }
+    s.asks.len = na;
     s.staleReason = r() < 0.01 ? "seq gap: awaiting resync" : null;
-    s.sourceTs = r() < 0.8 ? this.t - Math.floor(r() * 500) : null;
+    s.sourceTs = r() < 0.8 ? s.tsRecv - Math.floor(r() * 500) : null;
     return s;
   }
 

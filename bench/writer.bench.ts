@@ -1,0 +1,123 @@
+/**
+ * Writer end to end (rows in → final Parquet on disk) at top_k = 50 with realistic, varied books, against DuckDB
+ * writing the same rows to ZSTD Parquet with COPY on one thread. Then the per-column dictionary choice, measured.
+ * `bun run bench writer` (ROWS=… to change the bucket size). Figures are noisy on a shared machine.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { SimClock } from "../src/clock.ts";
+import { WRITER_DEFAULTS } from "../src/config.ts";
+import { compactSegments, DICTIONARY_COLUMNS } from "../src/storage/compact.ts";
+import { readManifest } from "../src/storage/manifest.ts";
+import { SnapshotWriter } from "../src/storage/parquet-writer.ts";
+import { pw } from "../src/storage/parquet-wasm.ts";
+import { ColumnBuffer } from "../src/storage/_columns.ts";
+import { encodeSegment } from "../src/storage/staging.ts";
+import { nodeFs, writeAtomic } from "../src/storage/fs.ts";
+import { BookGen } from "../tests/helpers/books.ts";
+
+const ROWS = Number(process.env.ROWS ?? 1_000_000);
+const TOP_K = 50;
+const MB = 1024 * 1024;
+const rssMB = () => process.memoryUsage().rss / MB;
+let peakRss = 0;
+const sample = () => (peakRss = Math.max(peakRss, rssMB()));
+
+const dir = mkdtempSync(join(tmpdir(), "surv-bench-writer-"));
+try {
+  // ---- 1. our writer: one 60-minute bucket of ROWS rows, default flush_rows / row_group_rows, ZSTD ----
+  const start = Date.UTC(2026, 0, 1, 0, 0);
+  const clock = new SimClock(start);
+  const w = await SnapshotWriter.open({ dataDir: dir, settings: { ...WRITER_DEFAULTS, bucket_minutes: 60 }, topK: TOP_K, clock });
+  const g = new BookGen({ seed: 3, start, stepMs: 3_000_000 / ROWS, markets: 200, maxLevels: 60 });
+  let levels = 0;
+  const sampler = setInterval(sample, 20);
+  const t0 = performance.now();
+  let tAppend = 0;
+  for (let i = 0; i < ROWS; i++) {
+    const s = g.next();
+    levels += Math.min(s.bids.len, TOP_K) + Math.min(s.asks.len, TOP_K);
+    const a = performance.now();
+    w.append(s);
+    tAppend += performance.now() - a;
+    if ((i + 1) % 10_000 === 0) await Bun.sleep(0); // the event loop turns, as in the collector: triggered flushes run
+  }
+  await w.flush();
+  const tStaged = performance.now();
+  await w.close();
+  const t1 = performance.now();
+  clearInterval(sampler);
+  sample();
+  const secs = (t1 - t0) / 1000;
+  const { entries } = await readManifest(dir);
+  const bytes = entries.reduce((s, e) => s + e.bytes, 0);
+  const rows = entries.reduce((s, e) => s + e.rows, 0);
+  const st = w.status();
+  console.log(`writer: ${rows.toLocaleString()} rows (avg ${(levels / ROWS / 2).toFixed(1)} levels/side, top_k ${TOP_K}) → ${entries.length} file(s), ${(bytes / MB).toFixed(1)} MB`);
+  console.log(
+    `  end to end ${secs.toFixed(2)} s: ${Math.round(rows / secs).toLocaleString()} rows/s, ${(bytes / rows).toFixed(1)} B/row, ` +
+      `${(bytes / MB / secs).toFixed(1)} MB/s Parquet out, ${((levels * 16) / MB / secs).toFixed(0)} MB/s of level data in`,
+  );
+  console.log(
+    `  of which append ${(tAppend / 1000).toFixed(2)} s, staging ${((tStaged - t0 - tAppend) / 1000).toFixed(2)} s (${st.flushes} flushes), ` +
+      `compaction ${((t1 - tStaged) / 1000).toFixed(2)} s`,
+  );
+  console.log(`  peak RSS ${peakRss.toFixed(0)} MB (wasm memory ${(pw.wasmMemory().buffer.byteLength / MB).toFixed(0)} MB); target < 512 MB`);
+  const oursRate = rows / secs;
+  const finalPath = join(dir, entries[0].path);
+
+  // ---- 2. DuckDB: the same rows (loaded from our file, untimed) written with COPY … ZSTD, threads = 1 ----
+  const db = await DuckDBInstance.create(":memory:");
+  const conn = await db.connect();
+  await conn.run("SET threads = 1");
+  await conn.run(`CREATE TABLE t AS SELECT * FROM read_parquet('${finalPath}')`);
+  const duckOut = join(dir, "duckdb.parquet");
+  const d0 = performance.now();
+  await conn.run(`COPY t TO '${duckOut}' (FORMAT parquet, COMPRESSION zstd)`);
+  const dSecs = (performance.now() - d0) / 1000;
+  const dBytes = Bun.file(duckOut).size;
+  conn.closeSync();
+  const duckRate = rows / dSecs;
+  console.log(`duckdb COPY (threads=1, ZSTD, from an in-memory table): ${dSecs.toFixed(2)} s, ${Math.round(duckRate).toLocaleString()} rows/s, ${(dBytes / rows).toFixed(1)} B/row`);
+  console.log(`ratio: writer end to end / duckdb COPY = ${(oursRate / duckRate).toFixed(2)}× (target ≥ 2×)`);
+
+  // ---- 3. dictionary on/off per column group, compaction only, same staged rows ----
+  const N = Math.min(ROWS, 200_000);
+  const segDir = join(dir, "dict");
+  await nodeFs.mkdirp(segDir);
+  const gen = new BookGen({ seed: 5, start, stepMs: 10, markets: 200, maxLevels: 60 });
+  const segs: string[] = [];
+  for (let s = 0; s < N / 50_000; s++) {
+    const buf = new ColumnBuffer(TOP_K, 50_000);
+    for (let i = 0; i < 50_000; i++) buf.append(gen.next());
+    const p = join(segDir, `seg-${s}.arrows`);
+    await writeAtomic(nodeFs, p, encodeSegment(buf.toRecordBatch(), { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }));
+    segs.push(p);
+  }
+  // parquet-wasm 0.8 matches per-column settings on the top-level name only, so list leaves (bid_px.list.item)
+  // follow the global setting: "global on" is the only way to dictionary-encode the lists.
+  const floats = ["best_bid_px", "best_bid_sz", "best_ask_px", "best_ask_sz", "mid", "spread", "bid_depth3", "ask_depth3"];
+  const ints = ["ts_recv", "seq", "source_ts"];
+  const on = (cols: string[]) => Object.fromEntries(cols.map((c) => [c, true]));
+  const off = (cols: string[]) => Object.fromEntries(cols.map((c) => [c, false]));
+  const variants: [string, Record<string, boolean>, boolean][] = [
+    ["strings only (chosen)", DICTIONARY_COLUMNS, false],
+    ["none", {}, false],
+    ["strings + float scalars", { ...DICTIONARY_COLUMNS, ...on(floats) }, false],
+    ["strings + ints", { ...DICTIONARY_COLUMNS, ...on(ints) }, false],
+    ["all but scalars (lists on)", { ...off(floats), ...off(ints) }, true],
+    ["all", {}, true],
+  ];
+  console.log(`dictionary encoding (compaction of ${N.toLocaleString()} staged rows, ZSTD):`);
+  for (const [name, dict, globalOn] of variants) {
+    const out = join(segDir, `.tmp-${name.replace(/\W+/g, "_")}.partial`);
+    const c0 = performance.now();
+    const res = await compactSegments(nodeFs, segs, out, { compression: "zstd", row_group_rows: WRITER_DEFAULTS.row_group_rows }, dict, globalOn);
+    const cs = (performance.now() - c0) / 1000;
+    console.log(`  ${name.padEnd(24)} ${Math.round(N / cs).toLocaleString().padStart(9)} rows/s  ${(res.bytes / N).toFixed(1).padStart(6)} B/row`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

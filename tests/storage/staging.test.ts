@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Table, tableFromIPC } from "apache-arrow";
+import { ColumnBuffer } from "../../src/storage/_columns.ts";
+import { nodeFs, writeAtomic } from "../../src/storage/fs.ts";
+import { tableToRows } from "../../src/storage/read.ts";
+import { decodeSegment, encodeSegment, parseBucketDir, readSegmentStats, stagingBucketDir } from "../../src/storage/staging.ts";
+import { BookGen } from "../helpers/books.ts";
+import { tempDir } from "../helpers/store.ts";
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups) c();
+  cleanups = [];
+});
+
+describe("staged segments", () => {
+  test("a segment is split into IPC parts of at most partRows rows; parts and trailer read back exactly", async () => {
+    const t = tempDir("surv-seg-");
+    cleanups.push(t.cleanup);
+    const buf = new ColumnBuffer(50);
+    const g = new BookGen({ seed: 11 });
+    for (let i = 0; i < 250; i++) buf.append(g.next());
+    const stats = { rows: 250, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets].sort() };
+    const path = join(t.dir, "seg-000001.arrows");
+    await writeAtomic(nodeFs, path, encodeSegment(buf.toRecordBatch(), stats, 100));
+    const whole = tableToRows(new Table([buf.toRecordBatch()]));
+    const { parts, stats: back } = decodeSegment(await Bun.file(path).bytes());
+    expect(parts.map((p) => tableFromIPC(p).numRows)).toEqual([100, 100, 50]);
+    expect(parts.flatMap((p) => tableToRows(tableFromIPC(p)))).toEqual(whole);
+    expect(back).toMatchObject(stats);
+    expect(back.parts).toEqual(parts.map((p) => p.length));
+    expect(await readSegmentStats(nodeFs, path)).toEqual(back);
+  });
+
+  test("staging directory names round-trip (venue, bucket start, minutes, generation)", () => {
+    const start = Date.UTC(2026, 11, 31, 23, 55);
+    const dir = stagingBucketDir("/data", "kalshi", start, 5, 12);
+    expect(dir).toBe("/data/_staging/kalshi/2026-12-31T23-55_5m_g12");
+    expect(parseBucketDir("2026-12-31T23-55_5m_g12")).toEqual({ start, minutes: 5, gen: 12 });
+    expect(parseBucketDir("2026-12-31T23-55_5m")).toBeUndefined();
+  });
+});
