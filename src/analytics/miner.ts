@@ -16,7 +16,7 @@ import { checkParquetFile, datasetVenues } from "./dataset-files.ts";
 import { listDatasetFiles, type DatasetFile } from "../storage/parquet-read.ts";
 import { minutesFor, readJournal, watchedMinutes } from "./journal.ts";
 import { scoreBooks, topByActivity, topByDepth, topBySpread, type BookMetrics } from "./score.ts";
-import { readTitles } from "./titles.ts";
+import { findLatestUniverse } from "../scanner/scanner.ts";
 import { writeStats } from "../storage/stats-cache.ts";
 
 export interface MineOptions {
@@ -275,6 +275,16 @@ function chunkByHours(files: DatasetFile[], hours: number): DatasetFile[][] {
   return chunks;
 }
 
+/** Market titles from the newest universe on or before `asOf`; none (not an error) when there is no readable universe. */
+async function readTitles(dataDir: string, venue: string, asOf: number): Promise<Map<string, string>> {
+  try {
+    const u = await findLatestUniverse(dataDir, venue, asOf);
+    return new Map((u?.markets ?? []).map((m) => [m.market_id, m.title]));
+  } catch {
+    return new Map();
+  }
+}
+
 /** Runs a chunk; when Polars fails on it, finds the unreadable files one by one, reports them and mines the rest. */
 function mineChunkSafely(
   files: { path: string; hasDepth3: boolean }[],
@@ -309,7 +319,7 @@ function errorText(e: unknown): string {
   return s.split("\n")[0].slice(0, 300);
 }
 
-export function mine(opts: MineOptions): MineResult {
+export async function mine(opts: MineOptions): Promise<MineResult> {
   const started = performance.now();
   const maxGapMs = opts.maxGapMs ?? DEFAULT_MAX_GAP_MS;
   const root = join(opts.dataDir, DATASET_DIR);
@@ -371,7 +381,7 @@ export function mine(opts: MineOptions): MineResult {
     scoreBooks(books);
     books.sort((a, b) => b.score - a.score || (a.market_id < b.market_id ? -1 : a.market_id > b.market_id ? 1 : a.outcome_id < b.outcome_id ? -1 : 1));
     booksByVenue.set(venue, books);
-    const titles = readTitles(opts.dataDir, venue, lastTs ?? opts.to - 1);
+    const titles = await readTitles(opts.dataDir, venue, lastTs ?? opts.to - 1);
     const withTitle = (list: BookMetrics[]): RankedBook[] => list.map((b) => ({ ...b, title: titles.get(b.market_id) }));
     let statsFile: string | undefined;
     if (opts.writeStats !== false && books.length > 0 && lastTs !== null) statsFile = writeStats(opts.dataDir, venue, utcDate(lastTs), books);

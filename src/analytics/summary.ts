@@ -1,33 +1,5 @@
-/** Renders a MineResult as the concise text summary or as JSON (same content); and parses the --from/--to range. */
-import { UserError } from "../errors.ts";
-import { parseDateHour, utcDate } from "../timebucket.ts";
+/** Renders a MineResult as the concise text summary or as JSON (same content). */
 import type { MineResult, RankedBook } from "./miner.ts";
-
-const DAY = 86_400_000;
-const HOUR = 3_600_000;
-
-/**
- * --from/--to as YYYY-MM-DD or YYYY-MM-DDTHH (UTC), both inclusive: --to 2026-01-02 means through the end of that
- * day, --to 2026-01-02T05 through the end of hour 05. Defaults: today (UTC, from `now`). Returns [from, to).
- */
-export function parseRange(fromArg: string | undefined, toArg: string | undefined, now: number): { from: number; to: number } {
-  const parse = (flag: string, s: string) => {
-    const ts = parseDateHour(s);
-    if (ts === undefined) throw new UserError(`${flag} ${JSON.stringify(s)}: expected YYYY-MM-DD or YYYY-MM-DDTHH (UTC)`, 2);
-    return { ts, hourly: /[T ]\d{2}$/.test(s.trim()) };
-  };
-  const today = Date.parse(`${utcDate(now)}T00:00:00Z`);
-  const from = fromArg ? parse("--from", fromArg).ts : today;
-  let to: number;
-  if (toArg) {
-    const t = parse("--to", toArg);
-    to = t.ts + (t.hourly ? HOUR : DAY);
-  } else {
-    to = fromArg ? Date.parse(`${utcDate(from)}T00:00:00Z`) + DAY : today + DAY;
-  }
-  if (to <= from) throw new UserError(`empty range: --to ${toArg} ends before --from ${fromArg ?? utcDate(now)} starts`, 2);
-  return { from, to };
-}
 
 const iso = (ts: number | null) => (ts === null ? "-" : new Date(ts).toISOString().slice(0, 19).replace("T", " "));
 const num = (x: number | null, digits = 2) => (x === null ? "-" : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));

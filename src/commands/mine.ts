@@ -3,7 +3,7 @@ import { commandConfig, listArg, sharedArgs } from "./_shared.ts";
 
 export const mineArgs = {
   from: { type: "string", description: "First day or hour to mine, UTC (YYYY-MM-DD or YYYY-MM-DDTHH; default: today)", valueHint: "DATE[THH]" },
-  to: { type: "string", description: "Last day or hour to mine, inclusive (default: the --from day, or today)", valueHint: "DATE[THH]" },
+  to: { type: "string", description: "Last day or hour to mine, inclusive (default: the --from day)", valueHint: "DATE[THH]" },
   top: { type: "string", description: "Books per ranking", default: "10", valueHint: "N" },
   json: { type: "boolean", description: "Print the summary as JSON", default: false },
 } as const;
@@ -15,19 +15,25 @@ export default defineCommand({
     const { logger } = await import("../log.ts");
     const { RealClock } = await import("../clock.ts");
     const { UserError } = await import("../errors.ts");
-    const { parseRange, formatSummary, resultJson } = await import("../analytics/summary.ts");
+    const { formatSummary, resultJson } = await import("../analytics/summary.ts");
+    const { parseRange } = await import("./_range.ts");
+    const { utcDate } = await import("../timebucket.ts");
     // Venues come from the dataset (mining happens offline, maybe with another config), so --venue is not checked against the config.
     const cfg = await commandConfig({ ...args, venue: undefined });
     const log = logger("mine");
     const top = Number(args.top);
     if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
-    const range = parseRange(args.from, args.to, new RealClock().now());
+    // Default: today (UTC); --from alone means that one day.
+    const { fromTs, toTs } = parseRange(args.from, args.to);
+    const from = fromTs ?? Date.parse(`${utcDate(new RealClock().now())}T00:00:00Z`);
+    const to = toTs ?? Date.parse(`${utcDate(from)}T00:00:00Z`) + 86_400_000;
     const showProgress = !args.json && process.stdout.isTTY === true && process.stderr.isTTY === true;
     const { mine } = await import("../analytics/miner.ts");
-    const result = mine({
+    const result = await mine({
       dataDir: cfg.data_dir,
       venues: listArg(args.venue),
-      ...range,
+      from,
+      to,
       top,
       onProgress: showProgress ? (done, total) => process.stderr.write(`\rmining: ${done}/${total} files${done === total ? "\n" : ""}`) : undefined,
       onSkip: (file, reason) => log.error(`skipped ${file}: ${reason}`),

@@ -45,7 +45,7 @@ describe("range pruning", () => {
     put(dir, bucketPath("mock", T + 540 * M, 5), "not parquet");
     put(dir, bucketPath("mock", T + 720 * M, 5), "not parquet");
     put(dir, bucketPath("mock", T + 24 * 60 * M, 5), "not parquet");
-    const r = mine({ dataDir: dir, from: T + 600 * M, to: T + 720 * M, top: 5, writeStats: false });
+    const r = await mine({ dataDir: dir, from: T + 600 * M, to: T + 720 * M, top: 5, writeStats: false });
     expect(r.skipped).toEqual([]);
     expect(r.totals.files).toBe(3);
     expect(r.totals.rows).toBe(60);
@@ -65,7 +65,7 @@ describe("unreadable files", () => {
     for (let i = 4; i < Math.floor(good.length / 2); i++) pageCorrupt[i] = 0xab;
     const corrupt = put(dir, bucketPath("mock", T + 620 * M, 5), pageCorrupt);
 
-    const r = mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 5, writeStats: false });
+    const r = await mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 5, writeStats: false });
     expect(r.skipped.map((s) => s.file).sort()).toEqual([truncated, garbage, corrupt].sort());
     expect(r.totals.rows).toBe(60);
 
@@ -80,7 +80,7 @@ describe("unreadable files", () => {
 describe("nothing to mine", () => {
   test("an empty range is a clear error", async () => {
     const dir = await dataset();
-    expect(() => mine({ dataDir: dir, from: T + 48 * 60 * M, to: T + 72 * 60 * M, top: 5 })).toThrow(/no snapshot files in range/);
+    await expect(mine({ dataDir: dir, from: T + 48 * 60 * M, to: T + 72 * 60 * M, top: 5 })).rejects.toThrow(/no snapshot files in range/);
     const p = await runCli(["mine", "--data-dir", dir, "--from", "2026-02-01"]);
     expect(p.code).toBe(1);
     expect(p.stderr).toContain("no snapshot files in range");
@@ -89,8 +89,8 @@ describe("nothing to mine", () => {
 
   test("a missing data dir or venue is a clear error", async () => {
     const dir = await dataset();
-    expect(() => mine({ dataDir: join(dir, "nope"), from: T, to: T + M, top: 5 })).toThrow(UserError);
-    expect(() => mine({ dataDir: dir, venues: ["kalshi"], from: T, to: T + 60 * M, top: 5 })).toThrow(/no data for venue kalshi/);
+    await expect(mine({ dataDir: join(dir, "nope"), from: T, to: T + M, top: 5 })).rejects.toThrow(UserError);
+    await expect(mine({ dataDir: dir, venues: ["kalshi"], from: T, to: T + 60 * M, top: 5 })).rejects.toThrow(/no data for venue kalshi/);
   });
 
   test("a bad --from or a reversed range is bad usage (exit 2)", async () => {

@@ -69,6 +69,8 @@ async function knownDataset(): Promise<string> {
   ];
   writeFile(join(dir, bucketPath("mock", T + 55 * M, 5)), parquetBytes(rowsToTable(hour0).select([...REQUIRED_COLUMNS])));
   await writeSnapshotFile(join(dir, bucketPath("mock", T + 60 * M, 5)), hour1);
+  const universe = ["mA", "mB", "mC"].map((id) => JSON.stringify({ market_id: id, outcome_ids: ["yes", "no"], title: `Title of ${id}`, close_ts: null, status: "active", tags: [] }));
+  writeFile(join(dir, "metadata/venue=mock/date=2026-01-01/universe.jsonl"), new TextEncoder().encode(universe.join("\n") + "\n"));
   return dir;
 }
 
@@ -76,7 +78,7 @@ describe("mine", () => {
   for (const chunkHours of [1, 6]) {
     test(`metrics equal the hand computation (chunkHours=${chunkHours})`, async () => {
       const dir = await knownDataset();
-      const r = mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 10, chunkHours, writeStats: false });
+      const r = await mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 10, chunkHours, writeStats: false });
       const books = new Map(r.books.get("mock")!.map((b) => [`${b.market_id}/${b.outcome_id}`, b]));
       expect(books.size).toBe(3);
 
@@ -111,6 +113,7 @@ describe("mine", () => {
       expect(c.activity).toBeCloseTo(3 / 0.5, 9);
 
       expect(r.venues[0].top.depth.map((x) => x.market_id)).toEqual(["mB", "mA", "mC"]);
+      expect(r.venues[0].top.depth[0].title).toBe("Title of mB");
       expect(r.venues[0].top.spread.map((x) => x.market_id)).toEqual(["mA", "mB", "mC"]);
       expect(r.venues[0].top.activity.map((x) => x.market_id)).toEqual(["mB", "mA", "mC"]);
       expect(r.totals.rows).toBe(16);
@@ -120,7 +123,7 @@ describe("mine", () => {
 
   test("an hour range reads only that hour", async () => {
     const dir = await knownDataset();
-    const r = mine({ dataDir: dir, from: T + 60 * M, to: T + 120 * M, top: 10, writeStats: false });
+    const r = await mine({ dataDir: dir, from: T + 60 * M, to: T + 120 * M, top: 10, writeStats: false });
     expect(r.totals.files).toBe(1);
     expect(r.totals.rows).toBe(7);
     expect(r.books.get("mock")!.find((b) => b.market_id === "mA")!.snapshots).toBe(3);
@@ -172,7 +175,7 @@ async function randomDataset(seed: number): Promise<string> {
 describe("mine vs DuckDB", () => {
   test("DuckDB on the list columns ranks the top books the same", async () => {
     const dir = await randomDataset(7);
-    const r = mine({ dataDir: dir, from: T, to: T + 2 * 60 * M, top: 10, chunkHours: 1, writeStats: false });
+    const r = await mine({ dataDir: dir, from: T, to: T + 2 * 60 * M, top: 10, chunkHours: 1, writeStats: false });
     const duck = await duckdbBooks(join(dir, "orderbook_snapshots/venue=mock/*/*/*.parquet"));
     expect(duck.length).toBe(24);
     const key = (b: { market_id: string; outcome_id: string }) => `${b.market_id}/${b.outcome_id}`;
