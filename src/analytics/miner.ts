@@ -33,6 +33,8 @@ export interface MineOptions {
   /** Hour partitions per Polars query (memory bound). */
   chunkHours?: number;
   writeStats?: boolean;
+  /** Read depth from the list columns even where the derived ones exist (benchmarks). */
+  ignoreDerived?: boolean;
   onProgress?: (filesDone: number, filesTotal: number) => void;
   /** Called for each skipped file (the command logs it). */
   onSkip?: (file: string, reason: string) => void;
@@ -353,7 +355,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
       const readable: { path: string; hasDepth3: boolean }[] = [];
       for (const f of chunk) {
         const c = checkParquetFile(f.abs);
-        if (c.ok) readable.push({ path: f.abs, hasDepth3: c.hasDepth3 });
+        if (c.ok) readable.push({ path: f.abs, hasDepth3: c.hasDepth3 && !opts.ignoreDerived });
         else skip(f.abs, c.reason!);
       }
       // Files with and without the derived columns in one chunk are scanned differently but concatenated alike.
