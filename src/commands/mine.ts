@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { commandConfig, listArg, sharedArgs } from "./_shared.ts";
+import { commandConfig, repeatedArg, sharedArgs } from "./_shared.ts";
 
 export const mineArgs = {
   from: { type: "string", description: "First day or hour to mine, UTC (YYYY-MM-DD or YYYY-MM-DDTHH; default: today)", valueHint: "DATE[THH]" },
@@ -11,7 +11,7 @@ export const mineArgs = {
 export default defineCommand({
   meta: { name: "mine", description: "Rank markets by depth, spread and activity over a date range; write the stats cache" },
   args: { ...sharedArgs, ...mineArgs },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const { logger } = await import("../log.ts");
     const { RealClock } = await import("../clock.ts");
     const { UserError } = await import("../errors.ts");
@@ -31,7 +31,7 @@ export default defineCommand({
     const { mine } = await import("../analytics/miner.ts");
     const result = await mine({
       dataDir: cfg.data_dir,
-      venues: listArg(args.venue),
+      venues: repeatedArg(rawArgs, "venue"),
       from,
       to,
       top,

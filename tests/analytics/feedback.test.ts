@@ -8,9 +8,8 @@ import { computeTargets, type TargetSet } from "../../src/scheduler/scheduler.ts
 import { writeUniverse } from "../../src/scanner/scanner.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 import { readLatestStats } from "../../src/storage/stats-cache.ts";
-import { bucketPath } from "../../src/timebucket.ts";
 import type { MarketInfo } from "../../src/venue/types.ts";
-import { writeSnapshotFile } from "../helpers/snapshot-files.ts";
+import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const T = Date.UTC(2026, 0, 1);
 const M = 60_000;
@@ -45,7 +44,7 @@ describe("stats → scheduler feedback", () => {
         }
       }
     }
-    for (const b of [0, 5]) await writeSnapshotFile(join(dir, bucketPath("mock", T + b * M, 5)), rows.filter((r) => r.ts_recv >= T + b * M && r.ts_recv < T + (b + 5) * M));
+    await writeRowsWithWriter(dir, rows);
 
     await mine({ dataDir: dir, from: T, to: T + 60 * M, top: 5 });
     const now = T + 3_600_000;

@@ -3,10 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mine } from "../../src/analytics/miner.ts";
+import { checkParquetFile } from "../../src/analytics/dataset-files.ts";
+import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
 import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
 import { bucketPath } from "../../src/timebucket.ts";
 import { parquetBytes, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { duckdbBooks } from "../helpers/duckdb-rankings.ts";
+import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const T = Date.UTC(2026, 0, 1);
 const S = 1000;
@@ -130,7 +133,7 @@ describe("mine", () => {
   });
 });
 
-/** A seeded random dataset: 24 books over two hours in 5-minute files, some without seq, some one-sided, random gaps. */
+/** A seeded random dataset written by the real SnapshotWriter: 24 books over two hours in 5-minute files, some without seq, some one-sided, random gaps. */
 async function randomDataset(seed: number): Promise<string> {
   const dir = tempDir();
   let s = seed;
@@ -163,12 +166,7 @@ async function randomDataset(seed: number): Promise<string> {
       }
     }
   }
-  const byFile = new Map<string, SnapshotRow[]>();
-  for (const r of rows) {
-    const p = bucketPath("mock", r.ts_recv, 5);
-    (byFile.get(p) ?? byFile.set(p, []).get(p)!).push(r);
-  }
-  for (const [p, rs] of byFile) await writeSnapshotFile(join(dir, p), rs);
+  await writeRowsWithWriter(dir, rows);
   return dir;
 }
 
@@ -177,6 +175,10 @@ describe("mine vs DuckDB", () => {
     const dir = await randomDataset(7);
     const r = await mine({ dataDir: dir, from: T, to: T + 2 * 60 * M, top: 10, chunkHours: 1, writeStats: false });
     const duck = await duckdbBooks(join(dir, "orderbook_snapshots/venue=mock/*/*/*.parquet"));
+    // The writer's files carry the derived columns, so this covers the miner's fast path on real files.
+    const files = listDatasetFiles(dir);
+    expect(files.length).toBe(24);
+    for (const f of files) expect(checkParquetFile(f.abs)).toEqual({ ok: true, hasDepth3: true });
     expect(duck.length).toBe(24);
     const key = (b: { market_id: string; outcome_id: string }) => `${b.market_id}/${b.outcome_id}`;
     // Same tie-breaks as the miner; values rounded so float summation order cannot reorder exact ties.
