@@ -185,6 +185,8 @@ export class ColumnBuffer {
   minTs = Infinity;
   maxTs = -Infinity;
   readonly markets = new Set<string>();
+  /** Rows per market_id in this buffer (the writer's onDurable report). */
+  readonly marketRows = new Map<string, number>();
 
   private tsRecv: Int64Column;
   private seq: Int64Column;
@@ -266,6 +268,7 @@ export class ColumnBuffer {
     if (s.tsRecv < this.minTs) this.minTs = s.tsRecv;
     if (s.tsRecv > this.maxTs) this.maxTs = s.tsRecv;
     this.markets.add(s.marketId);
+    this.marketRows.set(s.marketId, (this.marketRows.get(s.marketId) ?? 0) + 1);
     this.length = i + 1;
   }
 
@@ -316,6 +319,7 @@ export class ColumnBuffer {
     this.minTs = Infinity;
     this.maxTs = -Infinity;
     this.markets.clear();
+    this.marketRows.clear();
     for (const c of [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err]) c.reset();
     this.bids.reset();
     this.asks.reset();

@@ -16,7 +16,7 @@ import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
 import {
-  encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
+  encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
 } from "./staging.ts";
 
 const log = logger("writer");
@@ -31,6 +31,11 @@ export interface WriterOptions {
   closeGraceMs?: number;
   /** File operations (tests inject failures here). */
   fs?: StorageFs;
+  /**
+   * Called once rows are durable (a staged segment is fsynced and renamed), with their count per market_id.
+   * The fault harness uses it as the ground truth of what a killed process had made durable.
+   */
+  onDurable?: (venue: string, rowsByMarket: ReadonlyMap<string, number>) => void;
 }
 
 export interface WriterStatus {
@@ -85,6 +90,7 @@ export class SnapshotWriter implements SnapshotSink {
   private readonly metrics?: Metrics;
   private readonly graceMs: number;
   private readonly bucketMs: number;
+  private readonly onDurable?: WriterOptions["onDurable"];
   /** Every bucket with rows not yet final, in creation order. */
   private states: BucketState[] = [];
   /** Accepting states by venue, then bucket start. */
@@ -121,6 +127,7 @@ export class SnapshotWriter implements SnapshotSink {
     this.clock = opts.clock;
     this.metrics = opts.metrics;
     this.graceMs = opts.closeGraceMs ?? 2000;
+    this.onDurable = opts.onDurable;
     this.bucketMs = opts.settings.bucket_minutes * 60_000;
   }
 
@@ -297,6 +304,7 @@ export class SnapshotWriter implements SnapshotSink {
       this.st.bytesStaged += bytes;
       this.metrics?.inc("surveillance_writer_rows_staged_total", { venue: st.venue }, buf.length, "rows made durable in staging");
       this.metrics?.inc("surveillance_writer_bytes_staged_total", { venue: st.venue }, bytes, "bytes written to staging");
+      this.onDurable?.(st.venue, buf.marketRows);
       this.release(buf);
     }
   }
@@ -366,7 +374,7 @@ export class SnapshotWriter implements SnapshotSink {
       await appendManifest(this.fs, this.dataDir, entry);
       this.manifestPaths.add(target);
     }
-    await this.fs.rmrf(st.dir);
+    await removeStaged(this.fs, st.dir);
     this.st.rowsStaged -= st.stagedRows;
     this.st.bytesStaged -= st.stagedBytes;
     this.st.rowsFinalized += res.rows;

@@ -5,16 +5,18 @@
  * never holds more than one part) followed by a JSON trailer with its stats and part lengths, the trailer's
  * length (u32 LE) and an 8-byte magic.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type RecordBatch, Table, tableToIPC } from "apache-arrow";
 import { utcDate } from "./../timebucket.ts";
-import type { StorageFs } from "./fs.ts";
+import { errCode, type StorageFs } from "./fs.ts";
 
 export const STAGING_DIR = "_staging";
 export const SEGMENT_EXT = ".arrows";
 /** Written before a staged bucket's final file is renamed into place; lets recovery tell "done" from "redo". */
 export const MARKER = "finalizing.json";
 const MAGIC = new TextEncoder().encode("SVSEG001");
+/** A finalized bucket's staging directory is renamed to this suffix before it is deleted. */
+const DONE_SUFFIX = ".done";
 
 export interface SegmentStats {
   rows: number;
@@ -121,6 +123,22 @@ export async function readSegmentStats(fs: StorageFs, path: string): Promise<Seg
   return stats;
 }
 
+/**
+ * Deletes a finalized bucket's staging directory. It is first renamed out of the staging namespace: a recursive
+ * delete cut short by a crash could otherwise leave segments without their marker, and recovery would then
+ * compact those rows a second time (into a `_N` file) although they are already in the final file.
+ */
+export async function removeStaged(fs: StorageFs, dir: string): Promise<void> {
+  const trash = dir + DONE_SUFFIX;
+  try {
+    await fs.rename(dir, trash);
+    await fs.syncDir(dirname(dir));
+  } catch (e) {
+    if (errCode(e) !== "ENOENT") throw e; // already renamed by an earlier attempt
+  }
+  await fs.rmrf(trash);
+}
+
 /** Every staged bucket directory under `<dataDir>/_staging`, with its segments in order. Leftover temp files are removed. */
 export async function listStaged(fs: StorageFs, dataDir: string): Promise<StagedBucket[]> {
   const root = join(dataDir, STAGING_DIR);
@@ -128,6 +146,10 @@ export async function listStaged(fs: StorageFs, dataDir: string): Promise<Staged
   for (const venue of await fs.readdir(root)) {
     if (!(await fs.isDir(join(root, venue)))) continue;
     for (const name of await fs.readdir(join(root, venue))) {
+      if (name.endsWith(DONE_SUFFIX)) {
+        await fs.rmrf(join(root, venue, name)); // finalized; its deletion was cut short
+        continue;
+      }
       const parsed = parseBucketDir(name);
       if (!parsed) continue;
       const dir = join(root, venue, name);

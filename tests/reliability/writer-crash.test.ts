@@ -1,0 +1,75 @@
+/** Writer crash points the kill harness can only hit by luck, reproduced deterministically with an fs that "dies". */
+import { afterEach, describe, expect, test } from "bun:test";
+import { readdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { SimClock } from "../../src/clock.ts";
+import { nodeFs, type StorageFs } from "../../src/storage/fs.ts";
+import { readManifest } from "../../src/storage/manifest.ts";
+import { readSnapshotFile } from "../../src/storage/read.ts";
+import { MARKER } from "../../src/storage/staging.ts";
+import { BookGen } from "../helpers/books.ts";
+import { globFiles, openWriter, T0, tempDir } from "../helpers/store.ts";
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+const MIN = 60_000;
+
+describe("writer: a crash while deleting a finalized bucket's staging", () => {
+  test("the marker goes first and the process dies: recovery does not compact the rows again", async () => {
+    const t = tempDir("surv-crash-");
+    cleanups.push(t.cleanup);
+    // The recursive delete removes the marker, then the process "dies" before the segments are gone.
+    const dying: StorageFs = {
+      ...nodeFs,
+      async rmrf(p) {
+        const names = readdirSync(p, { withFileTypes: false }) as string[];
+        if (names.includes(MARKER)) {
+          unlinkSync(join(p, MARKER));
+          throw Object.assign(new Error("killed"), { code: "EKILLED" });
+        }
+        return nodeFs.rmrf(p);
+      },
+    };
+    const a = await openWriter(t.dir, { bucket_minutes: 1, flush_rows: 100 }, { fs: dying });
+    const g = new BookGen({ start: T0, stepMs: 50, markets: 5 });
+    for (let i = 0; i < 1000; i++) a.w.append(g.next()); // 00:00:00 … 00:00:49.95
+    await a.w.flush();
+    a.clock.set(T0 + 2 * MIN);
+    await a.w.flush().catch(() => {}); // finalizes: file renamed, manifest appended, then the delete "crashes"
+    const finals = globFiles(t.dir, "orderbook_snapshots/**/*.parquet");
+    expect(finals.length).toBe(1);
+
+    const b = await openWriter(t.dir, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 3 * MIN) });
+    await b.w.close();
+    expect(globFiles(t.dir, "orderbook_snapshots/**/*.parquet")).toEqual(finals); // no `_1` copy
+    expect(readSnapshotFile(join(t.dir, finals[0])).length).toBe(1000);
+    expect(globFiles(t.dir, "_staging/**/*")).toEqual([]);
+    expect((await readManifest(t.dir)).entries.map((e) => e.rows)).toEqual([1000]);
+  });
+});
+
+describe("writer: onDurable", () => {
+  test("reports every staged row once, per market, only after it is durable", async () => {
+    const t = tempDir("surv-durable-");
+    cleanups.push(t.cleanup);
+    const reported = new Map<string, number>();
+    const { w } = await openWriter(t.dir, { bucket_minutes: 1, flush_rows: 70 }, {
+      onDurable: (venue, byMarket) => {
+        expect(venue).toBe("mock");
+        for (const [m, n] of byMarket) reported.set(m, (reported.get(m) ?? 0) + n);
+      },
+    });
+    const g = new BookGen({ start: T0, stepMs: 100, markets: 4 });
+    const appended = new Map<string, number>();
+    for (let i = 0; i < 1500; i++) {
+      const s = g.next();
+      appended.set(s.marketId, (appended.get(s.marketId) ?? 0) + 1);
+      w.append(s);
+    }
+    expect([...reported.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1500);
+    await w.close();
+    expect(new Map([...reported].sort())).toEqual(new Map([...appended].sort()));
+  });
+});
