@@ -23,6 +23,7 @@ const collectEntries = {
   reconnect_base_ms: posInt(),
   reconnect_cap_ms: posInt(),
   reconnect_reset_secs: posInt(),
+  reconnect_max_per_minute: posInt(),
 };
 export type CollectSettings = { [K in keyof typeof collectEntries]: number };
 
@@ -38,6 +39,7 @@ export const COLLECT_DEFAULTS: CollectSettings = {
   reconnect_base_ms: 1000,
   reconnect_cap_ms: 60_000,
   reconnect_reset_secs: 60,
+  reconnect_max_per_minute: 10,
 };
 
 const mockEntries = {

@@ -226,7 +226,7 @@ export class MockVenue implements VenueAdapter {
     const fault = mulberry32(hash32(this.o.seed, 0x7fffffff));
     this.faultRng = fault;
     const c = cfg.collect;
-    this.backoff = new Backoff({ baseMs: c.reconnect_base_ms, capMs: c.reconnect_cap_ms, resetAfterMs: c.reconnect_reset_secs * 1000 }, ctx.random ?? fault);
+    this.backoff = new Backoff({ baseMs: c.reconnect_base_ms, capMs: c.reconnect_cap_ms, resetAfterMs: c.reconnect_reset_secs * 1000, maxPerMinute: c.reconnect_max_per_minute }, ctx.random ?? fault);
   }
 
   async discover(opts: DiscoverOptions = {}): Promise<MarketInfo[]> {

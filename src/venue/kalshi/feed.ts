@@ -55,7 +55,7 @@ export class KalshiFeed {
       url: this.o.ws_url,
       clock: this.ctx.clock,
       random: this.ctx.random,
-      backoff: { baseMs: this.collect.reconnect_base_ms, capMs: this.collect.reconnect_cap_ms, resetAfterMs: this.collect.reconnect_reset_secs * 1000 },
+      backoff: { baseMs: this.collect.reconnect_base_ms, capMs: this.collect.reconnect_cap_ms, resetAfterMs: this.collect.reconnect_reset_secs * 1000, maxPerMinute: this.collect.reconnect_max_per_minute },
       silenceTimeoutMs: this.o.heartbeat_timeout_secs * 1000,
       headers: () => authHeaders(creds, this.ctx.clock.now(), "GET", this.o.ws_url),
       onOpen: () => this.opened(),

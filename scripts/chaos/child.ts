@@ -1,0 +1,46 @@
+/**
+ * The collector process the kill scenario SIGKILLs: mock venue → collector → writer on a scaled clock that keeps
+ * running across restarts. stdout is a line protocol for the harness (stderr carries the logs):
+ *   READY                      recovery done, collecting
+ *   D <appended> <json>        rows just made durable, per market (after the segment's fsync + rename)
+ *   DONE <json>                graceful stop finished (writer status)
+ */
+import { ScaledClock } from "../../src/clock.ts";
+import { setupLogging } from "../../src/log.ts";
+import { buildRig } from "./rig.ts";
+
+export interface ChildParams {
+  dataDir: string;
+  /** Simulated time at `realAnchor` (ms); the clock runs `speed`× real time from there, whatever the restarts. */
+  simStart: number;
+  realAnchor: number;
+  speed: number;
+  seed: number;
+  mock?: Record<string, number>;
+  writer?: Record<string, number>;
+}
+
+const p = JSON.parse(process.argv[2]) as ChildParams;
+setupLogging("json", false);
+const clock = new ScaledClock(p.speed, p.simStart + (Date.now() - p.realAnchor) * p.speed);
+let appended = 0;
+const out = (line: string) => process.stdout.write(line + "\n");
+const rig = await buildRig({
+  dataDir: p.dataDir,
+  clock,
+  mock: { seed: p.seed, ...p.mock },
+  writer: p.writer,
+  onAppend: () => void appended++,
+  onDurable: (_venue, byMarket) => out(`D ${appended} ${JSON.stringify(Object.fromEntries(byMarket))}`),
+});
+out("READY");
+process.on("SIGTERM", async () => {
+  try {
+    await rig.collector.stop();
+    out(`DONE ${JSON.stringify({ ...rig.writer.status(), appended })}`);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`stop failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+});

@@ -1,0 +1,151 @@
+/**
+ * SIGKILL scenario: the collector runs as a child process and is killed at seeded random moments (during start-up,
+ * recovery, flushes, compaction, whatever it is doing), then restarted; a last run is stopped gracefully. Every row a
+ * child reported durable must then be in exactly one final file, and every final file must read in Polars and DuckDB.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parquetFileInfo } from "../../src/storage/read.ts";
+import { DATASET_DIR } from "../../src/timebucket.ts";
+import { mulberry32 } from "../../src/venue/mock.ts";
+import type { ChildParams } from "./child.ts";
+import { checkDataset, FinalFileWatch } from "./dataset-check.ts";
+
+export interface KillOptions {
+  kills: number;
+  seed: number;
+  /** Range of a child's life before its SIGKILL, real ms from spawn. */
+  minLifeMs?: number;
+  maxLifeMs?: number;
+  speed?: number;
+  keepDir?: boolean;
+  log?: (m: string) => void;
+}
+
+export interface KillResult {
+  kills: number;
+  /** Kills that landed before the child said READY (start-up or recovery). */
+  killsBeforeReady: number;
+  restarts: number;
+  produced: number;
+  durable: number;
+  found: number;
+  duplicates: number;
+  lost: number;
+  /** Markets whose found count is below what was reported durable. */
+  lostMarkets: string[];
+  files: number;
+  unreadable: number;
+  /** Files a `*.parquet` glob saw that were not complete Parquet, checked after every kill. */
+  partialVisible: number;
+  strayFiles: number;
+  finalsChanged: number;
+  manifestOk: boolean;
+  polarsRows: number;
+  duckRows: number;
+  dataDir: string;
+}
+
+interface Session {
+  ready: boolean;
+  appended: number;
+  done?: Record<string, number>;
+}
+
+function spawnChild(params: ChildParams, durable: Map<string, number>, session: Session) {
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)], { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  const readyWaiters: (() => void)[] = [];
+  const lines = (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += dec.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line === "READY") {
+          session.ready = true;
+          for (const w of readyWaiters.splice(0)) w();
+        } else if (line.startsWith("D ")) {
+          const sp = line.indexOf(" ", 2);
+          session.appended = Math.max(session.appended, Number(line.slice(2, sp)));
+          for (const [m, n] of Object.entries(JSON.parse(line.slice(sp + 1)) as Record<string, number>)) durable.set(m, (durable.get(m) ?? 0) + n);
+        } else if (line.startsWith("DONE ")) {
+          session.done = JSON.parse(line.slice(5));
+        }
+      }
+    }
+  })();
+  const ready = () => (session.ready ? Promise.resolve() : new Promise<void>((r) => readyWaiters.push(r)));
+  return { proc, lines, ready };
+}
+
+export async function runKills(o: KillOptions): Promise<KillResult> {
+  const log = o.log ?? (() => {});
+  const rand = mulberry32(o.seed);
+  const dataDir = mkdtempSync(join(tmpdir(), "chaos-kill-"));
+  const params: ChildParams = {
+    dataDir, simStart: Date.UTC(2026, 0, 1, 0, 0, 0), realAnchor: Date.now(), speed: o.speed ?? 30, seed: o.seed,
+    mock: { universe_size: 300, updates_per_sec: 4, gap_rate: 0.002, malformed_rate: 0.001 },
+    writer: { flush_secs: 2, flush_rows: 3000 },
+  };
+  const durable = new Map<string, number>();
+  const watch = new FinalFileWatch();
+  let produced = 0;
+  let killsBeforeReady = 0;
+  let partialVisible = 0;
+  const minLife = o.minLifeMs ?? 150;
+  const maxLife = o.maxLifeMs ?? 2500;
+  for (let k = 0; k < o.kills; k++) {
+    const session: Session = { ready: false, appended: 0 };
+    const c = spawnChild(params, durable, session);
+    const life = minLife + rand() * (maxLife - minLife);
+    await Bun.sleep(life); // when to strike: timing of the fault, not a wait for a result
+    if (!session.ready) killsBeforeReady++;
+    c.proc.kill("SIGKILL");
+    await c.proc.exited;
+    await c.lines;
+    produced += session.appended;
+    // Whatever a dataset glob sees right after a kill must be complete Parquet.
+    for (const f of watch.scan(dataDir)) {
+      try {
+        await parquetFileInfo(join(dataDir, DATASET_DIR, f));
+      } catch {
+        partialVisible++;
+      }
+    }
+    log(`kill ${k + 1}/${o.kills} after ${life.toFixed(0)} ms${session.ready ? "" : " (before ready)"}; durable rows so far ${sum(durable)}`);
+  }
+  // The last run recovers, collects a little, and stops cleanly (finalizing the open buckets).
+  const session: Session = { ready: false, appended: 0 };
+  const c = spawnChild(params, durable, session);
+  await c.ready();
+  await Bun.sleep(500);
+  c.proc.kill("SIGTERM");
+  const code = await c.proc.exited;
+  await c.lines;
+  if (code !== 0 || !session.done) throw new Error(`the final collector run did not stop cleanly (exit ${code})`);
+  produced += session.done.appended;
+  watch.scan(dataDir);
+
+  const ds = await checkDataset(dataDir);
+  let lost = 0;
+  const lostMarkets: string[] = [];
+  for (const [m, n] of durable) {
+    const found = ds.rowsByMarket.get(m) ?? 0;
+    if (found < n) {
+      lost += n - found;
+      lostMarkets.push(m);
+    }
+  }
+  if (!o.keepDir && lost === 0 && ds.duplicates === 0) rmSync(dataDir, { recursive: true, force: true });
+  return {
+    kills: o.kills, killsBeforeReady, restarts: o.kills, produced, durable: sum(durable), found: ds.rows, duplicates: ds.duplicates, lost, lostMarkets,
+    files: ds.files, unreadable: ds.unreadable.length, partialVisible, strayFiles: ds.strayFiles.length, finalsChanged: watch.changed.length,
+    manifestOk: ds.manifestOk, polarsRows: ds.polarsRows, duckRows: ds.duckRows, dataDir,
+  };
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
