@@ -57,6 +57,10 @@ export interface KalshiServer {
   commands: { id: number; cmd: string; params: Record<string, unknown> }[];
   /** Upgrade attempts refused with 401. */
   refused: number;
+  /** Clock time of every WebSocket upgrade attempt. */
+  upgradeAttempts: number[];
+  /** While set, every upgrade is answered with this HTTP status (an outage: 503, 429…); null accepts again. */
+  refuseUpgrades(status: number | null): void;
   /** Answer the next n `/markets` requests with 429 + Retry-After: secs. */
   throttle(n: number, retryAfterSecs: number): void;
   /** Tickers currently subscribed on any connection. */
@@ -118,6 +122,8 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   const sockets = new Set<ServerWebSocket<Conn>>();
   let nextSid = 1;
   let refused = 0;
+  const upgradeAttempts: number[] = [];
+  let refuseStatus: number | null = null;
   let throttleLeft = 0;
   let throttleSecs = 0;
   let skip = false;
@@ -166,6 +172,8 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     fetch(req, srv) {
       const url = new URL(req.url);
       if (url.pathname === "/trade-api/ws/v2") {
+        upgradeAttempts.push(o.clock.now());
+        if (refuseStatus !== null) return new Response("unavailable", { status: refuseStatus });
         if (!verifySignature(req)) {
           refused++;
           return new Response(JSON.stringify({ error: { code: "authentication_error" } }), { status: 401 });
@@ -259,6 +267,10 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     commands,
     get refused() {
       return refused;
+    },
+    upgradeAttempts,
+    refuseUpgrades(status) {
+      refuseStatus = status;
     },
     throttle(n, secs) {
       throttleLeft = n;
