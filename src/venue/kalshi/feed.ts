@@ -15,6 +15,8 @@ import { decodeFrame, deltaEvents, OUTCOMES, snapshotEvents } from "./mapper.ts"
 const CHANNEL = "orderbook_delta";
 /** An unanswered get_snapshot for a ticker is not repeated sooner than this. */
 const SNAPSHOT_RETRY_MS = 10_000;
+/** A seq this far past the last one is garbage, not a gap (no sid carries a million messages between two frames). */
+const MAX_SEQ_JUMP = 1_000_000;
 
 export class KalshiFeed {
   private readonly log = logger("kalshi");
@@ -203,6 +205,11 @@ export class KalshiFeed {
   /** Per-sid seq: +1 is normal; a jump is a gap (stale + snapshots); a repeat or step back is dropped (false). */
   private checkSeq(sid: number, seq: number): boolean {
     const last = this.lastSeq.get(sid);
+    if (!Number.isSafeInteger(seq) || seq < 0 || (last !== undefined && seq - last > MAX_SEQ_JUMP)) {
+      // Taken as the new position, a garbage seq (1e308) would make every later message look old, for good.
+      this.emit({ kind: "rejected", reason: "seq_implausible", sample: `sid ${sid} seq ${seq} after ${last ?? "-"}` });
+      return false;
+    }
     if (last !== undefined && seq !== last + 1) {
       if (seq <= last) {
         this.emit({ kind: "rejected", reason: "seq_not_increasing", sample: `sid ${sid} seq ${seq} after ${last}` });
