@@ -67,5 +67,5 @@ describe("stats → scheduler feedback", () => {
       prev = t;
     }
     expect(seenWarm.size).toBe(27);
-  });
+  }, 60_000);
 });

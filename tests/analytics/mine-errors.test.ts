@@ -51,7 +51,7 @@ describe("range pruning", () => {
     expect(r.totals.rows).toBe(60);
     const listed = listDatasetFiles(dir, { venues: ["mock"], fromTs: T + 600 * M, toTs: T + 660 * M }).map((f) => f.abs);
     expect(listed).toEqual([join(dir, bucketPath("mock", T + 600 * M, 5)), join(dir, bucketPath("mock", T + 605 * M, 5))]);
-  });
+  }, 60_000);
 });
 
 describe("unreadable files", () => {
@@ -74,7 +74,7 @@ describe("unreadable files", () => {
     const err = p.stderr;
     for (const f of [truncated, garbage, corrupt]) expect(err).toContain(f);
     expect(p.stdout).toContain("60 rows");
-  });
+  }, 60_000);
 });
 
 describe("nothing to mine", () => {
@@ -85,17 +85,17 @@ describe("nothing to mine", () => {
     expect(p.code).toBe(1);
     expect(p.stderr).toContain("no snapshot files in range");
     expect(p.stdout).toBe("");
-  });
+  }, 60_000);
 
   test("a missing data dir or venue is a clear error", async () => {
     const dir = await dataset();
     await expect(mine({ dataDir: join(dir, "nope"), from: T, to: T + M, top: 5 })).rejects.toThrow(UserError);
     await expect(mine({ dataDir: dir, venues: ["kalshi"], from: T, to: T + 60 * M, top: 5 })).rejects.toThrow(/no data for venue kalshi/);
-  });
+  }, 60_000);
 
   test("a bad --from or a reversed range is bad usage (exit 2)", async () => {
     const dir = await dataset();
     expect((await runCli(["mine", "--data-dir", dir, "--from", "2026-13-01"])).code).toBe(2);
     expect((await runCli(["mine", "--data-dir", dir, "--from", "2026-01-02", "--to", "2026-01-01"])).code).toBe(2);
-  });
+  }, 60_000);
 });

@@ -121,8 +121,20 @@ describe("mine", () => {
       expect(r.venues[0].top.activity.map((x) => x.market_id)).toEqual(["mB", "mA", "mC"]);
       expect(r.totals.rows).toBe(16);
       expect(r.totals.files).toBe(2);
-    });
+    }, 60_000);
   }
+
+  test("minutes watched come from the subscription journal when there is one", async () => {
+    const dir = await knownDataset();
+    const ev = (ts: number, market: string, outcome: string, action: string) => JSON.stringify({ ts, venue: "mock", market_id: market, outcome_id: outcome, action, reason: "warm" });
+    const lines = [ev(T + 59 * M, "mA", "yes", "subscribe"), ev(T + 60 * M + 30_000, "mA", "yes", "unsubscribe"), ev(T + 61 * M, "mA", "yes", "subscribe")];
+    writeFile(join(dir, "subscriptions/venue=mock/date=2026-01-01/events.jsonl"), new TextEncoder().encode(lines.join("\n") + "\n"));
+    const r = await mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 10, writeStats: false });
+    expect(r.venues[0].minutesSource).toBe("journal");
+    const a = r.books.get("mock")!.find((b) => b.market_id === "mA")!;
+    // Mined data spans 00:59:50 .. 01:02:00: subscribed 00:59:50 (clipped) .. 01:00:30, then 01:01:00 .. 01:02:00.
+    expect(a.minutes_watched).toBeCloseTo(40 / 60 + 1, 9);
+  }, 60_000);
 
   test("an hour range reads only that hour", async () => {
     const dir = await knownDataset();
@@ -130,7 +142,7 @@ describe("mine", () => {
     expect(r.totals.files).toBe(1);
     expect(r.totals.rows).toBe(7);
     expect(r.books.get("mock")!.find((b) => b.market_id === "mA")!.snapshots).toBe(3);
-  });
+  }, 60_000);
 });
 
 /** A seeded random dataset written by the real SnapshotWriter: 24 books over two hours in 5-minute files, some without seq, some one-sided, random gaps. */
@@ -199,5 +211,5 @@ describe("mine vs DuckDB", () => {
       expect(m.avg_spread!).toBeCloseTo(d.avg_spread!, 9);
       expect(m.activity!).toBeCloseTo(d.activity!, 9);
     }
-  });
+  }, 60_000);
 });
