@@ -6,11 +6,11 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Field, Float64, Int64, Schema, Table, type Vector, tableFromIPC, tableToIPC, Utf8, vectorFromArray, type DataType } from "apache-arrow";
-import { Compression, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from "parquet-wasm";
 import type { BookMetrics } from "../analytics/score.ts";
 import { marketScores } from "../analytics/score.ts";
 import { utcDate } from "../timebucket.ts";
 import { readParquetFile } from "./parquet-read.ts";
+import { pw } from "./parquet-wasm.ts";
 
 export const STATS_DIR = "stats";
 
@@ -47,8 +47,9 @@ export function statsToParquet(books: BookMetrics[]): Uint8Array {
     cols[name] = vectorFromArray(books.map((b) => (isInt ? BigInt(b[name] as number) : b[name])) as never, type);
   }
   const table = new Table(new Schema(fields), cols);
-  const props = new WriterPropertiesBuilder().setCompression(Compression.ZSTD).build();
-  return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, "stream")), props);
+  // The compile-safe parquet-wasm instance (the package's node build cannot find its .wasm inside the executable).
+  const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).build();
+  return pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(table, "stream")), props);
 }
 
 /** Writes the venue's stats for `date` atomically (temp file in the same directory, fsync, rename, fsync dir). */
