@@ -4,17 +4,20 @@
  * never by the bucket.
  */
 import { dirname } from "node:path";
+import { tableFromIPC } from "apache-arrow";
+import { SNAPSHOT_SCHEMA } from "../schema.ts";
 import type { WriterSettings } from "../config.ts";
 import { pw } from "./parquet-wasm.ts";
 import { readSegmentStats, type SegmentStats } from "./staging.ts";
 import { type StorageFs } from "./fs.ts";
+import { ParquetStreamEncoder } from "./parquet-encode.ts";
 
 const CODEC = { zstd: pw.Compression.ZSTD, snappy: pw.Compression.SNAPPY, uncompressed: pw.Compression.UNCOMPRESSED } as const;
 
 /**
- * Dictionary encoding per column. Strings repeat (a few hundred markets, four statuses) and shrink a lot;
- * float columns and the lists are near-unique prices/sizes where dictionaries cost speed for little size
- * (STYLE.md trap, re-measured in bench/writer.bench.ts).
+ * Dictionary encoding per column, for the parquet-wasm path (snappy). Measured in bench/writer.bench.ts on
+ * realistic books: dictionaries on the float/int columns cost speed for a few B/row; strings are cheap either way.
+ * parquet-wasm 0.8 matches these settings by top-level name only, so list leaves follow the global default (off).
  */
 export const DICTIONARY_COLUMNS: Record<string, boolean> = {
   venue: true,
@@ -46,7 +49,23 @@ export interface CompactResult {
   markets: Set<string>;
 }
 
-/** Streams `segments` (absolute paths, in order) into `tmpPath` as one Parquet file, fsynced; the caller renames it. */
+/** Every IPC part of `segments`, in order, one at a time (stats of each segment added to `res` as it is opened). */
+async function* segmentParts(fs: StorageFs, segments: string[], res: CompactResult): AsyncGenerator<Uint8Array> {
+  for (const seg of segments) {
+    const stats = await readSegmentStats(fs, seg);
+    addStats(res, stats);
+    let offset = 0;
+    for (const len of stats.parts!) {
+      yield await fs.readRange(seg, offset, len);
+      offset += len;
+    }
+  }
+}
+
+/**
+ * Streams `segments` (absolute paths, in order) into `tmpPath` as one Parquet file, fsynced; the caller renames it.
+ * ZSTD and uncompressed go through our encoder (parquet-encode.ts, native zstd); snappy through parquet-wasm.
+ */
 export async function compactSegments(
   fs: StorageFs,
   segments: string[],
@@ -54,44 +73,43 @@ export async function compactSegments(
   settings: Pick<WriterSettings, "compression" | "row_group_rows">,
   dictionary = DICTIONARY_COLUMNS,
   dictionaryDefault = false,
+  engine: "native" | "wasm" = settings.compression === "snappy" ? "wasm" : "native",
 ): Promise<CompactResult> {
   const res: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
-  // One IPC part at a time: read its byte range, hand it to wasm, let the Parquet writer consume it.
-  let seg = -1;
-  let parts: number[] = [];
-  let part = 0;
-  let offset = 0;
-  const source = new ReadableStream<pw.RecordBatch>(
-    {
-      async pull(ctrl) {
-        while (part >= parts.length) {
-          if (++seg >= segments.length) return ctrl.close();
-          const stats = await readSegmentStats(fs, segments[seg]);
-          addStats(res, stats);
-          parts = stats.parts!;
-          part = 0;
-          offset = 0;
-        }
-        const len = parts[part++];
-        const ipc = await fs.readRange(segments[seg], offset, len);
-        offset += len;
-        const table = pw.Table.fromIPCStream(ipc);
-        for (const b of table.recordBatches()) ctrl.enqueue(b);
-        table.free();
-      },
-    },
-    { highWaterMark: 0 },
-  );
   await fs.mkdirp(dirname(tmpPath));
-  const out = await pw.transformParquetStream(source, writerProperties(settings, dictionary, dictionaryDefault));
   const h = await fs.create(tmpPath);
+  const write = async (b: Uint8Array) => {
+    await h.write(b);
+    res.bytes += b.length;
+  };
   try {
-    const reader = (out as ReadableStream<Uint8Array>).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      await h.write(value);
-      res.bytes += value.length;
+    const parts = segmentParts(fs, segments, res);
+    if (engine === "native") {
+      if (settings.compression === "snappy") throw new Error("the native encoder has no snappy");
+      const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: settings.compression, rowGroupRows: settings.row_group_rows, createdBy: "surveillance" }, write);
+      for await (const ipc of parts) for (const b of tableFromIPC(ipc).batches) await enc.write(b);
+      await enc.finish();
+    } else {
+      // One IPC part at a time: hand it to wasm, let parquet-wasm's streaming writer consume it.
+      const source = new ReadableStream<pw.RecordBatch>(
+        {
+          async pull(ctrl) {
+            const next = await parts.next();
+            if (next.done) return ctrl.close();
+            const table = pw.Table.fromIPCStream(next.value);
+            for (const b of table.recordBatches()) ctrl.enqueue(b);
+            table.free();
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      const out = await pw.transformParquetStream(source, writerProperties(settings, dictionary, dictionaryDefault));
+      const reader = (out as ReadableStream<Uint8Array>).getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await write(value);
+      }
     }
     await h.commit();
   } catch (e) {

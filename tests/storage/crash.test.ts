@@ -98,5 +98,5 @@ describe("crash: SIGKILL mid-bucket after a flush", () => {
     expect(globFiles(d, "_staging/**/*")).toEqual([]);
     expect(globFiles(d, "orderbook_snapshots/**/.tmp-*")).toEqual([]);
     expect((await checkManifest(d)).ok).toBe(true);
-  });
+  }, 60_000); // child processes on a loaded machine
 });
