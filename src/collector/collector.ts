@@ -6,6 +6,7 @@
 import type { ConsolaInstance } from "consola";
 import type { Clock, Timer } from "../clock.ts";
 import type { CollectSettings } from "../config.ts";
+import { UserError } from "../errors.ts";
 import { logger, RateLimitedLog } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { SnapshotSink } from "../schema.ts";
@@ -505,8 +506,21 @@ export class Collector {
     private readonly sink: ClosableSink,
   ) {}
 
+  /** Venues that refused to start (missing credentials…): logged in one line each, left out while the others run. */
+  readonly refused: { venue: string; error: UserError }[] = [];
+
   async start(): Promise<void> {
-    for (const v of this.venues) await v.start();
+    for (const v of this.venues) {
+      try {
+        await v.start();
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        logger(v.venue).error(`not collecting ${v.venue}: ${e.message}${e.advice ? `. ${e.advice}` : ""}`);
+        this.refused.push({ venue: v.venue, error: e });
+        await v.stop();
+      }
+    }
+    if (this.refused.length === this.venues.length && this.refused.length > 0) throw this.refused[0].error;
   }
 
   async stop(): Promise<void> {

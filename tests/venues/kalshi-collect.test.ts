@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { runCollect } from "../../src/collector/run.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { readLatestUniverse, scanAll } from "../../src/scanner/scanner.ts";
@@ -146,4 +147,39 @@ describe("kalshi end to end", () => {
     expect(rows.filter((r) => r.ts_recv > recoveredAt).every(fresh)).toBe(true);
     expect(rows.filter((r) => r.status === "ok").length).toBeGreaterThan(rows.length / 2);
   }, 30_000);
+
+  test("collect without Kalshi credentials: Kalshi is refused with one line naming the variables, the mock venue goes on", async () => {
+    const dd = await mkdtemp(join(tmpdir(), "kalshi-nocreds-"));
+    try {
+      const both = parseConfig(
+        {
+          data_dir: dd,
+          collector: { max_subs_per_venue: 8, hot_count: 3 },
+          venues: { mock: { universe_size: 20 }, kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, rest_requests_per_sec: 20 } },
+        },
+        "test",
+      );
+      const c = new SimClock(T0);
+      expect((await drive(c, scanAll(both, { clock: c, env: {} }))).map((r) => r.ok)).toEqual([true, true]);
+      const lines: string[] = [];
+      const { consola } = await import("consola");
+      // capture what tagged loggers print as errors (the refusal line)
+      const tagged = consola.withTag;
+      consola.withTag = ((tag: string) => Object.assign(tagged.call(consola, tag), { error: (m: string) => lines.push(`[${tag}] ${m}`) })) as typeof consola.withTag;
+      let summary;
+      try {
+        summary = await runCollect(both, { clock: c, durationMs: 20_000, env: {} });
+      } finally {
+        consola.withTag = tagged;
+      }
+      const byVenue = Object.fromEntries(summary.map((s) => [s.venue, s.snapshots]));
+      expect(byVenue.mock).toBeGreaterThan(0);
+      expect(byVenue.kalshi).toBe(0);
+      const refused = lines.filter((l) => l.startsWith("[kalshi]"));
+      expect(refused.length).toBe(1);
+      expect(refused[0]).toContain("KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH are not set");
+    } finally {
+      await rm(dd, { recursive: true, force: true });
+    }
+  });
 });
