@@ -243,7 +243,7 @@ describe("kalshi feed against the loopback server", () => {
     await a.connect(ref.sink);
     a.subscribe(refs(tickers.slice(0, 3)));
     a.unsubscribe(refs([tickers[1]]));
-    await waitFor(() => ref.of("book").length >= 4, "snapshots");
+    await waitFor(() => ref.of("book").length >= 4 && server.subscribed().size === 2, "snapshots and the queued delete");
     const before = server.commands.length;
     // pings keep it alive...
     await clock.advance(20_000);
