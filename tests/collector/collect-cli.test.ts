@@ -18,6 +18,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Each test spawns the CLI (twice for some): give it room on a loaded machine (bunfig's timeout is not applied). */
+const SLOW = 60_000;
+
 const parquet = (d: string) => [...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: d })];
 
 describe("surveillance collect", () => {
@@ -28,7 +31,7 @@ describe("surveillance collect", () => {
     expect(r.stderr).toContain("no market universe for venue mock");
     expect(r.stderr).toContain("surveillance scan");
     expect(existsSync(d)).toBe(false); // the writer is opened only after the checks
-  });
+  }, SLOW);
 
   test("bad --duration and --until are usage errors (exit 2)", async () => {
     const a = await runCli(["collect", "--config", cfg, "--data-dir", dir, "--duration", "ten minutes"]);
@@ -37,7 +40,7 @@ describe("surveillance collect", () => {
     const b = await runCli(["collect", "--config", cfg, "--data-dir", dir, "--until", "tomorrow"]);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain("--until tomorrow");
-  });
+  }, SLOW);
 
   test("scan then collect --duration 6m on simulated time: files, journal, a summary on stdout", async () => {
     const d = join(dir, "run");
@@ -53,7 +56,7 @@ describe("surveillance collect", () => {
     const journal = [...new Bun.Glob("subscriptions/venue=mock/date=*/events.jsonl").scanSync({ cwd: d })];
     expect(journal.length).toBeGreaterThanOrEqual(1);
     expect(r.stderr).toContain("churn");
-  });
+  }, SLOW);
 
   test("SIGINT stops a run cleanly: exit 0, every bucket finalized", async () => {
     const d = join(dir, "sigint");
@@ -79,5 +82,5 @@ describe("surveillance collect", () => {
     expect(parquet(d).length).toBeGreaterThanOrEqual(1);
     const staged = [...new Bun.Glob("_staging/**/*.arrows").scanSync({ cwd: d })];
     expect(staged).toEqual([]);
-  });
+  }, SLOW);
 });

@@ -91,7 +91,7 @@ describe("collector over the mock venue", () => {
     }
     expect(metrics.get(M.reconnects, { venue: "mock" })).toBe(ups.length - 1);
     checkRowsSane(sink.rows);
-  }, 30_000);
+  }, 60_000);
 
   test("seq gaps lead to a resync and stale rows until the fresh book lands", async () => {
     const { venue, sink, metrics } = await run({ gap_rate: 0.002 }, 1800_000, { resyncDelayMs: 5000 });
@@ -115,7 +115,7 @@ describe("collector over the mock venue", () => {
     expect(checked).toBeGreaterThan(0);
     expect(metrics.sum(M.rejected, { venue: "mock" })).toBe(0);
     checkRowsSane(sink.rows);
-  });
+  }, 60_000);
 
   test("malformed messages are counted by reason and dropped; books stay sane", async () => {
     const { venue, sink, metrics } = await run({ malformed_rate: 0.05 }, 1800_000);
@@ -123,5 +123,5 @@ describe("collector over the mock venue", () => {
     expect(metrics.sum(M.rejected, { venue: "mock" })).toBe(venue.stats.rejected);
     checkRowsSane(sink.rows);
     expect(metrics.get(M.gaps, { venue: "mock" })).toBe(0);
-  });
+  }, 60_000);
 });
