@@ -19,7 +19,8 @@ export function resultJson(r: MineResult): unknown {
 function table(title: string, books: RankedBook[], value: (b: RankedBook) => string): string[] {
   if (books.length === 0) return [`  ${title}: none`];
   const ids = books.map((b) => `${b.market_id} ${b.outcome_id}`);
-  const vals = books.map(value);
+  // The value, then how long the book was watched (a short watch means a noisier estimate).
+  const vals = books.map((b) => `${value(b)}  ${Math.round(b.minutes_watched).toLocaleString("en-US").padStart(5)} min`);
   const wId = Math.min(40, Math.max(...ids.map((s) => s.length)));
   const wVal = Math.max(...vals.map((s) => s.length));
   const lines = [`  ${title}`];
