@@ -117,8 +117,14 @@ export function mapMessage(msg: unknown, out: VenueEvent[]): void {
 
 function mapPriceChange(msg: Record<string, unknown>, out: VenueEvent[]): void {
   const market = msg.market;
-  const changes = msg.price_changes;
   const ts = millis(msg.timestamp);
+  // Current form: price_changes[] each with asset_id. The pre-2025-09 form had one top-level asset_id and changes[].
+  let changes = msg.price_changes;
+  let defaultAsset: unknown;
+  if (changes === undefined && Array.isArray(msg.changes)) {
+    changes = msg.changes;
+    defaultAsset = msg.asset_id;
+  }
   if (typeof market !== "string" || !Array.isArray(changes) || Number.isNaN(ts)) {
     out.push(rejected("bad_price_change", msg));
     return;
@@ -128,7 +134,7 @@ function mapPriceChange(msg: Record<string, unknown>, out: VenueEvent[]): void {
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i];
     if (!isObj(c)) return reject(out, start, "bad_price_change_entry", msg);
-    const asset = c.asset_id;
+    const asset = c.asset_id ?? defaultAsset;
     const side = c.side;
     const price = decimal(c.price);
     const size = decimal(c.size);
@@ -166,11 +172,14 @@ export function mapBook(msg: Record<string, unknown>): BookSnapshotEvent | strin
   const market = msg.market;
   const asset = msg.asset_id;
   const ts = millis(msg.timestamp);
-  if (typeof market !== "string" || !nonEmpty(asset) || Number.isNaN(ts) || !Array.isArray(msg.bids) || !Array.isArray(msg.asks)) {
+  // Older book messages named the sides buys/sells.
+  const rawBids = msg.bids ?? msg.buys;
+  const rawAsks = msg.asks ?? msg.sells;
+  if (typeof market !== "string" || !nonEmpty(asset) || Number.isNaN(ts) || !Array.isArray(rawBids) || !Array.isArray(rawAsks)) {
     return "bad_book";
   }
-  const bids = side(msg.bids, true);
-  const asks = side(msg.asks, false);
+  const bids = side(rawBids, true);
+  const asks = side(rawAsks, false);
   if (typeof bids === "string") return bids;
   if (typeof asks === "string") return asks;
   return { kind: "book", marketId: market, outcomeId: asset, bidPx: bids[0], bidSz: bids[1], askPx: asks[0], askSz: asks[1], seq: null, sourceTs: ts };

@@ -15,18 +15,27 @@ export type WireLevel = v.InferOutput<typeof WireLevel>;
 
 export const Side = v.picklist(["BUY", "SELL"]);
 
-/** REST `GET /book?token_id=T`; the socket `book` event is the same plus `event_type`. */
-export const RestBook = v.object({
+/**
+ * REST `GET /book?token_id=T`; the socket `book` event is the same plus `event_type`. Older messages named the
+ * sides `buys`/`sells`: either name is accepted, one of them is required per side.
+ */
+const bookEntries = {
   market: v.string(),
   asset_id: v.pipe(v.string(), v.minLength(1)),
   timestamp: v.optional(MsStr),
   hash: v.optional(v.string()),
-  bids: v.array(WireLevel),
-  asks: v.array(WireLevel),
-});
-export const WireBook = v.object({ ...RestBook.entries, event_type: v.literal("book") });
-export type WireBook = v.InferOutput<typeof WireBook>;
+  bids: v.optional(v.array(WireLevel)),
+  asks: v.optional(v.array(WireLevel)),
+  buys: v.optional(v.array(WireLevel)),
+  sells: v.optional(v.array(WireLevel)),
+};
+type BookSides = { bids?: unknown; asks?: unknown; buys?: unknown; sells?: unknown };
+const hasBothSides = <T extends BookSides>(b: T) => (b.bids ?? b.buys) !== undefined && (b.asks ?? b.sells) !== undefined;
+const SIDES_MSG = "a book needs bids/buys and asks/sells";
+export const RestBook = v.pipe(v.object(bookEntries), v.check(hasBothSides, SIDES_MSG));
 export type RestBook = v.InferOutput<typeof RestBook>;
+export const WireBook = v.pipe(v.object({ ...bookEntries, event_type: v.literal("book") }), v.check(hasBothSides, SIDES_MSG));
+export type WireBook = v.InferOutput<typeof WireBook>;
 
 export const WirePriceChangeEntry = v.object({
   asset_id: v.pipe(v.string(), v.minLength(1)),
@@ -38,12 +47,22 @@ export const WirePriceChangeEntry = v.object({
   best_ask: v.optional(v.string()),
 });
 
-export const WirePriceChange = v.object({
-  event_type: v.literal("price_change"),
-  market: v.string(),
-  timestamp: v.optional(MsStr),
-  price_changes: v.array(WirePriceChangeEntry),
-});
+/** Current form: `price_changes[]` with an asset_id each. The pre-2025-09 form: one top-level asset_id and `changes[]`. */
+export const WirePriceChange = v.union([
+  v.object({
+    event_type: v.literal("price_change"),
+    market: v.string(),
+    timestamp: v.optional(MsStr),
+    price_changes: v.array(WirePriceChangeEntry),
+  }),
+  v.object({
+    event_type: v.literal("price_change"),
+    market: v.string(),
+    asset_id: v.pipe(v.string(), v.minLength(1)),
+    timestamp: v.optional(MsStr),
+    changes: v.array(v.object({ ...WirePriceChangeEntry.entries, asset_id: v.optional(v.pipe(v.string(), v.minLength(1))) })),
+  }),
+]);
 export type WirePriceChange = v.InferOutput<typeof WirePriceChange>;
 
 /** Informational: counted, never applied to a book. */
@@ -59,7 +78,7 @@ export const WireResolved = v.object({
 });
 
 /** Any single market-channel message we understand. */
-export const WireMessage = v.variant("event_type", [WireBook, WirePriceChange, WireResolved, WireInfo]);
+export const WireMessage = v.union([WireBook, WirePriceChange, WireResolved, WireInfo]);
 export type WireMessage = v.InferOutput<typeof WireMessage>;
 
 /** Subscribe messages we send. */
