@@ -29,6 +29,12 @@ function fmtNumber(v: number): string {
 
 export class Metrics {
   private readonly families = new Map<string, Family>();
+  private readonly beforeRender: (() => void)[] = [];
+
+  /** Runs `fn` before each render, so a scrape sees values computed now (components that publish in batches). */
+  onRender(fn: () => void): void {
+    this.beforeRender.push(fn);
+  }
 
   private family(name: string, type: Family["type"], help: string): Family {
     let f = this.families.get(name);
@@ -75,6 +81,7 @@ export class Metrics {
 
   /** Prometheus text exposition format 0.0.4. */
   render(): string {
+    for (const fn of this.beforeRender) fn();
     const out: string[] = [];
     for (const f of this.families.values()) {
       out.push(`# HELP ${f.name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);

@@ -123,6 +123,7 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       );
     }
     collector = new Collector(venues, sink);
+    metrics.onRender(() => venues.forEach((v) => v.publish(clock.now()))); // /metrics is current, not as of the last status line
     sink.start?.();
     await collector.start();
     log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);

@@ -50,6 +50,26 @@ describe("--log-format json", () => {
     expect(r.stdout).toBe("");
   });
 
+  test("scan and collect (mock, simulated 5 minutes, metrics endpoint on): JSON lines only", { timeout: 60_000 }, async () => {
+    const cfg = join(dir, "mock.toml");
+    writeFileSync(cfg, [
+      `data_dir = "${join(dir, "mockdata")}"`, `log_format = "json"`,
+      `[metrics]`, `listen = "127.0.0.1:0"`, `log_interval_secs = 30`,
+      `[venues.mock]`, `universe_size = 30`, `drop_rate_per_hour = 60`, `malformed_rate = 0.01`, `gap_rate = 0.01`,
+    ].join("\n"));
+    const scan = await runCli(["scan", "--config", cfg]);
+    expect(scan.code).toBe(0);
+    jsonLines(scan.stderr);
+    const r = await runCli(["collect", "--config", cfg, "--duration", "5m"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^mock: \d+ snapshots/);
+    const lines = jsonLines(r.stderr);
+    // the periodic status line, the metrics address and the injected faults' warnings all came out as JSON
+    expect(lines.some((l) => l.tag === "mock" && String(l.msg).includes("snapshots/s"))).toBe(true);
+    expect(lines.some((l) => String(l.msg).startsWith("metrics at http://127.0.0.1:"))).toBe(true);
+    expect(lines.some((l) => l.level === "warn")).toBe(true);
+  });
+
   test("pretty (not a terminal): logs on stderr, not JSON, stdout empty", async () => {
     const r = await runCli(["verify", "--data-dir", dir]);
     expect(r.code).toBe(1);

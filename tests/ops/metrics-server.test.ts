@@ -58,6 +58,14 @@ describe("metrics server", () => {
     expect(find("surveillance_process_resident_memory_bytes", {})!.value).toBeGreaterThan(1e6);
   });
 
+  test("onRender hooks run at each scrape", async () => {
+    let n = 0;
+    metrics.onRender(() => metrics.set("surveillance_scrapes_seen", {}, ++n));
+    const value = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text()).samples.find((s) => s.name === "surveillance_scrapes_seen")!.value;
+    const first = await value();
+    expect(await value()).toBe(first + 1);
+  });
+
   test("404 elsewhere", async () => {
     const res = await fetch(`http://127.0.0.1:${server!.port}/`);
     expect(res.status).toBe(404);

@@ -1,7 +1,7 @@
 /** Redaction guard: Kalshi credentials set to sentinels never reach stdout, stderr or any file under the data dir. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/run-cli.ts";
@@ -39,23 +39,33 @@ describe("credentials never leak", () => {
       hostname: "127.0.0.1",
       fetch(req) {
         const echo = JSON.stringify(Object.fromEntries(req.headers));
-        return new Response(`unauthorized: ${echo}`, { status: req.headers.get("upgrade") ? 401 : 404 });
+        // the login on /refuse is rejected (fatal); elsewhere the upgrade fails with 503, so the feed keeps reconnecting
+        const status = req.headers.get("upgrade") ? (new URL(req.url).pathname.startsWith("/refuse") ? 401 : 503) : 404;
+        return new Response(`no: ${echo}`, { status });
       },
     });
     const base = `127.0.0.1:${server.port}`;
     dir = mkdtempSync(join(tmpdir(), "secrets-"));
     keyFile = join(dir, "kalshi.pem");
     writeFileSync(keyFile, PEM);
-    writeFileSync(join(dir, "c.toml"), [
+    const config = (wsPath: string) => [
       `data_dir = "${join(dir, "data")}"`,
       `[writer]`, `flush_secs = 1`,
       `[venues.mock]`, `enabled = false`,
       `[venues.kalshi]`, `enabled = true`,
-      `rest_url = "http://${base}/trade-api/v2"`, `ws_url = "ws://${base}/trade-api/ws/v2"`,
+      `rest_url = "http://${base}/trade-api/v2"`, `ws_url = "ws://${base}${wsPath}"`,
       `rest_requests_per_sec = 50`,
       `[venues.polymarket]`, `enabled = false`,
       `gamma_url = "http://${base}"`, `clob_url = "http://${base}"`, `ws_url = "ws://${base}/ws/market"`,
-    ].join("\n"));
+    ].join("\n");
+    writeFileSync(join(dir, "c.toml"), config("/trade-api/ws/v2"));
+    writeFileSync(join(dir, "refuse.toml"), config("/refuse/trade-api/ws/v2"));
+    // collect needs a universe; scan cannot get one from the hostile server, so write one as the scanner would
+    const day = new Date().toISOString().slice(0, 10);
+    const uni = join(dir, "data", "metadata", "venue=kalshi", `date=${day}`);
+    mkdirSync(uni, { recursive: true });
+    writeFileSync(join(uni, "universe.jsonl"), ["KXA-1", "KXB-2"].map((t) =>
+      JSON.stringify({ venue: "kalshi", market_id: t, outcome_ids: ["yes", "no"], title: t, close_ts: null, status: "active", tags: [] })).join("\n") + "\n");
   });
   afterAll(() => {
     server.stop(true);
@@ -67,16 +77,21 @@ describe("credentials never leak", () => {
     ["PEM path in the env", { KALSHI_API_KEY_ID: KEY_ID, KALSHI_PRIVATE_KEY_PATH: "KEYFILE" }],
   ];
   const commands: string[][] = [
+    // real time: the WebSocket login is refused (401, body echoing the signed headers), reconnects back off, 3 s later it stops
+    ["collect", "--venue", "kalshi", "--duration", "3s", "--verbose"],
+    ["collect", "--venue", "kalshi", "--duration", "3s", "--log-format", "json"],
+    ["collect", "--config", "REFUSE", "--venue", "kalshi", "--duration", "3s", "--verbose"],
     ["scan", "--venue", "kalshi", "--verbose"],
     ["scan", "--venue", "kalshi", "--log-format", "json", "--verbose"],
     ["status", "--venue", "kalshi", "--json"],
     ["verify", "--venue", "kalshi", "--verbose"],
   ];
   for (const [envName, env] of envs) {
-    for (const [cmd, ...rest] of commands) test(`${envName}: ${cmd} ${rest.join(" ")}`, async () => {
+    for (const [cmd, ...rest] of commands) test(`${envName}: ${cmd} ${rest.join(" ")}`, { timeout: 30_000 }, async () => {
       const e = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === "KEYFILE" ? keyFile : v]));
-      const r = await runCli([cmd, "--config", join(dir, "c.toml"), ...rest], { env: e });
-      expect(r.stdout + r.stderr).not.toBe(""); // the command said something (the check below is not vacuous)
+      const args = rest.includes("REFUSE") ? rest.map((a) => (a === "REFUSE" ? join(dir, "refuse.toml") : a)) : ["--config", join(dir, "c.toml"), ...rest];
+      const r = await runCli([cmd, ...args], { env: e });
+      expect(r.stdout + r.stderr).not.toBe("");
       for (const s of SENTINELS) {
         expect(r.stdout.includes(s)).toBe(false);
         expect(r.stderr.includes(s)).toBe(false);
