@@ -4,7 +4,7 @@
  * thousands of markets and runs as fast as a SimClock is driven. Faults (drops, seq gaps, malformed
  * messages) are injected at the configured rates.
  */
-import type { Clock, Timer } from "../clock.ts";
+import { SimClock, type Clock, type Timer } from "../clock.ts";
 import type { MockOptions, VenueConfig } from "../config.ts";
 import { Backoff } from "./backoff.ts";
 import { corruptLevel, mapMockMessage, type MockWireLevel, type MockWireMessage } from "./mock-mapper.ts";
@@ -168,7 +168,7 @@ export interface MockStats {
 }
 
 export interface MockVenueOptions {
-  /** Coalesce wake-ups to at most one per this many clock ms (events keep their own sourceTs). */
+  /** Coalesce wake-ups to at most one per this many clock ms (events keep their own sourceTs); default 250 on a SimClock, else 20. */
   batchMs?: number;
   /** Length of the outage after a drop, during which reconnect attempts fail (default: random up to 20 s). */
   outageMs?: (random: () => number) => number;
@@ -208,7 +208,8 @@ export class MockVenue implements VenueAdapter {
     this.name = cfg.name;
     this.o = cfg.options as MockOptions;
     this.clock = ctx.clock;
-    this.batchMs = opts.batchMs ?? 100;
+    // Simulated time: every wake-up costs real time (the SimClock settles I/O after each timer), so coalesce more.
+    this.batchMs = opts.batchMs ?? (ctx.clock instanceof SimClock ? 250 : 20);
     this.outageMs = opts.outageMs ?? ((r) => r() * 20_000);
     this.universe = mockUniverse(cfg.name, this.o, anchorOf(ctx.clock.now()));
     const n = this.universe.length;
