@@ -44,8 +44,8 @@ try {
     tAppend += performance.now() - a;
     if ((i + 1) % 10_000 === 0) {
       await Bun.sleep(0); // the event loop turns, as in the collector: triggered flushes run
-      // a producer this fast (the collector is ~100× slower) waits for the writer instead of piling up buffers
-      if (w.status().rowsBuffered >= 2 * WRITER_DEFAULTS.flush_rows) await w.flush();
+      // a producer this fast (the collector is ~100× slower) waits for the writer once flush_rows are buffered instead of piling up buffers
+      if (w.status().rowsBuffered >= WRITER_DEFAULTS.flush_rows) await w.flush();
     }
   }
   await w.flush();
@@ -97,7 +97,7 @@ try {
     const buf = new ColumnBuffer(TOP_K, 50_000);
     for (let i = 0; i < 50_000; i++) buf.append(gen.next());
     const p = join(segDir, `seg-${s}.arrows`);
-    await writeAtomic(nodeFs, p, encodeSegment(buf.toRecordBatch(), { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }));
+    await writeAtomic(nodeFs, p, encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }));
     segs.push(p);
   }
   // parquet-wasm 0.8 matches per-column settings on the top-level name only, so list leaves (bid_px.list.item)

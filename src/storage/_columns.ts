@@ -3,7 +3,7 @@
  * strings as UTF-8 bytes + offsets), filled straight from a SnapshotInput without any per-level object,
  * and turned into an Arrow RecordBatch over those same buffers.
  */
-import { makeData, RecordBatch, Struct, type Data } from "apache-arrow";
+import { DataType, makeData, RecordBatch, Struct, type Data } from "apache-arrow";
 import { deriveStatus, SNAPSHOT_SCHEMA, type SnapshotInput } from "../schema.ts";
 
 const TWO32 = 4294967296;
@@ -72,6 +72,14 @@ class Int64Column {
   reset(): void {
     this.nulls = 0;
   }
+  /** Rows [r0, r1) as staged-part buffers: [validity], values. */
+  part(r0: number, r1: number, out: Uint8Array[], nulls: number[]): void {
+    if (this.valid) {
+      out.push(bitmapRange(this.valid, r0, r1));
+      nulls.push(countNulls(this.valid, r0, r1));
+    }
+    out.push(view(this.words, 2 * r0, 2 * r1, 4));
+  }
 }
 
 class Utf8Column {
@@ -116,6 +124,15 @@ class Utf8Column {
   reset(): void {
     this.pos = 0;
     this.nulls = 0;
+  }
+  /** Rows [r0, r1) as staged-part buffers: [validity], offsets rebased to 0 (a copy), bytes. */
+  part(r0: number, r1: number, out: Uint8Array[], nulls: number[]): void {
+    if (this.valid) {
+      out.push(bitmapRange(this.valid, r0, r1));
+      nulls.push(countNulls(this.valid, r0, r1));
+    }
+    out.push(rebased(this.off, r0, r1));
+    out.push(this.bytes.subarray(this.off[r0], this.off[r1]));
   }
 }
 
@@ -170,6 +187,37 @@ class SideColumns {
   reset(): void {
     this.n = 0;
   }
+  /** Rows [r0, r1) as staged-part buffers of the px list then the sz list, each with its own offsets. */
+  part(r0: number, r1: number, out: Uint8Array[]): void {
+    const a = this.off[r0];
+    const b = this.off[r1];
+    out.push(rebased(this.off, r0, r1), view(this.px, a, b, 8));
+    out.push(rebased(this.off, r0, r1), view(this.sz, a, b, 8));
+  }
+}
+
+const view = (a: ArrayBufferView, start: number, end: number, width: number) =>
+  new Uint8Array(a.buffer, a.byteOffset + start * width, (end - start) * width);
+
+function rebased(off: Int32Array, r0: number, r1: number): Uint8Array {
+  const o = new Int32Array(r1 - r0 + 1);
+  const base = off[r0];
+  for (let i = 0; i <= r1 - r0; i++) o[i] = off[r0 + i] - base;
+  return new Uint8Array(o.buffer);
+}
+
+/** Validity bits of rows [r0, r1) starting at bit 0: a view when r0 is byte-aligned (the writer's parts are), else a copy. */
+function bitmapRange(valid: Uint8Array, r0: number, r1: number): Uint8Array {
+  if ((r0 & 7) === 0) return valid.subarray(r0 >> 3, (r1 + 7) >> 3);
+  const out = new Uint8Array((r1 - r0 + 7) >> 3);
+  for (let i = r0; i < r1; i++) if ((valid[i >> 3] >> (i & 7)) & 1) out[(i - r0) >> 3] |= 1 << ((i - r0) & 7);
+  return out;
+}
+
+function countNulls(valid: Uint8Array, r0: number, r1: number): number {
+  let n = 0;
+  for (let i = r0; i < r1; i++) if (((valid[i >> 3] >> (i & 7)) & 1) === 0) n++;
+  return n;
 }
 
 /** Per-buffer facts the manifest needs, gathered while appending. */
@@ -309,6 +357,40 @@ export class ColumnBuffer {
     return new RecordBatch(SNAPSHOT_SCHEMA, data);
   }
 
+  /**
+   * Rows [r0, r1) as one staged part: a header (u32 length, u32 0, JSON with the row count,
+   * buffer lengths and null counts, padded to 8) then every column's buffers in schema order, each padded to 8
+   * bytes so a reader can view them in place. The big buffers are views of this buffer, not copies.
+   */
+  partChunks(r0: number, r1: number): Uint8Array[] {
+    const bufs: Uint8Array[] = [];
+    const nulls: number[] = [];
+    const f = (a: Float64Array) => bufs.push(view(a, r0, r1, 8));
+    this.tsRecv.part(r0, r1, bufs, nulls);
+    this.venue.part(r0, r1, bufs, nulls);
+    this.marketId.part(r0, r1, bufs, nulls);
+    this.outcomeId.part(r0, r1, bufs, nulls);
+    this.seq.part(r0, r1, bufs, nulls);
+    for (const a of [this.bestBidPx, this.bestBidSz, this.bestAskPx, this.bestAskSz, this.mid, this.spread]) f(a);
+    this.bids.part(r0, r1, bufs);
+    this.asks.part(r0, r1, bufs);
+    this.status.part(r0, r1, bufs, nulls);
+    this.err.part(r0, r1, bufs, nulls);
+    this.sourceTs.part(r0, r1, bufs, nulls);
+    f(this.bidDepth3);
+    f(this.askDepth3);
+    const header = new TextEncoder().encode(JSON.stringify({ rows: r1 - r0, lens: bufs.map((b) => b.length), nulls }));
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setUint32(0, header.length, true);
+    const out: Uint8Array[] = [head, header];
+    if (header.length % 8) out.push(PAD.subarray(0, 8 - (header.length % 8)));
+    for (const b of bufs) {
+      out.push(b);
+      if (b.length % 8) out.push(PAD.subarray(0, 8 - (b.length % 8)));
+    }
+    return out;
+  }
+
   stats(): BufferStats {
     return { rows: this.length, minTs: this.minTs, maxTs: this.maxTs, markets: this.markets };
   }
@@ -341,4 +423,43 @@ function sum3(sz: Float64Array, start: number, n: number): number {
   let s = 0;
   for (let j = 0; j < n && j < 3; j++) s += sz[start + j];
   return s;
+}
+
+const PAD = new Uint8Array(8);
+
+/** A staged part (see ColumnBuffer.partChunks) as an Arrow RecordBatch whose buffers are views of `bytes`. */
+export function decodePart(bytes: Uint8Array): RecordBatch {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hlen = dv.getUint32(0, true);
+  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as { rows: number; lens: number[]; nulls: number[] };
+  const n = h.rows;
+  let pos = 8 + hlen + ((8 - (hlen % 8)) % 8);
+  let k = 0;
+  let nk = 0;
+  const next = (): Uint8Array => {
+    const len = h.lens[k++];
+    if (pos + len > bytes.length) throw new Error("staged part truncated");
+    const b = bytes.subarray(pos, pos + len);
+    pos += len + ((8 - (len % 8)) % 8);
+    return b;
+  };
+  const copyAligned = (b: Uint8Array) => (b.byteOffset % 8 === 0 ? b : b.slice());
+  const f64 = (b: Uint8Array) => { const a = copyAligned(b); return new Float64Array(a.buffer, a.byteOffset, a.length / 8); };
+  const i64 = (b: Uint8Array) => { const a = copyAligned(b); return new BigInt64Array(a.buffer, a.byteOffset, a.length / 8); };
+  const i32 = (b: Uint8Array) => { const a = copyAligned(b); return new Int32Array(a.buffer, a.byteOffset, a.length / 4); };
+  const children: Data[] = [];
+  for (const field of SNAPSHOT_SCHEMA.fields) {
+    const type = field.type;
+    const nullBitmap = field.nullable ? next() : undefined;
+    const nullCount = field.nullable ? h.nulls[nk++] : 0;
+    if (DataType.isInt(type)) children.push(makeData({ type, length: n, nullCount, nullBitmap, data: i64(next()) }));
+    else if (DataType.isFloat(type)) children.push(makeData({ type, length: n, nullCount, data: f64(next()) }));
+    else if (DataType.isUtf8(type)) children.push(makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: i32(next()), data: next() }));
+    else if (DataType.isList(type)) {
+      const valueOffsets = i32(next());
+      const vals = f64(next());
+      children.push(makeData({ type, length: n, nullCount, valueOffsets, child: makeData({ type: type.children[0].type, length: vals.length, nullCount: 0, data: vals }) }));
+    } else throw new Error(`staged part: unexpected column type ${type}`);
+  }
+  return new RecordBatch(SNAPSHOT_SCHEMA, makeData({ type: new Struct(SNAPSHOT_SCHEMA.fields), length: n, nullCount: 0, children }));
 }

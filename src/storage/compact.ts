@@ -4,7 +4,8 @@
  * never by the bucket.
  */
 import { dirname } from "node:path";
-import { tableFromIPC } from "apache-arrow";
+import { Table, tableToIPC } from "apache-arrow";
+import { decodePart } from "./_columns.ts";
 import { SNAPSHOT_SCHEMA } from "../schema.ts";
 import type { WriterSettings } from "../config.ts";
 import { pw } from "./parquet-wasm.ts";
@@ -49,7 +50,7 @@ export interface CompactResult {
   markets: Set<string>;
 }
 
-/** Every IPC part of `segments`, in order, one at a time (stats of each segment added to `res` as it is opened). */
+/** Every part of `segments`, in order, one at a time (stats of each segment added to `res` as it is opened). */
 async function* segmentParts(fs: StorageFs, segments: string[], res: CompactResult): AsyncGenerator<Uint8Array> {
   for (const seg of segments) {
     const stats = await readSegmentStats(fs, seg);
@@ -87,7 +88,7 @@ export async function compactSegments(
     if (engine === "native") {
       if (settings.compression === "snappy") throw new Error("the native encoder has no snappy");
       const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: settings.compression, rowGroupRows: settings.row_group_rows, createdBy: "surveillance" }, write);
-      for await (const ipc of parts) for (const b of tableFromIPC(ipc).batches) await enc.write(b);
+      for await (const part of parts) await enc.write(decodePart(part));
       await enc.finish();
     } else {
       // One IPC part at a time: hand it to wasm, let parquet-wasm's streaming writer consume it.
@@ -96,7 +97,7 @@ export async function compactSegments(
           async pull(ctrl) {
             const next = await parts.next();
             if (next.done) return ctrl.close();
-            const table = pw.Table.fromIPCStream(next.value);
+            const table = pw.Table.fromIPCStream(tableToIPC(new Table([decodePart(next.value)]), "stream"));
             for (const b of table.recordBatches()) ctrl.enqueue(b);
             table.free();
           },

@@ -292,7 +292,7 @@ export class SnapshotWriter implements SnapshotSink {
       const buf = st.pending[0];
       if (st.segments.length === 0) await this.fs.mkdirp(st.dir);
       const name = segmentName(st.nextSeg);
-      const chunks = encodeSegment(buf.toRecordBatch(), { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] });
+      const chunks = encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] });
       const bytes = await writeAtomic(this.fs, join(st.dir, name), chunks);
       st.nextSeg++;
       st.segments.push(name);

@@ -1,17 +1,17 @@
 /**
  * The staging area: rows made durable between flushes, outside the dataset tree so no dataset glob sees them.
  * `<dataDir>/_staging/<venue>/<YYYY-MM-DDTHH-mm>_<M>m_g<N>/seg-000001.arrows`, one directory per (venue, bucket,
- * generation). A segment is a run of standalone Arrow IPC streams ("parts", ≤ PART_ROWS rows each, so compaction
- * never holds more than one part) followed by a JSON trailer with its stats and part lengths, the trailer's
- * length (u32 LE) and an 8-byte magic.
+ * generation). A segment is a run of "parts" (≤ PART_ROWS rows each, so compaction never holds more than one):
+ * the writer's column buffers written as they are, 8-byte aligned (ColumnBuffer.partChunks / decodePart), then a
+ * JSON trailer with the segment's stats and part lengths, the trailer's length (u32 LE) and an 8-byte magic.
  */
 import { dirname, join } from "node:path";
-import { type RecordBatch, Table, tableToIPC } from "apache-arrow";
+import type { ColumnBuffer } from "./_columns.ts";
 import { utcDate } from "./../timebucket.ts";
 import { errCode, type StorageFs } from "./fs.ts";
 
 export const STAGING_DIR = "_staging";
-export const SEGMENT_EXT = ".arrows";
+export const SEGMENT_EXT = ".arrows"; // historical name: parts are raw column buffers, not Arrow IPC
 /** Written before a staged bucket's final file is renamed into place; lets recovery tell "done" from "redo". */
 export const MARKER = "finalizing.json";
 const MAGIC = new TextEncoder().encode("SVSEG001");
@@ -27,7 +27,7 @@ export interface SegmentStats {
   parts?: number[];
 }
 
-/** Rows per IPC part of a segment: bounds what compaction holds in memory at once (~13 MB at 20 levels a side). */
+/** Rows per part of a segment: bounds what compaction holds in memory at once (~13 MB at 20 levels a side). */
 export const PART_ROWS = 16_384;
 
 export interface FinalizeMarker {
@@ -72,13 +72,13 @@ export function segmentNumber(name: string): number {
   return m ? Number(m[1]) : -1;
 }
 
-/** A segment's bytes, produced part by part (each part serialized just before it is written). */
-export function* encodeSegment(batch: RecordBatch, stats: SegmentStats, partRows = PART_ROWS): Generator<Uint8Array> {
+/** A segment's bytes, part by part: views of the buffer's arrays (written as they are), then the trailer. */
+export function* encodeSegment(buf: ColumnBuffer, stats: SegmentStats, partRows = PART_ROWS): Generator<Uint8Array> {
   const parts: number[] = [];
-  for (let off = 0; off < batch.numRows; off += partRows) {
-    const ipc = tableToIPC(new Table([batch.slice(off, Math.min(batch.numRows, off + partRows))]), "stream");
-    parts.push(ipc.length);
-    yield ipc;
+  for (let r0 = 0; r0 < buf.length; r0 += partRows) {
+    const chunks = buf.partChunks(r0, Math.min(buf.length, r0 + partRows));
+    parts.push(chunks.reduce((s, c) => s + c.length, 0));
+    yield* chunks;
   }
   const json = new TextEncoder().encode(JSON.stringify({ ...stats, parts }));
   const tail = new Uint8Array(4 + MAGIC.length);

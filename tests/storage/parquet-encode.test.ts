@@ -24,7 +24,7 @@ async function build(name: string, compression: "zstd" | "snappy" | "uncompresse
     for (let i = 0; i < n; i++) buf.append(g.next());
     rows.push(...tableToRows(new Table([buf.toRecordBatch()])));
     const p = join(tmp.dir, `${name}-seg-${k}.arrows`);
-    await writeAtomic(nodeFs, p, encodeSegment(buf.toRecordBatch(), { rows: n, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }, 500));
+    await writeAtomic(nodeFs, p, encodeSegment(buf, { rows: n, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }, 500));
     segs.push(p);
   }
   const out = join(tmp.dir, `${name}.parquet`);
