@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { SimClock } from "../src/clock.ts";
 import { WRITER_DEFAULTS } from "../src/config.ts";
 import { compactSegments, DICTIONARY_COLUMNS } from "../src/storage/compact.ts";
@@ -26,6 +25,7 @@ let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, rssMB()));
 
 const dir = mkdtempSync(join(tmpdir(), "surv-bench-writer-"));
+const baseRss = rssMB();
 try {
   // ---- 1. our writer: one 60-minute bucket of ROWS rows, default flush_rows / row_group_rows, ZSTD ----
   const start = Date.UTC(2026, 0, 1, 0, 0);
@@ -50,6 +50,8 @@ try {
   }
   await w.flush();
   const tStaged = performance.now();
+  sample();
+  const peakStaging = peakRss;
   await w.close();
   const t1 = performance.now();
   clearInterval(sampler);
@@ -68,11 +70,15 @@ try {
     `  of which append ${(tAppend / 1000).toFixed(2)} s, staging ${((tStaged - t0 - tAppend) / 1000).toFixed(2)} s (${st.flushes} flushes), ` +
       `compaction ${((t1 - tStaged) / 1000).toFixed(2)} s`,
   );
-  console.log(`  peak RSS ${peakRss.toFixed(0)} MB (wasm memory ${(pw.wasmMemory().buffer.byteLength / MB).toFixed(0)} MB); target < 512 MB`);
+  console.log(
+    `  peak RSS ${peakRss.toFixed(0)} MB (target < 512 MB): ${peakStaging.toFixed(0)} MB while appending/staging, ` +
+      `${baseRss.toFixed(0)} MB at start; wasm memory ${(pw.wasmMemory().buffer.byteLength / MB).toFixed(0)} MB`,
+  );
   const oursRate = rows / secs;
   const finalPath = join(dir, entries[0].path);
 
   // ---- 2. DuckDB: the same rows (loaded from our file, untimed) written with COPY … ZSTD, threads = 1 ----
+  const { DuckDBInstance } = await import("@duckdb/node-api"); // loaded only now: its native library is not our RSS
   const db = await DuckDBInstance.create(":memory:");
   const conn = await db.connect();
   await conn.run("SET threads = 1");
@@ -107,20 +113,20 @@ try {
   const on = (cols: string[]) => Object.fromEntries(cols.map((c) => [c, true]));
   const off = (cols: string[]) => Object.fromEntries(cols.map((c) => [c, false]));
   const variants: [string, Record<string, boolean>, boolean][] = [
-    ["strings only (chosen)", DICTIONARY_COLUMNS, false],
+    ["strings only", DICTIONARY_COLUMNS, false],
     ["none", {}, false],
     ["strings + float scalars", { ...DICTIONARY_COLUMNS, ...on(floats) }, false],
     ["strings + ints", { ...DICTIONARY_COLUMNS, ...on(ints) }, false],
     ["all but scalars (lists on)", { ...off(floats), ...off(ints) }, true],
     ["all", {}, true],
   ];
-  console.log(`dictionary encoding (compaction of ${N.toLocaleString()} staged rows, ZSTD):`);
-  for (const [name, dict, globalOn] of variants) {
+  console.log(`compaction of ${N.toLocaleString()} staged rows to ZSTD Parquet: our encoder vs parquet-wasm with dictionary variants:`);
+  for (const [name, dict, globalOn, engine] of [["native encoder (chosen)", {}, false, "native"] as const, ...variants.map(([n, d, g]) => [`parquet-wasm, dict ${n}`, d, g, "wasm"] as const)]) {
     const out = join(segDir, `.tmp-${name.replace(/\W+/g, "_")}.partial`);
     const c0 = performance.now();
-    const res = await compactSegments(nodeFs, segs, out, { compression: "zstd", row_group_rows: WRITER_DEFAULTS.row_group_rows }, dict, globalOn);
+    const res = await compactSegments(nodeFs, segs, out, { compression: "zstd", row_group_rows: WRITER_DEFAULTS.row_group_rows }, dict, globalOn, engine);
     const cs = (performance.now() - c0) / 1000;
-    console.log(`  ${name.padEnd(24)} ${Math.round(N / cs).toLocaleString().padStart(9)} rows/s  ${(res.bytes / N).toFixed(1).padStart(6)} B/row`);
+    console.log(`  ${name.padEnd(42)} ${Math.round(N / cs).toLocaleString().padStart(9)} rows/s  ${(res.bytes / N).toFixed(1).padStart(6)} B/row`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -64,6 +64,36 @@ async function* segmentParts(fs: StorageFs, segments: string[], res: CompactResu
 }
 
 /**
+ * Feeds every part to the encoder, reading each into a pooled buffer: a buffer returns to the pool once the row
+ * group holding its rows is written, so compaction reuses a handful of part-sized buffers instead of allocating
+ * (and leaving the GC) one per part — a 1,000,000-row bucket otherwise peaked at ~700 MB RSS.
+ */
+async function encodeParts(fs: StorageFs, segments: string[], res: CompactResult, enc: ParquetStreamEncoder): Promise<void> {
+  const pool: Uint8Array[] = [];
+  let held: Uint8Array[] = [];
+  for (const seg of segments) {
+    const stats = await readSegmentStats(fs, seg);
+    addStats(res, stats);
+    let offset = 0;
+    for (const len of stats.parts!) {
+      const i = pool.findIndex((b) => b.length >= len);
+      const buf = i >= 0 ? pool.splice(i, 1)[0] : new Uint8Array(len);
+      const bytes = await fs.readRange(seg, offset, len, buf);
+      offset += len;
+      const groups = enc.rowGroupCount;
+      await enc.write(decodePart(bytes));
+      held.push(buf);
+      if (enc.rowGroupCount > groups) {
+        // all rows before the last part are encoded; the last part may still have rows pending
+        const last = enc.pendingRows > 0 ? held.pop() : undefined;
+        pool.push(...held);
+        held = last ? [last] : [];
+      }
+    }
+  }
+}
+
+/**
  * Streams `segments` (absolute paths, in order) into `tmpPath` as one Parquet file, fsynced; the caller renames it.
  * ZSTD and uncompressed go through our encoder (parquet-encode.ts, native zstd); snappy through parquet-wasm.
  */
@@ -88,7 +118,7 @@ export async function compactSegments(
     if (engine === "native") {
       if (settings.compression === "snappy") throw new Error("the native encoder has no snappy");
       const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: settings.compression, rowGroupRows: settings.row_group_rows, createdBy: "surveillance" }, write);
-      for await (const part of parts) await enc.write(decodePart(part));
+      await encodeParts(fs, segments, res, enc);
       await enc.finish();
     } else {
       // One IPC part at a time: hand it to wasm, let parquet-wasm's streaming writer consume it.

@@ -23,8 +23,8 @@ export interface StorageFs {
   unlink(path: string): Promise<void>;
   rmrf(path: string): Promise<void>;
   readFile(path: string): Promise<Uint8Array>;
-  /** `length` bytes from `offset` (fewer only at end of file). */
-  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** `length` bytes from `offset` (fewer only at end of file), into `into` when given (it must be large enough). */
+  readRange(path: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Names in `dir`, [] when it does not exist. */
   readdir(dir: string): Promise<string[]>;
   /** Size in bytes, undefined when missing. */
@@ -72,10 +72,10 @@ export const nodeFs: StorageFs = {
   unlink: (p) => fsp.unlink(p),
   rmrf: (p) => fsp.rm(p, { recursive: true, force: true }),
   readFile: async (p) => new Uint8Array(await fsp.readFile(p)),
-  async readRange(p, offset, length) {
+  async readRange(p, offset, length, into) {
     const fh = await fsp.open(p, "r");
     try {
-      const buf = new Uint8Array(length);
+      const buf = into ? into.subarray(0, length) : new Uint8Array(length);
       let got = 0;
       while (got < length) {
         const { bytesRead } = await fh.read(buf, got, length - got, offset + got);

@@ -245,9 +245,14 @@ export interface EncoderOptions {
 export class ParquetStreamEncoder {
   private readonly cols: ColumnSpec[];
   private pending: RecordBatch[] = [];
-  private pendingRows = 0;
+  /** Rows accepted but not yet encoded (they still reference their input batches). */
+  pendingRows = 0;
   private offset = 0;
   private rowGroups: { rows: number; chunks: ChunkMeta[] }[] = [];
+  /** Row groups written so far. */
+  get rowGroupCount(): number {
+    return this.rowGroups.length;
+  }
   // scratch reused by every page: allocating (and zero-filling) megabytes per column was a sixth of the time
   private readonly body = new Bytes(1 << 20);
   private readonly rep = new BitLevels(1 << 16);

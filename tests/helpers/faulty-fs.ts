@@ -65,7 +65,7 @@ export class FaultyFs {
     unlink: async (p) => (this.check("unlink", p), nodeFs.unlink(p)),
     rmrf: async (p) => (this.check("rmrf", p), nodeFs.rmrf(p)),
     readFile: async (p) => (this.check("readFile", p), nodeFs.readFile(p)),
-    readRange: async (p, o, n) => (this.check("readFile", p), nodeFs.readRange(p, o, n)),
+    readRange: async (p, o, n, into) => (this.check("readFile", p), nodeFs.readRange(p, o, n, into)),
     readdir: (d) => nodeFs.readdir(d),
     size: (p) => nodeFs.size(p),
     isDir: (p) => nodeFs.isDir(p),
