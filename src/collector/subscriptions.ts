@@ -72,8 +72,6 @@ export class ChurnLimiter {
 interface Entry {
   ref: MarketRef;
   tier: Tier;
-  /** Reason a subscribe for this target is journaled with. */
-  reason: SubReason;
 }
 
 export interface RetierChange {
@@ -85,7 +83,8 @@ export class SubscriptionPlan {
   /** Markets we have asked the venue for, with their tier. */
   readonly current = new Map<string, { ref: MarketRef; tier: Tier }>();
   private target = new Map<string, Entry>();
-  private hasTarget = false;
+  /** The first fill is done (every target subscribed once): later WARM subscribes are rotation. */
+  private filled = false;
   /** Markets to resubscribe (unsubscribe + subscribe), with the reason. */
   private readonly resubscribe = new Map<string, SubReason>();
   /** Markets never to subscribe again (resolved). */
@@ -93,13 +92,10 @@ export class SubscriptionPlan {
 
   /** Sets the target; returns markets whose tier changed (applied at once: a tier costs no churn). */
   setTarget(t: Targets): RetierChange[] {
-    const first = !this.hasTarget;
-    this.hasTarget = true;
     const next = new Map<string, Entry>();
     const add = (ref: MarketRef, tier: Tier) => {
       if (next.has(ref.market_id) || this.excluded.has(ref.market_id)) return;
-      const reason: SubReason = tier === "hot" ? "hot" : first ? "warm" : "rotation";
-      next.set(ref.market_id, { ref, tier, reason });
+      next.set(ref.market_id, { ref, tier });
     };
     for (const m of t.hot) add(m, "hot");
     for (const m of t.warm) add(m, "warm");
@@ -168,7 +164,7 @@ export class SubscriptionPlan {
         blocked = true;
         break;
       }
-      out.push({ action: "subscribe", market: t.ref, reason: t.reason, tier: t.tier });
+      out.push({ action: "subscribe", market: t.ref, reason: t.tier === "hot" ? "hot" : this.filled ? "rotation" : "warm", tier: t.tier });
       this.current.set(id, { ref: t.ref, tier: t.tier });
       budget--;
       if (swap && !swap.done) {
@@ -178,6 +174,7 @@ export class SubscriptionPlan {
         budget--;
       }
     }
+    if (!blocked && this.target.size > 0) this.filled = true;
     if (!blocked) {
       for (const [id, reason] of this.resubscribe) {
         if (!this.target.has(id) || !this.current.has(id)) {

@@ -162,6 +162,9 @@ describe("collect one simulated hour of the mock venue", () => {
     expect(hot.length).toBe(6);
     expect(hot.every((e) => e.ts === T0 && e.action === "subscribe")).toBe(true);
     expect(changes.slice(0, 6).map((e) => e.reason)).toEqual(Array(6).fill("hot"));
+    // The first fill (24 WARM markets, churn-limited: 14 with HOT in the first minute, 10 in the second) says "warm".
+    const warm = changes.filter((e) => e.reason === "warm");
+    expect(warm.map((e) => [e.ts - T0, e.action])).toEqual([...Array(14).fill([0, "subscribe"]), ...Array(10).fill([60_000, "subscribe"])]);
     const rot = changes.filter((e) => e.reason === "rotation");
     expect(rot.length).toBeGreaterThan(0);
     // No rotation before the first boundary; every period after it starts swapping WARM markets.

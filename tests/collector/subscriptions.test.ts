@@ -52,7 +52,9 @@ describe("SubscriptionPlan", () => {
     ]);
     expect(p.pending()).toBe(3);
     expect(p.next(30_000, l)).toEqual([]);
-    expect(p.next(60_000, l).map((c) => c.market.market_id)).toEqual(["m5", "m6", "m7"]);
+    // A new target (a rotation boundary) during the first fill: what is still missing is still the "warm" fill.
+    p.setTarget({ hot: m.slice(0, 2), warm: m.slice(2) });
+    expect(p.next(60_000, l).map((c) => [c.market.market_id, c.reason])).toEqual([["m5", "warm"], ["m6", "warm"], ["m7", "warm"]]);
     expect(p.pending()).toBe(0);
     expect(p.countByTier()).toEqual({ hot: 2, warm: 6 });
   });
