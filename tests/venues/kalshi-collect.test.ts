@@ -182,4 +182,50 @@ describe("kalshi end to end", () => {
       await rm(dd, { recursive: true, force: true });
     }
   });
+
+  test("rotation churn goes through update_subscription on one sid and stays within the churn limit", async () => {
+    const limit = 10;
+    const cfg = parseConfig(
+      {
+        data_dir: dataDir,
+        collector: { max_subs_per_venue: 8, hot_count: 3, subscription_churn_limit_per_minute: limit, rotation_period_secs: 60, snapshot_interval_ms_warm: 5000 },
+        venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl } },
+      },
+      "test",
+    ).selected[0];
+    const refs = server.openTickers.slice(100, 140).map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] }));
+    const t0 = clock.now();
+    // the warm set moves by 5 markets each minute: 10 changes per rotation, as many as the limit allows
+    const targets = (now: number) => {
+      const k = Math.floor((now - t0) / 60_000) * 5;
+      return { hot: refs.slice(0, 3), warm: refs.slice(3 + k, 8 + k) };
+    };
+    const adapter = await createAdapter(cfg, { clock, env, random: () => 0.5 });
+    const sink = { append() {}, async close() {} };
+    const vc = new VenueCollector({
+      venue: "kalshi", settings: cfg.collect, adapter, sink, clock, metrics: new Metrics(), dataDir, topK: 50,
+      flushSecs: 5, logIntervalSecs: 600, targets, log: silentLog,
+    });
+    const before = server.commands.length;
+    await vc.start();
+    for (let s = 0; s < 300; s++) {
+      if (s % 10 === 0) server.ping(); // Kalshi's heartbeat, every 10 s
+      await clock.advance(1000);
+      await Bun.sleep(1); // let the commands and the snapshots they bring cross the loopback
+    }
+    const held = () => { const c = vc.plan.countByTier(); return c.hot + c.warm; };
+    await waitFor(() => server.subscribed().size === held(), "server caught up");
+    await vc.stop();
+    const cmds = server.commands.slice(before);
+    expect(vc.counters.reconnects).toBe(0);
+    expect(cmds.filter((c) => c.cmd === "subscribe").length).toBe(1);
+    const updates = cmds.filter((c) => c.cmd === "update_subscription");
+    expect(new Set(updates.map((c) => c.params.action))).toEqual(new Set(["add_markets", "delete_markets"]));
+    expect(new Set(updates.map((c) => (c.params.sids as number[])[0])).size).toBe(1);
+    // every market added or removed (the first subscribe included) counts against the limit in any 60 s window
+    const changes = cmds.flatMap((c) => (c.params.action === "get_snapshot" ? [] : (c.params.market_tickers as string[]).map(() => c.at)));
+    for (const at of changes) expect(changes.filter((x) => x >= at && x < at + 60_000).length).toBeLessThanOrEqual(limit);
+    expect(changes.length).toBeGreaterThan(2 * limit); // the rotation really ran for several minutes
+    expect(server.subscribed().size).toBeLessThanOrEqual(8);
+  }, 30_000);
 });

@@ -53,8 +53,8 @@ export interface KalshiServer {
   books: Map<string, ServerBook>;
   /** Every REST request: path+query and the clock time. */
   restLog: { path: string; at: number; status: number }[];
-  /** Every WebSocket command received. */
-  commands: { id: number; cmd: string; params: Record<string, unknown> }[];
+  /** Every WebSocket command received, stamped with the clock time. */
+  commands: { id: number; cmd: string; params: Record<string, unknown>; at: number }[];
   /** Upgrade attempts refused with 401. */
   refused: number;
   /** Clock time of every WebSocket upgrade attempt. */
@@ -216,7 +216,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
       },
       message(ws, raw) {
         const c = JSON.parse(String(raw)) as { id: number; cmd: string; params: Record<string, unknown> };
-        commands.push(c);
+        commands.push({ ...c, at: o.clock.now() });
         const p = c.params ?? {};
         const tickers = (p.market_tickers as string[] | undefined) ?? [];
         const unknown = tickers.filter((t) => !books.has(t));
