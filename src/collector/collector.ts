@@ -389,7 +389,7 @@ export class VenueCollector {
       }
       this.counters.watchdog++;
       this.plan.requestResubscribe(id, "watchdog");
-      this.warn.warn("watchdog", `${id}: no message for ${Math.round((now - Math.min(...[...m.values()].map((b) => b.lastMessageTs))) / 1000)} s with the connection up; resubscribing`, now);
+      this.warn.warn("watchdog", `${id}: no message for ${Math.round((now - Math.min(...[...m.values()].map((b) => b.lastMessageTs))) / 1000)} s with the connection up; resubscribe queued`, now);
       queued = true;
     }
     if (queued) this.pump(now);

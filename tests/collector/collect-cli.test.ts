@@ -58,6 +58,20 @@ describe("surveillance collect", () => {
     expect(r.stderr).toContain("churn");
   }, SLOW);
 
+  test("clock_speed N runs on a scaled real clock: --duration 2m at 120× takes about a second", async () => {
+    const d = join(dir, "scaled");
+    const fast = join(dir, "scaled.toml");
+    await Bun.write(fast, `[collector]\nmax_subs_per_venue = 10\nhot_count = 2\n[venues.mock]\nuniverse_size = 30\nclock_speed = 120\n`);
+    expect((await runCli(["scan", "--config", fast, "--data-dir", d])).code).toBe(0);
+    const t0 = performance.now();
+    const r = await runCli(["collect", "--config", fast, "--data-dir", d, "--duration", "2m"]);
+    const s = (performance.now() - t0) / 1000;
+    expect(r.code).toBe(0);
+    expect(s).toBeGreaterThan(0.9); // it did wait for (scaled) time to pass, not run as fast as possible
+    expect(r.stdout).toMatch(/^mock: [1-9]\d* snapshots/);
+    expect(parquet(d).length).toBeGreaterThanOrEqual(1);
+  }, SLOW);
+
   test("SIGINT stops a run cleanly: exit 0, every bucket finalized", async () => {
     const d = join(dir, "sigint");
     expect((await runCli(["scan", "--config", cfg, "--data-dir", d])).code).toBe(0);
