@@ -36,6 +36,12 @@ export interface DayStatus {
   hours: HourStatus[];
 }
 
+const utf8 = new TextDecoder();
+function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (b[x + k] !== b[y + k]) return false;
+  return true;
+}
+
 const hhmm = (ts: number) => new Date(ts).toISOString().slice(11, 16).replace(":", "-");
 
 /** Status of one UTC day (`dayTs` = its midnight). */
@@ -74,12 +80,25 @@ export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMi
     try {
       const t = await readParquetFile(f.abs, ["ts_recv", "market_id"]);
       a.rows += t.numRows;
-      const ts = t.getChild("ts_recv")!, mk = t.getChild("market_id")!;
-      for (let i = 0; i < t.numRows; i++) {
-        const v = Number(ts.get(i) as bigint);
-        if (a.first_ts === null || v < a.first_ts) a.first_ts = v;
-        if (a.last_ts === null || v > a.last_ts) a.last_ts = v;
-        a.marketSet.add(mk.get(i) as string);
+      // Straight over the buffers: Vector.get per row is an order of magnitude slower on a day of files.
+      for (const d of t.getChild("ts_recv")!.data) {
+        const vals = (d.values as BigInt64Array).subarray(d.offset, d.offset + d.length);
+        for (let i = 0; i < vals.length; i++) {
+          const v = Number(vals[i]);
+          if (a.first_ts === null || v < a.first_ts) a.first_ts = v;
+          if (a.last_ts === null || v > a.last_ts) a.last_ts = v;
+        }
+      }
+      for (const d of t.getChild("market_id")!.data) {
+        const off = d.valueOffsets as Int32Array, bytes = d.values as Uint8Array;
+        let prevStart = -1, prevEnd = -1;
+        for (let i = d.offset; i < d.offset + d.length; i++) {
+          const s0 = off[i], s1 = off[i + 1];
+          if (prevStart >= 0 && s1 - s0 === prevEnd - prevStart && sameBytes(bytes, s0, prevStart, s1 - s0)) continue; // rows come in runs of one market
+          a.marketSet.add(utf8.decode(bytes.subarray(s0, s1)));
+          prevStart = s0;
+          prevEnd = s1;
+        }
       }
     } catch {
       a.unreadable.push(f.rel);
