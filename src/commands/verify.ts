@@ -32,7 +32,7 @@ export default defineCommand({
       for (const [file, n] of Object.entries(report.suppressed)) console.log(`${file}: ${n} more row problems not listed`);
       console.log(report.problems.length === 0
         ? `OK: ${report.files} files, ${report.rows} rows`
-        : `FAILED: ${report.problems.length} problems in ${bad.size} of ${report.files} files (${report.rows} rows read)`);
+        : `FAILED: ${report.problems.length} problem(s) in ${bad.size} file(s) (${report.files} files, ${report.rows} rows read)`);
     }
     if (report.problems.length > 0) process.exitCode = 1;
   },
