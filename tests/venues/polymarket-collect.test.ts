@@ -34,11 +34,11 @@ const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 type Book = ReturnType<PolymarketServer["expectedBook"]>;
 
 /** Advances simulated time in 50 ms steps, giving the loopback I/O a real turn after each, until `pred` holds. */
-async function stepUntil(clock: SimClock, pred: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 20_000;
+async function stepUntil(clock: SimClock, pred: () => boolean, what: string, stepMs = 50): Promise<void> {
+  const deadline = performance.now() + 60_000;
   while (!pred()) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await clock.advance(50);
+    await clock.advance(stepMs);
     await Bun.sleep(1);
   }
 }
@@ -216,4 +216,53 @@ describe("collect polymarket against the loopback venue", () => {
     // the bursts did change the books, so matching them means something
     expect(states.at(-1)).not.toEqual(states[0]);
   }, 90_000);
+
+  test("rotation churns through dynamic subscribe/unsubscribe on the sockets and stays within the churn limit", async () => {
+    const sim = new SimClock(T0);
+    const clock: Clock = { now: () => sim.now(), sleep: (ms, sig) => sim.sleep(ms, sig), setTimer: (ms, fn) => sim.setTimer(ms, fn) };
+    server = new PolymarketServer({ markets: 40, now: () => sim.now(), maxAssetsPerConnection: 8 });
+    const dataDir = await mkdtemp(join(tmpdir(), "pm-churn-"));
+    dirs.push(dataDir);
+    const limit = 8;
+    const config = parseConfig({
+      data_dir: dataDir,
+      metrics: { log_interval_secs: 3600 },
+      collector: { max_subs_per_venue: 10, hot_count: 4, rotation_period_secs: 60, subscription_churn_limit_per_minute: limit },
+      venues: { mock: { enabled: false }, polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 } },
+    });
+    const settled = (p: Promise<unknown>) => {
+      const st = { done: false, error: undefined as unknown };
+      p.then(() => (st.done = true), (e) => Object.assign(st, { done: true, error: e }));
+      return st;
+    };
+    consola.level = 0;
+    try {
+      const scan = settled(scanAll(config, { clock, env: {} }));
+      await stepUntil(sim, () => scan.done, "scan");
+      const run = settled(runCollect(config, { clock, durationMs: 6 * 60_000, env: {}, sink: new FakeSink() }));
+      await stepUntil(sim, () => run.done, "six simulated minutes", 200);
+      expect(run.error).toBeUndefined();
+    } finally {
+      consola.level = 3;
+    }
+    // One change per market per message: an initial subscribe or a subscribe op adds, an unsubscribe op removes.
+    const changes: { t: number; op: string; market: string }[] = [];
+    for (const r of server.received) {
+      const m = r.msg as { type?: string; operation?: string; assets_ids: string[] };
+      const op = m.type === "market" ? "subscribe" : m.operation!;
+      for (const market of new Set(m.assets_ids.map((a) => server!.marketOf(a)))) changes.push({ t: r.t, op, market });
+    }
+    expect(server.violations).toBe(0);
+    expect(changes.filter((c) => c.op === "unsubscribe").length).toBeGreaterThanOrEqual(6); // it did rotate
+    // Sliding 60 s windows, less 1 s for loopback delivery skew between the client's send and the server's stamp.
+    for (const c of changes) expect(changes.filter((d) => d.t > c.t - 59_000 && d.t <= c.t).length).toBeLessThanOrEqual(limit);
+    // Replaying the ops gives the set the server holds, and it never exceeded max_subs_per_venue (+1 during a swap).
+    const held = new Set<string>();
+    for (const c of changes) {
+      if (c.op === "subscribe") held.add(c.market);
+      else held.delete(c.market);
+      expect(held.size).toBeLessThanOrEqual(11);
+    }
+    expect(held.size).toBe(10);
+  }, 120_000);
 });

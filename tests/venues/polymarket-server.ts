@@ -96,7 +96,7 @@ export class PolymarketServer {
   readonly bookRequests: string[] = [];
   readonly upgradeAttempts: number[] = [];
   readonly refused429: number[] = [];
-  readonly received: { conn: number; msg: unknown }[] = [];
+  readonly received: { conn: number; msg: unknown; t: number }[] = [];
   /** Subscriptions that would have exceeded maxAssetsPerConnection (the connection is closed with 1008). */
   violations = 0;
   private server: Server<{ id: number }>;
@@ -257,7 +257,7 @@ export class PolymarketServer {
       ws.send(JSON.stringify({ error: "invalid json" }));
       return;
     }
-    this.received.push({ conn: c.id, msg });
+    this.received.push({ conn: c.id, msg, t: this.opts.now() });
     const ids = msg.assets_ids ?? [];
     if (msg.type === "market" || msg.operation === "subscribe") {
       const fresh = ids.filter((a) => !c.assets.has(a));
