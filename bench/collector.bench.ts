@@ -105,11 +105,11 @@ async function setup(sink: SnapshotSink, tap?: (ev: VenueEvent, ts: number) => v
     recorded.push(ev);
     stamps.push(ts);
   });
-  for (let t = T0; t <= T0 + 2500; t += 50) rec.venue.pump(t);
+  for (let t = T0; t <= T0 + 1500; t += 50) rec.venue.pump(t);
   await rec.vc.stop();
   const { vc } = await setup(new ColumnSink());
   // Each pass starts with the subscribe-time full books, so every pass applies every level again.
-  const PASSES = 4;
+  const PASSES = 6;
   const t = timed(() => {
     for (let r = 0; r < PASSES; r++) for (let i = 0; i < recorded.length; i++) vc.onEvent(recorded[i], stamps[i]);
   });
@@ -136,4 +136,4 @@ async function setup(sink: SnapshotSink, tap?: (ev: VenueEvent, ts: number) => v
   console.log(`snapshotter → column buffers    ${fmt(sink.rows).padStart(10)} rows    ${rates(sink.rows, tm, "rows")}`);
   await vc.stop();
 }
-console.log(`peak RSS ${(peak / 1e6).toFixed(0)} MB (the replay phase holds ~0.5 M recorded events in memory)`);
+console.log(`peak RSS ${(peak / 1e6).toFixed(0)} MB (the replay phase holds ~0.3 M recorded events in memory)`);

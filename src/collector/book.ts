@@ -131,6 +131,9 @@ export class BookState {
   staleReason: string | null;
   /** A resync was asked for and has not landed yet (so we ask once per gap, not per delta). */
   resyncPending = false;
+  /** Cache of the snapshotter's "no update since" text for `quietSince` (= lastUpdateTs when built). */
+  quietSince = -1;
+  quietReason: string | null = null;
   /** Watchdog resubscribes answered only by a full book (a quiet market, not a dead feed): each doubles its patience. */
   quietStrikes = 0;
 

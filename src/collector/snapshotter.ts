@@ -120,7 +120,7 @@ export class Snapshotter {
     for (let i = 0; i < s.books.length; i++) {
       const b = s.books[i];
       let staleReason = b.staleReason;
-      if (staleReason === null && now - b.lastUpdateTs >= staleAfterMs) staleReason = `no update since ${new Date(b.lastUpdateTs).toISOString()}`;
+      if (staleReason === null && now - b.lastUpdateTs >= staleAfterMs) staleReason = quietReason(b);
       if (staleReason !== null) this.staleRows++;
       sink.append({
         tsRecv: now,
@@ -190,6 +190,15 @@ export class Snapshotter {
     }
     return top;
   }
+}
+
+/** "no update since <ISO>", built once per quiet spell rather than once per row. */
+function quietReason(b: BookState): string {
+  if (b.quietSince !== b.lastUpdateTs || b.quietReason === null) {
+    b.quietSince = b.lastUpdateTs;
+    b.quietReason = `no update since ${new Date(b.lastUpdateTs).toISOString()}`;
+  }
+  return b.quietReason;
 }
 
 function before(a: Slot, b: Slot): boolean {
