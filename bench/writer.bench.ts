@@ -18,6 +18,8 @@ import { nodeFs, writeAtomic } from "../src/storage/fs.ts";
 import { BookGen } from "../tests/helpers/books.ts";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
+/** Each side is measured REPS times and the best kept: the machine is shared and noisy. */
+const REPS = Number(process.env.REPS ?? 3);
 const TOP_K = 50;
 const MB = 1024 * 1024;
 const rssMB = () => process.memoryUsage().rss / MB;
@@ -27,55 +29,36 @@ const sample = () => (peakRss = Math.max(peakRss, rssMB()));
 const dir = mkdtempSync(join(tmpdir(), "surv-bench-writer-"));
 const baseRss = rssMB();
 try {
-  // ---- 1. our writer: one 60-minute bucket of ROWS rows, default flush_rows / row_group_rows, ZSTD ----
+  // ---- 1. our writer: one 60-minute bucket of ROWS rows, default flush_rows / row_group_rows, ZSTD; best of REPS ----
   const start = Date.UTC(2026, 0, 1, 0, 0);
-  const clock = new SimClock(start);
-  const w = await SnapshotWriter.open({ dataDir: dir, settings: { ...WRITER_DEFAULTS, bucket_minutes: 60 }, topK: TOP_K, clock });
-  const g = new BookGen({ seed: 3, start, stepMs: 3_000_000 / ROWS, markets: 200, maxLevels: 60 });
-  let levels = 0;
   const sampler = setInterval(sample, 20);
-  const t0 = performance.now();
-  let tAppend = 0;
-  for (let i = 0; i < ROWS; i++) {
-    const s = g.next();
-    levels += Math.min(s.bids.len, TOP_K) + Math.min(s.asks.len, TOP_K);
-    const a = performance.now();
-    w.append(s);
-    tAppend += performance.now() - a;
-    if ((i + 1) % 10_000 === 0) {
-      await Bun.sleep(0); // the event loop turns, as in the collector: triggered flushes run
-      // a producer this fast (the collector is ~100× slower) waits for the writer once flush_rows are buffered instead of piling up buffers
-      if (w.status().rowsBuffered >= WRITER_DEFAULTS.flush_rows) await w.flush();
+  let best: Awaited<ReturnType<typeof runWriter>> | undefined;
+  let peakStaging = 0;
+  let peakFirst = 0;
+  for (let rep = 0; rep < REPS; rep++) {
+    const r = await runWriter(join(dir, `run${rep}`), start);
+    if (rep === 0) {
+      // RSS of one bucket in a fresh process; later runs only time (their RSS includes the earlier runs' garbage)
+      sample();
+      peakStaging = r.peakStaging;
+      peakFirst = peakRss;
     }
+    console.log(`  run ${rep + 1}: ${r.secs.toFixed(2)} s (append+staging ${r.stagingSecs.toFixed(2)} s in ${r.flushes} flushes, compaction ${r.compactSecs.toFixed(2)} s)`);
+    if (!best || r.secs < best.secs) best = r;
   }
-  await w.flush();
-  const tStaged = performance.now();
-  sample();
-  const peakStaging = peakRss;
-  await w.close();
-  const t1 = performance.now();
   clearInterval(sampler);
   sample();
-  const secs = (t1 - t0) / 1000;
-  const { entries } = await readManifest(dir);
-  const bytes = entries.reduce((s, e) => s + e.bytes, 0);
-  const rows = entries.reduce((s, e) => s + e.rows, 0);
-  const st = w.status();
-  console.log(`writer: ${rows.toLocaleString()} rows (avg ${(levels / ROWS / 2).toFixed(1)} levels/side, top_k ${TOP_K}) → ${entries.length} file(s), ${(bytes / MB).toFixed(1)} MB`);
+  const { secs, rows, bytes, levels, finalPath } = best!;
+  console.log(`writer: ${rows.toLocaleString()} rows (avg ${(levels / ROWS / 2).toFixed(1)} levels/side, top_k ${TOP_K}) → 1 file, ${(bytes / MB).toFixed(1)} MB; best of ${REPS}:`);
   console.log(
     `  end to end ${secs.toFixed(2)} s: ${Math.round(rows / secs).toLocaleString()} rows/s, ${(bytes / rows).toFixed(1)} B/row, ` +
       `${(bytes / MB / secs).toFixed(1)} MB/s Parquet out, ${((levels * 16) / MB / secs).toFixed(0)} MB/s of level data in`,
   );
   console.log(
-    `  of which append ${(tAppend / 1000).toFixed(2)} s, staging ${((tStaged - t0 - tAppend) / 1000).toFixed(2)} s (${st.flushes} flushes), ` +
-      `compaction ${((t1 - tStaged) / 1000).toFixed(2)} s`,
-  );
-  console.log(
-    `  peak RSS ${peakRss.toFixed(0)} MB (target < 512 MB): ${peakStaging.toFixed(0)} MB while appending/staging, ` +
+    `  peak RSS (first run) ${peakFirst.toFixed(0)} MB (target < 512 MB): ${peakStaging.toFixed(0)} MB while appending/staging, ` +
       `${baseRss.toFixed(0)} MB at start; wasm memory ${(pw.wasmMemory().buffer.byteLength / MB).toFixed(0)} MB`,
   );
   const oursRate = rows / secs;
-  const finalPath = join(dir, entries[0].path);
 
   // ---- 2. DuckDB: the same rows (loaded from our file, untimed) written with COPY … ZSTD, threads = 1 ----
   const { DuckDBInstance } = await import("@duckdb/node-api"); // loaded only now: its native library is not our RSS
@@ -84,13 +67,16 @@ try {
   await conn.run("SET threads = 1");
   await conn.run(`CREATE TABLE t AS SELECT * FROM read_parquet('${finalPath}')`);
   const duckOut = join(dir, "duckdb.parquet");
-  const d0 = performance.now();
-  await conn.run(`COPY t TO '${duckOut}' (FORMAT parquet, COMPRESSION zstd)`);
-  const dSecs = (performance.now() - d0) / 1000;
+  let dSecs = Infinity;
+  for (let rep = 0; rep < REPS; rep++) {
+    const d0 = performance.now();
+    await conn.run(`COPY t TO '${duckOut}' (FORMAT parquet, COMPRESSION zstd)`);
+    dSecs = Math.min(dSecs, (performance.now() - d0) / 1000);
+  }
   const dBytes = Bun.file(duckOut).size;
   conn.closeSync();
   const duckRate = rows / dSecs;
-  console.log(`duckdb COPY (threads=1, ZSTD, from an in-memory table): ${dSecs.toFixed(2)} s, ${Math.round(duckRate).toLocaleString()} rows/s, ${(dBytes / rows).toFixed(1)} B/row`);
+  console.log(`duckdb COPY (threads=1, ZSTD, from an in-memory table), best of ${REPS}: ${dSecs.toFixed(2)} s, ${Math.round(duckRate).toLocaleString()} rows/s, ${(dBytes / rows).toFixed(1)} B/row`);
   console.log(`ratio: writer end to end / duckdb COPY = ${(oursRate / duckRate).toFixed(2)}× (target ≥ 2×)`);
 
   // ---- 3. dictionary on/off per column group, compaction only, same staged rows ----
@@ -130,4 +116,41 @@ try {
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** One end-to-end run of the writer into `dataDir`: rows in (append) → staged → one final Parquet file. */
+async function runWriter(dataDir: string, start: number) {
+  const clock = new SimClock(start);
+  const w = await SnapshotWriter.open({ dataDir, settings: { ...WRITER_DEFAULTS, bucket_minutes: 60 }, topK: TOP_K, clock });
+  const g = new BookGen({ seed: 3, start, stepMs: 3_000_000 / ROWS, markets: 200, maxLevels: 60 });
+  let levels = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < ROWS; i++) {
+    const s = g.next();
+    levels += Math.min(s.bids.len, TOP_K) + Math.min(s.asks.len, TOP_K);
+    w.append(s);
+    if ((i + 1) % 10_000 === 0) {
+      await Bun.sleep(0); // the event loop turns, as in the collector: triggered flushes run
+      // a producer this fast (the collector is ~100× slower) waits for the writer once flush_rows are buffered
+      if (w.status().rowsBuffered >= WRITER_DEFAULTS.flush_rows) await w.flush();
+    }
+  }
+  await w.flush();
+  const tStaged = performance.now();
+  sample();
+  const peakStaging = peakRss;
+  await w.close();
+  const t1 = performance.now();
+  const { entries } = await readManifest(dataDir);
+  return {
+    secs: (t1 - t0) / 1000,
+    stagingSecs: (tStaged - t0) / 1000,
+    compactSecs: (t1 - tStaged) / 1000,
+    flushes: w.status().flushes,
+    rows: entries.reduce((s, e) => s + e.rows, 0),
+    bytes: entries.reduce((s, e) => s + e.bytes, 0),
+    levels,
+    peakStaging,
+    finalPath: join(dataDir, entries[0].path),
+  };
 }

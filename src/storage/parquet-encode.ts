@@ -12,9 +12,9 @@ import { type Data, DataType, type RecordBatch, type Schema } from "apache-arrow
 const T_INT64 = 2, T_DOUBLE = 5, T_BYTE_ARRAY = 6;
 const REQUIRED = 0, OPTIONAL = 1, REPEATED = 2;
 const CT_UTF8 = 0, CT_LIST = 3;
-const ENC_PLAIN = 0, ENC_RLE = 3;
+const ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8;
 const CODEC_UNCOMPRESSED = 0, CODEC_ZSTD = 6;
-const PAGE_DATA = 0;
+const PAGE_DATA = 0, PAGE_DICTIONARY = 2;
 // thrift compact types
 const CT_I32 = 5, CT_I64 = 6, CT_BINARY = 8, CT_LIST_T = 9, CT_STRUCT = 12;
 
@@ -136,6 +136,8 @@ interface ChunkMeta {
   type: number;
   numValues: number;
   offset: number;
+  /** Offset of the dictionary page, when the chunk is dictionary-encoded. */
+  dictOffset?: number;
   uncompressed: number;
   compressed: number;
   stats?: { min?: Uint8Array; max?: Uint8Array; nulls: number };
@@ -257,6 +259,7 @@ export class ParquetStreamEncoder {
   private readonly body = new Bytes(1 << 20);
   private readonly rep = new BitLevels(1 << 16);
   private readonly def = new BitLevels(1 << 16);
+  private readonly dictionary = new ListDictionary();
   rows = 0;
 
   constructor(
@@ -331,6 +334,7 @@ export class ParquetStreamEncoder {
     body.n = 0;
     let numValues = rows;
     let stats: ChunkMeta["stats"];
+    let dict: Float64Array | undefined;
     let type: number;
     if (col.kind === "listf64") {
       type = T_DOUBLE;
@@ -356,13 +360,17 @@ export class ParquetStreamEncoder {
       numValues = rep.count;
       rep.writeTo(body);
       def.writeTo(body);
-      body.ensure(nvals * 8);
-      for (const d of datas) {
-        const off = d.valueOffsets as Int32Array;
-        const child = d.children[0].values as Float64Array;
-        const a = off[0];
-        const n = off[d.length] - a;
-        body.put(bytesOf(child, a, n, 8));
+      dict = this.dictionary.build(datas, nvals);
+      if (dict) this.dictionary.writeIndices(body, nvals);
+      else {
+        body.ensure(nvals * 8);
+        for (const d of datas) {
+          const off = d.valueOffsets as Int32Array;
+          const child = d.children[0].values as Float64Array;
+          const a = off[0];
+          const n = off[d.length] - a;
+          body.put(bytesOf(child, a, n, 8));
+        }
       }
     } else {
       type = col.kind === "i64" ? T_INT64 : col.kind === "f64" ? T_DOUBLE : T_BYTE_ARRAY;
@@ -418,13 +426,25 @@ export class ParquetStreamEncoder {
       }
       if (col.kind === "i64") stats = int64Stats(datas, nulls);
     }
+    let dictOffset: number | undefined;
+    let dictBytes = { raw: 0, compressed: 0 };
+    if (dict) {
+      // dictionary page first: the distinct values, PLAIN
+      const draw = new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength);
+      const dpage = this.compress(draw);
+      const dheader = new Thrift().i32(1, PAGE_DICTIONARY).i32(2, draw.length).i32(3, dpage.length).struct(7, (t) => t.i32(1, dict!.length).i32(2, ENC_PLAIN)).end().slice();
+      dictOffset = this.offset === 0 ? 4 : this.offset;
+      await this.emit(dheader);
+      await this.emit(dpage);
+      dictBytes = { raw: dheader.length + draw.length, compressed: dheader.length + dpage.length };
+    }
     const raw = body.buf.subarray(0, body.n);
-    const page = this.opts.codec === "zstd" ? Bun.zstdCompressSync(raw, { level: this.opts.zstdLevel ?? 1 }) : raw;
+    const page = this.compress(raw);
     const header = new Thrift()
       .i32(1, PAGE_DATA)
       .i32(2, raw.length)
       .i32(3, page.length)
-      .struct(5, (t) => t.i32(1, numValues).i32(2, ENC_PLAIN).i32(3, ENC_RLE).i32(4, ENC_RLE))
+      .struct(5, (t) => t.i32(1, numValues).i32(2, dict ? ENC_RLE_DICTIONARY : ENC_PLAIN).i32(3, ENC_RLE).i32(4, ENC_RLE))
       .end()
       .slice();
     const offset = this.offset === 0 ? 4 : this.offset;
@@ -435,10 +455,15 @@ export class ParquetStreamEncoder {
       type,
       numValues,
       offset,
-      uncompressed: header.length + raw.length,
-      compressed: header.length + page.length,
+      dictOffset,
+      uncompressed: dictBytes.raw + header.length + raw.length,
+      compressed: dictBytes.compressed + header.length + page.length,
       stats,
     };
+  }
+
+  private compress(raw: Uint8Array): Uint8Array {
+    return this.opts.codec === "zstd" ? Bun.zstdCompressSync(raw, { level: this.opts.zstdLevel ?? 1 }) : raw;
   }
 
   private footer(): Uint8Array {
@@ -461,10 +486,11 @@ export class ParquetStreamEncoder {
     t.i64(3, this.rows);
     t.listStruct(4, this.rowGroups, (u, rg) => {
       u.listStruct(1, rg.chunks, (v, ch) => {
-        v.i64(2, ch.offset);
+        v.i64(2, ch.dictOffset ?? ch.offset);
         v.struct(3, (m) => {
-          m.i32(1, ch.type).listI32(2, [ENC_PLAIN, ENC_RLE]).listString(3, ch.path).i32(4, codec);
+          m.i32(1, ch.type).listI32(2, ch.dictOffset === undefined ? [ENC_PLAIN, ENC_RLE] : [ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY]).listString(3, ch.path).i32(4, codec);
           m.i64(5, ch.numValues).i64(6, ch.uncompressed).i64(7, ch.compressed).i64(9, ch.offset);
+          if (ch.dictOffset !== undefined) m.i64(11, ch.dictOffset);
           if (ch.stats) {
             const s = ch.stats;
             m.struct(12, (x) => {
@@ -476,7 +502,7 @@ export class ParquetStreamEncoder {
       });
       u.i64(2, rg.chunks.reduce((s, c) => s + c.uncompressed, 0));
       u.i64(3, rg.rows);
-      u.i64(5, rg.chunks[0].offset);
+      u.i64(5, rg.chunks[0].dictOffset ?? rg.chunks[0].offset);
       u.i64(6, rg.chunks.reduce((s, c) => s + c.compressed, 0));
     });
     if (this.opts.createdBy) t.string(6, this.opts.createdBy);
@@ -487,6 +513,97 @@ export class ParquetStreamEncoder {
 }
 
 const MAGIC = new TextEncoder().encode("PAR1");
+
+/**
+ * Dictionary of a float list column chunk when its values are few (prices on a cent grid: ≤ 101 values), so the
+ * page holds 1-byte indices instead of 8-byte doubles and ZSTD has ~8× less to chew. Varied values (sizes) give
+ * up after MAX_DISTINCT and stay PLAIN.
+ */
+class ListDictionary {
+  private static readonly MAX_DISTINCT = 1024;
+  /** cents → dictionary index + 1 (0 = absent), for the common case of prices on a cent grid. */
+  private readonly cents = new Int32Array(100_001);
+  private readonly usedCents: number[] = [];
+  private readonly other = new Map<number, number>();
+  private values = new Float64Array(ListDictionary.MAX_DISTINCT);
+  private size = 0;
+  private indices = new Int32Array(1 << 16);
+
+  /** Indexes every value; returns the distinct values, or undefined (nothing kept) when there are too many. */
+  build(datas: Data[], nvals: number): Float64Array | undefined {
+    this.reset();
+    if (this.indices.length < nvals) this.indices = new Int32Array(Math.max(nvals, this.indices.length * 2));
+    const idx = this.indices;
+    let k = 0;
+    for (const d of datas) {
+      const off = d.valueOffsets as Int32Array;
+      const child = d.children[0].values as Float64Array;
+      for (let j = off[0]; j < off[d.length]; j++) {
+        const v = child[j];
+        const c = Math.round(v * 100);
+        let id: number;
+        if (c >= 0 && c <= 100_000 && c / 100 === v) {
+          id = this.cents[c] - 1;
+          if (id < 0) {
+            if ((id = this.add(v)) < 0) return this.reset();
+            this.cents[c] = id + 1;
+            this.usedCents.push(c);
+          }
+        } else {
+          id = this.other.get(v) ?? -1;
+          if (id < 0) {
+            if ((id = this.add(v)) < 0) return this.reset();
+            this.other.set(v, id);
+          }
+        }
+        idx[k++] = id;
+      }
+    }
+    return this.values.subarray(0, this.size);
+  }
+
+  private add(v: number): number {
+    if (this.size >= ListDictionary.MAX_DISTINCT) return -1;
+    this.values[this.size] = v;
+    return this.size++;
+  }
+
+  private reset(): undefined {
+    for (const c of this.usedCents) this.cents[c] = 0;
+    this.usedCents.length = 0;
+    this.other.clear();
+    this.size = 0;
+    return undefined;
+  }
+
+  /** RLE_DICTIONARY data: bit width byte, then bit-packed runs (≤ 63 groups of 8) of the indices. */
+  writeIndices(out: Bytes, n: number): void {
+    let w = 1;
+    while (1 << w < this.size) w++;
+    const groups = (n + 7) >> 3;
+    out.ensure(1 + Math.ceil(groups / 63) + groups * w);
+    const buf = out.buf;
+    let o = out.n;
+    buf[o++] = w;
+    const idx = this.indices;
+    for (let g = 0; g < groups; g += 63) {
+      const k = Math.min(63, groups - g);
+      buf[o++] = (k << 1) | 1;
+      let acc = 0;
+      let bits = 0;
+      for (let i = g * 8; i < (g + k) * 8; i++) {
+        acc |= (i < n ? idx[i] : 0) << bits;
+        bits += w;
+        while (bits >= 8) {
+          buf[o++] = acc & 0xff;
+          acc >>>= 8;
+          bits -= 8;
+        }
+      }
+    }
+    out.n = o;
+  }
+}
 
 /** Min/max of an int64 column chunk (8-byte little-endian, as Parquet stores INT64 statistics); compared as
  * numbers from the two 32-bit halves, exact below 2^53 (epoch ms, sequence numbers), no BigInt per row. */
