@@ -59,19 +59,27 @@ const jsonReporter = {
 };
 
 export function setupLogging(format: LogFormat, verbose = false): void {
-  consola.level = verbose ? 4 : 3;
-  // consola writes info/log to stdout by default; stdout carries only results.
-  consola.options.stdout = process.stderr;
   const base = format === "json" ? [jsonReporter] : defaultReporters;
   const wrapped = base.map((r) => ({
     log: (obj: LogObject, ctx: Parameters<typeof r.log>[1]) => r.log({ ...obj, args: obj.args.map(redactArg) }, ctx),
   }));
-  // In place: loggers made by withTag() before this call share this array, so they switch format too.
-  consola.options.reporters.splice(0, consola.options.reporters.length, ...wrapped);
+  // withTag() copies level, reporters and streams into the new instance, and modules make their loggers at
+  // import (often before this runs): set them on every logger made so far, not only on the root.
+  for (const l of [consola, ...tagged]) {
+    l.level = verbose ? 4 : 3;
+    // consola writes info/log to stdout by default; stdout carries only results.
+    l.options.stdout = process.stderr;
+    l.setReporters([...wrapped]);
+  }
 }
 
+/** Tagged loggers made so far: withTag() copies the level, so setupLogging sets it on each (modules make theirs at import). */
+const tagged: ConsolaInstance[] = [];
+
 export function logger(tag: string): ConsolaInstance {
-  return consola.withTag(tag);
+  const l = consola.withTag(tag);
+  tagged.push(l);
+  return l;
 }
 
 /** Logs at most `perInterval` messages per key per interval; counts what it held back and says so. */

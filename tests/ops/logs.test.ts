@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consola } from "consola";
-import { redact, registerSecret, setupLogging } from "../../src/log.ts";
+import { logger, redact, registerSecret, setupLogging } from "../../src/log.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 /** Every stderr line must be one JSON object with ts, level and msg. */
@@ -76,6 +76,27 @@ describe("--log-format json", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("no final files in range");
     expect(() => JSON.parse(r.stderr.split("\n").find((l) => l.trim())!)).toThrow();
+  });
+});
+
+describe("setupLogging", () => {
+  test("loggers made before it (at module import) follow its format and --verbose level", () => {
+    const early = logger("early");
+    const written: string[] = [];
+    const orig = process.stderr.write;
+    process.stderr.write = ((s: string) => (written.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+      setupLogging("json", true);
+      early.debug("a debug line");
+      setupLogging("json", false);
+      early.debug("hidden without --verbose");
+      early.info("an info line");
+    } finally {
+      process.stderr.write = orig;
+      setupLogging("pretty");
+    }
+    expect(written.map((w) => JSON.parse(w).msg)).toEqual(["a debug line", "an info line"]);
+    expect(JSON.parse(written[0])).toMatchObject({ level: "debug", tag: "early" });
   });
 });
 
