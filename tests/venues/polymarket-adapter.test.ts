@@ -250,6 +250,24 @@ describe("polymarket feed against the loopback market channel", () => {
     expect(server.upgradeAttempts.length).toBe(1);
   });
 
+  test("a socket that answers PING but sends no data is replaced after BOOK_WAIT_MS; books come over REST meanwhile", async () => {
+    const { clock, server, cfg } = setup();
+    server.dataMuteNext = true;
+    const { adapter, events } = await start(clock, cfg);
+    adapter.subscribe([ref(11), ref(12)]);
+    await until(clock, () => server.conns.size === 1, "first connection");
+    const t0 = clock.now();
+    await until(clock, () => books(events).length >= 4, "books via REST");
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(BOOK_WAIT_MS - 1000);
+    expect(server.bookRequests.sort()).toEqual([...tokenIds(11), ...tokenIds(12)].sort());
+    await until(clock, () => books(events).length >= 8, "books from the new socket");
+    expect(server.upgradeAttempts.length).toBe(2);
+    const conn = kinds(events, "connection") as Extract<VenueEvent, { kind: "connection" }>[];
+    expect(conn.map((c) => c.state)).toEqual(["connected", "disconnected", "connected"]);
+    expect(conn[1].reason).toContain("no data");
+    for (const a of [...tokenIds(11), ...tokenIds(12)]) expect(replay(events, a)).toEqual(server.expectedBook(a));
+  });
+
   test("a resubscribe (unsubscribe + subscribe at once, as the watchdog does) keeps the socket and gets fresh books", async () => {
     const { clock, server, cfg } = setup();
     const { adapter, events } = await start(clock, cfg);

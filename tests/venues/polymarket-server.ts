@@ -42,6 +42,8 @@ export interface ServerConn {
   ws: ServerWebSocket<{ id: number }>;
   assets: Set<string>;
   muted: boolean;
+  /** Answers PING but sends no data (the venue's half-dead socket). */
+  dataMuted: boolean;
   pings: number;
 }
 
@@ -99,6 +101,8 @@ export class PolymarketServer {
   readonly received: { conn: number; msg: unknown; t: number }[] = [];
   /** Subscriptions that would have exceeded maxAssetsPerConnection (the connection is closed with 1008). */
   violations = 0;
+  /** The next connection to open will answer PINGs only. */
+  dataMuteNext = false;
   private server: Server<{ id: number }>;
   private nextConn = 1;
   private gammaCount = 0;
@@ -116,7 +120,8 @@ export class PolymarketServer {
       fetch: (req, srv) => this.fetch(req, srv),
       websocket: {
         open: (ws) => {
-          this.conns.set(ws.data.id, { id: ws.data.id, ws, assets: new Set(), muted: false, pings: 0 });
+          this.conns.set(ws.data.id, { id: ws.data.id, ws, assets: new Set(), muted: false, dataMuted: this.dataMuteNext, pings: 0 });
+          this.dataMuteNext = false;
         },
         message: (ws, m) => this.onMessage(ws, typeof m === "string" ? m : m.toString()),
         close: (ws) => {
@@ -267,7 +272,7 @@ export class PolymarketServer {
         return;
       }
       for (const a of fresh) c.assets.add(a);
-      const dump = (msg.type === "market" ? ids : fresh).filter((a) => !this.silent.has(a));
+      const dump = (msg.type === "market" ? ids : fresh).filter((a) => !this.silent.has(a) && !c.dataMuted);
       // The initial dump comes as one array frame; later subscribes as one frame per book.
       if (msg.type === "market") {
         if (dump.length > 0) ws.send(JSON.stringify(dump.map((a) => this.bookMessage(a, true))));
@@ -332,7 +337,7 @@ export class PolymarketServer {
         event_type: "price_change",
       }));
       for (const c of this.conns.values()) {
-        if (c.muted) continue;
+        if (c.muted || c.dataMuted) continue;
         const mine = msgs.filter((m) => m.price_changes.some((ch) => c.assets.has(ch.asset_id)));
         if (oneFrame) held.set(c, [...(held.get(c) ?? []), ...mine]);
         else if (mine.length === 1) c.ws.send(JSON.stringify(mine[0]));

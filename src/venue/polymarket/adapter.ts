@@ -99,9 +99,21 @@ export class PolymarketAdapter implements VenueAdapter {
       }
     }
     if (batch.length === 0) return;
+    const since = this.ctx.clock.now();
     this.ctx.clock.setTimer(BOOK_WAIT_MS, () => {
       const late = batch.filter((k) => this.awaiting.get(k.outcomeId) === k.marketId);
-      if (late.length > 0) this.resync(late);
+      if (late.length === 0) return;
+      this.resync(late);
+      // A subscribe always gets a book back: a connection that sent no data at all since then (PONGs aside) is the
+      // venue's half-dead socket; it is replaced, the other connections are left alone.
+      const feed = this.feed;
+      if (!feed) return;
+      const silentConns = new Set<number>();
+      for (const k of late) {
+        const id = feed.connectionOf(k.marketId);
+        if (id !== undefined && feed.lastDataAt(id) < since) silentConns.add(id);
+      }
+      for (const id of silentConns) feed.reconnect(id, `no data for ${BOOK_WAIT_MS / 1000} s after subscribing (PONGs only)`);
     });
   }
 

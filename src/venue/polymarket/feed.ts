@@ -31,6 +31,8 @@ class Connection {
   assetCount = 0;
   started = false;
   failedAttempts = 0;
+  /** Clock time of the last data frame (not PONG): a socket that answers PING but sends nothing is still dead to us. */
+  lastDataAt = -Infinity;
   sock!: ReconnectingSocket;
   constructor(readonly id: number) {}
   assets(): string[] {
@@ -119,6 +121,11 @@ export class PolymarketFeed {
     }
   }
 
+  /** Clock time of the last data frame on a connection (-Infinity when none yet or unknown connection). */
+  lastDataAt(connId: number): number {
+    return this.conns.get(connId)?.lastDataAt ?? -Infinity;
+  }
+
   /** Drops one connection and lets it reconnect (the others are untouched). */
   reconnect(connId: number, reason: string): void {
     this.conns.get(connId)?.sock.reconnect(reason);
@@ -149,7 +156,9 @@ export class PolymarketFeed {
       },
       onMessage: (text) => {
         if (text === "PONG") return;
-        this.o.onFrame(text, c.id, this.o.clock.now());
+        const now = this.o.clock.now();
+        c.lastDataAt = now;
+        this.o.onFrame(text, c.id, now);
       },
       onClose: (reason) => {
         this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [...c.markets.keys()], reason }, this.o.clock.now());
