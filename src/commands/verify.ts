@@ -19,7 +19,7 @@ export default defineCommand({
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
     const hasManifest = await Bun.file(manifestPath(config.data_dir)).exists();
     if (!hasManifest) logger("verify").warn(`no manifest at ${manifestPath(config.data_dir)}: row counts are not checked`);
-    const manifest = hasManifest ? await readManifest(config.data_dir) : undefined;
+    const manifest = hasManifest ? () => readManifest(config.data_dir) : undefined;
     const report = await verifyDataset(config.data_dir, { ...range, venues, topK: config.top_k, bucketMinutes: config.writer.bucket_minutes, manifest });
     if (report.files === 0 && report.problems.length === 0) {
       throw new UserError(`no final files in range under ${config.data_dir}`, 1, "Check --data-dir, --venue and --from/--to.");
