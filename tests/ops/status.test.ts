@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { bucketPath } from "../../src/timebucket.ts";
 import { dayStatus, formatStatus } from "../../src/storage/status.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
+import { SimClock } from "../../src/clock.ts";
+import { BookGen } from "../helpers/books.ts";
+import { openWriter, tempDir } from "../helpers/store.ts";
 
 const DAY = Date.UTC(2026, 2, 3);
 const H = 3_600_000, MIN = 60_000;
@@ -72,5 +75,31 @@ describe("dayStatus", () => {
     expect(lines[3]).toContain("42 rows in 11-00");
     expect(lines[4]).toMatch(/^mock: 11 files, 22 rows, .*2 missing buckets, 42 staged rows$/);
     expect(text).not.toContain("kalshi");
+  });
+});
+
+describe("dayStatus with the real writer", () => {
+  test("rows staged by a live writer show as staged, then as final rows once the bucket closes", async () => {
+    const { dir, cleanup } = tempDir("status-writer-");
+    try {
+      const start = Date.UTC(2026, 2, 4, 13, 0);
+      const { w, clock } = await openWriter(dir, { flush_secs: 5 }, { clock: new SimClock(start) });
+      w.start();
+      const g = new BookGen({ seed: 7, markets: 10, start: start + 60_000, stepMs: 100 });
+      for (let i = 0; i < 500; i++) w.append(g.next());
+      await clock.advance(61_000); // one flush_secs tick: staged, bucket still open
+      const staged = w.status().rowsStaged;
+      expect(staged).toBe(500);
+      let s = await dayStatus(dir, Date.UTC(2026, 2, 4), { bucketMinutes: 5 });
+      expect(s.hours).toHaveLength(1);
+      expect(s.hours[0]).toMatchObject({ venue: "mock", hour: "13", files: 0, rows: 0, staged_rows: 500, staged_buckets: ["13-00"], missing_buckets: [] });
+      expect(s.hours[0].markets).toBe(10);
+      await clock.advance(5 * 60_000); // past the bucket's end + grace: compacted into its final file
+      await w.close();
+      s = await dayStatus(dir, Date.UTC(2026, 2, 4), { bucketMinutes: 5 });
+      expect(s.hours[0]).toMatchObject({ files: 1, rows: 500, staged_rows: 0, markets: 10, first_ts: start + 60_000, last_ts: start + 60_000 + 499 * 100 });
+    } finally {
+      cleanup();
+    }
   });
 });
