@@ -81,7 +81,9 @@ describe("write errors", () => {
       w.append(g.next());
       if (i % 100 === 0) await Bun.sleep(0); // let triggered flushes run (and fail)
     }
+    await w["chain"]; // the triggered flushes run on real I/O: let the failing ones finish (and arm the retry)
     expect(w.status()).toMatchObject({ rowsBuffered: 1000, droppedRows: 500 });
+    expect(w.status().writeErrors).toBeGreaterThanOrEqual(1);
     expect(metrics.get("surveillance_writer_rows_dropped_total", { venue: "mock" })).toBe(500);
     expect(metrics.render()).toContain("surveillance_writer_rows_dropped_total{venue=\"mock\"} 500");
     f.clear();
