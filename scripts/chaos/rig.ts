@@ -21,8 +21,8 @@ export interface RigOptions {
   warm?: number;
   fs?: StorageFs;
   onDurable?: (venue: string, rowsByMarket: ReadonlyMap<string, number>) => void;
-  /** Counts every row handed to the writer, per market (rows produced). */
-  onAppend?: (marketId: string) => void;
+  /** Every row handed to the writer (rows produced), and whether the writer dropped it (buffer cap, closed). */
+  onAppend?: (marketId: string, dropped: boolean, tsRecv: number) => void;
   topK?: number;
 }
 
@@ -57,7 +57,14 @@ export async function buildRig(o: RigOptions): Promise<Rig> {
   const targets = (await venue.discover()).filter((m) => m.status === "active").slice(0, hot + warm).map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
   const onAppend = o.onAppend;
   const sink = onAppend
-    ? { append: (s: Parameters<SnapshotWriter["append"]>[0]) => (onAppend(s.marketId), writer.append(s)), close: () => writer.close() }
+    ? {
+        append(s: Parameters<SnapshotWriter["append"]>[0]) {
+          const d0 = writer.status().droppedRows;
+          writer.append(s);
+          onAppend(s.marketId, writer.status().droppedRows > d0, s.tsRecv);
+        },
+        close: () => writer.close(),
+      }
     : writer;
   const vc = new VenueCollector({
     venue: "mock", settings: vcfg.collect, adapter: venue, sink, clock: o.clock, metrics, dataDir: o.dataDir, topK,

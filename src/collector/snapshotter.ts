@@ -140,6 +140,7 @@ export class Snapshotter {
   private arm(): void {
     if (!this.running) return;
     while (this.heap.length > 0 && this.heap[0].removed) this.pop();
+    this.rebaseAfterStepBack();
     const at = this.heap.length > 0 ? this.heap[0].dueAt : Infinity;
     if (at === this.timerAt) return;
     this.timer?.cancel();
@@ -154,6 +155,21 @@ export class Snapshotter {
       this.runDue(clock.now());
       this.arm();
     });
+  }
+
+  /**
+   * The wall clock stepped back (NTP, VM resume): due times now lie further ahead than any interval, and waiting for
+   * them would leave every market unsnapshotted for as long as the step. Pull each back to at most one interval away.
+   */
+  private rebaseAfterStepBack(): void {
+    const h = this.heap;
+    if (h.length === 0) return;
+    const now = this.o.clock.now();
+    if (h[0].dueAt - now <= Math.max(this.o.hotIntervalMs, this.o.warmIntervalMs)) return;
+    const live = h.filter((s) => !s.removed);
+    for (const s of live) s.dueAt = Math.min(s.dueAt, now + this.interval(s.tier));
+    h.length = 0;
+    for (const s of live) this.push(s);
   }
 
   private push(s: Slot): void {

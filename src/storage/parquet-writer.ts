@@ -281,6 +281,13 @@ export class SnapshotWriter implements SnapshotSink {
       this.metrics?.inc("surveillance_writer_flush_seconds_total", {}, ms / 1000, "time spent flushing");
       this.publishGauges();
     }
+    if (this.failures > 0) {
+      // Say when it is over, not only when it starts: the operator reading the log wants both ends.
+      log.info(
+        `writes succeed again after ${this.failures} failed attempt(s) (${this.st.lastError}); buffered rows are durable` +
+          (this.st.droppedRows > 0 ? `; ${this.st.droppedRows} rows dropped in total (buffer full)` : ""),
+      );
+    }
     this.failures = 0;
     this.retryAt = 0;
     this.st.lastError = null;
