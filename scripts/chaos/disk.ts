@@ -92,14 +92,18 @@ export async function runDisk(o: { seed: number; phaseSecs?: number; maxBufferRo
     appendDurable: async (p, t) => (fail("append"), nodeFs.appendDurable(p, t)),
     rmrf: async (p) => (fail("rm"), nodeFs.rmrf(p)),
   };
-  // The writer's log lines, caught on their way to stderr (consola instances copy their reporters when made).
+  // The writer's log lines, caught on their way out (stderr once logging is set up; consola's default sends info to stdout).
   const logs: string[] = [];
-  const stderrWrite = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-    for (const line of text.split("\n")) if (line.includes("writer")) logs.push(line);
-    return o.echoLog ? stderrWrite(chunk as string, ...(rest as [])) : true;
-  }) as typeof process.stderr.write;
+  const hooks = ([process.stderr, process.stdout] as const).map((stream) => {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+      const mine = text.split("\n").filter((l) => l.includes("writer"));
+      logs.push(...mine);
+      return mine.length > 0 && !o.echoLog ? true : write(chunk as string, ...(rest as []));
+    }) as typeof stream.write;
+    return () => void (stream.write = write as typeof stream.write);
+  });
   const clock = new SimClock(Date.UTC(2026, 0, 1, 0, 0, 0));
   const maxBufferRows = o.maxBufferRows ?? 1500;
   const produced = new Map<string, number>();
@@ -154,7 +158,7 @@ export async function runDisk(o: { seed: number; phaseSecs?: number; maxBufferRo
     await run(phase);
     await rig.collector.stop();
   } finally {
-    process.stderr.write = stderrWrite;
+    for (const undo of hooks) undo();
   }
   const st = rig.writer.status();
   const ds = await checkDataset(dataDir);

@@ -3,7 +3,7 @@
  * recovery, flushes, compaction, whatever it is doing), then restarted; a last run is stopped gracefully. Every row a
  * child reported durable must then be in exactly one final file, and every final file must read in Polars and DuckDB.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetFileInfo } from "../../src/storage/read.ts";
@@ -44,7 +44,19 @@ export interface KillResult {
   manifestOk: boolean;
   polarsRows: number;
   duckRows: number;
+  /** Largest peak RSS (VmHWM) of a collector child, read just before its kill. */
+  childPeakRssMb: number;
   dataDir: string;
+}
+
+/** Peak resident set of a live process (Linux), MB; 0 when unknown. */
+function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 interface Session {
@@ -96,6 +108,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   let produced = 0;
   let killsBeforeReady = 0;
   let partialVisible = 0;
+  let childPeak = 0;
   const minLife = o.minLifeMs ?? 150;
   const maxLife = o.maxLifeMs ?? 2500;
   for (let k = 0; k < o.kills; k++) {
@@ -104,6 +117,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
     const life = minLife + rand() * (maxLife - minLife);
     await Bun.sleep(life); // when to strike: timing of the fault, not a wait for a result
     if (!session.ready) killsBeforeReady++;
+    childPeak = Math.max(childPeak, peakRssMb(c.proc.pid));
     c.proc.kill("SIGKILL");
     await c.proc.exited;
     await c.lines;
@@ -123,6 +137,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   const c = spawnChild(params, durable, session);
   await c.ready();
   await Bun.sleep(500);
+  childPeak = Math.max(childPeak, peakRssMb(c.proc.pid));
   c.proc.kill("SIGTERM");
   const code = await c.proc.exited;
   await c.lines;
@@ -144,7 +159,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   return {
     kills: o.kills, killsBeforeReady, restarts: o.kills, produced, durable: sum(durable), found: ds.rows, duplicates: ds.duplicates, lost, lostMarkets,
     files: ds.files, unreadable: ds.unreadable.length, partialVisible, strayFiles: ds.strayFiles.length, finalsChanged: watch.changed.length,
-    manifestOk: ds.manifestOk, polarsRows: ds.polarsRows, duckRows: ds.duckRows, dataDir,
+    manifestOk: ds.manifestOk, polarsRows: ds.polarsRows, duckRows: ds.duckRows, childPeakRssMb: childPeak, dataDir,
   };
 }
 
