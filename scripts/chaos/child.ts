@@ -18,6 +18,8 @@ export interface ChildParams {
   seed: number;
   mock?: Record<string, number>;
   writer?: Record<string, number>;
+  hot?: number;
+  warm?: number;
 }
 
 const p = JSON.parse(process.argv[2]) as ChildParams;
@@ -29,6 +31,8 @@ const rig = await buildRig({
   dataDir: p.dataDir,
   clock,
   mock: { seed: p.seed, ...p.mock },
+  hot: p.hot,
+  warm: p.warm,
   writer: p.writer,
   onAppend: () => void appended++,
   onDurable: (_venue, byMarket) => out(`D ${appended} ${JSON.stringify(Object.fromEntries(byMarket))}`),

@@ -15,7 +15,7 @@ import { checkDataset, FinalFileWatch } from "./dataset-check.ts";
 export interface KillOptions {
   kills: number;
   seed: number;
-  /** Range of a child's life before its SIGKILL, real ms from spawn. */
+  /** Range of a child's life before its SIGKILL, real ms after it is ready (one kill in five strikes during start-up). */
   minLifeMs?: number;
   maxLifeMs?: number;
   speed?: number;
@@ -102,6 +102,8 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
     dataDir, simStart: Date.UTC(2026, 0, 1, 0, 0, 0), realAnchor: Date.now(), speed: o.speed ?? 30, seed: o.seed,
     mock: { universe_size: 300, updates_per_sec: 4, gap_rate: 0.002, malformed_rate: 0.001 },
     writer: { flush_secs: 2, flush_rows: 3000 },
+    hot: 20,
+    warm: 60,
   };
   const durable = new Map<string, number>();
   const watch = new FinalFileWatch();
@@ -109,13 +111,17 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   let killsBeforeReady = 0;
   let partialVisible = 0;
   let childPeak = 0;
-  const minLife = o.minLifeMs ?? 150;
-  const maxLife = o.maxLifeMs ?? 2500;
+  const minLife = o.minLifeMs ?? 100;
+  const maxLife = o.maxLifeMs ?? 3000;
   for (let k = 0; k < o.kills; k++) {
     const session: Session = { ready: false, appended: 0 };
     const c = spawnChild(params, durable, session);
+    // When to strike (fault timing, not a wait for a result): one kill in five during start-up and recovery,
+    // the others at a random moment of collection (flushes, compaction, finalization…).
+    const early = rand() < 0.2;
     const life = minLife + rand() * (maxLife - minLife);
-    await Bun.sleep(life); // when to strike: timing of the fault, not a wait for a result
+    if (early) await Bun.sleep(rand() * 1500);
+    else await Promise.race([c.ready().then(() => Bun.sleep(life)), c.proc.exited]);
     if (!session.ready) killsBeforeReady++;
     childPeak = Math.max(childPeak, peakRssMb(c.proc.pid));
     c.proc.kill("SIGKILL");
@@ -130,7 +136,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
         partialVisible++;
       }
     }
-    log(`kill ${k + 1}/${o.kills} after ${life.toFixed(0)} ms${session.ready ? "" : " (before ready)"}; durable rows so far ${sum(durable)}`);
+    log(`kill ${k + 1}/${o.kills} ${early ? "during start-up" : `${life.toFixed(0)} ms after ready`}${session.ready ? "" : " (before ready)"}; durable rows so far ${sum(durable)}`);
   }
   // The last run recovers, collects a little, and stops cleanly (finalizing the open buckets).
   const session: Session = { ready: false, appended: 0 };
