@@ -1,11 +1,14 @@
 /** Operator's view of a real run: collect (mock) → /metrics while it runs → status and verify on what it wrote. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { readManifest } from "../../src/storage/manifest.ts";
 import { parseExposition } from "../helpers/prom-parse.ts";
 import { REPO, runCli } from "../helpers/run-cli.ts";
+
+// spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
+setDefaultTimeout(60_000);
 
 describe("collect → metrics, status, verify", () => {
   let dir: string;

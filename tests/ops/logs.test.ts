@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consola } from "consola";
 import { logger, redact, registerSecret, setupLogging } from "../../src/log.ts";
 import { runCli } from "../helpers/run-cli.ts";
+
+// spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
+setDefaultTimeout(60_000);
 
 /** Every stderr line must be one JSON object with ts, level and msg. */
 function jsonLines(stderr: string): Record<string, unknown>[] {

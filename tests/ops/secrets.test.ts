@@ -1,10 +1,13 @@
 /** Redaction guard: Kalshi credentials set to sentinels never reach stdout, stderr or any file under the data dir. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/run-cli.ts";
+
+// spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
+setDefaultTimeout(60_000);
 
 const KEY_ID = "SENTINEL-KEYID-7f3a9c2e-do-not-print";
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,9 @@ import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { SimClock } from "../../src/clock.ts";
 import { BookGen } from "../helpers/books.ts";
 import { openWriter, tempDir } from "../helpers/store.ts";
+
+// spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
+setDefaultTimeout(60_000);
 
 const DAY = Date.UTC(2026, 2, 3);
 const H = 3_600_000, MIN = 60_000;

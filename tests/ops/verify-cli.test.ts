@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bucketPath } from "../../src/timebucket.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { runCli } from "../helpers/run-cli.ts";
+
+// spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
+setDefaultTimeout(60_000);
 
 const T = Date.UTC(2026, 4, 6, 7, 10);
 const T2 = Date.UTC(2026, 4, 6, 8, 0);

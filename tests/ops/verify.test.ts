@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,9 @@ import { BookGen } from "../helpers/books.ts";
 import { openWriter } from "../helpers/store.ts";
 import type { SnapshotRow } from "../../src/schema.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
+
+// spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
+setDefaultTimeout(60_000);
 
 const H10 = Date.UTC(2026, 0, 1, 10);
 const MIN = 60_000;
