@@ -111,8 +111,15 @@ export const nodeFs: StorageFs = {
     }
   },
   async appendDurable(path, text) {
-    const fh = await fsp.open(path, "a");
+    const fh = await fsp.open(path, "a+");
     try {
+      // A crash mid-append leaves a torn last line: start on a fresh line so the next record is not glued to it.
+      const { size } = await fh.stat();
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await fh.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) text = "\n" + text;
+      }
       await fh.write(text);
       await fh.sync();
     } finally {
