@@ -20,6 +20,8 @@ export interface ChildParams {
   writer?: Record<string, number>;
   hot?: number;
   warm?: number;
+  /** Collect from a loopback Polymarket server (its URLs and the markets to watch) instead of the mock. */
+  polymarket?: { gamma_url: string; clob_url: string; ws_url: string; targets: { market_id: string; outcome_ids: string[] }[] };
 }
 
 const p = JSON.parse(process.argv[2]) as ChildParams;
@@ -33,6 +35,7 @@ const rig = await buildRig({
   mock: { seed: p.seed, ...p.mock },
   hot: p.hot,
   warm: p.warm,
+  polymarket: p.polymarket,
   writer: p.writer,
   onAppend: () => void appended++,
   onDurable: (_venue, byMarket) => out(`D ${appended} ${JSON.stringify(Object.fromEntries(byMarket))}`),

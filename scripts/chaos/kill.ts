@@ -10,6 +10,7 @@ import { parquetFileInfo } from "../../src/storage/read.ts";
 import { DATASET_DIR } from "../../src/timebucket.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
 import type { ChildParams } from "./child.ts";
+import { conditionId, PolymarketServer, tokenIds } from "../../tests/venues/polymarket-server.ts";
 import { checkDataset, FinalFileWatch } from "./dataset-check.ts";
 
 export interface KillOptions {
@@ -21,9 +22,12 @@ export interface KillOptions {
   speed?: number;
   keepDir?: boolean;
   log?: (m: string) => void;
+  /** "polymarket": the child collects from a loopback Polymarket server over real sockets (restarted with it). */
+  venue?: "mock" | "polymarket";
 }
 
 export interface KillResult {
+  venue: string;
   kills: number;
   /** Kills that landed before the child said READY (start-up or recovery). */
   killsBeforeReady: number;
@@ -105,6 +109,17 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
     hot: 20,
     warm: 60,
   };
+  let server: PolymarketServer | null = null;
+  let feeder: ReturnType<typeof setInterval> | null = null;
+  if (o.venue === "polymarket") {
+    server = new PolymarketServer({ markets: 100 });
+    const targets = Array.from({ length: 40 }, (_, i) => ({ market_id: conditionId(i + 1), outcome_ids: tokenIds(i + 1) }));
+    params.polymarket = { ...server.venueOptions(), targets };
+    params.hot = 10;
+    params.warm = 30;
+    const srv = server;
+    feeder = setInterval(() => srv.randomUpdates(40), 20); // live traffic for whoever is connected
+  }
   const durable = new Map<string, number>();
   const watch = new FinalFileWatch();
   let produced = 0;
@@ -147,6 +162,8 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   c.proc.kill("SIGTERM");
   const code = await c.proc.exited;
   await c.lines;
+  if (feeder) clearInterval(feeder);
+  server?.stop();
   if (code !== 0 || !session.done) throw new Error(`the final collector run did not stop cleanly (exit ${code})`);
   produced += session.done.appended;
   watch.scan(dataDir);
@@ -163,6 +180,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   }
   if (!o.keepDir && lost === 0 && ds.duplicates === 0) rmSync(dataDir, { recursive: true, force: true });
   return {
+    venue: o.venue ?? "mock",
     kills: o.kills, killsBeforeReady, restarts: o.kills, produced, durable: sum(durable), found: ds.rows, duplicates: ds.duplicates, lost, lostMarkets,
     files: ds.files, unreadable: ds.unreadable.length, partialVisible, strayFiles: ds.strayFiles.length, finalsChanged: watch.changed.length,
     manifestOk: ds.manifestOk, polarsRows: ds.polarsRows, duckRows: ds.duckRows, childPeakRssMb: childPeak, dataDir,

@@ -7,7 +7,7 @@ import type { NetworkResult } from "./network.ts";
 
 export interface ChaosReport {
   seed: number;
-  kill?: KillResult;
+  kills: KillResult[];
   network: NetworkResult[];
   fuzz: FuzzResult[];
   disk?: DiskResult;
@@ -19,8 +19,7 @@ export interface ChaosReport {
 /** Every check the harness makes; empty when the run passed. */
 export function failures(r: ChaosReport): string[] {
   const f: string[] = [];
-  const k = r.kill;
-  if (k) {
+  for (const k of r.kills) {
     if (k.lost > 0) f.push(`kill: ${k.lost} durable rows missing (markets ${k.lostMarkets.slice(0, 5).join(", ")})`);
     if (k.duplicates > 0) f.push(`kill: ${k.duplicates} duplicate rows`);
     if (k.unreadable > 0) f.push(`kill: ${k.unreadable} final files unreadable`);
@@ -78,10 +77,9 @@ const mb = (x: number | undefined) => (x ? `${x.toFixed(0)} MB` : "-");
 
 export function renderReport(r: ChaosReport): string {
   const rows: (string | number)[][] = [];
-  const k = r.kill;
-  if (k) {
+  for (const k of r.kills) {
     rows.push([
-      "SIGKILL + restart", `${k.kills} kills (${k.killsBeforeReady} during start-up/recovery)`, k.produced, k.durable, k.found, k.duplicates, k.lost, 0, "-",
+      `SIGKILL + restart (${k.venue})`, `${k.kills} kills (${k.killsBeforeReady} during start-up/recovery)`, k.produced, k.durable, k.found, k.duplicates, k.lost, 0, "-",
       mb(k.childPeakRssMb),
     ]);
   }
@@ -103,8 +101,8 @@ export function renderReport(r: ChaosReport): string {
   out += "* dropped: rows refused past writer.max_buffer_rows while the disk was unusable, each counted and logged (not lost)\n\n";
 
   const det: string[] = [];
-  if (k) {
-    det.push(`kill: ${k.files} final files, all read by Polars (${k.polarsRows} rows) and DuckDB (${k.duckRows} rows); incomplete files seen by the glob after kills: ${k.partialVisible}; temp files left: ${k.strayFiles}; final files changed: ${k.finalsChanged}; manifest ${k.manifestOk ? "ok" : "MISMATCH"}`);
+  for (const k of r.kills) {
+    det.push(`kill ${k.venue}: ${k.files} final files, all read by Polars (${k.polarsRows} rows) and DuckDB (${k.duckRows} rows); incomplete files seen by the glob after kills: ${k.partialVisible}; temp files left: ${k.strayFiles}; final files changed: ${k.finalsChanged}; manifest ${k.manifestOk ? "ok" : "MISMATCH"}`);
   }
   for (const n of r.network) {
     det.push(

@@ -9,7 +9,8 @@ import { Metrics } from "../../src/metrics.ts";
 import type { StorageFs } from "../../src/storage/fs.ts";
 import { SnapshotWriter } from "../../src/storage/parquet-writer.ts";
 import { MockVenue } from "../../src/venue/mock.ts";
-import type { MarketRef } from "../../src/venue/types.ts";
+import { createAdapter } from "../../src/venue/index.ts";
+import type { MarketRef, VenueAdapter } from "../../src/venue/types.ts";
 
 export interface RigOptions {
   dataDir: string;
@@ -24,13 +25,15 @@ export interface RigOptions {
   /** Every row handed to the writer (rows produced), and whether the writer dropped it (buffer cap, closed). */
   onAppend?: (marketId: string, dropped: boolean, tsRecv: number) => void;
   topK?: number;
+  /** Collect from the Polymarket adapter pointed at these URLs (a loopback server) instead of the mock. */
+  polymarket?: { gamma_url: string; clob_url: string; ws_url: string; targets: MarketRef[] };
 }
 
 export interface Rig {
   collector: Collector;
   vc: VenueCollector;
   writer: SnapshotWriter;
-  venue: MockVenue;
+  venue: VenueAdapter;
   metrics: Metrics;
   targets: MarketRef[];
 }
@@ -46,15 +49,19 @@ export async function buildRig(o: RigOptions): Promise<Rig> {
       max_subs_per_venue: hot + warm, hot_count: hot, subscription_churn_limit_per_minute: 1000,
       snapshot_interval_ms_hot: 1000, snapshot_interval_ms_warm: 5000, reconnect_base_ms: 500, reconnect_cap_ms: 10_000,
     },
-    venues: { mock: { universe_size: 200, seed: 7, updates_per_sec: 3, ...o.mock } },
+    venues: o.polymarket
+      ? { polymarket: { gamma_url: o.polymarket.gamma_url, clob_url: o.polymarket.clob_url, ws_url: o.polymarket.ws_url, connection_open_pause_ms: 0 } }
+      : { mock: { universe_size: 200, seed: 7, updates_per_sec: 3, ...o.mock } },
   });
   const vcfg = cfg.selected[0];
   const metrics = new Metrics();
   const topK = o.topK ?? 10;
   const writer = await SnapshotWriter.open({ dataDir: o.dataDir, settings: cfg.writer, topK, clock: o.clock, metrics, fs: o.fs, onDurable: o.onDurable });
-  const venue = new MockVenue(vcfg, { clock: o.clock, env: {} });
+  const venue = o.polymarket ? await createAdapter(vcfg, { clock: o.clock, env: {} }) : new MockVenue(vcfg, { clock: o.clock, env: {} });
   // A fixed target set (no rotation): what must be subscribed is known exactly.
-  const targets = (await venue.discover()).filter((m) => m.status === "active").slice(0, hot + warm).map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
+  const targets =
+    o.polymarket?.targets.slice(0, hot + warm) ??
+    (await venue.discover()).filter((m) => m.status === "active").slice(0, hot + warm).map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
   const onAppend = o.onAppend;
   const sink = onAppend
     ? {
@@ -67,7 +74,7 @@ export async function buildRig(o: RigOptions): Promise<Rig> {
       }
     : writer;
   const vc = new VenueCollector({
-    venue: "mock", settings: vcfg.collect, adapter: venue, sink, clock: o.clock, metrics, dataDir: o.dataDir, topK,
+    venue: vcfg.name, settings: vcfg.collect, adapter: venue, sink, clock: o.clock, metrics, dataDir: o.dataDir, topK,
     flushSecs: cfg.writer.flush_secs, logIntervalSecs: 3600,
     targets: () => ({ hot: targets.slice(0, hot), warm: targets.slice(hot) }), log: quietLog,
   });

@@ -15,11 +15,18 @@ const SEED = 11;
 describe("chaos (short)", () => {
   test("SIGKILL at random moments, restart: every durable row in exactly one readable final file", async () => {
     const k = await runKills({ kills: 3, seed: SEED, minLifeMs: 400, maxLifeMs: 1500 });
-    expect(failures({ seed: SEED, kill: k, network: [], fuzz: [] })).toEqual([]);
+    expect(failures({ seed: SEED, kills: [k], network: [], fuzz: [] })).toEqual([]);
     expect(k.durable).toBeGreaterThan(0);
     expect(k.found).toBeGreaterThanOrEqual(k.durable);
     expect(k.duplicates).toBe(0);
     expect(k.polarsRows).toBe(k.found);
+  }, 60_000);
+
+  test("SIGKILL while collecting from the loopback Polymarket server over real sockets", async () => {
+    const k = await runKills({ kills: 2, seed: SEED, venue: "polymarket", minLifeMs: 400, maxLifeMs: 1200 });
+    expect(failures({ seed: SEED, kills: [k], network: [], fuzz: [] })).toEqual([]);
+    expect(k.durable).toBeGreaterThan(0);
+    expect(k.duplicates).toBe(0);
   }, 60_000);
 
   test("network: drops, half-open, burst, 5-minute outage on the loopback Polymarket and Kalshi servers and the mock", async () => {
@@ -28,7 +35,7 @@ describe("chaos (short)", () => {
       await runNetwork("kalshi", { seed: SEED, drops: 1, halfOpen: 1, bursts: 1, burstSize: 1000 }),
       await runMockOutage({ seed: SEED }),
     ];
-    expect(failures({ seed: SEED, network: res, fuzz: [] })).toEqual([]);
+    expect(failures({ seed: SEED, kills: [], network: res, fuzz: [] })).toEqual([]);
     for (const n of res) {
       expect(n.maxAttemptsPerMinute).toBeLessThanOrEqual(10); // collector.reconnect_max_per_minute default
       expect(n.outageAttempts).toBeGreaterThan(3); // it kept trying through the outage
@@ -41,7 +48,7 @@ describe("chaos (short)", () => {
   test("fuzz: mutated and random frames through each venue's mapper into the books", async () => {
     for (const v of ["mock", "polymarket", "kalshi"] as const) {
       const z = await runFuzz(v, { messages: 3000, seed: SEED });
-      expect(failures({ seed: SEED, network: [], fuzz: [z] })).toEqual([]);
+      expect(failures({ seed: SEED, kills: [], network: [], fuzz: [z] })).toEqual([]);
       expect(z.rejected).toBeGreaterThan(1000);
       expect(z.applied).toBeGreaterThan(500); // valid traffic keeps flowing between the garbage
     }
@@ -49,7 +56,7 @@ describe("chaos (short)", () => {
 
   test("disk full, then read-only: nothing lost, drops only past max_buffer_rows and counted", async () => {
     const d = await runDisk({ seed: SEED, phaseSecs: 90, maxBufferRows: 800 });
-    expect(failures({ seed: SEED, network: [], fuzz: [], disk: d })).toEqual([]);
+    expect(failures({ seed: SEED, kills: [], network: [], fuzz: [], disk: d })).toEqual([]);
     expect(d.writeErrors).toBeGreaterThan(0);
     expect(d.dropped).toBeGreaterThan(0);
     expect(d.found + d.dropped).toBe(d.produced);
@@ -58,7 +65,7 @@ describe("chaos (short)", () => {
 
   test("wall-clock steps: no final file rewritten, rows in their buckets, late rows in _N files", async () => {
     const c = await runClockSteps({ seed: SEED, steps: 4 });
-    expect(failures({ seed: SEED, network: [], fuzz: [], clock: c })).toEqual([]);
+    expect(failures({ seed: SEED, kills: [], network: [], fuzz: [], clock: c })).toEqual([]);
     expect(c.found).toBe(c.produced);
     expect(c.lateFiles).toBeGreaterThan(0);
     expect(c.maxSilentAfterStepMs).toBeLessThanOrEqual(2000);
