@@ -59,6 +59,18 @@ async function remount(dir: string, mode: "ro" | "rw", idle: () => Promise<void>
   }
 }
 
+/** Never leaves a mount behind, whatever happened (a failed run must not leave a read-only tmpfs in /tmp). */
+function unmount(root: string, mounted: boolean): void {
+  if (mounted) {
+    try {
+      execFileSync("umount", ["-l", root], { stdio: "ignore" });
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+}
+
 /** Fills the filesystem holding `dir` until ENOSPC; returns the ballast path. */
 function fill(dir: string): string {
   const p = join(dir, "ballast.bin");
@@ -157,16 +169,23 @@ export async function runDisk(o: { seed: number; phaseSecs?: number; maxBufferRo
     else fault = null;
     await run(phase);
     await rig.collector.stop();
+  } catch (e) {
+    await rig.collector.stop().catch(() => {});
+    unmount(root, mounted);
+    throw e;
   } finally {
     for (const undo of hooks) undo();
   }
   const st = rig.writer.status();
-  const ds = await checkDataset(dataDir);
+  let ds: Awaited<ReturnType<typeof checkDataset>>;
+  try {
+    ds = await checkDataset(dataDir);
+  } finally {
+    unmount(root, mounted);
+  }
   let lost = 0;
   for (const [m, n] of produced) lost += Math.max(0, n - (dropped.get(m) ?? 0) - (ds.rowsByMarket.get(m) ?? 0));
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  if (mounted) execFileSync("umount", [root], { stdio: "ignore" });
-  rmSync(root, { recursive: true, force: true });
   return {
     method: mounted ? "tmpfs mount (ENOSPC ballast, remount ro)" : "injected fs layer (ENOSPC, EROFS)",
     faults: { full: 1, readOnly: 1 }, faultSecs, writeErrors: st.writeErrors, produced: sum(produced), dropped: sum(dropped), durable,
