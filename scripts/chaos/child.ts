@@ -7,7 +7,7 @@
  */
 import { ScaledClock } from "../../src/clock.ts";
 import { setupLogging } from "../../src/log.ts";
-import { buildRig } from "./rig.ts";
+import { buildRig, type RemoteVenue } from "./rig.ts";
 
 export interface ChildParams {
   dataDir: string;
@@ -20,8 +20,8 @@ export interface ChildParams {
   writer?: Record<string, number>;
   hot?: number;
   warm?: number;
-  /** Collect from a loopback Polymarket server (its URLs and the markets to watch) instead of the mock. */
-  polymarket?: { gamma_url: string; clob_url: string; ws_url: string; targets: { market_id: string; outcome_ids: string[] }[] };
+  /** Collect from a loopback Polymarket/Kalshi server (options with its URLs, the markets to watch) instead of the mock. */
+  remote?: RemoteVenue;
 }
 
 const p = JSON.parse(process.argv[2]) as ChildParams;
@@ -35,7 +35,7 @@ const rig = await buildRig({
   mock: { seed: p.seed, ...p.mock },
   hot: p.hot,
   warm: p.warm,
-  polymarket: p.polymarket,
+  remote: p.remote,
   writer: p.writer,
   onAppend: () => void appended++,
   onDurable: (_venue, byMarket) => out(`D ${appended} ${JSON.stringify(Object.fromEntries(byMarket))}`),

@@ -3,13 +3,16 @@
  * recovery, flushes, compaction, whatever it is doing), then restarted; a last run is stopped gracefully. Every row a
  * child reported durable must then be in exactly one final file, and every final file must read in Polars and DuckDB.
  */
+import { createPublicKey } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RealClock } from "../../src/clock.ts";
 import { parquetFileInfo } from "../../src/storage/read.ts";
 import { DATASET_DIR } from "../../src/timebucket.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
 import type { ChildParams } from "./child.ts";
+import { startKalshiServer } from "../../tests/venues/kalshi-server.ts";
 import { conditionId, PolymarketServer, tokenIds } from "../../tests/venues/polymarket-server.ts";
 import { checkDataset, FinalFileWatch } from "./dataset-check.ts";
 
@@ -22,8 +25,8 @@ export interface KillOptions {
   speed?: number;
   keepDir?: boolean;
   log?: (m: string) => void;
-  /** "polymarket": the child collects from a loopback Polymarket server over real sockets (restarted with it). */
-  venue?: "mock" | "polymarket";
+  /** "polymarket" / "kalshi": the child collects from a loopback server of that venue over real sockets. */
+  venue?: "mock" | "polymarket" | "kalshi";
 }
 
 export interface KillResult {
@@ -109,16 +112,40 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
     hot: 20,
     warm: 60,
   };
-  let server: PolymarketServer | null = null;
+  // A loopback venue lives in the harness across the child's restarts, streaming updates to whoever is connected.
+  let stopServer = () => {};
   let feeder: ReturnType<typeof setInterval> | null = null;
   if (o.venue === "polymarket") {
-    server = new PolymarketServer({ markets: 100 });
+    const server = new PolymarketServer({ markets: 100 });
     const targets = Array.from({ length: 40 }, (_, i) => ({ market_id: conditionId(i + 1), outcome_ids: tokenIds(i + 1) }));
-    params.polymarket = { ...server.venueOptions(), targets };
+    params.remote = { kind: "polymarket", options: { ...server.venueOptions(), connection_open_pause_ms: 0 }, targets };
+    feeder = setInterval(() => server.randomUpdates(40), 20);
+    stopServer = () => server.stop();
+  } else if (o.venue === "kalshi") {
+    const dir = join(import.meta.dir, "..", "..", "tests", "fixtures", "kalshi");
+    const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
+    const server = startKalshiServer({ clock: new RealClock(), publicKey, keyId: "k", markets: 100 });
+    const tickers = server.openTickers.slice(0, 40);
+    params.remote = {
+      kind: "kalshi", options: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 600 },
+      env: { KALSHI_API_KEY_ID: "k", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") },
+      targets: tickers.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] })),
+    };
+    const r = mulberry32(o.seed ^ 0x4b);
+    feeder = setInterval(() => {
+      for (let i = 0; i < 40; i++) {
+        const t = tickers[Math.floor(r() * tickers.length)];
+        const side = r() < 0.5 ? "yes" : "no";
+        const book = server.books.get(t)![side];
+        const best = Math.max(1, ...book.keys());
+        server.delta(t, side, Math.max(1, best - Math.floor(r() * 3)), r() < 0.3 ? -1 : 1 + Math.floor(r() * 20), Date.now());
+      }
+    }, 20);
+    stopServer = () => server.stop();
+  }
+  if (o.venue && o.venue !== "mock") {
     params.hot = 10;
     params.warm = 30;
-    const srv = server;
-    feeder = setInterval(() => srv.randomUpdates(40), 20); // live traffic for whoever is connected
   }
   const durable = new Map<string, number>();
   const watch = new FinalFileWatch();
@@ -163,7 +190,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   const code = await c.proc.exited;
   await c.lines;
   if (feeder) clearInterval(feeder);
-  server?.stop();
+  stopServer();
   if (code !== 0 || !session.done) throw new Error(`the final collector run did not stop cleanly (exit ${code})`);
   produced += session.done.appended;
   watch.scan(dataDir);

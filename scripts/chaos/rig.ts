@@ -25,8 +25,17 @@ export interface RigOptions {
   /** Every row handed to the writer (rows produced), and whether the writer dropped it (buffer cap, closed). */
   onAppend?: (marketId: string, dropped: boolean, tsRecv: number) => void;
   topK?: number;
-  /** Collect from the Polymarket adapter pointed at these URLs (a loopback server) instead of the mock. */
-  polymarket?: { gamma_url: string; clob_url: string; ws_url: string; targets: MarketRef[] };
+  /** Collect through a real adapter (Polymarket, Kalshi) pointed at a loopback server, instead of the mock. */
+  remote?: RemoteVenue;
+}
+
+export interface RemoteVenue {
+  kind: "polymarket" | "kalshi";
+  /** Venue options (server URLs…). */
+  options: Record<string, unknown>;
+  /** Credentials environment (Kalshi). */
+  env?: Record<string, string>;
+  targets: MarketRef[];
 }
 
 export interface Rig {
@@ -49,18 +58,16 @@ export async function buildRig(o: RigOptions): Promise<Rig> {
       max_subs_per_venue: hot + warm, hot_count: hot, subscription_churn_limit_per_minute: 1000,
       snapshot_interval_ms_hot: 1000, snapshot_interval_ms_warm: 5000, reconnect_base_ms: 500, reconnect_cap_ms: 10_000,
     },
-    venues: o.polymarket
-      ? { polymarket: { gamma_url: o.polymarket.gamma_url, clob_url: o.polymarket.clob_url, ws_url: o.polymarket.ws_url, connection_open_pause_ms: 0 } }
-      : { mock: { universe_size: 200, seed: 7, updates_per_sec: 3, ...o.mock } },
+    venues: o.remote ? { [o.remote.kind]: o.remote.options } : { mock: { universe_size: 200, seed: 7, updates_per_sec: 3, ...o.mock } },
   });
   const vcfg = cfg.selected[0];
   const metrics = new Metrics();
   const topK = o.topK ?? 10;
   const writer = await SnapshotWriter.open({ dataDir: o.dataDir, settings: cfg.writer, topK, clock: o.clock, metrics, fs: o.fs, onDurable: o.onDurable });
-  const venue = o.polymarket ? await createAdapter(vcfg, { clock: o.clock, env: {} }) : new MockVenue(vcfg, { clock: o.clock, env: {} });
+  const venue = o.remote ? await createAdapter(vcfg, { clock: o.clock, env: o.remote.env ?? {} }) : new MockVenue(vcfg, { clock: o.clock, env: {} });
   // A fixed target set (no rotation): what must be subscribed is known exactly.
   const targets =
-    o.polymarket?.targets.slice(0, hot + warm) ??
+    o.remote?.targets.slice(0, hot + warm) ??
     (await venue.discover()).filter((m) => m.status === "active").slice(0, hot + warm).map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
   const onAppend = o.onAppend;
   const sink = onAppend

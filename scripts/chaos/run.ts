@@ -2,7 +2,7 @@
  * `bun run chaos`: the fault harness. Runs every scenario (SIGKILL + restart, network faults on the loopback
  * venues and the mock, malformed-input fuzz per venue, disk full / read-only, wall-clock steps), prints one table
  * on stdout (progress and logs on stderr) and exits 1 if anything was lost, duplicated or broke an invariant.
- *   bun run chaos                      full run (32 kills on the mock + 11 on loopback Polymarket, 100k fuzz messages per venue)
+ *   bun run chaos                      full run (32 kills on the mock + 11 each on loopback Polymarket and Kalshi, 100k fuzz messages per venue)
  *   bun run chaos --quick              a short pass (a few kills, 5k fuzz messages)
  *   bun run chaos --seed 7 --kills 40 --fuzz 200000 --json
  */
@@ -41,8 +41,10 @@ if (want("kill")) {
   say(`SIGKILL: ${kills} kills at random moments (mock venue), restart after each`);
   report.kills.push(await runKills({ kills, seed, log: say }));
   const pk = Math.max(2, Math.round(kills / 3));
-  say(`SIGKILL: ${pk} kills at random moments (loopback Polymarket over real sockets), restart after each`);
-  report.kills.push(await runKills({ kills: pk, seed: seed + 1, venue: "polymarket", log: say }));
+  for (const venue of ["polymarket", "kalshi"] as const) {
+    say(`SIGKILL: ${pk} kills at random moments (loopback ${venue} over real sockets), restart after each`);
+    report.kills.push(await runKills({ kills: pk, seed: seed + 1, venue, log: say }));
+  }
 }
 if (want("network")) {
   for (const v of ["polymarket", "kalshi"] as const) {

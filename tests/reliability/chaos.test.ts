@@ -22,12 +22,14 @@ describe("chaos (short)", () => {
     expect(k.polarsRows).toBe(k.found);
   }, 60_000);
 
-  test("SIGKILL while collecting from the loopback Polymarket server over real sockets", async () => {
-    const k = await runKills({ kills: 2, seed: SEED, venue: "polymarket", minLifeMs: 400, maxLifeMs: 1200 });
-    expect(failures({ seed: SEED, kills: [k], network: [], fuzz: [] })).toEqual([]);
-    expect(k.durable).toBeGreaterThan(0);
-    expect(k.duplicates).toBe(0);
-  }, 60_000);
+  for (const venue of ["polymarket", "kalshi"] as const) {
+    test(`SIGKILL while collecting from the loopback ${venue} server over real sockets`, async () => {
+      const k = await runKills({ kills: 2, seed: SEED, venue, minLifeMs: 400, maxLifeMs: 1200 });
+      expect(failures({ seed: SEED, kills: [k], network: [], fuzz: [] })).toEqual([]);
+      expect(k.durable).toBeGreaterThan(0);
+      expect(k.duplicates).toBe(0);
+    }, 60_000);
+  }
 
   test("network: drops, half-open, burst, 5-minute outage on the loopback Polymarket and Kalshi servers and the mock", async () => {
     const res = [
