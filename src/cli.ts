@@ -54,10 +54,36 @@ export async function runCli(rawArgs: string[] = process.argv.slice(2)): Promise
       await showUsage(main);
       process.exit(EXIT_USAGE);
     }
+    const [cmd] = await resolveSub(main, rawArgs);
+    await checkFlags(cmd, rawArgs);
     await runCommand(main, { rawArgs });
     process.exit(process.exitCode ?? 0);
   } catch (error) {
     process.exit(reportError(error, verbose, rawArgs));
+  }
+}
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** citty ignores unknown flags; a mistyped `--durtion 5s` must not silently run without a limit. */
+async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<void> {
+  const args = ((typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {}) as Record<string, { type?: string; alias?: string | string[] }>;
+  const known = new Map<string, string | undefined>();
+  for (const [name, def] of Object.entries(args)) {
+    for (const n of [name, camel(name), ...[def.alias ?? []].flat()]) known.set(n, def.type);
+  }
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i];
+    if (a === "--") break;
+    if (!a.startsWith("-") || a === "-") continue;
+    const body = a.replace(/^--?/, "");
+    const [name, inline] = body.split("=", 2) as [string, string | undefined];
+    let type = known.get(name);
+    if (type === undefined && name.startsWith("no-") && known.get(name.slice(3)) === "boolean") type = "boolean";
+    if (type === undefined && !known.has(name)) {
+      throw new UserError(`unknown option ${a.split("=")[0]}`, 2, `Run \`surveillance ${cmd.meta && "name" in (cmd.meta as object) ? (cmd.meta as { name?: string }).name : ""} --help\` for the options.`);
+    }
+    if (type !== "boolean" && inline === undefined) i++; // skip the flag's value
   }
 }
 

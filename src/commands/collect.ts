@@ -17,10 +17,17 @@ export default defineCommand({
     },
   },
   async run({ args, rawArgs }) {
-    const { parseDuration, parseUntil, runCollect } = await import("../collector/run.ts");
+    const { chooseClock, parseDuration, parseUntil, runCollect } = await import("../collector/run.ts");
     const durationMs = args.duration !== undefined ? parseDuration(String(args.duration)) : undefined;
     const untilTs = args.until !== undefined ? parseUntil(String(args.until)) : undefined;
     const config = await commandConfig(args, rawArgs);
+    if (durationMs === undefined && untilTs === undefined) {
+      const { SimClock } = await import("../clock.ts");
+      if (chooseClock(config) instanceof SimClock) {
+        const { UserError } = await import("../errors.ts");
+        throw new UserError("collect on a simulated clock (mock clock_speed = 0) needs --duration or --until: simulated time would otherwise run ahead without bound", 2, "Add e.g. --duration 1h, or set clock_speed = 1 in [venues.mock] for real time.");
+      }
+    }
     // SIGINT/SIGTERM stop the run; the writer then finalizes every open bucket. A second signal still waits for that.
     const ac = new AbortController();
     const onSignal = (sig: string) => () => {
