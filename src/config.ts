@@ -24,6 +24,7 @@ const collectEntries = {
   reconnect_cap_ms: posInt(),
   reconnect_reset_secs: posInt(),
   reconnect_max_per_minute: posInt(),
+  connect_timeout_secs: posInt(),
 };
 export type CollectSettings = { [K in keyof typeof collectEntries]: number };
 
@@ -40,6 +41,7 @@ export const COLLECT_DEFAULTS: CollectSettings = {
   reconnect_cap_ms: 60_000,
   reconnect_reset_secs: 60,
   reconnect_max_per_minute: 10,
+  connect_timeout_secs: 15,
 };
 
 const mockEntries = {

@@ -20,6 +20,9 @@ export interface ReconnectingSocketOptions {
   random?: () => number;
   /** No frame at all (data, ping or pong) for this long: the connection is dead and is replaced. 0 disables. */
   silenceTimeoutMs: number;
+  /** An opening handshake not finished after this long is abandoned and retried with backoff (a server that accepts
+   * TCP but never answers the upgrade would otherwise leave the attempt pending forever). Default 15 s; 0 disables. */
+  connectTimeoutMs?: number;
   /** Headers of the upgrade request, computed per attempt (signatures carry a timestamp). */
   headers?: () => Record<string, string>;
   /** Application-level keepalive sent on a period (Polymarket's "PING"); servers' ping frames are answered by Bun. */
@@ -56,6 +59,7 @@ export class OpenGate {
 }
 
 const decoder = new TextDecoder();
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 export class ReconnectingSocket {
   private ws: WebSocket | null = null;
@@ -66,6 +70,7 @@ export class ReconnectingSocket {
   private watchdog: Timer | null = null;
   private keepaliveTimer: Timer | null = null;
   private retryTimer: Timer | null = null;
+  private connectTimer: Timer | null = null;
   private readonly backoff: Backoff;
   private firstResult: ((r: SocketAttemptResult) => void) | null = null;
   /** Connections opened so far (1 after the first open). */
@@ -139,9 +144,19 @@ export class ReconnectingSocket {
     this.ws = ws;
     let opened = false;
     let failure = "";
+    const limit = this.o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (limit > 0) {
+      this.connectTimer = this.o.clock.setTimer(limit, () => {
+        if (gen !== this.gen || opened) return;
+        this.connectTimer = null;
+        if (ws.readyState <= 1) ws.close(); // its close event is ignored: failed() below moves the generation on
+        this.failed(gen, { ok: false, reason: `opening handshake timed out after ${Math.round(limit / 1000)} s` });
+      });
+    }
     ws.addEventListener("open", () => {
       if (gen !== this.gen) return;
       opened = true;
+      this.cancelConnectTimer();
       this.open = true;
       this.opens++;
       this.backoff.connected(this.o.clock.now());
@@ -197,7 +212,13 @@ export class ReconnectingSocket {
     this.keepaliveTimer = this.o.clock.setTimer(k.intervalMs, tick);
   }
 
+  private cancelConnectTimer(): void {
+    this.connectTimer?.cancel();
+    this.connectTimer = null;
+  }
+
   private clearTimers(): void {
+    this.cancelConnectTimer();
     this.watchdog?.cancel();
     this.keepaliveTimer?.cancel();
     this.watchdog = this.keepaliveTimer = null;
@@ -219,6 +240,7 @@ export class ReconnectingSocket {
   private failed(gen: number, r: SocketAttemptResult): void {
     if (gen !== this.gen) return;
     this.gen++;
+    this.cancelConnectTimer();
     this.ws = null;
     const keepTrying = this.o.onAttemptFailed?.(r) !== false;
     this.resolveFirst(r);

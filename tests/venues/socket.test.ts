@@ -86,4 +86,38 @@ describe("ReconnectingSocket", () => {
     expect(clock.pending()).toBe(0);
     await s.close();
   });
+
+  test("a stalled opening handshake (TCP accepted, upgrade never answered) times out and is retried with backoff", async () => {
+    // Accepts connections and never writes a byte: without a handshake timeout the attempt never ends.
+    let accepted = 0;
+    const stall = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: () => void accepted++, data: () => {} } });
+    try {
+      const clock = new SimClock();
+      const failures: string[] = [];
+      const s = new ReconnectingSocket({
+        url: `ws://127.0.0.1:${stall.port}/ws`, clock, backoff, random: () => 0.5, silenceTimeoutMs: 0, connectTimeoutMs: 15_000,
+        onOpen: () => {}, onMessage: () => {}, onAttemptFailed: (r) => void failures.push(r.reason ?? ""),
+      });
+      let first: { ok: boolean; reason?: string } | undefined;
+      void s.start().then((r) => (first = r));
+      await waitFor(() => accepted === 1, "first TCP accept");
+      await clock.advance(14_999);
+      expect(first).toBeUndefined();
+      await clock.advance(1);
+      await waitFor(() => first !== undefined, "first attempt to time out");
+      expect(first!.ok).toBe(false);
+      expect(first!.reason).toMatch(/handshake timed out after 15 s/);
+      expect(failures.length).toBe(1);
+      // Backoff attempt 0 with random 0.5 → 500 ms, then a second attempt reaches the server and times out as well.
+      await clock.advance(500);
+      await waitFor(() => accepted === 2, "second TCP accept");
+      await clock.advance(15_000);
+      expect(failures.length).toBe(2);
+      expect(s.connected).toBe(false);
+      await s.close();
+      expect(clock.pending()).toBe(0);
+    } finally {
+      stall.stop(true);
+    }
+  });
 });

@@ -59,6 +59,7 @@ export class KalshiFeed {
       random: this.ctx.random,
       backoff: { baseMs: this.collect.reconnect_base_ms, capMs: this.collect.reconnect_cap_ms, resetAfterMs: this.collect.reconnect_reset_secs * 1000, maxPerMinute: this.collect.reconnect_max_per_minute },
       silenceTimeoutMs: this.o.heartbeat_timeout_secs * 1000,
+      connectTimeoutMs: this.collect.connect_timeout_secs * 1000,
       headers: () => authHeaders(creds, this.ctx.clock.now(), "GET", this.o.ws_url),
       onOpen: () => this.opened(),
       onMessage: (text) => this.onFrame(text),

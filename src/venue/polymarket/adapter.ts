@@ -57,6 +57,7 @@ export class PolymarketAdapter implements VenueAdapter {
       openPauseMs: this.opts.connection_open_pause_ms,
       pingIntervalMs: this.opts.ping_interval_secs * 1000,
       deadAfterMs: this.opts.pong_timeout_secs * 1000,
+      connectTimeoutMs: c.connect_timeout_secs * 1000,
       backoff: { baseMs: c.reconnect_base_ms, capMs: c.reconnect_cap_ms, resetAfterMs: c.reconnect_reset_secs * 1000, maxPerMinute: c.reconnect_max_per_minute },
       onFrame: (text, _connId, ts) => {
         const events = mapFrame(text);

@@ -19,6 +19,8 @@ export interface FeedOptions {
   pingIntervalMs: number;
   deadAfterMs: number;
   backoff: BackoffSettings;
+  /** Opening-handshake timeout per attempt (ReconnectingSocket's connectTimeoutMs). */
+  connectTimeoutMs?: number;
   onFrame(text: string, connId: number, tsRecv: number): void;
   onConnection(ev: ConnectionEvent, tsRecv: number): void;
   onOpenFailed?(connId: number, reason: string, rateLimited: boolean): void;
@@ -148,6 +150,7 @@ export class PolymarketFeed {
       backoff: this.o.backoff,
       keepalive: { intervalMs: this.o.pingIntervalMs, message: "PING" },
       silenceTimeoutMs: this.o.deadAfterMs,
+      connectTimeoutMs: this.o.connectTimeoutMs,
       beforeAttempt: () => this.gate.acquire(),
       onOpen: () => {
         const sub: InitialSubscribe = { assets_ids: c.assets(), type: "market", initial_dump: true, custom_feature_enabled: true };
