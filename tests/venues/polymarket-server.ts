@@ -7,6 +7,7 @@
  * malformed frames.
  */
 import type { Server, ServerWebSocket } from "bun";
+import { rng } from "../helpers/books.ts";
 
 export interface PolymarketServerOptions {
   /** Open markets in the universe. */
@@ -72,18 +73,6 @@ export function conditionId(i: number): string {
 export function tokenIds(i: number): [string, string] {
   const base = 10n ** 20n + BigInt(i) * 2n;
   return [String(base), String(base + 1n)];
-}
-
-/** Deterministic PRNG (mulberry32) so a test can replay the same traffic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class PolymarketServer {
