@@ -43,21 +43,20 @@ class Int64Column {
     this.words = new Uint32Array(cap * 2);
     this.valid = nullable ? new Uint8Array((cap + 7) >> 3) : null;
   }
+  /** Room for `rows` rows (the buffer calls this once per growth, so put() never checks). */
+  reserve(rows: number): void {
+    this.words = grow(this.words, 2 * rows);
+    if (this.valid) this.valid = grow(this.valid, (rows + 7) >> 3);
+  }
   put(i: number, v: number): void {
-    this.words = grow(this.words, 2 * i + 2);
     const hi = Math.floor(v / TWO32);
     this.words[2 * i] = v - hi * TWO32;
     this.words[2 * i + 1] = hi;
-    if (this.valid) {
-      this.valid = grow(this.valid, (i >> 3) + 1);
-      this.valid[i >> 3] |= 1 << (i & 7);
-    }
+    if (this.valid) this.valid[i >> 3] |= 1 << (i & 7);
   }
   putNull(i: number): void {
-    this.words = grow(this.words, 2 * i + 2);
     this.words[2 * i] = 0;
     this.words[2 * i + 1] = 0;
-    this.valid = grow(this.valid!, (i >> 3) + 1);
     this.valid![i >> 3] &= ~(1 << (i & 7));
     this.nulls++;
   }
@@ -94,22 +93,25 @@ class Utf8Column {
     this.bytes = new Uint8Array(cap * 16);
     this.valid = nullable ? new Uint8Array((cap + 7) >> 3) : null;
   }
+  /** Room for `rows` rows' offsets and validity (string bytes are checked per put: their length varies). */
+  reserve(rows: number): void {
+    this.off = grow(this.off, rows + 1);
+    if (this.valid) this.valid = grow(this.valid, (rows + 7) >> 3);
+  }
   put(i: number, s: string): void {
     const b = utf8.get(s);
-    this.bytes = grow(this.bytes, this.pos + b.length);
-    this.bytes.set(b, this.pos);
-    this.pos += b.length;
-    this.off = grow(this.off, i + 2);
-    this.off[i + 1] = this.pos;
-    if (this.valid) {
-      this.valid = grow(this.valid, (i >> 3) + 1);
-      this.valid[i >> 3] |= 1 << (i & 7);
-    }
+    const n = b.length;
+    let pos = this.pos;
+    if (pos + n > this.bytes.length) this.bytes = grow(this.bytes, pos + n);
+    const out = this.bytes;
+    // ids and statuses are short: a loop beats a native set() call per row
+    for (let k = 0; k < n; k++) out[pos++] = b[k];
+    this.pos = pos;
+    this.off[i + 1] = pos;
+    if (this.valid) this.valid[i >> 3] |= 1 << (i & 7);
   }
   putNull(i: number): void {
-    this.off = grow(this.off, i + 2);
     this.off[i + 1] = this.pos;
-    this.valid = grow(this.valid!, (i >> 3) + 1);
     this.valid![i >> 3] &= ~(1 << (i & 7));
     this.nulls++;
   }
@@ -173,9 +175,11 @@ class SideColumns {
       }
     }
     this.n = k;
-    this.off = grow(this.off, i + 2);
     this.off[i + 1] = k;
     return k - start;
+  }
+  reserve(rows: number): void {
+    this.off = grow(this.off, rows + 1);
   }
   lists(n: number): [Data, Data] {
     const type = typeOf("bid_px");
@@ -232,9 +236,12 @@ export class ColumnBuffer {
   length = 0;
   minTs = Infinity;
   maxTs = -Infinity;
-  readonly markets = new Set<string>();
-  /** Rows per market_id in this buffer (the writer's onDurable report). */
+  /** Rows per market_id in this buffer (the writer's onDurable report; its keys are the buffer's markets). */
   readonly marketRows = new Map<string, number>();
+  /** Distinct market_ids of this buffer (derived from marketRows: one hash update per row, not two). */
+  get markets(): Set<string> {
+    return new Set(this.marketRows.keys());
+  }
 
   private tsRecv: Int64Column;
   private seq: Int64Column;
@@ -283,7 +290,7 @@ export class ColumnBuffer {
 
   append(s: SnapshotInput): void {
     const i = this.length;
-    if (i >= this.mid.length) this.growFixed(i + 1);
+    if (i >= this.mid.length) this.growRows(i + 1);
     this.tsRecv.put(i, s.tsRecv);
     this.seq.put(i, s.seq);
     if (s.sourceTs === null || s.sourceTs === undefined) this.sourceTs.putNull(i);
@@ -315,7 +322,6 @@ export class ColumnBuffer {
 
     if (s.tsRecv < this.minTs) this.minTs = s.tsRecv;
     if (s.tsRecv > this.maxTs) this.maxTs = s.tsRecv;
-    this.markets.add(s.marketId);
     this.marketRows.set(s.marketId, (this.marketRows.get(s.marketId) ?? 0) + 1);
     this.length = i + 1;
   }
@@ -400,22 +406,26 @@ export class ColumnBuffer {
     this.length = 0;
     this.minTs = Infinity;
     this.maxTs = -Infinity;
-    this.markets.clear();
     this.marketRows.clear();
     for (const c of [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err]) c.reset();
     this.bids.reset();
     this.asks.reset();
   }
 
-  private growFixed(need: number): void {
-    this.bestBidPx = grow(this.bestBidPx, need);
-    this.bestBidSz = grow(this.bestBidSz, need);
-    this.bestAskPx = grow(this.bestAskPx, need);
-    this.bestAskSz = grow(this.bestAskSz, need);
-    this.mid = grow(this.mid, need);
-    this.spread = grow(this.spread, need);
-    this.bidDepth3 = grow(this.bidDepth3, need);
-    this.askDepth3 = grow(this.askDepth3, need);
+  /** Grows every per-row array at once, so the per-column puts of the hot path never check capacity. */
+  private growRows(need: number): void {
+    const rows = Math.max(need, this.mid.length * 2);
+    for (const c of [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err]) c.reserve(rows);
+    this.bids.reserve(rows);
+    this.asks.reserve(rows);
+    this.bestBidPx = grow(this.bestBidPx, rows);
+    this.bestBidSz = grow(this.bestBidSz, rows);
+    this.bestAskPx = grow(this.bestAskPx, rows);
+    this.bestAskSz = grow(this.bestAskSz, rows);
+    this.mid = grow(this.mid, rows);
+    this.spread = grow(this.spread, rows);
+    this.bidDepth3 = grow(this.bidDepth3, rows);
+    this.askDepth3 = grow(this.askDepth3, rows);
   }
 }
 
