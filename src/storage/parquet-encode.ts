@@ -231,6 +231,20 @@ class BitLevels {
   }
 }
 
+/** Whether two list column chunks have the same list lengths, row for row (then their levels are equal). */
+function sameListShape(a: Data[], b: Data[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) {
+    if (a[k].length !== b[k].length) return false;
+    const x = a[k].valueOffsets as Int32Array;
+    const y = b[k].valueOffsets as Int32Array;
+    const dx = x[0];
+    const dy = y[0];
+    for (let i = 1; i <= a[k].length; i++) if (x[i] - dx !== y[i] - dy) return false;
+  }
+  return true;
+}
+
 const bytesOf = (a: ArrayBufferView, start: number, count: number, width: number) =>
   new Uint8Array(a.buffer, a.byteOffset + start * width, count * width);
 
@@ -260,6 +274,8 @@ export class ParquetStreamEncoder {
   private readonly rep = new BitLevels(1 << 16);
   private readonly def = new BitLevels(1 << 16);
   private readonly dictionary = new ListDictionary();
+  /** The last list column's encoded rep+def levels, reused by the next list column when its list lengths match. */
+  private readonly levels = { datas: null as Data[] | null, numValues: 0, nvals: 0, bytes: new Bytes(1 << 16) };
   rows = 0;
 
   constructor(
@@ -325,6 +341,7 @@ export class ParquetStreamEncoder {
       const datas = batches.map((b) => b.data.children[c]);
       chunks.push(await this.writeColumn(this.cols[c], datas, rows));
     }
+    this.levels.datas = null; // do not keep the row group's batches alive
     this.rowGroups.push({ rows, chunks });
     this.rows += rows;
   }
@@ -340,26 +357,39 @@ export class ParquetStreamEncoder {
       type = T_DOUBLE;
       const rep = this.rep;
       const def = this.def;
-      rep.clear();
-      def.clear();
       let nvals = 0;
-      for (const d of datas) {
-        const off = d.valueOffsets as Int32Array;
-        for (let i = 0; i < d.length; i++) {
-          const n = off[i + 1] - off[i];
-          // an empty list is one (rep 0, def 0) entry; a list of n items is rep 0,1,1… and def 1,1,1…
-          rep.zero();
-          if (n === 0) def.zero();
-          else {
-            rep.ones(n - 1);
-            def.ones(n);
+      const cached = this.levels;
+      if (cached.datas !== null && sameListShape(cached.datas, datas)) {
+        // px and sz of a side have the same list lengths: their levels are identical, encode them once
+        body.put(cached.bytes.buf.subarray(0, cached.bytes.n));
+        numValues = cached.numValues;
+        nvals = cached.nvals;
+      } else {
+        rep.clear();
+        def.clear();
+        for (const d of datas) {
+          const off = d.valueOffsets as Int32Array;
+          for (let i = 0; i < d.length; i++) {
+            const n = off[i + 1] - off[i];
+            // an empty list is one (rep 0, def 0) entry; a list of n items is rep 0,1,1… and def 1,1,1…
+            rep.zero();
+            if (n === 0) def.zero();
+            else {
+              rep.ones(n - 1);
+              def.ones(n);
+            }
+            nvals += n;
           }
-          nvals += n;
         }
+        numValues = rep.count;
+        rep.writeTo(body);
+        def.writeTo(body);
+        cached.datas = datas;
+        cached.numValues = numValues;
+        cached.nvals = nvals;
+        cached.bytes.n = 0;
+        cached.bytes.put(body.buf.subarray(0, body.n));
       }
-      numValues = rep.count;
-      rep.writeTo(body);
-      def.writeTo(body);
       dict = this.dictionary.build(datas, nvals);
       if (dict) this.dictionary.writeIndices(body, nvals);
       else {
@@ -610,20 +640,24 @@ class ListDictionary {
 function int64Stats(datas: Data[], nulls: number): ChunkMeta["stats"] {
   let min = Infinity;
   let max = -Infinity;
-  let minAt: [Int32Array, number] | undefined;
-  let maxAt: [Int32Array, number] | undefined;
-  for (const d of datas) {
+  // where the extremes are, as (chunk, row): no tuple per new extreme (ts_recv and seq rise on every row)
+  let minD = -1, minI = 0, maxD = -1, maxI = 0;
+  for (let k = 0; k < datas.length; k++) {
+    const d = datas[k];
     const v = d.values as BigInt64Array;
     const w = new Int32Array(v.buffer, v.byteOffset, d.length * 2);
     const someNull = nulls > 0 && d.nullCount > 0;
     for (let i = 0; i < d.length; i++) {
       if (someNull && !isValid(d, i)) continue;
       const x = w[2 * i + 1] * 4294967296 + (w[2 * i] >>> 0);
-      if (x < min) (min = x), (minAt = [w, i]);
-      if (x > max) (max = x), (maxAt = [w, i]);
+      if (x < min) (min = x), (minD = k), (minI = i);
+      if (x > max) (max = x), (maxD = k), (maxI = i);
     }
   }
-  if (!minAt || !maxAt) return { nulls };
-  const enc = ([w, i]: [Int32Array, number]) => new Uint8Array(new Int32Array([w[2 * i], w[2 * i + 1]]).buffer);
-  return { min: enc(minAt), max: enc(maxAt), nulls };
+  if (minD < 0 || maxD < 0) return { nulls };
+  const enc = (d: Data, i: number) => {
+    const v = d.values as BigInt64Array;
+    return new Uint8Array(new Int32Array(v.buffer, v.byteOffset + i * 8, 2).slice().buffer);
+  };
+  return { min: enc(datas[minD], minI), max: enc(datas[maxD], maxI), nulls };
 }
