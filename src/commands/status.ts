@@ -18,7 +18,10 @@ export default defineCommand({
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
     const s = await dayStatus(config.data_dir, dayTs, { bucketMinutes: config.writer.bucket_minutes, venues });
     if (args.json) console.log(JSON.stringify(s, null, 2));
-    else if (s.hours.length === 0) console.log(`${s.date} (UTC): no data under ${config.data_dir}`);
+    else if (s.hours.length === 0) {
+      console.log(`${s.date} (UTC): no data under ${config.data_dir}`);
+      if (s.quarantined.length) console.log(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
+    }
     else console.log(formatStatus(s));
   },
 });

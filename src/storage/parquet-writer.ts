@@ -15,6 +15,7 @@ import { ColumnBuffer } from "./_columns.ts";
 import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
+import { freeQuarantineDir, isCorrupt, quarantineSegment, salvageParts, trailerStart } from "./quarantine.ts";
 import {
   encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
 } from "./staging.ts";
@@ -81,7 +82,9 @@ interface BucketState {
 
 class WriteFailure extends Error {}
 
-const CLOSE_ATTEMPTS = 3;
+/** close() retries with backoff for at most this long (systemd's TimeoutStopSec in the README is 120 s). */
+const CLOSE_BUDGET_MS = 60_000;
+const CLOSE_FIRST_DELAY_MS = 1000;
 
 export class SnapshotWriter implements SnapshotSink {
   private readonly fs: StorageFs;
@@ -183,13 +186,25 @@ export class SnapshotWriter implements SnapshotSink {
     this.tickTimer = null;
     this.closing = (async () => {
       let lastErr: unknown;
-      for (let attempt = 0; attempt < CLOSE_ATTEMPTS; attempt++) {
+      const t0 = this.clock.now();
+      let attempts = 0;
+      // A brief ENOSPC/EIO at shutdown should not cost every buffered row: back off on the clock, within a budget.
+      for (let delay = CLOSE_FIRST_DELAY_MS; ; delay *= 2) {
+        attempts++;
         try {
           await this.serial(() => this.flushOnce(true));
           if (this.states.length === 0) break;
         } catch (e) {
           lastErr = e;
         }
+        const left = CLOSE_BUDGET_MS - (this.clock.now() - t0);
+        if (lastErr === undefined || left <= 0) break;
+        const wait = Math.min(delay, left);
+        log.warn(
+          `close: attempt ${attempts} failed (${errCode(lastErr)}); ${this.st.rowsBuffered} rows buffered (lost if this persists), ` +
+            `${this.st.rowsStaged} staged; retrying in ${wait} ms`,
+        );
+        await this.clock.sleep(wait);
       }
       this.closed = true;
       this.retryTimer?.cancel();
@@ -197,7 +212,7 @@ export class SnapshotWriter implements SnapshotSink {
       this.publishGauges();
       if (this.states.length > 0) {
         const lost = this.st.rowsBuffered;
-        const msg = `writer closed with ${this.st.rowsStaged} staged rows not finalized (recovered on next start) and ${lost} buffered rows lost: ${errCode(lastErr)}`;
+        const msg = `writer closed after ${attempts} attempt(s) with ${this.st.rowsStaged} staged rows not finalized (recovered on next start) and ${lost} buffered rows lost: ${errCode(lastErr)}`;
         log.error(msg);
         throw new Error(msg);
       }
@@ -262,11 +277,32 @@ export class SnapshotWriter implements SnapshotSink {
           st.active = this.spare.pop() ?? new ColumnBuffer(this.topK);
         }
       }
-      for (const st of [...this.states]) await this.writePending(st);
+      // Per bucket: one bucket that cannot be written or finalized must not hold back the others.
+      let firstErr: unknown;
+      const failed = new Set<BucketState>();
+      for (const st of [...this.states]) {
+        await this.writePending(st).catch((e) => {
+          firstErr ??= e;
+          failed.add(st);
+        });
+      }
       const now = this.clock.now();
       for (const st of [...this.states]) {
-        if (all || !st.accepting || now >= st.start + st.minutes * 60_000 + this.graceMs) await this.finalize(st);
+        if (failed.has(st)) continue; // its rows are not all staged: finalizing would only repeat the failure
+        if (all || !st.accepting || now >= st.start + st.minutes * 60_000 + this.graceMs) {
+          try {
+            await this.finalize(st);
+          } catch (e) {
+            // Bad bytes (not an I/O error): quarantine the unreadable segments, then finalize what is left.
+            if (!isCorrupt(e) || !(await this.repairBucket(st).catch(() => false))) {
+              firstErr ??= e;
+              continue;
+            }
+            await this.finalize(st).catch((e2) => (firstErr ??= e2));
+          }
+        }
       }
+      if (firstErr !== undefined) throw firstErr;
     } catch (e) {
       this.onWriteError(e);
       throw e instanceof WriteFailure ? e : new WriteFailure(errCode(e));
@@ -410,6 +446,71 @@ export class SnapshotWriter implements SnapshotSink {
     }
   }
 
+  /**
+   * Checks a bucket's segments (the trailer only, or every part when `deep`); a segment that does not decode is
+   * moved to quarantine after its readable parts are salvaged. I/O errors propagate (the normal retry path).
+   */
+  private async repairSegments(venue: string, dir: string, segments: string[], deep: boolean): Promise<{ segments: string[]; stats: CompactResult; quarantined: number }> {
+    const stats: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
+    const kept: string[] = [];
+    let qdir: string | undefined;
+    let quarantined = 0;
+    for (const seg of segments) {
+      const path = join(dir, seg);
+      let bytes: Uint8Array | undefined;
+      let reason: string;
+      try {
+        if (!deep) {
+          addStats(stats, await readSegmentStats(this.fs, path));
+          kept.push(seg);
+          continue;
+        }
+        bytes = await this.fs.readFile(path);
+        const end = trailerStart(bytes);
+        const walk = salvageParts(bytes, end ?? bytes.length);
+        if (end !== undefined && walk.complete) {
+          addStats(stats, await readSegmentStats(this.fs, path));
+          kept.push(seg);
+          continue;
+        }
+        reason = end === undefined ? "no trailer (torn or garbage)" : `part ${walk.parts.length + 1} does not decode`;
+      } catch (e) {
+        if (!isCorrupt(e)) throw e;
+        reason = errCode(e);
+      }
+      bytes ??= await this.fs.readFile(path);
+      qdir ??= await freeQuarantineDir(this.fs, this.dataDir, venue, dir);
+      const salvaged = await quarantineSegment(this.fs, dir, seg, bytes, reason, qdir);
+      quarantined++;
+      this.metrics?.inc("surveillance_writer_quarantined_segments_total", { venue }, 1, "unreadable staged segments moved to _staging/_quarantine");
+      log.error(`unreadable staged segment ${path}: ${reason}; moved to ${join(qdir, seg)}, ${salvaged.rows} rows salvaged`);
+      if (salvaged.rows > 0) {
+        addStats(stats, salvaged);
+        kept.push(seg);
+      }
+    }
+    return { segments: kept, stats, quarantined };
+  }
+
+  /** After a decode failure in finalization: deep-checks the bucket's segments. True if something was quarantined. */
+  private async repairBucket(st: BucketState): Promise<boolean> {
+    const r = await this.repairSegments(st.venue, st.dir, st.segments, true);
+    if (r.quarantined === 0) return false;
+    await this.adopt(st, r.segments, r.stats.rows);
+    return true;
+  }
+
+  /** Replaces a state's segment list and staged counts (after recovery or repair). */
+  private async adopt(st: BucketState, segments: string[], rows: number): Promise<void> {
+    let bytes = 0;
+    for (const s of segments) bytes += (await this.fs.size(join(st.dir, s))) ?? 0;
+    this.st.rowsStaged += rows - st.stagedRows;
+    this.st.bytesStaged += bytes - st.stagedBytes;
+    st.segments = segments;
+    st.stagedRows = rows;
+    st.stagedBytes = bytes;
+  }
+
   private async statsFromSegments(paths: string[]): Promise<CompactResult> {
     const res: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
     for (const p of paths) addStats(res, await readSegmentStats(this.fs, p));
@@ -473,11 +574,13 @@ export class SnapshotWriter implements SnapshotSink {
       st.segments = sb.segments;
       st.nextSeg = sb.segments.length ? segmentNumber(sb.segments[sb.segments.length - 1]) + 1 : 1;
       st.marker = sb.marker;
-      const stats = await this.statsFromSegments(sb.segments.map((s) => join(sb.dir, s)));
-      st.stagedRows = stats.rows;
-      for (const s of sb.segments) st.stagedBytes += (await this.fs.size(join(sb.dir, s))) ?? 0;
-      this.st.rowsStaged += st.stagedRows;
-      this.st.bytesStaged += st.stagedBytes;
+      try {
+        const r = await this.repairSegments(sb.venue, sb.dir, sb.segments, false);
+        await this.adopt(st, r.segments, r.stats.rows);
+      } catch (e) {
+        // An I/O error: the counts stay unknown (0) and finalization goes through the normal retry path.
+        log.error(`cannot read staged segments in ${sb.dir} (${errCode(e)}); finalization will retry`);
+      }
       recoveredRows += st.stagedRows;
       const closed = now >= sb.start + sb.minutes * 60_000 + this.graceMs;
       const open = !closed && !sb.marker && sb.minutes === this.settings.bucket_minutes && !this.byVenue.get(sb.venue)?.has(sb.start);

@@ -4,7 +4,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { STAGING_DIR, decodeSegment, parseBucketDir, segmentNumber, type SegmentStats } from "./staging.ts";
+import { QUARANTINE_DIR, STAGING_DIR, decodeSegment, parseBucketDir, segmentNumber, type SegmentStats } from "./staging.ts";
 
 export interface StagedSummary {
   venue: string;
@@ -44,6 +44,7 @@ export async function listStagedSummary(dataDir: string): Promise<StagedSummary[
   const root = join(dataDir, STAGING_DIR);
   const byBucket = new Map<string, StagedSummary & { marketSet: Set<string> }>();
   for (const venue of ls(root)) {
+    if (venue === QUARANTINE_DIR) continue; // see listQuarantined
     for (const name of ls(join(root, venue))) {
       const parsed = parseBucketDir(name);
       if (!parsed) continue;
@@ -75,4 +76,10 @@ export async function listStagedSummary(dataDir: string): Promise<StagedSummary[
     }
   }
   return [...byBucket.values()].map(({ marketSet, ...s }) => ({ ...s, markets: [...marketSet].sort() })).sort((a, b) => a.start - b.start);
+}
+
+/** Quarantined staged data (`_staging/_quarantine/<venue>/<bucketdir>-<n>`, src/storage/quarantine.ts), as paths relative to the data dir. */
+export function listQuarantined(dataDir: string): string[] {
+  const root = join(STAGING_DIR, QUARANTINE_DIR);
+  return ls(join(dataDir, root)).flatMap((venue) => ls(join(dataDir, root, venue)).map((d) => join(root, venue, d)));
 }

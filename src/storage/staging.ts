@@ -14,7 +14,9 @@ export const STAGING_DIR = "_staging";
 export const SEGMENT_EXT = ".arrows"; // historical name: parts are raw column buffers, not Arrow IPC
 /** Written before a staged bucket's final file is renamed into place; lets recovery tell "done" from "redo". */
 export const MARKER = "finalizing.json";
-const MAGIC = new TextEncoder().encode("SVSEG001");
+export const MAGIC = new TextEncoder().encode("SVSEG001");
+/** Unreadable segments are moved here (src/storage/quarantine.ts); recovery and status skip it. */
+export const QUARANTINE_DIR = "_quarantine";
 /** A finalized bucket's staging directory is renamed to this suffix before it is deleted. */
 const DONE_SUFFIX = ".done";
 
@@ -80,18 +82,22 @@ export function* encodeSegment(buf: ColumnBuffer, stats: SegmentStats, partRows 
     parts.push(chunks.reduce((s, c) => s + c.length, 0));
     yield* chunks;
   }
-  const json = new TextEncoder().encode(JSON.stringify({ ...stats, parts }));
+  yield* segmentTrailer({ ...stats, parts });
+}
+
+/** A segment's trailer: JSON stats (with part lengths), their length (u32 LE), the magic. */
+export function segmentTrailer(stats: SegmentStats): Uint8Array[] {
+  const json = new TextEncoder().encode(JSON.stringify(stats));
   const tail = new Uint8Array(4 + MAGIC.length);
   new DataView(tail.buffer).setUint32(0, json.length, true);
   tail.set(MAGIC, 4);
-  yield json;
-  yield tail;
+  return [json, tail];
 }
 
-const TAIL_LEN = 4 + MAGIC.length;
+export const TAIL_LEN = 4 + MAGIC.length;
 
-function parseTail(tail: Uint8Array): number {
-  for (let i = 0; i < MAGIC.length; i++) if (tail[4 + i] !== MAGIC[i]) throw new Error("segment without trailer");
+function parseTail(tail: Uint8Array, path = "segment"): number {
+  for (let i = 0; i < MAGIC.length; i++) if (tail[4 + i] !== MAGIC[i]) throw new Error(`${path} has no trailer (torn or garbage)`);
   return new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0, true);
 }
 
@@ -116,7 +122,7 @@ export function decodeSegment(bytes: Uint8Array): { parts: Uint8Array[]; stats: 
 export async function readSegmentStats(fs: StorageFs, path: string): Promise<SegmentStats> {
   const size = await fs.size(path);
   if (size === undefined || size < TAIL_LEN) throw new Error(`segment ${path} missing or too short`);
-  const jsonLen = parseTail(await fs.readRange(path, size - TAIL_LEN, TAIL_LEN));
+  const jsonLen = parseTail(await fs.readRange(path, size - TAIL_LEN, TAIL_LEN), `segment ${path}`);
   if (jsonLen + TAIL_LEN > size) throw new Error(`segment ${path}: trailer length out of range`);
   const stats = JSON.parse(new TextDecoder().decode(await fs.readRange(path, size - TAIL_LEN - jsonLen, jsonLen))) as SegmentStats;
   stats.parts ??= [size - TAIL_LEN - jsonLen];
@@ -144,7 +150,7 @@ export async function listStaged(fs: StorageFs, dataDir: string): Promise<Staged
   const root = join(dataDir, STAGING_DIR);
   const out: StagedBucket[] = [];
   for (const venue of await fs.readdir(root)) {
-    if (!(await fs.isDir(join(root, venue)))) continue;
+    if (venue === QUARANTINE_DIR || !(await fs.isDir(join(root, venue)))) continue;
     for (const name of await fs.readdir(join(root, venue))) {
       if (name.endsWith(DONE_SUFFIX)) {
         await fs.rmrf(join(root, venue, name)); // finalized; its deletion was cut short

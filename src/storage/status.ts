@@ -4,7 +4,7 @@
  */
 import { bucketStart, utcDate } from "../timebucket.ts";
 import { listDatasetFiles, readParquetFile } from "./parquet-read.ts";
-import { listStagedSummary } from "./staged-summary.ts";
+import { listQuarantined, listStagedSummary } from "./staged-summary.ts";
 
 const HOUR = 3_600_000;
 
@@ -34,6 +34,8 @@ export interface DayStatus {
   bucket_minutes: number;
   venues: string[];
   hours: HourStatus[];
+  /** Unreadable staged data the writer moved aside (any day), relative to the data dir. */
+  quarantined: string[];
 }
 
 const utf8 = new TextDecoder();
@@ -122,7 +124,7 @@ export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMi
   const hours = [...acc.values()]
     .map(({ marketSet, ...h }) => ({ ...h, markets: marketSet.size }))
     .sort((x, y) => x.venue.localeCompare(y.venue) || x.hour.localeCompare(y.hour));
-  return { date, bucket_minutes: opts.bucketMinutes, venues: [...new Set(hours.map((h) => h.venue))], hours };
+  return { date, bucket_minutes: opts.bucketMinutes, venues: [...new Set(hours.map((h) => h.venue))], hours, quarantined: listQuarantined(dataDir) };
 }
 
 const mb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
@@ -150,6 +152,7 @@ export function formatStatus(s: DayStatus): string {
   }
   const unreadable = s.hours.flatMap((h) => h.unreadable);
   if (unreadable.length) out.push(`unreadable (run \`surveillance verify\`): ${unreadable.join(", ")}`);
+  if (s.quarantined?.length) out.push(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
   return out.join("\n");
 }
 

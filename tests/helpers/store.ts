@@ -27,3 +27,18 @@ export async function openWriter(
 export function globFiles(dir: string, pattern: string): string[] {
   return [...new Bun.Glob(pattern).scanSync({ cwd: dir, onlyFiles: true, dot: true })].sort();
 }
+
+/**
+ * Awaits `p` while firing the SimClock's timers one at a time, each only once nothing else is pending: for code
+ * (close()) that does real I/O between its sleeps on the clock, where advancing at once would outrun it.
+ */
+export async function settleOnClock(clock: SimClock, p: Promise<unknown>): Promise<void> {
+  let done = false;
+  void p.then(() => (done = true), () => (done = true));
+  while (!done) {
+    const next = clock.nextAt();
+    if (next !== undefined) await clock.runUntil(next);
+    else await Bun.sleep(1); // yields to the I/O in flight; correctness does not depend on its length
+  }
+  await p;
+}

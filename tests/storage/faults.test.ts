@@ -7,7 +7,7 @@ import { checkManifest, readManifest } from "../../src/storage/manifest.ts";
 import { readSnapshotFile } from "../../src/storage/read.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
-import { globFiles, openWriter, T0, tempDir } from "../helpers/store.ts";
+import { globFiles, openWriter, settleOnClock, T0, tempDir } from "../helpers/store.ts";
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -119,7 +119,8 @@ describe("write errors", () => {
     await w.flush(); // durable in staging
     f.fail("create", "EIO");
     for (let i = 0; i < 50; i++) w.append(g.next());
-    await expect(w.close()).rejects.toThrow(/100 staged rows not finalized .* 50 buffered rows lost/);
+    const closed = w.close();
+    await expect(settleOnClock(clock, closed)).rejects.toThrow(/100 staged rows not finalized .* 50 buffered rows lost/);
     const again = await openWriter(d, {}, { clock: new SimClock(T0 + 3600_000) });
     await again.w.close();
     expect(allRows(d).length).toBe(100);
