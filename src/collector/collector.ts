@@ -230,6 +230,12 @@ export class VenueCollector {
   }
 
   private onConnection(ev: ConnectionEvent, ts: number): void {
+    if (ev.state === "closed") {
+      // Retired on purpose (emptied): forget it, so it no longer counts in connected N/N; its books are not stale.
+      this.conns.delete(ev.connId);
+      for (const [m, id] of this.marketConn) if (id === ev.connId) this.marketConn.delete(m);
+      return;
+    }
     let c = this.conns.get(ev.connId);
     if (!c) {
       c = { up: false, since: ts, everDown: false };

@@ -68,7 +68,8 @@ export interface StaleEvent {
 
 export interface ConnectionEvent {
   kind: "connection";
-  state: "connected" | "disconnected";
+  /** "closed": the adapter retired the connection on purpose (nothing left on it); it is forgotten, not down. */
+  state: "connected" | "disconnected" | "closed";
   /** Which of the adapter's connections (Polymarket may hold several). */
   connId: number;
   /** Markets carried by that connection, when the adapter knows. Books of a dropped connection become stale. */

@@ -123,6 +123,19 @@ describe("VenueCollector", () => {
     expect(metrics.get(M.updates, { venue: "fake" })).toBe(1);
   });
 
+  test("a connection the adapter closes on purpose is forgotten (not counted, books not stale)", async () => {
+    const { clock, adapter, sink, vc, collector } = await setup();
+    await collector.start();
+    adapter.emit({ kind: "connection", state: "connected", connId: 7, markets: ["m0"] });
+    expect(vc.connectedCount()).toEqual({ up: 2, total: 2 });
+    adapter.emit(bookEvent("m0", "yes", [[0.4, 1]], [[0.6, 1]], 1));
+    adapter.emit({ kind: "connection", state: "closed", connId: 7, markets: [] });
+    expect(vc.connectedCount()).toEqual({ up: 1, total: 1 });
+    await clock.runUntil(T0 + 4000);
+    await collector.stop();
+    expect(sink.of("m0", "yes").map((r) => r.status)).toEqual(["ok", "ok"]);
+  });
+
   test("disconnect marks the connection's books stale; reconnect resubscribes exactly the current set", async () => {
     const { dataDir, clock, adapter, sink, collector, metrics } = await setup();
     await collector.start();

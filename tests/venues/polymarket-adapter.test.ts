@@ -292,6 +292,9 @@ describe("polymarket feed against the loopback market channel", () => {
     adapter.unsubscribe([ref(10)]);
     await until(clock, () => server.conns.size === 0, "server sees the close", 200);
     expect(adapter.feedState!.connectionCount).toBe(0);
+    // The collector learns the connection is gone (else it counts it as up forever).
+    const conn = kinds(events, "connection") as Extract<VenueEvent, { kind: "connection" }>[];
+    expect(conn.map((c) => [c.state, c.connId])).toEqual([["connected", conn[0].connId], ["closed", conn[0].connId]]);
   });
 
   test("a dead connection (no PONG, no data) is detected after pong_timeout_secs and replaced", async () => {

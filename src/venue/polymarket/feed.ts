@@ -118,6 +118,7 @@ export class PolymarketFeed {
           if (c.markets.size > 0 || this.conns.get(c.id) !== c) return;
           void c.sock.close();
           this.conns.delete(c.id);
+          this.o.onConnection({ kind: "connection", state: "closed", connId: c.id, markets: [] }, this.o.clock.now());
         });
       }
     }
