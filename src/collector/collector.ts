@@ -120,6 +120,7 @@ export class VenueCollector {
     this.running = true;
     this.lastStatus = { ts: clock.now(), rows: 0 };
     await this.o.adapter.connect(this.onEvent);
+    if (!this.running) return; // stopped while connecting: arm nothing
     this.snapshotter.start();
     this.retarget(clock.now());
     // Targets are recomputed on rotation boundaries (multiples of the period, as the scheduler slots them).
@@ -516,16 +517,23 @@ export class Collector {
   readonly refused: { venue: string; error: UserError }[] = [];
 
   async start(): Promise<void> {
-    for (const v of this.venues) {
-      try {
-        await v.start();
-      } catch (e) {
-        if (!(e instanceof UserError)) throw e;
-        logger(v.venue).error(`not collecting ${v.venue}: ${e.message}${e.advice ? `. ${e.advice}` : ""}`);
-        this.refused.push({ venue: v.venue, error: e });
-        await v.stop();
+    // Concurrently: one venue whose connect stalls must not hold the others back.
+    const results = await Promise.allSettled(this.venues.map((v) => v.start()));
+    let fatal: { e: unknown } | undefined;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (r.status === "fulfilled") continue;
+      const v = this.venues[i];
+      const e = r.reason;
+      if (!(e instanceof UserError)) {
+        fatal ??= { e };
+        continue;
       }
+      logger(v.venue).error(`not collecting ${v.venue}: ${e.message}${e.advice ? `. ${e.advice}` : ""}`);
+      this.refused.push({ venue: v.venue, error: e });
+      await v.stop();
     }
+    if (fatal) throw fatal.e;
     if (this.refused.length === this.venues.length && this.refused.length > 0) throw this.refused[0].error;
   }
 

@@ -125,9 +125,10 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
     collector = new Collector(venues, sink);
     metrics.onRender(() => venues.forEach((v) => v.publish(clock.now()))); // /metrics is current, not as of the last status line
     sink.start?.();
-    await collector.start();
-    log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);
-    await waitUntil(clock, end, opts.signal);
+    if (await startUnlessStopped(collector, opts.signal)) {
+      log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);
+      await waitUntil(clock, end, opts.signal);
+    }
     if (opts.signal?.aborted) log.info("stopping: finalizing the open buckets…");
   } finally {
     await (collector ?? new Collector(venues, sink)).stop();
@@ -142,6 +143,31 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
     reconnects: v.counters.reconnects,
     rejected: v.rejectedTotal(),
   }));
+}
+
+/**
+ * Starts the collector unless the stop signal comes first (a venue's connect can stall for a while, and Ctrl-C must
+ * still stop cleanly): true when started, false when stopped during start. The caller's stop() then closes the
+ * venues, which ends the pending start; its outcome no longer matters.
+ */
+export async function startUnlessStopped(collector: Collector, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return false;
+  const starting = collector.start();
+  if (!signal) {
+    await starting;
+    return true;
+  }
+  starting.catch(() => {}); // abandoned when the stop wins the race
+  let onAbort = () => {};
+  const stopped = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([starting.then(() => true as const), stopped]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /** Real/scaled clocks: sleep until `end` or the abort. SimClock: drive its timers as fast as possible, in 1 s steps so an abort is seen. */

@@ -8,6 +8,8 @@ import type { Targets } from "../../src/collector/subscriptions.ts";
 import { SimClock } from "../../src/clock.ts";
 import { COLLECT_DEFAULTS, type CollectSettings } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
+import { startUnlessStopped } from "../../src/collector/run.ts";
+import type { EventSink } from "../../src/venue/types.ts";
 import { bookEvent, FakeAdapter, levelEvent, refs } from "../helpers/fake-adapter.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 
@@ -231,5 +233,58 @@ describe("VenueCollector", () => {
     expect(adapter.ops("subscribe").length).toBe(1);
     expect(Math.max(...sink.of("m2").map((r) => r.ts_recv - T0))).toBe(30_000);
     expect(sink.of("m3").length).toBe(2 * 40);
+  });
+
+  /** A venue whose connect never completes (a stalled upgrade) until it is closed. */
+  class StallingAdapter extends FakeAdapter {
+    private release: (() => void) | null = null;
+    override connect(_sink: EventSink): Promise<void> {
+      return new Promise((resolve) => (this.release = resolve));
+    }
+    override async close(): Promise<void> {
+      this.release?.();
+      await super.close();
+    }
+  }
+
+  async function twoVenues() {
+    const dataDir = await mkdtemp(join(tmpdir(), "collector-"));
+    dirs.push(dataDir);
+    const clock = new SimClock(T0);
+    const sink = new FakeSink();
+    const metrics = new Metrics();
+    const m = refs(2);
+    const make = (venue: string, adapter: FakeAdapter) =>
+      new VenueCollector({
+        venue, settings: COLLECT_DEFAULTS, adapter, sink, clock, metrics, dataDir, topK: 50, flushSecs: 5, logIntervalSecs: 10,
+        targets: () => ({ hot: [m[0]], warm: [m[1]] }), log: silentLog,
+      });
+    const stalled = new StallingAdapter(clock);
+    const healthy = new FakeAdapter(clock);
+    const collector = new Collector([make("stalled", stalled), make("healthy", healthy)], sink);
+    return { clock, sink, stalled, healthy, collector };
+  }
+
+  test("venues start concurrently: one whose connect stalls does not hold back the others", async () => {
+    const { clock, healthy, collector } = await twoVenues();
+    void collector.start();
+    await clock.advance(0);
+    expect(healthy.ops("connect").length).toBe(1);
+    expect(healthy.ops("subscribe").length).toBe(1);
+    await collector.stop();
+  });
+
+  test("a stop request during a stalled start wins: the writer is finalized and no timer is left armed", async () => {
+    const { clock, sink, stalled, collector } = await twoVenues();
+    const ac = new AbortController();
+    const started = startUnlessStopped(collector, ac.signal);
+    await clock.advance(1000);
+    ac.abort();
+    expect(await started).toBe(false);
+    await collector.stop();
+    expect(sink.closed).toBe(true);
+    expect(stalled.ops("close").length).toBe(1);
+    await clock.advance(0);
+    expect(clock.pending()).toBe(0); // the stalled venue, released by close, arms nothing after the stop
   });
 });
