@@ -15,7 +15,7 @@ import { ColumnBuffer } from "./_columns.ts";
 import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
-import { freeQuarantineDir, isCorrupt, quarantineSegment, salvageParts, trailerStart } from "./quarantine.ts";
+import { freeQuarantineDir, isCorrupt, quarantineSegment, salvageParts, trailerParts, trailerStart } from "./quarantine.ts";
 import {
   encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
 } from "./staging.ts";
@@ -466,14 +466,15 @@ export class SnapshotWriter implements SnapshotSink {
           continue;
         }
         bytes = await this.fs.readFile(path);
-        const end = trailerStart(bytes);
-        const walk = salvageParts(bytes, end ?? bytes.length);
+        const lens = trailerParts(bytes);
+        const end = lens ? trailerStart(bytes) : undefined;
+        const walk = salvageParts(bytes, end ?? bytes.length, lens);
         if (end !== undefined && walk.complete) {
           addStats(stats, await readSegmentStats(this.fs, path));
           kept.push(seg);
           continue;
         }
-        reason = end === undefined ? "no trailer (torn or garbage)" : `part ${walk.parts.length + 1} does not decode`;
+        reason = end === undefined ? "no readable trailer (torn or garbage)" : `${lens!.length - walk.parts.length} of ${lens!.length} part(s) do not decode`;
       } catch (e) {
         if (!isCorrupt(e)) throw e;
         reason = errCode(e);

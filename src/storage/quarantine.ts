@@ -16,45 +16,84 @@ export function isCorrupt(e: unknown): boolean {
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 
 /**
- * Walks a segment's parts from the start by their own headers (no trailer needed) and keeps every part that
- * decodes, up to the first one that does not. `complete` says the walk reached `end` (the trailer's start).
+ * Keeps every part of a segment that decodes. With the trailer's part lengths (`lens`) a bad part is skipped and
+ * the walk goes on; without them (torn segment) parts are found by their own headers, up to the first bad one.
+ * `complete` says every part up to `end` (the trailer's start) decoded.
  */
-export function salvageParts(bytes: Uint8Array, end = bytes.length): { parts: Uint8Array[]; stats: SegmentStats; complete: boolean } {
+export function salvageParts(bytes: Uint8Array, end = bytes.length, lens?: number[]): { parts: Uint8Array[]; stats: SegmentStats; complete: boolean } {
   const parts: Uint8Array[] = [];
   const stats: SegmentStats = { rows: 0, min_ts: Infinity, max_ts: -Infinity, markets: [], parts: [] };
   const markets = new Set<string>();
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  /** The part at `off` (its length from its header, checked against `expect` when known); throws when it does not decode. */
+  const take = (off: number, expect?: number): number => {
+    const hlen = dv.getUint32(off, true);
+    if (off + 8 + hlen > end) throw new Error("part header out of range");
+    const h = JSON.parse(new TextDecoder().decode(bytes.subarray(off + 8, off + 8 + hlen))) as { rows: number; lens: number[] };
+    if (!Number.isInteger(h.rows) || h.rows <= 0 || !Array.isArray(h.lens)) throw new Error("bad part header");
+    const len = 8 + hlen + pad8(hlen) + h.lens.reduce((s, l) => s + l + pad8(l), 0);
+    if (!(len > 0) || off + len > end || (expect !== undefined && len !== expect)) throw new Error("bad part length");
+    const part = bytes.subarray(off, off + len);
+    const batch = decodePart(part);
+    if (batch.numRows !== h.rows) throw new Error("bad row count");
+    const ts = batch.getChild("ts_recv")!;
+    const mk = batch.getChild("market_id")!;
+    let lo = Infinity;
+    let hi = -Infinity;
+    const seen: string[] = [];
+    for (let i = 0; i < batch.numRows; i++) {
+      const t = Number(ts.get(i));
+      if (!Number.isFinite(t)) throw new Error("bad ts_recv");
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+      seen.push(String(mk.get(i)));
+    }
+    for (const m of seen) markets.add(m);
+    stats.min_ts = Math.min(stats.min_ts, lo);
+    stats.max_ts = Math.max(stats.max_ts, hi);
+    parts.push(part);
+    stats.parts!.push(len);
+    stats.rows += h.rows;
+    return len;
+  };
+  let complete = true;
   let off = 0;
-  while (off + 8 <= end) {
-    try {
-      const hlen = dv.getUint32(off, true);
-      if (off + 8 + hlen > end) break;
-      const h = JSON.parse(new TextDecoder().decode(bytes.subarray(off + 8, off + 8 + hlen))) as { rows: number; lens: number[] };
-      if (!Number.isInteger(h.rows) || h.rows <= 0 || !Array.isArray(h.lens)) break;
-      const len = 8 + hlen + pad8(hlen) + h.lens.reduce((s, l) => s + l + pad8(l), 0);
-      if (!(len > 0) || off + len > end) break;
-      const part = bytes.subarray(off, off + len);
-      const batch = decodePart(part);
-      if (batch.numRows !== h.rows) break;
-      const ts = batch.getChild("ts_recv")!;
-      const mk = batch.getChild("market_id")!;
-      for (let i = 0; i < batch.numRows; i++) {
-        const t = Number(ts.get(i));
-        if (!Number.isFinite(t)) throw new Error("bad ts_recv");
-        if (t < stats.min_ts) stats.min_ts = t;
-        if (t > stats.max_ts) stats.max_ts = t;
-        markets.add(String(mk.get(i)));
+  if (lens) {
+    for (const len of lens) {
+      try {
+        take(off, len);
+      } catch {
+        complete = false;
       }
-      parts.push(part);
-      stats.parts!.push(len);
-      stats.rows += h.rows;
       off += len;
-    } catch {
-      break;
+    }
+    complete &&= off === end;
+  } else {
+    for (;;) {
+      if (off === end) break;
+      try {
+        if (off + 8 > end) throw new Error("short");
+        off += take(off);
+      } catch {
+        complete = false;
+        break;
+      }
     }
   }
   stats.markets = [...markets];
-  return { parts, stats, complete: off === end };
+  return { parts, stats, complete };
+}
+
+/** The part lengths from a segment's trailer, if it has a well-formed one that adds up. */
+export function trailerParts(bytes: Uint8Array): number[] | undefined {
+  const end = trailerStart(bytes);
+  if (end === undefined) return undefined;
+  try {
+    const lens = (JSON.parse(new TextDecoder().decode(bytes.subarray(end, bytes.length - TAIL_LEN))) as SegmentStats).parts ?? [end];
+    return lens.every((l) => Number.isInteger(l) && l > 0) && lens.reduce((x, y) => x + y, 0) === end ? lens : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where the parts end if the segment has a well-formed trailer, else undefined (torn: walk to the end). */
@@ -79,7 +118,8 @@ export async function freeQuarantineDir(fs: StorageFs, dataDir: string, venue: s
  * first: a crash in between leaves every byte in the quarantine copy. Returns the salvaged segment's stats.
  */
 export async function quarantineSegment(fs: StorageFs, bucketDir: string, seg: string, bytes: Uint8Array, reason: string, qdir: string): Promise<SegmentStats> {
-  const { parts, stats } = salvageParts(bytes, trailerStart(bytes) ?? bytes.length);
+  const lens = trailerParts(bytes);
+  const { parts, stats } = salvageParts(bytes, lens ? trailerStart(bytes) : bytes.length, lens);
   await fs.mkdirp(qdir);
   const src = join(bucketDir, seg);
   await fs.rename(src, join(qdir, seg));

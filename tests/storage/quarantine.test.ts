@@ -5,6 +5,7 @@ import { SimClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { readSnapshotFile } from "../../src/storage/read.ts";
 import { listStagedSummary } from "../../src/storage/staged-summary.ts";
+import { decodeSegment } from "../../src/storage/staging.ts";
 import { dayStatus, formatStatus } from "../../src/storage/status.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
@@ -89,6 +90,25 @@ describe("unreadable staged segments", () => {
     expect(q.length).toBe(1);
     expect(statSync(join(d, q[0])).size).toBe(Math.floor(size * 0.9));
   }, 60_000); // 40,000 rows through the writer twice: slow on a loaded machine
+
+  test("a corrupt middle part with an intact trailer: the parts before and after it are salvaged", async () => {
+    const d = dir();
+    const a = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 });
+    const g = new BookGen({ start: T0, stepMs: 1 });
+    for (let i = 0; i < 40_000; i++) a.w.append(g.next());
+    await a.w.flush();
+    const [seg] = segsOf(d, "00");
+    const bytes = readFileSync(join(d, seg));
+    const lens = decodeSegment(bytes).stats.parts!;
+    expect(lens.length).toBe(3);
+    bytes.fill(0xff, lens[0], lens[0] + 64); // the second part's header
+    writeFileSync(join(d, seg), bytes);
+    const metrics = new Metrics();
+    const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
+    await b.w.close();
+    expect(finals(d).map((f) => rowsOf(d, f))).toEqual([40_000 - 16_384]);
+    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+  }, 60_000);
 
   test("a segment with an intact trailer but a corrupt part: finalization quarantines it and the other buckets still finalize", async () => {
     const d = dir();
