@@ -37,6 +37,15 @@ async function stageThreeBuckets(d: string): Promise<void> {
     await a.w.flush();
   }
 }
+/** One staged segment of 40,000 rows in bucket 00:00: three parts (16,384 rows each at most). */
+async function stageThreePartSegment(): Promise<{ d: string; seg: string }> {
+  const d = dir();
+  const a = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 });
+  const g = new BookGen({ start: T0, stepMs: 1 });
+  for (let i = 0; i < 40_000; i++) a.w.append(g.next());
+  await a.w.flush();
+  return { d, seg: segsOf(d, "00")[0] };
+}
 const segsOf = (d: string, hhmm: string) => globFiles(d, `_staging/mock/2026-01-01T00-${hhmm}_1m_g*/seg-*.arrows`);
 
 describe("unreadable staged segments", () => {
@@ -71,13 +80,7 @@ describe("unreadable staged segments", () => {
   });
 
   test("a truncated segment: its complete parts are salvaged and finalized, only the torn remainder is quarantined", async () => {
-    const d = dir();
-    // parts of 16384 rows: 40000 rows make a segment of three parts; cut it inside the third
-    const a = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 });
-    const g = new BookGen({ start: T0, stepMs: 1 });
-    for (let i = 0; i < 40_000; i++) a.w.append(g.next());
-    await a.w.flush();
-    const [seg] = segsOf(d, "00");
+    const { d, seg } = await stageThreePartSegment(); // cut it inside the third part
     const size = statSync(join(d, seg)).size;
     truncateSync(join(d, seg), Math.floor(size * 0.9));
     const metrics = new Metrics();
@@ -92,12 +95,7 @@ describe("unreadable staged segments", () => {
   }, 60_000); // 40,000 rows through the writer twice: slow on a loaded machine
 
   test("a corrupt middle part with an intact trailer: the parts before and after it are salvaged", async () => {
-    const d = dir();
-    const a = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 });
-    const g = new BookGen({ start: T0, stepMs: 1 });
-    for (let i = 0; i < 40_000; i++) a.w.append(g.next());
-    await a.w.flush();
-    const [seg] = segsOf(d, "00");
+    const { d, seg } = await stageThreePartSegment();
     const bytes = readFileSync(join(d, seg));
     const lens = decodeSegment(bytes).stats.parts!;
     expect(lens.length).toBe(3);
