@@ -116,9 +116,16 @@ export type StaleKind = "gap" | "adapter" | "disconnected" | "silent" | "awaitin
 export class BookState {
   readonly bids = new BookSide(true);
   readonly asks = new BookSide(false);
-  /** Last applied seq: the venue's when it has one, else our message count for this book. */
+  /**
+   * The seq we emit: strictly increasing per applied message within a collect run (SPEC: monotonic per
+   * book). It is the venue's seq plus `seqOffset` when the venue gives one, else the previous value + 1.
+   */
   seq = 0;
-  /** Messages applied to this book (the seq when the venue gives none). */
+  /** Added to venue seqs; rebased when a venue's seq restarts (Kalshi's new subscription starts at 1). */
+  seqOffset = 0;
+  /** Last venue seq applied (null: none yet, or the last message had none); gaps and duplicates are judged on it. */
+  venueSeq: number | null = null;
+  /** Messages applied to this book since it was (re)created. */
   messages = 0;
   /** Receive time of the last message that reached this book (applied or not), for the silence watchdog. */
   lastMessageTs: number;
@@ -187,7 +194,7 @@ function validSize(s: number): boolean {
 export class BookStore {
   private readonly markets = new Map<string, Map<string, BookState>>();
   private count = 0;
-  /** Message counts of books no longer held, so a resubscribed venue without seqs keeps a monotonic seq. */
+  /** Emitted seqs of books no longer held, so a resubscribed book keeps a monotonic seq. */
   private readonly retired = new Map<string, number>();
 
   get size(): number {
@@ -215,9 +222,8 @@ export class BookStore {
       if (!m.has(o)) this.count++;
       const b = new BookState(marketId, o, now);
       const k = `${marketId}\u0000${o}`;
-      const old = m.get(o)?.messages ?? this.retired.get(k);
+      const old = m.get(o)?.seq ?? this.retired.get(k);
       if (old !== undefined) {
-        b.messages = old;
         b.seq = old;
         this.retired.delete(k);
       }
@@ -230,7 +236,7 @@ export class BookStore {
   removeMarket(marketId: string): void {
     const m = this.markets.get(marketId);
     if (!m) return;
-    for (const b of m.values()) this.retired.set(`${marketId}\u0000${b.outcomeId}`, b.messages);
+    for (const b of m.values()) this.retired.set(`${marketId}\u0000${b.outcomeId}`, b.seq);
     this.count -= m.size;
     this.markets.delete(marketId);
   }
@@ -250,7 +256,7 @@ export class BookStore {
     for (let i = 0; i < ev.bidPx.length; i++) b.bids.set(ev.bidPx[i], ev.bidSz[i]);
     for (let i = 0; i < ev.askPx.length; i++) b.asks.set(ev.askPx[i], ev.askSz[i]);
     b.messages++;
-    b.seq = ev.seq ?? b.messages;
+    advanceSeq(b, ev.seq);
     b.hasBook = true;
     b.resyncPending = false;
     b.lastUpdateTs = tsRecv;
@@ -270,13 +276,14 @@ export class BookStore {
     if (!validPrice(price) || !(size > -Infinity && size < Infinity) || (ev.mode === "set" && size < 0)) return Applied.Invalid;
     let result: Applied = Applied.Ok;
     const seq = ev.seq;
-    if (seq !== null && ev.bookSeq && b.hasBook) {
-      if (seq <= b.seq) return Applied.Duplicate;
-      if (seq > b.seq + 1) {
+    const last = b.venueSeq;
+    if (seq !== null && ev.bookSeq && b.hasBook && last !== null) {
+      if (seq <= last) return Applied.Duplicate;
+      if (seq > last + 1) {
         // Apply anyway (the newest data we have) but say the book is not trustworthy until a full book lands.
         if (b.resyncPending) result = Applied.GapPending;
         else {
-          b.markStale("gap", `seq gap: expected ${b.seq + 1} got ${seq}`);
+          b.markStale("gap", `seq gap: expected ${last + 1} got ${seq}`);
           b.resyncPending = true;
           result = Applied.Gap;
         }
@@ -286,13 +293,32 @@ export class BookStore {
     if (ev.mode === "set") side.set(price, size);
     else side.add(price, size);
     b.messages++;
-    b.seq = seq ?? b.messages;
+    advanceSeq(b, seq);
     b.lastUpdateTs = tsRecv;
     if (ev.sourceTs !== null) b.sourceTs = ev.sourceTs;
     b.quietStrikes = 0;
     if (b.staleKind === "silent") b.clearStale();
     return result;
   }
+}
+
+/**
+ * Moves the emitted seq past `venueSeq` (+ offset), or by one when the venue gives none. A venue seq that
+ * would not move it forward (a new subscription restarting at 1, a resync after a null-seq REST book)
+ * rebases the offset so the emitted seq still increases.
+ */
+function advanceSeq(b: BookState, venueSeq: number | null): void {
+  b.venueSeq = venueSeq;
+  if (venueSeq === null) {
+    b.seq++;
+    return;
+  }
+  let s = venueSeq + b.seqOffset;
+  if (s <= b.seq) {
+    b.seqOffset = b.seq + 1 - venueSeq;
+    s = b.seq + 1;
+  }
+  b.seq = s;
 }
 
 function validSide(px: ArrayLike<number>, sz: ArrayLike<number>): boolean {

@@ -160,6 +160,46 @@ describe("BookStore", () => {
     expect(s.get("m", "no")!.seq).toBe(0);
   });
 
+  test("Kalshi-like restarts: a new subscription's seq 1 and a null-seq REST book keep the emitted seq increasing", () => {
+    const s = store();
+    const b = s.get("m", "yes")!;
+    const seen: number[] = [];
+    // Kalshi's deltas carry the subscription's seq, not a per-book one (bookSeq false)
+    const lvl = (seq: number | null) => s.applyLevel({ ...(levelEvent("m", "yes", "bid", 0.4, 1, seq, "add") as LevelEvent), bookSeq: false }, 0);
+    const book = (seq: number | null) => s.applyBook(bookEvent("m", "yes", [[0.4, 5]], [], seq) as BookSnapshotEvent, 0);
+    expect(book(4997)).toBe(Applied.Ok);
+    seen.push(b.seq);
+    for (const q of [4998, 4999, 5000]) {
+      expect(lvl(q)).toBe(Applied.Ok);
+      seen.push(b.seq);
+    }
+    // reconnect: new subscription, venue seq restarts at 1
+    for (const step of [() => book(1), () => lvl(2), () => lvl(3), () => book(null), () => lvl(4), () => lvl(null)]) {
+      expect(step()).toBe(Applied.Ok);
+      seen.push(b.seq);
+    }
+    expect(seen).toEqual([4997, 4998, 4999, 5000, 5001, 5002, 5003, 5004, 5005, 5006]);
+    // and across a resubscription of the market
+    s.removeMarket("m");
+    s.addMarket("m", ["yes", "no"], 5);
+    expect(book(1)).toBe(Applied.Ok);
+    expect(s.get("m", "yes")!.seq).toBe(5007);
+  });
+
+  test("gap and duplicate detection stay on the venue's seqs after a rebase", () => {
+    const s = store();
+    const b = s.get("m", "yes")!;
+    s.applyBook(bookEvent("m", "yes", [[0.4, 5]], [], 50) as BookSnapshotEvent, 0);
+    s.applyBook(bookEvent("m", "yes", [[0.4, 5]], [], 3) as BookSnapshotEvent, 0); // venue restarted its seqs
+    expect(b.seq).toBe(51);
+    expect(s.applyLevel(levelEvent("m", "yes", "bid", 0.41, 1, 3) as LevelEvent, 0)).toBe(Applied.Duplicate);
+    expect(s.applyLevel(levelEvent("m", "yes", "bid", 0.41, 1, 4) as LevelEvent, 0)).toBe(Applied.Ok);
+    expect(b.seq).toBe(52);
+    expect(s.applyLevel(levelEvent("m", "yes", "bid", 0.42, 1, 7) as LevelEvent, 0)).toBe(Applied.Gap);
+    expect(b.staleReason).toBe("seq gap: expected 5 got 7");
+    expect(b.seq).toBe(55);
+  });
+
   test("messages for books not held are reported unknown", () => {
     const s = store();
     expect(s.applyLevel(levelEvent("x", "yes", "bid", 0.4, 1, 1) as LevelEvent, 0)).toBe(Applied.Unknown);
