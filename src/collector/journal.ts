@@ -3,8 +3,9 @@
  * in data/subscriptions/venue=V/date=YYYY-MM-DD/events.jsonl, so the miner knows how long each book was watched.
  * Appends are buffered and flushed on the writer's cadence (and on stop).
  */
-import { appendFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { nodeFs } from "../storage/fs.ts";
 import { utcDate } from "../timebucket.ts";
 import type { MarketRef } from "../venue/types.ts";
 import type { SubAction, SubReason } from "./subscriptions.ts";
@@ -70,7 +71,8 @@ export class SubscriptionJournal {
       const file = join(this.dataDir, rel);
       try {
         await mkdir(dirname(file), { recursive: true });
-        await appendFile(file, lines.join("\n") + "\n");
+        // appendDurable starts on a fresh line after a torn last line (a crash mid-append), so no record is glued to it.
+        await nodeFs.appendDurable(file, lines.join("\n") + "\n");
         this.written += lines.length;
       } catch (e) {
         // Keep what was not written, ahead of anything recorded meanwhile; the next flush retries.
