@@ -151,6 +151,9 @@ export class VenueCollector {
     } catch (e) {
       this.log.warn(`closing the connection failed: ${(e as Error).message}`);
     }
+    // Journal the stop so the miner does not count the time until a restart as watched.
+    const stopTs = this.o.clock.now();
+    for (const c of this.plan.current.values()) this.journal.record(stopTs, c.ref, "unsubscribe", "stop");
     await this.flushJournal();
     this.publish(this.o.clock.now());
   }

@@ -7,7 +7,8 @@ import type { MarketRef } from "../venue/types.ts";
 export type Tier = "hot" | "warm";
 export type SubAction = "subscribe" | "unsubscribe";
 /** Why a change was made, as journaled: first fill by tier, later WARM changes are rotation. */
-export type SubReason = "hot" | "warm" | "rotation" | "resync" | "watchdog";
+/** `stop`: the collector stopped (so a restart gap is not counted as watched). */
+export type SubReason = "hot" | "warm" | "rotation" | "resync" | "watchdog" | "stop";
 
 export interface Targets {
   hot: MarketRef[];

@@ -52,9 +52,13 @@ describe("VenueCollector", () => {
     expect(sink.closed).toBe(true);
     expect(adapter.ops("close").length).toBe(1);
     const j = await readJournal(join(dataDir, journalPath("fake", T0)));
-    expect(j.length).toBe(8);
+    expect(j.length).toBe(16);
     expect(j[0]).toEqual({ ts: T0, venue: "fake", market_id: "m0", outcome_id: "yes", action: "subscribe", reason: "hot" });
     expect(j[2].reason).toBe("warm");
+    // the stop unsubscribes every current book, at the stop time
+    expect(j.slice(8).map((e) => `${e.ts - T0} ${e.market_id} ${e.outcome_id} ${e.action} ${e.reason}`).sort()).toEqual(
+      j.slice(0, 8).map((e) => `20000 ${e.market_id} ${e.outcome_id} unsubscribe stop`).sort(),
+    );
     const before = sink.rows.length;
     await clock.runUntil(T0 + 60_000);
     expect(sink.rows.length).toBe(before);
@@ -72,7 +76,7 @@ describe("VenueCollector", () => {
     await clock.runUntil(T0 + 3600_000);
     await collector.stop();
     const j = await readJournal(join(dataDir, journalPath("fake", T0)));
-    const changes = j.filter((e) => e.outcome_id === "yes");
+    const changes = j.filter((e) => e.outcome_id === "yes" && e.reason !== "stop");
     const ts = changes.map((e) => e.ts);
     for (const t of ts) expect(ts.filter((u) => u > t - 60_000 && u <= t).length).toBeLessThanOrEqual(5);
     // Each rotation (every 180 s) swaps 6 WARM markets: 12 changes, i.e. 3 minutes at 5/min; the first fill needs 8.

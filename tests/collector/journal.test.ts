@@ -2,10 +2,17 @@ import { afterEach, expect, test } from "bun:test";
 import { appendFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { readJournal as minerReadJournal } from "../../src/analytics/journal.ts";
+import { readJournal as minerReadJournal, watchedMinutes } from "../../src/analytics/journal.ts";
+import { SimClock } from "../../src/clock.ts";
+import { Collector, VenueCollector } from "../../src/collector/collector.ts";
 import { journalPath, SubscriptionJournal } from "../../src/collector/journal.ts";
+import { COLLECT_DEFAULTS } from "../../src/config.ts";
+import { Metrics } from "../../src/metrics.ts";
+import { FakeAdapter, refs } from "../helpers/fake-adapter.ts";
+import { FakeSink } from "../helpers/fake-sink.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
+const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
@@ -29,4 +36,32 @@ test("after a torn last line (crash mid-append) the next run's first line starts
   ]);
   // the miner skips the torn line and keeps both whole ones
   expect(minerReadJournal(dataDir, "fake", T0, T0 + 60_000)!.map((e) => e.market_id)).toEqual(["m0", "m1"]);
+});
+
+test("a stop journals unsubscribes, so minutes watched exclude the gap until a restart", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "journal-"));
+  dirs.push(dataDir);
+  const clock = new SimClock(T0);
+  const m = refs(2);
+  const run = () => {
+    const sink = new FakeSink();
+    const vc = new VenueCollector({
+      venue: "fake", settings: COLLECT_DEFAULTS, adapter: new FakeAdapter(clock), sink, clock, metrics: new Metrics(), dataDir,
+      topK: 50, flushSecs: 5, logIntervalSecs: 10, targets: () => ({ hot: [m[0]], warm: [m[1]] }), log: silentLog,
+    });
+    return new Collector([vc], sink);
+  };
+  const first = run();
+  await first.start();
+  await clock.runUntil(T0 + 10 * 60_000);
+  await first.stop();
+  await clock.runUntil(T0 + 30 * 60_000); // down for 20 minutes
+  const second = run();
+  await second.start();
+  await clock.runUntil(T0 + 45 * 60_000);
+  await second.stop();
+  const events = minerReadJournal(dataDir, "fake", T0, T0 + 3600_000)!;
+  const minutes = watchedMinutes(events, T0, T0 + 3600_000);
+  // 10 + 15 minutes watched per book; the hour's end (after the last stop) and the 20-minute gap are not
+  expect([...minutes.entries()].sort()).toEqual(["m0", "m1"].flatMap((id) => [[`${id}\u0000no`, 25], [`${id}\u0000yes`, 25]]));
 });
