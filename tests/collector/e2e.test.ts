@@ -66,8 +66,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** One journal line per market change (the journal has one per outcome). */
-const perMarket = () => journal.filter((e) => e.outcome_id.endsWith("-yes"));
+/** One journal line per market change (the journal has one per outcome); the stop's unsubscribes are not churn. */
+const perMarket = () => journal.filter((e) => e.outcome_id.endsWith("-yes") && e.reason !== "stop");
 
 describe("collect one simulated hour of the mock venue", () => {
   test("precondition: no scheduled market closes within the hour (so HOT never changes and counts are exact)", () => {
@@ -184,6 +184,10 @@ describe("collect one simulated hour of the mock venue", () => {
     }
     expect(max).toBeLessThanOrEqual(31);
     expect(subscribed.size).toBe(30);
+    // the stop unsubscribes exactly that set
+    const stops = journal.filter((e) => e.outcome_id.endsWith("-yes") && e.reason === "stop");
+    expect(stops.every((e) => e.action === "unsubscribe")).toBe(true);
+    expect(stops.map((e) => e.market_id).sort()).toEqual([...subscribed].sort());
   });
 
   test("never more than subscription_churn_limit_per_minute changes in any 60 s window", () => {
