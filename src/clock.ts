@@ -1,4 +1,32 @@
 /** Time for everything in src/: a real clock, a scaled one (mock clock_speed) and a simulated one that tests drive. */
+import { logger } from "./log.ts";
+
+const log = logger("clock");
+let timerErrors = 0;
+
+/** Timer callbacks that threw or rejected on a real/scaled clock so far (logged, not fatal). */
+export function timerErrorCount(): number {
+  return timerErrors;
+}
+
+/**
+ * A timer callback for setTimeout: a throw or a rejected promise is logged and counted instead of reaching the
+ * runtime, where an uncaught error in a timer ends the process without finalizing anything.
+ */
+function guarded(fn: () => void | Promise<void>): () => void {
+  const report = (e: unknown) => {
+    timerErrors++;
+    log.error(`timer callback failed: ${(e as Error)?.stack ?? String(e)}`);
+  };
+  return () => {
+    try {
+      const r = fn();
+      if (r && typeof (r as Promise<void>).then === "function") (r as Promise<void>).then(undefined, report);
+    } catch (e) {
+      report(e);
+    }
+  };
+}
 
 export interface Timer {
   cancel(): void;
@@ -24,7 +52,7 @@ export class RealClock implements Clock {
     });
   }
   setTimer(ms: number, fn: () => void | Promise<void>): Timer {
-    const h = setTimeout(() => void fn(), Math.max(0, ms));
+    const h = setTimeout(guarded(fn), Math.max(0, ms));
     return { cancel: () => clearTimeout(h) };
   }
 }
@@ -45,7 +73,7 @@ export class ScaledClock implements Clock {
     return abortableSleep(ms, signal, (fn, d) => this.setTimer(d, fn));
   }
   setTimer(ms: number, fn: () => void | Promise<void>): Timer {
-    const h = setTimeout(() => void fn(), Math.max(0, ms / this.speed));
+    const h = setTimeout(guarded(fn), Math.max(0, ms / this.speed));
     return { cancel: () => clearTimeout(h) };
   }
 }

@@ -101,48 +101,88 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
     universes.set(v.name, u);
   }
 
-  const sink = opts.sink ?? (await SnapshotWriter.open({ dataDir: config.data_dir, settings: config.writer, topK: config.top_k, clock, metrics }));
-  const server = startMetricsServer(config.metrics, metrics);
-  if (server) log.info(`metrics at http://${server.address}/metrics`);
-  const venues: VenueCollector[] = [];
-  let collector: Collector | undefined;
+  // A stop request or an uncaught error (a throw in a timer or listener would otherwise end the process with the
+  // open buckets unfinalized) both take the normal stop path.
+  const stopper = new AbortController();
+  const signal = stopper.signal;
+  const onStop = () => stopper.abort();
+  opts.signal?.addEventListener("abort", onStop, { once: true });
+  if (opts.signal?.aborted) onStop();
+  let fatal: { e: unknown } | undefined;
+  const uninstall = stopOnUncaught((e) => {
+    fatal ??= { e };
+    stopper.abort();
+  });
   try {
-    for (const v of config.selected) {
-      const universe = universes.get(v.name)!;
-      const scores = await readLatestStats(config.data_dir, v.name, start);
-      const scheduler = new Scheduler(v.collect);
-      const adapter = await createAdapter(v, { clock, env: opts.env ?? {} });
-      const active = universe.filter((m) => m.status === "active").length;
-      log.info(`${v.name}: ${universe.length} markets in the universe (${active} active), ${scores ? `${scores.size} scores from the stats cache` : "no stats cache yet"}`);
-      venues.push(
-        new VenueCollector({
-          venue: v.name, settings: v.collect, adapter, sink, clock, metrics, dataDir: config.data_dir, topK: config.top_k,
-          flushSecs: config.writer.flush_secs, logIntervalSecs: config.metrics.log_interval_secs,
-          targets: (now) => scheduler.targets(now, universe, scores),
-        }),
-      );
-    }
-    collector = new Collector(venues, sink);
-    metrics.onRender(() => venues.forEach((v) => v.publish(clock.now()))); // /metrics is current, not as of the last status line
-    sink.start?.();
-    if (await startUnlessStopped(collector, opts.signal)) {
-      log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);
-      await waitUntil(clock, end, opts.signal);
-    }
-    if (opts.signal?.aborted) log.info("stopping: finalizing the open buckets…");
+    const summary = await collectUntilStopped();
+    if (fatal) throw fatal.e; // finalized; the run still failed
+    return summary;
   } finally {
-    await (collector ?? new Collector(venues, sink)).stop();
-    await server?.stop();
+    uninstall();
+    opts.signal?.removeEventListener("abort", onStop);
   }
-  return venues.map((v) => ({
-    venue: v.venue,
-    snapshots: v.snapshotter.rows,
-    updates: v.counters.updates,
-    subscribes: v.counters.subscribes,
-    unsubscribes: v.counters.unsubscribes,
-    reconnects: v.counters.reconnects,
-    rejected: v.rejectedTotal(),
-  }));
+
+  async function collectUntilStopped(): Promise<CollectSummary[]> {
+    const sink = opts.sink ?? (await SnapshotWriter.open({ dataDir: config.data_dir, settings: config.writer, topK: config.top_k, clock, metrics }));
+    const server = startMetricsServer(config.metrics, metrics);
+    if (server) log.info(`metrics at http://${server.address}/metrics`);
+    const venues: VenueCollector[] = [];
+    let collector: Collector | undefined;
+    try {
+      for (const v of config.selected) {
+        const universe = universes.get(v.name)!;
+        const scores = await readLatestStats(config.data_dir, v.name, start);
+        const scheduler = new Scheduler(v.collect);
+        const adapter = await createAdapter(v, { clock, env: opts.env ?? {} });
+        const active = universe.filter((m) => m.status === "active").length;
+        log.info(`${v.name}: ${universe.length} markets in the universe (${active} active), ${scores ? `${scores.size} scores from the stats cache` : "no stats cache yet"}`);
+        venues.push(
+          new VenueCollector({
+            venue: v.name, settings: v.collect, adapter, sink, clock, metrics, dataDir: config.data_dir, topK: config.top_k,
+            flushSecs: config.writer.flush_secs, logIntervalSecs: config.metrics.log_interval_secs,
+            targets: (now) => scheduler.targets(now, universe, scores),
+          }),
+        );
+      }
+      collector = new Collector(venues, sink);
+      metrics.onRender(() => venues.forEach((v) => v.publish(clock.now()))); // /metrics is current, not as of the last status line
+      sink.start?.();
+      if (await startUnlessStopped(collector, signal)) {
+        log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);
+        await waitUntil(clock, end, signal);
+      }
+      if (signal.aborted) log.info("stopping: finalizing the open buckets…");
+    } finally {
+      await (collector ?? new Collector(venues, sink)).stop();
+      await server?.stop();
+    }
+    return venues.map((v) => ({
+      venue: v.venue,
+      snapshots: v.snapshotter.rows,
+      updates: v.counters.updates,
+      subscribes: v.counters.subscribes,
+      unsubscribes: v.counters.unsubscribes,
+      reconnects: v.counters.reconnects,
+      rejected: v.rejectedTotal(),
+    }));
+  }
+}
+
+/**
+ * Routes uncaught exceptions and unhandled rejections to `stop` (after logging them) instead of letting the runtime
+ * exit with the open buckets unfinalized. Returns the function that removes the handlers.
+ */
+export function stopOnUncaught(stop: (e: unknown) => void): () => void {
+  const onError = (e: unknown) => {
+    logger("collect").error(`uncaught error, stopping and finalizing: ${(e as Error)?.stack ?? String(e)}`);
+    stop(e);
+  };
+  process.on("uncaughtException", onError);
+  process.on("unhandledRejection", onError);
+  return () => {
+    process.off("uncaughtException", onError);
+    process.off("unhandledRejection", onError);
+  };
 }
 
 /**

@@ -4,6 +4,7 @@
  * feed re-sends its subscriptions from `onOpen`. Every timer runs on the injected clock.
  */
 import type { Clock, Timer } from "../clock.ts";
+import { logger } from "../log.ts";
 import { Backoff, type BackoffSettings } from "./backoff.ts";
 
 export interface SocketAttemptResult {
@@ -59,6 +60,7 @@ export class OpenGate {
 }
 
 const decoder = new TextDecoder();
+const log = logger("socket");
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 export class ReconnectingSocket {
@@ -75,6 +77,8 @@ export class ReconnectingSocket {
   private firstResult: ((r: SocketAttemptResult) => void) | null = null;
   /** Connections opened so far (1 after the first open). */
   opens = 0;
+  /** Throws from onOpen/onMessage so far: logged and counted; an uncaught throw in a listener would end the process. */
+  handlerErrors = 0;
 
   constructor(private readonly o: ReconnectingSocketOptions) {
     this.backoff = new Backoff(o.backoff, o.random);
@@ -164,13 +168,13 @@ export class ReconnectingSocket {
       this.armWatchdog(gen);
       this.armKeepalive(gen);
       this.resolveFirst({ ok: true });
-      this.o.onOpen();
+      this.guard("open", () => this.o.onOpen());
     });
     ws.addEventListener("message", (e: MessageEvent) => {
       if (gen !== this.gen) return;
       this.touch();
       const d = e.data;
-      this.o.onMessage(typeof d === "string" ? d : decoder.decode(d as ArrayBuffer));
+      this.guard("message", () => this.o.onMessage(typeof d === "string" ? d : decoder.decode(d as ArrayBuffer)));
     });
     // Bun's client emits ping/pong events for control frames; they prove the connection is alive.
     ws.addEventListener("ping" as "open", () => gen === this.gen && this.touch());
@@ -183,6 +187,15 @@ export class ReconnectingSocket {
       if (opened) this.lost(gen, `closed by peer (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
       else this.failed(gen, { ok: false, status: statusOf(failure), reason: failure || `closed before open (${e.code})` });
     });
+  }
+
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.handlerErrors++;
+      log.error(`${what} handler failed (${this.o.url}): ${(e as Error)?.stack ?? String(e)}`);
+    }
   }
 
   private touch(): void {

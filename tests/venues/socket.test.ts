@@ -120,4 +120,26 @@ describe("ReconnectingSocket", () => {
       stall.stop(true);
     }
   });
+
+  test("a throwing message handler is logged and counted; the connection carries on", async () => {
+    const clock = new SimClock();
+    const got: string[] = [];
+    const s = new ReconnectingSocket({
+      url, clock, backoff, silenceTimeoutMs: 0, onOpen: () => {},
+      onMessage: (d) => {
+        got.push(d);
+        if (d === "echo:bad") throw new Error("handler bug");
+      },
+    });
+    expect((await s.start()).ok).toBe(true);
+    s.send("bad");
+    await waitFor(() => got.length === 1, "first message");
+    s.send("good");
+    await waitFor(() => got.length === 2, "second message");
+    expect(got).toEqual(["echo:bad", "echo:good"]);
+    expect(s.handlerErrors).toBe(1);
+    expect(s.connected).toBe(true);
+    expect(s.opens).toBe(1);
+    await s.close();
+  });
 });
