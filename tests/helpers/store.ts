@@ -1,3 +1,4 @@
+import { afterEach } from "bun:test";
 /** Temp data dirs and writer set-up for storage tests. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,4 +42,18 @@ export async function settleOnClock(clock: SimClock, p: Promise<unknown>): Promi
     else await Bun.sleep(1); // yields to the I/O in flight; correctness does not depend on its length
   }
   await p;
+}
+
+/** `dir()` gives a fresh temp dir; every one is removed after each test of the file that calls this. */
+export function tempDirs(prefix: string): () => string {
+  let cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups) c();
+    cleanups = [];
+  });
+  return () => {
+    const t = tempDir(prefix);
+    cleanups.push(t.cleanup);
+    return t.dir;
+  };
 }

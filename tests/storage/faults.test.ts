@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
@@ -7,18 +7,9 @@ import { checkManifest, readManifest } from "../../src/storage/manifest.ts";
 import { readSnapshotFile } from "../../src/storage/read.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
-import { globFiles, openWriter, settleOnClock, T0, tempDir } from "../helpers/store.ts";
+import { globFiles, openWriter, settleOnClock, T0, tempDirs } from "../helpers/store.ts";
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-});
-function dir(): string {
-  const t = tempDir("surv-faults-");
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirs("surv-faults-");
 const MIN = 60_000;
 const finals = (d: string) => globFiles(d, "**/*.parquet");
 const allRows = (d: string) => finals(d).flatMap((f) => readSnapshotFile(join(d, f)));

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
@@ -9,18 +9,9 @@ import { decodeSegment } from "../../src/storage/staging.ts";
 import { dayStatus, formatStatus } from "../../src/storage/status.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
-import { globFiles, openWriter, settleOnClock, T0, tempDir } from "../helpers/store.ts";
+import { globFiles, openWriter, settleOnClock, T0, tempDirs } from "../helpers/store.ts";
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-});
-function dir(): string {
-  const t = tempDir("surv-quar-");
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirs("surv-quar-");
 const MIN = 60_000;
 const finals = (d: string) => globFiles(d, "orderbook_snapshots/**/*.parquet");
 const rowsOf = (d: string, f: string) => readSnapshotFile(join(d, f)).length;

@@ -1,22 +1,13 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 import { checkManifest, readManifest } from "../../src/storage/manifest.ts";
 import { parquetFileInfo, readSnapshotFile } from "../../src/storage/read.ts";
 import { BookGen, copyInput } from "../helpers/books.ts";
-import { globFiles, openWriter, T0, tempDir } from "../helpers/store.ts";
+import { globFiles, openWriter, T0, tempDirs } from "../helpers/store.ts";
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-});
-function dir(): string {
-  const t = tempDir("surv-writer-");
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirs("surv-writer-");
 
 const MIN = 60_000;
 const segs = (d: string) => globFiles(d, "_staging/**/*.arrows");
