@@ -179,6 +179,8 @@ export const Applied = {
   Invalid: 4,
   /** Not a book we hold (not subscribed): dropped. */
   Unknown: 5,
+  /** A full book older (venue timestamp) than what the book already holds: dropped. */
+  Outdated: 6,
 } as const;
 export type Applied = (typeof Applied)[keyof typeof Applied];
 
@@ -251,6 +253,8 @@ export class BookStore {
     if (!b) return Applied.Unknown;
     b.lastMessageTs = tsRecv;
     if (!validSide(ev.bidPx, ev.bidSz) || !validSide(ev.askPx, ev.askSz)) return Applied.Invalid;
+    // A REST resync answered after newer socket data arrived would roll the book back while calling it ok.
+    if (ev.sourceTs !== null && b.sourceTs !== null && ev.sourceTs < b.sourceTs) return Applied.Outdated;
     b.bids.clear();
     b.asks.clear();
     for (let i = 0; i < ev.bidPx.length; i++) b.bids.set(ev.bidPx[i], ev.bidSz[i]);

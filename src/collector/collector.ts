@@ -213,6 +213,9 @@ export class VenueCollector {
       case Applied.Duplicate:
         this.countRejected("duplicate or out-of-order seq");
         return;
+      case Applied.Outdated:
+        this.countRejected("book older than the current one");
+        return;
       case Applied.Invalid:
         this.reject(invalid, ts, `${marketId}/${outcomeId}`);
         return;

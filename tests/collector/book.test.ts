@@ -206,3 +206,32 @@ describe("BookStore", () => {
     expect(s.applyBook(bookEvent("m", "maybe", [], []) as BookSnapshotEvent, 0)).toBe(Applied.Unknown);
   });
 });
+
+describe("BookStore: a full book older than the data already applied", () => {
+  const book = (bids: [number, number][], asks: [number, number][], sourceTs: number | null): BookSnapshotEvent => ({
+    ...(bookEvent("m", "yes", bids, asks) as BookSnapshotEvent), sourceTs,
+  });
+  const level = (price: number, size: number, sourceTs: number): LevelEvent => ({
+    ...(levelEvent("m", "yes", "bid", price, size) as LevelEvent), sourceTs,
+  });
+
+  test("a REST book stamped before the last socket update is dropped; the book keeps the newer data", () => {
+    const s = store();
+    expect(s.applyBook(book([[0.4, 10]], [[0.6, 10]], 5_000), 5_001)).toBe(Applied.Ok);
+    expect(s.applyLevel(level(0.45, 3, 5_200), 5_201)).toBe(Applied.Ok);
+    // The resync request went out at 5_000 and its answer (venue time 5_100) lands after the socket update.
+    expect(s.applyBook(book([[0.4, 99]], [[0.6, 99]], 5_100), 5_300)).toBe(Applied.Outdated);
+    const b = s.get("m", "yes")!;
+    expect(levels(b.bids)).toEqual([[0.45, 3], [0.4, 10]]);
+    expect(b.sourceTs).toBe(5_200);
+  });
+
+  test("a book at the same or a later venue time, or without one, replaces", () => {
+    const s = store();
+    expect(s.applyBook(book([[0.4, 10]], [], 5_000), 5_001)).toBe(Applied.Ok);
+    expect(s.applyBook(book([[0.3, 1]], [], 5_000), 5_002)).toBe(Applied.Ok);
+    expect(s.applyBook(book([[0.2, 1]], [], null), 5_003)).toBe(Applied.Ok);
+    expect(s.applyBook(book([[0.1, 1]], [], 6_000), 5_004)).toBe(Applied.Ok);
+    expect(levels(s.get("m", "yes")!.bids)).toEqual([[0.1, 1]]);
+  });
+});
