@@ -38,11 +38,6 @@ export function listArg(value: unknown): string[] {
   return list.flatMap((v) => String(v).split(",")).map((v) => v.trim()).filter(Boolean);
 }
 
-export function notBuilt(name: string): never {
-  const { UserError } = require("../errors.ts") as typeof import("../errors.ts");
-  throw new UserError(`\`surveillance ${name}\` is not built yet.`, 1);
-}
-
 /** Loads the config with the shared flags as overrides and sets up logging (flag, else config log_format). */
 export async function commandConfig(args: { config?: string; "data-dir"?: string; venue?: unknown; "log-format"?: string; verbose?: boolean }, rawArgs?: string[]) {
   const [{ loadConfig }, { setupLogging }] = await Promise.all([import("../config.ts"), import("../log.ts")]);

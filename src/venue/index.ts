@@ -1,11 +1,6 @@
 /** The one registry: venue kind → adapter factory, loaded lazily so a command pays only for the venues it uses. */
 import type { VenueConfig, VenueKind } from "../config.ts";
-import { UserError } from "../errors.ts";
 import type { AdapterContext, AdapterFactory, VenueAdapter } from "./types.ts";
-
-const notBuilt = (kind: string): AdapterFactory => async () => {
-  throw new UserError(`the ${kind} adapter is not built yet`, 1);
-};
 
 export const ADAPTERS: Record<VenueKind, () => Promise<AdapterFactory>> = {
   mock: async () => (await import("./mock.ts")).createMockAdapter,
