@@ -13,8 +13,8 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
     const range = parseRange(args.from, args.to);
-    const [{ verifyDataset }, { readManifest, manifestPath }, { UserError }, { logger }] = await Promise.all([
-      import("../storage/verify.ts"), import("../storage/manifest.ts"), import("../errors.ts"), import("../log.ts"),
+    const [{ verifyDataset }, { readManifest, manifestPath }, { formatInferred }, { UserError }, { logger }] = await Promise.all([
+      import("../storage/verify.ts"), import("../storage/manifest.ts"), import("../storage/file-buckets.ts"), import("../errors.ts"), import("../log.ts"),
     ]);
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
     const hasManifest = await Bun.file(manifestPath(config.data_dir)).exists();
@@ -26,10 +26,11 @@ export default defineCommand({
     }
     const bad = new Set(report.problems.map((p) => p.file));
     if (args.json) {
-      console.log(JSON.stringify({ ok: report.problems.length === 0, files: report.files, rows: report.rows, bad_files: bad.size, problems: report.problems, suppressed: report.suppressed }, null, 2));
+      console.log(JSON.stringify({ ok: report.problems.length === 0, files: report.files, rows: report.rows, bad_files: bad.size, problems: report.problems, suppressed: report.suppressed, inferred: report.inferred }, null, 2));
     } else {
       for (const p of report.problems) console.log(`${p.file}${p.row === undefined ? "" : ` row ${p.row}`}: ${p.check}: ${p.message}`);
       for (const [file, n] of Object.entries(report.suppressed)) console.log(`${file}: ${n} more row problems not listed`);
+      for (const line of formatInferred(report.inferred, config.writer.bucket_minutes)) console.log(line);
       console.log(report.problems.length === 0
         ? `OK: ${report.files} files, ${report.rows} rows`
         : `FAILED: ${report.problems.length} problem(s) in ${bad.size} file(s) (${report.files} files, ${report.rows} rows read)`);

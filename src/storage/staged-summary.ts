@@ -8,8 +8,9 @@ import { QUARANTINE_DIR, STAGING_DIR, decodeSegment, parseBucketDir, segmentNumb
 
 export interface StagedSummary {
   venue: string;
-  /** Bucket start, epoch ms. */
+  /** Bucket start, epoch ms, and length (from the bucket's directory name: the length it was staged under). */
   start: number;
+  minutes: number;
   segments: number;
   rows: number;
   bytes: number;
@@ -48,10 +49,10 @@ export async function listStagedSummary(dataDir: string): Promise<StagedSummary[
     for (const name of ls(join(root, venue))) {
       const parsed = parseBucketDir(name);
       if (!parsed) continue;
-      const start = parsed.start;
-      const k = `${venue}/${start}`;
+      const { start, minutes } = parsed;
+      const k = `${venue}/${start}/${minutes}`;
       let s = byBucket.get(k);
-      if (!s) byBucket.set(k, (s = { venue, start, segments: 0, rows: 0, bytes: 0, markets: [], min_ts: null, max_ts: null, unreadable: 0, marketSet: new Set() }));
+      if (!s) byBucket.set(k, (s = { venue, start, minutes, segments: 0, rows: 0, bytes: 0, markets: [], min_ts: null, max_ts: null, unreadable: 0, marketSet: new Set() }));
       const dir = join(root, venue, name);
       for (const seg of ls(dir)) {
         if (segmentNumber(seg) < 0) continue;

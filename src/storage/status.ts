@@ -2,11 +2,14 @@
  * What an operator asks of a data dir: per venue and hour, files, rows, distinct markets, bytes, first/last ts,
  * missing buckets and staged-but-not-finalized data. Reads final files with parquet-wasm (two columns), no Polars.
  */
-import { bucketStart, utcDate } from "../timebucket.ts";
+import { utcDate } from "../timebucket.ts";
+import { formatInferred, inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } from "./file-buckets.ts";
+import { readManifest, type ManifestEntry } from "./manifest.ts";
 import { listDatasetFiles, readParquetFile } from "./parquet-read.ts";
 import { listQuarantined, listStagedSummary } from "./staged-summary.ts";
 
 const HOUR = 3_600_000;
+const MIN = 60_000;
 
 export interface HourStatus {
   venue: string;
@@ -19,7 +22,10 @@ export interface HourStatus {
   /** Epoch ms of the first/last row; null when the hour has no final rows. */
   first_ts: number | null;
   last_ts: number | null;
-  /** Bucket starts ("HH-mm") with neither a final file nor staged rows, within the venue's recorded span. */
+  /**
+   * Bucket starts ("HH-mm") with neither a final file nor staged rows, within the venue's recorded span. A gap is
+   * cut into buckets of the length of the files around it (the finer grid of the two when they differ).
+   */
   missing_buckets: string[];
   /** Staged rows not yet compacted into final files (the writer's _staging area). */
   staged_rows: number;
@@ -31,7 +37,12 @@ export interface HourStatus {
 
 export interface DayStatus {
   date: string;
+  /** writer.bucket_minutes now (judges only files without a bucket length in the manifest). */
   bucket_minutes: number;
+  /** Bucket lengths of the day's final files (per the manifest) and staged buckets, ascending. */
+  bucket_minutes_found: number[];
+  /** Files without a bucket length in the manifest taken as another length than the configured one. */
+  inferred: InferredBucket[];
   venues: string[];
   hours: HourStatus[];
   /** Unreadable staged data the writer moved aside (any day), relative to the data dir. */
@@ -50,8 +61,11 @@ const hhmm = (ts: number) => new Date(ts).toISOString().slice(11, 16).replace(":
 export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMinutes: number; venues?: string[] }): Promise<DayStatus> {
   const date = utcDate(dayTs);
   const files = listDatasetFiles(dataDir, { venues: opts.venues, fromTs: dayTs, toTs: dayTs + 24 * HOUR });
+  // Read after the listing: a file a running collector finalizes meanwhile has its line by then (or is inferred).
+  const listed = new Map<string, ManifestEntry>();
+  for (const e of (await readManifest(dataDir)).entries) if (e.path.includes(`/date=${date}/`)) listed.set(e.path, e);
   const staged = (await listStagedSummary(dataDir)).filter((s) => utcDate(s.start) === date && (!opts.venues?.length || opts.venues.includes(s.venue)));
-  const bucketLen = opts.bucketMinutes * 60_000;
+  const inferred: InferredBucket[] = [];
 
   interface Acc extends HourStatus { marketSet: Set<string> }
   const acc = new Map<string, Acc>();
@@ -65,12 +79,14 @@ export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMi
     }
     return a;
   };
-  /** Buckets that hold data (final or staged), per venue. */
-  const covered = new Map<string, Set<number>>();
-  const cover = (venue: string, ts: number) => {
+  /** Buckets that hold data (final or staged), per venue: start → lengths in minutes (several after a length change). */
+  const covered = new Map<string, Map<number, number[]>>();
+  const found = new Set<number>();
+  const cover = (venue: string, start: number, minutes: number) => {
     let s = covered.get(venue);
-    if (!s) covered.set(venue, (s = new Set()));
-    s.add(bucketStart(ts, opts.bucketMinutes));
+    if (!s) covered.set(venue, (s = new Map()));
+    s.set(start, [...(s.get(start) ?? []), minutes]);
+    found.add(minutes);
   };
 
   for (const f of files) {
@@ -78,18 +94,21 @@ export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMi
     a.files++;
     a.bytes += f.bytes;
     const m = /T(\d{2})-(\d{2})(?:_\d+)?\.parquet$/.exec(f.name);
-    if (m) cover(f.venue, dayTs + Number(m[1]) * HOUR + Number(m[2]) * 60_000);
+    const start = m ? dayTs + Number(m[1]) * HOUR + Number(m[2]) * MIN : undefined;
+    // The manifest's length for this file (the config may have changed since); else inferred from name and rows.
+    const entry = listed.get(f.rel);
+    let minutes = entry && isBucketMinutes(entry.bucket_minutes) ? entry.bucket_minutes : undefined;
     try {
       const t = await readParquetFile(f.abs, ["ts_recv", "market_id"]);
       a.rows += t.numRows;
-      // Straight over the buffers: Vector.get per row is an order of magnitude slower on a day of files.
-      for (const d of t.getChild("ts_recv")!.data) {
-        const vals = (d.values as BigInt64Array).subarray(d.offset, d.offset + d.length);
-        for (let i = 0; i < vals.length; i++) {
-          const v = Number(vals[i]);
-          if (a.first_ts === null || v < a.first_ts) a.first_ts = v;
-          if (a.last_ts === null || v > a.last_ts) a.last_ts = v;
-        }
+      const [lo, hi] = tsRange(t);
+      if (lo !== undefined && (a.first_ts === null || lo < a.first_ts)) a.first_ts = lo;
+      if (hi !== undefined && (a.last_ts === null || hi > a.last_ts)) a.last_ts = hi;
+      if (start !== undefined && minutes === undefined) {
+        const hourTs = start - (start % HOUR);
+        const fit = inferBucketMinutes(start, opts.bucketMinutes, ...tsRange(t, hourTs, hourTs + HOUR));
+        minutes = fit.minutes;
+        if (fit.fits && minutes !== opts.bucketMinutes) inferred.push({ file: f.rel, bucket_minutes: minutes });
       }
       for (const d of t.getChild("market_id")!.data) {
         const off = d.valueOffsets as Int32Array, bytes = d.values as Uint8Array;
@@ -105,6 +124,7 @@ export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMi
     } catch {
       a.unreadable.push(f.rel);
     }
+    if (start !== undefined) cover(f.venue, start, minutes ?? inferBucketMinutes(start, opts.bucketMinutes).minutes);
   }
   for (const s of staged) {
     const a = get(s.venue, s.start - (s.start % HOUR));
@@ -112,19 +132,42 @@ export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMi
     a.staged_bytes += s.bytes;
     a.staged_buckets.push(hhmm(s.start));
     for (const m of s.markets) a.marketSet.add(m);
-    cover(s.venue, s.start);
+    cover(s.venue, s.start, s.minutes);
   }
-  // Gaps: every bucket between a venue's first and last covered bucket of the day that holds nothing.
-  for (const [venue, set] of covered) {
-    const sorted = [...set].sort((x, y) => x - y);
-    for (let b = sorted[0]; b <= sorted[sorted.length - 1]; b += bucketLen) {
-      if (!set.has(b)) get(venue, b - (b % HOUR)).missing_buckets.push(hhmm(b));
+  // Gaps: the time between a venue's first and last covered bucket of the day that no bucket covers, cut into
+  // buckets on the grid of the buckets that end and start at its edges (both the same length but for a change).
+  for (const [venue, byStart] of covered) {
+    let end = -Infinity, endLens: number[] = [];
+    for (const start of [...byStart.keys()].sort((x, y) => x - y)) {
+      const lens = byStart.get(start)!;
+      if (start > end && end > -Infinity) {
+        const step = [...endLens, ...lens].reduce(gcd) * MIN;
+        for (let b = end; b < start; b += step) get(venue, b - (b % HOUR)).missing_buckets.push(hhmm(b));
+      }
+      for (const len of lens) {
+        const e = start + len * MIN;
+        if (e > end) [end, endLens] = [e, [len]];
+        else if (e === end) endLens.push(len);
+      }
     }
   }
   const hours = [...acc.values()]
     .map(({ marketSet, ...h }) => ({ ...h, markets: marketSet.size }))
     .sort((x, y) => x.venue.localeCompare(y.venue) || x.hour.localeCompare(y.hour));
-  return { date, bucket_minutes: opts.bucketMinutes, venues: [...new Set(hours.map((h) => h.venue))], hours, quarantined: listQuarantined(dataDir) };
+  return {
+    date, bucket_minutes: opts.bucketMinutes, bucket_minutes_found: [...found].sort((x, y) => x - y), inferred,
+    venues: [...new Set(hours.map((h) => h.venue))], hours, quarantined: listQuarantined(dataDir),
+  };
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** "5-minute buckets", or after a length change "5- and 15-minute buckets (configured: 15)". */
+function bucketsPhrase(s: DayStatus): string {
+  const f = s.bucket_minutes_found;
+  if (f.length === 0 || (f.length === 1 && f[0] === s.bucket_minutes)) return `${s.bucket_minutes}-minute buckets`;
+  const list = f.length === 1 ? `${f[0]}` : `${f.slice(0, -1).join("-, ")}- and ${f[f.length - 1]}`;
+  return `${list}-minute buckets (configured: ${s.bucket_minutes})`;
 }
 
 const mb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
@@ -143,7 +186,7 @@ export function formatStatus(s: DayStatus): string {
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   const out = lines.map((l) => l.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd());
-  out.unshift(`${s.date} (UTC), ${s.bucket_minutes}-minute buckets`);
+  out.unshift(`${s.date} (UTC), ${bucketsPhrase(s)}`);
   for (const v of s.venues) {
     const hs = s.hours.filter((h) => h.venue === v);
     const sum = (k: "files" | "rows" | "bytes" | "staged_rows") => hs.reduce((t, h) => t + h[k], 0);
@@ -151,6 +194,7 @@ export function formatStatus(s: DayStatus): string {
     out.push(`${v}: ${sum("files")} files, ${sum("rows")} rows, ${mb(sum("bytes"))}B, ${missing} missing buckets, ${sum("staged_rows")} staged rows`);
   }
   const unreadable = s.hours.flatMap((h) => h.unreadable);
+  out.push(...formatInferred(s.inferred, s.bucket_minutes));
   if (unreadable.length) out.push(`unreadable (run \`surveillance verify\`): ${unreadable.join(", ")}`);
   if (s.quarantined?.length) out.push(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
   return out.join("\n");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { DataType, type Data, type Field, type Table } from "apache-arrow";
 import { ALL_COLUMNS, REQUIRED_COLUMNS, SNAPSHOT_SCHEMA } from "../schema.ts";
 import { bucketStart, utcDate, utcHour } from "../timebucket.ts";
+import { inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } from "./file-buckets.ts";
 import { MANIFEST_DIR, MANIFEST_FILE, type ManifestEntry, type ManifestRead } from "./manifest.ts";
 import { listDatasetFiles, readParquetFile, type DatasetFile } from "./parquet-read.ts";
 
@@ -25,6 +26,7 @@ export interface VerifyOptions {
   fromTs?: number;
   toTs?: number;
   topK: number;
+  /** writer.bucket_minutes: judges only files the manifest gives no bucket length for (see inferBucketMinutes). */
   bucketMinutes: number;
   /**
    * The writer's manifest (readManifest), or a function reading it: called after the files are listed, so a file a
@@ -41,6 +43,8 @@ export interface VerifyReport {
   problems: Problem[];
   /** Row problems not listed because of the per-file cap, by file. */
   suppressed: Record<string, number>;
+  /** Files without a bucket length in the manifest that were judged by another length than the configured one. */
+  inferred: InferredBucket[];
 }
 
 const FILE_NAME = /^snapshots_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})(?:_(\d+))?\.parquet$/;
@@ -114,14 +118,21 @@ function statusOf(d: Data, i: number): string | null {
   return str(d, i);
 }
 
+/** The bucket a file's rows must lie in; `note` ends the message of a row outside it. */
+interface FileBucket {
+  start: number;
+  minutes: number;
+  note: string;
+}
+
 /** Checks the rows of one file; `push` receives (row, check, message). */
-function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined, opts: VerifyOptions, push: (row: number, check: string, msg: string) => void): void {
+function checkRows(table: Table, file: DatasetFile, bucket: FileBucket | undefined, opts: VerifyOptions, push: (row: number, check: string, msg: string) => void): void {
   const col = (n: string) => table.getChild(n)!;
   const ts = col("ts_recv"), venue = col("venue"), market = col("market_id"), outcome = col("outcome_id"), seq = col("seq");
   const bbp = col("best_bid_px"), bbs = col("best_bid_sz"), bap = col("best_ask_px"), bas = col("best_ask_sz");
   const mid = col("mid"), spread = col("spread"), status = col("status"), err = col("err");
   const bd3 = table.getChild("bid_depth3"), ad3 = table.getChild("ask_depth3");
-  const bucketLen = opts.bucketMinutes * 60_000;
+  const bucketEnd = bucket ? bucket.start + bucket.minutes * 60_000 : 0;
   const venueBytes = new TextEncoder().encode(file.venue);
   const chunks = ts.data.length;
   let row = 0;
@@ -144,7 +155,7 @@ function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined
     for (let i = 0; i < n; i++, row++) {
       const t = Number(tsA[i]);
       if (utcDate(t) !== file.date || Number(utcHour(t)) !== file.hour) push(row, "partition", `ts_recv ${new Date(t).toISOString()} is outside partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
-      else if (bucketTs !== undefined && bucketStart(t, opts.bucketMinutes) !== bucketTs) push(row, "bucket", `ts_recv ${new Date(t).toISOString()} is outside the file's bucket [${new Date(bucketTs).toISOString()}, +${bucketLen / 60_000} min)`);
+      else if (bucket && !(t >= bucket.start && t < bucketEnd)) push(row, "bucket", `ts_recv ${new Date(t).toISOString()} is outside the file's bucket [${new Date(bucket.start).toISOString()}, +${bucket.minutes} min)${bucket.note}`);
       if (!bytesEqual(venueV, i, venueBytes)) push(row, "venue", `venue ${JSON.stringify(str(venueV, i))} in a venue=${file.venue} partition`);
       if (strLen(marketV, i) === 0 || strLen(outcomeV, i) === 0) push(row, "ids", "empty market_id or outcome_id");
       if (seqA[i] < 0n) push(row, "seq", `negative seq ${seqA[i]}`);
@@ -209,7 +220,7 @@ function checkRows(table: Table, file: DatasetFile, bucketTs: number | undefined
 export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promise<VerifyReport> {
   const files = listDatasetFiles(dataDir, opts);
   const cap = opts.maxRowProblems ?? 20;
-  const report: VerifyReport = { files: files.length, rows: 0, problems: [], suppressed: {} };
+  const report: VerifyReport = { files: files.length, rows: 0, problems: [], suppressed: {}, inferred: [] };
   const seen = new Set<string>();
   const listed = new Map<string, ManifestEntry>();
   const manifest = typeof opts.manifest === "function" ? await opts.manifest() : opts.manifest;
@@ -226,16 +237,20 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
     seen.add(file.rel);
     const fileProblem = (check: string, message: string) => report.problems.push({ file: file.rel, check, message });
     const m = FILE_NAME.exec(file.name);
+    const entry = listed.get(file.rel);
+    // The manifest's bucket length for this file (the config may have changed since it was written); else inferred below.
+    const listedMinutes = entry && isBucketMinutes(entry.bucket_minutes) ? entry.bucket_minutes : undefined;
     let bucketTs: number | undefined;
     if (!m) fileProblem("file_name", `file name ${file.name} is not snapshots_YYYY-MM-DDTHH-mm.parquet`);
     else {
       bucketTs = Date.parse(`${m[1]}T${m[2]}:${m[3]}:00Z`);
       if (m[1] !== file.date || Number(m[2]) !== file.hour) fileProblem("file_name", `file name ${file.name} does not match partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
-      else if (bucketStart(bucketTs, opts.bucketMinutes) !== bucketTs) fileProblem("file_name", `${m[2]}-${m[3]} is not the start of a ${opts.bucketMinutes}-minute bucket`);
+      else if (listedMinutes !== undefined && bucketStart(bucketTs, listedMinutes) !== bucketTs) fileProblem("file_name", `${m[2]}-${m[3]} is not the start of a ${listedMinutes}-minute bucket (the manifest's bucket_minutes)`);
     }
-    const entry = listed.get(file.rel);
     if (manifest && !entry) fileProblem("manifest", "file is not in the manifest");
     if (entry && entry.bytes !== file.bytes) fileProblem("manifest", `file has ${file.bytes} bytes, the manifest says ${entry.bytes}`);
+    if (entry && entry.bucket_minutes !== undefined && listedMinutes === undefined) fileProblem("manifest", `bucket_minutes ${JSON.stringify(entry.bucket_minutes)} in the manifest does not divide 60`);
+    if (entry && bucketTs !== undefined && typeof entry.bucket_start === "number" && entry.bucket_start !== bucketTs) fileProblem("manifest", `the manifest says bucket start ${new Date(entry.bucket_start).toISOString()}, the name ${new Date(bucketTs).toISOString()}`);
     let table: Table;
     try {
       table = await readParquetFile(file.abs);
@@ -248,8 +263,17 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
     const schemaErrs = schemaProblems(table.schema.fields);
     for (const msg of schemaErrs) fileProblem("schema", msg);
     if (schemaErrs.length > 0) continue; // row checks read the columns by their SPEC types
+    let bucket: FileBucket | undefined;
+    if (bucketTs !== undefined && listedMinutes !== undefined) bucket = { start: bucketTs, minutes: listedMinutes, note: "" };
+    else if (bucketTs !== undefined) {
+      const hourTs = bucketStart(bucketTs, 60);
+      const [minTs, maxTs] = tsRange(table, hourTs, hourTs + 3_600_000);
+      const { minutes, fits } = inferBucketMinutes(bucketTs, opts.bucketMinutes, minTs, maxTs);
+      if (fits && minutes !== opts.bucketMinutes) report.inferred.push({ file: file.rel, bucket_minutes: minutes });
+      bucket = { start: bucketTs, minutes, note: fits ? "" : ", the longest bucket its name can start (no bucket length in the manifest)" };
+    }
     const counts = new Map<string, number>();
-    checkRows(table, file, bucketTs, opts, (row, check, message) => {
+    checkRows(table, file, bucket, opts, (row, check, message) => {
       const k = counts.get(check) ?? 0;
       counts.set(check, k + 1);
       if (k < cap) report.problems.push({ file: file.rel, row, check, message });
