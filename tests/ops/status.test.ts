@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bucketPath } from "../../src/timebucket.ts";
@@ -7,7 +7,8 @@ import { dayStatus, formatStatus } from "../../src/storage/status.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { SimClock } from "../../src/clock.ts";
 import { BookGen } from "../helpers/books.ts";
-import { openWriter, tempDir } from "../helpers/store.ts";
+import { openWriter, tempDir, tempDirs } from "../helpers/store.ts";
+import { DAY as BC_DAY, FILES, relOf, writeBucketChangeDataset } from "../helpers/bucket-change.ts";
 
 // spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
 setDefaultTimeout(60_000);
@@ -104,5 +105,78 @@ describe("dayStatus with the real writer", () => {
     } finally {
       cleanup();
     }
+  });
+});
+
+describe("dayStatus after writer.bucket_minutes changed (5 → 15 → 5)", () => {
+  let dir: string;
+  const copy = tempDirs("status-bm-");
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "status-bm-"));
+    await writeBucketChangeDataset(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const damaged = () => {
+    const d = copy();
+    cpSync(dir, d, { recursive: true });
+    return d;
+  };
+  /** Files per hour, counted from the hand-written list of buckets. */
+  const filesIn = (hour: number) => FILES.filter((f) => new Date(f.start).getUTCHours() === hour).length;
+
+  test("full coverage under either configured length, hour by hour (5-minute, 15-minute and mixed hours)", async () => {
+    for (const bucketMinutes of [5, 15]) {
+      const s = await dayStatus(dir, BC_DAY, { bucketMinutes });
+      expect(s.hours.map((h) => [h.hour, h.files, h.missing_buckets])).toEqual([["10", filesIn(10), []], ["11", filesIn(11), []], ["12", filesIn(12), []]]);
+      expect([filesIn(10), filesIn(11), filesIn(12)]).toEqual([12, 4, 5]);
+      expect(s.hours[2]).toMatchObject({ first_ts: BC_DAY + 12 * H, last_ts: BC_DAY + 12.75 * H - 1000 });
+      expect(s.bucket_minutes_found).toEqual([5, 15]);
+      expect(s.inferred).toEqual([]);
+      const text = formatStatus(s);
+      expect(text.split("\n")[0]).toBe(`2026-06-10 (UTC), 5- and 15-minute buckets (configured: ${bucketMinutes})`);
+      expect(text).toContain("mock: 21 files, ");
+      expect(text).toContain(", 0 missing buckets, ");
+    }
+  });
+
+  test("a missing bucket is named by its own length, whatever the configured one", async () => {
+    const d = damaged();
+    rmSync(join(d, relOf({ start: BC_DAY + 10 * H + 20 * MIN, minutes: 5 })));
+    rmSync(join(d, relOf({ start: BC_DAY + 11 * H + 15 * MIN, minutes: 15 })));
+    rmSync(join(d, relOf({ start: BC_DAY + 12 * H + 15 * MIN, minutes: 15 }))); // between a 15- and a 5-minute file: the 5-minute grid
+    for (const bucketMinutes of [5, 15]) {
+      const s = await dayStatus(d, BC_DAY, { bucketMinutes });
+      expect(s.hours.map((h) => [h.hour, h.missing_buckets])).toEqual([["10", ["10-20"]], ["11", ["11-15"]], ["12", ["12-15", "12-20", "12-25"]]]);
+    }
+  });
+
+  test("a staged bucket counts with the length it was staged under", async () => {
+    const d = damaged();
+    // left by a run with 15-minute buckets (12:45..13:00), then a 5-minute file at 13:00
+    const seg = join(d, "_staging", "mock", "2026-06-10T12-45_15m_g9");
+    mkdirSync(seg, { recursive: true });
+    writeFileSync(join(seg, "seg-000001.arrows"), fakeSegment({ rows: 3, min_ts: BC_DAY + 12.75 * H, max_ts: BC_DAY + 12.95 * H, markets: ["s1"] }));
+    const rel = bucketPath("mock", BC_DAY + 13 * H, 5);
+    await writeSnapshotFile(join(d, rel), [bookRow(BC_DAY + 13 * H + 1000, "mock", "m", "yes", 1)]);
+    appendFileSync(join(d, "_manifest", "orderbook_snapshots.jsonl"), JSON.stringify({ path: rel, venue: "mock", bucket_start: BC_DAY + 13 * H, bucket_minutes: 5, rows: 1 }) + "\n");
+    for (const bucketMinutes of [5, 15]) {
+      const s = await dayStatus(d, BC_DAY, { bucketMinutes });
+      expect(s.hours.map((h) => [h.hour, h.staged_rows, h.missing_buckets])).toEqual([["10", 0, []], ["11", 0, []], ["12", 3, []], ["13", 0, []]]);
+    }
+  });
+
+  test("files without the manifest's word: the configured length if they fit it, else the shortest they fit, said in the output", async () => {
+    const d = damaged();
+    rmSync(join(d, "_manifest"), { recursive: true });
+    const s5 = await dayStatus(d, BC_DAY, { bucketMinutes: 5 });
+    expect(s5.hours.every((h) => h.missing_buckets.length === 0)).toBe(true);
+    expect(s5.inferred).toEqual(FILES.filter((f) => f.minutes === 15).map((f) => ({ file: relOf(f), bucket_minutes: 15 })));
+    const text = formatStatus(s5).split("\n");
+    expect(text[0]).toBe("2026-06-10 (UTC), 5- and 15-minute buckets (configured: 5)");
+    expect(text.at(-1)).toBe(`note: 6 file(s) without a bucket length in the manifest do not fit the configured 5-minute buckets; judged as 15-minute buckets, the shortest their names and rows fit (first: ${relOf(FILES[12])})`);
+    // configured 15: the 5-minute files at :00/:15/:30/:45 fit a 15-minute bucket and are taken as one
+    const s15 = await dayStatus(d, BC_DAY, { bucketMinutes: 15 });
+    expect(s15.hours.every((h) => h.missing_buckets.length === 0)).toBe(true);
+    expect(s15.inferred.map((i) => i.bucket_minutes)).toEqual(Array(10).fill(5));
   });
 });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bucketPath } from "../../src/timebucket.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { runCli } from "../helpers/run-cli.ts";
+import { FILES, relOf, writeBucketChangeDataset } from "../helpers/bucket-change.ts";
 
 // spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
 setDefaultTimeout(60_000);
@@ -61,5 +62,38 @@ describe("surveillance verify / status (CLI)", () => {
     const t = await runCli(["status", "--data-dir", dir, "--date", "2026-05-06"]);
     expect(t.stdout).toContain("mock: 2 files, 4 rows, ");
     expect(t.stdout).toContain("9 (07-15..07-55)");
+  });
+});
+
+describe("surveillance verify / status (CLI) after writer.bucket_minutes changed", () => {
+  let dir: string;
+  let rows = 0;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "verify-cli-bm-"));
+    rows = await writeBucketChangeDataset(join(dir, "data"));
+    writeFileSync(join(dir, "c.toml"), [`data_dir = "${join(dir, "data")}"`, "[writer]", "bucket_minutes = 15"].join("\n"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("configured 15 over 5- and 15-minute files: verify OK, status without gaps; without the manifest a note says what was assumed", async () => {
+    const cfg = ["--config", join(dir, "c.toml"), "--date", "2026-06-10"];
+    const v = await runCli(["verify", ...cfg.slice(0, 2)]);
+    expect(v.stdout.trim()).toBe(`OK: ${FILES.length} files, ${rows} rows`);
+    expect(v.code).toBe(0);
+    const s = await runCli(["status", ...cfg]);
+    expect(s.stdout.split("\n")[0]).toBe("2026-06-10 (UTC), 5- and 15-minute buckets (configured: 15)");
+    expect(s.stdout).toContain(`mock: ${FILES.length} files, ${rows} rows, `);
+    expect(s.stdout).toContain(" 0 missing buckets, ");
+    rmSync(join(dir, "data", "_manifest"), { recursive: true });
+    const n = await runCli(["verify", ...cfg.slice(0, 2)]);
+    expect(n.code).toBe(0);
+    const first = FILES.find((f) => f.start % (15 * 60_000) !== 0)!;
+    expect(n.stdout.trim().split("\n")).toEqual([
+      `note: 10 file(s) without a bucket length in the manifest do not fit the configured 15-minute buckets; judged as 5-minute buckets, the shortest their names and rows fit (first: ${relOf(first)})`,
+      `OK: ${FILES.length} files, ${rows} rows`,
+    ]);
+    const j = JSON.parse((await runCli(["status", ...cfg, "--json"])).stdout);
+    expect(j).toMatchObject({ bucket_minutes: 15, bucket_minutes_found: [5, 15] });
+    expect(j.inferred).toHaveLength(10);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dictionary, Float64, Int32, Utf8 } from "apache-arrow";
@@ -7,7 +7,8 @@ import { bucketPath } from "../../src/timebucket.ts";
 import { verifyDataset, type Problem } from "../../src/storage/verify.ts";
 import { manifestPath, readManifest, type ManifestEntry } from "../../src/storage/manifest.ts";
 import { BookGen } from "../helpers/books.ts";
-import { openWriter } from "../helpers/store.ts";
+import { openWriter, tempDirs } from "../helpers/store.ts";
+import { DAY, FILES, relOf, writeBucketChangeDataset } from "../helpers/bucket-change.ts";
 import type { SnapshotRow } from "../../src/schema.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 
@@ -15,7 +16,7 @@ import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 setDefaultTimeout(60_000);
 
 const H10 = Date.UTC(2026, 0, 1, 10);
-const MIN = 60_000;
+const MIN = 60_000, H = 3_600_000;
 
 /** 6 rows in the bucket that starts at `start`: 3 markets × 2 outcomes, one with an empty ask side. */
 function bucketRows(venue: string, start: number): SnapshotRow[] {
@@ -163,5 +164,85 @@ describe("verifyDataset", () => {
     test("row outside the file's bucket", () => {
       expect(find(rels.bucket, "bucket", 0)).toHaveLength(1);
     });
+  });
+});
+
+describe("verifyDataset after writer.bucket_minutes changed (5 → 15 → 5)", () => {
+  let dir: string;
+  let rows = 0;
+  const copy = tempDirs("verify-bm-");
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "verify-bm-"));
+    rows = await writeBucketChangeDataset(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** A copy of the dataset to damage. */
+  const damaged = () => {
+    const d = copy();
+    cpSync(dir, d, { recursive: true });
+    return d;
+  };
+
+  test("each file is judged by the length the manifest records: clean under either configured length", async () => {
+    // the writer really wrote both lengths (the files a 5- and a 15-minute config would name)
+    expect((await readManifest(dir)).entries.map((e) => [e.path, e.bucket_minutes])).toEqual(FILES.map((f) => [relOf(f), f.minutes]));
+    for (const bucketMinutes of [5, 15]) {
+      const r = await verifyDataset(dir, { topK: 50, bucketMinutes, manifest: await readManifest(dir) });
+      expect(r.problems).toEqual([]);
+      expect(r.inferred).toEqual([]);
+      expect([r.files, r.rows]).toEqual([FILES.length, rows]);
+    }
+  });
+
+  test("a file that really is misplaced is still reported, by its own length", async () => {
+    const d = damaged();
+    // The 5-minute 10:20 file under the 10:15 name (the 10:15 file gone), the manifest agreeing: its rows lie in the
+    // 15-minute bucket 10:15 but outside its own 5-minute one.
+    const from = relOf({ start: DAY + 10 * H + 20 * MIN, minutes: 5 }), to = relOf({ start: DAY + 10 * H + 15 * MIN, minutes: 5 });
+    renameSync(join(d, from), join(d, to));
+    const mf = readFileSync(manifestPath(d), "utf8").split("\n").filter((l) => !l.includes(`"${to}"`));
+    writeFileSync(manifestPath(d), mf.map((l) => (l.includes(from) ? l.replace(from, to).replace(/"bucket_start":\d+/, `"bucket_start":${DAY + 10 * H + 15 * MIN}`) : l)).join("\n"));
+    // A 15-minute file under a name that is no 15-minute bucket start (11:35), listed so.
+    const b = relOf({ start: DAY + 11 * H + 30 * MIN, minutes: 15 }), b2 = b.replace("T11-30", "T11-35");
+    renameSync(join(d, b), join(d, b2));
+    writeFileSync(manifestPath(d), readFileSync(manifestPath(d), "utf8").replace(b, b2));
+    for (const bucketMinutes of [5, 15]) {
+      const r = await verifyDataset(d, { topK: 50, bucketMinutes, manifest: await readManifest(d), maxRowProblems: 1000 });
+      const mine = r.problems.filter((p) => p.file === to);
+      // every row (all of them at 10:20..10:25) is outside [10:15, +5 min)
+      expect(mine.length).toBeGreaterThan(250);
+      expect(mine.every((p) => p.check === "bucket" && p.message.endsWith("is outside the file's bucket [2026-06-10T10:15:00.000Z, +5 min)"))).toBe(true);
+      expect(r.problems.filter((p) => p.file === b2 && p.check === "file_name")).toEqual([
+        { file: b2, check: "file_name", message: "11-35 is not the start of a 15-minute bucket (the manifest's bucket_minutes)" },
+      ]);
+      expect(r.problems.filter((p) => p.file !== to && p.file !== b2)).toEqual([]);
+    }
+  });
+
+  test("without the manifest: the configured length if a file fits it, else the shortest it fits; real misplacement still reported", async () => {
+    const d = damaged();
+    rmSync(manifestPath(d));
+    // 5-minute files whose start is not a 15-minute one cannot be 15-minute buckets; 15-minute files hold 15 minutes of rows
+    const expected = (cfg: number) => FILES.filter((f) => f.minutes !== cfg && (f.minutes > cfg || f.start % (cfg * MIN) !== 0)).map((f) => ({ file: relOf(f), bucket_minutes: f.minutes }));
+    expect(expected(5)).toHaveLength(6);
+    expect(expected(15)).toHaveLength(10);
+    for (const bucketMinutes of [5, 15]) {
+      const r = await verifyDataset(d, { topK: 50, bucketMinutes });
+      expect(r.problems).toEqual([]);
+      expect(r.inferred).toEqual(expected(bucketMinutes));
+    }
+    // The 15-minute 11:30 file under 11:35: no bucket that starts at 11:35 (5 minutes at most) holds its rows of 11:30..11:35.
+    const b = relOf({ start: DAY + 11 * H + 30 * MIN, minutes: 15 });
+    renameSync(join(d, b), join(d, b.replace("T11-30", "T11-35")));
+    for (const bucketMinutes of [5, 15]) {
+      const r = await verifyDataset(d, { topK: 50, bucketMinutes, maxRowProblems: 1000 });
+      expect(r.problems.length).toBeGreaterThan(250);
+      for (const p of r.problems) {
+        expect(p).toMatchObject({ file: b.replace("T11-30", "T11-35"), check: "bucket" });
+        expect(p.message).toEndWith("is outside the file's bucket [2026-06-10T11:35:00.000Z, +5 min), the longest bucket its name can start (no bucket length in the manifest)");
+        const ts = Date.parse(p.message.split(" ")[1]);
+        expect(ts < DAY + 11 * H + 35 * MIN || ts >= DAY + 11 * H + 40 * MIN).toBe(true);
+      }
+    }
   });
 });
