@@ -131,9 +131,12 @@ interface ColumnSpec {
   item?: string;
 }
 
-interface ChunkMeta {
+/** One column chunk of an encoded row group; offsets are relative to the row group's first byte until it is placed. */
+export interface ChunkMeta {
   path: string[];
   type: number;
+  /** parquet.thrift CompressionCodec of this chunk's pages. */
+  codec: number;
   numValues: number;
   offset: number;
   /** Offset of the dictionary page, when the chunk is dictionary-encoded. */
@@ -251,6 +254,18 @@ const bytesOf = (a: ArrayBufferView, start: number, count: number, width: number
 /** Row i of d is not null (call only when d.nullCount > 0: the bitmap may be absent otherwise). */
 const isValid = (d: Data, i: number) => ((d.nullBitmap![(d.offset + i) >> 3] >> ((d.offset + i) & 7)) & 1) === 1;
 
+/**
+ * One row group, encoded: its column chunks' bytes back to back (`pieces`, `bytes` in total) and their metadata with
+ * offsets relative to the row group's first byte. The writer stages these at flush time; compaction then places them
+ * in the final file as they are (ParquetStreamEncoder.writeEncoded), which only shifts the offsets.
+ */
+export interface EncodedRowGroup {
+  rows: number;
+  bytes: number;
+  pieces: Uint8Array[];
+  chunks: ChunkMeta[];
+}
+
 export interface EncoderOptions {
   codec: "zstd" | "uncompressed";
   zstdLevel?: number;
@@ -294,15 +309,6 @@ export class ParquetStreamEncoder {
     });
   }
 
-  private async emit(b: Uint8Array): Promise<void> {
-    if (this.offset === 0) {
-      this.offset = 4;
-      await this.sink(MAGIC);
-    }
-    await this.sink(b);
-    this.offset += b.length;
-  }
-
   async write(batch: RecordBatch): Promise<void> {
     let b = batch;
     while (b.numRows > 0) {
@@ -331,22 +337,51 @@ export class ParquetStreamEncoder {
     return this.offset;
   }
 
+  /** Writes the rows accepted so far (if any) as one row group, whatever their count. */
+  async flushPending(): Promise<void> {
+    if (this.pendingRows > 0) await this.flushRowGroup();
+  }
+
   private async flushRowGroup(): Promise<void> {
     const batches = this.pending;
-    const rows = this.pendingRows;
     this.pending = [];
     this.pendingRows = 0;
+    await this.writeEncoded(this.encodeBatches(batches));
+  }
+
+  /** `batch` as one row group, encoded but not written (the writer stages it; writeEncoded places it later). */
+  encodeRowGroup(batch: RecordBatch): EncodedRowGroup {
+    return this.encodeBatches([batch]);
+  }
+
+  private encodeBatches(batches: RecordBatch[]): EncodedRowGroup {
+    const rows = batches.reduce((s, b) => s + b.numRows, 0);
+    const out = { pieces: [] as Uint8Array[], bytes: 0 };
     const chunks: ChunkMeta[] = [];
     for (let c = 0; c < this.cols.length; c++) {
       const datas = batches.map((b) => b.data.children[c]);
-      chunks.push(await this.writeColumn(this.cols[c], datas, rows));
+      chunks.push(this.encodeColumn(this.cols[c], datas, rows, out));
     }
     this.levels.datas = null; // do not keep the row group's batches alive
-    this.rowGroups.push({ rows, chunks });
-    this.rows += rows;
+    return { rows, bytes: out.bytes, pieces: out.pieces, chunks };
   }
 
-  private async writeColumn(col: ColumnSpec, datas: Data[], rows: number): Promise<ChunkMeta> {
+  /** Appends an encoded row group (from this or an earlier encoder with the same schema) to the file. */
+  async writeEncoded(g: EncodedRowGroup): Promise<void> {
+    if (this.offset === 0) {
+      this.offset = 4;
+      await this.sink(MAGIC);
+    }
+    const base = this.offset;
+    for (const p of g.pieces) await this.sink(p);
+    this.offset += g.bytes;
+    const chunks = g.chunks.map((c) => ({ ...c, offset: c.offset + base, dictOffset: c.dictOffset === undefined ? undefined : c.dictOffset + base }));
+    this.rowGroups.push({ rows: g.rows, chunks });
+    this.rows += g.rows;
+  }
+
+  /** One column chunk of a row group: its pages appended to `out`, its metadata (offsets relative to out's start). */
+  private encodeColumn(col: ColumnSpec, datas: Data[], rows: number, out: { pieces: Uint8Array[]; bytes: number }): ChunkMeta {
     const body = this.body;
     body.n = 0;
     let numValues = rows;
@@ -463,9 +498,9 @@ export class ParquetStreamEncoder {
       const draw = new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength);
       const dpage = this.compress(draw);
       const dheader = new Thrift().i32(1, PAGE_DICTIONARY).i32(2, draw.length).i32(3, dpage.length).struct(7, (t) => t.i32(1, dict!.length).i32(2, ENC_PLAIN)).end().slice();
-      dictOffset = this.offset === 0 ? 4 : this.offset;
-      await this.emit(dheader);
-      await this.emit(dpage);
+      dictOffset = out.bytes;
+      out.pieces.push(dheader, dpage);
+      out.bytes += dheader.length + dpage.length;
       dictBytes = { raw: dheader.length + draw.length, compressed: dheader.length + dpage.length };
     }
     const raw = body.buf.subarray(0, body.n);
@@ -477,12 +512,13 @@ export class ParquetStreamEncoder {
       .struct(5, (t) => t.i32(1, numValues).i32(2, dict ? ENC_RLE_DICTIONARY : ENC_PLAIN).i32(3, ENC_RLE).i32(4, ENC_RLE))
       .end()
       .slice();
-    const offset = this.offset === 0 ? 4 : this.offset;
-    await this.emit(header);
-    await this.emit(page);
+    const offset = out.bytes;
+    out.pieces.push(header, page);
+    out.bytes += header.length + page.length;
     return {
       path: col.kind === "listf64" ? [col.name, "list", col.item ?? "item"] : [col.name],
       type,
+      codec: this.opts.codec === "zstd" ? CODEC_ZSTD : CODEC_UNCOMPRESSED,
       numValues,
       offset,
       dictOffset,
@@ -493,11 +529,11 @@ export class ParquetStreamEncoder {
   }
 
   private compress(raw: Uint8Array): Uint8Array {
-    return this.opts.codec === "zstd" ? Bun.zstdCompressSync(raw, { level: this.opts.zstdLevel ?? 1 }) : raw;
+    // uncompressed: a copy, as `raw` is reused scratch and an encoded row group's pieces outlive it
+    return this.opts.codec === "zstd" ? Bun.zstdCompressSync(raw, { level: this.opts.zstdLevel ?? 1 }) : raw.slice();
   }
 
   private footer(): Uint8Array {
-    const codec = this.opts.codec === "zstd" ? CODEC_ZSTD : CODEC_UNCOMPRESSED;
     const t = new Thrift();
     t.i32(1, 1);
     const schema: ((t: Thrift) => void)[] = [(t) => t.string(4, "schema").i32(5, this.cols.length)];
@@ -518,7 +554,7 @@ export class ParquetStreamEncoder {
       u.listStruct(1, rg.chunks, (v, ch) => {
         v.i64(2, ch.dictOffset ?? ch.offset);
         v.struct(3, (m) => {
-          m.i32(1, ch.type).listI32(2, ch.dictOffset === undefined ? [ENC_PLAIN, ENC_RLE] : [ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY]).listString(3, ch.path).i32(4, codec);
+          m.i32(1, ch.type).listI32(2, ch.dictOffset === undefined ? [ENC_PLAIN, ENC_RLE] : [ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY]).listString(3, ch.path).i32(4, ch.codec);
           m.i64(5, ch.numValues).i64(6, ch.uncompressed).i64(7, ch.compressed).i64(9, ch.offset);
           if (ch.dictOffset !== undefined) m.i64(11, ch.dictOffset);
           if (ch.stats) {
