@@ -1,7 +1,8 @@
 /**
- * Compaction of a staged bucket into its one final Parquet file. Segments are read one at a time and streamed
- * through parquet-wasm's streaming writer, so memory is bounded by a segment plus the row group being encoded,
- * never by the bucket.
+ * Compaction of a staged bucket into its one final Parquet file. Parts are read one at a time: raw parts are encoded
+ * (our encoder, or parquet-wasm's streaming writer for snappy) in row groups of row_group_rows rows, encoded row
+ * groups staged by a large flush are copied as they are. Memory is bounded by a part plus the row group being
+ * encoded, never by the bucket.
  */
 import { dirname } from "node:path";
 import { Table, tableToIPC } from "apache-arrow";
@@ -9,7 +10,7 @@ import { decodePart } from "./_columns.ts";
 import { SNAPSHOT_SCHEMA } from "../schema.ts";
 import type { WriterSettings } from "../config.ts";
 import { pw } from "./parquet-wasm.ts";
-import { readSegmentStats, type SegmentStats } from "./staging.ts";
+import { decodeRowGroupPart, PART_ROWGROUP, partKind, readSegmentStats, type SegmentStats } from "./staging.ts";
 import { type StorageFs } from "./fs.ts";
 import { ParquetStreamEncoder } from "./parquet-encode.ts";
 
@@ -66,7 +67,8 @@ async function* segmentParts(fs: StorageFs, segments: string[], res: CompactResu
 /**
  * Feeds every part to the encoder, reading each into a pooled buffer: a buffer returns to the pool once the row
  * group holding its rows is written, so compaction reuses a handful of part-sized buffers instead of allocating
- * (and leaving the GC) one per part — a 1,000,000-row bucket otherwise peaked at ~700 MB RSS.
+ * (and leaving the GC) one per part — a 1,000,000-row bucket otherwise peaked at ~700 MB RSS. An encoded row group
+ * first closes the row group of raw rows before it (order is kept), then is copied into the file.
  */
 async function encodeParts(fs: StorageFs, segments: string[], res: CompactResult, enc: ParquetStreamEncoder): Promise<void> {
   const pool: Uint8Array[] = [];
@@ -80,6 +82,14 @@ async function encodeParts(fs: StorageFs, segments: string[], res: CompactResult
       const buf = i >= 0 ? pool.splice(i, 1)[0] : new Uint8Array(len);
       const bytes = await fs.readRange(seg, offset, len, buf);
       offset += len;
+      if (partKind(bytes) === PART_ROWGROUP) {
+        await enc.flushPending();
+        pool.push(...held);
+        held = [];
+        await enc.writeEncoded(decodeRowGroupPart(bytes).group);
+        pool.push(buf);
+        continue;
+      }
       const groups = enc.rowGroupCount;
       await enc.write(decodePart(bytes));
       held.push(buf);
@@ -107,6 +117,18 @@ export async function compactSegments(
   engine: "native" | "wasm" = settings.compression === "snappy" ? "wasm" : "native",
 ): Promise<CompactResult> {
   const res: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
+  let codec = settings.compression;
+  if (engine === "wasm") {
+    // Encoded row groups (staged while compression was zstd/uncompressed) can only be copied by our encoder; the
+    // raw rows around them then get ZSTD. Happens only when the config changed with data staged.
+    for (const seg of segments) {
+      if (((await readSegmentStats(fs, seg)).rowgroups ?? 0) > 0) {
+        engine = "native";
+        if (codec === "snappy") codec = "zstd";
+        break;
+      }
+    }
+  }
   await fs.mkdirp(dirname(tmpPath));
   const h = await fs.create(tmpPath);
   const write = async (b: Uint8Array) => {
@@ -116,8 +138,8 @@ export async function compactSegments(
   try {
     const parts = segmentParts(fs, segments, res);
     if (engine === "native") {
-      if (settings.compression === "snappy") throw new Error("the native encoder has no snappy");
-      const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: settings.compression, rowGroupRows: settings.row_group_rows, createdBy: "surveillance" }, write);
+      if (codec === "snappy") throw new Error("the native encoder has no snappy");
+      const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec, rowGroupRows: settings.row_group_rows, createdBy: "surveillance" }, write);
       await encodeParts(fs, segments, res, enc);
       await enc.finish();
     } else {

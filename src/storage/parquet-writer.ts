@@ -9,15 +9,16 @@ import type { Clock, Timer } from "../clock.ts";
 import type { WriterSettings } from "../config.ts";
 import { logger, RateLimitedLog } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { SnapshotInput, SnapshotSink } from "../schema.ts";
+import { SNAPSHOT_SCHEMA, type SnapshotInput, type SnapshotSink } from "../schema.ts";
 import { bucketPath, bucketStart } from "../timebucket.ts";
 import { ColumnBuffer } from "./_columns.ts";
 import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
 import { freeQuarantineDir, isCorrupt, quarantineSegment, salvageParts, trailerParts, trailerStart } from "./quarantine.ts";
+import { ParquetStreamEncoder } from "./parquet-encode.ts";
 import {
-  encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
+  ENCODE_AT_FLUSH_ROWS, encodeRowGroupSegment, encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
 } from "./staging.ts";
 
 const log = logger("writer");
@@ -32,6 +33,8 @@ export interface WriterOptions {
   closeGraceMs?: number;
   /** File operations (tests inject failures here). */
   fs?: StorageFs;
+  /** A flush of at least this many rows is staged encoded (default ENCODE_AT_FLUSH_ROWS; Infinity: always raw). */
+  encodeAtFlushRows?: number;
   /**
    * Called once rows are durable (a staged segment is fsynced and renamed), with their count per market_id.
    * The fault harness uses it as the ground truth of what a killed process had made durable.
@@ -94,6 +97,7 @@ export class SnapshotWriter implements SnapshotSink {
   private readonly graceMs: number;
   private readonly bucketMs: number;
   private readonly onDurable?: WriterOptions["onDurable"];
+  private readonly encodeAtFlushRows: number;
   /** Every bucket with rows not yet final, in creation order. */
   private states: BucketState[] = [];
   /** Accepting states by venue, then bucket start. */
@@ -131,6 +135,7 @@ export class SnapshotWriter implements SnapshotSink {
     this.metrics = opts.metrics;
     this.graceMs = opts.closeGraceMs ?? 2000;
     this.onDurable = opts.onDurable;
+    this.encodeAtFlushRows = opts.encodeAtFlushRows ?? ENCODE_AT_FLUSH_ROWS;
     this.bucketMs = opts.settings.bucket_minutes * 60_000;
   }
 
@@ -335,7 +340,12 @@ export class SnapshotWriter implements SnapshotSink {
       const buf = st.pending[0];
       if (st.segments.length === 0) await this.fs.mkdirp(st.dir);
       const name = segmentName(st.nextSeg);
-      const chunks = encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] });
+      const stats = { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] };
+      // a large flush is encoded now, once, and compaction copies it; a small one is staged raw (see staging.ts)
+      const chunks =
+        buf.length >= this.encodeAtFlushRows && this.settings.compression !== "snappy"
+          ? encodeRowGroupSegment(buf.toRecordBatch(), stats, this.settings.row_group_rows, (b) => this.rowGroupEncoder().encodeRowGroup(b))
+          : encodeSegment(buf, stats);
       const bytes = await writeAtomic(this.fs, join(st.dir, name), chunks);
       st.nextSeg++;
       st.segments.push(name);
@@ -350,6 +360,15 @@ export class SnapshotWriter implements SnapshotSink {
       this.onDurable?.(st.venue, buf.marketRows);
       this.release(buf);
     }
+  }
+
+  private encoder: ParquetStreamEncoder | undefined;
+  /** Encodes flushed row groups (its scratch buffers are reused from flush to flush; it never writes a file). */
+  private rowGroupEncoder(): ParquetStreamEncoder {
+    const codec = this.settings.compression === "snappy" ? "zstd" : this.settings.compression;
+    return (this.encoder ??= new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec, rowGroupRows: this.settings.row_group_rows }, () => {
+      throw new Error("the flush encoder writes no file");
+    }));
   }
 
   private release(buf: ColumnBuffer): void {

@@ -6,7 +6,7 @@
 import { basename, join } from "node:path";
 import { decodePart } from "./_columns.ts";
 import { type StorageFs, writeAtomic } from "./fs.ts";
-import { MAGIC, QUARANTINE_DIR, STAGING_DIR, type SegmentStats, segmentTrailer, TAIL_LEN } from "./staging.ts";
+import { decodeRowGroupPart, MAGIC, PART_ROWGROUP, QUARANTINE_DIR, STAGING_DIR, type SegmentStats, segmentTrailer, TAIL_LEN } from "./staging.ts";
 
 /** True for a decode failure (bad bytes), false for an I/O error (errno code), which is retried instead. */
 export function isCorrupt(e: unknown): boolean {
@@ -27,6 +27,19 @@ export function salvageParts(bytes: Uint8Array, end = bytes.length, lens?: numbe
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   /** The part at `off` (its length from its header, checked against `expect` when known); throws when it does not decode. */
   const take = (off: number, expect?: number): number => {
+    if (dv.getUint32(off + 4, true) === PART_ROWGROUP) {
+      // an encoded row group: its header carries its stats, its CRC-32 says whether its bytes are intact
+      const { header: h, len } = decodeRowGroupPart(bytes.subarray(off, end));
+      if (expect !== undefined && len !== expect) throw new Error("bad part length");
+      for (const m of h.markets) markets.add(m);
+      stats.min_ts = Math.min(stats.min_ts, h.min_ts);
+      stats.max_ts = Math.max(stats.max_ts, h.max_ts);
+      parts.push(bytes.subarray(off, off + len));
+      stats.parts!.push(len);
+      stats.rowgroups = (stats.rowgroups ?? 0) + 1;
+      stats.rows += h.rows;
+      return len;
+    }
     const hlen = dv.getUint32(off, true);
     if (off + 8 + hlen > end) throw new Error("part header out of range");
     const h = JSON.parse(new TextDecoder().decode(bytes.subarray(off + 8, off + 8 + hlen))) as { rows: number; lens: number[] };

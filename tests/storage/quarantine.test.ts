@@ -28,10 +28,17 @@ async function stageThreeBuckets(d: string): Promise<void> {
     await a.w.flush();
   }
 }
-/** One staged segment of 40,000 rows in bucket 00:00: three parts (16,384 rows each at most). */
-async function stageThreePartSegment(): Promise<{ d: string; seg: string }> {
+/**
+ * One staged segment of 40,000 rows in bucket 00:00 in three parts: raw column buffers (16,384 rows each at most),
+ * or encoded row groups (row_group_rows 16,384: three of 13,333 / 13,333 / 13,334 rows).
+ */
+async function stageThreePartSegment(kind: "raw" | "rowgroup" = "raw"): Promise<{ d: string; seg: string }> {
   const d = dir();
-  const a = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 });
+  const a = await openWriter(
+    d,
+    { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000, row_group_rows: 16_384 },
+    { encodeAtFlushRows: kind === "raw" ? Infinity : 1 },
+  );
   const g = new BookGen({ start: T0, stepMs: 1 });
   for (let i = 0; i < 40_000; i++) a.w.append(g.next());
   await a.w.flush();
@@ -84,6 +91,35 @@ describe("unreadable staged segments", () => {
     expect(q.length).toBe(1);
     expect(statSync(join(d, q[0])).size).toBe(Math.floor(size * 0.9));
   }, 60_000); // 40,000 rows through the writer twice: slow on a loaded machine
+
+  test("a truncated segment of encoded row groups: the complete ones are salvaged (their CRC checks), the torn one quarantined", async () => {
+    const { d, seg } = await stageThreePartSegment("rowgroup");
+    const lens = decodeSegment(readFileSync(join(d, seg))).stats.parts!;
+    expect(lens.length).toBe(3);
+    const size = statSync(join(d, seg)).size;
+    truncateSync(join(d, seg), lens[0] + lens[1] + Math.floor(lens[2] / 2));
+    const metrics = new Metrics();
+    const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
+    await b.w.close();
+    expect(finals(d).map((f) => rowsOf(d, f))).toEqual([26_666]);
+    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+    expect(globFiles(d, "_staging/_quarantine/**/*.arrows").length).toBe(1);
+    expect(size).toBeGreaterThan(lens[0] + lens[1] + lens[2]); // the trailer was cut off too
+  }, 60_000);
+
+  test("a flipped byte inside an encoded row group (trailer intact): that row group is quarantined, the others finalized", async () => {
+    const { d, seg } = await stageThreePartSegment("rowgroup");
+    const bytes = readFileSync(join(d, seg));
+    const lens = decodeSegment(bytes).stats.parts!;
+    const at = lens[0] + Math.floor(lens[1] * 0.75); // inside the second row group's page bytes, not its header
+    bytes[at] ^= 0x5a;
+    writeFileSync(join(d, seg), bytes);
+    const metrics = new Metrics();
+    const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
+    await b.w.close();
+    expect(finals(d).map((f) => rowsOf(d, f))).toEqual([13_333 + 13_334]);
+    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+  }, 60_000);
 
   test("a corrupt middle part with an intact trailer: the parts before and after it are salvaged", async () => {
     const { d, seg } = await stageThreePartSegment();

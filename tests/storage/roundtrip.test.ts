@@ -5,19 +5,24 @@ import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src
 import { BookGen, copyInput } from "../helpers/books.ts";
 import { openWriter, T0, tempDir } from "../helpers/store.ts";
 
-// Written once: two venues, buckets across an hour boundary, varied books; read back by two engines.
+// Written once per staging mode: two venues, buckets across an hour boundary, varied books; read back by two engines.
+// A flush every 450 rows: staged raw (compaction encodes them, row groups of 400), or, with encodeAtFlushRows 300,
+// encoded at flush time as two row groups of 225 (copied by compaction) mixed with raw ones (the < 300-row remainders
+// at bucket changes).
+for (const [mode, encodeAtFlushRows] of [["raw staging", Infinity], ["encoded row groups mixed with raw staging", 300]] as const) describe(mode, () => {
 const tmp = tempDir("surv-roundtrip-");
 const expected: SnapshotRow[] = [];
 const glob = () => `${tmp.dir}/orderbook_snapshots/**/*.parquet`;
 
 beforeAll(async () => {
-  const { w } = await openWriter(tmp.dir, { bucket_minutes: 5, flush_rows: 700, row_group_rows: 500 });
+  const { w } = await openWriter(tmp.dir, { bucket_minutes: 5, flush_rows: 700, row_group_rows: 400 }, { encodeAtFlushRows });
   for (const venue of ["mock", "polymarket"]) {
     const g = new BookGen({ venue, start: T0 + 55 * 60_000, stepMs: 300, seed: venue.length, maxLevels: 60 });
     for (let i = 0; i < 3000; i++) {
       const s = g.next();
       expected.push(normalizeSnapshot(copyInput(s), 50));
       w.append(s);
+      if (i % 450 === 449) await w.flush();
     }
   }
   await w.close();
@@ -81,8 +86,14 @@ describe("round trip", () => {
       // the venue partition value agrees with the column in the file
       const mismatch = (await conn.runAndReadAll(`SELECT count(*) AS n FROM ${src} WHERE filename NOT LIKE '%venue=' || venue || '/%'`.replace("FROM", ", filename FROM").replace("SELECT count(*) AS n , filename", "SELECT count(*) AS n"))).getRowObjectsJS();
       expect(Number(mismatch[0].n)).toBe(0);
+      // row groups: raw rows are cut at row_group_rows (400); a 450-row flush staged encoded is two of 225
+      const sizes = (await conn.runAndReadAll(`SELECT DISTINCT row_group_num_rows AS n FROM parquet_metadata('${glob()}')`)).getRowObjectsJS().map((r) => Number(r.n));
+      expect(sizes.includes(225)).toBe(encodeAtFlushRows === 300);
+      expect(sizes.includes(400)).toBe(encodeAtFlushRows !== 300);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(400);
     } finally {
       conn.closeSync();
     }
   });
+});
 });
