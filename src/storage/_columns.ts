@@ -5,24 +5,10 @@
  */
 import { DataType, makeData, RecordBatch, Struct, type Data } from "apache-arrow";
 import { deriveStatus, SNAPSHOT_SCHEMA, type SnapshotInput } from "../schema.ts";
+import { attachStringIds } from "./parquet-encode.ts";
 
 const TWO32 = 4294967296;
 const encoder = new TextEncoder();
-
-/** Encoded UTF-8 of recently seen strings (market ids repeat on every snapshot); bounded so odd inputs cannot grow it forever. */
-class Utf8Cache {
-  private map = new Map<string, Uint8Array>();
-  get(s: string): Uint8Array {
-    let b = this.map.get(s);
-    if (b === undefined) {
-      b = encoder.encode(s);
-      if (this.map.size >= 65_536) this.map.clear();
-      this.map.set(s, b);
-    }
-    return b;
-  }
-}
-const utf8 = new Utf8Cache();
 
 type Growable = Float64Array | Int32Array | Uint32Array | Uint8Array;
 
@@ -81,25 +67,54 @@ class Int64Column {
   }
 }
 
+/**
+ * A string column as Arrow wants it (UTF-8 bytes + offsets) plus, per row, the index of its value in the column's
+ * table of distinct values: the Parquet encoder dictionary-encodes from those ids (attachStringIds) without hashing
+ * bytes, and the same Map lookup gives the UTF-8 bytes without re-encoding the string.
+ */
 class Utf8Column {
   off: Int32Array;
   bytes: Uint8Array;
+  ids: Int32Array;
   valid: Uint8Array | null;
   pos = 0;
   nulls = 0;
   kind = "";
+  /** Distinct values seen (kept across reset: ids repeat from flush to flush), bounded by MAX_TABLE. */
+  private dict = new Map<string, number>();
+  private table: Uint8Array[] = [];
+  private lastStr: string | undefined;
+  private lastId = -1;
+  private static readonly MAX_TABLE = 65_536;
   constructor(cap: number, nullable: boolean) {
     this.off = new Int32Array(cap + 1);
     this.bytes = new Uint8Array(cap * 16);
+    this.ids = new Int32Array(cap);
     this.valid = nullable ? new Uint8Array((cap + 7) >> 3) : null;
   }
-  /** Room for `rows` rows' offsets and validity (string bytes are checked per put: their length varies). */
+  /** Room for `rows` rows' offsets, ids and validity (string bytes are checked per put: their length varies). */
   reserve(rows: number): void {
     this.off = grow(this.off, rows + 1);
+    this.ids = grow(this.ids, rows);
     if (this.valid) this.valid = grow(this.valid, (rows + 7) >> 3);
   }
+  private idOf(s: string): number {
+    // venue, outcome and status repeat row after row: one comparison instead of a hash lookup
+    if (s === this.lastStr) return this.lastId;
+    let id = this.dict.get(s);
+    if (id === undefined) {
+      id = this.table.length;
+      this.table.push(encoder.encode(s));
+      this.dict.set(s, id);
+    }
+    this.lastStr = s;
+    this.lastId = id;
+    return id;
+  }
   put(i: number, s: string): void {
-    const b = utf8.get(s);
+    const id = this.idOf(s);
+    this.ids[i] = id;
+    const b = this.table[id];
     const n = b.length;
     let pos = this.pos;
     if (pos + n > this.bytes.length) this.bytes = grow(this.bytes, pos + n);
@@ -112,6 +127,7 @@ class Utf8Column {
   }
   putNull(i: number): void {
     this.off[i + 1] = this.pos;
+    this.ids[i] = -1;
     this.valid![i >> 3] &= ~(1 << (i & 7));
     this.nulls++;
   }
@@ -119,13 +135,21 @@ class Utf8Column {
     const type = typeOf(this.kind);
     const valueOffsets = this.off.subarray(0, n + 1);
     const data = this.bytes.subarray(0, this.pos);
-    return this.valid
+    const d = this.valid
       ? makeData({ type, length: n, nullCount: this.nulls, valueOffsets, data, nullBitmap: this.valid.subarray(0, (n + 7) >> 3) })
       : makeData({ type, length: n, nullCount: 0, valueOffsets, data });
+    attachStringIds(d, this.ids.subarray(0, n), this.table);
+    return d;
   }
   reset(): void {
     this.pos = 0;
     this.nulls = 0;
+    if (this.table.length > Utf8Column.MAX_TABLE) {
+      // ids of rows already handed out stay valid: their table is the old array, not cleared in place
+      this.dict = new Map();
+      this.table = [];
+      this.lastStr = undefined;
+    }
   }
   /** Rows [r0, r1) as staged-part buffers: [validity], offsets rebased to 0 (a copy), bytes. */
   part(r0: number, r1: number, out: Uint8Array[], nulls: number[]): void {

@@ -219,6 +219,20 @@ class BitLevels {
     while (p < end) this.bits[p >> 3] |= 1 << (p++ & 7);
     this.count = end;
   }
+  /** Appends `n` ones with one fill of the whole bytes (list and validity levels are mostly ones). */
+  fillOnes(n: number): void {
+    this.room(n);
+    let p = this.count;
+    const end = p + n;
+    const bits = this.bits;
+    while (p < end && (p & 7) !== 0) bits[p >> 3] |= 1 << (p++ & 7);
+    if (end - p >= 8) {
+      bits.fill(0xff, p >> 3, end >> 3);
+      p = (end >> 3) << 3;
+    }
+    while (p < end) bits[p >> 3] |= 1 << (p++ & 7);
+    this.count = end;
+  }
   /** Appends `<u32 length><runs>` to `out`. */
   writeTo(out: Bytes): void {
     const groups = (this.count + 7) >> 3;
@@ -288,7 +302,8 @@ export class ParquetStreamEncoder {
   private readonly body = new Bytes(1 << 20);
   private readonly rep = new BitLevels(1 << 16);
   private readonly def = new BitLevels(1 << 16);
-  private readonly dictionary = new ListDictionary();
+  private readonly dictionary = new Float64Dictionary();
+  private readonly strings = new StringDictionary();
   /** The last list column's encoded rep+def levels, reused by the next list column when its list lengths match. */
   private readonly levels = { datas: null as Data[] | null, numValues: 0, nvals: 0, bytes: new Bytes(1 << 16) };
   rows = 0;
@@ -387,6 +402,7 @@ export class ParquetStreamEncoder {
     let numValues = rows;
     let stats: ChunkMeta["stats"];
     let dict: Float64Array | undefined;
+    let stringDict: { raw: Uint8Array; count: number } | undefined;
     let type: number;
     if (col.kind === "listf64") {
       type = T_DOUBLE;
@@ -400,23 +416,34 @@ export class ParquetStreamEncoder {
         numValues = cached.numValues;
         nvals = cached.nvals;
       } else {
+        // An empty list is one (rep 0, def 0) entry; a list of n items is rep 0,1,1… and def 1,1,1…. So def is all
+        // ones but a zero per empty list, rep all ones but a zero where each list starts: fill, then clear bits.
+        let entries = 0;
+        for (const d of datas) {
+          const off = d.valueOffsets as Int32Array;
+          nvals += off[d.length] - off[0];
+          for (let i = 0; i < d.length; i++) if (off[i + 1] === off[i]) entries++;
+        }
+        entries += nvals;
         rep.clear();
         def.clear();
+        rep.fillOnes(entries);
+        def.fillOnes(entries);
+        const rb = rep.bits;
+        const db = def.bits;
+        let p = 0;
         for (const d of datas) {
           const off = d.valueOffsets as Int32Array;
           for (let i = 0; i < d.length; i++) {
             const n = off[i + 1] - off[i];
-            // an empty list is one (rep 0, def 0) entry; a list of n items is rep 0,1,1… and def 1,1,1…
-            rep.zero();
-            if (n === 0) def.zero();
-            else {
-              rep.ones(n - 1);
-              def.ones(n);
-            }
-            nvals += n;
+            rb[p >> 3] &= ~(1 << (p & 7));
+            if (n === 0) {
+              db[p >> 3] &= ~(1 << (p & 7));
+              p++;
+            } else p += n;
           }
         }
-        numValues = rep.count;
+        numValues = entries;
         rep.writeTo(body);
         def.writeTo(body);
         cached.datas = datas;
@@ -425,17 +452,15 @@ export class ParquetStreamEncoder {
         cached.bytes.n = 0;
         cached.bytes.put(body.buf.subarray(0, body.n));
       }
-      dict = this.dictionary.build(datas, nvals);
+      const ranges: [Float64Array, number, number][] = datas.map((d) => {
+        const off = d.valueOffsets as Int32Array;
+        return [d.children[0].values as Float64Array, off[0], off[d.length]];
+      });
+      dict = this.dictionary.build(ranges, nvals);
       if (dict) this.dictionary.writeIndices(body, nvals);
       else {
         body.ensure(nvals * 8);
-        for (const d of datas) {
-          const off = d.valueOffsets as Int32Array;
-          const child = d.children[0].values as Float64Array;
-          const a = off[0];
-          const n = off[d.length] - a;
-          body.put(bytesOf(child, a, n, 8));
-        }
+        for (const [vals, a, b] of ranges) body.put(bytesOf(vals, a, b - a, 8));
       }
     } else {
       type = col.kind === "i64" ? T_INT64 : col.kind === "f64" ? T_DOUBLE : T_BYTE_ARRAY;
@@ -445,13 +470,18 @@ export class ParquetStreamEncoder {
         def.clear();
         for (const d of datas) {
           if (d.nullCount === 0) {
-            def.ones(d.length);
+            def.fillOnes(d.length);
             continue;
           }
+          // validity bits are the def levels (max level 1): copy them bit by bit (the offsets need not align)
+          const p0 = def.count;
+          def.fillOnes(d.length);
+          const db = def.bits;
+          const bm = d.nullBitmap!;
+          const o = d.offset;
           for (let i = 0; i < d.length; i++) {
-            if (isValid(d, i)) def.ones(1);
-            else {
-              def.zero();
+            if (((bm[(o + i) >> 3] >> ((o + i) & 7)) & 1) === 0) {
+              db[(p0 + i) >> 3] &= ~(1 << ((p0 + i) & 7));
               nulls++;
             }
           }
@@ -459,22 +489,11 @@ export class ParquetStreamEncoder {
         def.writeTo(body);
       }
       if (col.kind === "utf8") {
-        for (const d of datas) {
-          const off = d.valueOffsets as Int32Array;
-          const bytes = d.values as Uint8Array;
-          const someNull = d.nullCount > 0;
-          body.ensure(off[d.length] - off[0] + d.length * 4);
-          for (let i = 0; i < d.length; i++) {
-            if (someNull && !isValid(d, i)) continue;
-            const a = off[i];
-            const len = off[i + 1] - a;
-            body.u32(len);
-            const out = body.buf;
-            let o = body.n;
-            for (let k = a; k < a + len; k++) out[o++] = bytes[k]; // short ids: a loop beats a subarray per row
-            body.n = o;
-          }
-        }
+        stringDict = this.strings.build(datas);
+        if (stringDict) this.strings.writeIndices(body);
+        else writePlainStrings(body, datas);
+      } else if (col.kind === "f64" && !col.nullable && (dict = this.dictionary.build(datas.map((d) => [d.values as Float64Array, 0, d.length]), rows))) {
+        this.dictionary.writeIndices(body, rows);
       } else if (nulls === 0) {
         for (const d of datas) body.put(bytesOf(d.values as ArrayBufferView, 0, d.length, 8));
       } else {
@@ -482,22 +501,27 @@ export class ParquetStreamEncoder {
         for (const d of datas) {
           const src = bytesOf(d.values as ArrayBufferView, 0, d.length, 8);
           const someNull = d.nullCount > 0;
+          const bm = d.nullBitmap;
+          const o = d.offset;
+          const out = body.buf;
+          let n = body.n;
           for (let i = 0; i < d.length; i++) {
-            if (someNull && !isValid(d, i)) continue;
-            body.buf.set(src.subarray(i * 8, i * 8 + 8), body.n);
-            body.n += 8;
+            if (someNull && ((bm![(o + i) >> 3] >> ((o + i) & 7)) & 1) === 0) continue;
+            for (let k = i * 8; k < i * 8 + 8; k++) out[n++] = src[k];
           }
+          body.n = n;
         }
       }
       if (col.kind === "i64") stats = int64Stats(datas, nulls);
     }
     let dictOffset: number | undefined;
     let dictBytes = { raw: 0, compressed: 0 };
-    if (dict) {
+    const dictPage = dict ? { raw: new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength), count: dict.length } : stringDict;
+    if (dictPage) {
       // dictionary page first: the distinct values, PLAIN
-      const draw = new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength);
+      const draw = dictPage.raw;
       const dpage = this.compress(draw);
-      const dheader = new Thrift().i32(1, PAGE_DICTIONARY).i32(2, draw.length).i32(3, dpage.length).struct(7, (t) => t.i32(1, dict!.length).i32(2, ENC_PLAIN)).end().slice();
+      const dheader = new Thrift().i32(1, PAGE_DICTIONARY).i32(2, draw.length).i32(3, dpage.length).struct(7, (t) => t.i32(1, dictPage.count).i32(2, ENC_PLAIN)).end().slice();
       dictOffset = out.bytes;
       out.pieces.push(dheader, dpage);
       out.bytes += dheader.length + dpage.length;
@@ -509,7 +533,7 @@ export class ParquetStreamEncoder {
       .i32(1, PAGE_DATA)
       .i32(2, raw.length)
       .i32(3, page.length)
-      .struct(5, (t) => t.i32(1, numValues).i32(2, dict ? ENC_RLE_DICTIONARY : ENC_PLAIN).i32(3, ENC_RLE).i32(4, ENC_RLE))
+      .struct(5, (t) => t.i32(1, numValues).i32(2, dictPage ? ENC_RLE_DICTIONARY : ENC_PLAIN).i32(3, ENC_RLE).i32(4, ENC_RLE))
       .end()
       .slice();
     const offset = out.bytes;
@@ -580,94 +604,215 @@ export class ParquetStreamEncoder {
 
 const MAGIC = new TextEncoder().encode("PAR1");
 
+/** Bit-packed RLE_DICTIONARY data: bit width byte, then runs of ≤ 63 groups of 8 indices (`idx[0..n)`, each < 2^w). */
+function writeBitPacked(out: Bytes, idx: Int32Array, n: number, distinct: number): void {
+  let w = 1;
+  while (1 << w < distinct) w++;
+  const groups = (n + 7) >> 3;
+  out.ensure(1 + Math.ceil(groups / 63) + groups * w);
+  const buf = out.buf;
+  let o = out.n;
+  buf[o++] = w;
+  for (let g = 0; g < groups; g += 63) {
+    const k = Math.min(63, groups - g);
+    buf[o++] = (k << 1) | 1;
+    let acc = 0;
+    let bits = 0;
+    const end = (g + k) * 8;
+    for (let i = g * 8; i < end; i++) {
+      acc |= (i < n ? idx[i] : 0) << bits;
+      bits += w;
+      while (bits >= 8) {
+        buf[o++] = acc & 0xff;
+        acc >>>= 8;
+        bits -= 8;
+      }
+    }
+  }
+  out.n = o;
+}
+
+/** c / 100 for every cent c in [0, 100000] (prices and many sizes sit on this grid: one multiply and a lookup). */
+let CENT_VALUES: Float64Array | undefined;
+const centValues = () => (CENT_VALUES ??= Float64Array.from({ length: 100_001 }, (_, c) => c / 100));
+
 /**
- * Dictionary of a float list column chunk when its values are few (prices on a cent grid: ≤ 101 values), so the
- * page holds 1-byte indices instead of 8-byte doubles and ZSTD has ~8× less to chew. Varied values (sizes) give
- * up after MAX_DISTINCT and stay PLAIN.
+ * Dictionary of a float column chunk (a list's values or a scalar column) when its values are few: prices on a cent
+ * grid (≤ 101 values), mids and spreads (a few hundred), so the page holds bit-packed indices instead of 8-byte
+ * doubles and ZSTD has ~8× less to chew. Varied values (sizes) give up after MAX_DISTINCT and stay PLAIN. Values on
+ * the cent grid are found by a multiply and a table lookup, others in a small open-addressing table keyed by their
+ * bits (NaN included), never a Map.
  */
-class ListDictionary {
+class Float64Dictionary {
   private static readonly MAX_DISTINCT = 1024;
-  /** cents → dictionary index + 1 (0 = absent), for the common case of prices on a cent grid. */
+  private static readonly SLOTS = 4096; // ≤ 25% load
+  /** cents → dictionary index + 1 (0 = absent). */
   private readonly cents = new Int32Array(100_001);
-  private readonly usedCents: number[] = [];
-  private readonly other = new Map<number, number>();
-  private values = new Float64Array(ListDictionary.MAX_DISTINCT);
+  private readonly usedCents = new Int32Array(Float64Dictionary.MAX_DISTINCT);
+  private nUsedCents = 0;
+  /** Open addressing on the value's two 32-bit halves; slotId = index + 1 (0 = empty). */
+  private readonly slotLo = new Int32Array(Float64Dictionary.SLOTS);
+  private readonly slotHi = new Int32Array(Float64Dictionary.SLOTS);
+  private readonly slotId = new Int32Array(Float64Dictionary.SLOTS);
+  private readonly usedSlots = new Int32Array(Float64Dictionary.MAX_DISTINCT);
+  private nUsedSlots = 0;
+  private readonly scratch = new Float64Array(1);
+  private readonly scratchBits = new Int32Array(this.scratch.buffer);
+  private readonly values = new Float64Array(Float64Dictionary.MAX_DISTINCT);
   private size = 0;
   private indices = new Int32Array(1 << 16);
 
-  /** Indexes every value; returns the distinct values, or undefined (nothing kept) when there are too many. */
-  build(datas: Data[], nvals: number): Float64Array | undefined {
+  /** Indexes every value of the ranges; returns the distinct values, or undefined (nothing kept) when there are too many. */
+  build(ranges: [Float64Array, number, number][], n: number): Float64Array | undefined {
     this.reset();
-    if (this.indices.length < nvals) this.indices = new Int32Array(Math.max(nvals, this.indices.length * 2));
+    if (this.indices.length < n) this.indices = new Int32Array(Math.max(n, this.indices.length * 2));
     const idx = this.indices;
+    const grid = centValues();
+    const cents = this.cents;
     let k = 0;
-    for (const d of datas) {
-      const off = d.valueOffsets as Int32Array;
-      const child = d.children[0].values as Float64Array;
-      for (let j = off[0]; j < off[d.length]; j++) {
-        const v = child[j];
+    for (const [vals, a, b] of ranges) {
+      for (let j = a; j < b; j++) {
+        const v = vals[j];
         const c = Math.round(v * 100);
         let id: number;
-        if (c >= 0 && c <= 100_000 && c / 100 === v) {
-          id = this.cents[c] - 1;
+        // (-0 is not the grid's 0: its bits differ, it goes to the table)
+        if (c >= 0 && c <= 100_000 && grid[c] === v && (v !== 0 || 1 / v > 0)) {
+          id = cents[c] - 1;
           if (id < 0) {
             if ((id = this.add(v)) < 0) return this.reset();
-            this.cents[c] = id + 1;
-            this.usedCents.push(c);
+            cents[c] = id + 1;
+            this.usedCents[this.nUsedCents++] = c;
           }
-        } else {
-          id = this.other.get(v) ?? -1;
-          if (id < 0) {
-            if ((id = this.add(v)) < 0) return this.reset();
-            this.other.set(v, id);
-          }
-        }
+        } else if ((id = this.other(v)) < 0) return this.reset();
         idx[k++] = id;
       }
     }
     return this.values.subarray(0, this.size);
   }
 
+  /** Index of a value off the cent grid, added when new; -1 when the dictionary is full. */
+  private other(v: number): number {
+    this.scratch[0] = v;
+    const lo = this.scratchBits[0];
+    const hi = this.scratchBits[1];
+    const mask = Float64Dictionary.SLOTS - 1;
+    let h = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77)) >>> 20;
+    for (;;) {
+      const id = this.slotId[h];
+      if (id === 0) break;
+      if (this.slotLo[h] === lo && this.slotHi[h] === hi) return id - 1;
+      h = (h + 1) & mask;
+    }
+    const id = this.add(v);
+    if (id < 0) return -1;
+    this.slotLo[h] = lo;
+    this.slotHi[h] = hi;
+    this.slotId[h] = id + 1;
+    this.usedSlots[this.nUsedSlots++] = h;
+    return id;
+  }
+
   private add(v: number): number {
-    if (this.size >= ListDictionary.MAX_DISTINCT) return -1;
+    if (this.size >= Float64Dictionary.MAX_DISTINCT) return -1;
     this.values[this.size] = v;
     return this.size++;
   }
 
   private reset(): undefined {
-    for (const c of this.usedCents) this.cents[c] = 0;
-    this.usedCents.length = 0;
-    this.other.clear();
+    for (let i = 0; i < this.nUsedCents; i++) this.cents[this.usedCents[i]] = 0;
+    for (let i = 0; i < this.nUsedSlots; i++) this.slotId[this.usedSlots[i]] = 0;
+    this.nUsedCents = 0;
+    this.nUsedSlots = 0;
     this.size = 0;
     return undefined;
   }
 
-  /** RLE_DICTIONARY data: bit width byte, then bit-packed runs (≤ 63 groups of 8) of the indices. */
   writeIndices(out: Bytes, n: number): void {
-    let w = 1;
-    while (1 << w < this.size) w++;
-    const groups = (n + 7) >> 3;
-    out.ensure(1 + Math.ceil(groups / 63) + groups * w);
-    const buf = out.buf;
-    let o = out.n;
-    buf[o++] = w;
+    writeBitPacked(out, this.indices, n, this.size);
+  }
+}
+
+/**
+ * Dictionary ids of a string column's rows, attached by the buffer that built the column (ColumnBuffer keeps one
+ * id per row and a table of distinct UTF-8 values), so the encoder dictionary-encodes strings without hashing
+ * bytes. Keyed by the column's UTF-8 byte buffer, which Arrow's slices share (their rows are ids[offset…]).
+ * Columns without ids (decoded staged parts) are written PLAIN.
+ */
+const STRING_IDS = new WeakMap<object, { ids: Int32Array; table: Uint8Array[] }>();
+
+/** Attaches row → table index ids (-1 for a null row) to a utf8 column built from `table` (rows from offset 0). */
+export function attachStringIds(d: Data, ids: Int32Array, table: Uint8Array[]): void {
+  if (d.offset !== 0 || ids.length !== d.length) throw new Error("attachStringIds: ids must cover the column from row 0");
+  STRING_IDS.set(d.values, { ids, table });
+}
+
+/** A row group's string dictionary, from the ids attached to its columns: distinct values in first-seen order. */
+class StringDictionary {
+  private indices = new Int32Array(1 << 16);
+  private n = 0;
+  private size = 0;
+
+  /** The dictionary page body (PLAIN byte arrays) and its count, or undefined when a column has no ids attached. */
+  build(datas: Data[]): { raw: Uint8Array; count: number } | undefined {
+    const attached = datas.map((d) => STRING_IDS.get(d.values));
+    if (attached.some((a) => a === undefined)) return undefined;
+    const rows = datas.reduce((s, d) => s + d.length, 0);
+    if (this.indices.length < rows) this.indices = new Int32Array(Math.max(rows, this.indices.length * 2));
     const idx = this.indices;
-    for (let g = 0; g < groups; g += 63) {
-      const k = Math.min(63, groups - g);
-      buf[o++] = (k << 1) | 1;
-      let acc = 0;
-      let bits = 0;
-      for (let i = g * 8; i < (g + k) * 8; i++) {
-        acc |= (i < n ? idx[i] : 0) << bits;
-        bits += w;
-        while (bits >= 8) {
-          buf[o++] = acc & 0xff;
-          acc >>>= 8;
-          bits -= 8;
+    const values: Uint8Array[] = [];
+    let k = 0;
+    const locals = new Map<Uint8Array[], Int32Array>();
+    for (let c = 0; c < datas.length; c++) {
+      const { ids, table } = attached[c]!;
+      const r0 = datas[c].offset;
+      const r1 = r0 + datas[c].length;
+      if (r1 > ids.length) return undefined; // not the rows the ids were attached for
+      let local = locals.get(table);
+      if (!local) locals.set(table, (local = new Int32Array(table.length)));
+      for (let i = r0; i < r1; i++) {
+        const id = ids[i];
+        if (id < 0) continue; // null: no value, its def level says so
+        let l = local[id] - 1;
+        if (l < 0) {
+          l = values.length;
+          values.push(table[id]);
+          local[id] = l + 1;
         }
+        idx[k++] = l;
       }
     }
-    out.n = o;
+    this.n = k;
+    this.size = values.length;
+    const raw = new Bytes(values.reduce((s, v) => s + 4 + v.length, 0));
+    for (const v of values) {
+      raw.u32(v.length);
+      raw.put(v);
+    }
+    return { raw: raw.buf.subarray(0, raw.n), count: values.length };
+  }
+
+  writeIndices(out: Bytes): void {
+    writeBitPacked(out, this.indices, this.n, this.size);
+  }
+}
+
+/** PLAIN byte arrays: u32 length then the bytes, for each non-null row. */
+function writePlainStrings(body: Bytes, datas: Data[]): void {
+  for (const d of datas) {
+    const off = d.valueOffsets as Int32Array;
+    const bytes = d.values as Uint8Array;
+    const someNull = d.nullCount > 0;
+    body.ensure(off[d.length] - off[0] + d.length * 4);
+    for (let i = 0; i < d.length; i++) {
+      if (someNull && !isValid(d, i)) continue;
+      const a = off[i];
+      const len = off[i + 1] - a;
+      body.u32(len);
+      const out = body.buf;
+      let o = body.n;
+      for (let k = a; k < a + len; k++) out[o++] = bytes[k]; // short ids: a loop beats a subarray per row
+      body.n = o;
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { nodeFs, writeAtomic } from "../../src/storage/fs.ts";
 import { parquetFileInfo, readSnapshotTable, tableToRows } from "../../src/storage/read.ts";
 import { encodeSegment } from "../../src/storage/staging.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
+import { ParquetStreamEncoder } from "../../src/storage/parquet-encode.ts";
 import { BookGen } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";
 
@@ -89,5 +90,68 @@ describe("Parquet encoding of compacted buckets", () => {
     } finally {
       conn.closeSync();
     }
+  });
+});
+
+/** A hand-made snapshot (the buffer copies it). */
+function snap(i: number, bids: number[][], asks: number[][], extra: { venue?: string; market?: string; stale?: string } = {}) {
+  const side = (lv: number[][]) => ({ px: Float64Array.from(lv.map((l) => l[0])), sz: Float64Array.from(lv.map((l) => l[1])), len: lv.length });
+  return {
+    tsRecv: T0 + i, venue: extra.venue ?? "mock", marketId: extra.market ?? `m${i % 7}`, outcomeId: i % 2 ? "yes" : "no", seq: i + 1,
+    bids: side(bids), asks: side(asks), staleReason: extra.stale ?? null, sourceTs: i % 3 ? T0 + i - 5 : null,
+  };
+}
+const T0 = Date.UTC(2026, 0, 1);
+
+describe("row groups encoded at flush time (encodeRowGroup → writeEncoded)", () => {
+  test("dictionaries (cent grid, off-grid, NaN, -0, strings with nulls) and their PLAIN fallback read back exactly by arrow-rs, DuckDB and Polars", async () => {
+    // group 1: few distinct values: prices on and off the cent grid, a zero price, NaN mids (one side empty)
+    const a = new ColumnBuffer(50);
+    for (let i = 0; i < 900; i++) {
+      const bids = i % 50 === 0 ? [] : [[0.45, 10], [0.3333333, 2.5], [0, 7]];
+      const asks = i % 70 === 0 ? [] : [[0.46, 1e-9], [0.55, 123456.78]];
+      a.append(snap(i, bids, asks, { stale: i % 9 === 0 ? "seq gap: awaiting resync" : undefined, venue: i < 450 ? "mock" : "kalshi" }));
+    }
+    // -0 as a price must stay -0 (the cent-grid fast path would turn it into 0)
+    a.append(snap(900, [[-0, 3]], [[0.5, 1]]));
+    // group 2: > 1024 distinct prices: the dictionary gives up, PLAIN values
+    const b = new ColumnBuffer(50);
+    for (let i = 0; i < 1500; i++) b.append(snap(1000 + i, [[(i % 1400) / 1401, 1 + i]], [[0.999, (i % 1300) / 7]]));
+    const expected = [...tableToRows(new Table([a.toRecordBatch()])), ...tableToRows(new Table([b.toRecordBatch()]))];
+    const out = join(tmp.dir, "flush-encoded.parquet");
+    const fh = await nodeFs.create(out);
+    const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, (x) => fh.write(x));
+    const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => { throw new Error("no sink"); });
+    const batchA = a.toRecordBatch();
+    await enc.writeEncoded(flushEnc.encodeRowGroup(batchA.slice(0, 400))); // a slice: string ids still found
+    await enc.writeEncoded(flushEnc.encodeRowGroup(batchA.slice(400)));
+    await enc.writeEncoded(flushEnc.encodeRowGroup(b.toRecordBatch()));
+    await enc.finish();
+    await fh.commit();
+
+    const got = tableToRows(readSnapshotTable(out)); // arrow-rs (parquet-wasm)
+    expect(got).toEqual(expected);
+    expect(Object.is(got[900].bid_px[0], -0)).toBe(true);
+    expect(got.filter((r) => Number.isNaN(r.mid)).length).toBe(expected.filter((r) => Number.isNaN(r.mid)).length);
+
+    const db = await DuckDBInstance.create(":memory:");
+    const conn = await db.connect();
+    try {
+      const enc2 = (await conn.runAndReadAll(`SELECT row_group_id AS g, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`)).getRowObjectsJS();
+      const encodingOf = (g: number, p: string) => String(enc2.find((r) => Number(r.g) === g && r.p === p)!.e);
+      for (const p of ["bid_px, list, item", "market_id", "venue", "err", "status", "mid", "spread", "best_bid_px"]) expect(encodingOf(0, p)).toContain("RLE_DICTIONARY");
+      expect(encodingOf(2, "bid_px, list, item")).not.toContain("RLE_DICTIONARY");
+      expect(encodingOf(2, "bid_sz, list, item")).not.toContain("RLE_DICTIONARY");
+      const rows = (await conn.runAndReadAll(`SELECT market_id, venue, err, bid_px, mid FROM read_parquet('${out}')`)).getRowObjectsJS();
+      expect(rows.map((r) => [r.market_id, r.venue, r.err ?? null])).toEqual(expected.map((r) => [r.market_id, r.venue, r.err]));
+      expect(rows.map((r) => (r.bid_px as number[]).map(Number))).toEqual(expected.map((r) => r.bid_px));
+    } finally {
+      conn.closeSync();
+    }
+    const pl = (await import("nodejs-polars")).default;
+    const df = pl.readParquet(out);
+    expect(df.getColumn("market_id").toArray()).toEqual(expected.map((r) => r.market_id));
+    expect(df.getColumn("err").toArray() as unknown[]).toEqual(expected.map((r) => r.err));
+    expect(df.getColumn("ask_px").toArray().map((l: unknown) => [...(l as Iterable<number>)])).toEqual(expected.map((r) => r.ask_px));
   });
 });
