@@ -48,10 +48,21 @@ try {
   }
   clearInterval(sampler);
   sample();
-  const { secs, rows, bytes, levels, finalPath } = best!;
+  // The generator is the producer, not the writer: time it alone on the same rows (best of REPS) and take it out,
+  // as DuckDB's COPY below starts from rows already in memory.
+  let genSecs = Infinity;
+  for (let rep = 0; rep < REPS; rep++) {
+    const g = new BookGen({ seed: 3, start, stepMs: 3_000_000 / ROWS, markets: 200, maxLevels: 60 });
+    const g0 = performance.now();
+    for (let i = 0; i < ROWS; i++) g.next();
+    genSecs = Math.min(genSecs, (performance.now() - g0) / 1000);
+  }
+  const { secs: grossSecs, rows, bytes, levels, finalPath } = best!;
+  const secs = grossSecs - genSecs;
   console.log(`writer: ${rows.toLocaleString()} rows (avg ${(levels / ROWS / 2).toFixed(1)} levels/side, top_k ${TOP_K}) → 1 file, ${(bytes / MB).toFixed(1)} MB; best of ${REPS}:`);
+  console.log(`  end to end ${grossSecs.toFixed(2)} s with the row generator, which alone takes ${genSecs.toFixed(2)} s; the writer:`);
   console.log(
-    `  end to end ${secs.toFixed(2)} s: ${Math.round(rows / secs).toLocaleString()} rows/s, ${(bytes / rows).toFixed(1)} B/row, ` +
+    `  writer ${secs.toFixed(2)} s: ${Math.round(rows / secs).toLocaleString()} rows/s, ${(bytes / rows).toFixed(1)} B/row, ` +
       `${(bytes / MB / secs).toFixed(1)} MB/s Parquet out, ${((levels * 16) / MB / secs).toFixed(0)} MB/s of level data in`,
   );
   console.log(
@@ -77,7 +88,10 @@ try {
   conn.closeSync();
   const duckRate = rows / dSecs;
   console.log(`duckdb COPY (threads=1, ZSTD, from an in-memory table), best of ${REPS}: ${dSecs.toFixed(2)} s, ${Math.round(duckRate).toLocaleString()} rows/s, ${(dBytes / rows).toFixed(1)} B/row`);
-  console.log(`ratio: writer end to end / duckdb COPY = ${(oursRate / duckRate).toFixed(2)}× (target ≥ 2×)`);
+  console.log(
+    `ratio: writer (rows in → final file on disk) / duckdb COPY = ${(oursRate / duckRate).toFixed(2)}× (target ≥ 2×); ` +
+      `counting the generator too: ${(rows / grossSecs / duckRate).toFixed(2)}×`,
+  );
 
   // ---- 3. dictionary on/off per column group, compaction only, same staged rows ----
   const N = Math.min(ROWS, 200_000);

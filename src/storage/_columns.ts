@@ -83,6 +83,8 @@ class Utf8Column {
   /** Distinct values seen (kept across reset: ids repeat from flush to flush), bounded by MAX_TABLE. */
   private dict = new Map<string, number>();
   private table: Uint8Array[] = [];
+  /** The strings of `table`, by id. */
+  private strings: string[] = [];
   private lastStr: string | undefined;
   private lastId = -1;
   private static readonly MAX_TABLE = 65_536;
@@ -105,6 +107,7 @@ class Utf8Column {
     if (id === undefined) {
       id = this.table.length;
       this.table.push(encoder.encode(s));
+      this.strings.push(s);
       this.dict.set(s, id);
     }
     this.lastStr = s;
@@ -124,6 +127,14 @@ class Utf8Column {
     this.pos = pos;
     this.off[i + 1] = pos;
     if (this.valid) this.valid[i >> 3] |= 1 << (i & 7);
+  }
+  /** Rows per distinct non-null value among the first `n` rows (one pass over the ids, no hashing per row). */
+  counts(n: number): Map<string, number> {
+    const c = new Int32Array(this.table.length);
+    for (let i = 0; i < n; i++) if (this.ids[i] >= 0) c[this.ids[i]]++;
+    const out = new Map<string, number>();
+    for (let id = 0; id < c.length; id++) if (c[id] > 0) out.set(this.strings[id], c[id]);
+    return out;
   }
   putNull(i: number): void {
     this.off[i + 1] = this.pos;
@@ -148,6 +159,7 @@ class Utf8Column {
       // ids of rows already handed out stay valid: their table is the old array, not cleared in place
       this.dict = new Map();
       this.table = [];
+      this.strings = [];
       this.lastStr = undefined;
     }
   }
@@ -260,9 +272,11 @@ export class ColumnBuffer {
   length = 0;
   minTs = Infinity;
   maxTs = -Infinity;
-  /** Rows per market_id in this buffer (the writer's onDurable report; its keys are the buffer's markets). */
-  readonly marketRows = new Map<string, number>();
-  /** Distinct market_ids of this buffer (derived from marketRows: one hash update per row, not two). */
+  /** Rows per market_id in this buffer (the writer's onDurable report), counted from the column's ids when asked. */
+  get marketRows(): Map<string, number> {
+    return this.marketId.counts(this.length);
+  }
+  /** Distinct market_ids of this buffer. */
   get markets(): Set<string> {
     return new Set(this.marketRows.keys());
   }
@@ -346,7 +360,6 @@ export class ColumnBuffer {
 
     if (s.tsRecv < this.minTs) this.minTs = s.tsRecv;
     if (s.tsRecv > this.maxTs) this.maxTs = s.tsRecv;
-    this.marketRows.set(s.marketId, (this.marketRows.get(s.marketId) ?? 0) + 1);
     this.length = i + 1;
   }
 
@@ -430,7 +443,6 @@ export class ColumnBuffer {
     this.length = 0;
     this.minTs = Infinity;
     this.maxTs = -Infinity;
-    this.marketRows.clear();
     for (const c of [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err]) c.reset();
     this.bids.reset();
     this.asks.reset();
