@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { checkManifest } from "../../src/storage/manifest.ts";
-import { readSnapshotFile } from "../../src/storage/read.ts";
+import { parquetFileInfo, readSnapshotFile } from "../../src/storage/read.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, tempDir } from "../helpers/store.ts";
 
@@ -15,8 +15,12 @@ afterEach(() => {
 const CHILD = join(import.meta.dir, "../helpers/crash-writer.ts");
 
 /** Runs the child until it has reported `flushes` flushes, SIGKILLs it, returns the last reported durable row count. */
-async function runAndKill(dataDir: string, args: { seed: number; start: number; stepMs: number; rowsPerFlush: number; bucketMinutes: number }, flushes: number): Promise<number> {
-  const p = Bun.spawn(["bun", CHILD, dataDir, String(args.seed), String(args.start), String(args.stepMs), String(args.rowsPerFlush), String(args.bucketMinutes)], {
+async function runAndKill(
+  dataDir: string,
+  args: { seed: number; start: number; stepMs: number; rowsPerFlush: number; bucketMinutes: number; encodeAt: number },
+  flushes: number,
+): Promise<number> {
+  const p = Bun.spawn(["bun", CHILD, dataDir, String(args.seed), String(args.start), String(args.stepMs), String(args.rowsPerFlush), String(args.bucketMinutes), String(args.encodeAt)], {
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -50,16 +54,20 @@ const key = (ts: number, m: string, o: string, seq: number) => `${ts}|${m}|${o}|
 
 describe("crash: SIGKILL mid-bucket after a flush", () => {
   test.each([
-    // kills land at different points: mid-bucket, right after a bucket change, during compaction of a closed bucket
-    [1, 3, 250, 1],
-    [2, 7, 400, 1],
-    [3, 12, 150, 5],
-  ])("run %i: killed after %i flushes; every flushed row is final exactly once, nothing partial is visible", async (seed, flushes, rowsPerFlush, bucketMinutes) => {
+    // kills land at different points: mid-bucket, right after a bucket change, during compaction of a closed bucket;
+    // flushes (the child's flush_secs timer makes them ~10 rows) staged raw (encodeAtFlushRows Infinity) or as
+    // encoded row groups (5; the smaller flushes at bucket changes stay raw)
+    [1, 3, 250, 1, Infinity],
+    [2, 7, 400, 1, Infinity],
+    [3, 12, 150, 5, Infinity],
+    [4, 5, 250, 1, 5],
+    [5, 11, 150, 5, 5],
+  ])("run %i: killed after %i flushes (%i rows each, %i-min buckets, encoded from %d rows); every flushed row is final exactly once, nothing partial is visible", async (seed, flushes, rowsPerFlush, bucketMinutes, encodeAt) => {
     const t = tempDir("surv-crash-");
     cleanups.push(t.cleanup);
     const d = t.dir;
     const start = Date.UTC(2026, 5, 30, 23, 58, 30); // crosses an hour, a day and a month boundary
-    const args = { seed, start, stepMs: 97, rowsPerFlush, bucketMinutes };
+    const args = { seed, start, stepMs: 97, rowsPerFlush, bucketMinutes, encodeAt };
     const durable = await runAndKill(d, args, flushes);
     expect(durable).toBe(flushes * rowsPerFlush);
 
@@ -98,5 +106,8 @@ describe("crash: SIGKILL mid-bucket after a flush", () => {
     expect(globFiles(d, "_staging/**/*")).toEqual([]);
     expect(globFiles(d, "orderbook_snapshots/**/.tmp-*")).toEqual([]);
     expect((await checkManifest(d)).ok).toBe(true);
+    // flushes staged as encoded row groups keep their size (~10 rows) in the final files; raw rows are cut at 200
+    const sizes = (await Promise.all(files.map((f) => parquetFileInfo(join(d, f))))).flatMap((i) => i.rowGroupRows);
+    expect(sizes.filter((n) => n <= 20).length >= 10).toBe(encodeAt === 5);
   }, 60_000); // child processes on a loaded machine
 });
