@@ -11,7 +11,7 @@ import { SNAPSHOT_SCHEMA } from "../schema.ts";
 import type { WriterSettings } from "../config.ts";
 import { pw } from "./parquet-wasm.ts";
 import { decodeRowGroupPart, PART_ROWGROUP, partKind, readSegmentStats, type SegmentStats } from "./staging.ts";
-import { type StorageFs } from "./fs.ts";
+import { coalesced, type StorageFs } from "./fs.ts";
 import { ParquetStreamEncoder } from "./parquet-encode.ts";
 
 const CODEC = { zstd: pw.Compression.ZSTD, snappy: pw.Compression.SNAPPY, uncompressed: pw.Compression.UNCOMPRESSED } as const;
@@ -130,7 +130,7 @@ export async function compactSegments(
     }
   }
   await fs.mkdirp(dirname(tmpPath));
-  const h = await fs.create(tmpPath);
+  const h = coalesced(await fs.create(tmpPath));
   const write = async (b: Uint8Array) => {
     await h.write(b);
     res.bytes += b.length;

@@ -129,8 +129,41 @@ export const nodeFs: StorageFs = {
 };
 
 /** Writes `chunks` to `path` atomically: a dot-prefixed temp name in the same directory, fsync, rename, fsync(dir). */
+/**
+ * A write handle that gathers small chunks (page headers, part heads: a segment is hundreds of them) into one
+ * buffer of `size` bytes and writes it whole; chunks at least half that size go straight through.
+ */
+export function coalesced(h: WriteHandle, size = 1 << 20): WriteHandle {
+  const buf = new Uint8Array(size);
+  let n = 0;
+  const drain = async () => {
+    if (n > 0) {
+      const len = n;
+      n = 0;
+      await h.write(buf.subarray(0, len));
+    }
+  };
+  return {
+    async write(b) {
+      if (b.length >= size >> 1) {
+        await drain();
+        await h.write(b);
+        return;
+      }
+      if (n + b.length > size) await drain();
+      buf.set(b, n);
+      n += b.length;
+    },
+    async commit() {
+      await drain();
+      await h.commit();
+    },
+    abort: () => h.abort(),
+  };
+}
+
 export async function writeAtomic(fs: StorageFs, path: string, chunks: Iterable<Uint8Array>, tmpPath = tmpName(path)): Promise<number> {
-  const h = await fs.create(tmpPath);
+  const h = coalesced(await fs.create(tmpPath));
   let bytes = 0;
   try {
     for (const c of chunks) {

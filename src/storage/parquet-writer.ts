@@ -253,7 +253,7 @@ export class SnapshotWriter implements SnapshotSink {
     return {
       venue, start, minutes, gen,
       dir: stagingBucketDir(this.dataDir, venue, start, minutes, gen),
-      active: this.spare.pop() ?? new ColumnBuffer(this.topK),
+      active: this.spare.pop() ?? this.newBuffer(),
       pending: [], segments: [], nextSeg: 1, stagedRows: 0, stagedBytes: 0, accepting: true,
     };
   }
@@ -279,7 +279,7 @@ export class SnapshotWriter implements SnapshotSink {
       for (const st of this.states) {
         if (st.active.length > 0) {
           st.pending.push(st.active);
-          st.active = this.spare.pop() ?? new ColumnBuffer(this.topK);
+          st.active = this.spare.pop() ?? this.newBuffer();
         }
       }
       // Per bucket: one bucket that cannot be written or finalized must not hold back the others.
@@ -369,6 +369,14 @@ export class SnapshotWriter implements SnapshotSink {
     return (this.encoder ??= new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec, rowGroupRows: this.settings.row_group_rows }, () => {
       throw new Error("the flush encoder writes no file");
     }));
+  }
+
+  /**
+   * A column buffer sized for a full flush (capped): growing one from small by doubling cost a few percent of the
+   * writer's time at high rates, and the memory of a large typed array is only committed as rows fill it.
+   */
+  private newBuffer(): ColumnBuffer {
+    return new ColumnBuffer(this.topK, Math.min(this.settings.flush_rows + 1, 65_536));
   }
 
   private release(buf: ColumnBuffer): void {
