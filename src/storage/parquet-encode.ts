@@ -764,7 +764,6 @@ class Float64Dictionary {
  * Dictionary ids of a string column's rows, attached by the buffer that built the column (ColumnBuffer keeps one
  * id per row and a table of distinct UTF-8 values), so the encoder dictionary-encodes strings without hashing
  * bytes. Keyed by the column's UTF-8 byte buffer, which Arrow's slices share (their rows are ids[offset…]).
- * Columns without ids (decoded staged parts) are written PLAIN.
  */
 const STRING_IDS = new WeakMap<object, { ids: Int32Array; table: Uint8Array[] }>();
 
@@ -774,24 +773,106 @@ export function attachStringIds(d: Data, ids: Int32Array, table: Uint8Array[]): 
   STRING_IDS.set(d.values, { ids, table });
 }
 
-/** A row group's string dictionary, from the ids attached to its columns: distinct values in first-seen order. */
+/**
+ * A row group's string dictionary, distinct values in first-seen order: from the ids attached to its columns when
+ * they all have them (rows straight from the writer's buffers), else by hashing the values' bytes.
+ */
 class StringDictionary {
   private indices = new Int32Array(1 << 16);
   private n = 0;
   private size = 0;
 
-  /** The dictionary page body (PLAIN byte arrays) and its count, or undefined when a column has no ids attached. */
+  private slots = new Int32Array(1 << 12);
+
+  /** The dictionary page body (PLAIN byte arrays) and its count, or undefined (PLAIN) when there are too many values. */
   build(datas: Data[]): { raw: Uint8Array; count: number } | undefined {
-    const attached = datas.map((d) => STRING_IDS.get(d.values));
-    if (attached.some((a) => a === undefined)) return undefined;
     const rows = datas.reduce((s, d) => s + d.length, 0);
     if (this.indices.length < rows) this.indices = new Int32Array(Math.max(rows, this.indices.length * 2));
+    const attached = datas.map((d) => STRING_IDS.get(d.values));
+    const values = (attached.every((a) => a !== undefined) && this.fromIds(datas, attached as { ids: Int32Array; table: Uint8Array[] }[])) || this.fromBytes(datas);
+    if (!values) return undefined;
+    this.size = values.length;
+    const raw = new Bytes(values.reduce((s, v) => s + 4 + v.length, 0));
+    for (const v of values) {
+      raw.u32(v.length);
+      raw.put(v);
+    }
+    return { raw: raw.buf.subarray(0, raw.n), count: values.length };
+  }
+
+  /**
+   * Without ids (rows decoded from staging): distinct values found by an FNV-1a hash of their bytes in an
+   * open-addressing table, compared byte for byte on a hit. Gives up past MAX_DISTINCT values.
+   */
+  private fromBytes(datas: Data[]): Uint8Array[] | undefined {
+    const MAX_DISTINCT = 65_536;
+    const values: Uint8Array[] = [];
+    const idx = this.indices;
+    let k = 0;
+    let slots = this.slots;
+    slots.fill(0);
+    let mask = slots.length - 1;
+    for (const d of datas) {
+      const off = d.valueOffsets as Int32Array;
+      const bytes = d.values as Uint8Array;
+      const someNull = d.nullCount > 0;
+      for (let i = 0; i < d.length; i++) {
+        if (someNull && !isValid(d, i)) continue;
+        const a = off[i];
+        const b = off[i + 1];
+        let h = 0x811c9dc5;
+        for (let j = a; j < b; j++) h = Math.imul(h ^ bytes[j], 0x01000193);
+        let s = (h >>> 0) & mask;
+        let id = -1;
+        for (;;) {
+          const e = slots[s] - 1;
+          if (e < 0) break;
+          const v = values[e];
+          if (v.length === b - a) {
+            let j = 0;
+            while (j < v.length && v[j] === bytes[a + j]) j++;
+            if (j === v.length) {
+              id = e;
+              break;
+            }
+          }
+          s = (s + 1) & mask;
+        }
+        if (id < 0) {
+          if (values.length >= MAX_DISTINCT) return undefined;
+          id = values.length;
+          values.push(bytes.subarray(a, b));
+          slots[s] = id + 1;
+          if (values.length * 4 > slots.length) {
+            // keep the load ≤ 25%: rehash into a table twice as large
+            const bigger = new Int32Array(slots.length * 2);
+            const m2 = bigger.length - 1;
+            for (let e = 0; e < values.length; e++) {
+              const v = values[e];
+              let h2 = 0x811c9dc5;
+              for (let j = 0; j < v.length; j++) h2 = Math.imul(h2 ^ v[j], 0x01000193);
+              let s2 = (h2 >>> 0) & m2;
+              while (bigger[s2] !== 0) s2 = (s2 + 1) & m2;
+              bigger[s2] = e + 1;
+            }
+            this.slots = slots = bigger;
+            mask = m2;
+          }
+        }
+        idx[k++] = id;
+      }
+    }
+    this.n = k;
+    return values;
+  }
+
+  private fromIds(datas: Data[], attached: { ids: Int32Array; table: Uint8Array[] }[]): Uint8Array[] | undefined {
     const idx = this.indices;
     const values: Uint8Array[] = [];
     let k = 0;
     const locals = new Map<Uint8Array[], Int32Array>();
     for (let c = 0; c < datas.length; c++) {
-      const { ids, table } = attached[c]!;
+      const { ids, table } = attached[c];
       const r0 = datas[c].offset;
       const r1 = r0 + datas[c].length;
       if (r1 > ids.length) return undefined; // not the rows the ids were attached for
@@ -810,13 +891,7 @@ class StringDictionary {
       }
     }
     this.n = k;
-    this.size = values.length;
-    const raw = new Bytes(values.reduce((s, v) => s + 4 + v.length, 0));
-    for (const v of values) {
-      raw.u32(v.length);
-      raw.put(v);
-    }
-    return { raw: raw.buf.subarray(0, raw.n), count: values.length };
+    return values;
   }
 
   writeIndices(out: Bytes): void {

@@ -155,3 +155,39 @@ describe("row groups encoded at flush time (encodeRowGroup → writeEncoded)", (
     expect(df.getColumn("ask_px").toArray().map((l: unknown) => [...(l as Iterable<number>)])).toEqual(expected.map((r) => r.ask_px));
   });
 });
+
+describe("string dictionaries of compacted rows (decoded from staging, no ids: hashed bytes)", () => {
+  test("few distinct strings get a dictionary, 70,000 distinct ones fall back to PLAIN; values exact either way", async () => {
+    const few = new ColumnBuffer(50);
+    for (let i = 0; i < 3000; i++) few.append(snap(i, [[0.4, 1]], [[0.6, 2]], { market: `m${i % 300}-é`, stale: i % 11 === 0 ? `gap ${i % 3}` : undefined }));
+    const many = new ColumnBuffer(50);
+    for (let i = 0; i < 70_000; i++) many.append(snap(i, [[0.4, 1]], [[0.6, 2]], { market: `market-${i}` }));
+    const segs: string[] = [];
+    const expected: ReturnType<typeof tableToRows> = [];
+    for (const [k, buf] of [few, many].entries()) {
+      expected.push(...tableToRows(new Table([buf.toRecordBatch()])));
+      const p = join(tmp.dir, `strings-seg-${k}.arrows`);
+      await writeAtomic(nodeFs, p, encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }));
+      segs.push(p);
+    }
+    const out = join(tmp.dir, "strings.parquet");
+    // row groups of 70,000 rows: the first holds 300 + 67,000 distinct market ids (past the 65,536 cap), the second 3,000
+    await compactSegments(nodeFs, segs, out, { compression: "zstd", row_group_rows: 3000 + 67_000 });
+    expect(tableToRows(readSnapshotTable(out))).toEqual(expected);
+    const db = await DuckDBInstance.create(":memory:");
+    const conn = await db.connect();
+    try {
+      const meta = (await conn.runAndReadAll(`SELECT row_group_id AS g, row_group_num_rows AS n, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`)).getRowObjectsJS();
+      const encodingOf = (g: number, p: string) => String(meta.find((r) => Number(r.g) === g && r.p === p)!.e);
+      expect(meta.filter((r) => r.p === "market_id").map((r) => Number(r.n))).toEqual([70_000, 3000]);
+      // group 0: PLAIN market ids; its status/venue/err/outcome_id still dictionaries
+      expect(encodingOf(0, "market_id")).not.toContain("RLE_DICTIONARY");
+      for (const p of ["status", "venue", "err", "outcome_id"]) expect(encodingOf(0, p)).toContain("RLE_DICTIONARY");
+      expect(encodingOf(1, "market_id")).toContain("RLE_DICTIONARY"); // 3,000 distinct
+      const ids = (await conn.runAndReadAll(`SELECT market_id, err FROM read_parquet('${out}')`)).getRowObjectsJS();
+      expect(ids.map((r) => [r.market_id, r.err ?? null])).toEqual(expected.map((r) => [r.market_id, r.err]));
+    } finally {
+      conn.closeSync();
+    }
+  });
+});
