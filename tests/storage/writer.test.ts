@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { SimClock } from "../../src/clock.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 import { checkManifest, readManifest } from "../../src/storage/manifest.ts";
 import { parquetFileInfo, readSnapshotFile } from "../../src/storage/read.ts";
@@ -167,4 +168,32 @@ describe("SnapshotWriter flush rules", () => {
     expect(c.sizeMismatch.map((x) => x.path)).toEqual([entries[0].path]);
     expect(existsSync(join(d, "_manifest/orderbook_snapshots.jsonl"))).toBe(true);
   });
+});
+
+describe("staged data across a config change", () => {
+  test.each(["snappy", "uncompressed"] as const)(
+    "row groups staged encoded (ZSTD) and raw rows are finalized after a restart with compression = %s: every row, exact",
+    async (compression) => {
+      const d = dir();
+      const expected: SnapshotRow[] = [];
+      const a = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600, row_group_rows: 300 }, { encodeAtFlushRows: 200 });
+      const g = new BookGen({ start: T0, stepMs: 50, seed: 9 });
+      for (const n of [450, 120, 250]) {
+        // 450 and 250 rows: encoded row groups; 120: raw
+        for (let i = 0; i < n; i++) {
+          const s = g.next();
+          expected.push(normalizeSnapshot(copyInput(s), 50));
+          a.w.append(s);
+        }
+        await a.w.flush();
+      }
+      // the process dies here (no close); the next start has another compression
+      const b = await openWriter(d, { bucket_minutes: 5, compression }, { clock: new SimClock(T0 + 3600_000) });
+      await b.w.close();
+      expect(finals(d).length).toBe(1);
+      const rows = readSnapshotFile(join(d, finals(d)[0]));
+      expect(rows).toEqual(expected);
+      expect((await parquetFileInfo(join(d, finals(d)[0]))).rowGroupRows).toEqual([225, 225, 120, 250]);
+    },
+  );
 });
