@@ -51,3 +51,12 @@ export function parseDateHour(s: string): number | undefined {
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23) return undefined;
   return ts;
 }
+
+/** The dates of the `date=YYYY-MM-DD` names among `names` that are on or before `today`, newest first. */
+export function datesUpTo(names: string[], today: string): string[] {
+  return names
+    .map((n) => /^date=(\d{4}-\d{2}-\d{2})$/.exec(n)?.[1])
+    .filter((d): d is string => d !== undefined && d <= today)
+    .sort()
+    .reverse();
+}

@@ -1,7 +1,8 @@
 /**
  * `surveillance collect` as a function: picks the clock, opens the writer, builds one VenueCollector per selected
- * venue (universe from the scanner, targets from the scheduler), runs until the end time or the abort signal,
- * then stops cleanly (the writer finalizes every bucket).
+ * venue (universe from the scanner, scores from the miner, targets from the scheduler), runs until the end time or
+ * the abort signal, then stops cleanly (the writer finalizes every bucket). Newer universe and stats files are taken
+ * while it runs (ScheduleInputs, checked once per rotation period).
  */
 import { clockForSpeed, RealClock, SimClock, type Clock } from "../clock.ts";
 import type { Config, MockOptions } from "../config.ts";
@@ -9,12 +10,11 @@ import { UserError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
 import { startMetricsServer } from "../metrics-server.ts";
-import { readLatestUniverse, universePath } from "../scanner/scanner.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { SnapshotWriter } from "../storage/parquet-writer.ts";
-import { readLatestStats } from "../storage/stats-cache.ts";
 import { createAdapter } from "../venue/index.ts";
 import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
+import { ScheduleInputs } from "./inputs.ts";
 
 export interface CollectOptions {
   /** Stop after this much clock time (simulated time on a SimClock). */
@@ -88,18 +88,8 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
   if (end <= start) throw new UserError(`--until ${new Date(end).toISOString()} is not after the start ${new Date(start).toISOString()}`, 2);
 
   // Everything that can fail on the user's side is checked before anything is opened.
-  const universes = new Map<string, Awaited<ReturnType<typeof readLatestUniverse>>>();
-  for (const v of config.selected) {
-    const u = await readLatestUniverse(config.data_dir, v.name, start);
-    if (!u) {
-      throw new UserError(
-        `no market universe for venue ${v.name} (looked for ${universePath(config.data_dir, v.name, start)} and earlier days)`,
-        1,
-        "Run `surveillance scan` first (same --config / --data-dir / --venue).",
-      );
-    }
-    universes.set(v.name, u);
-  }
+  const inputs = new Map<string, ScheduleInputs>();
+  for (const v of config.selected) inputs.set(v.name, await ScheduleInputs.load({ dataDir: config.data_dir, venue: v.name, clock, metrics, log }, start));
 
   // A stop request or an uncaught error (a throw in a timer or listener would otherwise end the process with the
   // open buckets unfinalized) both take the normal stop path.
@@ -130,17 +120,16 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
     let collector: Collector | undefined;
     try {
       for (const v of config.selected) {
-        const universe = universes.get(v.name)!;
-        const scores = await readLatestStats(config.data_dir, v.name, start);
+        const input = inputs.get(v.name)!;
         const scheduler = new Scheduler(v.collect);
         const adapter = await createAdapter(v, { clock, env: opts.env ?? {} });
-        const active = universe.filter((m) => m.status === "active").length;
-        log.info(`${v.name}: ${universe.length} markets in the universe (${active} active), ${scores ? `${scores.size} scores from the stats cache` : "no stats cache yet"}`);
+        log.info(`${v.name}: universe, ${input.describeUniverse()}; ${input.describeStats()}`);
         venues.push(
           new VenueCollector({
             venue: v.name, settings: v.collect, adapter, sink, clock, metrics, dataDir: config.data_dir, topK: config.top_k,
             flushSecs: config.writer.flush_secs, logIntervalSecs: config.metrics.log_interval_secs,
-            targets: (now) => scheduler.targets(now, universe, scores),
+            // Read at each rotation: a newer universe or score set taken meanwhile goes through the normal diff.
+            targets: (now) => scheduler.targets(now, input.universe, input.scores),
           }),
         );
       }
@@ -148,11 +137,13 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       metrics.onRender(() => venues.forEach((v) => v.publish(clock.now()))); // /metrics is current, not as of the last status line
       sink.start?.();
       if (await startUnlessStopped(collector, signal)) {
+        for (const v of config.selected) inputs.get(v.name)!.start(v.collect.rotation_period_secs * 1000);
         log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);
         await waitUntil(clock, end, signal);
       }
       if (signal.aborted) log.info("stopping: finalizing the open buckets…");
     } finally {
+      for (const input of inputs.values()) await input.stop();
       await (collector ?? new Collector(venues, sink)).stop();
       await server?.stop();
     }

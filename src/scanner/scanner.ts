@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import type { Config, VenueConfig } from "../config.ts";
 import { UserError } from "../errors.ts";
 import { nodeFs, writeAtomic } from "../storage/fs.ts";
-import { utcDate } from "../timebucket.ts";
+import { datesUpTo, utcDate } from "../timebucket.ts";
 import { createAdapter } from "../venue/index.ts";
 import type { AdapterContext, MarketInfo } from "../venue/types.ts";
 
@@ -103,13 +103,7 @@ export async function findLatestUniverse(dataDir: string, venue: string, now: nu
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  const today = utcDate(now);
-  const dates = names
-    .map((n) => /^date=(\d{4}-\d{2}-\d{2})$/.exec(n)?.[1])
-    .filter((d): d is string => d !== undefined && d <= today)
-    .sort()
-    .reverse();
-  for (const date of dates) {
+  for (const date of datesUpTo(names, utcDate(now))) {
     const path = join(root, `date=${date}`, UNIVERSE_FILE);
     let text: string;
     try {
@@ -132,21 +126,37 @@ export async function readLatestUniverse(dataDir: string, venue: string, now: nu
 export function parseUniverse(text: string, source = "universe.jsonl"): MarketInfo[] {
   const out: MarketInfo[] = [];
   const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) parseUniverseLine(lines[i], i, source, out);
+  return out;
+}
+
+/**
+ * parseUniverse in slices of `linesPerSlice` lines with a macrotask turn between slices, so a running collector
+ * that rereads a universe of tens of thousands of markets keeps serving its sockets and timers meanwhile.
+ */
+export async function parseUniverseYielding(text: string, source = "universe.jsonl", linesPerSlice = 2000): Promise<MarketInfo[]> {
+  const out: MarketInfo[] = [];
+  const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === "") continue;
-    let m: MarketInfo;
-    try {
-      m = JSON.parse(line) as MarketInfo;
-    } catch (e) {
-      throw new UserError(`${source}:${i + 1}: not valid JSON (${(e as Error).message})`, 1, "Run `surveillance scan` again to rewrite the universe file.");
-    }
-    if (typeof m?.market_id !== "string" || !Array.isArray(m.outcome_ids) || typeof m.status !== "string") {
-      throw new UserError(`${source}:${i + 1}: a market needs market_id, outcome_ids and status`, 1, "Run `surveillance scan` again to rewrite the universe file.");
-    }
-    if (!Array.isArray(m.tags)) m.tags = [];
-    if (m.close_ts === undefined) m.close_ts = null;
-    out.push(m);
+    if (i > 0 && i % linesPerSlice === 0) await new Promise<void>((r) => setImmediate(r));
+    parseUniverseLine(lines[i], i, source, out);
   }
   return out;
+}
+
+function parseUniverseLine(raw: string, i: number, source: string, out: MarketInfo[]): void {
+  const line = raw.trim();
+  if (line === "") return;
+  let m: MarketInfo;
+  try {
+    m = JSON.parse(line) as MarketInfo;
+  } catch (e) {
+    throw new UserError(`${source}:${i + 1}: not valid JSON (${(e as Error).message})`, 1, "Run `surveillance scan` again to rewrite the universe file.");
+  }
+  if (typeof m?.market_id !== "string" || !Array.isArray(m.outcome_ids) || typeof m.status !== "string") {
+    throw new UserError(`${source}:${i + 1}: a market needs market_id, outcome_ids and status`, 1, "Run `surveillance scan` again to rewrite the universe file.");
+  }
+  if (!Array.isArray(m.tags)) m.tags = [];
+  if (m.close_ts === undefined) m.close_ts = null;
+  out.push(m);
 }

@@ -121,14 +121,19 @@ export async function readLatestStats(dataDir: string, venue: string, now: numbe
   const path = latestStatsPath(dataDir, venue, now);
   if (!path) return undefined;
   try {
-    const table = await readParquetFile(path, ["market_id", "score"]);
-    const ids = table.getChild("market_id");
-    const scores = table.getChild("score");
-    if (!ids || !scores) return undefined;
-    const rows: { market_id: string; score: number }[] = [];
-    for (let i = 0; i < table.numRows; i++) rows.push({ market_id: String(ids.get(i)), score: Number(scores.get(i)) });
-    return marketScores(rows);
+    return await readStatsScores(path);
   } catch {
     return undefined;
   }
+}
+
+/** market_id → best score among its outcomes, from one stats file; throws when it cannot be read (the collector's reload keeps its old scores then). */
+export async function readStatsScores(path: string): Promise<Map<string, number>> {
+  const table = await readParquetFile(path, ["market_id", "score"]);
+  const ids = table.getChild("market_id");
+  const scores = table.getChild("score");
+  if (!ids || !scores) throw new Error(`${path}: no market_id/score columns`);
+  const rows: { market_id: string; score: number }[] = [];
+  for (let i = 0; i < table.numRows; i++) rows.push({ market_id: String(ids.get(i)), score: Number(scores.get(i)) });
+  return marketScores(rows);
 }
