@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { utcDate } from "../timebucket.ts";
 
-export interface JournalEvent {
+export interface SubscriptionEvent {
   ts: number;
   venue?: string;
   market_id: string;
@@ -12,6 +12,20 @@ export interface JournalEvent {
   action: "subscribe" | "unsubscribe";
   reason?: string;
 }
+
+/** A run marker (journals written since they exist): `start` of a collect run, `alive` at each of its flushes. */
+export interface RunMarker {
+  ts: number;
+  venue?: string;
+  action: "start" | "alive";
+}
+
+export type JournalEvent = SubscriptionEvent | RunMarker;
+
+const isMarker = (e: JournalEvent): e is RunMarker => e.action === "start" || e.action === "alive";
+
+const isSubscription = (e: { market_id?: unknown; action?: unknown }): boolean =>
+  typeof e.market_id === "string" && (e.action === "subscribe" || e.action === "unsubscribe");
 
 export const SUBSCRIPTIONS_DIR = "subscriptions";
 const ALL_OUTCOMES = "*";
@@ -39,7 +53,7 @@ export function readJournal(dataDir: string, venue: string, from: number, to: nu
       try {
         const e = JSON.parse(line) as JournalEvent;
         // A torn last line (collector killed mid-write) is skipped, not fatal.
-        if (typeof e.ts === "number" && typeof e.market_id === "string" && (e.action === "subscribe" || e.action === "unsubscribe")) events.push(e);
+        if (typeof e.ts === "number" && (isSubscription(e) || isMarker(e))) events.push(e);
       } catch {
         /* partial line */
       }
@@ -52,6 +66,10 @@ export function readJournal(dataDir: string, venue: string, from: number, to: nu
 /**
  * Subscribed minutes per journal key within [start, end]. A key whose first event is an unsubscribe was subscribed
  * before the journal days we read, so it counts from `start`; one still subscribed at the end counts up to `end`.
+ *
+ * Run markers bound that after a crash (no stop records): once the current run has written a marker, what is open
+ * when the next run `start`s, or when the journal ends, was watched up to the run's last record only. A run without
+ * markers (journals from before them) keeps the old meaning: open until an unsubscribe, else up to `end`.
  */
 export function watchedMinutes(events: JournalEvent[], start: number, end: number): Map<string, number> {
   const since = new Map<string, number | null>();
@@ -61,7 +79,25 @@ export function watchedMinutes(events: JournalEvent[], start: number, end: numbe
     const hi = Math.min(b, end);
     if (hi > lo) ms.set(k, (ms.get(k) ?? 0) + (hi - lo));
   };
+  const closeOpen = (at: number) => {
+    for (const [k, open] of since) {
+      if (open === null || open === undefined) continue;
+      add(k, open, at);
+      since.set(k, null);
+    }
+  };
+  // The current run's last sign of life; null until it has written a marker.
+  let alive: number | null = null;
   for (const e of events) {
+    if (isMarker(e)) {
+      if (e.action === "start") {
+        // A new run: whatever the previous one left open stopped being watched when it last showed life.
+        if (alive !== null) closeOpen(alive);
+        alive = e.ts;
+      } else alive = alive === null ? e.ts : Math.max(alive, e.ts);
+      continue;
+    }
+    if (alive !== null) alive = Math.max(alive, e.ts);
     const k = journalKey(e.market_id, e.outcome_id);
     const open = since.get(k);
     if (e.action === "subscribe") {
@@ -72,7 +108,7 @@ export function watchedMinutes(events: JournalEvent[], start: number, end: numbe
       if (!ms.has(k)) ms.set(k, 0);
     }
   }
-  for (const [k, open] of since) if (open !== null && open !== undefined) add(k, open, end);
+  closeOpen(alive ?? end);
   const minutes = new Map<string, number>();
   for (const [k, v] of ms) minutes.set(k, v / 60_000);
   for (const k of since.keys()) if (!minutes.has(k)) minutes.set(k, 0);

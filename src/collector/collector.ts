@@ -119,6 +119,7 @@ export class VenueCollector {
     const { clock, settings: s } = this.o;
     this.running = true;
     this.lastStatus = { ts: clock.now(), rows: 0 };
+    this.journal.started(clock.now());
     await this.o.adapter.connect(this.onEvent);
     if (!this.running) return; // stopped while connecting: arm nothing
     this.snapshotter.start();
@@ -408,7 +409,9 @@ export class VenueCollector {
     if (queued) this.pump(now);
   }
 
+  /** Appends the journal with an `alive` marker: a crash after this loses at most one flush interval of watched time. */
   async flushJournal(): Promise<void> {
+    this.journal.alive(this.o.clock.now());
     try {
       await this.journal.flush();
     } catch (e) {

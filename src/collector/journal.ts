@@ -2,6 +2,11 @@
  * Subscription journal: every subscribe/unsubscribe the collector applies, one JSON line per (market, outcome),
  * in data/subscriptions/venue=V/date=YYYY-MM-DD/events.jsonl, so the miner knows how long each book was watched.
  * Appends are buffered and flushed on the writer's cadence (and on stop).
+ *
+ * Run markers let a reader tell a crash from watched time: `start` when a run starts, `alive` at every flush, so a
+ * run that ends without its stop records (SIGKILL, OOM, power loss) was watching until its last marker at most.
+ * The first record of each UTC day is preceded by a `carry` subscribe of every market still subscribed (at the day's
+ * start), so one day file alone says what was open.
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -12,14 +17,26 @@ import type { SubAction, SubReason } from "./subscriptions.ts";
 
 export const SUBSCRIPTIONS_DIR = "subscriptions";
 
+/** `carry`: still subscribed at the start of a new day file (a subscribe record the day's reader can start from). */
+export type JournalReason = SubReason | "carry";
+
 export interface JournalEntry {
   ts: number;
   venue: string;
   market_id: string;
   outcome_id: string;
   action: SubAction;
-  reason: SubReason;
+  reason: JournalReason;
 }
+
+/** A run marker: `start` when a collect run starts, `alive` at every flush of a running collector. */
+export interface JournalMarker {
+  ts: number;
+  venue: string;
+  action: "start" | "alive";
+}
+
+const DAY_MS = 86_400_000;
 
 /** `subscriptions/venue=V/date=YYYY-MM-DD/events.jsonl` relative to the data dir. */
 export function journalPath(venue: string, ts: number): string {
@@ -30,6 +47,10 @@ export class SubscriptionJournal {
   /** Buffered lines per relative file path (a day boundary can split one flush across two files). */
   private buf = new Map<string, string[]>();
   private flushing: Promise<void> = Promise.resolve();
+  /** Markets subscribed as journaled so far: what a new day file starts with. */
+  private readonly open = new Map<string, MarketRef>();
+  /** End of the UTC day of the last record; a record at or past it opens a new day file. */
+  private dayEnd = -Infinity;
   written = 0;
 
   constructor(
@@ -38,16 +59,49 @@ export class SubscriptionJournal {
   ) {}
 
   record(ts: number, market: MarketRef, action: SubAction, reason: SubReason): void {
+    const lines = this.linesAt(ts);
+    this.push(lines, ts, market, action, reason);
+    if (action === "subscribe") this.open.set(market.market_id, market);
+    else this.open.delete(market.market_id);
+  }
+
+  /** A run starts: readers close what an earlier run left open (it crashed) at that run's last marker. */
+  started(ts: number): void {
+    this.mark(ts, "start");
+  }
+
+  /** The collector is running at `ts` (recorded on every flush tick, so a crash loses at most one interval). */
+  alive(ts: number): void {
+    this.mark(ts, "alive");
+  }
+
+  private mark(ts: number, action: JournalMarker["action"]): void {
+    const m: JournalMarker = { ts, venue: this.venue, action };
+    this.linesAt(ts).push(JSON.stringify(m));
+  }
+
+  private push(lines: string[], ts: number, market: MarketRef, action: SubAction, reason: JournalReason): void {
+    for (const outcome_id of market.outcome_ids) {
+      const e: JournalEntry = { ts, venue: this.venue, market_id: market.market_id, outcome_id, action, reason };
+      lines.push(JSON.stringify(e));
+    }
+  }
+
+  /** The buffer of ts's day file; the first record of a new day is preceded by the carry of the open set. */
+  private linesAt(ts: number): string[] {
     const path = journalPath(this.venue, ts);
     let lines = this.buf.get(path);
     if (!lines) {
       lines = [];
       this.buf.set(path, lines);
     }
-    for (const outcome_id of market.outcome_ids) {
-      const e: JournalEntry = { ts, venue: this.venue, market_id: market.market_id, outcome_id, action, reason };
-      lines.push(JSON.stringify(e));
+    if (ts >= this.dayEnd) {
+      const dayStart = Math.floor(ts / DAY_MS) * DAY_MS;
+      // Not on the run's first record: a run's own first subscribes are in its first day file anyway.
+      if (this.dayEnd !== -Infinity) for (const m of this.open.values()) this.push(lines, dayStart, m, "subscribe", "carry");
+      this.dayEnd = dayStart + DAY_MS;
     }
+    return lines;
   }
 
   get buffered(): number {
@@ -85,12 +139,15 @@ export class SubscriptionJournal {
   }
 }
 
-/** Reads a journal file back (tests, miner). */
-export async function readJournal(file: string): Promise<JournalEntry[]> {
+/** Reads a journal file back (tests): its subscription records, or with `markers` every record. */
+export async function readJournal(file: string): Promise<JournalEntry[]>;
+export async function readJournal(file: string, opts: { markers: true }): Promise<(JournalEntry | JournalMarker)[]>;
+export async function readJournal(file: string, opts?: { markers: true }): Promise<(JournalEntry | JournalMarker)[]> {
   const f = Bun.file(file);
   if (!(await f.exists())) return [];
-  return (await f.text())
+  const all = (await f.text())
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as JournalEntry);
+    .map((l) => JSON.parse(l) as JournalEntry | JournalMarker);
+  return opts?.markers ? all : all.filter((e) => e.action === "subscribe" || e.action === "unsubscribe");
 }

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { readJournal as minerReadJournal, watchedMinutes } from "../../src/analytics/journal.ts";
 import { SimClock } from "../../src/clock.ts";
 import { Collector, VenueCollector } from "../../src/collector/collector.ts";
-import { journalPath, SubscriptionJournal } from "../../src/collector/journal.ts";
+import { journalPath, readJournal, SubscriptionJournal } from "../../src/collector/journal.ts";
 import { COLLECT_DEFAULTS } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { FakeAdapter, refs } from "../helpers/fake-adapter.ts";
@@ -35,7 +35,7 @@ test("after a torn last line (crash mid-append) the next run's first line starts
     "",
   ]);
   // the miner skips the torn line and keeps both whole ones
-  expect(minerReadJournal(dataDir, "fake", T0, T0 + 60_000)!.map((e) => e.market_id)).toEqual(["m0", "m1"]);
+  expect(minerReadJournal(dataDir, "fake", T0, T0 + 60_000)!.flatMap((e) => ("market_id" in e ? [e.market_id] : []))).toEqual(["m0", "m1"]);
 });
 
 test("a stop journals unsubscribes, so minutes watched exclude the gap until a restart", async () => {
@@ -64,4 +64,28 @@ test("a stop journals unsubscribes, so minutes watched exclude the gap until a r
   const minutes = watchedMinutes(events, T0, T0 + 3600_000);
   // 10 + 15 minutes watched per book; the hour's end (after the last stop) and the 20-minute gap are not
   expect([...minutes.entries()].sort()).toEqual(["m0", "m1"].flatMap((id) => [[`${id}\u0000no`, 25], [`${id}\u0000yes`, 25]]));
+});
+
+test("run markers and the day carry: a new day file starts with what is subscribed at midnight, not with what left", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "journal-"));
+  dirs.push(dataDir);
+  const day2 = T0 + 86_400_000;
+  const j = new SubscriptionJournal(dataDir, "fake");
+  j.started(day2 - 60_000);
+  j.record(day2 - 60_000, { market_id: "a", outcome_ids: ["yes"] }, "subscribe", "hot");
+  j.record(day2 - 60_000, { market_id: "b", outcome_ids: ["yes", "no"] }, "subscribe", "warm");
+  j.record(day2 - 30_000, { market_id: "a", outcome_ids: ["yes"] }, "unsubscribe", "rotation");
+  j.alive(day2 - 5_000);
+  j.record(day2 + 2_000, { market_id: "c", outcome_ids: ["yes"] }, "subscribe", "rotation");
+  j.alive(day2 + 5_000);
+  await j.flush();
+  const show = (e: { ts: number; action: string; market_id?: string; outcome_id?: string; reason?: string }) =>
+    [e.ts - day2, e.action, e.market_id, e.outcome_id, e.reason].filter((x) => x !== undefined).join(" ");
+  expect((await readJournal(join(dataDir, journalPath("fake", T0)), { markers: true })).map(show)).toEqual([
+    "-60000 start", "-60000 subscribe a yes hot", "-60000 subscribe b yes warm", "-60000 subscribe b no warm",
+    "-30000 unsubscribe a yes rotation", "-5000 alive",
+  ]);
+  expect((await readJournal(join(dataDir, journalPath("fake", day2)), { markers: true })).map(show)).toEqual([
+    "0 subscribe b yes carry", "0 subscribe b no carry", "2000 subscribe c yes rotation", "5000 alive",
+  ]);
 });
