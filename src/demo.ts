@@ -9,20 +9,30 @@ import { UserError } from "./errors.ts";
 import { computeTargets } from "./scheduler/scheduler.ts";
 import { readLatestUniverse, scanAll } from "./scanner/scanner.ts";
 import { readLatestStats } from "./storage/stats-cache.ts";
-import { utcDate } from "./timebucket.ts";
+import { bucketStart, utcDate } from "./timebucket.ts";
 
 export interface DemoOptions {
   /** Simulated collection time. */
   durationMs: number;
   /** Books per ranking in the summary. */
   top: number;
-  /** Start of simulated time (epoch ms); the demo's data lands on this day. */
-  start: number;
+  /** The real current time (epoch ms): the simulated collection ends at or before it (see demoWindow). */
+  now: number;
   /** Where the narrative goes (stdout in the command). */
   print: (line: string) => void;
 }
 
 const HOUR = 3_600_000;
+const iso = (ts: number) => `${new Date(ts).toISOString().slice(0, 16)}Z`;
+
+/**
+ * The simulated collection: [start, end) with `end` = `now` aligned down to a writer bucket, so every file the demo
+ * writes is dated in the past (a later `mine`/`status` without flags finds it) and the last bucket is complete.
+ */
+export function demoWindow(now: number, durationMs: number, bucketMinutes: number): { start: number; end: number } {
+  const end = bucketStart(now, bucketMinutes);
+  return { start: end - durationMs, end };
+}
 
 /** The demo's config: only mock venues, on the simulated clock. */
 export function demoConfig(config: Config): Config {
@@ -39,7 +49,8 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   const cfg = demoConfig(config);
   const dataDir = cfg.data_dir;
   const venues = cfg.selected.map((v) => v.name);
-  const clock: Clock = new SimClock(opts.start);
+  const { start, end } = demoWindow(opts.now, opts.durationMs, cfg.writer.bucket_minutes);
+  const clock: Clock = new SimClock(start);
   const wall = performance.now();
   const secs = () => ((performance.now() - wall) / 1000).toFixed(1);
 
@@ -62,7 +73,9 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   print("");
   print(`2. collect: ${opts.durationMs / 60_000} simulated minutes (HOT every ${cfg.selected[0].collect.snapshot_interval_ms_hot / 1000} s, WARM every ${cfg.selected[0].collect.snapshot_interval_ms_warm / 1000} s, WARM rotating every ${cfg.selected[0].collect.rotation_period_secs} s)`);
   const { runCollect } = await import("./collector/run.ts");
-  const collected = await runCollect(cfg, { durationMs: opts.durationMs, clock, env: {} });
+  print(`   simulated time ${iso(start)} to ${iso(end)}, ending before now`);
+  // Stops 1 ms before `end`: nothing (rows, stop records) lands in the bucket that starts at `end`.
+  const collected = await runCollect(cfg, { untilTs: end - 1, clock, env: {} });
   for (const c of collected) {
     print(`   ${c.venue}: ${c.snapshots.toLocaleString("en-US")} snapshots from ${c.updates.toLocaleString("en-US")} book updates, ${c.subscribes} subscribes / ${c.unsubscribes} unsubscribes (${secs()} s real time)`);
   }
@@ -71,7 +84,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   print("3. mine: ranking the books from the Parquet files");
   const { mine } = await import("./analytics/miner.ts");
   const { formatSummary } = await import("./analytics/summary.ts");
-  const from = Math.floor(opts.start / HOUR) * HOUR;
+  const from = Math.floor(start / HOUR) * HOUR;
   const to = Math.ceil((clock.now() + 1) / HOUR) * HOUR;
   const result = await mine({ dataDir, venues, from, to, top: opts.top });
   print(formatSummary(result).replace(/^/gm, "   "));
@@ -90,7 +103,10 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
     if (hot.length > opts.top) print(`     … and ${hot.length - opts.top} more`);
   }
 
-  const day = utcDate(opts.start);
+  // A window across midnight UTC writes two days.
+  const firstDay = utcDate(start);
+  const lastDay = utcDate(end - 1);
+  const day = firstDay === lastDay ? firstDay : "*";
   print("");
   print(`done in ${secs()} s. Files:`);
   print(`   ${dataDir}/metadata/venue=*/date=${day}/universe.jsonl`);
@@ -98,7 +114,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   print(`   ${dataDir}/subscriptions/venue=*/date=${day}/events.jsonl`);
   print(`   ${dataDir}/stats/venue=*/date=${day}/stats.parquet`);
   print("Next:");
-  print(`   surveillance mine --data-dir ${dataDir} --from ${day} --json     # the same summary as JSON`);
+  print(`   surveillance mine --data-dir ${dataDir} --from ${firstDay}${lastDay !== firstDay ? ` --to ${lastDay}` : ""} --json     # the same summary as JSON`);
   print(`   surveillance status --data-dir ${dataDir}                         # what is on disk`);
   print(`   surveillance verify --data-dir ${dataDir}                         # check every file against the schema`);
   print(`   surveillance collect --data-dir ${dataDir} --duration 10m         # collect again: HOT now comes from the stats`);

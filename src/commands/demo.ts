@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "demo", description: "Scan → collect a simulated hour → mine → reschedule, on the mock venue, in a temporary (or --data-dir) directory" },
+  meta: { name: "demo", description: "Scan → collect a simulated hour (ending now) → mine → reschedule, on the mock venue, in a temporary (or --data-dir) directory" },
   args: {
     ...sharedArgs,
     duration: { type: "string", description: "Simulated collection time (90s, 10m, 1h)", default: "1h", valueHint: "DURATION" },
@@ -21,6 +21,6 @@ export default defineCommand({
     if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
     const dataDir = args["data-dir"] ?? mkdtempSync(join(tmpdir(), "surveillance-demo-"));
     const config = await commandConfig({ ...args, "data-dir": dataDir }, rawArgs);
-    await runDemo(config, { durationMs, top, start: new RealClock().now(), print: (line) => console.log(line) });
+    await runDemo(config, { durationMs, top, now: new RealClock().now(), print: (line) => console.log(line) });
   },
 });
