@@ -1,5 +1,6 @@
 /** Time for everything in src/: a real clock, a scaled one (mock clock_speed) and a simulated one that tests drive. */
 import { logger } from "./log.ts";
+import { MinHeap } from "./min-heap.ts";
 
 const log = logger("clock");
 let timerErrors = 0;
@@ -93,7 +94,7 @@ interface SimTimer {
 export class SimClock implements Clock {
   private t: number;
   private seq = 0;
-  private heap: SimTimer[] = [];
+  private readonly heap = new MinHeap<SimTimer>(less);
 
   constructor(start = Date.UTC(2026, 0, 1)) {
     this.t = start;
@@ -106,17 +107,17 @@ export class SimClock implements Clock {
   }
   setTimer(ms: number, fn: () => void | Promise<void>): Timer {
     const timer: SimTimer = { at: this.t + Math.max(0, ms), id: this.seq++, fn, cancelled: false };
-    this.push(timer);
+    this.heap.push(timer);
     return { cancel: () => void (timer.cancelled = true) };
   }
   /** Number of live timers. */
   pending(): number {
-    return this.heap.filter((x) => !x.cancelled).length;
+    return this.heap.items().filter((x) => !x.cancelled).length;
   }
   /** Time of the next live timer, or undefined. */
   nextAt(): number | undefined {
-    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
-    return this.heap[0]?.at;
+    while (this.heap.peek()?.cancelled) this.heap.pop();
+    return this.heap.peek()?.at;
   }
   /** Sets the time without firing timers (a wall-clock step, forward or back). */
   set(ts: number): void {
@@ -131,45 +132,12 @@ export class SimClock implements Clock {
     for (;;) {
       const next = this.nextAt();
       if (next === undefined || next > target) break;
-      const timer = this.pop()!;
+      const timer = this.heap.pop()!;
       if (timer.at > this.t) this.t = timer.at;
       await timer.fn();
       await settle();
     }
     if (target > this.t) this.t = target;
-  }
-
-  private push(x: SimTimer): void {
-    const h = this.heap;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (less(h[p], h[i])) break;
-      [h[p], h[i]] = [h[i], h[p]];
-      i = p;
-    }
-  }
-  private pop(): SimTimer | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && less(h[l], h[m])) m = l;
-        if (r < h.length && less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
-    }
-    return top;
   }
 }
 

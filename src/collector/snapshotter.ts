@@ -7,6 +7,7 @@ import type { Clock, Timer } from "../clock.ts";
 import type { SideView, SnapshotSink } from "../schema.ts";
 import type { BookState } from "./book.ts";
 import type { Tier } from "./subscriptions.ts";
+import { MinHeap } from "../min-heap.ts";
 
 export interface SnapshotterOptions {
   venue: string;
@@ -30,7 +31,7 @@ interface Slot {
 }
 
 export class Snapshotter {
-  private readonly heap: Slot[] = [];
+  private readonly heap = new MinHeap<Slot>(before);
   private readonly slots = new Map<string, Slot>();
   private nextId = 0;
   private timer: Timer | null = null;
@@ -59,7 +60,7 @@ export class Snapshotter {
     this.remove(marketId);
     const slot: Slot = { marketId, books, tier, dueAt: now + this.interval(tier), id: this.nextId++, removed: false };
     this.slots.set(marketId, slot);
-    this.push(slot);
+    this.heap.push(slot);
     this.arm();
   }
 
@@ -84,7 +85,7 @@ export class Snapshotter {
     s.removed = true;
     const moved: Slot = { ...s, tier, dueAt: Math.max(this.o.clock.now(), last + this.interval(tier)), id: this.nextId++, removed: false };
     this.slots.set(marketId, moved);
-    this.push(moved);
+    this.heap.push(moved);
     this.arm();
   }
 
@@ -103,15 +104,15 @@ export class Snapshotter {
   /** Snapshots every slot due at or before `now`, then re-arms the timer. Public so a driver can call it directly. */
   runDue(now: number): void {
     const h = this.heap;
-    while (h.length > 0 && (h[0].removed || h[0].dueAt <= now)) {
-      const s = this.pop()!;
+    for (let top = h.peek(); top !== undefined && (top.removed || top.dueAt <= now); top = h.peek()) {
+      const s = h.pop()!;
       if (s.removed) continue;
       this.snapshotMarket(s, now);
       const step = this.interval(s.tier);
       s.dueAt += step;
       // Behind by more than an interval (a stalled real clock): skip the missed ones, don't burst.
       if (s.dueAt <= now) s.dueAt = now + step;
-      this.push(s);
+      h.push(s);
     }
   }
 
@@ -139,9 +140,9 @@ export class Snapshotter {
 
   private arm(): void {
     if (!this.running) return;
-    while (this.heap.length > 0 && this.heap[0].removed) this.pop();
+    while (this.heap.peek()?.removed) this.heap.pop();
     this.rebaseAfterStepBack();
-    const at = this.heap.length > 0 ? this.heap[0].dueAt : Infinity;
+    const at = this.heap.peek()?.dueAt ?? Infinity;
     if (at === this.timerAt) return;
     this.timer?.cancel();
     this.timer = null;
@@ -162,49 +163,13 @@ export class Snapshotter {
    * them would leave every market unsnapshotted for as long as the step. Pull each back to at most one interval away.
    */
   private rebaseAfterStepBack(): void {
-    const h = this.heap;
-    if (h.length === 0) return;
+    const top = this.heap.peek();
+    if (top === undefined) return;
     const now = this.o.clock.now();
-    if (h[0].dueAt - now <= Math.max(this.o.hotIntervalMs, this.o.warmIntervalMs)) return;
-    const live = h.filter((s) => !s.removed);
+    if (top.dueAt - now <= Math.max(this.o.hotIntervalMs, this.o.warmIntervalMs)) return;
+    const live = this.heap.drain().filter((s) => !s.removed);
     for (const s of live) s.dueAt = Math.min(s.dueAt, now + this.interval(s.tier));
-    h.length = 0;
-    for (const s of live) this.push(s);
-  }
-
-  private push(s: Slot): void {
-    const h = this.heap;
-    h.push(s);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (before(h[p], s)) break;
-      h[i] = h[p];
-      i = p;
-    }
-    h[i] = s;
-  }
-
-  private pop(): Slot | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop()!;
-    const n = h.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && before(h[r], h[l]) ? r : l;
-        if (before(last, h[c])) break;
-        h[i] = h[c];
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
+    for (const s of live) this.heap.push(s);
   }
 }
 
