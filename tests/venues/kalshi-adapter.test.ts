@@ -220,20 +220,24 @@ describe("kalshi feed against the loopback server", () => {
     for (const t of tickers.slice(0, 2)) for (const o of ["yes", "no"] as const) expect(ref.view(t, o)).toEqual(expected(server, t, o));
   });
 
-  test("error replies are counted as venue_error; malformed frames are rejected and the connection goes on", async () => {
+  test("a refused ticker is rejected, a venue fault is a venue_error; malformed frames are rejected and the connection goes on", async () => {
     ref = new RefBooks();
     a = await adapter();
     await a.connect(ref.sink);
     a.subscribe(refs([tickers[0]]));
     await waitFor(() => ref.of("book").length === 2, "snapshots");
     a.subscribe(refs(["KXNOPE-1"]));
+    await waitFor(() => ref.of("rejected").length === 1, "error reply");
+    expect(ref.of("rejected")[0]).toEqual({ kind: "rejected", reason: "subscribe_refused", sample: "KXNOPE-1 (code 6 Market not found)" });
+    server.failNext(1, 17, "Internal error");
+    a.subscribe(refs([tickers[1]]));
     await waitFor(() => ref.of("venue_error").length === 1, "error reply");
-    expect(ref.of("venue_error")[0]).toEqual({ kind: "venue_error", reason: "error_reply_6", detail: "add_markets: Market not found: KXNOPE-1" });
+    expect(ref.of("venue_error")[0]).toEqual({ kind: "venue_error", reason: "error_reply_17", detail: "add_markets: Internal error" });
     server.sendRaw("{not json");
     server.sendRaw(JSON.stringify({ type: "orderbook_delta", sid: 1, seq: 1, msg: { market_ticker: tickers[0], side: "maybe" } }));
     server.delta(tickers[0], "no", [...server.books.get(tickers[0])!.no.keys()][0], 1, T0);
     await waitFor(() => ref.of("level").length === 2, "delta after the malformed frames");
-    expect(ref.of("rejected").map((e) => e.kind === "rejected" && e.reason)).toEqual(["invalid_json", "delta_bad_msg"]);
+    expect(ref.of("rejected").map((e) => e.kind === "rejected" && e.reason)).toEqual(["subscribe_refused", "invalid_json", "delta_bad_msg"]);
     expect(ref.view(tickers[0], "yes")).toEqual(expected(server, tickers[0], "yes"));
   });
 
@@ -292,12 +296,13 @@ describe("kalshi feed against the loopback server", () => {
 });
 
 describe("kalshi resync without a sid", () => {
-  test("a refused subscribe leaves no sid: resync falls back to the REST book", async () => {
+  test("a failed subscribe leaves no sid: resync falls back to the REST book", async () => {
     const ref = new RefBooks();
     const a = await adapter();
     await a.connect(ref.sink);
     const t = server.openTickers[5];
-    a.subscribe(refs([t, "KXNOPE-2"])); // the server refuses the whole subscribe
+    server.failNext(1, 17, "Internal error"); // a venue fault: retried only after a pause
+    a.subscribe(refs([t]));
     await waitFor(() => ref.of("venue_error").length === 1, "error reply");
     const before = server.restLog.length;
     a.resync([{ marketId: t, outcomeId: "yes" }]);

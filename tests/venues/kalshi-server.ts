@@ -3,6 +3,8 @@
  * and `/markets/{ticker}/orderbook`, and the WebSocket with signed upgrade (401 unless the RSA-PSS signature verifies
  * with the public key), sids, subscribe / update_subscription / unsubscribe, snapshots and deltas in both the dollar
  * and the old cent forms. Tests drive faults: skip a seq, go silent, drop, send raw (malformed) frames, 429.
+ * Like the venue, it refuses a whole subscribe / update_subscription that holds one unknown or closed ticker, with
+ * an error reply that does not say which.
  * Books are kept in integer cents (bids only per side, as Kalshi keeps them).
  */
 import type { Server, ServerWebSocket } from "bun";
@@ -63,6 +65,10 @@ export interface KalshiServer {
   refuseUpgrades(status: number | null): void;
   /** Answer the next n `/markets` requests with 429 + Retry-After: secs. */
   throttle(n: number, retryAfterSecs: number): void;
+  /** Answer the next n subscribe / update_subscription commands with this error (a venue fault, not a ticker). */
+  failNext(n: number, code: number, msg: string): void;
+  /** Closes (true) or reopens a market: a closed one is refused like an unknown one. Past close_time at start: closed. */
+  setClosed(ticker: string, closed: boolean): void;
   /** Tickers currently subscribed on any connection. */
   subscribed(): Set<string>;
   connections(): number;
@@ -117,6 +123,9 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     books.set(m.ticker, { yes, no });
   }
   const byTicker = new Map(markets.map((m) => [m.ticker, m]));
+  const closed = new Set(markets.filter((m) => Date.parse(m.close_time) <= now0).map((m) => m.ticker));
+  let failLeft = 0;
+  let failReply = { code: 0, msg: "" };
   const restLog: KalshiServer["restLog"] = [];
   const commands: KalshiServer["commands"] = [];
   const sockets = new Set<ServerWebSocket<Conn>>();
@@ -219,10 +228,16 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
         commands.push({ ...c, at: o.clock.now() });
         const p = c.params ?? {};
         const tickers = (p.market_tickers as string[] | undefined) ?? [];
-        const unknown = tickers.filter((t) => !books.has(t));
+        const unknown = tickers.filter((t) => !books.has(t) || closed.has(t));
         const err = (code: number, msg: string) => send(ws, { id: c.id, type: "error", msg: { code, msg } });
+        if ((c.cmd === "subscribe" || c.cmd === "update_subscription") && failLeft > 0) {
+          failLeft--;
+          return err(failReply.code, failReply.msg);
+        }
+        // The reply does not name the ticker (as Kalshi's does not).
+        const notFound = () => err(6, "Market not found");
         if (c.cmd === "subscribe") {
-          if (unknown.length > 0) return err(6, `Market not found: ${unknown[0]}`);
+          if (unknown.length > 0) return notFound();
           const sid = nextSid++;
           ws.data.subs.set(sid, { tickers: new Set(tickers), seq: 0 });
           send(ws, { id: c.id, type: "subscribed", msg: { channel: "orderbook_delta", sid } });
@@ -236,7 +251,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
           return send(ws, { id: c.id, sid: sids[0], type: "unsubscribed" });
         }
         if (c.cmd !== "update_subscription") return err(5, "Unknown command");
-        if (unknown.length > 0) return err(6, `Market not found: ${unknown[0]}`);
+        if (unknown.length > 0) return notFound();
         if (p.action === "add_markets") {
           for (const t of tickers) sub.tickers.add(t);
           send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
@@ -275,6 +290,14 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     throttle(n, secs) {
       throttleLeft = n;
       throttleSecs = secs;
+    },
+    failNext(n, code, msg) {
+      failLeft = n;
+      failReply = { code, msg };
+    },
+    setClosed(ticker, on) {
+      if (on) closed.add(ticker);
+      else closed.delete(ticker);
     },
     subscribed() {
       const s = new Set<string>();

@@ -1,22 +1,33 @@
 /**
  * Kalshi WebSocket feed: one signed connection, one `orderbook_delta` subscription (sid) whose tickers change through
  * `update_subscription` add_markets / delete_markets, seq checked per sid (a gap → stale + get_snapshot). Socket,
- * reconnect and silence detection are the shared ReconnectingSocket; mapping is mapper.ts.
+ * reconnect and silence detection are the shared ReconnectingSocket; mapping is mapper.ts. A command the venue
+ * refuses for one of its tickers is narrowed down by refusals.ts; refused tickers are not sent again.
  */
 import type { CollectSettings, KalshiOptions } from "../../config.ts";
 import { UserError } from "../../errors.ts";
-import { logger } from "../../log.ts";
+import type { Timer } from "../../clock.ts";
+import { logger, RateLimitedLog } from "../../log.ts";
 import { ReconnectingSocket } from "../_socket.ts";
 import type { AdapterContext, BookKey, EventSink, MarketRef, VenueEvent } from "../types.ts";
 import { authHeaders, loadCredentials, type KalshiCredentials } from "./auth.ts";
 import type { KalshiRest } from "./discovery.ts";
 import { decodeFrame, deltaEvents, OUTCOMES, snapshotEvents } from "./mapper.ts";
+import { REFUSED_RETRY_MS, RefusalSearch } from "./refusals.ts";
 
 const CHANNEL = "orderbook_delta";
 /** An unanswered get_snapshot for a ticker is not repeated sooner than this. */
 const SNAPSHOT_RETRY_MS = 10_000;
 /** A seq this far past the last one is garbage, not a gap (no sid carries a million messages between two frames). */
 const MAX_SEQ_JUMP = 1_000_000;
+/**
+ * Error codes that Kalshi documents as being about something other than the command's tickers (malformed command,
+ * unknown sid or channel, authentication, internal error, timeout, buffer or market-count limits, rate limit).
+ * Any other code, or none, on a subscribe / add_markets may be one bad ticker in the set, which it does not name.
+ */
+const NOT_ABOUT_TICKERS = new Set([1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 14, 15, 17, 18, 25, 26, 27]);
+/** Tickers named in one refusal log line at most. */
+const LOG_NAMES = 20;
 
 export class KalshiFeed {
   private readonly log = logger("kalshi");
@@ -32,17 +43,35 @@ export class KalshiFeed {
   private readonly lastSeq = new Map<number, number>();
   /** Tickers with a get_snapshot in flight → when it was asked. */
   private readonly snapshotAsked = new Map<string, number>();
-  private readonly commands = new Map<number, string>();
+  /** Commands awaiting a reply → kind, and the tickers of a subscribe / add_markets (to narrow down a refusal). */
+  private readonly commands = new Map<number, { kind: string; tickers?: string[] }>();
   private nextId = 1;
   /** Commands sent, by kind (tests and metrics read it). */
   readonly sent: Record<string, number> = {};
+  readonly refusals: RefusalSearch;
+  private wake: Timer | null = null;
+  private wakeAt = Infinity;
+  /** Tickers found refused since the last log line (one line per search, rate-limited). */
+  private refusedNames: string[] = [];
+  private refusedWhy = "";
+  private readonly warnLimited = new RateLimitedLog((m) => this.log.warn(m));
 
   constructor(
     private readonly o: KalshiOptions,
     private readonly collect: CollectSettings,
     private readonly ctx: AdapterContext,
     private readonly rest: KalshiRest,
-  ) {}
+  ) {
+    this.refusals = new RefusalSearch(collect.subscription_churn_limit_per_minute, (t) => this.targets.has(t), (t, why) => this.refused(t, why));
+  }
+
+  /** In the target set and subscribed or about to be (not refused, not waiting for a probe). */
+  private wanted(t: string): boolean {
+    return this.targets.has(t) && !this.refusals.isRefused(t) && !this.refusals.isWaiting(t);
+  }
+  private wantedList(): string[] {
+    return [...this.targets].filter((t) => this.wanted(t));
+  }
 
   private emit(ev: VenueEvent): void {
     this.sink(ev, this.ctx.clock.now());
@@ -92,34 +121,42 @@ export class KalshiFeed {
     this.queuedDel.clear();
     this.lastSeq.clear();
     this.snapshotAsked.clear();
-    this.log.info(`connected; subscribing ${this.targets.size} markets`);
+    this.refusals.reset();
+    const tickers = this.wantedList();
+    const refused = this.targets.size - tickers.length;
+    this.log.info(`connected; subscribing ${tickers.length} markets${refused > 0 ? ` (${refused} refused earlier left out)` : ""}`);
     this.emit({ kind: "connection", state: "connected", connId: 0, markets: [...this.targets] });
-    if (this.targets.size > 0) this.sendSubscribe();
+    this.sendSubscribe(tickers);
+    this.pump();
   }
 
   private closed(reason: string): void {
     this.sid = null;
     this.subscribeId = null;
+    this.refusals.reset();
     this.log.warn(`disconnected (${reason}); reconnecting with backoff`);
     this.emit({ kind: "connection", state: "disconnected", connId: 0, markets: [...this.targets], reason });
   }
 
-  private command(kind: string, cmd: string, params: Record<string, unknown>): number {
+  private command(kind: string, cmd: string, params: Record<string, unknown>, tickers?: string[]): number {
     const id = this.nextId++;
     if (this.commands.size >= 1000) this.commands.delete(this.commands.keys().next().value!); // not every command is answered
-    this.commands.set(id, kind);
+    this.commands.set(id, { kind, tickers });
     this.sent[kind] = (this.sent[kind] ?? 0) + 1;
     this.socket?.send(JSON.stringify({ id, cmd, params }));
     return id;
   }
 
-  private sendSubscribe(): void {
-    this.subscribeId = this.command("subscribe", "subscribe", { channels: [CHANNEL], market_tickers: [...this.targets] });
+  private sendSubscribe(tickers: string[]): number {
+    if (tickers.length === 0) return -1;
+    this.subscribeId = this.command("subscribe", "subscribe", { channels: [CHANNEL], market_tickers: tickers }, tickers);
+    return this.subscribeId;
   }
 
-  private update(action: "add_markets" | "delete_markets" | "get_snapshot", tickers: string[]): void {
-    if (tickers.length === 0 || this.sid === null) return;
-    this.command(action, "update_subscription", { sids: [this.sid], market_tickers: tickers, action });
+  private update(action: "add_markets" | "delete_markets" | "get_snapshot", tickers: string[]): number {
+    if (tickers.length === 0 || this.sid === null) return -1;
+    const carried = action === "add_markets" ? tickers : undefined;
+    return this.command(action, "update_subscription", { sids: [this.sid], market_tickers: tickers, action }, carried);
   }
 
   subscribe(markets: MarketRef[]): void {
@@ -131,26 +168,34 @@ export class KalshiFeed {
   unsubscribe(markets: MarketRef[]): void {
     const removed = markets.map((m) => m.market_id).filter((t) => this.targets.has(t));
     for (const t of removed) this.targets.delete(t);
-    this.change(removed, "delete_markets");
+    // Refused or still waiting for a probe: never subscribed, nothing to delete (and a re-entry tries it afresh).
+    const unsent = this.refusals.drop(removed);
+    this.change(removed.filter((t) => !unsent.has(t)), "delete_markets");
+    if (unsent.size > 0) this.pump();
   }
 
   /** A change of the target set: on the existing sid when there is one, queued while the subscribe is in flight. */
   private change(tickers: string[], action: "add_markets" | "delete_markets"): void {
     if (tickers.length === 0 || !this.socket?.connected) return; // a (re)connect subscribes the current set
-    if (this.sid !== null) return this.update(action, tickers);
+    if (this.sid !== null) return void this.update(action, tickers);
     if (this.subscribeId !== null) {
       const [q, other] = action === "add_markets" ? [this.queuedAdd, this.queuedDel] : [this.queuedDel, this.queuedAdd];
       for (const t of tickers) if (!other.delete(t)) q.add(t);
       return;
     }
-    if (this.targets.size > 0) this.sendSubscribe();
+    if (!this.refusals.idle()) {
+      // A refusal is being narrowed down with no subscription yet: additions take their turn as a probe.
+      if (action === "add_markets") this.refusals.add(tickers);
+      return this.pump();
+    }
+    this.sendSubscribe(this.wantedList());
   }
 
   /** Fresh books without dropping the socket: a snapshot request on the sid, else the REST book. */
   resync(keys: BookKey[]): void {
-    const tickers = [...new Set(keys.map((k) => k.marketId))].filter((t) => this.targets.has(t));
+    const tickers = [...new Set(keys.map((k) => k.marketId))].filter((t) => this.targets.has(t) && !this.refusals.isRefused(t));
     if (tickers.length === 0 || !this.socket?.connected) return;
-    if (this.sid !== null) return this.requestSnapshots(tickers);
+    if (this.sid !== null) return this.requestSnapshots(tickers.filter((t) => this.wanted(t)));
     for (const t of tickers) {
       this.rest.orderbook(t).then(
         (r) => (Array.isArray(r) ? r.forEach((b) => this.emit(b)) : this.emit(r)),
@@ -183,24 +228,98 @@ export class KalshiFeed {
         if (d.id !== undefined && d.id !== this.subscribeId) return;
         this.sid = d.sid;
         this.subscribeId = null;
+        if (d.id !== undefined) {
+          this.commands.delete(d.id);
+          this.refusals.succeeded(d.id);
+        }
         this.update("add_markets", [...this.queuedAdd].filter((t) => this.targets.has(t)));
         this.update("delete_markets", [...this.queuedDel].filter((t) => !this.targets.has(t)));
         this.queuedAdd.clear();
         this.queuedDel.clear();
-        return;
-      case "error": {
-        const cmd = d.id !== undefined ? (this.commands.get(d.id) ?? "unknown command") : "no command";
-        if (d.id !== undefined && d.id === this.subscribeId) this.subscribeId = null; // the next change retries
-        this.log.warn(`error reply to ${cmd} (id ${d.id ?? "-"}): code ${d.code ?? "?"} ${d.text}`);
-        this.emit({ kind: "venue_error", reason: `error_reply_${d.code ?? "unknown"}`, detail: `${cmd}: ${d.text}` });
-        return;
-      }
+        return this.pump();
+      case "error":
+        return this.errorReply(d.id, d.code, d.text);
       case "reply":
-        if (d.id !== undefined) this.commands.delete(d.id);
+        if (d.id !== undefined) {
+          this.commands.delete(d.id);
+          if (this.refusals.succeeded(d.id)) this.pump();
+        }
         // replies on a sid (update_subscription "ok") take a seq number too
         if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
         return this.emit({ kind: "info", type: d.type });
     }
+  }
+
+  /**
+   * An error reply. To a subscribe / add_markets with a code that may mean one of its tickers: narrowed down by
+   * probes (refusals.ts), counted per refused ticker as `rejected`. Otherwise a `venue_error`, logged rate-limited;
+   * the tickers of a subscribe / add_markets failed so are tried again after a pause (refusals.ts).
+   */
+  private errorReply(id: number | undefined, code: number | undefined, text: string): void {
+    const c = id !== undefined ? this.commands.get(id) : undefined;
+    if (id !== undefined) this.commands.delete(id);
+    if (id !== undefined && id === this.subscribeId) {
+      this.subscribeId = null;
+      // Nothing is subscribed: additions queued behind it wait for the next subscribe, deletions are moot.
+      const queued = [...this.queuedAdd].filter((t) => this.targets.has(t));
+      this.queuedAdd.clear();
+      this.queuedDel.clear();
+      this.refusals.add(queued);
+    }
+    const now = this.ctx.clock.now();
+    if (id !== undefined && c?.tickers && (code === undefined || !NOT_ABOUT_TICKERS.has(code))) {
+      this.log.debug(`${c.kind} of ${c.tickers.length} markets refused (code ${code ?? "?"} ${text}); narrowing it down`);
+      this.refusals.failed(id, c.tickers, `code ${code ?? "?"} ${text}`, now);
+      return this.pump();
+    }
+    if (id !== undefined && c?.tickers) this.refusals.lost(id, c.tickers, now);
+    const cmd = c?.kind ?? (id !== undefined ? "unknown command" : "no command");
+    this.warnLimited.warn(`error_reply_${code ?? "unknown"}`, `error reply to ${cmd} (id ${id ?? "-"}): code ${code ?? "?"} ${text}`, now);
+    this.emit({ kind: "venue_error", reason: `error_reply_${code ?? "unknown"}`, detail: `${cmd}: ${text}` });
+    this.pump();
+  }
+
+  /** A ticker the venue will not take: counted as rejected, named in the search's log line. */
+  private refused(ticker: string, why: string): void {
+    this.refusedNames.push(ticker);
+    this.refusedWhy = why;
+    this.emit({ kind: "rejected", reason: "subscribe_refused", sample: `${ticker} (${why})` });
+  }
+
+  /**
+   * Drives the refusal search: gives up an unanswered probe, sends the next one when nothing else is in flight and
+   * the pacing allows, logs what was refused once the search is done, and arms one timer for whatever is next.
+   */
+  private pump(): void {
+    const now = this.ctx.clock.now();
+    const expired = this.refusals.expire(now);
+    if (expired !== null && expired === this.subscribeId) this.subscribeId = null;
+    const canSend = this.socket?.connected === true && this.subscribeId === null;
+    if (canSend) this.refusals.next(now, (tickers) => (this.sid !== null ? this.update("add_markets", tickers) : this.sendSubscribe(tickers)));
+    if (this.refusedNames.length > 0 && this.refusals.idle()) {
+      const n = this.refusedNames;
+      const names = n.slice(0, LOG_NAMES).join(", ") + (n.length > LOG_NAMES ? `, … (${n.length - LOG_NAMES} more)` : "");
+      this.warnLimited.warn(
+        "subscribe refused",
+        `the venue refused ${n.length} market${n.length > 1 ? "s" : ""} (${this.refusedWhy}): ${names}; not asked again until they leave and re-enter the targets, or for ${REFUSED_RETRY_MS / 60_000} min`,
+        now,
+      );
+      this.refusedNames = [];
+    }
+    this.arm(this.refusals.wakeAt(now, this.socket?.connected === true && this.subscribeId === null), now);
+  }
+
+  private arm(at: number, now: number): void {
+    if (at === this.wakeAt) return;
+    this.wake?.cancel();
+    this.wake = null;
+    this.wakeAt = at;
+    if (at === Infinity) return;
+    this.wake = this.ctx.clock.setTimer(at - now, () => {
+      this.wake = null;
+      this.wakeAt = Infinity;
+      this.pump();
+    });
   }
 
   /** Per-sid seq: +1 is normal; a jump is a gap (stale + snapshots); a repeat or step back is dropped (false). */
@@ -225,14 +344,14 @@ export class KalshiFeed {
   /** A data message for one market could not be applied: that market's books are stale until a snapshot. */
   private lostUpdate(ticker: string, reason: string, sample: string): void {
     this.emit({ kind: "rejected", reason, sample });
-    if (!this.targets.has(ticker)) return;
+    if (!this.wanted(ticker)) return;
     this.emit({ kind: "stale", keys: OUTCOMES.map((o) => ({ marketId: ticker, outcomeId: o })), reason: `unusable message (${reason})` });
     this.requestSnapshots([ticker]);
   }
 
   /** Messages of this sid were lost: every book it carries is suspect until a fresh snapshot. */
   private gap(sid: number, last: number, seq: number): void {
-    const markets = [...this.targets];
+    const markets = this.wantedList();
     this.emit({ kind: "stale", keys: markets.flatMap((m) => OUTCOMES.map((o) => ({ marketId: m, outcomeId: o }))), reason: `seq gap on sid ${sid}: ${last} → ${seq}` });
     if (this.sid === null) return; // the subscribe in flight brings fresh snapshots
     if (sid === this.sid) this.requestSnapshots(markets);
@@ -254,6 +373,9 @@ export class KalshiFeed {
   }
 
   async close(): Promise<void> {
+    this.wake?.cancel();
+    this.wake = null;
+    this.wakeAt = Infinity;
     await this.socket?.close();
     this.socket = null;
   }
