@@ -2,6 +2,7 @@
  * Subscription bookkeeping, pure: the current set, the target set, and the changes that move one toward the
  * other without ever exceeding the churn limit (changes per sliding 60 s window). Units are markets.
  */
+import { SlidingWindowLimiter } from "../sliding-window.ts";
 import type { MarketRef } from "../venue/types.ts";
 
 export type Tier = "hot" | "warm";
@@ -23,52 +24,10 @@ export interface SubChange {
 }
 
 export const CHURN_WINDOW_MS = 60_000;
+/** The churn limit's counter: changes per sliding window (src/sliding-window.ts, shared with the Kalshi adapter's probes). */
+export { SlidingWindowLimiter as ChurnLimiter };
 
 const leaveReason = (tier: Tier): SubReason => (tier === "hot" ? "hot" : "rotation");
-
-/** At most `limit` changes in any window of `windowMs`: a change at t counts against (t - windowMs, t]. */
-export class ChurnLimiter {
-  /** Times of recent changes, oldest first (a queue: `head` is the first live one). */
-  private times: number[] = [];
-  private head = 0;
-
-  constructor(
-    readonly limit: number,
-    readonly windowMs = CHURN_WINDOW_MS,
-  ) {}
-
-  private prune(now: number): void {
-    const cutoff = now - this.windowMs;
-    while (this.head < this.times.length && this.times[this.head] <= cutoff) this.head++;
-    if (this.head > 1024 && this.head * 2 > this.times.length) {
-      this.times = this.times.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Changes counted in the window ending at `now`. */
-  used(now: number): number {
-    this.prune(now);
-    return this.times.length - this.head;
-  }
-
-  available(now: number): number {
-    return Math.max(0, this.limit - this.used(now));
-  }
-
-  record(now: number, n = 1): void {
-    for (let i = 0; i < n; i++) this.times.push(now);
-  }
-
-  /** Earliest time ≥ now at which `n` (≤ limit) changes fit. */
-  nextFreeAt(now: number, n = 1): number {
-    const used = this.used(now);
-    const need = used + n - this.limit;
-    if (need <= 0) return now;
-    // The need-th oldest change must leave the window.
-    return this.times[this.head + need - 1] + this.windowMs;
-  }
-}
 
 interface Entry {
   ref: MarketRef;
@@ -152,7 +111,7 @@ export class SubscriptionPlan {
    * paired with an unsubscribe right after it (a swap), so rotation never grows the set past its size while
    * keeping subscribe-before-unsubscribe. Records the changes in the limiter and updates `current`.
    */
-  next(now: number, limiter: ChurnLimiter): SubChange[] {
+  next(now: number, limiter: SlidingWindowLimiter): SubChange[] {
     let budget = limiter.available(now);
     const out: SubChange[] = [];
     let blocked = false;

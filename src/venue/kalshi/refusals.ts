@@ -14,7 +14,7 @@
  * refused ticker is not sent again until it leaves the targets (re-entering tries it afresh) or `retryMs` passes
  * (a market may open later; a refusal may have been a venue hiccup): then the due ones are tried as one probe.
  */
-import { ChurnLimiter } from "../../collector/subscriptions.ts";
+import { SlidingWindowLimiter } from "../../sliding-window.ts";
 
 /** A refused ticker still wanted is tried again after this long. */
 export const REFUSED_RETRY_MS = 3_600_000;
@@ -48,7 +48,7 @@ export class RefusalSearch {
   private pausedUntil = 0;
   /** Commands lost in a row (not about their tickers): the pause doubles with each. */
   private losses = 0;
-  private readonly limiter: ChurnLimiter;
+  private readonly limiter: SlidingWindowLimiter;
   private why = "";
   /** Probes sent so far (tests and logs read it). */
   probes = 0;
@@ -61,7 +61,7 @@ export class RefusalSearch {
     private readonly onRefused: (ticker: string, why: string) => void,
     private readonly retryMs = REFUSED_RETRY_MS,
   ) {
-    this.limiter = new ChurnLimiter(limitPerMinute);
+    this.limiter = new SlidingWindowLimiter(limitPerMinute);
   }
 
   isRefused(ticker: string): boolean {
