@@ -87,7 +87,7 @@ class Utf8Column {
   private strings: string[] = [];
   private lastStr: string | undefined;
   private lastId = -1;
-  private static readonly MAX_TABLE = 65_536;
+  private static readonly MAX_TABLE = 16_384; // err strings carry timestamps: the table must not grow for ever
   constructor(cap: number, nullable: boolean) {
     this.off = new Int32Array(cap + 1);
     this.bytes = new Uint8Array(cap * 16);

@@ -50,7 +50,7 @@ export function tsRange(table: Table, from = -Infinity, to = Infinity): [number 
   let lo: number | undefined, hi: number | undefined;
   // Straight over the buffers: Vector.get per row is an order of magnitude slower on a day of files.
   for (const d of table.getChild("ts_recv")!.data) {
-    const vals = (d.values as BigInt64Array).subarray(d.offset, d.offset + d.length);
+    const vals = (d.values as BigInt64Array).subarray(0, d.length); // Arrow JS slices `values` already: no d.offset
     for (let i = 0; i < vals.length; i++) {
       const v = Number(vals[i]);
       if (v < from || v >= to) continue;

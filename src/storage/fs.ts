@@ -128,13 +128,13 @@ export const nodeFs: StorageFs = {
   },
 };
 
-/** Writes `chunks` to `path` atomically: a dot-prefixed temp name in the same directory, fsync, rename, fsync(dir). */
 /**
  * A write handle that gathers small chunks (page headers, part heads: a segment is hundreds of them) into one
- * buffer of `size` bytes and writes it whole; chunks at least half that size go straight through.
+ * buffer of at most `size` bytes and writes it whole; chunks at least half that size go straight through. The
+ * buffer grows with what it holds, so a small file (a marker, a short segment) does not cost a megabyte.
  */
 export function coalesced(h: WriteHandle, size = 1 << 20): WriteHandle {
-  const buf = new Uint8Array(size);
+  let buf = new Uint8Array(0);
   let n = 0;
   const drain = async () => {
     if (n > 0) {
@@ -151,6 +151,11 @@ export function coalesced(h: WriteHandle, size = 1 << 20): WriteHandle {
         return;
       }
       if (n + b.length > size) await drain();
+      if (n + b.length > buf.length) {
+        const bigger = new Uint8Array(Math.min(size, Math.max(4096, 2 * (n + b.length))));
+        bigger.set(buf.subarray(0, n));
+        buf = bigger;
+      }
       buf.set(b, n);
       n += b.length;
     },
@@ -162,6 +167,7 @@ export function coalesced(h: WriteHandle, size = 1 << 20): WriteHandle {
   };
 }
 
+/** Writes `chunks` to `path` atomically: a dot-prefixed temp name in the same directory, fsync, rename, fsync(dir). */
 export async function writeAtomic(fs: StorageFs, path: string, chunks: Iterable<Uint8Array>, tmpPath = tmpName(path)): Promise<number> {
   const h = coalesced(await fs.create(tmpPath));
   let bytes = 0;

@@ -2,9 +2,10 @@
  * A small streaming Parquet encoder for flat schemas of int64, float64, utf8 and list<float64> (the snapshot
  * schema), with native ZSTD (Bun.zstdCompressSync). Measured against parquet-wasm in bench/writer.bench.ts: the
  * wasm encoder (ZSTD inside wasm, list levels via arrow-rs) did not reach the writer's throughput target, while
- * PLAIN pages of our typed arrays plus native ZSTD do. Format: Parquet v1 data pages, PLAIN values, levels as
- * bit-packed RLE-hybrid runs; Thrift compact protocol footer. One row group per `rowGroupRows` rows, one page
- * per column chunk; memory is one row group of input batches plus one page.
+ * our typed arrays plus native ZSTD do. Format: Parquet v1 data pages, PLAIN or RLE_DICTIONARY values (dictionary
+ * pages for strings and for float columns with few distinct values), levels as bit-packed RLE-hybrid runs; Thrift
+ * compact protocol footer. One row group per `rowGroupRows` rows (or one per encodeRowGroup call), one page per
+ * column chunk; memory is one row group of input batches plus one page.
  */
 import { type Data, DataType, type RecordBatch, type Schema } from "apache-arrow";
 
@@ -200,25 +201,6 @@ class BitLevels {
     this.bits.fill(0, 0, (this.count + 7) >> 3);
     this.count = 0;
   }
-  zero(): void {
-    this.room(1);
-    this.count++;
-  }
-  /** Appends `n` ones, a byte at a time where it can. */
-  ones(n: number): void {
-    this.room(n);
-    let p = this.count;
-    const end = p + n;
-    while (p < end && (p & 7) !== 0) this.bits[p >> 3] |= 1 << (p++ & 7);
-    if (end - p >= 8) {
-      const b0 = p >> 3;
-      const b1 = end >> 3;
-      this.bits.fill(0xff, b0, b1);
-      p = b1 << 3;
-    }
-    while (p < end) this.bits[p >> 3] |= 1 << (p++ & 7);
-    this.count = end;
-  }
   /** Appends `n` ones with one fill of the whole bytes (list and validity levels are mostly ones). */
   fillOnes(n: number): void {
     this.room(n);
@@ -280,6 +262,46 @@ export interface EncodedRowGroup {
   chunks: ChunkMeta[];
 }
 
+/** The leaf columns of a schema as Parquet sees them: path and physical type, in order. */
+function leavesOf(schema: Schema): { path: string[]; type: number }[] {
+  return schema.fields.map((f) => {
+    const kind = kindOf(f.type);
+    return kind === "listf64"
+      ? { path: [f.name, "list", f.type.children[0].name ?? "item"], type: T_DOUBLE }
+      : { path: [f.name], type: kind === "i64" ? T_INT64 : kind === "f64" ? T_DOUBLE : T_BYTE_ARRAY };
+  });
+}
+
+/**
+ * Checks that an encoded row group (possibly read back from staging) fits `schema` and holds together: one chunk per
+ * leaf with its path and type, a known codec, pages laid back to back inside its bytes, value counts that cover the
+ * rows. Throws (a plain Error: a corrupt part, not an I/O error) otherwise, so a bad part is quarantined instead of
+ * producing a final file no reader can open.
+ */
+export function validateRowGroup(schema: Schema, g: EncodedRowGroup): void {
+  const bad = (why: string) => {
+    throw new Error(`encoded row group does not fit the schema: ${why}`);
+  };
+  const leaves = leavesOf(schema);
+  if (!Number.isInteger(g.rows) || g.rows <= 0 || !Number.isInteger(g.bytes) || g.bytes <= 0) bad("rows/bytes");
+  if (!Array.isArray(g.chunks) || g.chunks.length !== leaves.length) bad(`${g.chunks?.length} chunks for ${leaves.length} columns`);
+  let pos = 0;
+  for (let i = 0; i < leaves.length; i++) {
+    const c = g.chunks[i];
+    const name = leaves[i].path.join(".");
+    if (!Array.isArray(c.path) || c.path.join("\u0000") !== leaves[i].path.join("\u0000")) bad(`chunk ${i} is ${c.path}, expected ${name}`);
+    if (c.type !== leaves[i].type) bad(`${name}: type ${c.type}`);
+    if (c.codec !== CODEC_ZSTD && c.codec !== CODEC_UNCOMPRESSED) bad(`${name}: codec ${c.codec}`);
+    const first = c.dictOffset ?? c.offset;
+    if (first !== pos || (c.dictOffset !== undefined && !(c.dictOffset < c.offset))) bad(`${name}: pages not back to back`);
+    if (!Number.isInteger(c.compressed) || c.compressed <= 0 || !Number.isInteger(c.uncompressed) || c.uncompressed <= 0) bad(`${name}: sizes`);
+    if (!(c.offset < first + c.compressed)) bad(`${name}: data page outside the chunk`);
+    pos = first + c.compressed;
+    if (!Number.isInteger(c.numValues) || c.numValues < g.rows || (leaves[i].path.length === 1 && c.numValues !== g.rows)) bad(`${name}: ${c.numValues} values for ${g.rows} rows`);
+  }
+  if (pos !== g.bytes) bad(`chunks end at ${pos}, the row group has ${g.bytes} bytes`);
+}
+
 export interface EncoderOptions {
   codec: "zstd" | "uncompressed";
   zstdLevel?: number;
@@ -309,7 +331,7 @@ export class ParquetStreamEncoder {
   rows = 0;
 
   constructor(
-    schema: Schema,
+    private readonly schema: Schema,
     private readonly opts: EncoderOptions,
     private readonly sink: (b: Uint8Array) => Promise<void>,
   ) {
@@ -383,6 +405,7 @@ export class ParquetStreamEncoder {
 
   /** Appends an encoded row group (from this or an earlier encoder with the same schema) to the file. */
   async writeEncoded(g: EncodedRowGroup): Promise<void> {
+    validateRowGroup(this.schema, g);
     if (this.offset === 0) {
       this.offset = 4;
       await this.sink(MAGIC);
@@ -773,6 +796,9 @@ export function attachStringIds(d: Data, ids: Int32Array, table: Uint8Array[]): 
   STRING_IDS.set(d.values, { ids, table });
 }
 
+/** Past this many distinct strings in a row group (ids, not a few categories), PLAIN is as small and cheaper. */
+const MAX_STRINGS = 65_536;
+
 /**
  * A row group's string dictionary, distinct values in first-seen order: from the ids attached to its columns when
  * they all have them (rows straight from the writer's buffers), else by hashing the values' bytes.
@@ -789,8 +815,9 @@ class StringDictionary {
     const rows = datas.reduce((s, d) => s + d.length, 0);
     if (this.indices.length < rows) this.indices = new Int32Array(Math.max(rows, this.indices.length * 2));
     const attached = datas.map((d) => STRING_IDS.get(d.values));
-    const values = (attached.every((a) => a !== undefined) && this.fromIds(datas, attached as { ids: Int32Array; table: Uint8Array[] }[])) || this.fromBytes(datas);
-    if (!values) return undefined;
+    const ids = attached.every((a) => a !== undefined) ? this.fromIds(datas, attached as { ids: Int32Array; table: Uint8Array[] }[]) : undefined;
+    const values = ids === undefined ? this.fromBytes(datas) : ids;
+    if (!values) return undefined; // too many distinct values: PLAIN is smaller
     this.size = values.length;
     const raw = new Bytes(values.reduce((s, v) => s + 4 + v.length, 0));
     for (const v of values) {
@@ -802,10 +829,9 @@ class StringDictionary {
 
   /**
    * Without ids (rows decoded from staging): distinct values found by an FNV-1a hash of their bytes in an
-   * open-addressing table, compared byte for byte on a hit. Gives up past MAX_DISTINCT values.
+   * open-addressing table, compared byte for byte on a hit. Gives up past MAX_STRINGS values.
    */
   private fromBytes(datas: Data[]): Uint8Array[] | undefined {
-    const MAX_DISTINCT = 65_536;
     const values: Uint8Array[] = [];
     const idx = this.indices;
     let k = 0;
@@ -839,7 +865,7 @@ class StringDictionary {
           s = (s + 1) & mask;
         }
         if (id < 0) {
-          if (values.length >= MAX_DISTINCT) return undefined;
+          if (values.length >= MAX_STRINGS) return undefined;
           id = values.length;
           values.push(bytes.subarray(a, b));
           slots[s] = id + 1;
@@ -866,7 +892,8 @@ class StringDictionary {
     return values;
   }
 
-  private fromIds(datas: Data[], attached: { ids: Int32Array; table: Uint8Array[] }[]): Uint8Array[] | undefined {
+  /** Distinct values from the attached ids; null past MAX_STRINGS values, undefined when the ids do not cover the rows. */
+  private fromIds(datas: Data[], attached: { ids: Int32Array; table: Uint8Array[] }[]): Uint8Array[] | null | undefined {
     const idx = this.indices;
     const values: Uint8Array[] = [];
     let k = 0;
@@ -883,6 +910,7 @@ class StringDictionary {
         if (id < 0) continue; // null: no value, its def level says so
         let l = local[id] - 1;
         if (l < 0) {
+          if (values.length >= MAX_STRINGS) return null;
           l = values.length;
           values.push(table[id]);
           local[id] = l + 1;

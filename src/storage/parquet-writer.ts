@@ -18,7 +18,7 @@ import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts"
 import { freeQuarantineDir, isCorrupt, quarantineSegment, salvageParts, trailerParts, trailerStart } from "./quarantine.ts";
 import { ParquetStreamEncoder } from "./parquet-encode.ts";
 import {
-  ENCODE_AT_FLUSH_ROWS, encodeRowGroupSegment, encodeSegment, readSegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
+  ENCODE_AT_FLUSH_ROWS, encodeRowGroupSegment, encodeSegment, readSegmentStats, type SegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
 } from "./staging.ts";
 
 const log = logger("writer");
@@ -341,12 +341,7 @@ export class SnapshotWriter implements SnapshotSink {
       if (st.segments.length === 0) await this.fs.mkdirp(st.dir);
       const name = segmentName(st.nextSeg);
       const stats = { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] };
-      // a large flush is encoded now, once, and compaction copies it; a small one is staged raw (see staging.ts)
-      const chunks =
-        buf.length >= this.encodeAtFlushRows && this.settings.compression !== "snappy"
-          ? encodeRowGroupSegment(buf.toRecordBatch(), stats, this.settings.row_group_rows, (b) => this.rowGroupEncoder().encodeRowGroup(b))
-          : encodeSegment(buf, stats);
-      const bytes = await writeAtomic(this.fs, join(st.dir, name), chunks);
+      const bytes = await writeAtomic(this.fs, join(st.dir, name), this.segmentChunks(st.venue, buf, stats));
       st.nextSeg++;
       st.segments.push(name);
       st.pending.shift();
@@ -360,6 +355,24 @@ export class SnapshotWriter implements SnapshotSink {
       this.onDurable?.(st.venue, buf.marketRows);
       this.release(buf);
     }
+  }
+
+  /**
+   * A flushed buffer as a staged segment's bytes: a large flush encoded now, once (compaction copies it), a small one
+   * raw (see staging.ts). Encoding is done up front, so a failure in it (a bug, not the disk) is not retried for ever
+   * as if it were a write error: the buffer is staged raw instead, and compaction gets another chance at its rows.
+   */
+  private segmentChunks(venue: string, buf: ColumnBuffer, stats: SegmentStats): Iterable<Uint8Array> {
+    if (buf.length >= this.encodeAtFlushRows && this.settings.compression !== "snappy") {
+      try {
+        return [...encodeRowGroupSegment(buf.toRecordBatch(), stats, this.settings.row_group_rows, (b) => this.rowGroupEncoder().encodeRowGroup(b))];
+      } catch (e) {
+        this.metrics?.inc("surveillance_writer_encode_failures_total", { venue }, 1, "flushes whose encoding failed (staged raw instead)");
+        this.errLog.warn("encode", `encoding a flush of ${buf.length} rows failed (${(e as Error)?.message ?? e}); staging it raw instead`, this.clock.now());
+        this.encoder = undefined; // its scratch state is suspect
+      }
+    }
+    return encodeSegment(buf, stats);
   }
 
   private encoder: ParquetStreamEncoder | undefined;

@@ -8,13 +8,14 @@
  *   (ColumnBuffer.partChunks / decodePart); compaction encodes them. Small flushes (the collector's every-5-s case)
  *   stage this way, so the final file still gets row groups of row_group_rows rows, the best compression.
  * - PART_ROWGROUP: one Parquet row group, already encoded (parquet-encode.ts EncodedRowGroup) with its chunk
- *   metadata and a CRC-32 of its bytes in the header. Large flushes (≥ ENCODE_AT_FLUSH_ROWS rows) stage this way,
+ *   metadata and a CRC-32 of its bytes in the header, then the header's own CRC-32. Large flushes (≥ ENCODE_AT_FLUSH_ROWS rows) stage this way,
  *   so rows are encoded once: compaction copies the row group into the final file instead of re-encoding it.
  */
 import { dirname, join } from "node:path";
 import type { RecordBatch } from "apache-arrow";
 import type { ColumnBuffer } from "./_columns.ts";
-import type { ChunkMeta, EncodedRowGroup } from "./parquet-encode.ts";
+import { type ChunkMeta, type EncodedRowGroup, validateRowGroup } from "./parquet-encode.ts";
+import { SNAPSHOT_SCHEMA } from "../schema.ts";
 import { utcDate } from "./../timebucket.ts";
 import { errCode, type StorageFs } from "./fs.ts";
 
@@ -121,14 +122,19 @@ interface RowGroupHeader {
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 const PAD = new Uint8Array(8);
 
-/** The 8-byte head and padded JSON header of a part. */
-function partHead(kind: number, header: unknown): Uint8Array[] {
+/**
+ * The 8-byte head and the JSON header of a row-group part, followed by the header's CRC-32 (u32 LE: the header
+ * places every byte of the body, so it is checked like the body) and padding to 8.
+ */
+function rowGroupHead(header: unknown): Uint8Array[] {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const head = new Uint8Array(8);
   const dv = new DataView(head.buffer);
   dv.setUint32(0, json.length, true);
-  dv.setUint32(4, kind, true);
-  return [head, json, PAD.subarray(0, pad8(json.length))];
+  dv.setUint32(4, PART_ROWGROUP, true);
+  const crc = new Uint8Array(4);
+  new DataView(crc.buffer).setUint32(0, Bun.hash.crc32(json), true);
+  return [head, json, crc, PAD.subarray(0, pad8(json.length + 4))];
 }
 
 /** A part's kind, from its head. */
@@ -145,20 +151,27 @@ export function rowGroupPart(g: EncodedRowGroup, stats: { min_ts: number; max_ts
     stats: st && { nulls: st.nulls, min: st.min && [...st.min], max: st.max && [...st.max] },
   }));
   const header: RowGroupHeader = { rows: g.rows, ...stats, len: g.bytes, crc, chunks };
-  return [...partHead(PART_ROWGROUP, header), ...g.pieces];
+  return [...rowGroupHead(header), ...g.pieces];
 }
 
 /**
- * A PART_ROWGROUP part back as the row group it holds (views of `part`) and its stats; throws when the header does
- * not parse, the lengths do not add up or the CRC-32 does not match (a corrupt part).
+ * A PART_ROWGROUP part back as the row group it holds (views of `part`) and its stats; throws (a plain Error: the
+ * part is corrupt) when the header's or the body's CRC-32 does not match, the header does not parse, its stats are
+ * not numbers, or its chunks do not fit the snapshot schema (validateRowGroup).
  */
 export function decodeRowGroupPart(part: Uint8Array): { group: EncodedRowGroup; header: RowGroupHeader; len: number } {
   if (part.length < 8 || partKind(part) !== PART_ROWGROUP) throw new Error("not a row-group part");
-  const hlen = new DataView(part.buffer, part.byteOffset, 8).getUint32(0, true);
-  const start = 8 + hlen + pad8(hlen);
+  const dv = new DataView(part.buffer, part.byteOffset, part.byteLength);
+  const hlen = dv.getUint32(0, true);
+  const start = 8 + hlen + 4 + pad8(hlen + 4);
   if (start > part.length) throw new Error("row-group part header out of range");
-  const h = JSON.parse(new TextDecoder().decode(part.subarray(8, 8 + hlen))) as RowGroupHeader;
+  const json = part.subarray(8, 8 + hlen);
+  if (Bun.hash.crc32(json) !== dv.getUint32(8 + hlen, true)) throw new Error("row-group part header CRC mismatch");
+  const h = JSON.parse(new TextDecoder().decode(json)) as RowGroupHeader;
   if (!Number.isInteger(h.rows) || h.rows <= 0 || !Number.isInteger(h.len) || h.len <= 0 || !Array.isArray(h.chunks)) throw new Error("bad row-group part header");
+  if (!Number.isFinite(h.min_ts) || !Number.isFinite(h.max_ts) || !Array.isArray(h.markets) || !h.markets.every((m) => typeof m === "string")) {
+    throw new Error("bad row-group part stats");
+  }
   if (start + h.len > part.length) throw new Error("row-group part truncated");
   const body = part.subarray(start, start + h.len);
   if (Bun.hash.crc32(body) !== h.crc) throw new Error("row-group part CRC mismatch");
@@ -166,7 +179,9 @@ export function decodeRowGroupPart(part: Uint8Array): { group: EncodedRowGroup; 
     ...c,
     stats: st && { nulls: st.nulls, min: st.min && Uint8Array.from(st.min), max: st.max && Uint8Array.from(st.max) },
   }));
-  return { group: { rows: h.rows, bytes: h.len, pieces: [body], chunks }, header: h, len: start + h.len };
+  const group = { rows: h.rows, bytes: h.len, pieces: [body], chunks };
+  validateRowGroup(SNAPSHOT_SCHEMA, group);
+  return { group, header: h, len: start + h.len };
 }
 
 /**
