@@ -473,11 +473,19 @@ function sum3(sz: Float64Array, start: number, n: number): number {
 
 const PAD = new Uint8Array(8);
 
+/** Buffers per staged part: per column its validity (when nullable), then values (+ offsets for strings and lists). */
+const PART_BUFFERS = SNAPSHOT_SCHEMA.fields.reduce(
+  (n, f) => n + (f.nullable ? 1 : 0) + (DataType.isUtf8(f.type) || DataType.isList(f.type) ? 2 : 1),
+  0,
+);
+
 /** A staged part (see ColumnBuffer.partChunks) as an Arrow RecordBatch whose buffers are views of `bytes`. */
 export function decodePart(bytes: Uint8Array): RecordBatch {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = dv.getUint32(0, true);
   const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as { rows: number; lens: number[]; nulls: number[] };
+  // a part staged under another schema (a column added or removed since) must not be read column-shifted
+  if (!Array.isArray(h.lens) || h.lens.length !== PART_BUFFERS) throw new Error(`staged part has ${h.lens?.length} buffers, the schema needs ${PART_BUFFERS}`);
   const n = h.rows;
   let pos = 8 + hlen + ((8 - (hlen % 8)) % 8);
   let k = 0;

@@ -41,3 +41,24 @@ describe("staged segments", () => {
     expect(parseBucketDir("2026-12-31T23-55_5m")).toBeUndefined();
   });
 });
+
+describe("a raw staged part from another schema", () => {
+  test("is refused (a plain Error: quarantined), not read with its columns shifted", () => {
+    const buf = new ColumnBuffer(50);
+    const g = new BookGen({ seed: 4 });
+    for (let i = 0; i < 20; i++) buf.append(g.next());
+    const chunks = buf.partChunks(0, 20);
+    const whole = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+    let o = 0;
+    for (const c of chunks) (whole.set(c, o), (o += c.length));
+    expect(decodePart(whole).numRows).toBe(20);
+    // the same part as a build with one column fewer (its last buffer) would have written it
+    const hlen = new DataView(whole.buffer).getUint32(0, true);
+    const h = JSON.parse(new TextDecoder().decode(whole.subarray(8, 8 + hlen)));
+    const json = new TextEncoder().encode(JSON.stringify({ ...h, lens: h.lens.slice(0, -1) }));
+    const shorter = new Uint8Array(8 + json.length + ((8 - (json.length % 8)) % 8) + whole.length);
+    new DataView(shorter.buffer).setUint32(0, json.length, true);
+    shorter.set(json, 8);
+    expect(() => decodePart(shorter)).toThrow("the schema needs");
+  });
+});
