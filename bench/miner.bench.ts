@@ -6,7 +6,8 @@
  *
  *   bun bench/miner.bench.ts [--scale 0.25] [--regen] [--skip-lists]
  *
- * --scale is the fraction of the day generated (default 1). The dataset is cached in $TMPDIR/surveillance-bench.
+ * --scale is the fraction of the day generated (default 1). The dataset is cached in $TMPDIR/surveillance-bench and
+ * regenerated when the writer's encoding sources change.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -123,7 +124,13 @@ async function generate(dir: string, scale: number): Promise<void> {
   clock.set(end + 10_000);
   await writer.close();
   process.stderr.write(`\rgenerated ${rows.toLocaleString()} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s${" ".repeat(20)}\n`);
-  writeFileSync(join(dir, "READY"), JSON.stringify({ rows, scale }));
+  writeFileSync(join(dir, "READY"), JSON.stringify({ rows, scale, writer: writerVersion() }));
+}
+
+/** A hash of the writer's encoding sources: a cached dataset written by other code is regenerated. */
+function writerVersion(): string {
+  const src = ["parquet-encode.ts", "staging.ts", "_columns.ts", "compact.ts"].map((f) => readFileSync(join(import.meta.dir, "../src/storage", f), "utf8"));
+  return Bun.hash(src.join("\n")).toString(16);
 }
 
 function datasetBytes(dir: string): { files: number; bytes: number } {
@@ -190,7 +197,9 @@ async function main(): Promise<void> {
   const to = START + Math.ceil((DAY * scale) / 3_600_000) * 3_600_000;
   if (engine) return child(engine, dir, to);
 
-  if (process.argv.includes("--regen") || !existsSync(join(dir, "READY"))) await generate(dir, scale);
+  if (process.argv.includes("--regen") || !existsSync(join(dir, "READY")) || JSON.parse(readFileSync(join(dir, "READY"), "utf8")).writer !== writerVersion()) {
+    await generate(dir, scale); // missing, asked for, or written by another version of the writer's encoding
+  }
   const { rows } = JSON.parse(await Bun.file(join(dir, "READY")).text()) as { rows: number };
   const { files, bytes } = datasetBytes(dir);
   console.log(`dataset: ${dir}\n  scale ${scale} of a day, ${rows.toLocaleString()} rows, ${files} files, ${(bytes / 1e6).toFixed(0)} MB Parquet`);

@@ -1,4 +1,7 @@
-/** Runs every bench/*.bench.ts, each in its own process so its peak RSS is its own. `bun run bench [filter]`. */
+/**
+ * Runs every bench/*.bench.ts, each in its own process so its peak RSS is its own. `bun run bench [filter] [args…]`:
+ * the args after the filter go to each bench (e.g. `bun run bench miner --regen`).
+ */
 import { Glob } from "bun";
 
 const filter = process.argv[2] ?? "";
@@ -7,7 +10,7 @@ const files = [...new Glob("*.bench.ts").scanSync(dir)].filter((f) => f.includes
 let failed = 0;
 for (const f of files) {
   console.log(`\n== ${f}`);
-  const p = Bun.spawnSync(["bun", `${dir}/${f}`], { stdout: "inherit", stderr: "inherit" });
+  const p = Bun.spawnSync(["bun", `${dir}/${f}`, ...process.argv.slice(3)], { stdout: "inherit", stderr: "inherit" });
   if (p.exitCode !== 0) failed++;
 }
 if (failed > 0) {
