@@ -1,6 +1,8 @@
 /**
  * Operator commands on an hour of realistic data written by the real writer: `verify` (every row, every
- * invariant) and `status` (two columns per file), both parquet-wasm, no Polars. rows/s, MB/s of Parquet, peak RSS.
+ * invariant, parquet-wasm) and `status` (footers and market_id dictionary pages; `status-data` reads the two
+ * columns with parquet-wasm instead, as for files the metadata cannot answer for), no Polars. rows/s, MB/s of
+ * Parquet, peak RSS.
  * `bun run bench ops` (ROWS=… to change the size). Figures are noisy on a shared machine.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -46,7 +48,7 @@ try {
     sample();
     const cpuSecs = (cpu.user + cpu.system) / 1e6;
     console.log(
-      `${name.padEnd(7)} ${secs.toFixed(2)} s wall: ${Math.round(ROWS / secs).toLocaleString()} rows/s, ${(bytes / MB / secs).toFixed(1)} MB/s; ` +
+      `${name.padEnd(11)} ${secs.toFixed(2)} s wall: ${Math.round(ROWS / secs).toLocaleString()} rows/s, ${(bytes / MB / secs).toFixed(1)} MB/s; ` +
         `CPU ${cpuSecs.toFixed(2)} s: ${Math.round(ROWS / cpuSecs).toLocaleString()} rows/s; peak RSS ${peakRss.toFixed(0)} MB`,
     );
   };
@@ -56,6 +58,10 @@ try {
   });
   await run("status", async () => {
     const s = await dayStatus(dir, start, { bucketMinutes: 5 });
+    if (s.hours.reduce((t, h) => t + h.rows, 0) !== ROWS) throw new Error("status rows differ");
+  });
+  await run("status-data", async () => {
+    const s = await dayStatus(dir, start, { bucketMinutes: 5, fromData: true });
     if (s.hours.reduce((t, h) => t + h.rows, 0) !== ROWS) throw new Error("status rows differ");
   });
 } finally {

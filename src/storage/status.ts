@@ -1,10 +1,12 @@
 /**
  * What an operator asks of a data dir: per venue and hour, files, rows, distinct markets, bytes, first/last ts,
- * missing buckets and staged-but-not-finalized data. Reads final files with parquet-wasm (two columns), no Polars.
+ * missing buckets and staged-but-not-finalized data. Answers from each final file's footer and market_id dictionary
+ * pages where the file allows (our writer's files), else reads two columns with parquet-wasm; no Polars.
  */
 import { utcDate } from "../timebucket.ts";
 import { formatInferred, inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } from "./file-buckets.ts";
 import { readManifest, type ManifestEntry } from "./manifest.ts";
+import { summaryFromMetadata } from "./parquet-footer.ts";
 import { listDatasetFiles, readParquetFile } from "./parquet-read.ts";
 import { listQuarantined, listStagedSummary } from "./staged-summary.ts";
 
@@ -57,8 +59,57 @@ function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
 
 const hhmm = (ts: number) => new Date(ts).toISOString().slice(11, 16).replace(":", "-");
 
+/** What status takes from one final file. */
+export interface FileFacts {
+  /** Where the answer came from: the footer and dictionary pages, or the two columns' data. */
+  source: "metadata" | "data";
+  rows: number;
+  /** Smallest and largest ts_recv (undefined without rows). */
+  range: [number | undefined, number | undefined];
+  /** The same within [hourTs, hourTs + 1 h), when asked for. */
+  hourRange?: [number | undefined, number | undefined];
+  markets: Set<string>;
+}
+
+/**
+ * Rows, ts_recv range and distinct market ids of a final file: from its metadata (row-group statistics and
+ * market_id dictionary pages, see parquet-footer.ts) when the file allows, else (or with `fromData`) by reading
+ * ts_recv and market_id. `hourTs` asks for the range within that hour too (bucket inference). Throws when the
+ * file cannot be read.
+ */
+export async function fileFacts(path: string, hourTs?: number, opts: { fromData?: boolean } = {}): Promise<FileFacts> {
+  if (!opts.fromData) {
+    const m = summaryFromMetadata(path, { int64: "ts_recv", string: "market_id" });
+    // the hour's range equals the file's when every row lies in the hour; otherwise the rows must be looked at
+    const inHour = hourTs === undefined || m?.min === undefined || (m.min >= hourTs && m.max! < hourTs + HOUR);
+    if (m && inHour) {
+      const range: [number | undefined, number | undefined] = [m.min, m.max];
+      return { source: "metadata", rows: m.rows, range, hourRange: hourTs === undefined ? undefined : range, markets: m.values };
+    }
+  }
+  const t = await readParquetFile(path, ["ts_recv", "market_id"]);
+  const markets = new Set<string>();
+  for (const d of t.getChild("market_id")!.data) {
+    const off = d.valueOffsets as Int32Array, bytes = d.values as Uint8Array;
+    let prevStart = -1, prevEnd = -1;
+    for (let i = d.offset; i < d.offset + d.length; i++) {
+      const s0 = off[i], s1 = off[i + 1];
+      if (prevStart >= 0 && s1 - s0 === prevEnd - prevStart && sameBytes(bytes, s0, prevStart, s1 - s0)) continue; // rows come in runs of one market
+      markets.add(utf8.decode(bytes.subarray(s0, s1)));
+      prevStart = s0;
+      prevEnd = s1;
+    }
+  }
+  return {
+    source: "data", rows: t.numRows, range: tsRange(t), markets,
+    hourRange: hourTs === undefined ? undefined : tsRange(t, hourTs, hourTs + HOUR),
+  };
+}
+
 /** Status of one UTC day (`dayTs` = its midnight). */
-export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMinutes: number; venues?: string[] }): Promise<DayStatus> {
+export async function dayStatus(
+  dataDir: string, dayTs: number, opts: { bucketMinutes: number; venues?: string[]; /** read the columns even where metadata would do (tests) */ fromData?: boolean },
+): Promise<DayStatus> {
   const date = utcDate(dayTs);
   const files = listDatasetFiles(dataDir, { venues: opts.venues, fromTs: dayTs, toTs: dayTs + 24 * HOUR });
   // Read after the listing: a file a running collector finalizes meanwhile has its line by then (or is inferred).
@@ -99,28 +150,19 @@ export async function dayStatus(dataDir: string, dayTs: number, opts: { bucketMi
     const entry = listed.get(f.rel);
     let minutes = entry && isBucketMinutes(entry.bucket_minutes) ? entry.bucket_minutes : undefined;
     try {
-      const t = await readParquetFile(f.abs, ["ts_recv", "market_id"]);
-      a.rows += t.numRows;
-      const [lo, hi] = tsRange(t);
+      const needHour = start !== undefined && minutes === undefined;
+      const hourTs = start === undefined ? 0 : start - (start % HOUR);
+      const facts = await fileFacts(f.abs, needHour ? hourTs : undefined, { fromData: opts.fromData });
+      a.rows += facts.rows;
+      const [lo, hi] = facts.range;
       if (lo !== undefined && (a.first_ts === null || lo < a.first_ts)) a.first_ts = lo;
       if (hi !== undefined && (a.last_ts === null || hi > a.last_ts)) a.last_ts = hi;
-      if (start !== undefined && minutes === undefined) {
-        const hourTs = start - (start % HOUR);
-        const fit = inferBucketMinutes(start, opts.bucketMinutes, ...tsRange(t, hourTs, hourTs + HOUR));
+      if (needHour) {
+        const fit = inferBucketMinutes(start!, opts.bucketMinutes, ...facts.hourRange!);
         minutes = fit.minutes;
         if (fit.fits && minutes !== opts.bucketMinutes) inferred.push({ file: f.rel, bucket_minutes: minutes });
       }
-      for (const d of t.getChild("market_id")!.data) {
-        const off = d.valueOffsets as Int32Array, bytes = d.values as Uint8Array;
-        let prevStart = -1, prevEnd = -1;
-        for (let i = d.offset; i < d.offset + d.length; i++) {
-          const s0 = off[i], s1 = off[i + 1];
-          if (prevStart >= 0 && s1 - s0 === prevEnd - prevStart && sameBytes(bytes, s0, prevStart, s1 - s0)) continue; // rows come in runs of one market
-          a.marketSet.add(utf8.decode(bytes.subarray(s0, s1)));
-          prevStart = s0;
-          prevEnd = s1;
-        }
-      }
+      for (const m of facts.markets) a.marketSet.add(m);
     } catch {
       a.unreadable.push(f.rel);
     }

@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { tableToIPC } from "apache-arrow";
 import { bucketPath } from "../../src/timebucket.ts";
-import { dayStatus, formatStatus } from "../../src/storage/status.ts";
-import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
+import { dayStatus, fileFacts, formatStatus, type DayStatus } from "../../src/storage/status.ts";
+import { parsePageHeader, readFooter } from "../../src/storage/parquet-footer.ts";
+import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
+import { pw } from "../../src/storage/parquet-wasm.ts";
+import { bookRow, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { SimClock } from "../../src/clock.ts";
 import { BookGen } from "../helpers/books.ts";
 import { openWriter, tempDir, tempDirs } from "../helpers/store.ts";
@@ -178,5 +183,119 @@ describe("dayStatus after writer.bucket_minutes changed (5 → 15 → 5)", () =>
     const s15 = await dayStatus(d, BC_DAY, { bucketMinutes: 15 });
     expect(s15.hours.every((h) => h.missing_buckets.length === 0)).toBe(true);
     expect(s15.inferred.map((i) => i.bucket_minutes)).toEqual(Array(10).fill(5));
+  });
+});
+
+describe("status from metadata (footer statistics and market_id dictionaries) equals status from the data", () => {
+  const SDAY = Date.UTC(2026, 4, 20);
+  const dirs = tempDirs("status-meta-");
+  const venueFiles = (d: string) => listDatasetFiles(d).filter((f) => f.date === "2026-05-20");
+
+  /** Two venues, 10:48 → 11:12 (two hours, 5-minute files), written by the real writer with small row groups. */
+  async function writeDay(compression: "zstd" | "uncompressed" | "snappy"): Promise<string> {
+    const dir = dirs();
+    const start = SDAY + 10.8 * H;
+    const { w } = await openWriter(dir, { compression, row_group_rows: 400, flush_rows: 100_000 }, { clock: new SimClock(start) });
+    for (const [venue, seed] of [["mock", 3], ["kalshi", 4]] as const) {
+      const g = new BookGen({ seed, venue, markets: 1500, start, stepMs: 24 * MIN / 3000 }); // more markets than a row group holds
+      for (let i = 0; i < 3000; i++) {
+        w.append(g.next());
+        if ((i + 1) % 900 === 0) await w.flush();
+      }
+    }
+    await w.close();
+    return dir;
+  }
+
+  /** Per venue and hour: rows, first/last ts_recv and distinct market ids, by DuckDB over the same files. */
+  async function duckdbHours(dir: string): Promise<string[]> {
+    const db = await DuckDBInstance.create(":memory:");
+    const conn = await db.connect();
+    try {
+      const rows = (await conn.runAndReadAll(
+        `SELECT venue, hour, count(*) AS n, min(ts_recv) AS lo, max(ts_recv) AS hi, count(DISTINCT market_id) AS m
+         FROM read_parquet('${dir}/orderbook_snapshots/*/date=2026-05-20/*/*.parquet', hive_partitioning = true, union_by_name = true)
+         GROUP BY ALL ORDER BY venue, hour`,
+      )).getRowObjectsJS();
+      return rows.map((r) => `${r.venue}/${String(r.hour).padStart(2, "0")}: ${r.n} rows, ${r.m} markets, ${r.lo}..${r.hi}`);
+    } finally {
+      conn.closeSync();
+    }
+  }
+  const ours = (s: DayStatus) => s.hours.map((h) => `${h.venue}/${h.hour}: ${h.rows} rows, ${h.markets} markets, ${h.first_ts}..${h.last_ts}`);
+
+  test.each(["zstd", "uncompressed"] as const)("%s files of the writer: every file answered from metadata, same status as reading the columns, same as DuckDB", async (compression) => {
+    const dir = await writeDay(compression);
+    const files = venueFiles(dir);
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    const groups = files.map((f) => {
+      const fd = openSync(f.abs, "r");
+      try {
+        return readFooter(fd, f.bytes).footer.rowGroups.length;
+      } finally {
+        closeSync(fd);
+      }
+    });
+    expect(Math.max(...groups)).toBeGreaterThan(1);
+    for (const f of files) expect((await fileFacts(f.abs)).source).toBe("metadata");
+    const fast = await dayStatus(dir, SDAY, { bucketMinutes: 5 });
+    expect(fast).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true }));
+    expect(fast.hours.map((h) => `${h.venue}/${h.hour}`)).toEqual(["kalshi/10", "kalshi/11", "mock/10", "mock/11"]);
+    expect(fast.hours.every((h) => h.unreadable.length === 0)).toBe(true);
+    expect(ours(fast)).toEqual(await duckdbHours(dir));
+    expect(formatStatus(fast)).toBe(formatStatus(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true })));
+    // without the manifest each file's length is inferred from its rows' range: the same from metadata
+    rmSync(join(dir, "_manifest"), { recursive: true });
+    expect(await dayStatus(dir, SDAY, { bucketMinutes: 15 })).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 15, fromData: true }));
+  });
+
+  test("snappy files (parquet-wasm) are read from the data, with the same answer as DuckDB", async () => {
+    const dir = await writeDay("snappy");
+    for (const f of venueFiles(dir)) expect((await fileFacts(f.abs)).source).toBe("data");
+    const s = await dayStatus(dir, SDAY, { bucketMinutes: 5 });
+    expect(ours(s)).toEqual(await duckdbHours(dir));
+    expect(s).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true }));
+  });
+
+  test("a hand-built file with PLAIN market_id next to the writer's files: read from its data, counted right", async () => {
+    const dir = await writeDay("zstd");
+    const start = SDAY + 11.25 * H; // 11:15, after the writer's last bucket
+    const rows = [bookRow(start + 1000, "mock", "plain-1", "yes", 1), bookRow(start + 2000, "mock", "plain-2", "no", 2), bookRow(start + 3000, "mock", "plain-1", "no", 3)];
+    const props = new pw.WriterPropertiesBuilder().setDictionaryEnabled(false).setCompression(pw.Compression.UNCOMPRESSED).build();
+    const rel = bucketPath("mock", start, 5);
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(rowsToTable(rows), "stream")), props));
+    expect((await fileFacts(join(dir, rel))).source).toBe("data");
+    const s = await dayStatus(dir, SDAY, { bucketMinutes: 5, venues: ["mock"] });
+    expect(s).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 5, venues: ["mock"], fromData: true }));
+    expect(ours(s)).toEqual((await duckdbHours(dir)).filter((l) => l.startsWith("mock/")));
+    expect(s.hours[1].last_ts).toBe(start + 3000);
+  });
+
+  test("a corrupt market_id dictionary page: the file is unreadable, as when reading its data", async () => {
+    const dir = await writeDay("zstd");
+    const f = venueFiles(dir).find((x) => x.venue === "mock" && x.hour === 11)!;
+    const bytes = new Uint8Array(readFileSync(f.abs));
+    const fd = openSync(f.abs, "r");
+    const { footer } = readFooter(fd, f.bytes);
+    closeSync(fd);
+    const c = footer.rowGroups[0].columns.find((x) => x.path[0] === "market_id")!;
+    const h = parsePageHeader(bytes, c.dictionaryPageOffset!);
+    for (let k = 0; k < 8; k++) bytes[h.end + 4 + k] ^= 0x5a; // inside the ZSTD frame, past its magic
+    writeFileSync(f.abs, bytes);
+    const s = await dayStatus(dir, SDAY, { bucketMinutes: 5 });
+    expect(s.hours.flatMap((x) => x.unreadable)).toEqual([f.rel]);
+    expect(s).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true }));
+  });
+
+  test("without the manifest, a file with rows outside its hour is read from its data (the in-hour range is needed)", async () => {
+    const dir = dirs();
+    const start = SDAY + 10 * H;
+    const rel = bucketPath("mock", start, 5);
+    await writeSnapshotFile(join(dir, rel), [bookRow(start + 1000, "mock", "a", "yes", 1), bookRow(start + 4 * MIN, "mock", "b", "yes", 2), bookRow(start + H + 10 * MIN, "mock", "a", "no", 3)]);
+    expect((await fileFacts(join(dir, rel))).source).toBe("metadata");
+    const f = await fileFacts(join(dir, rel), start);
+    expect(f).toMatchObject({ source: "data", range: [start + 1000, start + H + 10 * MIN], hourRange: [start + 1000, start + 4 * MIN] });
+    expect(await dayStatus(dir, SDAY, { bucketMinutes: 15 })).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 15, fromData: true }));
   });
 });
