@@ -193,8 +193,9 @@ export class ScheduleInputs {
       return false;
     }
     if (!file) {
-      // Nothing there: normal for stats before the first `mine`; gone when one was held.
-      if (held) this.fail(input, "missing", now, `${this.rel(held.path)} is gone and no other ${input} file is there`);
+      // Nothing there: normal for stats before the first `mine`; gone when one was held (unless the clock stepped back
+      // past its date: it is then only "in the future", still there, and kept without a word).
+      if (held && !(held.date > utcDate(now) && (await stillThere(held.path)))) this.fail(input, "missing", now, `${this.rel(held.path)} is gone and no other ${input} file is there`);
       return false;
     }
     const id = identity(file);
@@ -204,6 +205,8 @@ export class ScheduleInputs {
     }
     if (this.failed.get(input) === id) return false;
     if (held && file.date < held.date) {
+      // the clock stepped back across midnight: the held file is dated after today, not gone
+      if (held.date > utcDate(now) && (await stillThere(held.path))) return false;
       this.fail(input, id, now, `${this.rel(held.path)} is gone (the newest is now the older ${this.rel(file.path)})`);
       return false;
     }
@@ -238,4 +241,12 @@ export class ScheduleInputs {
 
 async function readUniverse(path: string, source: string): Promise<MarketInfo[]> {
   return parseUniverseYielding(await readFile(path, "utf8"), source);
+}
+
+/** Whether a file still exists (an I/O error counts as no). */
+async function stillThere(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

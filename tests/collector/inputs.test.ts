@@ -146,6 +146,22 @@ describe("ScheduleInputs", () => {
     await inputs.stop();
   });
 
+  test("the clock stepping back across midnight keeps the newer day's file without a failure (it is not gone)", async () => {
+    const d = dir();
+    const after = Date.UTC(2026, 0, 2, 0, 5, 0);
+    putUniverse(d, after - 86_400_000, jsonl("yesterday"));
+    putUniverse(d, after, jsonl("today"));
+    const clock = new SimClock(after);
+    const { inputs, metrics, warnings } = await open(d, clock);
+    expect(ids(inputs)).toEqual(["today"]);
+    clock.set(after - 10 * 60_000); // NTP or a VM resume: 23:55 of the day before
+    expect(await inputs.check(clock.now())).toBe(false);
+    expect(ids(inputs)).toEqual(["today"]);
+    expect(count(metrics, INPUT_METRICS.failures, "universe")).toBe(0);
+    expect(warnings).toEqual([]);
+    await inputs.stop();
+  });
+
   test("stats: a first file is taken, a corrupt newer one is refused and the scores kept", async () => {
     const d = dir();
     const clock = new SimClock(T0);
