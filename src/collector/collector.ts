@@ -31,6 +31,8 @@ export interface VenueCollectorOptions {
   /** The scheduler: target set for this venue at a time (called at start and at every rotation boundary). */
   targets: (now: number) => Targets;
   log?: ConsolaInstance;
+  /** The venue's churn budget, when the adapter was given it too (AdapterContext.churn) so its own commands share it. */
+  churn?: ChurnLimiter;
 }
 
 /** Counters kept as plain fields on the hot path; published to the Metrics registry at each status line. */
@@ -96,10 +98,12 @@ export class VenueCollector {
   private readonly warn: RateLimitedLog;
   private published = new Map<string, number>();
   private lastStatus = { ts: 0, rows: 0 };
+  /** The scheduler's last answer: applied again when a refused market's exclusion ends. */
+  private lastTargets: Targets | null = null;
 
   constructor(private readonly o: VenueCollectorOptions) {
     const s = o.settings;
-    this.limiter = new ChurnLimiter(s.subscription_churn_limit_per_minute);
+    this.limiter = o.churn ?? new ChurnLimiter(s.subscription_churn_limit_per_minute);
     this.snapshotter = new Snapshotter({
       venue: o.venue, clock: o.clock, sink: o.sink, topK: o.topK,
       hotIntervalMs: s.snapshot_interval_ms_hot, warmIntervalMs: s.snapshot_interval_ms_warm,
@@ -186,6 +190,9 @@ export class VenueCollector {
         this.plan.exclude(ev.marketId);
         this.pump(tsRecv);
         return;
+      case "refused":
+        this.refused(ev.marketId, ev.reason, ev.retryAfterMs, tsRecv);
+        return;
       case "info":
         this.counters.info++;
         return;
@@ -235,6 +242,34 @@ export class VenueCollector {
   private reject(reason: string, ts: number, sample?: string): void {
     this.countRejected(reason);
     this.warn.warn(`rejected:${reason}`, `rejected message: ${reason}${sample ? `: ${sample.slice(0, 200)}` : ""}`, ts);
+  }
+
+  /**
+   * The venue will not take a market: it leaves the subscribed set at once (journaled; nothing to send, the venue
+   * never took it; the adapter is told, so it forgets it too) and is left out of the targets until it leaves and
+   * re-enters them, or `retryAfterMs` passes (the adapter's own rule), so the watchdog never resubscribes it.
+   */
+  private refused(marketId: string, reason: string, retryAfterMs: number, now: number): void {
+    this.reject("subscribe_refused", now, `${marketId} (${reason})`);
+    const cur = this.plan.current.get(marketId);
+    if (!cur) return; // left meanwhile
+    const until = now + retryAfterMs;
+    this.plan.refuse(marketId, until);
+    this.journal.record(now, cur.ref, "unsubscribe", "refused");
+    this.counters.unsubscribes++;
+    this.dropMarket(marketId, now);
+    this.o.adapter.unsubscribe([cur.ref]);
+    this.after(retryAfterMs, () => {
+      if (this.plan.unrefuse(marketId, until) && this.lastTargets) this.applyTargets(this.lastTargets, this.o.clock.now());
+    });
+    this.pump(now);
+  }
+
+  /** A market no longer watched: its snapshot slot and books go. */
+  private dropMarket(id: string, now: number): void {
+    this.snapshotter.remove(id, now);
+    this.books.removeMarket(id);
+    this.marketConn.delete(id);
   }
 
   private onConnection(ev: ConnectionEvent, ts: number): void {
@@ -320,6 +355,11 @@ export class VenueCollector {
       this.log.error(`computing targets failed, keeping the current set: ${(e as Error).message}`);
       return;
     }
+    this.lastTargets = t;
+    this.applyTargets(t, now);
+  }
+
+  private applyTargets(t: Targets, now: number): void {
     for (const r of this.plan.setTarget(t)) this.snapshotter.setTier(r.market.market_id, r.tier);
     this.pump(now);
   }
@@ -368,11 +408,7 @@ export class VenueCollector {
           }
         } else {
           this.counters.unsubscribes++;
-          if (!resub) {
-            this.snapshotter.remove(id, now);
-            this.books.removeMarket(id);
-            this.marketConn.delete(id);
-          }
+          if (!resub) this.dropMarket(id, now);
         }
       }
       if (action === "subscribe") adapter.subscribe(batch);

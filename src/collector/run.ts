@@ -15,6 +15,7 @@ import { SnapshotWriter } from "../storage/parquet-writer.ts";
 import { createAdapter } from "../venue/index.ts";
 import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
 import { ScheduleInputs } from "./inputs.ts";
+import { ChurnLimiter } from "./subscriptions.ts";
 
 export interface CollectOptions {
   /** Stop after this much clock time (simulated time on a SimClock). */
@@ -122,7 +123,9 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       for (const v of config.selected) {
         const input = inputs.get(v.name)!;
         const scheduler = new Scheduler(v.collect);
-        const adapter = await createAdapter(v, { clock, env: opts.env ?? {} });
+        // One churn budget per venue, shared by the collector's changes and the adapter's own commands (probes).
+        const churn = new ChurnLimiter(v.collect.subscription_churn_limit_per_minute);
+        const adapter = await createAdapter(v, { clock, env: opts.env ?? {}, churn });
         log.info(`${v.name}: universe, ${input.describeUniverse()}; ${input.describeStats()}`);
         venues.push(
           new VenueCollector({
@@ -130,6 +133,7 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
             flushSecs: config.writer.flush_secs, logIntervalSecs: config.metrics.log_interval_secs,
             // Read at each rotation: a newer universe or score set taken meanwhile goes through the normal diff.
             targets: (now) => scheduler.targets(now, input.universe, input.scores),
+            churn,
           }),
         );
       }

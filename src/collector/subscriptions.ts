@@ -9,7 +9,8 @@ export type Tier = "hot" | "warm";
 export type SubAction = "subscribe" | "unsubscribe";
 /** Why a change was made, as journaled: first fill by tier, later WARM changes are rotation. */
 /** `stop`: the collector stopped (so a restart gap is not counted as watched). */
-export type SubReason = "hot" | "warm" | "rotation" | "resync" | "watchdog" | "stop";
+/** `refused`: the venue would not take the market (it left the subscribed set without a command). */
+export type SubReason = "hot" | "warm" | "rotation" | "resync" | "watchdog" | "stop" | "refused";
 
 export interface Targets {
   hot: MarketRef[];
@@ -49,16 +50,22 @@ export class SubscriptionPlan {
   private readonly resubscribe = new Map<string, SubReason>();
   /** Markets never to subscribe again (resolved). */
   private readonly excluded = new Set<string>();
+  /** Markets the venue refused → until when they stay out of the target (unless they leave it first). */
+  private readonly refused = new Map<string, number>();
 
   /** Sets the target; returns markets whose tier changed (applied at once: a tier costs no churn). */
   setTarget(t: Targets): RetierChange[] {
     const next = new Map<string, Entry>();
+    const seen = new Set<string>();
     const add = (ref: MarketRef, tier: Tier) => {
-      if (next.has(ref.market_id) || this.excluded.has(ref.market_id)) return;
+      seen.add(ref.market_id);
+      if (next.has(ref.market_id) || this.excluded.has(ref.market_id) || this.refused.has(ref.market_id)) return;
       next.set(ref.market_id, { ref, tier });
     };
     for (const m of t.hot) add(m, "hot");
     for (const m of t.warm) add(m, "warm");
+    // A refused market that left the target is forgotten: re-entering tries it afresh.
+    for (const id of this.refused.keys()) if (!seen.has(id)) this.refused.delete(id);
     this.target = next;
     const retiered: RetierChange[] = [];
     for (const [id, cur] of this.current) {
@@ -76,6 +83,28 @@ export class SubscriptionPlan {
     this.excluded.add(marketId);
     this.target.delete(marketId);
     this.resubscribe.delete(marketId);
+  }
+
+  /**
+   * The venue refused a current market: it leaves `current` at once (no command: the venue never took it) and the
+   * target until `unrefuse(id, until)` or until a target without it.
+   */
+  refuse(marketId: string, until: number): void {
+    this.current.delete(marketId);
+    this.target.delete(marketId);
+    this.resubscribe.delete(marketId);
+    this.refused.set(marketId, until);
+  }
+
+  /** Ends the refusal set by `refuse(id, until)` (not a later one); true when it did (the next target takes it in). */
+  unrefuse(marketId: string, until: number): boolean {
+    if (this.refused.get(marketId) !== until) return false;
+    this.refused.delete(marketId);
+    return true;
+  }
+
+  isRefused(marketId: string): boolean {
+    return this.refused.has(marketId);
   }
 
   /** Queue an unsubscribe + subscribe of a current market (silent feed). */

@@ -1,6 +1,7 @@
 /** The one interface every venue implements: adapters speak protocol, the collector does everything else. */
 import type { Clock } from "../clock.ts";
 import type { VenueConfig } from "../config.ts";
+import type { SlidingWindowLimiter } from "../sliding-window.ts";
 
 /** One line of the scanner's universe.jsonl. */
 export interface MarketInfo {
@@ -97,6 +98,17 @@ export interface ResolvedEvent {
   marketId: string;
 }
 
+/**
+ * The venue will not take this market (Kalshi: a subscribe refused for it alone). The adapter keeps it refused (sends
+ * nothing for it) until it is unsubscribed, or for `retryAfterMs`: the collector stops watching it meanwhile.
+ */
+export interface RefusedEvent {
+  kind: "refused";
+  marketId: string;
+  reason: string;
+  retryAfterMs: number;
+}
+
 /** Informational messages that change no book (tick size, last trade…): counted. */
 export interface InfoEvent {
   kind: "info";
@@ -111,6 +123,7 @@ export type VenueEvent =
   | RejectedEvent
   | VenueErrorEvent
   | ResolvedEvent
+  | RefusedEvent
   | InfoEvent;
 
 /** Receives every event with our receive time (ms, from the injected clock). */
@@ -141,6 +154,11 @@ export interface AdapterContext {
   env: Record<string, string | undefined>;
   /** Random source in [0,1) (backoff jitter); injectable for tests. */
   random?: () => number;
+  /**
+   * The venue's subscription churn budget (markets per 60 s) when a collector runs it: commands the adapter sends on
+   * its own (Kalshi refusal probes) draw from it too, so the venue never sees more than the limit.
+   */
+  churn?: SlidingWindowLimiter;
 }
 
 export type AdapterFactory = (cfg: VenueConfig, ctx: AdapterContext) => Promise<VenueAdapter>;

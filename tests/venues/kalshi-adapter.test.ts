@@ -7,6 +7,7 @@ import { parseConfig, type VenueConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";
 import { createAdapter } from "../../src/venue/index.ts";
 import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
+import { REFUSED_RETRY_MS } from "../../src/venue/kalshi/refusals.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { drive } from "../helpers/sim-driver.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -227,8 +228,8 @@ describe("kalshi feed against the loopback server", () => {
     a.subscribe(refs([tickers[0]]));
     await waitFor(() => ref.of("book").length === 2, "snapshots");
     a.subscribe(refs(["KXNOPE-1"]));
-    await waitFor(() => ref.of("rejected").length === 1, "error reply");
-    expect(ref.of("rejected")[0]).toEqual({ kind: "rejected", reason: "subscribe_refused", sample: "KXNOPE-1 (code 6 Market not found)" });
+    await waitFor(() => ref.of("refused").length === 1, "error reply");
+    expect(ref.of("refused")[0]).toEqual({ kind: "refused", marketId: "KXNOPE-1", reason: "code 6 Market not found", retryAfterMs: REFUSED_RETRY_MS });
     server.failNext(1, 17, "Internal error");
     a.subscribe(refs([tickers[1]]));
     await waitFor(() => ref.of("venue_error").length === 1, "error reply");
@@ -237,7 +238,7 @@ describe("kalshi feed against the loopback server", () => {
     server.sendRaw(JSON.stringify({ type: "orderbook_delta", sid: 1, seq: 1, msg: { market_ticker: tickers[0], side: "maybe" } }));
     server.delta(tickers[0], "no", [...server.books.get(tickers[0])!.no.keys()][0], 1, T0);
     await waitFor(() => ref.of("level").length === 2, "delta after the malformed frames");
-    expect(ref.of("rejected").map((e) => e.kind === "rejected" && e.reason)).toEqual(["subscribe_refused", "invalid_json", "delta_bad_msg"]);
+    expect(ref.of("rejected").map((e) => e.kind === "rejected" && e.reason)).toEqual(["invalid_json", "delta_bad_msg"]);
     expect(ref.view(tickers[0], "yes")).toEqual(expected(server, tickers[0], "yes"));
   });
 

@@ -46,9 +46,9 @@ class Events {
   count(kind: VenueEvent["kind"], marketId?: string): number {
     return this.list.filter((e) => e.kind === kind && (marketId === undefined || ("marketId" in e && e.marketId === marketId))).length;
   }
-  /** Tickers reported refused, in order (the sample starts with the ticker). */
+  /** Tickers reported refused, in order. */
   refused(): string[] {
-    return this.list.flatMap((e) => (e.kind === "rejected" && e.reason === "subscribe_refused" ? [e.sample!.split(" ")[0]] : []));
+    return this.list.flatMap((e) => (e.kind === "refused" ? [e.marketId] : []));
   }
 }
 
@@ -62,7 +62,7 @@ const adds = (from: number) =>
     .map((c) => [c.cmd === "subscribe" ? "subscribe" : "add", tickersOf(c)] as const);
 
 describe("kalshi: a subscribe refused for an unknown ticker", () => {
-  test("8 tickers with 1 unknown: the 7 good ones stream books, the bad one is refused after ≤ 2·log2(8)+1 commands", async () => {
+  test("8 tickers with 1 unknown: the 7 good ones stream books, the bad one is refused (alone) after ≤ 2·log2(8)+1 commands", async () => {
     const { a, ev } = await connected();
     const good = server.openTickers.slice(0, 7);
     const set = [...good.slice(0, 2), "KXNOPE-A", ...good.slice(2)];
@@ -72,12 +72,13 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     expect(ev.refused()).toEqual(["KXNOPE-A"]);
     const sent = adds(before);
     expect(sent.length).toBeLessThanOrEqual(2 * Math.log2(8) + 1);
-    // by hand: halves tried first-half first; a first half that goes through convicts its sibling untried
+    // by hand: halves tried first-half first; every half is tried (nothing is inferred), a ticker refused alone is refused
     expect(sent).toEqual([
       ["subscribe", set],
       ["subscribe", set.slice(0, 4)], // refused: holds KXNOPE-A
-      ["subscribe", set.slice(0, 2)], // goes through (the sid) → [KXNOPE-A, g2] holds the culprit, split untried
-      ["add", [set[2]]], // refused: KXNOPE-A
+      ["subscribe", set.slice(0, 2)], // goes through (the sid)
+      ["add", set.slice(2, 4)], // refused: [KXNOPE-A, g2]
+      ["add", [set[2]]], // refused alone: KXNOPE-A is refused
       ["add", [set[3]]],
       ["add", set.slice(4)],
     ]);
@@ -85,8 +86,10 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     // the good ones stream: a delta on each arrives (two level events each: own bid, other outcome's ask)
     for (const t of good) server.delta(t, "yes", 10, 1, clock.now());
     await waitFor(() => good.every((t) => ev.count("level", t) === 2), "deltas");
-    // counted once, as a rejected event naming the ticker; no venue_error for the probes
-    expect(ev.list.filter((e) => e.kind === "rejected")).toEqual([{ kind: "rejected", reason: "subscribe_refused", sample: "KXNOPE-A (code 6 Market not found)" }]);
+    // reported once, as a refused event naming the ticker; no venue_error for the probes
+    expect(ev.list.filter((e) => e.kind === "refused" || e.kind === "rejected")).toEqual([
+      { kind: "refused", marketId: "KXNOPE-A", reason: "code 6 Market not found", retryAfterMs: REFUSED_RETRY_MS },
+    ]);
     expect(ev.count("venue_error")).toBe(0);
   });
 
@@ -133,18 +136,21 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
       ["subscribe", set],
       ["subscribe", set.slice(0, 4)],
       ["subscribe", set.slice(0, 2)],
-      ["subscribe", [set[0]]], // goes through → KXNOPE-C refused untried
+      ["subscribe", [set[0]]], // goes through (the sid)
+      ["add", [set[1]]], // refused alone: KXNOPE-C
       ["add", set.slice(2, 4)],
       ["add", set.slice(4)],
-      ["add", set.slice(4, 6)], // goes through → [KXNOPE-D, g5] split untried
-      ["add", [set[6]]],
+      ["add", set.slice(4, 6)],
+      ["add", set.slice(6)],
+      ["add", [set[6]]], // refused alone: KXNOPE-D
       ["add", [set[7]]],
     ]);
     expect([...server.subscribed()].sort()).toEqual([...good].sort());
   });
 
-  test("the commands stay bounded and paced under the churn limit; hours of churn send the refused ticker only on the hourly retry", async () => {
-    const { a, ev } = await connected({ subscription_churn_limit_per_minute: 2 });
+  test("the commands stay bounded and paced under the churn limit (in markets); hours of churn send the refused ticker only on the hourly retry", async () => {
+    const LIMIT = 8;
+    const { a, ev } = await connected({ subscription_churn_limit_per_minute: LIMIT });
     const good = server.openTickers.slice(30, 93); // 63
     const set = [...good.slice(0, 40), "KXNOPE-E", ...good.slice(40)];
     const before = server.commands.length;
@@ -157,14 +163,20 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     while (!(a.feed.refusals.idle() && ev.refused().length === 1)) {
       await waitFor(quiet, "quiet");
       await clock.advance(5_000);
-      if (++steps > 200) throw new Error("the search did not end");
+      if (++steps > 400) throw new Error("the search did not end");
     }
     const sent = server.commands.slice(before).filter((c) => c.cmd === "subscribe" || c.params.action === "add_markets");
-    expect(sent.length).toBeLessThanOrEqual(2 * Math.log2(64) + 1);
-    // probes (every command after the refused one): at most 2 in any 60 s window
-    const probes = sent.slice(1).map((c) => c.at);
-    for (const t of probes) expect(probes.filter((u) => u > t - 60_000 && u <= t).length).toBeLessThanOrEqual(2);
-    expect(probes.at(-1)! - probes[0]).toBeGreaterThanOrEqual(60_000 * Math.floor((probes.length - 1) / 2));
+    // bound: 64 tickers over the budget of 8 are tried in 8 parts; the one refused is halved 3 times (2 probes each)
+    expect(sent.length - 1).toBeLessThanOrEqual(64 / LIMIT + 2 * Math.log2(LIMIT));
+    expect(sent.length - 1).toBeLessThanOrEqual(2 * (64 - 1));
+    // probes (every command after the refused one): at most LIMIT markets in any 60 s window
+    const probes = sent.slice(1);
+    for (const p of probes) {
+      const inWindow = probes.filter((q) => q.at > p.at - 60_000 && q.at <= p.at).reduce((n, q) => n + tickersOf(q).length, 0);
+      expect(inWindow).toBeLessThanOrEqual(LIMIT);
+    }
+    const probeMarkets = probes.reduce((n, q) => n + tickersOf(q).length, 0);
+    expect(probes.at(-1)!.at - probes[0].at).toBeGreaterThanOrEqual(60_000 * (Math.ceil(probeMarkets / LIMIT) - 1));
     expect(ev.refused()).toEqual(["KXNOPE-E"]);
     await waitFor(() => server.subscribed().size === 63, "63 subscribed");
     expect([...server.subscribed()].sort()).toEqual([...good].sort());
@@ -278,7 +290,7 @@ describe("RefusalSearch against an oracle", () => {
         pending = null;
         if (p.tickers.some((t) => bad.has(t))) s.failed(p.id, p.tickers, "code 6", 0);
         else {
-          s.succeeded(p.id);
+          s.succeeded(p.id, 0);
           for (const t of p.tickers) subscribed.add(t);
         }
       }
@@ -295,30 +307,35 @@ describe("RefusalSearch against an oracle", () => {
     }
   });
 
-  test("probes are paced: at most `limit` in any 60 s", () => {
+  test("probes are paced: at most `limit` markets in any 60 s; a part larger than the budget is halved unsent", () => {
     const s = new RefusalSearch(3, () => true, () => {});
     const all = Array.from({ length: 64 }, (_, i) => `T${i}`);
     s.failed(0, all, "x", 0);
-    const sent: number[] = [];
+    const sent: { at: number; tickers: string[] }[] = [];
     let now = 0;
     let id = 1;
     for (let guard = 0; guard < 1000 && !s.idle(); guard++) {
       let p: { id: number; tickers: string[] } | null = null;
       s.next(now, (tickers) => {
         p = { id: id++, tickers };
-        sent.push(now);
+        sent.push({ at: now, tickers });
         return p.id;
       });
       const q = p as { id: number; tickers: string[] } | null;
       if (q) {
         if (q.tickers.includes("T63")) s.failed(q.id, q.tickers, "x", now);
-        else s.succeeded(q.id);
+        else s.succeeded(q.id, now);
       } else now = s.wakeAt(now, true);
     }
     expect(s.isRefused("T63")).toBe(true);
-    for (const t of sent) expect(sent.filter((u) => u > t - 60_000 && u <= t).length).toBeLessThanOrEqual(3);
-    // every probe of T63's path is tried (each first half goes through, so each second half is split untried)
-    expect(sent.length).toBe(6);
-    expect(sent).toEqual([0, 0, 0, 60_000, 60_000, 60_000]);
+    for (const p of sent) {
+      expect(p.tickers.length).toBeLessThanOrEqual(3);
+      expect(sent.filter((q) => q.at > p.at - 60_000 && q.at <= p.at).reduce((n, q) => n + q.tickers.length, 0)).toBeLessThanOrEqual(3);
+    }
+    // every good ticker went through exactly once (in a probe without T63); T63 was refused alone
+    expect(sent.filter((p) => !p.tickers.includes("T63")).flatMap((p) => p.tickers).sort()).toEqual(all.slice(0, 63).sort());
+    expect(sent.filter((p) => p.tickers.includes("T63")).at(-1)!.tickers).toEqual(["T63"]);
+    expect(sent.length).toBeLessThanOrEqual(2 * (64 - 1));
   });
+
 });

@@ -65,8 +65,8 @@ export interface KalshiServer {
   refuseUpgrades(status: number | null): void;
   /** Answer the next n `/markets` requests with 429 + Retry-After: secs. */
   throttle(n: number, retryAfterSecs: number): void;
-  /** Answer the next n subscribe / update_subscription commands with this error (a venue fault, not a ticker). */
-  failNext(n: number, code: number, msg: string): void;
+  /** Answer the next n subscribe / update_subscription commands with this error (a venue fault, not a ticker; null: no code). */
+  failNext(n: number, code: number | null, msg: string): void;
   /** Closes (true) or reopens a market: a closed one is refused like an unknown one. Past close_time at start: closed. */
   setClosed(ticker: string, closed: boolean): void;
   /** Tickers currently subscribed on any connection. */
@@ -125,7 +125,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   const byTicker = new Map(markets.map((m) => [m.ticker, m]));
   const closed = new Set(markets.filter((m) => Date.parse(m.close_time) <= now0).map((m) => m.ticker));
   let failLeft = 0;
-  let failReply = { code: 0, msg: "" };
+  let failReply: { code: number | null; msg: string } = { code: 0, msg: "" };
   const restLog: KalshiServer["restLog"] = [];
   const commands: KalshiServer["commands"] = [];
   const sockets = new Set<ServerWebSocket<Conn>>();
@@ -229,7 +229,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
         const p = c.params ?? {};
         const tickers = (p.market_tickers as string[] | undefined) ?? [];
         const unknown = tickers.filter((t) => !books.has(t) || closed.has(t));
-        const err = (code: number, msg: string) => send(ws, { id: c.id, type: "error", msg: { code, msg } });
+        const err = (code: number | null, msg: string) => send(ws, { id: c.id, type: "error", msg: code === null ? { msg } : { code, msg } });
         if ((c.cmd === "subscribe" || c.cmd === "update_subscription") && failLeft > 0) {
           failLeft--;
           return err(failReply.code, failReply.msg);

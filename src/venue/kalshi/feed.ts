@@ -22,10 +22,11 @@ const SNAPSHOT_RETRY_MS = 10_000;
 const MAX_SEQ_JUMP = 1_000_000;
 /**
  * Error codes that Kalshi documents as being about something other than the command's tickers (malformed command,
- * unknown sid or channel, authentication, internal error, timeout, buffer or market-count limits, rate limit).
- * Any other code, or none, on a subscribe / add_markets may be one bad ticker in the set, which it does not name.
+ * unknown sid or channel, authentication, channel error, internal error, timeout, buffer or market-count limits,
+ * rate limit). These, and an error without a code, are venue faults: the command is retried after a pause. Any
+ * other code on a subscribe / add_markets may be one bad ticker in the set, which it does not name.
  */
-const NOT_ABOUT_TICKERS = new Set([1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 14, 15, 17, 18, 25, 26, 27]);
+const NOT_ABOUT_TICKERS = new Set([1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 15, 17, 18, 25, 26, 27]);
 /** Tickers named in one refusal log line at most. */
 const LOG_NAMES = 20;
 
@@ -54,6 +55,9 @@ export class KalshiFeed {
   /** Tickers found refused since the last log line (one line per search, rate-limited). */
   private refusedNames: string[] = [];
   private refusedWhy = "";
+  /** Tickers found refused, not yet reported: `refused` events go out at the end of `pump`, once the search is
+   * consistent (the receiver may unsubscribe them at once). */
+  private refusedUnreported: { ticker: string; why: string }[] = [];
   private readonly warnLimited = new RateLimitedLog((m) => this.log.warn(m));
 
   constructor(
@@ -62,7 +66,9 @@ export class KalshiFeed {
     private readonly ctx: AdapterContext,
     private readonly rest: KalshiRest,
   ) {
-    this.refusals = new RefusalSearch(collect.subscription_churn_limit_per_minute, (t) => this.targets.has(t), (t, why) => this.refused(t, why));
+    // Probes draw from the collector's churn budget when it shares one (in markets), else from a budget of their own.
+    const budget = ctx.churn ?? collect.subscription_churn_limit_per_minute;
+    this.refusals = new RefusalSearch(budget, (t) => this.targets.has(t), (t, why) => this.refused(t, why));
   }
 
   /** In the target set and subscribed or about to be (not refused, not waiting for a probe). */
@@ -230,7 +236,7 @@ export class KalshiFeed {
         this.subscribeId = null;
         if (d.id !== undefined) {
           this.commands.delete(d.id);
-          this.refusals.succeeded(d.id);
+          this.refusals.succeeded(d.id, this.ctx.clock.now());
         }
         this.update("add_markets", [...this.queuedAdd].filter((t) => this.targets.has(t)));
         this.update("delete_markets", [...this.queuedDel].filter((t) => !this.targets.has(t)));
@@ -242,7 +248,7 @@ export class KalshiFeed {
       case "reply":
         if (d.id !== undefined) {
           this.commands.delete(d.id);
-          if (this.refusals.succeeded(d.id)) this.pump();
+          if (this.refusals.succeeded(d.id, this.ctx.clock.now())) this.pump();
         }
         // replies on a sid (update_subscription "ok") take a seq number too
         if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
@@ -252,7 +258,7 @@ export class KalshiFeed {
 
   /**
    * An error reply. To a subscribe / add_markets with a code that may mean one of its tickers: narrowed down by
-   * probes (refusals.ts), counted per refused ticker as `rejected`. Otherwise a `venue_error`, logged rate-limited;
+   * probes (refusals.ts), reported per refused ticker as `refused`. Otherwise a `venue_error`, logged rate-limited;
    * the tickers of a subscribe / add_markets failed so are tried again after a pause (refusals.ts).
    */
   private errorReply(id: number | undefined, code: number | undefined, text: string): void {
@@ -267,7 +273,7 @@ export class KalshiFeed {
       this.refusals.add(queued);
     }
     const now = this.ctx.clock.now();
-    if (id !== undefined && c?.tickers && (code === undefined || !NOT_ABOUT_TICKERS.has(code))) {
+    if (id !== undefined && c?.tickers && code !== undefined && !NOT_ABOUT_TICKERS.has(code)) {
       this.log.debug(`${c.kind} of ${c.tickers.length} markets refused (code ${code ?? "?"} ${text}); narrowing it down`);
       this.refusals.failed(id, c.tickers, `code ${code ?? "?"} ${text}`, now);
       return this.pump();
@@ -279,11 +285,11 @@ export class KalshiFeed {
     this.pump();
   }
 
-  /** A ticker the venue will not take: counted as rejected, named in the search's log line. */
+  /** A ticker the venue will not take: reported as `refused` (at the end of `pump`), named in the search's log line. */
   private refused(ticker: string, why: string): void {
     this.refusedNames.push(ticker);
     this.refusedWhy = why;
-    this.emit({ kind: "rejected", reason: "subscribe_refused", sample: `${ticker} (${why})` });
+    this.refusedUnreported.push({ ticker, why });
   }
 
   /**
@@ -307,6 +313,9 @@ export class KalshiFeed {
       this.refusedNames = [];
     }
     this.arm(this.refusals.wakeAt(now, this.socket?.connected === true && this.subscribeId === null), now);
+    const report = this.refusedUnreported;
+    this.refusedUnreported = [];
+    for (const r of report) this.emit({ kind: "refused", marketId: r.ticker, reason: r.why, retryAfterMs: REFUSED_RETRY_MS });
   }
 
   private arm(at: number, now: number): void {

@@ -5,14 +5,21 @@
  * so the refused set is searched instead:
  *
  * - it is split in halves and each half is tried as a probe (depth-first, one probe in flight at a time);
- * - a half that is refused is split again; a single ticker that is refused is marked refused;
- * - when the first half of a refused set goes through, the second must hold a culprit: it is split without being
- *   tried (a single one is refused outright).
+ * - a half that is refused is split again; a ticker is refused only when a command carrying it alone was refused
+ *   (nothing is inferred: a refusal may not have been about any ticker, and a sibling that goes through proves
+ *   nothing about the other half);
+ * - when every probe of a refused set goes through, the refusal was transient: nothing is refused, and the pause
+ *   before the next probes doubles, as after a command lost to a venue fault.
  *
- * One bad ticker among n costs at most 2·log2(n) probes after the refused command (d bad ones about 2·d·log2(n)).
- * Probes are paced: at most `limitPerMinute` in any 60 s (the collector's churn limit, counted in commands). A
- * refused ticker is not sent again until it leaves the targets (re-entering tries it afresh) or `retryMs` passes
- * (a market may open later; a refusal may have been a venue hiccup): then the due ones are tried as one probe.
+ * Bound: every probe is a node of the halving tree of the refused set, tried only after its parent was refused (or
+ * was too large for the churn budget), so a refused set of n tickers costs at most 2·(n−1) probes whatever the
+ * venue answers; with d tickers the venue consistently refuses (n within the budget), at most
+ * max(2, 2·d·⌈log2 n⌉) (≤ d refused nodes per level, two probes each).
+ *
+ * Probes draw from the venue's churn budget, counted in markets (a probe of n tickers uses n), the same
+ * SlidingWindowLimiter the collector's changes use when it passes one (AdapterContext.churn); a probe larger than the
+ * whole budget is halved first, unsent. A refused ticker is not sent again until it leaves the targets (re-entering
+ * tries it afresh) or `retryMs` passes (a market may open later): then the due ones are tried as one probe.
  */
 import { SlidingWindowLimiter } from "../../sliding-window.ts";
 
@@ -21,20 +28,26 @@ export const REFUSED_RETRY_MS = 3_600_000;
 /** A probe unanswered this long is given up and queued again (the venue answers every command it takes). */
 export const PROBE_REPLY_TIMEOUT_MS = 30_000;
 /**
- * After a command failed for a reason other than its tickers (rate limit, internal error), its tickers are tried
- * again after this long, doubled for each further such failure in a row up to PROBE_PAUSE_MAX_MS.
+ * After a command failed for a reason other than its tickers (rate limit, internal error), or a refused set turned
+ * out to hold no refused ticker, its tickers are tried again after this long, doubled for each further such failure
+ * in a row up to PROBE_PAUSE_MAX_MS.
  */
 export const PROBE_PAUSE_MS = 30_000;
 export const PROBE_PAUSE_MAX_MS = 600_000;
 
+/** One refused set being searched: its probes still to go through. */
+interface Refusal {
+  open: number;
+  /** One of its probes was refused, or lost tickers: it was not transient (or cannot be told). */
+  settled: boolean;
+}
+
 interface Probe {
   tickers: string[];
-  /** Known to hold a ticker the venue refuses (its sibling went through): split without trying it. */
-  bad: boolean;
-  /** No ticker left it since it was made; an inference about it (or from it) holds only while true. */
+  /** No ticker left it since it was made; a refusal of it is about its own tickers only while true. */
   intact: boolean;
-  /** The other half of the same refused set: if this one goes through, that one holds the culprit. */
-  sibling: Probe | null;
+  /** The refused set this probe is a part of (null: tickers added untested, or a retry). */
+  of: Refusal | null;
 }
 
 export class RefusalSearch {
@@ -54,14 +67,15 @@ export class RefusalSearch {
   probes = 0;
 
   constructor(
-    limitPerMinute: number,
+    /** The venue's churn budget in markets (shared with the collector), or its limit per minute for a private one. */
+    budget: number | SlidingWindowLimiter,
     /** Whether a ticker is still in the target set. */
     private readonly isTarget: (ticker: string) => boolean,
     /** Called once per ticker found refused, with the venue's reason. */
     private readonly onRefused: (ticker: string, why: string) => void,
     private readonly retryMs = REFUSED_RETRY_MS,
   ) {
-    this.limiter = new SlidingWindowLimiter(limitPerMinute);
+    this.limiter = typeof budget === "number" ? new SlidingWindowLimiter(budget) : budget;
   }
 
   isRefused(ticker: string): boolean {
@@ -83,23 +97,30 @@ export class RefusalSearch {
   failed(id: number, tickers: string[], why: string, now: number): void {
     const probe = this.inFlight?.id === id ? this.inFlight.probe : null;
     if (probe) this.inFlight = null;
+    if (probe?.of) probe.of.settled = true;
     this.losses = 0;
     this.why = why;
     // (a late reply to a probe given up: its tickers are queued again already)
     const still = tickers.filter((t) => this.isTarget(t) && !this.refused.has(t) && !this.waiting.has(t));
     if (still.length === 0) return;
-    // A ticker that left meanwhile may have been the culprit: then the rest is only untested, not known bad.
-    if (still.length === tickers.length && (probe?.intact ?? true)) this.split(still, now);
-    else this.push({ tickers: still, bad: false, intact: true, sibling: null });
+    // A ticker that left meanwhile may have been the culprit: then the rest is only untested, tried as it is.
+    if (still.length < tickers.length || !(probe?.intact ?? true)) return this.push({ tickers: still, intact: true, of: null });
+    // Refused alone: that ticker is refused.
+    if (still.length === 1) return this.refuse(still[0], now);
+    this.split(still, { open: 2, settled: false });
   }
 
   /** The command `id` went through; true when it was the probe in flight. */
-  succeeded(id: number): boolean {
+  succeeded(id: number, now: number): boolean {
     if (this.inFlight?.id !== id) return false;
-    const p = this.inFlight.probe;
+    const r = this.inFlight.probe.of;
     this.inFlight = null;
+    if (r && --r.open === 0 && !r.settled) {
+      // Every part of a refused set went through: the refusal was not about a ticker.
+      this.pause(now);
+      return true;
+    }
     this.losses = 0;
-    if (p.intact && p.sibling?.intact) p.sibling.bad = true;
     return true;
   }
 
@@ -112,14 +133,13 @@ export class RefusalSearch {
       this.push(this.inFlight.probe);
       this.inFlight = null;
     } else this.add(tickers.filter((t) => this.isTarget(t) && !this.refused.has(t) && !this.waiting.has(t)));
-    this.pausedUntil = now + Math.min(PROBE_PAUSE_MAX_MS, PROBE_PAUSE_MS * 2 ** this.losses);
-    this.losses = Math.min(this.losses + 1, 16);
+    this.pause(now);
   }
 
   /** Untested tickers to go through the probes (added while there is no subscription to add them to). */
   add(tickers: string[]): void {
     if (tickers.length === 0) return;
-    this.stack.unshift({ tickers, bad: false, intact: true, sibling: null });
+    this.stack.unshift({ tickers, intact: true, of: null });
     for (const t of tickers) this.waiting.add(t);
   }
 
@@ -135,12 +155,15 @@ export class RefusalSearch {
         const kept = p.tickers.filter((t) => !gone.has(t));
         if (kept.length === p.tickers.length) continue;
         p.tickers = kept;
-        p.bad = false;
         p.intact = false;
+        if (p.of) p.of.settled = true;
       }
     }
     const f = this.inFlight?.probe;
-    if (f && f.tickers.some((t) => gone.has(t))) f.intact = false;
+    if (f && f.tickers.some((t) => gone.has(t))) {
+      f.intact = false;
+      if (f.of) f.of.settled = true;
+    }
     return unsent;
   }
 
@@ -163,23 +186,29 @@ export class RefusalSearch {
   }
 
   /**
-   * Sends the next probe if the pacing allows (`send` returns the command id), settling known-bad probes on the
-   * way; refused tickers whose back-off has passed are queued again first.
+   * Sends the next probe if the pacing allows (`send` returns the command id); a probe larger than the whole budget
+   * is halved first. Refused tickers whose back-off has passed are queued again first.
    */
   next(now: number, send: (tickers: string[]) => number): void {
     this.retryDue(now);
     if (this.inFlight || now < this.pausedUntil) return;
     while (this.stack.length > 0) {
       const p = this.stack[this.stack.length - 1];
-      if (p.tickers.length > 0 && !p.bad && this.limiter.available(now) === 0) return;
+      const n = p.tickers.length;
+      if (n > 0 && n <= this.limiter.limit && this.limiter.available(now) < n) return;
       this.stack.pop();
       for (const t of p.tickers) this.waiting.delete(t);
-      if (p.tickers.length === 0) continue;
-      if (p.bad) {
-        this.split(p.tickers, now);
+      if (n === 0) {
+        if (p.of && --p.of.open === 0) p.of.settled = true; // emptied: nothing to conclude
         continue;
       }
-      this.limiter.record(now);
+      if (n > this.limiter.limit) {
+        // Never fits the budget: its halves are tried instead (still parts of the same refused set).
+        if (p.of) p.of.open++;
+        this.split(p.tickers, p.of);
+        continue;
+      }
+      this.limiter.record(now, n);
       this.probes++;
       this.inFlight = { id: send(p.tickers), probe: p, at: now };
       return;
@@ -194,25 +223,30 @@ export class RefusalSearch {
   wakeAt(now: number, canSend: boolean): number {
     if (this.inFlight) return Math.max(this.inFlight.at + PROBE_REPLY_TIMEOUT_MS, now + 1);
     if (!canSend) return Infinity;
-    let at = this.stack.length > 0 ? Math.max(this.pausedUntil, this.limiter.nextFreeAt(now)) : Infinity;
+    const top = this.stack.at(-1);
+    const need = top ? Math.max(1, Math.min(top.tickers.length, this.limiter.limit)) : 0;
+    let at = top ? Math.max(this.pausedUntil, this.limiter.nextFreeAt(now, need)) : Infinity;
     const first = this.refused.values().next();
     if (!first.done) at = Math.min(at, first.value + this.retryMs);
     return Math.max(at, now + 1);
   }
 
-  /** A set known to hold a refused ticker: a single one is refused, a larger one split in halves (first on top). */
-  private split(tickers: string[], now: number): void {
-    if (tickers.length === 1) {
-      this.refused.delete(tickers[0]); // keeps the map in time order
-      this.refused.set(tickers[0], now);
-      this.onRefused(tickers[0], this.why);
-      return;
-    }
+  private refuse(ticker: string, now: number): void {
+    this.refused.delete(ticker); // keeps the map in time order
+    this.refused.set(ticker, now);
+    this.onRefused(ticker, this.why);
+  }
+
+  private pause(now: number): void {
+    this.pausedUntil = now + Math.min(PROBE_PAUSE_MAX_MS, PROBE_PAUSE_MS * 2 ** this.losses);
+    this.losses = Math.min(this.losses + 1, 16);
+  }
+
+  /** Halves of a set, each to be tried as a probe (the first on top). */
+  private split(tickers: string[], of: Refusal | null): void {
     const mid = tickers.length >> 1;
-    const b: Probe = { tickers: tickers.slice(mid), bad: false, intact: true, sibling: null };
-    const a: Probe = { tickers: tickers.slice(0, mid), bad: false, intact: true, sibling: b };
-    this.push(b);
-    this.push(a);
+    this.push({ tickers: tickers.slice(mid), intact: true, of });
+    this.push({ tickers: tickers.slice(0, mid), intact: true, of });
   }
 
   private push(p: Probe): void {
