@@ -14,6 +14,9 @@ export class SlidingWindowLimiter {
   ) {}
 
   private prune(now: number): void {
+    // The wall clock stepped back (NTP, VM resume): changes stamped "in the future" would block the window for as long
+    // as the step. Re-stamp them at now: they still count for a full window, which never lets more through.
+    for (let i = this.times.length - 1; i >= this.head && this.times[i] > now; i--) this.times[i] = now;
     const cutoff = now - this.windowMs;
     while (this.head < this.times.length && this.times[this.head] <= cutoff) this.head++;
     if (this.head > 1024 && this.head * 2 > this.times.length) {
@@ -33,6 +36,7 @@ export class SlidingWindowLimiter {
   }
 
   record(now: number, n = 1): void {
+    this.prune(now); // keeps the times in order when the clock stepped back
     for (let i = 0; i < n; i++) this.times.push(now);
   }
 

@@ -147,8 +147,9 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       }
       if (signal.aborted) log.info("stopping: finalizing the open buckets…");
     } finally {
-      for (const input of inputs.values()) await input.stop();
+      // the collector first: finalizing must not wait for an input file being read
       await (collector ?? new Collector(venues, sink)).stop();
+      for (const input of inputs.values()) await input.stop();
       await server?.stop();
     }
     return venues.map((v) => ({

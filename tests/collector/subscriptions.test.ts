@@ -35,6 +35,21 @@ describe("ChurnLimiter", () => {
     expect(maxInWindow(times)).toBe(20);
     expect(times.length).toBeGreaterThan(150);
   });
+
+  test("a clock stepped back an hour: the recent changes still count, but for one window from now, not for the hour", () => {
+    const l = new ChurnLimiter(3);
+    const H = 3_600_000;
+    l.record(H, 2);
+    l.record(H + 5_000);
+    expect(l.available(H + 6_000)).toBe(0);
+    // the wall clock goes back to 0
+    expect(l.available(0)).toBe(0); // never more than the limit right after the step
+    expect(l.nextFreeAt(0)).toBe(60_000); // free again a window later, not at H + 60 s
+    expect(l.available(60_000)).toBe(3);
+    l.record(60_000, 3); // in order again after the step
+    expect(l.available(119_999)).toBe(0);
+    expect(l.available(120_000)).toBe(3);
+  });
 });
 
 describe("SubscriptionPlan", () => {
