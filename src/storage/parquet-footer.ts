@@ -49,6 +49,8 @@ export interface LeafInfo {
   repetition?: number;
   /** column_orders says TYPE_ORDER for this leaf (min_value/max_value are then comparable as its type). */
   typeOrder: boolean;
+  /** The leaf has a converted or logical type (e.g. UINT_64: its TYPE_ORDER is then not signed). */
+  logical: boolean;
 }
 
 export interface FooterInfo {
@@ -59,13 +61,18 @@ export interface FooterInfo {
 }
 
 const utf8 = new TextDecoder();
+const MAX_SCHEMA_DEPTH = 32;
+/** A larger footer is refused (ours are a few KB; it is decoded into objects, ~50× its size). */
+const MAX_FOOTER = 16 * 1024 * 1024;
+/** A larger dictionary page is not decompressed (ours are KBs: a few hundred market ids). */
+const MAX_DICTIONARY = 64 * 1024 * 1024;
 const bad = (why: string): never => {
   throw new Error(`parquet footer: ${why}`);
 };
 const int = (s: ThriftStruct, id: number): number | undefined => {
   const v = s.get(id);
   if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v)) bad(`field ${id} is not an integer`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) bad(`field ${id} is not a non-negative integer`);
   return v as number;
 };
 const needInt = (s: ThriftStruct, id: number): number => int(s, id) ?? bad(`field ${id} missing`);
@@ -105,20 +112,27 @@ export function parseFileMetaData(bytes: Uint8Array): FooterInfo {
   const orders = list(fm, 7).map((o) => struct(o)!);
   const leaves: LeafInfo[] = [];
   let next = 1;
-  const walk = (prefix: string[], children: number) => {
+  // one shared path (copied for leaves only) and a depth limit: a hostile footer of deeply nested groups must not
+  // cost memory quadratic in its depth nor the stack (ours is 3 deep; real-world schemas a few levels)
+  const path: string[] = [];
+  const walk = (children: number) => {
+    if (path.length > MAX_SCHEMA_DEPTH) bad("schema nested too deeply");
     for (let c = 0; c < children; c++) {
       if (next >= elements.length) bad("schema shorter than its num_children");
       const e = elements[next++];
       const name = str(e, 4) ?? bad("schema element without a name");
       const n = int(e, 5);
-      if (n !== undefined && n > 0) walk([...prefix, name], n);
-      else {
+      if (n !== undefined && n > 0) {
+        path.push(name);
+        walk(n);
+        path.pop();
+      } else {
         const order = orders[leaves.length];
-        leaves.push({ path: [...prefix, name], type: int(e, 1), repetition: int(e, 3), typeOrder: order !== undefined && order.has(1) });
+        leaves.push({ path: [...path, name], type: int(e, 1), repetition: int(e, 3), typeOrder: order !== undefined && order.has(1), logical: e.has(6) || e.has(10) });
       }
     }
   };
-  walk([], int(elements[0], 5) ?? 0);
+  walk(int(elements[0], 5) ?? 0);
   if (next !== elements.length) bad("schema longer than its num_children");
   const rowGroups = list(fm, 4).map((rgv): RowGroupInfo => {
     const rg = struct(rgv)!;
@@ -213,9 +227,27 @@ export function chunkDictionary(chunk: ColumnChunkInfo, bytes: Uint8Array): stri
   }
   if (pos !== bytes.length || values !== chunk.numValues) return undefined;
   const body = bytes.subarray(dict.end, dict.end + dict.compressedSize);
+  if (dict.uncompressedSize > MAX_DICTIONARY) return undefined;
+  // decompress only a frame that declares exactly the page's size (no bomb: the size is checked first)
+  if (chunk.codec === CODEC_ZSTD && zstdContentSize(body) !== dict.uncompressedSize) return undefined;
   const raw = chunk.codec === CODEC_ZSTD ? Bun.zstdDecompressSync(body) : body;
   if (raw.length !== dict.uncompressedSize) bad("dictionary page size differs from its header");
   return decodePlainByteArrays(raw, dict.numValues);
+}
+
+/** The content size a single ZSTD frame declares in its header, or undefined (no size, not a frame). */
+export function zstdContentSize(b: Uint8Array): number | undefined {
+  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return undefined;
+  const fhd = b[4];
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const didFlag = fhd & 3;
+  let p = 5 + (single ? 0 : 1) + [0, 1, 2, 4][didFlag];
+  const fcsLen = fcsFlag === 0 ? (single ? 1 : 0) : [0, 2, 4, 8][fcsFlag];
+  if (fcsLen === 0 || p + fcsLen > b.length) return undefined;
+  let v = 0;
+  for (let i = fcsLen - 1; i >= 0; i--) v = v * 256 + b[p + i];
+  return fcsLen === 2 ? v + 256 : v;
 }
 
 /** Number of an INT64 statistic (8 bytes little-endian, signed); undefined when it is not 8 bytes. */
@@ -245,7 +277,7 @@ function requiredLeaf(f: FooterInfo, column: string, type: number): LeafInfo | u
  */
 export function int64Range(f: FooterInfo, column: string): [number, number] | [] | undefined {
   const leaf = requiredLeaf(f, column, T_INT64);
-  if (!leaf?.typeOrder) return undefined;
+  if (!leaf?.typeOrder || leaf.logical) return undefined; // a plain (signed) INT64 only: UINT_64 orders otherwise
   let lo: number | undefined, hi: number | undefined;
   for (const rg of f.rowGroups) {
     if (rg.numRows === 0) continue;
@@ -285,6 +317,7 @@ export function readFooter(fd: number, size: number): { footer: FooterInfo; foot
   if (view.getUint32(tailLen - 4, true) !== MAGIC) bad("no PAR1 at the end");
   const len = view.getUint32(tailLen - 8, true);
   if (len > size - 12) bad("footer length past the file");
+  if (len > MAX_FOOTER) bad("footer too large");
   if (len + 8 > tailLen) {
     tailLen = len + 8;
     tail = readAt(fd, size - tailLen, tailLen);
@@ -292,6 +325,9 @@ export function readFooter(fd: number, size: number): { footer: FooterInfo; foot
   const footerStart = size - 8 - len;
   return { footer: parseFileMetaData(tail.subarray(tailLen - 8 - len, tailLen - 8)), footerStart };
 }
+
+/** created_by of the files src/storage/parquet-encode.ts writes. */
+const OUR_WRITER = "surveillance";
 
 export interface MetadataSummary {
   rows: number;
@@ -313,6 +349,9 @@ export function summaryFromMetadata(path: string, cols: { int64: string; string:
     fd = openSync(path, "r");
     const size = fstatSync(fd).size;
     const { footer, footerStart } = readFooter(fd, size);
+    // A dictionary page may hold values no row uses (pyarrow writes a categorical's whole dictionary, DuckDB an
+    // ENUM's): only our writer's dictionaries are known to list exactly the values of their rows.
+    if (footer.createdBy !== OUR_WRITER) return undefined;
     if (footer.rowGroups.reduce((s, g) => s + g.numRows, 0) !== footer.numRows) return undefined;
     const range = int64Range(footer, cols.int64);
     if (range === undefined || !requiredLeaf(footer, cols.string, T_BYTE_ARRAY)) return undefined;

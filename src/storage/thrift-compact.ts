@@ -51,6 +51,7 @@ export class ThriftReader {
   }
 
   private value(type: number, depth: number, inCollection = false): ThriftValue {
+    if (depth > MAX_DEPTH) throw new Error("thrift: nested too deeply"); // lists and maps nest too, not only structs
     switch (type) {
       case T_TRUE:
       case T_FALSE:

@@ -9,6 +9,8 @@ import { dayStatus, fileFacts, formatStatus, type DayStatus } from "../../src/st
 import { parsePageHeader, readFooter } from "../../src/storage/parquet-footer.ts";
 import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
 import { pw } from "../../src/storage/parquet-wasm.ts";
+import { ParquetStreamEncoder } from "../../src/storage/parquet-encode.ts";
+import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
 import { bookRow, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { SimClock } from "../../src/clock.ts";
 import { BookGen } from "../helpers/books.ts";
@@ -292,7 +294,14 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
     const dir = dirs();
     const start = SDAY + 10 * H;
     const rel = bucketPath("mock", start, 5);
-    await writeSnapshotFile(join(dir, rel), [bookRow(start + 1000, "mock", "a", "yes", 1), bookRow(start + 4 * MIN, "mock", "b", "yes", 2), bookRow(start + H + 10 * MIN, "mock", "a", "no", 3)]);
+    // written by our encoder (created_by "surveillance"): its metadata is trusted
+    const table = rowsToTable([bookRow(start + 1000, "mock", "a", "yes", 1), bookRow(start + 4 * MIN, "mock", "b", "yes", 2), bookRow(start + H + 10 * MIN, "mock", "a", "no", 3)]);
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    const chunks: Uint8Array[] = [];
+    const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536, createdBy: "surveillance" }, async (b) => void chunks.push(b.slice()));
+    for (const b of table.batches) await enc.write(b);
+    await enc.finish();
+    writeFileSync(join(dir, rel), Buffer.concat(chunks));
     expect((await fileFacts(join(dir, rel))).source).toBe("metadata");
     const f = await fileFacts(join(dir, rel), start);
     expect(f).toMatchObject({ source: "data", range: [start + 1000, start + H + 10 * MIN], hourRange: [start + 1000, start + 4 * MIN] });
