@@ -171,6 +171,14 @@ export class ScheduleInputs {
       const markets = await readUniverse(f.path, this.rel(f.path));
       // A scan that found nothing (a venue outage) would unsubscribe everything: not taken.
       if (markets.length === 0) throw new Error("no markets in it");
+      // Nor one that lost most of the active markets (a scan cut short by a paginated API failing half way, or a
+      // `scan --limit` pointed at this data dir): while running, the active set never shrinks by more than half. A
+      // restart of collect takes whatever is newest.
+      const held = activeCount(this.universe);
+      const now = activeCount(markets);
+      if (held >= MIN_ACTIVE_FOR_SHRINK_CHECK && now * 2 < held) {
+        throw new Error(`${now} active markets, fewer than half of the ${held} in use (a partial scan?); restart collect to take it anyway`);
+      }
       this.universe = markets;
       this.universeFile = f;
     });
@@ -250,3 +258,7 @@ async function stillThere(path: string): Promise<boolean> {
     () => false,
   );
 }
+
+/** Below this many active markets the shrink check does not apply (tiny universes change by more than half legitimately). */
+const MIN_ACTIVE_FOR_SHRINK_CHECK = 20;
+const activeCount = (u: MarketInfo[]) => u.reduce((n, m) => n + (m.status === "active" ? 1 : 0), 0);

@@ -146,6 +146,31 @@ describe("ScheduleInputs", () => {
     await inputs.stop();
   });
 
+  test("a universe with fewer than half the active markets in use is not taken while running (a partial scan); a fuller one is", async () => {
+    const d = dir();
+    const clock = new SimClock(T0);
+    const names = (n: number, p = "m") => Array.from({ length: n }, (_, i) => `${p}${i}`);
+    putUniverse(d, T0, jsonl(...names(40)));
+    const { inputs, metrics, warnings } = await open(d, clock);
+    inputs.start(PERIOD);
+    putUniverse(d, T0, jsonl(...names(19))); // 19 of 40: fewer than half
+    await clock.advance(PERIOD);
+    expect(ids(inputs).length).toBe(40);
+    expect(count(metrics, INPUT_METRICS.failures, "universe")).toBe(1);
+    expect(warnings[0]).toContain("19 active markets, fewer than half of the 40 in use (a partial scan?)");
+    putUniverse(d, T0, jsonl(...names(20, "n"))); // exactly half: taken
+    await clock.advance(PERIOD);
+    expect(ids(inputs)).toEqual(names(20, "n"));
+    putUniverse(d, T0, jsonl(...names(10, "k"))); // half again
+    await clock.advance(PERIOD);
+    expect(ids(inputs)).toEqual(names(10, "k"));
+    // small universes (under 20 active) are not held to it: 10 → 3 is taken
+    putUniverse(d, T0, jsonl("x", "y", "z"));
+    await clock.advance(PERIOD);
+    expect(ids(inputs)).toEqual(["x", "y", "z"]);
+    await inputs.stop();
+  });
+
   test("the clock stepping back across midnight keeps the newer day's file without a failure (it is not gone)", async () => {
     const d = dir();
     const after = Date.UTC(2026, 0, 2, 0, 5, 0);
