@@ -118,6 +118,7 @@ run("decodeFrame(hand check)+mapper+book", (books) => (text) => {
 run("feed frame handler (seq check)+book", (books) => {
   const clock = new SimClock(0);
   const feed = new KalshiFeed(KALSHI_DEFAULTS, COLLECT_DEFAULTS, { clock, env: {} }, new KalshiRest(KALSHI_DEFAULTS, clock));
+  feed["sid"] = 1; // the frames' sid: the feed drops frames of any sid but its own
   let levels = 0;
   feed["sink"] = (ev) => {
     if (ev.kind === "level") {

@@ -235,7 +235,7 @@ describe("kalshi feed against the loopback server", () => {
     await waitFor(() => ref.of("venue_error").length === 1, "error reply");
     expect(ref.of("venue_error")[0]).toEqual({ kind: "venue_error", reason: "error_reply_17", detail: "add_markets: Internal error" });
     server.sendRaw("{not json");
-    server.sendRaw(JSON.stringify({ type: "orderbook_delta", sid: 1, seq: 1, msg: { market_ticker: tickers[0], side: "maybe" } }));
+    server.sendData(tickers[0], "orderbook_delta", { market_ticker: tickers[0], side: "maybe" });
     server.delta(tickers[0], "no", [...server.books.get(tickers[0])!.no.keys()][0], 1, T0);
     await waitFor(() => ref.of("level").length === 2, "delta after the malformed frames");
     expect(ref.of("rejected").map((e) => e.kind === "rejected" && e.reason)).toEqual(["invalid_json", "delta_bad_msg"]);

@@ -67,6 +67,13 @@ export interface KalshiServer {
   throttle(n: number, retryAfterSecs: number): void;
   /** Answer the next n subscribe / update_subscription commands with this error (a venue fault, not a ticker; null: no code). */
   failNext(n: number, code: number | null, msg: string): void;
+  /**
+   * Handles the next command matching `match` only after `ms` of the clock (a venue slow to answer: the subscription
+   * and its reply come then); commands after it are handled at once.
+   */
+  delayNext(match: (c: { cmd: string; params: Record<string, unknown> }) => boolean, ms: number): void;
+  /** Subscriptions on every connection: sid → its tickers. */
+  subscriptions(): Map<number, Set<string>>;
   /** Closes (true) or reopens a market: a closed one is refused like an unknown one. Past close_time at start: closed. */
   setClosed(ticker: string, closed: boolean): void;
   /** Tickers currently subscribed on any connection. */
@@ -84,6 +91,8 @@ export interface KalshiServer {
   /** Close every connection (1011). */
   drop(): void;
   sendRaw(text: string): void;
+  /** Sends `{type, sid, seq, msg}` with the next seq of every subscription carrying the ticker (a malformed body, say). */
+  sendData(ticker: string, type: string, msg: unknown): void;
   stop(): void;
 }
 
@@ -124,6 +133,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   }
   const byTicker = new Map(markets.map((m) => [m.ticker, m]));
   const closed = new Set(markets.filter((m) => Date.parse(m.close_time) <= now0).map((m) => m.ticker));
+  let delay: { match: (c: { cmd: string; params: Record<string, unknown> }) => boolean; ms: number } | null = null;
   let failLeft = 0;
   let failReply: { code: number | null; msg: string } = { code: 0, msg: "" };
   const restLog: KalshiServer["restLog"] = [];
@@ -226,49 +236,60 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
       message(ws, raw) {
         const c = JSON.parse(String(raw)) as { id: number; cmd: string; params: Record<string, unknown> };
         commands.push({ ...c, at: o.clock.now() });
-        const p = c.params ?? {};
-        const tickers = (p.market_tickers as string[] | undefined) ?? [];
-        const unknown = tickers.filter((t) => !books.has(t) || closed.has(t));
-        const err = (code: number | null, msg: string) => send(ws, { id: c.id, type: "error", msg: code === null ? { msg } : { code, msg } });
-        if ((c.cmd === "subscribe" || c.cmd === "update_subscription") && failLeft > 0) {
-          failLeft--;
-          return err(failReply.code, failReply.msg);
+        if (delay?.match(c)) {
+          const ms = delay.ms;
+          delay = null;
+          o.clock.setTimer(ms, () => handle(ws, c));
+          return;
         }
-        // The reply does not name the ticker (as Kalshi's does not).
-        const notFound = () => err(6, "Market not found");
-        if (c.cmd === "subscribe") {
-          if (unknown.length > 0) return notFound();
-          const sid = nextSid++;
-          ws.data.subs.set(sid, { tickers: new Set(tickers), seq: 0 });
-          send(ws, { id: c.id, type: "subscribed", msg: { channel: "orderbook_delta", sid } });
-          return sendSnapshots(ws, sid, tickers);
-        }
-        const sids = (p.sids as number[] | undefined) ?? [];
-        const sub = ws.data.subs.get(sids[0]);
-        if (!sub) return err(8, "Unknown subscription id");
-        if (c.cmd === "unsubscribe") {
-          ws.data.subs.delete(sids[0]);
-          return send(ws, { id: c.id, sid: sids[0], type: "unsubscribed" });
-        }
-        if (c.cmd !== "update_subscription") return err(5, "Unknown command");
-        if (unknown.length > 0) return notFound();
-        if (p.action === "add_markets") {
-          for (const t of tickers) sub.tickers.add(t);
-          send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
-          return sendSnapshots(ws, sids[0], tickers);
-        }
-        if (p.action === "delete_markets") {
-          for (const t of tickers) sub.tickers.delete(t);
-          return send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
-        }
-        if (p.action === "get_snapshot") {
-          const answer = () => sendSnapshots(ws, sids[0], tickers.filter((t) => sub.tickers.has(t)));
-          return hold ? void held.push(answer) : answer();
-        }
-        return err(9, "Invalid action");
+        handle(ws, c);
       },
     },
   });
+
+  function handle(ws: ServerWebSocket<Conn>, c: { id: number; cmd: string; params: Record<string, unknown> }): void {
+    if (ws.readyState !== 1) return;
+    const p = c.params ?? {};
+    const tickers = (p.market_tickers as string[] | undefined) ?? [];
+    const unknown = tickers.filter((t) => !books.has(t) || closed.has(t));
+    const err = (code: number | null, msg: string) => send(ws, { id: c.id, type: "error", msg: code === null ? { msg } : { code, msg } });
+    if ((c.cmd === "subscribe" || c.cmd === "update_subscription") && failLeft > 0) {
+      failLeft--;
+      return err(failReply.code, failReply.msg);
+    }
+    // The reply does not name the ticker (as Kalshi's does not).
+    const notFound = () => err(6, "Market not found");
+    if (c.cmd === "subscribe") {
+      if (unknown.length > 0) return notFound();
+      const sid = nextSid++;
+      ws.data.subs.set(sid, { tickers: new Set(tickers), seq: 0 });
+      send(ws, { id: c.id, type: "subscribed", msg: { channel: "orderbook_delta", sid } });
+      return sendSnapshots(ws, sid, tickers);
+    }
+    const sids = (p.sids as number[] | undefined) ?? [];
+    const sub = ws.data.subs.get(sids[0]);
+    if (!sub) return err(8, "Unknown subscription id");
+    if (c.cmd === "unsubscribe") {
+      ws.data.subs.delete(sids[0]);
+      return send(ws, { id: c.id, sid: sids[0], type: "unsubscribed" });
+    }
+    if (c.cmd !== "update_subscription") return err(5, "Unknown command");
+    if (unknown.length > 0) return notFound();
+    if (p.action === "add_markets") {
+      for (const t of tickers) sub.tickers.add(t);
+      send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
+      return sendSnapshots(ws, sids[0], tickers);
+    }
+    if (p.action === "delete_markets") {
+      for (const t of tickers) sub.tickers.delete(t);
+      return send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
+    }
+    if (p.action === "get_snapshot") {
+      const answer = () => sendSnapshots(ws, sids[0], tickers.filter((t) => sub.tickers.has(t)));
+      return hold ? void held.push(answer) : answer();
+    }
+    return err(9, "Invalid action");
+  }
 
   const base = `http://127.0.0.1:${server.port}`;
   return {
@@ -294,6 +315,14 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     failNext(n, code, msg) {
       failLeft = n;
       failReply = { code, msg };
+    },
+    delayNext(match, ms) {
+      delay = { match, ms };
+    },
+    subscriptions() {
+      const m = new Map<number, Set<string>>();
+      for (const ws of sockets) for (const [sid, sub] of ws.data.subs) m.set(sid, new Set(sub.tickers));
+      return m;
     },
     setClosed(ticker, on) {
       if (on) closed.add(ticker);
@@ -336,6 +365,11 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     },
     sendRaw(text) {
       for (const ws of sockets) ws.send(text);
+    },
+    sendData(ticker, type, msg) {
+      for (const ws of sockets) {
+        for (const [sid, sub] of ws.data.subs) if (sub.tickers.has(ticker)) send(ws, { type, sid, seq: nextSeq(sub), msg });
+      }
     },
     stop() {
       server.stop(true);

@@ -2,7 +2,9 @@
  * Kalshi WebSocket feed: one signed connection, one `orderbook_delta` subscription (sid) whose tickers change through
  * `update_subscription` add_markets / delete_markets, seq checked per sid (a gap → stale + get_snapshot). Socket,
  * reconnect and silence detection are the shared ReconnectingSocket; mapping is mapper.ts. A command the venue
- * refuses for one of its tickers is narrowed down by refusals.ts; refused tickers are not sent again.
+ * refuses for one of its tickers is narrowed down by refusals.ts; refused tickers are not sent again. A `subscribed`
+ * reply the feed does not take (late, to a command given up and already replaced) is unsubscribed at once, and data
+ * frames of any sid but ours are dropped and counted, so a stray subscription never feeds the books.
  */
 import type { CollectSettings, KalshiOptions } from "../../config.ts";
 import { UserError } from "../../errors.ts";
@@ -49,6 +51,8 @@ export class KalshiFeed {
   private nextId = 1;
   /** Commands sent, by kind (tests and metrics read it). */
   readonly sent: Record<string, number> = {};
+  /** Data frames dropped because they carried an sid that is not ours (a stray subscription's). */
+  foreignFrames = 0;
   readonly refusals: RefusalSearch;
   private wake: Timer | null = null;
   private wakeAt = Infinity;
@@ -215,6 +219,7 @@ export class KalshiFeed {
     switch (d.kind) {
       case "delta":
       case "snapshot": {
+        if (d.sid !== this.sid) return this.foreign(d.sid, d.kind);
         if (!this.checkSeq(d.sid, d.seq)) return;
         const evs = d.kind === "delta" ? deltaEvents(d.msg, d.seq) : snapshotEvents(d.msg, d.seq);
         if (Array.isArray(evs)) {
@@ -226,34 +231,76 @@ export class KalshiFeed {
         return;
       }
       case "rejected":
+        if (d.sid !== undefined && d.sid !== this.sid) return this.foreign(d.sid, d.reason);
         if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
         if (d.ticker !== undefined) return this.lostUpdate(d.ticker, d.reason, d.sample);
         return this.emit({ kind: "rejected", reason: d.reason, sample: d.sample });
       case "subscribed":
         if (d.channel !== undefined && d.channel !== CHANNEL) return;
-        if (d.id !== undefined && d.id !== this.subscribeId) return;
-        this.sid = d.sid;
-        this.subscribeId = null;
-        if (d.id !== undefined) {
-          this.commands.delete(d.id);
-          this.refusals.succeeded(d.id, this.ctx.clock.now());
-        }
-        this.update("add_markets", [...this.queuedAdd].filter((t) => this.targets.has(t)));
-        this.update("delete_markets", [...this.queuedDel].filter((t) => !this.targets.has(t)));
-        this.queuedAdd.clear();
-        this.queuedDel.clear();
-        return this.pump();
+        if (d.id !== undefined && d.id !== this.subscribeId) return this.lateSubscribed(d.id, d.sid);
+        return this.adopt(d.id, d.sid);
       case "error":
         return this.errorReply(d.id, d.code, d.text);
       case "reply":
-        if (d.id !== undefined) {
+        if (d.id !== undefined && this.refusals.wasExpired(d.id)) this.lateAdded(d.id);
+        else if (d.id !== undefined) {
           this.commands.delete(d.id);
           if (this.refusals.succeeded(d.id, this.ctx.clock.now())) this.pump();
         }
         // replies on a sid (update_subscription "ok") take a seq number too
+        if (d.sid !== undefined && d.seq !== undefined && d.sid !== this.sid) return this.foreign(d.sid, d.type);
         if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
         return this.emit({ kind: "info", type: d.type });
     }
+  }
+
+  /** The subscribe in flight (or, with no id, the venue's only one) went through: `sid` is ours; queued changes go on it. */
+  private adopt(id: number | undefined, sid: number): void {
+    this.sid = sid;
+    this.subscribeId = null;
+    if (id !== undefined) {
+      this.commands.delete(id);
+      this.refusals.succeeded(id, this.ctx.clock.now());
+    }
+    this.update("add_markets", [...this.queuedAdd].filter((t) => this.targets.has(t)));
+    this.update("delete_markets", [...this.queuedDel].filter((t) => !this.targets.has(t)));
+    this.queuedAdd.clear();
+    this.queuedDel.clear();
+    this.pump();
+  }
+
+  /**
+   * A `subscribed` to a command that is not the subscribe in flight: a probe given up unanswered whose reply came
+   * late. Taken when nothing replaced it yet (no sid, nothing in flight, its probe not re-sent); otherwise the venue
+   * would stream that sid alongside ours, so it is unsubscribed at once (its frames until then are dropped as foreign).
+   */
+  private lateSubscribed(id: number, sid: number): void {
+    const now = this.ctx.clock.now();
+    if (this.sid === null && this.subscribeId === null && this.refusals.adoptLate(id, now)) return this.adopt(id, sid);
+    this.refusals.forgetExpired(id); // its requeued copy stands
+    this.commands.delete(id);
+    this.warnLimited.warn("late subscribed", `late reply to subscribe (id ${id}): sid ${sid} is not ours (replaced meanwhile); unsubscribing it`, now);
+    this.command("unsubscribe", "unsubscribe", { sids: [sid] });
+  }
+
+  /**
+   * A late `ok` to an add_markets probe given up unanswered: its tickers are on our sid after all. Its requeued copy
+   * is withdrawn when not re-sent yet; tickers that left the targets meanwhile are deleted again (else they would
+   * stream unwanted).
+   */
+  private lateAdded(id: number): void {
+    const c = this.commands.get(id);
+    this.commands.delete(id);
+    if (this.refusals.adoptLate(id, this.ctx.clock.now())) this.pump();
+    if (c?.kind === "add_markets" && c.tickers) this.update("delete_markets", c.tickers.filter((t) => !this.targets.has(t)));
+  }
+
+  /** A frame of an sid that is not ours (a stray subscription being unsubscribed): dropped, counted, logged rate-limited. */
+  private foreign(sid: number, what: string): void {
+    this.foreignFrames++;
+    const now = this.ctx.clock.now();
+    this.warnLimited.warn("foreign sid", `dropping frames of sid ${sid} (not ours: ${this.sid ?? "none"}), e.g. ${what}; ${this.foreignFrames} so far`, now);
+    this.emit({ kind: "info", type: "foreign_sid" });
   }
 
   /**
@@ -362,9 +409,7 @@ export class KalshiFeed {
   private gap(sid: number, last: number, seq: number): void {
     const markets = this.wantedList();
     this.emit({ kind: "stale", keys: markets.flatMap((m) => OUTCOMES.map((o) => ({ marketId: m, outcomeId: o }))), reason: `seq gap on sid ${sid}: ${last} → ${seq}` });
-    if (this.sid === null) return; // the subscribe in flight brings fresh snapshots
-    if (sid === this.sid) this.requestSnapshots(markets);
-    else this.socket?.reconnect(`seq gap on unknown sid ${sid}`);
+    this.requestSnapshots(markets); // only our sid's frames get here (others are dropped as foreign)
   }
 
   /**

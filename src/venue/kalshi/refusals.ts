@@ -58,6 +58,8 @@ export class RefusalSearch {
   /** Tickers in queued probes: not subscribed yet, so not to be deleted or asked for snapshots. */
   private readonly waiting = new Set<string>();
   private inFlight: { id: number; probe: Probe; at: number } | null = null;
+  /** Probes given up unanswered, by command id (a late reply may still come): bounded, oldest dropped. */
+  private readonly expired = new Map<number, Probe>();
   private pausedUntil = 0;
   /** Commands lost in a row (not about their tickers): the pause doubles with each. */
   private losses = 0;
@@ -172,6 +174,7 @@ export class RefusalSearch {
     this.stack = [];
     this.waiting.clear();
     this.inFlight = null;
+    this.expired.clear();
     this.pausedUntil = 0;
     this.losses = 0;
   }
@@ -181,8 +184,37 @@ export class RefusalSearch {
     if (!this.inFlight || now - this.inFlight.at < PROBE_REPLY_TIMEOUT_MS) return null;
     const id = this.inFlight.id;
     this.push(this.inFlight.probe);
+    if (this.expired.size >= 100) this.expired.delete(this.expired.keys().next().value!);
+    this.expired.set(id, this.inFlight.probe);
     this.inFlight = null;
     return id;
+  }
+
+  /** Whether `id` is a probe given up by `expire` (its reply, if any, is late). */
+  wasExpired(id: number): boolean {
+    return this.expired.has(id);
+  }
+
+  /** Forgets a probe given up by `expire` (its late reply was dealt with otherwise). */
+  forgetExpired(id: number): void {
+    this.expired.delete(id);
+  }
+
+  /**
+   * The late success of a probe given up by `expire`. When its requeued copy was not sent again yet (still queued,
+   * untouched), the success is taken (true): the copy is withdrawn. Otherwise (re-sent, changed, or unknown) false:
+   * the caller undoes what the late command did.
+   */
+  adoptLate(id: number, now: number): boolean {
+    const p = this.expired.get(id);
+    this.expired.delete(id);
+    const i = p ? this.stack.indexOf(p) : -1;
+    if (!p || i < 0 || !p.intact) return false;
+    this.stack.splice(i, 1);
+    for (const t of p.tickers) this.waiting.delete(t);
+    if (p.of && --p.of.open === 0 && !p.of.settled) this.pause(now);
+    else this.losses = 0;
+    return true;
   }
 
   /**
