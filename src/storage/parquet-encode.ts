@@ -263,13 +263,18 @@ export interface EncodedRowGroup {
 }
 
 /** The leaf columns of a schema as Parquet sees them: path and physical type, in order. */
-function leavesOf(schema: Schema): { path: string[]; type: number }[] {
+function columnSpecs(schema: Schema): ColumnSpec[] {
   return schema.fields.map((f) => {
-    const kind = kindOf(f.type);
-    return kind === "listf64"
-      ? { path: [f.name, "list", f.type.children[0].name ?? "item"], type: T_DOUBLE }
-      : { path: [f.name], type: kind === "i64" ? T_INT64 : kind === "f64" ? T_DOUBLE : T_BYTE_ARRAY };
+    if (DataType.isList(f.type) && (f.nullable || f.type.children[0].nullable)) throw new Error(`parquet-encode: ${f.name}: only non-null lists of non-null items`);
+    return { name: f.name, kind: kindOf(f.type), nullable: f.nullable, item: DataType.isList(f.type) ? f.type.children[0].name : undefined };
   });
+}
+
+/** A column's Parquet leaf: its path in the schema and its physical type. */
+function leafOf(col: ColumnSpec): { path: string[]; type: number } {
+  return col.kind === "listf64"
+    ? { path: [col.name, "list", col.item ?? "item"], type: T_DOUBLE }
+    : { path: [col.name], type: col.kind === "i64" ? T_INT64 : col.kind === "f64" ? T_DOUBLE : T_BYTE_ARRAY };
 }
 
 /**
@@ -282,7 +287,7 @@ export function validateRowGroup(schema: Schema, g: EncodedRowGroup): void {
   const bad = (why: string) => {
     throw new Error(`encoded row group does not fit the schema: ${why}`);
   };
-  const leaves = leavesOf(schema);
+  const leaves = columnSpecs(schema).map(leafOf);
   if (!Number.isInteger(g.rows) || g.rows <= 0 || !Number.isInteger(g.bytes) || g.bytes <= 0) bad("rows/bytes");
   if (!Array.isArray(g.chunks) || g.chunks.length !== leaves.length) bad(`${g.chunks?.length} chunks for ${leaves.length} columns`);
   let pos = 0;
@@ -335,15 +340,7 @@ export class ParquetStreamEncoder {
     private readonly opts: EncoderOptions,
     private readonly sink: (b: Uint8Array) => Promise<void>,
   ) {
-    this.cols = schema.fields.map((f) => {
-      if (DataType.isList(f.type) && (f.nullable || f.type.children[0].nullable)) throw new Error(`parquet-encode: ${f.name}: only non-null lists of non-null items`);
-      return {
-      name: f.name,
-      kind: kindOf(f.type),
-      nullable: f.nullable,
-      item: DataType.isList(f.type) ? f.type.children[0].name : undefined,
-      };
-    });
+    this.cols = columnSpecs(schema);
   }
 
   async write(batch: RecordBatch): Promise<void> {
@@ -426,9 +423,8 @@ export class ParquetStreamEncoder {
     let stats: ChunkMeta["stats"];
     let dict: Float64Array | undefined;
     let stringDict: { raw: Uint8Array; count: number } | undefined;
-    let type: number;
+    const leaf = leafOf(col);
     if (col.kind === "listf64") {
-      type = T_DOUBLE;
       const rep = this.rep;
       const def = this.def;
       let nvals = 0;
@@ -486,7 +482,6 @@ export class ParquetStreamEncoder {
         for (const [vals, a, b] of ranges) body.put(bytesOf(vals, a, b - a, 8));
       }
     } else {
-      type = col.kind === "i64" ? T_INT64 : col.kind === "f64" ? T_DOUBLE : T_BYTE_ARRAY;
       let nulls = 0;
       if (col.nullable) {
         const def = this.def;
@@ -563,8 +558,8 @@ export class ParquetStreamEncoder {
     out.pieces.push(header, page);
     out.bytes += header.length + page.length;
     return {
-      path: col.kind === "listf64" ? [col.name, "list", col.item ?? "item"] : [col.name],
-      type,
+      path: leaf.path,
+      type: leaf.type,
       codec: this.opts.codec === "zstd" ? CODEC_ZSTD : CODEC_UNCOMPRESSED,
       numValues,
       offset,
