@@ -340,7 +340,8 @@ export class SnapshotWriter implements SnapshotSink {
       const buf = st.pending[0];
       if (st.segments.length === 0) await this.fs.mkdirp(st.dir);
       const name = segmentName(st.nextSeg);
-      const stats = { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] };
+      const rowsByMarket = buf.marketRows; // one pass over the buffer's ids, for the trailer and onDurable
+      const stats = { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...rowsByMarket.keys()] };
       const bytes = await writeAtomic(this.fs, join(st.dir, name), this.segmentChunks(st.venue, buf, stats));
       st.nextSeg++;
       st.segments.push(name);
@@ -352,7 +353,7 @@ export class SnapshotWriter implements SnapshotSink {
       this.st.bytesStaged += bytes;
       this.metrics?.inc("surveillance_writer_rows_staged_total", { venue: st.venue }, buf.length, "rows made durable in staging");
       this.metrics?.inc("surveillance_writer_bytes_staged_total", { venue: st.venue }, bytes, "bytes written to staging");
-      this.onDurable?.(st.venue, buf.marketRows);
+      this.onDurable?.(st.venue, rowsByMarket);
       this.release(buf);
     }
   }

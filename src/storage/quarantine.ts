@@ -6,7 +6,7 @@
 import { basename, join } from "node:path";
 import { decodePart } from "./_columns.ts";
 import { type StorageFs, writeAtomic } from "./fs.ts";
-import { decodeRowGroupPart, MAGIC, PART_ROWGROUP, QUARANTINE_DIR, STAGING_DIR, type SegmentStats, segmentTrailer, TAIL_LEN } from "./staging.ts";
+import { batchStats, decodeRowGroupPart, MAGIC, PART_ROWGROUP, QUARANTINE_DIR, STAGING_DIR, type SegmentStats, segmentTrailer, TAIL_LEN } from "./staging.ts";
 
 /** True for a decode failure (bad bytes), false for an I/O error (errno code), which is retried instead. */
 export function isCorrupt(e: unknown): boolean {
@@ -25,20 +25,24 @@ export function salvageParts(bytes: Uint8Array, end = bytes.length, lens?: numbe
   const stats: SegmentStats = { rows: 0, min_ts: Infinity, max_ts: -Infinity, markets: [], parts: [] };
   const markets = new Set<string>();
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  /** Keeps a part that decoded, with its rows and stats. */
+  const keep = (off: number, len: number, rows: number, s: { min_ts: number; max_ts: number; markets: string[] }): number => {
+    for (const m of s.markets) markets.add(m);
+    stats.min_ts = Math.min(stats.min_ts, s.min_ts);
+    stats.max_ts = Math.max(stats.max_ts, s.max_ts);
+    parts.push(bytes.subarray(off, off + len));
+    stats.parts!.push(len);
+    stats.rows += rows;
+    return len;
+  };
   /** The part at `off` (its length from its header, checked against `expect` when known); throws when it does not decode. */
   const take = (off: number, expect?: number): number => {
     if (dv.getUint32(off + 4, true) === PART_ROWGROUP) {
       // an encoded row group: its header carries its stats, its CRC-32 says whether its bytes are intact
       const { header: h, len } = decodeRowGroupPart(bytes.subarray(off, end));
       if (expect !== undefined && len !== expect) throw new Error("bad part length");
-      for (const m of h.markets) markets.add(m);
-      stats.min_ts = Math.min(stats.min_ts, h.min_ts);
-      stats.max_ts = Math.max(stats.max_ts, h.max_ts);
-      parts.push(bytes.subarray(off, off + len));
-      stats.parts!.push(len);
       stats.rowgroups = (stats.rowgroups ?? 0) + 1;
-      stats.rows += h.rows;
-      return len;
+      return keep(off, len, h.rows, h);
     }
     const hlen = dv.getUint32(off, true);
     if (off + 8 + hlen > end) throw new Error("part header out of range");
@@ -46,28 +50,9 @@ export function salvageParts(bytes: Uint8Array, end = bytes.length, lens?: numbe
     if (!Number.isInteger(h.rows) || h.rows <= 0 || !Array.isArray(h.lens)) throw new Error("bad part header");
     const len = 8 + hlen + pad8(hlen) + h.lens.reduce((s, l) => s + l + pad8(l), 0);
     if (!(len > 0) || off + len > end || (expect !== undefined && len !== expect)) throw new Error("bad part length");
-    const part = bytes.subarray(off, off + len);
-    const batch = decodePart(part);
+    const batch = decodePart(bytes.subarray(off, off + len));
     if (batch.numRows !== h.rows) throw new Error("bad row count");
-    const ts = batch.getChild("ts_recv")!;
-    const mk = batch.getChild("market_id")!;
-    let lo = Infinity;
-    let hi = -Infinity;
-    const seen: string[] = [];
-    for (let i = 0; i < batch.numRows; i++) {
-      const t = Number(ts.get(i));
-      if (!Number.isFinite(t)) throw new Error("bad ts_recv");
-      if (t < lo) lo = t;
-      if (t > hi) hi = t;
-      seen.push(String(mk.get(i)));
-    }
-    for (const m of seen) markets.add(m);
-    stats.min_ts = Math.min(stats.min_ts, lo);
-    stats.max_ts = Math.max(stats.max_ts, hi);
-    parts.push(part);
-    stats.parts!.push(len);
-    stats.rows += h.rows;
-    return len;
+    return keep(off, len, h.rows, batchStats(batch)); // batchStats throws before anything is kept
   };
   let complete = true;
   let off = 0;

@@ -201,15 +201,18 @@ export function* encodeRowGroupSegment(
     const r0 = Math.floor((i * n) / k);
     const r1 = Math.floor(((i + 1) * n) / k);
     const slice = k === 1 ? batch : batch.slice(r0, r1);
-    const chunks = rowGroupPart(encode(slice), k === 1 ? stats : sliceStats(slice));
+    const chunks = rowGroupPart(encode(slice), k === 1 ? stats : batchStats(slice));
     parts.push(chunks.reduce((s, c) => s + c.length, 0));
     yield* chunks;
   }
   yield* segmentTrailer({ ...stats, parts, rowgroups: k });
 }
 
-/** min/max ts_recv and distinct market_ids of a slice (only when one flush makes several row groups). */
-function sliceStats(b: RecordBatch): { min_ts: number; max_ts: number; markets: string[] } {
+/**
+ * min/max ts_recv and distinct market_ids of a batch's rows (a slice, when one flush makes several row groups; a
+ * staged part being salvaged); throws on a ts_recv that is not a finite number (a part that does not decode).
+ */
+export function batchStats(b: RecordBatch): { min_ts: number; max_ts: number; markets: string[] } {
   const ts = b.getChild("ts_recv")!;
   const mk = b.getChild("market_id")!;
   let lo = Infinity;
@@ -217,6 +220,7 @@ function sliceStats(b: RecordBatch): { min_ts: number; max_ts: number; markets: 
   const markets = new Set<string>();
   for (let i = 0; i < b.numRows; i++) {
     const t = Number(ts.get(i));
+    if (!Number.isFinite(t)) throw new Error("bad ts_recv");
     if (t < lo) lo = t;
     if (t > hi) hi = t;
     markets.add(String(mk.get(i)));
