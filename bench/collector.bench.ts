@@ -21,8 +21,12 @@ const T0 = Date.UTC(2026, 0, 1);
 const cfg = parseConfig({
   top_k: TOP_K,
   collector: {
-    max_subs_per_venue: MARKETS, hot_count: 200, subscription_churn_limit_per_minute: 1_000_000,
-    snapshot_interval_ms_hot: 100, snapshot_interval_ms_warm: 500, silence_timeout_secs: 3600,
+    max_subs_per_venue: MARKETS,
+    hot_count: 200,
+    subscription_churn_limit_per_minute: 1_000_000,
+    snapshot_interval_ms_hot: 100,
+    snapshot_interval_ms_warm: 500,
+    silence_timeout_secs: 3600,
   },
   venues: { mock: { universe_size: MARKETS, updates_per_sec: 200, closed_share: 0 } },
 }).selected[0];
@@ -58,14 +62,25 @@ const rates = (n: number, t: { wall: number; cpu: number }, unit: string) =>
 async function setup(sink: SnapshotSink, tap?: (ev: VenueEvent, ts: number) => void) {
   const clock = new SimClock(T0);
   const venue = new MockVenue(cfg, { clock, env: {} });
-  const universe = (await venue.discover()).filter((m) => m.status === "active").map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
+  const universe = (await venue.discover())
+    .filter((m) => m.status === "active")
+    .map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
   if (tap) {
     const connect = venue.connect.bind(venue);
     venue.connect = (s: EventSink) => connect((ev, ts) => (tap(ev, ts), s(ev, ts)));
   }
   const vc = new VenueCollector({
-    venue: "mock", settings: cfg.collect, adapter: venue, sink, clock, metrics: new Metrics(), dataDir: "/nonexistent",
-    topK: TOP_K, flushSecs: 3600, logIntervalSecs: 3600, log: quiet,
+    venue: "mock",
+    settings: cfg.collect,
+    adapter: venue,
+    sink,
+    clock,
+    metrics: new Metrics(),
+    dataDir: "/nonexistent",
+    topK: TOP_K,
+    flushSecs: 3600,
+    logIntervalSecs: 3600,
+    log: quiet,
     targets: () => ({ hot: universe.slice(0, 200), warm: universe.slice(200) }),
   });
   await vc.start();
@@ -90,9 +105,15 @@ async function setup(sink: SnapshotSink, tap?: (ev: VenueEvent, ts: number) => v
     if ((t - T0) % 1000 === 0) rss();
   }
   const updates = vc.counters.updates;
-  console.log(`books subscribed                ${books.toLocaleString()} (top_k ${TOP_K}), ${SIM_MS / 1000} s simulated`);
-  console.log(`live: mock+collector apply      ${fmt(updates).padStart(10)} updates ${rates(updates, pump, "updates")} (mock generation included)`);
-  console.log(`live: snapshots → columns       ${fmt(sink.rows).padStart(10)} rows    ${rates(sink.rows, snap, "rows")}`);
+  console.log(
+    `books subscribed                ${books.toLocaleString()} (top_k ${TOP_K}), ${SIM_MS / 1000} s simulated`,
+  );
+  console.log(
+    `live: mock+collector apply      ${fmt(updates).padStart(10)} updates ${rates(updates, pump, "updates")} (mock generation included)`,
+  );
+  console.log(
+    `live: snapshots → columns       ${fmt(sink.rows).padStart(10)} rows    ${rates(sink.rows, snap, "rows")}`,
+  );
   await vc.stop();
   console.log(`peak RSS after the live run     ${(peak / 1e6).toFixed(0)} MB`);
 }
@@ -114,7 +135,9 @@ async function setup(sink: SnapshotSink, tap?: (ev: VenueEvent, ts: number) => v
     for (let r = 0; r < PASSES; r++) for (let i = 0; i < recorded.length; i++) vc.onEvent(recorded[i], stamps[i]);
   });
   rss();
-  console.log(`replay: collector.onEvent       ${fmt(recorded.length * PASSES).padStart(10)} events  ${rates(vc.counters.updates, t, "updates")}`);
+  console.log(
+    `replay: collector.onEvent       ${fmt(recorded.length * PASSES).padStart(10)} events  ${rates(vc.counters.updates, t, "updates")}`,
+  );
   await vc.stop();
 }
 

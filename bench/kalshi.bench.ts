@@ -17,14 +17,21 @@ import type { VenueEvent } from "../src/venue/types.ts";
 const MARKETS = 500;
 const DELTAS = 400_000;
 let seed = 4242;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
 const ticker = (i: number) => `KXBENCH${Math.floor(i / 10)}-26DEC31-B${i}`;
 
 const snapshots: string[] = [];
 for (let i = 0; i < MARKETS; i++) {
   const yes = Array.from({ length: 20 }, (_, j) => [((20 + j) / 100).toFixed(4), (100 + j).toFixed(2)]);
   const no = Array.from({ length: 20 }, (_, j) => [((20 + j) / 100).toFixed(4), (100 + j).toFixed(2)]);
-  snapshots.push(JSON.stringify({ type: "orderbook_snapshot", sid: 1, seq: i + 1, msg: { market_ticker: ticker(i), market_id: `id${i}`, yes_dollars_fp: yes, no_dollars_fp: no } }));
+  snapshots.push(
+    JSON.stringify({
+      type: "orderbook_snapshot",
+      sid: 1,
+      seq: i + 1,
+      msg: { market_ticker: ticker(i), market_id: `id${i}`, yes_dollars_fp: yes, no_dollars_fp: no },
+    }),
+  );
 }
 /** 90 % in the current dollar form, 10 % in the old cent form; a quarter of the deltas negative. */
 const frames: string[] = [];
@@ -37,7 +44,13 @@ for (let k = 0; k < DELTAS; k++) {
   const seq = MARKETS + k + 1;
   const msg =
     rand() < 0.9
-      ? { market_ticker: ticker(i), price_dollars: (cents / 100).toFixed(4), delta_fp: delta.toFixed(2), side, ts_ms: 1764115200000 + k }
+      ? {
+          market_ticker: ticker(i),
+          price_dollars: (cents / 100).toFixed(4),
+          delta_fp: delta.toFixed(2),
+          side,
+          ts_ms: 1764115200000 + k,
+        }
       : { market_ticker: ticker(i), price: cents, delta, side, ts: 1764115200 + Math.floor(k / 1000) };
   const s = JSON.stringify({ type: "orderbook_delta", sid: 1, seq, msg });
   bytes += s.length;
@@ -84,11 +97,17 @@ function run(label: string, make: (books: BookStore) => (text: string) => number
     wall = Math.min(wall, (performance.now() - t0) / 1000);
     const c = process.cpuUsage(cpu0);
     cpu = Math.min(cpu, (c.user + c.system) / 1e6);
-    if (levels !== 2 * frames.length) throw new Error(`${label}: applied ${levels} level events, expected ${2 * frames.length}`);
+    if (levels !== 2 * frames.length)
+      throw new Error(`${label}: applied ${levels} level events, expected ${2 * frames.length}`);
   }
   sampleRss();
-  const rate = (secs: number) => Math.round(frames.length / secs).toLocaleString("en-US").padStart(10);
-  console.log(`${label.padEnd(40)} ${rate(wall)} deltas/s wall  ${rate(cpu)} deltas/s CPU  ${(bytes / 1e6 / wall).toFixed(1).padStart(6)} MB/s wall`);
+  const rate = (secs: number) =>
+    Math.round(frames.length / secs)
+      .toLocaleString("en-US")
+      .padStart(10);
+  console.log(
+    `${label.padEnd(40)} ${rate(wall)} deltas/s wall  ${rate(cpu)} deltas/s CPU  ${(bytes / 1e6 / wall).toFixed(1).padStart(6)} MB/s wall`,
+  );
 }
 
 const applyAll = (books: BookStore, evs: VenueEvent[] | { kind: "rejected" }): number => {
@@ -117,7 +136,12 @@ run("decodeFrame(hand check)+mapper+book", (books) => (text) => {
 
 run("feed frame handler (seq check)+book", (books) => {
   const clock = new SimClock(0);
-  const feed = new KalshiFeed(KALSHI_DEFAULTS, COLLECT_DEFAULTS, { clock, env: {} }, new KalshiRest(KALSHI_DEFAULTS, clock));
+  const feed = new KalshiFeed(
+    KALSHI_DEFAULTS,
+    COLLECT_DEFAULTS,
+    { clock, env: {} },
+    new KalshiRest(KALSHI_DEFAULTS, clock),
+  );
   feed["sid"] = 1; // the frames' sid: the feed drops frames of any sid but its own
   let levels = 0;
   feed["sink"] = (ev) => {
@@ -145,4 +169,6 @@ run("JSON.parse+valibot safeParse+mapper+book", (books) => (text) => {
   return d.kind === "snapshot" ? applyAll(books, snapshotEvents(d.msg, d.seq)) : 0;
 });
 
-console.log(`peak RSS ${(peakRss / 1e6).toFixed(0)} MB (${(baseRss / 1e6).toFixed(0)} MB of it is the process with the frames in memory, before any run)`);
+console.log(
+  `peak RSS ${(peakRss / 1e6).toFixed(0)} MB (${(baseRss / 1e6).toFixed(0)} MB of it is the process with the frames in memory, before any run)`,
+);

@@ -88,7 +88,8 @@ function step(b: SimBook, rand: () => number): void {
     // Move the ask side a tick, keeping the spread within 1..10 ticks.
     const d = rand() < 0.5 ? -0.01 : 0.01;
     const spread = b.asks.px[0] + d - b.bids.px[0];
-    if (spread > 0.0095 && spread < 0.1005) for (let i = 0; i < b.asks.len; i++) b.asks.px[i] = Math.round((b.asks.px[i] + d) * 1000) / 1000;
+    if (spread > 0.0095 && spread < 0.1005)
+      for (let i = 0; i < b.asks.len; i++) b.asks.px[i] = Math.round((b.asks.px[i] + d) * 1000) / 1000;
   }
 }
 
@@ -111,25 +112,42 @@ async function generate(dir: string, scale: number): Promise<void> {
         const b = books[i];
         if (!b.hot && !warmTick) continue;
         step(b, rand);
-        writer.append({ tsRecv: t + (i % 1000), venue, marketId: b.marketId, outcomeId: b.outcomeId, seq: b.seq, bids: b.bids, asks: b.asks, staleReason: null, sourceTs: null });
+        writer.append({
+          tsRecv: t + (i % 1000),
+          venue,
+          marketId: b.marketId,
+          outcomeId: b.outcomeId,
+          seq: b.seq,
+          bids: b.bids,
+          asks: b.asks,
+          staleReason: null,
+          sourceTs: null,
+        });
         rows++;
       }
     }
     if ((t - START) % 60_000 === 0) {
       clock.set(t);
       await writer.flush();
-      if ((t - START) % 3_600_000 === 0) process.stderr.write(`\rgenerating: ${((t - START) / 3_600_000).toFixed(0)} h, ${rows.toLocaleString()} rows, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      if ((t - START) % 3_600_000 === 0)
+        process.stderr.write(
+          `\rgenerating: ${((t - START) / 3_600_000).toFixed(0)} h, ${rows.toLocaleString()} rows, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+        );
     }
   }
   clock.set(end + 10_000);
   await writer.close();
-  process.stderr.write(`\rgenerated ${rows.toLocaleString()} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s${" ".repeat(20)}\n`);
+  process.stderr.write(
+    `\rgenerated ${rows.toLocaleString()} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s${" ".repeat(20)}\n`,
+  );
   writeFileSync(join(dir, "READY"), JSON.stringify({ rows, scale, writer: writerVersion() }));
 }
 
 /** A hash of the writer's encoding sources: a cached dataset written by other code is regenerated. */
 function writerVersion(): string {
-  const src = ["parquet-encode.ts", "staging.ts", "_columns.ts", "compact.ts"].map((f) => readFileSync(join(import.meta.dir, "../src/storage", f), "utf8"));
+  const src = ["parquet-encode.ts", "staging.ts", "_columns.ts", "compact.ts"].map((f) =>
+    readFileSync(join(import.meta.dir, "../src/storage", f), "utf8"),
+  );
   return Bun.hash(src.join("\n")).toString(16);
 }
 
@@ -160,7 +178,7 @@ interface ChildResult {
 /** Child process body: one engine, three rankings, prints one JSON line. */
 async function child(engine: string, dir: string, to: number): Promise<void> {
   const t0 = performance.now();
-  let top: Record<string, string[]> = {};
+  const top: Record<string, string[]> = {};
   if (engine === "duckdb") {
     const { duckdbBooks } = await import("../tests/helpers/duckdb-rankings.ts");
     const { topByActivity, topByDepth, topBySpread } = await import("../src/analytics/score.ts");
@@ -174,7 +192,14 @@ async function child(engine: string, dir: string, to: number): Promise<void> {
     }
   } else {
     const { mine } = await import("../src/analytics/miner.ts");
-    const r = await mine({ dataDir: dir, from: START, to, top: 10, writeStats: false, ignoreDerived: engine === "polars-lists" });
+    const r = await mine({
+      dataDir: dir,
+      from: START,
+      to,
+      top: 10,
+      writeStats: false,
+      ignoreDerived: engine === "polars-lists",
+    });
     for (const v of r.venues) {
       const id = (b: { market_id: string; outcome_id: string }) => `${b.market_id}/${b.outcome_id}`;
       top[`${v.venue}.depth`] = v.top.depth.map(id);
@@ -197,16 +222,25 @@ async function main(): Promise<void> {
   const to = START + Math.ceil((DAY * scale) / 3_600_000) * 3_600_000;
   if (engine) return child(engine, dir, to);
 
-  if (process.argv.includes("--regen") || !existsSync(join(dir, "READY")) || JSON.parse(readFileSync(join(dir, "READY"), "utf8")).writer !== writerVersion()) {
+  if (
+    process.argv.includes("--regen") ||
+    !existsSync(join(dir, "READY")) ||
+    JSON.parse(readFileSync(join(dir, "READY"), "utf8")).writer !== writerVersion()
+  ) {
     await generate(dir, scale); // missing, asked for, or written by another version of the writer's encoding
   }
   const { rows } = JSON.parse(await Bun.file(join(dir, "READY")).text()) as { rows: number };
   const { files, bytes } = datasetBytes(dir);
-  console.log(`dataset: ${dir}\n  scale ${scale} of a day, ${rows.toLocaleString()} rows, ${files} files, ${(bytes / 1e6).toFixed(0)} MB Parquet`);
+  console.log(
+    `dataset: ${dir}\n  scale ${scale} of a day, ${rows.toLocaleString()} rows, ${files} files, ${(bytes / 1e6).toFixed(0)} MB Parquet`,
+  );
   const engines = ["polars", "duckdb", ...(process.argv.includes("--skip-lists") ? [] : ["polars-lists"])];
   const results: ChildResult[] = [];
   for (const e of engines) {
-    const p = Bun.spawnSync(["bun", import.meta.path, "--child", e, "--dir", dir, "--scale", String(scale)], { stdout: "pipe", stderr: "inherit" });
+    const p = Bun.spawnSync(["bun", import.meta.path, "--child", e, "--dir", dir, "--scale", String(scale)], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
     if (p.exitCode !== 0) throw new Error(`${e} child failed (exit ${p.exitCode})`);
     const line = p.stdout.toString().trim().split("\n").pop()!;
     results.push(JSON.parse(line) as ChildResult);

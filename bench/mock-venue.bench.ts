@@ -9,7 +9,8 @@ import { MockVenue } from "../src/venue/mock.ts";
 import type { VenueEvent } from "../src/venue/types.ts";
 
 const MARKETS = 2000;
-const cfg = parseConfig({ venues: { mock: { universe_size: MARKETS, updates_per_sec: 100, closed_share: 0 } } }).selected[0];
+const cfg = parseConfig({ venues: { mock: { universe_size: MARKETS, updates_per_sec: 100, closed_share: 0 } } })
+  .selected[0];
 let peak = 0;
 const rss = () => (peak = Math.max(peak, process.memoryUsage.rss()));
 
@@ -23,12 +24,18 @@ async function run(label: string, drive: (v: MockVenue, clock: SimClock) => Prom
     n++;
     if (ev.kind === "level") levels++;
   });
-  venue.subscribe(u.filter((m) => m.status === "active").map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids })));
+  venue.subscribe(
+    u.filter((m) => m.status === "active").map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids })),
+  );
   const t0 = performance.now();
   await drive(venue, clock);
   const s = (performance.now() - t0) / 1000;
   rss();
-  console.log(`${label.padEnd(28)} ${n.toLocaleString().padStart(12)} events  ${Math.round(levels / s).toLocaleString().padStart(11)} level events/s  ${s.toFixed(2)} s`);
+  console.log(
+    `${label.padEnd(28)} ${n.toLocaleString().padStart(12)} events  ${Math.round(levels / s)
+      .toLocaleString()
+      .padStart(11)} level events/s  ${s.toFixed(2)} s`,
+  );
 }
 
 await run("SimClock.advance (60 s sim)", async (_v, clock) => {
@@ -38,4 +45,6 @@ await run("pump() direct (60 s sim)", async (v, clock) => {
   const start = clock.now();
   for (let t = start; t <= start + 60_000; t += 50) v.pump(t);
 });
-console.log(`peak RSS ${(peak / 1e6).toFixed(0)} MB (markets ${MARKETS}, active rate ${cfg.options && (cfg.options as { updates_per_sec: number }).updates_per_sec}/s mean per market)`);
+console.log(
+  `peak RSS ${(peak / 1e6).toFixed(0)} MB (markets ${MARKETS}, active rate ${cfg.options && (cfg.options as { updates_per_sec: number }).updates_per_sec}/s mean per market)`,
+);

@@ -34,7 +34,9 @@ try {
   await w.close();
   const { entries } = await readManifest(dir);
   const bytes = entries.reduce((s, e) => s + e.bytes, 0);
-  console.log(`data: ${ROWS.toLocaleString()} rows in ${entries.length} files, ${(bytes / MB).toFixed(1)} MB (writer, top_k 50, ~19 levels a side)`);
+  console.log(
+    `data: ${ROWS.toLocaleString()} rows in ${entries.length} files, ${(bytes / MB).toFixed(1)} MB (writer, top_k 50, ~19 levels a side)`,
+  );
 
   const run = async (name: string, fn: () => Promise<unknown>) => {
     peakRss = 0;
@@ -54,7 +56,8 @@ try {
   };
   await run("verify", async () => {
     const r = await verifyDataset(dir, { topK: 50, bucketMinutes: 5, manifest: await readManifest(dir) });
-    if (r.problems.length > 0 || r.rows !== ROWS) throw new Error(`verify found ${r.problems.length} problems, ${r.rows} rows`);
+    if (r.problems.length > 0 || r.rows !== ROWS)
+      throw new Error(`verify found ${r.problems.length} problems, ${r.rows} rows`);
   });
   await run("status", async () => {
     const s = await dayStatus(dir, start, { bucketMinutes: 5 });

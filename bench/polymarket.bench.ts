@@ -87,7 +87,7 @@ async function makeBooks(): Promise<{ books: Books; which: string }> {
 const MARKETS = 500;
 const FRAMES = 250_000;
 let seed = 12345;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
 const market = (i: number) => `0x${i.toString(16).padStart(64, "0")}`;
 const token = (i: number, k: number) => String(10n ** 76n + BigInt(i * 2 + k));
 
@@ -96,7 +96,17 @@ for (let i = 0; i < MARKETS; i++) {
   for (let k = 0; k < 2; k++) {
     const bids = Array.from({ length: 20 }, (_, j) => ({ price: ((30 - j) / 100).toFixed(2), size: String(100 + j) }));
     const asks = Array.from({ length: 20 }, (_, j) => ({ price: ((70 + j) / 100).toFixed(2), size: String(100 + j) }));
-    bookFrames.push(JSON.stringify({ event_type: "book", market: market(i), asset_id: token(i, k), timestamp: "1757908892351", hash: "0x0", bids, asks }));
+    bookFrames.push(
+      JSON.stringify({
+        event_type: "book",
+        market: market(i),
+        asset_id: token(i, k),
+        timestamp: "1757908892351",
+        hash: "0x0",
+        bids,
+        asks,
+      }),
+    );
   }
 }
 const frames: string[] = [];
@@ -120,7 +130,12 @@ for (let f = 0; f < FRAMES; f++) {
     });
   }
   entries += n;
-  const s = JSON.stringify({ market: market(i), price_changes: changes, timestamp: String(1757908892351 + f), event_type: "price_change" });
+  const s = JSON.stringify({
+    market: market(i),
+    price_changes: changes,
+    timestamp: String(1757908892351 + f),
+    event_type: "price_change",
+  });
   bytes += s.length;
   frames.push(s);
 }
@@ -170,7 +185,9 @@ async function run(label: string, validate: (text: string) => VenueEvent[]): Pro
   );
 }
 
-console.log(`polymarket: ${frames.length.toLocaleString("en-US")} price_change frames, ${entries.toLocaleString("en-US")} entries, ${(bytes / 1e6).toFixed(1)} MB, ${MARKETS * 2} books (one core, noisy shared machine)`);
+console.log(
+  `polymarket: ${frames.length.toLocaleString("en-US")} price_change frames, ${entries.toLocaleString("en-US")} entries, ${(bytes / 1e6).toFixed(1)} MB, ${MARKETS * 2} books (one core, noisy shared machine)`,
+);
 await run("parse+mapper(hand check)+book", mapFrame);
 await run("parse+valibot safeParse+mapper+book", (text) => {
   const msg = JSON.parse(text);

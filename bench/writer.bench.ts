@@ -43,7 +43,9 @@ try {
       peakStaging = r.peakStaging;
       peakFirst = peakRss;
     }
-    console.log(`  run ${rep + 1}: ${r.secs.toFixed(2)} s (append+staging ${r.stagingSecs.toFixed(2)} s in ${r.flushes} flushes, compaction ${r.compactSecs.toFixed(2)} s)`);
+    console.log(
+      `  run ${rep + 1}: ${r.secs.toFixed(2)} s (append+staging ${r.stagingSecs.toFixed(2)} s in ${r.flushes} flushes, compaction ${r.compactSecs.toFixed(2)} s)`,
+    );
     if (!best || r.secs < best.secs) best = r;
   }
   clearInterval(sampler);
@@ -59,8 +61,12 @@ try {
   }
   const { secs: grossSecs, rows, bytes, levels, finalPath } = best!;
   const secs = grossSecs - genSecs;
-  console.log(`writer: ${rows.toLocaleString()} rows (avg ${(levels / ROWS / 2).toFixed(1)} levels/side, top_k ${TOP_K}) → 1 file, ${(bytes / MB).toFixed(1)} MB; best of ${REPS}:`);
-  console.log(`  end to end ${grossSecs.toFixed(2)} s with the row generator, which alone takes ${genSecs.toFixed(2)} s; the writer:`);
+  console.log(
+    `writer: ${rows.toLocaleString()} rows (avg ${(levels / ROWS / 2).toFixed(1)} levels/side, top_k ${TOP_K}) → 1 file, ${(bytes / MB).toFixed(1)} MB; best of ${REPS}:`,
+  );
+  console.log(
+    `  end to end ${grossSecs.toFixed(2)} s with the row generator, which alone takes ${genSecs.toFixed(2)} s; the writer:`,
+  );
   console.log(
     `  writer ${secs.toFixed(2)} s: ${Math.round(rows / secs).toLocaleString()} rows/s, ${(bytes / rows).toFixed(1)} B/row, ` +
       `${(bytes / MB / secs).toFixed(1)} MB/s Parquet out, ${((levels * 16) / MB / secs).toFixed(0)} MB/s of level data in`,
@@ -87,7 +93,9 @@ try {
   const dBytes = Bun.file(duckOut).size;
   conn.closeSync();
   const duckRate = rows / dSecs;
-  console.log(`duckdb COPY (threads=1, ZSTD, from an in-memory table), best of ${REPS}: ${dSecs.toFixed(2)} s, ${Math.round(duckRate).toLocaleString()} rows/s, ${(dBytes / rows).toFixed(1)} B/row`);
+  console.log(
+    `duckdb COPY (threads=1, ZSTD, from an in-memory table), best of ${REPS}: ${dSecs.toFixed(2)} s, ${Math.round(duckRate).toLocaleString()} rows/s, ${(dBytes / rows).toFixed(1)} B/row`,
+  );
   console.log(
     `ratio: writer (rows in → final file on disk) / duckdb COPY = ${(oursRate / duckRate).toFixed(2)}× (target ≥ 2×); ` +
       `counting the generator too: ${(rows / grossSecs / duckRate).toFixed(2)}×`,
@@ -103,12 +111,25 @@ try {
     const buf = new ColumnBuffer(TOP_K, 50_000);
     for (let i = 0; i < 50_000; i++) buf.append(gen.next());
     const p = join(segDir, `seg-${s}.arrows`);
-    await writeAtomic(nodeFs, p, encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }));
+    await writeAtomic(
+      nodeFs,
+      p,
+      encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }),
+    );
     segs.push(p);
   }
   // parquet-wasm 0.8 matches per-column settings on the top-level name only, so list leaves (bid_px.list.item)
   // follow the global setting: "global on" is the only way to dictionary-encode the lists.
-  const floats = ["best_bid_px", "best_bid_sz", "best_ask_px", "best_ask_sz", "mid", "spread", "bid_depth3", "ask_depth3"];
+  const floats = [
+    "best_bid_px",
+    "best_bid_sz",
+    "best_ask_px",
+    "best_ask_sz",
+    "mid",
+    "spread",
+    "bid_depth3",
+    "ask_depth3",
+  ];
   const ints = ["ts_recv", "seq", "source_ts"];
   const on = (cols: string[]) => Object.fromEntries(cols.map((c) => [c, true]));
   const off = (cols: string[]) => Object.fromEntries(cols.map((c) => [c, false]));
@@ -120,13 +141,30 @@ try {
     ["all but scalars (lists on)", { ...off(floats), ...off(ints) }, true],
     ["all", {}, true],
   ];
-  console.log(`compaction of ${N.toLocaleString()} staged rows to ZSTD Parquet: our encoder vs parquet-wasm with dictionary variants:`);
-  for (const [name, dict, globalOn, engine] of [["native encoder (chosen)", {}, false, "native"] as const, ...variants.map(([n, d, g]) => [`parquet-wasm, dict ${n}`, d, g, "wasm"] as const)]) {
+  console.log(
+    `compaction of ${N.toLocaleString()} staged rows to ZSTD Parquet: our encoder vs parquet-wasm with dictionary variants:`,
+  );
+  for (const [name, dict, globalOn, engine] of [
+    ["native encoder (chosen)", {}, false, "native"] as const,
+    ...variants.map(([n, d, g]) => [`parquet-wasm, dict ${n}`, d, g, "wasm"] as const),
+  ]) {
     const out = join(segDir, `.tmp-${name.replace(/\W+/g, "_")}.partial`);
     const c0 = performance.now();
-    const res = await compactSegments(nodeFs, segs, out, { compression: "zstd", row_group_rows: WRITER_DEFAULTS.row_group_rows }, dict, globalOn, engine);
+    const res = await compactSegments(
+      nodeFs,
+      segs,
+      out,
+      { compression: "zstd", row_group_rows: WRITER_DEFAULTS.row_group_rows },
+      dict,
+      globalOn,
+      engine,
+    );
     const cs = (performance.now() - c0) / 1000;
-    console.log(`  ${name.padEnd(42)} ${Math.round(N / cs).toLocaleString().padStart(9)} rows/s  ${(res.bytes / N).toFixed(1).padStart(6)} B/row`);
+    console.log(
+      `  ${name.padEnd(42)} ${Math.round(N / cs)
+        .toLocaleString()
+        .padStart(9)} rows/s  ${(res.bytes / N).toFixed(1).padStart(6)} B/row`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -135,7 +173,12 @@ try {
 /** One end-to-end run of the writer into `dataDir`: rows in (append) → staged → one final Parquet file. */
 async function runWriter(dataDir: string, start: number) {
   const clock = new SimClock(start);
-  const w = await SnapshotWriter.open({ dataDir, settings: { ...WRITER_DEFAULTS, bucket_minutes: 60 }, topK: TOP_K, clock });
+  const w = await SnapshotWriter.open({
+    dataDir,
+    settings: { ...WRITER_DEFAULTS, bucket_minutes: 60 },
+    topK: TOP_K,
+    clock,
+  });
   const g = new BookGen({ seed: 3, start, stepMs: 3_000_000 / ROWS, markets: 200, maxLevels: 60 });
   let levels = 0;
   const t0 = performance.now();

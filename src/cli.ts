@@ -21,7 +21,10 @@ export const main = defineCommand({
   },
 });
 
-async function resolveSub(cmd: CommandDef<any>, rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+async function resolveSub(
+  cmd: CommandDef<any>,
+  rawArgs: string[],
+): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
   const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
   const idx = rawArgs.findIndex((a) => !a.startsWith("-"));
   const name = idx >= 0 ? rawArgs[idx] : undefined;
@@ -67,7 +70,10 @@ const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperC
 
 /** citty ignores unknown flags; a mistyped `--durtion 5s` must not silently run without a limit. */
 async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<void> {
-  const args = ((typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {}) as Record<string, { type?: string; alias?: string | string[] }>;
+  const args = ((typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {}) as Record<
+    string,
+    { type?: string; alias?: string | string[] }
+  >;
   const known = new Map<string, string | undefined>();
   for (const [name, def] of Object.entries(args)) {
     for (const n of [name, camel(name), ...[def.alias ?? []].flat()]) known.set(n, def.type);
@@ -81,7 +87,11 @@ async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<void
     let type = known.get(name);
     if (type === undefined && name.startsWith("no-") && known.get(name.slice(3)) === "boolean") type = "boolean";
     if (type === undefined && !known.has(name)) {
-      throw new UserError(`unknown option ${a.split("=")[0]}`, 2, `Run \`surveillance ${cmd.meta && "name" in (cmd.meta as object) ? (cmd.meta as { name?: string }).name : ""} --help\` for the options.`);
+      throw new UserError(
+        `unknown option ${a.split("=")[0]}`,
+        2,
+        `Run \`surveillance ${cmd.meta && "name" in (cmd.meta as object) ? (cmd.meta as { name?: string }).name : ""} --help\` for the options.`,
+      );
     }
     if (type !== "boolean" && inline === undefined) i++; // skip the flag's value
   }
@@ -97,7 +107,9 @@ export function reportError(error: unknown, verbose: boolean, rawArgs: string[] 
   }
   if (error instanceof Error && error.name === "CLIError") {
     consola.error(error.message);
-    consola.info(`Run \`surveillance ${rawArgs.find((a) => !a.startsWith("-")) ?? ""} --help\` for usage.`.replace("  ", " "));
+    consola.info(
+      `Run \`surveillance ${rawArgs.find((a) => !a.startsWith("-")) ?? ""} --help\` for usage.`.replace("  ", " "),
+    );
     return EXIT_USAGE;
   }
   if (verbose) consola.error(error);

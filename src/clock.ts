@@ -150,7 +150,11 @@ export async function settle(rounds = 3): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
-function abortableSleep(ms: number, signal: AbortSignal | undefined, schedule: (fn: () => void, ms: number) => Timer): Promise<void> {
+function abortableSleep(
+  ms: number,
+  signal: AbortSignal | undefined,
+  schedule: (fn: () => void, ms: number) => Timer,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = schedule(() => {

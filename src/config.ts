@@ -3,7 +3,13 @@ import * as v from "valibot";
 import { UserError } from "./errors.ts";
 import { registerSecret } from "./log.ts";
 
-const posInt = (max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1, "must be ≥ 1"), v.maxValue(max, `must be ≤ ${max}`));
+const posInt = (max = Number.MAX_SAFE_INTEGER) =>
+  v.pipe(
+    v.number(),
+    v.integer("must be an integer"),
+    v.minValue(1, "must be ≥ 1"),
+    v.maxValue(max, `must be ≤ ${max}`),
+  );
 const nonNegInt = () => v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0, "must be ≥ 0"));
 const nonNeg = () => v.pipe(v.number(), v.minValue(0, "must be ≥ 0"));
 const rate = () => v.pipe(v.number(), v.minValue(0, "must be ≥ 0"), v.maxValue(1, "must be ≤ 1"));
@@ -77,9 +83,14 @@ const polymarketEntries = {
   rest_requests_per_10s: posInt(),
 };
 export type PolymarketOptions = {
-  gamma_url: string; clob_url: string; ws_url: string;
-  max_assets_per_connection: number; connection_open_pause_ms: number;
-  ping_interval_secs: number; pong_timeout_secs: number; rest_requests_per_10s: number;
+  gamma_url: string;
+  clob_url: string;
+  ws_url: string;
+  max_assets_per_connection: number;
+  connection_open_pause_ms: number;
+  ping_interval_secs: number;
+  pong_timeout_secs: number;
+  rest_requests_per_10s: number;
 };
 export const POLYMARKET_DEFAULTS: PolymarketOptions = {
   gamma_url: "https://gamma-api.polymarket.com",
@@ -101,8 +112,12 @@ const kalshiEntries = {
   rest_requests_per_sec: posInt(),
 };
 export type KalshiOptions = {
-  rest_url: string; ws_url: string; key_id_env: string; private_key_env: string;
-  heartbeat_timeout_secs: number; rest_requests_per_sec: number;
+  rest_url: string;
+  ws_url: string;
+  key_id_env: string;
+  private_key_env: string;
+  heartbeat_timeout_secs: number;
+  rest_requests_per_sec: number;
 };
 export const KALSHI_DEFAULTS: KalshiOptions = {
   rest_url: "https://api.elections.kalshi.com/trade-api/v2",
@@ -132,8 +147,14 @@ const writerEntries = {
   retry_cap_ms: posInt(),
 };
 export type WriterSettings = {
-  bucket_minutes: number; flush_rows: number; flush_secs: number; row_group_rows: number;
-  max_buffer_rows: number; compression: "zstd" | "snappy" | "uncompressed"; retry_base_ms: number; retry_cap_ms: number;
+  bucket_minutes: number;
+  flush_rows: number;
+  flush_secs: number;
+  row_group_rows: number;
+  max_buffer_rows: number;
+  compression: "zstd" | "snappy" | "uncompressed";
+  retry_base_ms: number;
+  retry_cap_ms: number;
 };
 export const WRITER_DEFAULTS: WriterSettings = {
   bucket_minutes: 5,
@@ -154,7 +175,11 @@ export type MetricsSettings = { listen: string; log_interval_secs: number };
 export const METRICS_DEFAULTS: MetricsSettings = { listen: "", log_interval_secs: 10 };
 
 const partial = <T extends Record<string, v.GenericSchema>>(entries: T) =>
-  v.strictObject(Object.fromEntries(Object.entries(entries).map(([k, s]) => [k, v.optional(s)])) as { [K in keyof T]: v.OptionalSchema<T[K], undefined> });
+  v.strictObject(
+    Object.fromEntries(Object.entries(entries).map(([k, s]) => [k, v.optional(s)])) as {
+      [K in keyof T]: v.OptionalSchema<T[K], undefined>;
+    },
+  );
 
 const venueSectionBase = {
   enabled: v.boolean(),
@@ -203,10 +228,9 @@ const VENUE_NAME = /^[a-z0-9_]+$/;
 
 function fmtValue(value: unknown): string {
   if (value === undefined) return "(missing)";
-  const s = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const s = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
-
 
 function refuse(source: string, key: string, value: unknown, reason: string): never {
   throw new UserError(
@@ -232,8 +256,20 @@ function parseSection<T>(source: string, prefix: string, schema: v.GenericSchema
 export function parseConfig(doc: unknown, source = "config", overrides: ConfigOverrides = {}): Config {
   const file = parseSection<v.InferOutput<typeof FileSchema>>(source, "", FileSchema, doc ?? {});
   const writer = { ...WRITER_DEFAULTS, ...strip(file.writer) } as WriterSettings;
-  if (60 % writer.bucket_minutes !== 0) refuse(source, "writer.bucket_minutes", writer.bucket_minutes, "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)");
-  if (writer.retry_cap_ms < writer.retry_base_ms) refuse(source, "writer.retry_cap_ms", writer.retry_cap_ms, `must be ≥ writer.retry_base_ms (${writer.retry_base_ms})`);
+  if (60 % writer.bucket_minutes !== 0)
+    refuse(
+      source,
+      "writer.bucket_minutes",
+      writer.bucket_minutes,
+      "must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
+    );
+  if (writer.retry_cap_ms < writer.retry_base_ms)
+    refuse(
+      source,
+      "writer.retry_cap_ms",
+      writer.retry_cap_ms,
+      `must be ≥ writer.retry_base_ms (${writer.retry_base_ms})`,
+    );
   const globalCollect = { ...COLLECT_DEFAULTS, ...strip(file.collector) } as CollectSettings;
   checkCollect(source, "collector.", globalCollect);
 
@@ -244,11 +280,21 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
     if (!VENUE_NAME.test(name)) refuse(source, `venues.${name}`, name, "a venue name must match [a-z0-9_]+");
     const kindRaw = (raw as Record<string, unknown>).kind ?? name;
     if (!(typeof kindRaw === "string" && kindRaw in VENUE_KINDS)) {
-      refuse(source, `${prefix}kind`, kindRaw, `no adapter for this venue; set kind to one of ${Object.keys(VENUE_KINDS).join(", ")}`);
+      refuse(
+        source,
+        `${prefix}kind`,
+        kindRaw,
+        `no adapter for this venue; set kind to one of ${Object.keys(VENUE_KINDS).join(", ")}`,
+      );
     }
     const kind = kindRaw as VenueKind;
     const spec = VENUE_KINDS[kind];
-    const section = parseSection<Record<string, unknown>>(source, prefix, partial({ ...venueSectionBase, ...spec.entries }), raw);
+    const section = parseSection<Record<string, unknown>>(
+      source,
+      prefix,
+      partial({ ...venueSectionBase, ...spec.entries }),
+      raw,
+    );
     const collect = { ...globalCollect } as CollectSettings;
     const options: Record<string, unknown> = { ...spec.defaults };
     for (const [k, val] of Object.entries(section)) {
@@ -257,7 +303,13 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
       else options[k] = val;
     }
     checkCollect(source, prefix, collect);
-    venues.push({ name, kind, enabled: (section.enabled as boolean | undefined) ?? true, collect, options: options as never });
+    venues.push({
+      name,
+      kind,
+      enabled: (section.enabled as boolean | undefined) ?? true,
+      collect,
+      options: options as never,
+    });
   }
 
   let selected: VenueConfig[];
@@ -267,11 +319,20 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
       if (found) return found;
       if (n in VENUE_KINDS) {
         const kind = n as VenueKind;
-        const vc: VenueConfig = { name: n, kind, enabled: true, collect: { ...globalCollect }, options: { ...VENUE_KINDS[kind].defaults } as never };
+        const vc: VenueConfig = {
+          name: n,
+          kind,
+          enabled: true,
+          collect: { ...globalCollect },
+          options: { ...VENUE_KINDS[kind].defaults } as never,
+        };
         venues.push(vc);
         return vc;
       }
-      throw new UserError(`--venue ${n}: no such venue in ${source} (configured: ${venues.map((x) => x.name).join(", ") || "none"})`, 2);
+      throw new UserError(
+        `--venue ${n}: no such venue in ${source} (configured: ${venues.map((x) => x.name).join(", ") || "none"})`,
+        2,
+      );
     });
   } else {
     selected = venues.filter((x) => x.enabled);
@@ -295,8 +356,15 @@ function strip<T extends object | undefined>(o: T): Partial<NonNullable<T>> {
 }
 
 function checkCollect(source: string, prefix: string, c: CollectSettings): void {
-  if (c.hot_count > c.max_subs_per_venue) refuse(source, `${prefix}hot_count`, c.hot_count, `must be ≤ max_subs_per_venue (${c.max_subs_per_venue})`);
-  if (c.reconnect_cap_ms < c.reconnect_base_ms) refuse(source, `${prefix}reconnect_cap_ms`, c.reconnect_cap_ms, `must be ≥ reconnect_base_ms (${c.reconnect_base_ms})`);
+  if (c.hot_count > c.max_subs_per_venue)
+    refuse(source, `${prefix}hot_count`, c.hot_count, `must be ≤ max_subs_per_venue (${c.max_subs_per_venue})`);
+  if (c.reconnect_cap_ms < c.reconnect_base_ms)
+    refuse(
+      source,
+      `${prefix}reconnect_cap_ms`,
+      c.reconnect_cap_ms,
+      `must be ≥ reconnect_base_ms (${c.reconnect_base_ms})`,
+    );
 }
 
 export const DEFAULT_CONFIG_PATH = "config/surveillance.toml";
@@ -307,7 +375,12 @@ export async function loadConfig(path: string | undefined, overrides: ConfigOver
   const p = path ?? DEFAULT_CONFIG_PATH;
   const file = Bun.file(p);
   if (!(await file.exists())) {
-    if (explicit) throw new UserError(`config file not found: ${p}`, 2, "Pass --config PATH to an existing file, or omit it to use config/surveillance.toml.");
+    if (explicit)
+      throw new UserError(
+        `config file not found: ${p}`,
+        2,
+        "Pass --config PATH to an existing file, or omit it to use config/surveillance.toml.",
+      );
     return parseConfig({}, "(built-in defaults)", overrides);
   }
   let doc: unknown;
@@ -326,4 +399,3 @@ export function readSecret(envVar: string, env: Record<string, string | undefine
   registerSecret(val);
   return val;
 }
-

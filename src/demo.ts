@@ -38,10 +38,23 @@ export function demoWindow(now: number, durationMs: number, bucketMinutes: numbe
 export function demoConfig(config: Config): Config {
   const mocks = config.selected.filter((v) => v.kind === "mock");
   const pick: VenueConfig[] = mocks.length > 0 ? mocks : config.venues.filter((v) => v.kind === "mock");
-  if (pick.length === 0) throw new UserError(`no mock venue in ${config.source}`, 2, "Add [venues.mock] with enabled = true (see config/surveillance.toml).");
-  const selected = pick.map((v) => ({ ...v, enabled: true, options: { ...(v.options as MockOptions), clock_speed: 0 } }));
+  if (pick.length === 0)
+    throw new UserError(
+      `no mock venue in ${config.source}`,
+      2,
+      "Add [venues.mock] with enabled = true (see config/surveillance.toml).",
+    );
+  const selected = pick.map((v) => ({
+    ...v,
+    enabled: true,
+    options: { ...(v.options as MockOptions), clock_speed: 0 },
+  }));
   // One status line per 10 simulated minutes: the demo's story goes to stdout, not hundreds of log lines.
-  return { ...config, selected, metrics: { ...config.metrics, log_interval_secs: Math.max(config.metrics.log_interval_secs, 600) } };
+  return {
+    ...config,
+    selected,
+    metrics: { ...config.metrics, log_interval_secs: Math.max(config.metrics.log_interval_secs, 600) },
+  };
 }
 
 export async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
@@ -59,7 +72,11 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   print(`1. scan: writing the market universe`);
   const scans = await scanAll(cfg, { clock, env: {} });
   for (const s of scans) {
-    if (!s.ok) throw new UserError(`scan of ${s.venue} failed: ${s.error instanceof Error ? s.error.message : String(s.error)}`, 1);
+    if (!s.ok)
+      throw new UserError(
+        `scan of ${s.venue} failed: ${s.error instanceof Error ? s.error.message : String(s.error)}`,
+        1,
+      );
     print(`   ${s.venue}: ${s.markets} markets (${s.active} active) -> ${s.path}`);
   }
 
@@ -67,17 +84,24 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   const before = new Map<string, string[]>();
   for (const v of cfg.selected) {
     const universe = (await readLatestUniverse(dataDir, v.name, clock.now())) ?? [];
-    before.set(v.name, computeTargets({ universe, now: clock.now(), settings: v.collect }).hot.map((r) => r.market_id));
+    before.set(
+      v.name,
+      computeTargets({ universe, now: clock.now(), settings: v.collect }).hot.map((r) => r.market_id),
+    );
   }
 
   print("");
-  print(`2. collect: ${opts.durationMs / 60_000} simulated minutes (HOT every ${cfg.selected[0].collect.snapshot_interval_ms_hot / 1000} s, WARM every ${cfg.selected[0].collect.snapshot_interval_ms_warm / 1000} s, WARM rotating every ${cfg.selected[0].collect.rotation_period_secs} s)`);
+  print(
+    `2. collect: ${opts.durationMs / 60_000} simulated minutes (HOT every ${cfg.selected[0].collect.snapshot_interval_ms_hot / 1000} s, WARM every ${cfg.selected[0].collect.snapshot_interval_ms_warm / 1000} s, WARM rotating every ${cfg.selected[0].collect.rotation_period_secs} s)`,
+  );
   const { runCollect } = await import("./collector/run.ts");
   print(`   simulated time ${iso(start)} to ${iso(end)}, ending before now`);
   // Stops 1 ms before `end`: nothing (rows, stop records) lands in the bucket that starts at `end`.
   const collected = await runCollect(cfg, { untilTs: end - 1, clock, env: {} });
   for (const c of collected) {
-    print(`   ${c.venue}: ${c.snapshots.toLocaleString("en-US")} snapshots from ${c.updates.toLocaleString("en-US")} book updates, ${c.subscribes} subscribes / ${c.unsubscribes} unsubscribes (${secs()} s real time)`);
+    print(
+      `   ${c.venue}: ${c.snapshots.toLocaleString("en-US")} snapshots from ${c.updates.toLocaleString("en-US")} book updates, ${c.subscribes} subscribes / ${c.unsubscribes} unsubscribes (${secs()} s real time)`,
+    );
   }
 
   print("");
@@ -97,9 +121,12 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
     const after = computeTargets({ universe, scores, now: clock.now(), settings: v.collect });
     const hot = after.hot.map((r) => r.market_id);
     const kept = hot.filter((id) => before.get(v.name)!.includes(id)).length;
-    print(`   ${v.name}: HOT = the ${hot.length} best-scored markets (${kept} of them were HOT before stats), WARM = ${after.warm.length} rotating`);
+    print(
+      `   ${v.name}: HOT = the ${hot.length} best-scored markets (${kept} of them were HOT before stats), WARM = ${after.warm.length} rotating`,
+    );
     const titles = new Map(universe.map((m) => [m.market_id, m.title]));
-    for (const id of hot.slice(0, opts.top)) print(`     ${id}  score ${scores?.get(id)?.toFixed(3) ?? "-"}  ${titles.get(id) ?? ""}`);
+    for (const id of hot.slice(0, opts.top))
+      print(`     ${id}  score ${scores?.get(id)?.toFixed(3) ?? "-"}  ${titles.get(id) ?? ""}`);
     if (hot.length > opts.top) print(`     … and ${hot.length - opts.top} more`);
   }
 
@@ -114,8 +141,12 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   print(`   ${dataDir}/subscriptions/venue=*/date=${day}/events.jsonl`);
   print(`   ${dataDir}/stats/venue=*/date=${day}/stats.parquet`);
   print("Next:");
-  print(`   surveillance mine --data-dir ${dataDir} --from ${firstDay}${lastDay !== firstDay ? ` --to ${lastDay}` : ""} --json     # the same summary as JSON`);
+  print(
+    `   surveillance mine --data-dir ${dataDir} --from ${firstDay}${lastDay !== firstDay ? ` --to ${lastDay}` : ""} --json     # the same summary as JSON`,
+  );
   print(`   surveillance status --data-dir ${dataDir}                         # what is on disk`);
   print(`   surveillance verify --data-dir ${dataDir}                         # check every file against the schema`);
-  print(`   surveillance collect --data-dir ${dataDir} --duration 10m         # collect again: HOT now comes from the stats`);
+  print(
+    `   surveillance collect --data-dir ${dataDir} --duration 10m         # collect again: HOT now comes from the stats`,
+  );
 }

@@ -16,7 +16,8 @@ export interface MetricsServer {
 export function parseListen(listen: string): { hostname: string; port: number } {
   const m = /^(?:\[([^\]]*)\]|([^\s:]*)):(\d{1,5})$/.exec(listen.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UserError(`metrics.listen = ${JSON.stringify(listen)}: must be "HOST:PORT" (port 0-65535)`, 2);
+  if (!m || port > 65535)
+    throw new UserError(`metrics.listen = ${JSON.stringify(listen)}: must be "HOST:PORT" (port 0-65535)`, 2);
   return { hostname: m[1] ?? (m[2] || "127.0.0.1"), port };
 }
 
@@ -28,7 +29,10 @@ export function updateProcessMetrics(metrics: Metrics): void {
 }
 
 /** Starts the endpoint, or returns undefined when `listen` is "" (off). */
-export function startMetricsServer(settings: Pick<MetricsSettings, "listen">, metrics: Metrics): MetricsServer | undefined {
+export function startMetricsServer(
+  settings: Pick<MetricsSettings, "listen">,
+  metrics: Metrics,
+): MetricsServer | undefined {
   if (!settings.listen) return undefined;
   const { hostname, port } = parseListen(settings.listen);
   let server: ReturnType<typeof Bun.serve>;
@@ -39,13 +43,18 @@ export function startMetricsServer(settings: Pick<MetricsSettings, "listen">, me
       fetch(req) {
         const url = new URL(req.url);
         if (url.pathname !== "/metrics") return new Response("not found; try /metrics\n", { status: 404 });
-        if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+        if (req.method !== "GET" && req.method !== "HEAD")
+          return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
         updateProcessMetrics(metrics);
         return new Response(metrics.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
       },
     });
   } catch (e) {
-    throw new UserError(`metrics.listen = ${JSON.stringify(settings.listen)}: cannot listen: ${(e as Error).message}`, 1, "Choose a free port or set metrics.listen = \"\" to turn the endpoint off.");
+    throw new UserError(
+      `metrics.listen = ${JSON.stringify(settings.listen)}: cannot listen: ${(e as Error).message}`,
+      1,
+      'Choose a free port or set metrics.listen = "" to turn the endpoint off.',
+    );
   }
   const boundPort = server.port ?? port;
   return {

@@ -87,7 +87,9 @@ export class Metrics {
       out.push(`# HELP ${f.name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);
       out.push(`# TYPE ${f.name} ${f.type}`);
       for (const { labels, value } of f.values.values()) {
-        const ls = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
+        const ls = Object.entries(labels)
+          .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+          .join(",");
         out.push(`${f.name}${ls ? `{${ls}}` : ""} ${fmtNumber(value)}`);
       }
     }

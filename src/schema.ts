@@ -31,9 +31,24 @@ export interface SnapshotRow {
 
 /** Required columns, in order, then derived ones. Never reorder or retype: the files on disk depend on it. */
 export const REQUIRED_COLUMNS = [
-  "ts_recv", "venue", "market_id", "outcome_id", "seq",
-  "best_bid_px", "best_bid_sz", "best_ask_px", "best_ask_sz", "mid", "spread",
-  "bid_px", "bid_sz", "ask_px", "ask_sz", "status", "err", "source_ts",
+  "ts_recv",
+  "venue",
+  "market_id",
+  "outcome_id",
+  "seq",
+  "best_bid_px",
+  "best_bid_sz",
+  "best_ask_px",
+  "best_ask_sz",
+  "mid",
+  "spread",
+  "bid_px",
+  "bid_sz",
+  "ask_px",
+  "ask_sz",
+  "status",
+  "err",
+  "source_ts",
 ] as const;
 export const DERIVED_COLUMNS = ["bid_depth3", "ask_depth3"] as const;
 export const ALL_COLUMNS = [...REQUIRED_COLUMNS, ...DERIVED_COLUMNS] as const;
@@ -96,7 +111,11 @@ export interface SnapshotSink {
 }
 
 /** Status and err from the side lengths and staleness: stale wins, then empty, then partial. */
-export function deriveStatus(bidLen: number, askLen: number, staleReason: string | null): { status: SnapshotStatus; err: string | null } {
+export function deriveStatus(
+  bidLen: number,
+  askLen: number,
+  staleReason: string | null,
+): { status: SnapshotStatus; err: string | null } {
   if (staleReason) return { status: "stale", err: staleReason };
   if (bidLen === 0 && askLen === 0) return { status: "empty", err: "no bids and no asks" };
   if (bidLen === 0) return { status: "partial", err: "no bids" };
@@ -115,11 +134,22 @@ export function depth3(sz: ArrayLike<number>, len: number): number {
  * (bids descending, asks ascending), drops non-finite or non-positive sizes and non-finite prices,
  * caps at topK, and fills best/mid/spread (NaN when a side is missing) and the derived columns.
  */
-export function normalizeSnapshot(input: {
-  tsRecv: number; venue: string; marketId: string; outcomeId: string; seq: number;
-  bidPx: ArrayLike<number>; bidSz: ArrayLike<number>; askPx: ArrayLike<number>; askSz: ArrayLike<number>;
-  staleReason?: string | null; sourceTs?: number | null;
-}, topK: number): SnapshotRow {
+export function normalizeSnapshot(
+  input: {
+    tsRecv: number;
+    venue: string;
+    marketId: string;
+    outcomeId: string;
+    seq: number;
+    bidPx: ArrayLike<number>;
+    bidSz: ArrayLike<number>;
+    askPx: ArrayLike<number>;
+    askSz: ArrayLike<number>;
+    staleReason?: string | null;
+    sourceTs?: number | null;
+  },
+  topK: number,
+): SnapshotRow {
   const side = (px: ArrayLike<number>, sz: ArrayLike<number>, desc: boolean) => {
     const idx: number[] = [];
     for (let i = 0; i < Math.min(px.length, sz.length); i++) {

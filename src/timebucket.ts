@@ -48,7 +48,8 @@ export function parseDateHour(s: string): number | undefined {
   const [y, mo, d, h] = [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? 0 : Number(m[4])];
   const ts = Date.UTC(y, mo - 1, d, h);
   const back = new Date(ts);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23) return undefined;
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23)
+    return undefined;
   return ts;
 }
 

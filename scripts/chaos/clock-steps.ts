@@ -65,7 +65,10 @@ export async function runClockSteps(o: { seed: number; steps?: number }): Promis
   // biome-ignore lint: assigned below, read by the append hook only after that
   let res = {} as ClockStepResult;
   const rig = await buildRig({
-    dataDir, clock, mock: { seed: o.seed }, writer: { bucket_minutes: 1, flush_secs: 1 },
+    dataDir,
+    clock,
+    mock: { seed: o.seed },
+    writer: { bucket_minutes: 1, flush_secs: 1 },
     onAppend: (m) => {
       produced.set(m, (produced.get(m) ?? 0) + 1);
       if (stepAt !== null) {
@@ -75,7 +78,20 @@ export async function runClockSteps(o: { seed: number; steps?: number }): Promis
     },
   });
   const watch = new FinalFileWatch();
-  res = { steps: o.steps ?? 8, backSteps: 0, forwardSteps: 0, produced: 0, found: 0, duplicates: 0, lost: 0, files: 0, lateFiles: 0, maxSilentAfterStepMs: 0, finalsChanged: 0, misbucketed: 0 };
+  res = {
+    steps: o.steps ?? 8,
+    backSteps: 0,
+    forwardSteps: 0,
+    produced: 0,
+    found: 0,
+    duplicates: 0,
+    lost: 0,
+    files: 0,
+    lateFiles: 0,
+    maxSilentAfterStepMs: 0,
+    finalsChanged: 0,
+    misbucketed: 0,
+  };
   await sim.advance(3 * MIN);
   watch.scan(dataDir);
   for (let i = 0; i < res.steps; i++) {
@@ -106,14 +122,22 @@ export async function runClockSteps(o: { seed: number; steps?: number }): Promis
   const inst = await DuckDBInstance.create(":memory:", { threads: "2" });
   const conn = await inst.connect();
   try {
-    const rows = (await conn.runAndReadAll(`SELECT filename, min(ts_recv)::BIGINT AS lo, max(ts_recv)::BIGINT AS hi FROM read_parquet('${join(dataDir, DATASET_DIR, DATASET_GLOB)}', filename = true) GROUP BY 1`)).getRowObjects();
+    const rows = (
+      await conn.runAndReadAll(
+        `SELECT filename, min(ts_recv)::BIGINT AS lo, max(ts_recv)::BIGINT AS hi FROM read_parquet('${join(dataDir, DATASET_DIR, DATASET_GLOB)}', filename = true) GROUP BY 1`,
+      )
+    ).getRowObjects();
     const byPath = new Map(manifest.map((e) => [join(dataDir, e.path), e]));
     for (const r of rows) {
       const e = byPath.get(String(r.filename));
       const lo = Number(r.lo);
       const hi = Number(r.hi);
       if (!e || lo < e.bucket_start || hi >= e.bucket_start + e.bucket_minutes * MIN) {
-        const n = (await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet('${r.filename}') WHERE ts_recv < ${e?.bucket_start ?? 0} OR ts_recv >= ${(e?.bucket_start ?? 0) + (e?.bucket_minutes ?? 0) * MIN}`)).getRowObjects()[0];
+        const n = (
+          await conn.runAndReadAll(
+            `SELECT count(*)::BIGINT AS n FROM read_parquet('${r.filename}') WHERE ts_recv < ${e?.bucket_start ?? 0} OR ts_recv >= ${(e?.bucket_start ?? 0) + (e?.bucket_minutes ?? 0) * MIN}`,
+          )
+        ).getRowObjects()[0];
         res.misbucketed += Number(n.n);
       }
     }
@@ -121,6 +145,7 @@ export async function runClockSteps(o: { seed: number; steps?: number }): Promis
     conn.closeSync();
     inst.closeSync();
   }
-  if (res.lost === 0 && res.duplicates === 0 && res.misbucketed === 0) rmSync(dataDir, { recursive: true, force: true });
+  if (res.lost === 0 && res.duplicates === 0 && res.misbucketed === 0)
+    rmSync(dataDir, { recursive: true, force: true });
   return res;
 }

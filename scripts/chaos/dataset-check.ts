@@ -47,8 +47,17 @@ export async function checkDataset(dataDir: string): Promise<DatasetCheck> {
   }
   const glob = join(root, DATASET_GLOB);
   const res: DatasetCheck = {
-    files: files.length, rowsByMarket: new Map(), rows: 0, duplicates: 0, polarsRows: 0, polarsDistinct: 0, duckRows: 0, duckDistinct: 0,
-    unreadable, strayFiles, manifestOk: (await checkManifest(dataDir)).ok,
+    files: files.length,
+    rowsByMarket: new Map(),
+    rows: 0,
+    duplicates: 0,
+    polarsRows: 0,
+    polarsDistinct: 0,
+    duckRows: 0,
+    duckDistinct: 0,
+    unreadable,
+    strayFiles,
+    manifestOk: (await checkManifest(dataDir)).ok,
   };
   if (files.length === 0) return res;
 
@@ -64,10 +73,16 @@ export async function checkDataset(dataDir: string): Promise<DatasetCheck> {
   const conn = await inst.connect();
   try {
     const src = `read_parquet('${glob}', hive_partitioning = false)`;
-    const tot = (await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n, count(DISTINCT (market_id, outcome_id, ts_recv, seq))::BIGINT AS d FROM ${src}`)).getRowObjects()[0];
+    const tot = (
+      await conn.runAndReadAll(
+        `SELECT count(*)::BIGINT AS n, count(DISTINCT (market_id, outcome_id, ts_recv, seq))::BIGINT AS d FROM ${src}`,
+      )
+    ).getRowObjects()[0];
     res.duckRows = Number(tot.n);
     res.duckDistinct = Number(tot.d);
-    const per = (await conn.runAndReadAll(`SELECT market_id, count(*)::BIGINT AS n FROM ${src} GROUP BY 1`)).getRowObjects();
+    const per = (
+      await conn.runAndReadAll(`SELECT market_id, count(*)::BIGINT AS n FROM ${src} GROUP BY 1`)
+    ).getRowObjects();
     for (const r of per) res.rowsByMarket.set(String(r.market_id), Number(r.n));
   } finally {
     conn.closeSync();

@@ -53,7 +53,10 @@ async function remount(dir: string, mode: "ro" | "rw", idle: () => Promise<void>
       return;
     } catch (e) {
       if (attempt < 50) continue;
-      const fds = execFileSync("ls", ["-l", `/proc/${process.pid}/fd`]).toString().split("\n").filter((l) => l.includes(dir));
+      const fds = execFileSync("ls", ["-l", `/proc/${process.pid}/fd`])
+        .toString()
+        .split("\n")
+        .filter((l) => l.includes(dir));
       throw new Error(`remount ${mode} failed: ${String((e as { stderr?: unknown }).stderr)} open: ${fds.join("; ")}`);
     }
   }
@@ -86,7 +89,13 @@ function fill(dir: string): string {
   return p;
 }
 
-export async function runDisk(o: { seed: number; phaseSecs?: number; maxBufferRows?: number; forceInjected?: boolean; echoLog?: boolean }): Promise<DiskResult> {
+export async function runDisk(o: {
+  seed: number;
+  phaseSecs?: number;
+  maxBufferRows?: number;
+  forceInjected?: boolean;
+  echoLog?: boolean;
+}): Promise<DiskResult> {
   const root = mkdtempSync(join(tmpdir(), "chaos-disk-"));
   const mounted = !o.forceInjected && tryMount(root, 24);
   const dataDir = join(root, "data");
@@ -122,7 +131,10 @@ export async function runDisk(o: { seed: number; phaseSecs?: number; maxBufferRo
   const dropped = new Map<string, number>();
   let durable = 0;
   const rig = await buildRig({
-    dataDir, clock, fs: mounted ? undefined : injected, mock: { seed: o.seed },
+    dataDir,
+    clock,
+    fs: mounted ? undefined : injected,
+    mock: { seed: o.seed },
     writer: { max_buffer_rows: maxBufferRows, flush_secs: 1, retry_base_ms: 500, retry_cap_ms: 5000 },
     onAppend: (m, d) => {
       produced.set(m, (produced.get(m) ?? 0) + 1);
@@ -188,9 +200,20 @@ export async function runDisk(o: { seed: number; phaseSecs?: number; maxBufferRo
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return {
     method: mounted ? "tmpfs mount (ENOSPC ballast, remount ro)" : "injected fs layer (ENOSPC, EROFS)",
-    faults: { full: 1, readOnly: 1 }, faultSecs, writeErrors: st.writeErrors, produced: sum(produced), dropped: sum(dropped), durable,
-    found: ds.rows, duplicates: ds.duplicates, lost, maxBufferRows, peakBuffered, peakRssMb: peakRss / 1e6,
-    logWriteFailed: logs.filter((l) => l.includes("write failed")).length, logDropping: logs.filter((l) => l.includes("DROPPING")).length,
+    faults: { full: 1, readOnly: 1 },
+    faultSecs,
+    writeErrors: st.writeErrors,
+    produced: sum(produced),
+    dropped: sum(dropped),
+    durable,
+    found: ds.rows,
+    duplicates: ds.duplicates,
+    lost,
+    maxBufferRows,
+    peakBuffered,
+    peakRssMb: peakRss / 1e6,
+    logWriteFailed: logs.filter((l) => l.includes("write failed")).length,
+    logDropping: logs.filter((l) => l.includes("DROPPING")).length,
     logRecovered: logs.filter((l) => l.includes("writes succeed again")).length,
     logSample: [...new Set(logs.map((l) => l.replace(/\d+/g, "N").replace(/\s+/g, " ").trim()))].slice(0, 8),
   };

@@ -14,7 +14,7 @@ import { KalshiFeed } from "../../src/venue/kalshi/feed.ts";
 import { mapMockMessage } from "../../src/venue/mock-mapper.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
 import { mapFrame } from "../../src/venue/polymarket/mapper.ts";
-import type { AdapterContext, EventSink, MarketRef, VenueAdapter, VenueEvent } from "../../src/venue/types.ts";
+import type { AdapterContext, EventSink, MarketRef, VenueAdapter } from "../../src/venue/types.ts";
 import { quietLog } from "./rig.ts";
 
 export type FuzzVenue = "mock" | "polymarket" | "kalshi";
@@ -58,12 +58,41 @@ function pick<T>(r: () => number, xs: readonly T[]): T {
 /** Every (parent, key) slot of a JSON tree. */
 function slots(v: Json, out: [Json[] | Record<string, Json>, string | number][] = []): typeof out {
   if (Array.isArray(v)) v.forEach((x, i) => (out.push([v, i]), slots(x, out)));
-  else if (v !== null && typeof v === "object") for (const k of Object.keys(v)) (out.push([v, k]), slots(v[k], out));
+  else if (v !== null && typeof v === "object") for (const k of Object.keys(v)) out.push([v, k]), slots(v[k], out);
   return out;
 }
 
-const WEIRD_TYPES: (() => Json)[] = [() => null, () => true, () => "abc", () => [], () => ({}), () => 42, () => [1, "x", null], () => "", () => ({ a: { b: [] } })];
-const BAD_NUMBERS: Json[] = ["NaN", "-1", "-0.5", "1e308", "1e400", "Infinity", "-Infinity", "0x10", "1,5", " ", "٣", 1e308, -1, -0.01, 1.5, 2, 1e21, "99999999999999999999"];
+const WEIRD_TYPES: (() => Json)[] = [
+  () => null,
+  () => true,
+  () => "abc",
+  () => [],
+  () => ({}),
+  () => 42,
+  () => [1, "x", null],
+  () => "",
+  () => ({ a: { b: [] } }),
+];
+const BAD_NUMBERS: Json[] = [
+  "NaN",
+  "-1",
+  "-0.5",
+  "1e308",
+  "1e400",
+  "Infinity",
+  "-Infinity",
+  "0x10",
+  "1,5",
+  " ",
+  "٣",
+  1e308,
+  -1,
+  -0.01,
+  1.5,
+  2,
+  1e21,
+  "99999999999999999999",
+];
 
 function setSlot(parent: Json[] | Record<string, Json>, key: string | number, v: Json): void {
   (parent as Record<string | number, Json>)[key] = v;
@@ -84,7 +113,10 @@ interface Gen {
 const cents = (r: () => number, lo = 1, hi = 99) => lo + Math.floor(r() * (hi - lo + 1));
 
 function mockGen(): Gen {
-  const refs = Array.from({ length: 8 }, (_, i) => ({ market_id: `mock-${String(i).padStart(6, "0")}`, outcome_ids: [`mock-${String(i).padStart(6, "0")}-yes`, `mock-${String(i).padStart(6, "0")}-no`] }));
+  const refs = Array.from({ length: 8 }, (_, i) => ({
+    market_id: `mock-${String(i).padStart(6, "0")}`,
+    outcome_ids: [`mock-${String(i).padStart(6, "0")}-yes`, `mock-${String(i).padStart(6, "0")}-no`],
+  }));
   const seq = new Map<string, number>();
   return {
     refs,
@@ -96,12 +128,32 @@ function mockGen(): Gen {
       if (r() < 0.1) {
         const mid = cents(r, 10, 90);
         const n = Math.floor(r() * 30);
-        const side = (dir: number) => Array.from({ length: n }, (_, k) => (mid + dir * (k + 1)) / 100).filter((p) => p > 0 && p < 1);
+        const side = (dir: number) =>
+          Array.from({ length: n }, (_, k) => (mid + dir * (k + 1)) / 100).filter((p) => p > 0 && p < 1);
         const bid_px = side(-1);
         const ask_px = side(1);
-        return { type: "book", market: m.market_id, outcome: o, bid_px, bid_sz: bid_px.map(() => cents(r, 1, 500)), ask_px, ask_sz: ask_px.map(() => cents(r, 1, 500)), seq: s, ts: now } as Record<string, Json>;
+        return {
+          type: "book",
+          market: m.market_id,
+          outcome: o,
+          bid_px,
+          bid_sz: bid_px.map(() => cents(r, 1, 500)),
+          ask_px,
+          ask_sz: ask_px.map(() => cents(r, 1, 500)),
+          seq: s,
+          ts: now,
+        } as Record<string, Json>;
       }
-      return { type: "level", market: m.market_id, outcome: o, side: r() < 0.5 ? "bid" : "ask", price: cents(r) / 100, size: r() < 0.2 ? 0 : cents(r, 1, 900), seq: s, ts: now };
+      return {
+        type: "level",
+        market: m.market_id,
+        outcome: o,
+        side: r() < 0.5 ? "bid" : "ask",
+        price: cents(r) / 100,
+        size: r() < 0.2 ? 0 : cents(r, 1, 900),
+        seq: s,
+        ts: now,
+      };
     },
     unknownMarket(o) {
       o.market = "mock-999999";
@@ -116,7 +168,10 @@ function mockGen(): Gen {
 }
 
 function polymarketGen(): Gen {
-  const refs = Array.from({ length: 8 }, (_, i) => ({ market_id: `0x${(i + 1).toString(16).padStart(64, "0")}`, outcome_ids: [`${10n ** 20n + BigInt(2 * i)}`, `${10n ** 20n + BigInt(2 * i + 1)}`] }));
+  const refs = Array.from({ length: 8 }, (_, i) => ({
+    market_id: `0x${(i + 1).toString(16).padStart(64, "0")}`,
+    outcome_ids: [`${10n ** 20n + BigInt(2 * i)}`, `${10n ** 20n + BigInt(2 * i + 1)}`],
+  }));
   return {
     refs,
     valid(r, now) {
@@ -125,18 +180,52 @@ function polymarketGen(): Gen {
       const mid = cents(r, 10, 90);
       if (r() < 0.1) {
         const n = Math.floor(r() * 20);
-        const lv = (dir: number) => Array.from({ length: n }, (_, k) => mid + dir * (k + 1)).filter((p) => p > 0 && p < 100).map((p) => ({ price: (p / 100).toFixed(2), size: String(cents(r, 1, 900)) }));
-        return { event_type: "book", asset_id: a, market: m.market_id, bids: lv(-1), asks: lv(1), timestamp: String(now), hash: "0x1" } as Record<string, Json>;
+        const lv = (dir: number) =>
+          Array.from({ length: n }, (_, k) => mid + dir * (k + 1))
+            .filter((p) => p > 0 && p < 100)
+            .map((p) => ({ price: (p / 100).toFixed(2), size: String(cents(r, 1, 900)) }));
+        return {
+          event_type: "book",
+          asset_id: a,
+          market: m.market_id,
+          bids: lv(-1),
+          asks: lv(1),
+          timestamp: String(now),
+          hash: "0x1",
+        } as Record<string, Json>;
       }
-      if (r() < 0.05) return { event_type: "last_trade_price", asset_id: a, market: m.market_id, price: "0.5", size: "10", side: "BUY", timestamp: String(now) } as Record<string, Json>;
+      if (r() < 0.05)
+        return {
+          event_type: "last_trade_price",
+          asset_id: a,
+          market: m.market_id,
+          price: "0.5",
+          size: "10",
+          side: "BUY",
+          timestamp: String(now),
+        } as Record<string, Json>;
       const k = 1 + Math.floor(r() * 3);
-      const changes: Json[] = Array.from({ length: k }, () => ({ asset_id: pick(r, m.outcome_ids), price: (cents(r) / 100).toFixed(2), size: r() < 0.2 ? "0" : String(cents(r, 1, 900)), side: r() < 0.5 ? "BUY" : "SELL", hash: "0x2", best_bid: "0.4", best_ask: "0.6" }));
-      return { event_type: "price_change", market: m.market_id, price_changes: changes, timestamp: String(now) } as Record<string, Json>;
+      const changes: Json[] = Array.from({ length: k }, () => ({
+        asset_id: pick(r, m.outcome_ids),
+        price: (cents(r) / 100).toFixed(2),
+        size: r() < 0.2 ? "0" : String(cents(r, 1, 900)),
+        side: r() < 0.5 ? "BUY" : "SELL",
+        hash: "0x2",
+        best_bid: "0.4",
+        best_ask: "0.6",
+      }));
+      return {
+        event_type: "price_change",
+        market: m.market_id,
+        price_changes: changes,
+        timestamp: String(now),
+      } as Record<string, Json>;
     },
     unknownMarket(o) {
       o.market = `0x${"f".repeat(64)}`;
       if (typeof o.asset_id === "string") o.asset_id = "424242";
-      if (Array.isArray(o.price_changes)) for (const c of o.price_changes) if (c && typeof c === "object" && !Array.isArray(c)) c.asset_id = "424242";
+      if (Array.isArray(o.price_changes))
+        for (const c of o.price_changes) if (c && typeof c === "object" && !Array.isArray(c)) c.asset_id = "424242";
     },
     rewindSeq: () => false, // Polymarket has no sequence numbers
   };
@@ -153,10 +242,29 @@ function kalshiGen(): Gen {
       if (r() < 0.1) {
         const yb = cents(r, 10, 60);
         const nb = cents(r, 5, 99 - yb - 1);
-        const lv = (top: number) => Array.from({ length: 1 + Math.floor(r() * 8) }, (_, k) => top - k).filter((p) => p >= 1).map((p) => [(p / 100).toFixed(4), `${cents(r, 1, 900)}.00`]);
-        return { type: "orderbook_snapshot", sid: 1, seq, msg: { market_ticker: t, market_id: "x", yes_dollars_fp: lv(yb), no_dollars_fp: lv(nb) } } as Record<string, Json>;
+        const lv = (top: number) =>
+          Array.from({ length: 1 + Math.floor(r() * 8) }, (_, k) => top - k)
+            .filter((p) => p >= 1)
+            .map((p) => [(p / 100).toFixed(4), `${cents(r, 1, 900)}.00`]);
+        return {
+          type: "orderbook_snapshot",
+          sid: 1,
+          seq,
+          msg: { market_ticker: t, market_id: "x", yes_dollars_fp: lv(yb), no_dollars_fp: lv(nb) },
+        } as Record<string, Json>;
       }
-      return { type: "orderbook_delta", sid: 1, seq, msg: { market_ticker: t, price_dollars: (cents(r) / 100).toFixed(4), delta_fp: `${r() < 0.3 ? "-" : ""}${cents(r, 1, 300)}.00`, side: r() < 0.5 ? "yes" : "no", ts_ms: now } } as Record<string, Json>;
+      return {
+        type: "orderbook_delta",
+        sid: 1,
+        seq,
+        msg: {
+          market_ticker: t,
+          price_dollars: (cents(r) / 100).toFixed(4),
+          delta_fp: `${r() < 0.3 ? "-" : ""}${cents(r, 1, 300)}.00`,
+          side: r() < 0.5 ? "yes" : "no",
+          ts_ms: now,
+        },
+      } as Record<string, Json>;
     },
     unknownMarket(o) {
       const m = o.msg;
@@ -174,14 +282,19 @@ function kalshiGen(): Gen {
 
 /** Book invariants: sides strictly sorted (bids desc, asks asc), finite positive sizes, no NaN prices, len ≤ capacity. */
 export function bookViolation(b: BookState): string | null {
-  for (const [side, desc] of [[b.bids, true], [b.asks, false]] as const) {
-    if (side.len > side.px.length || side.px.length !== side.sz.length) return `${b.marketId}/${b.outcomeId}: px/sz length`;
+  for (const [side, desc] of [
+    [b.bids, true],
+    [b.asks, false],
+  ] as const) {
+    if (side.len > side.px.length || side.px.length !== side.sz.length)
+      return `${b.marketId}/${b.outcomeId}: px/sz length`;
     for (let i = 0; i < side.len; i++) {
       const p = side.px[i];
       const s = side.sz[i];
       if (!(p >= 0 && p < Infinity)) return `${b.marketId}/${b.outcomeId}: price ${p}`;
       if (!(s > 0 && s < Infinity)) return `${b.marketId}/${b.outcomeId}: size ${s}`;
-      if (i > 0 && (desc ? !(side.px[i - 1] > p) : !(side.px[i - 1] < p))) return `${b.marketId}/${b.outcomeId}: unsorted ${desc ? "bids" : "asks"}`;
+      if (i > 0 && (desc ? !(side.px[i - 1] > p) : !(side.px[i - 1] < p)))
+        return `${b.marketId}/${b.outcomeId}: unsorted ${desc ? "bids" : "asks"}`;
     }
   }
   return null;
@@ -189,11 +302,15 @@ export function bookViolation(b: BookState): string | null {
 
 /** A snapshot row as the writer receives it: ≤ top_k levels, px/sz aligned, sorted, no NaN. */
 function rowViolation(s: SnapshotInput): string | null {
-  for (const [side, desc] of [[s.bids, true], [s.asks, false]] as const) {
+  for (const [side, desc] of [
+    [s.bids, true],
+    [s.asks, false],
+  ] as const) {
     if (side.len > TOP_K) return `${s.marketId}: ${side.len} levels > top_k`;
     for (let i = 0; i < side.len; i++) {
       if (Number.isNaN(side.px[i]) || Number.isNaN(side.sz[i])) return `${s.marketId}: NaN in row`;
-      if (i > 0 && (desc ? !(side.px[i - 1] > side.px[i]) : !(side.px[i - 1] < side.px[i]))) return `${s.marketId}: unsorted row`;
+      if (i > 0 && (desc ? !(side.px[i - 1] > side.px[i]) : !(side.px[i - 1] < side.px[i])))
+        return `${s.marketId}: unsorted row`;
     }
   }
   return null;
@@ -204,8 +321,23 @@ export async function runFuzz(venue: FuzzVenue, o: { messages: number; seed: num
   const clock = new SimClock(Date.UTC(2026, 0, 1));
   const gen = venue === "mock" ? mockGen() : venue === "polymarket" ? polymarketGen() : kalshiGen();
   const res: FuzzResult = {
-    venue, messages: 0, kinds: {}, rejected: 0, silent: 0, noops: 0, invalidAccepted: 0, invalidUncounted: 0, invariantViolations: 0, firstViolation: null,
-    rowsChecked: 0, crashes: 0, heapGrowthMb: 0, rssMb: 0, rejectReasons: 0, applied: 0, examples: [],
+    venue,
+    messages: 0,
+    kinds: {},
+    rejected: 0,
+    silent: 0,
+    noops: 0,
+    invalidAccepted: 0,
+    invalidUncounted: 0,
+    invariantViolations: 0,
+    firstViolation: null,
+    rowsChecked: 0,
+    crashes: 0,
+    heapGrowthMb: 0,
+    rssMb: 0,
+    rejectReasons: 0,
+    applied: 0,
+    examples: [],
   };
   const violation = (v: string | null) => {
     if (v === null) return;
@@ -221,7 +353,13 @@ export async function runFuzz(venue: FuzzVenue, o: { messages: number; seed: num
     const cfg = parseConfig({ venues: { kalshi: {} } }).selected[0];
     const ctx: AdapterContext = { clock, env: {} };
     const kf = new KalshiFeed(cfg.options as never, cfg.collect, ctx, {} as never);
-    const inner = kf as unknown as { sink: EventSink; sid: number; targets: Set<string>; socket: unknown; onFrame(t: string): void };
+    const inner = kf as unknown as {
+      sink: EventSink;
+      sid: number;
+      targets: Set<string>;
+      socket: unknown;
+      onFrame(t: string): void;
+    };
     inner.sid = 1;
     for (const ref of gen.refs) inner.targets.add(ref.market_id);
     inner.socket = { send: () => true, reconnect: () => {}, connected: true };
@@ -229,12 +367,35 @@ export async function runFuzz(venue: FuzzVenue, o: { messages: number; seed: num
     feed = (t) => inner.onFrame(t);
   }
   const adapter: VenueAdapter = {
-    name: venue, discover: async () => [], connect: async (s) => void (sink = s), subscribe() {}, unsubscribe() {}, resync() {}, close: async () => {},
+    name: venue,
+    discover: async () => [],
+    connect: async (s) => void (sink = s),
+    subscribe() {},
+    unsubscribe() {},
+    resync() {},
+    close: async () => {},
   };
-  const cfg = parseConfig({ collector: { max_subs_per_venue: 100, hot_count: 8, subscription_churn_limit_per_minute: 10_000, snapshot_interval_ms_hot: 50, snapshot_interval_ms_warm: 50 } }).selected[0];
+  const cfg = parseConfig({
+    collector: {
+      max_subs_per_venue: 100,
+      hot_count: 8,
+      subscription_churn_limit_per_minute: 10_000,
+      snapshot_interval_ms_hot: 50,
+      snapshot_interval_ms_warm: 50,
+    },
+  }).selected[0];
   const vc = new VenueCollector({
-    venue, settings: cfg.collect, adapter, clock, metrics: new Metrics(), dataDir: "/nonexistent-chaos", topK: TOP_K, flushSecs: 3600, logIntervalSecs: 1e6,
-    targets: () => ({ hot: gen.refs, warm: [] }), log: quietLog,
+    venue,
+    settings: cfg.collect,
+    adapter,
+    clock,
+    metrics: new Metrics(),
+    dataDir: "/nonexistent-chaos",
+    topK: TOP_K,
+    flushSecs: 3600,
+    logIntervalSecs: 1e6,
+    targets: () => ({ hot: gen.refs, warm: [] }),
+    log: quietLog,
     sink: { append: (s) => (res.rowsChecked++, violation(rowViolation(s))) },
   });
   (vc.journal as unknown as { flush: () => Promise<void> }).flush = async () => {};
@@ -327,13 +488,13 @@ export async function runFuzz(venue: FuzzVenue, o: { messages: number; seed: num
     const note = () => res.examples.length < 6 && res.examples.push(`${kind}: ${text.slice(0, 120)}`);
     if (effect() === before) {
       if (isNoop(text)) res.noops++;
-      else (res.silent++, note());
+      else res.silent++, note();
     }
     if (c.updates + c.books > updates0) res.applied++;
     if (invalid) {
       // Unknown-market data is counted as rejected ("not subscribed"); unknown-market info (last trade…) as info.
       const counted = kind === "unknown_market" ? effect() > before : vc.rejectedTotal() > rejected0;
-      if (!counted) (res.invalidUncounted++, note());
+      if (!counted) res.invalidUncounted++, note();
       if (c.updates + c.books > updates0 && kind !== "unknown_market") res.invalidAccepted++;
     }
     for (const b of touchedBooks()) violation(bookViolation(b));
@@ -358,7 +519,9 @@ function isNoop(t: string): boolean {
   } catch {
     return false;
   }
-  const empty = (m: unknown): boolean => Array.isArray((m as { price_changes?: unknown })?.price_changes) && (m as { price_changes: unknown[] }).price_changes.length === 0;
+  const empty = (m: unknown): boolean =>
+    Array.isArray((m as { price_changes?: unknown })?.price_changes) &&
+    (m as { price_changes: unknown[] }).price_changes.length === 0;
   return Array.isArray(v) ? v.every(empty) : empty(v);
 }
 
@@ -373,9 +536,24 @@ function parses(t: string): boolean {
 
 function garbage(r: () => number): string {
   const u = r();
-  if (u < 0.3) return Array.from({ length: Math.floor(r() * 80) }, () => String.fromCharCode(Math.floor(r() * 0x3000))).join("");
-  if (u < 0.5) return pick(r, ["", "null", "[]", "{}", "0", '"x"', "[[[]]]", "true", "{\"type\":null}", "[1,2,3]", "PONG", "{\"event_type\":\"book\"}"]);
-  if (u < 0.7) return "{" + "\"a\":".repeat(Math.floor(r() * 5)) + "}";
+  if (u < 0.3)
+    return Array.from({ length: Math.floor(r() * 80) }, () => String.fromCharCode(Math.floor(r() * 0x3000))).join("");
+  if (u < 0.5)
+    return pick(r, [
+      "",
+      "null",
+      "[]",
+      "{}",
+      "0",
+      '"x"',
+      "[[[]]]",
+      "true",
+      '{"type":null}',
+      "[1,2,3]",
+      "PONG",
+      '{"event_type":"book"}',
+    ]);
+  if (u < 0.7) return "{" + '"a":'.repeat(Math.floor(r() * 5)) + "}";
   return JSON.stringify(randomJson(r, 3));
 }
 
@@ -383,8 +561,24 @@ function randomJson(r: () => number, depth: number): Json {
   const u = r();
   if (depth <= 0 || u < 0.3) return pick(r, [null, true, r() * 1e6 - 5e5, "s", "", "0.5", -1] as Json[]);
   if (u < 0.6) return Array.from({ length: Math.floor(r() * 4) }, () => randomJson(r, depth - 1));
-  const keys = ["type", "event_type", "market", "asset_id", "seq", "sid", "msg", "price", "size", "bids", "asks", "market_ticker", "x"];
-  return Object.fromEntries(Array.from({ length: Math.floor(r() * 5) }, () => [pick(r, keys), randomJson(r, depth - 1)]));
+  const keys = [
+    "type",
+    "event_type",
+    "market",
+    "asset_id",
+    "seq",
+    "sid",
+    "msg",
+    "price",
+    "size",
+    "bids",
+    "asks",
+    "market_ticker",
+    "x",
+  ];
+  return Object.fromEntries(
+    Array.from({ length: Math.floor(r() * 5) }, () => [pick(r, keys), randomJson(r, depth - 1)]),
+  );
 }
 
 /** A few MB of frame: a huge string field, a book with 200k levels, or deep nesting. */

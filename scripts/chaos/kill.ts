@@ -73,7 +73,11 @@ interface Session {
 }
 
 function spawnChild(params: ChildParams, durable: Map<string, number>, session: Session) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)], { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)], {
+    stdout: "pipe",
+    stderr: "ignore",
+    stdin: "ignore",
+  });
   const readyWaiters: (() => void)[] = [];
   const lines = (async () => {
     const dec = new TextDecoder();
@@ -90,7 +94,8 @@ function spawnChild(params: ChildParams, durable: Map<string, number>, session: 
         } else if (line.startsWith("D ")) {
           const sp = line.indexOf(" ", 2);
           session.appended = Math.max(session.appended, Number(line.slice(2, sp)));
-          for (const [m, n] of Object.entries(JSON.parse(line.slice(sp + 1)) as Record<string, number>)) durable.set(m, (durable.get(m) ?? 0) + n);
+          for (const [m, n] of Object.entries(JSON.parse(line.slice(sp + 1)) as Record<string, number>))
+            durable.set(m, (durable.get(m) ?? 0) + n);
         } else if (line.startsWith("DONE ")) {
           session.done = JSON.parse(line.slice(5));
         }
@@ -106,7 +111,11 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   const rand = mulberry32(o.seed);
   const dataDir = mkdtempSync(join(tmpdir(), "chaos-kill-"));
   const params: ChildParams = {
-    dataDir, simStart: Date.UTC(2026, 0, 1, 0, 0, 0), realAnchor: Date.now(), speed: o.speed ?? 30, seed: o.seed,
+    dataDir,
+    simStart: Date.UTC(2026, 0, 1, 0, 0, 0),
+    realAnchor: Date.now(),
+    speed: o.speed ?? 30,
+    seed: o.seed,
     mock: { universe_size: 300, updates_per_sec: 4, gap_rate: 0.002, malformed_rate: 0.001 },
     writer: { flush_secs: 2, flush_rows: 3000 },
     hot: 20,
@@ -117,7 +126,10 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   let feeder: ReturnType<typeof setInterval> | null = null;
   if (o.venue === "polymarket") {
     const server = new PolymarketServer({ markets: 100 });
-    const targets = Array.from({ length: 40 }, (_, i) => ({ market_id: conditionId(i + 1), outcome_ids: tokenIds(i + 1) }));
+    const targets = Array.from({ length: 40 }, (_, i) => ({
+      market_id: conditionId(i + 1),
+      outcome_ids: tokenIds(i + 1),
+    }));
     params.remote = { kind: "polymarket", options: { ...server.venueOptions(), connection_open_pause_ms: 0 }, targets };
     feeder = setInterval(() => server.randomUpdates(40), 20);
     stopServer = () => server.stop();
@@ -127,7 +139,8 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
     const server = startKalshiServer({ clock: new RealClock(), publicKey, keyId: "k", markets: 100 });
     const tickers = server.openTickers.slice(0, 40);
     params.remote = {
-      kind: "kalshi", options: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 600 },
+      kind: "kalshi",
+      options: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 600 },
       env: { KALSHI_API_KEY_ID: "k", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") },
       targets: tickers.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] })),
     };
@@ -138,7 +151,13 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
         const side = r() < 0.5 ? "yes" : "no";
         const book = server.books.get(t)![side];
         const best = Math.max(1, ...book.keys());
-        server.delta(t, side, Math.max(1, best - Math.floor(r() * 3)), r() < 0.3 ? -1 : 1 + Math.floor(r() * 20), Date.now());
+        server.delta(
+          t,
+          side,
+          Math.max(1, best - Math.floor(r() * 3)),
+          r() < 0.3 ? -1 : 1 + Math.floor(r() * 20),
+          Date.now(),
+        );
       }
     }, 20);
     stopServer = () => server.stop();
@@ -178,7 +197,9 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
         partialVisible++;
       }
     }
-    log(`kill ${k + 1}/${o.kills} ${early ? "during start-up" : `${life.toFixed(0)} ms after ready`}${session.ready ? "" : " (before ready)"}; durable rows so far ${sum(durable)}`);
+    log(
+      `kill ${k + 1}/${o.kills} ${early ? "during start-up" : `${life.toFixed(0)} ms after ready`}${session.ready ? "" : " (before ready)"}; durable rows so far ${sum(durable)}`,
+    );
   }
   // The last run recovers, collects a little, and stops cleanly (finalizing the open buckets).
   const session: Session = { ready: false, appended: 0 };
@@ -208,9 +229,25 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   if (!o.keepDir && lost === 0 && ds.duplicates === 0) rmSync(dataDir, { recursive: true, force: true });
   return {
     venue: o.venue ?? "mock",
-    kills: o.kills, killsBeforeReady, restarts: o.kills, produced, durable: sum(durable), found: ds.rows, duplicates: ds.duplicates, lost, lostMarkets,
-    files: ds.files, unreadable: ds.unreadable.length, partialVisible, strayFiles: ds.strayFiles.length, finalsChanged: watch.changed.length,
-    manifestOk: ds.manifestOk, polarsRows: ds.polarsRows, duckRows: ds.duckRows, childPeakRssMb: childPeak, dataDir,
+    kills: o.kills,
+    killsBeforeReady,
+    restarts: o.kills,
+    produced,
+    durable: sum(durable),
+    found: ds.rows,
+    duplicates: ds.duplicates,
+    lost,
+    lostMarkets,
+    files: ds.files,
+    unreadable: ds.unreadable.length,
+    partialVisible,
+    strayFiles: ds.strayFiles.length,
+    finalsChanged: watch.changed.length,
+    manifestOk: ds.manifestOk,
+    polarsRows: ds.polarsRows,
+    duckRows: ds.duckRows,
+    childPeakRssMb: childPeak,
+    dataDir,
   };
 }
 

@@ -73,9 +73,17 @@ interface Target {
 
 function collectSettings(extra: Record<string, unknown>) {
   return {
-    max_subs_per_venue: 20, hot_count: 5, subscription_churn_limit_per_minute: 1000, snapshot_interval_ms_hot: 1000,
-    snapshot_interval_ms_warm: 5000, stale_after_secs: 600, silence_timeout_secs: 600, reconnect_base_ms: 1000,
-    reconnect_cap_ms: 60_000, reconnect_max_per_minute: 10, ...extra,
+    max_subs_per_venue: 20,
+    hot_count: 5,
+    subscription_churn_limit_per_minute: 1000,
+    snapshot_interval_ms_hot: 1000,
+    snapshot_interval_ms_warm: 5000,
+    stale_after_secs: 600,
+    silence_timeout_secs: 600,
+    reconnect_base_ms: 1000,
+    reconnect_cap_ms: 60_000,
+    reconnect_max_per_minute: 10,
+    ...extra,
   };
 }
 
@@ -83,12 +91,22 @@ async function polymarketTarget(clock: SimClock, seed: number): Promise<Target> 
   const server = new PolymarketServer({ now: () => clock.now(), markets: 40 });
   const cfg = parseConfig({
     collector: collectSettings({}),
-    venues: { polymarket: { ...server.venueOptions(), ping_interval_secs: 10, pong_timeout_secs: 30, connection_open_pause_ms: 0 } },
+    venues: {
+      polymarket: {
+        ...server.venueOptions(),
+        ping_interval_secs: 10,
+        pong_timeout_secs: 30,
+        connection_open_pause_ms: 0,
+      },
+    },
   }).selected[0];
   const adapter = await createAdapter(cfg, { clock, env: {}, random: mulberry32(seed) });
   const refs = Array.from({ length: 12 }, (_, i) => ({ market_id: conditionId(i + 1), outcome_ids: tokenIds(i + 1) }));
   return {
-    name: "polymarket", cfg, adapter, refs,
+    name: "polymarket",
+    cfg,
+    adapter,
+    refs,
     subscribed: () => server.subscribedAssets(),
     expected: new Set(refs.flatMap((r) => r.outcome_ids)),
     drop: () => [...server.conns.keys()].forEach((id) => server.drop(id)),
@@ -110,14 +128,19 @@ async function kalshiTarget(clock: SimClock, seed: number): Promise<Target> {
   const server = startKalshiServer({ clock, publicKey, keyId: "k", markets: 60 });
   const cfg = parseConfig({
     collector: collectSettings({}),
-    venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 30, rest_requests_per_sec: 20 } },
+    venues: {
+      kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 30, rest_requests_per_sec: 20 },
+    },
   }).selected[0];
   const env = { KALSHI_API_KEY_ID: "k", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
   const adapter = await createAdapter(cfg, { clock, env, random: mulberry32(seed) });
   const refs = server.openTickers.slice(0, 12).map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] }));
   const rand = mulberry32(seed ^ 0x55);
   return {
-    name: "kalshi", cfg, adapter, refs,
+    name: "kalshi",
+    cfg,
+    adapter,
+    refs,
     subscribed: () => server.subscribed(),
     expected: new Set(refs.map((r) => r.market_id)),
     drop: () => server.drop(),
@@ -144,7 +167,12 @@ async function kalshiTarget(clock: SimClock, seed: number): Promise<Target> {
           const bids = (m: Map<number, number>) => [...m].filter(([, z]) => z > 0).sort((x, y) => y[0] - x[0]);
           const yes = bids(b.yes);
           const no = bids(b.no);
-          return sameBook(vc, r.market_id, "yes", { bidPx: yes.map((x) => x[0] / 100), bidSz: yes.map((x) => x[1]), askPx: no.map((x) => (100 - x[0]) / 100), askSz: no.map((x) => x[1]) });
+          return sameBook(vc, r.market_id, "yes", {
+            bidPx: yes.map((x) => x[0] / 100),
+            bidSz: yes.map((x) => x[1]),
+            askPx: no.map((x) => (100 - x[0]) / 100),
+            askSz: no.map((x) => x[1]),
+          });
         });
     },
     tick: () => server.ping(),
@@ -153,11 +181,22 @@ async function kalshiTarget(clock: SimClock, seed: number): Promise<Target> {
   };
 }
 
-function sameBook(vc: VenueCollector, market: string, outcome: string, want: { bidPx: number[]; bidSz: number[]; askPx: number[]; askSz: number[] }): boolean {
+function sameBook(
+  vc: VenueCollector,
+  market: string,
+  outcome: string,
+  want: { bidPx: number[]; bidSz: number[]; askPx: number[]; askSz: number[] },
+): boolean {
   const b = vc.books.get(market, outcome);
   if (!b) return false;
-  const eq = (a: Float64Array, n: number, w: number[]) => n === w.length && w.every((x, i) => Math.abs(a[i] - x) < 1e-9);
-  return eq(b.bids.px, b.bids.len, want.bidPx) && eq(b.bids.sz, b.bids.len, want.bidSz) && eq(b.asks.px, b.asks.len, want.askPx) && eq(b.asks.sz, b.asks.len, want.askSz);
+  const eq = (a: Float64Array, n: number, w: number[]) =>
+    n === w.length && w.every((x, i) => Math.abs(a[i] - x) < 1e-9);
+  return (
+    eq(b.bids.px, b.bids.len, want.bidPx) &&
+    eq(b.bids.sz, b.bids.len, want.bidSz) &&
+    eq(b.asks.px, b.asks.len, want.askPx) &&
+    eq(b.asks.sz, b.asks.len, want.askSz)
+  );
 }
 
 const setEq = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
@@ -196,7 +235,10 @@ class Driver {
   }
 }
 
-export async function runNetwork(venue: "polymarket" | "kalshi", o: { seed: number; drops?: number; halfOpen?: number; bursts?: number; burstSize?: number; outageMs?: number }): Promise<NetworkResult> {
+export async function runNetwork(
+  venue: "polymarket" | "kalshi",
+  o: { seed: number; drops?: number; halfOpen?: number; bursts?: number; burstSize?: number; outageMs?: number },
+): Promise<NetworkResult> {
   const clock = new SimClock(T0);
   const t = venue === "polymarket" ? await polymarketTarget(clock, o.seed) : await kalshiTarget(clock, o.seed);
   const d = new Driver(clock, t);
@@ -209,17 +251,41 @@ export async function runNetwork(venue: "polymarket" | "kalshi", o: { seed: numb
     },
   };
   const vc: VenueCollector = new VenueCollector({
-    venue: t.name, settings: t.cfg.collect, adapter: t.adapter, sink, clock, metrics: new Metrics(), dataDir: "/nonexistent-chaos",
-    topK: 10, flushSecs: 3600, logIntervalSecs: 3600, targets: () => ({ hot: t.refs.slice(0, 5), warm: t.refs.slice(5) }), log: quietLog,
+    venue: t.name,
+    settings: t.cfg.collect,
+    adapter: t.adapter,
+    sink,
+    clock,
+    metrics: new Metrics(),
+    dataDir: "/nonexistent-chaos",
+    topK: 10,
+    flushSecs: 3600,
+    logIntervalSecs: 3600,
+    targets: () => ({ hot: t.refs.slice(0, 5), warm: t.refs.slice(5) }),
+    log: quietLog,
   });
   // The journal is not under test here; keep it from touching the disk.
   (vc.journal as unknown as { flush: () => Promise<void> }).flush = async () => {};
   const res: NetworkResult = {
-    venue, drops: 0, halfOpen: 0, slowConsumerBursts: 0, outages: 0, maxDetectMs: 0, detectBoundMs: t.detectBoundMs, outageAttempts: 0,
-    maxAttemptsPerMinute: 0, configuredMaxPerMinute: t.cfg.collect.reconnect_max_per_minute, resubscribedExact: true, freshRowsWhileDown: 0,
-    booksNotStaleWhileDown: 0, burstBooksMatch: true, burstMessages: 0, recoverMs: 0,
+    venue,
+    drops: 0,
+    halfOpen: 0,
+    slowConsumerBursts: 0,
+    outages: 0,
+    maxDetectMs: 0,
+    detectBoundMs: t.detectBoundMs,
+    outageAttempts: 0,
+    maxAttemptsPerMinute: 0,
+    configuredMaxPerMinute: t.cfg.collect.reconnect_max_per_minute,
+    resubscribedExact: true,
+    freshRowsWhileDown: 0,
+    booksNotStaleWhileDown: 0,
+    burstBooksMatch: true,
+    burstMessages: 0,
+    recoverMs: 0,
   };
-  const allFresh = () => [...vc.books.all()].length === t.refs.length * 2 && [...vc.books.all()].every((b) => b.staleKind === null);
+  const allFresh = () =>
+    [...vc.books.all()].length === t.refs.length * 2 && [...vc.books.all()].every((b) => b.staleKind === null);
   const notStale = () => [...vc.books.all()].filter((b) => b.staleKind === null).length;
   /** Books not marked stale, counted only while the connection is actually down (it may be back already). */
   const notStaleWhileDown = () => {
@@ -229,10 +295,14 @@ export async function runNetwork(venue: "polymarket" | "kalshi", o: { seed: numb
   const healthy = () => allFresh() && setEq(t.subscribed(), t.expected);
   /** Waits for the disconnect, checks staleness, then for an exact resubscription with fresh books. */
   const recover = async (what: string, r0: number) => {
-    await d.until(() => vc.counters.reconnects > r0 && healthy(), `${what}: reconnect and resubscribe`).catch((e) => {
-      const sub = t.subscribed();
-      throw new Error(`${(e as Error).message} (reconnects ${vc.counters.reconnects - r0}, subscribed ${sub.size}/${t.expected.size}, fresh ${notStale()}/${[...vc.books.all()].length})`);
-    });
+    await d
+      .until(() => vc.counters.reconnects > r0 && healthy(), `${what}: reconnect and resubscribe`)
+      .catch((e) => {
+        const sub = t.subscribed();
+        throw new Error(
+          `${(e as Error).message} (reconnects ${vc.counters.reconnects - r0}, subscribed ${sub.size}/${t.expected.size}, fresh ${notStale()}/${[...vc.books.all()].length})`,
+        );
+      });
     if (!setEq(t.subscribed(), t.expected)) res.resubscribedExact = false;
   };
   const waitDown = async (what: string, t0: number) => {
@@ -284,7 +354,10 @@ export async function runNetwork(venue: "polymarket" | "kalshi", o: { seed: numb
       await d.step(250);
       if (clock.now() % 30_000 < 250) res.booksNotStaleWhileDown += notStaleWhileDown();
     }
-    const during = t.attempts().slice(a0).filter((x) => x <= t0 + outageMs);
+    const during = t
+      .attempts()
+      .slice(a0)
+      .filter((x) => x <= t0 + outageMs);
     res.outageAttempts = during.length;
     res.maxAttemptsPerMinute = maxInWindow(during);
     t.refuse(false);
@@ -303,9 +376,15 @@ export async function runNetwork(venue: "polymarket" | "kalshi", o: { seed: numb
 export async function runMockOutage(o: { seed: number; outageMs?: number }): Promise<NetworkResult> {
   const clock = new SimClock(T0);
   const outageMs = o.outageMs ?? 5 * MIN;
-  const cfg = parseConfig({ collector: collectSettings({}), venues: { mock: { universe_size: 100, seed: o.seed, updates_per_sec: 2, drop_rate_per_hour: 2 } } }).selected[0];
+  const cfg = parseConfig({
+    collector: collectSettings({}),
+    venues: { mock: { universe_size: 100, seed: o.seed, updates_per_sec: 2, drop_rate_per_hour: 2 } },
+  }).selected[0];
   const venue = new MockVenue(cfg, { clock, env: {} }, { outageMs: () => outageMs });
-  const refs = (await venue.discover()).filter((m) => m.status === "active").slice(0, 20).map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
+  const refs = (await venue.discover())
+    .filter((m) => m.status === "active")
+    .slice(0, 20)
+    .map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
   const attempts: number[] = [];
   let downAt = 0;
   let down = false;
@@ -322,8 +401,17 @@ export async function runMockOutage(o: { seed: number; outageMs?: number }): Pro
       sink(ev, ts);
     });
   const vc = new VenueCollector({
-    venue: "mock", settings: cfg.collect, adapter: venue, clock, metrics: new Metrics(), dataDir: "/nonexistent-chaos", topK: 10, flushSecs: 3600,
-    logIntervalSecs: 3600, targets: () => ({ hot: refs.slice(0, 5), warm: refs.slice(5) }), log: quietLog,
+    venue: "mock",
+    settings: cfg.collect,
+    adapter: venue,
+    clock,
+    metrics: new Metrics(),
+    dataDir: "/nonexistent-chaos",
+    topK: 10,
+    flushSecs: 3600,
+    logIntervalSecs: 3600,
+    targets: () => ({ hot: refs.slice(0, 5), warm: refs.slice(5) }),
+    log: quietLog,
     sink: { append: (s: SnapshotInput) => void (!up && !s.staleReason && freshWhileDown++) },
   });
   (vc.journal as unknown as { flush: () => Promise<void> }).flush = async () => {};
@@ -345,8 +433,21 @@ export async function runMockOutage(o: { seed: number; outageMs?: number }): Pro
   await vc.stop();
   const during = attempts.filter((x) => x <= until);
   return {
-    venue: "mock", drops: 1, halfOpen: 0, slowConsumerBursts: 0, outages: 1, maxDetectMs: 0, detectBoundMs: 0, outageAttempts: during.length,
-    maxAttemptsPerMinute: maxInWindow(during), configuredMaxPerMinute: cfg.collect.reconnect_max_per_minute, resubscribedExact: exact,
-    freshRowsWhileDown: freshWhileDown, booksNotStaleWhileDown: notStale, burstBooksMatch: true, burstMessages: 0, recoverMs,
+    venue: "mock",
+    drops: 1,
+    halfOpen: 0,
+    slowConsumerBursts: 0,
+    outages: 1,
+    maxDetectMs: 0,
+    detectBoundMs: 0,
+    outageAttempts: during.length,
+    maxAttemptsPerMinute: maxInWindow(during),
+    configuredMaxPerMinute: cfg.collect.reconnect_max_per_minute,
+    resubscribedExact: exact,
+    freshRowsWhileDown: freshWhileDown,
+    booksNotStaleWhileDown: notStale,
+    burstBooksMatch: true,
+    burstMessages: 0,
+    recoverMs,
   };
 }

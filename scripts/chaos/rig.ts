@@ -53,22 +53,50 @@ export async function buildRig(o: RigOptions): Promise<Rig> {
   const hot = o.hot ?? 5;
   const warm = o.warm ?? 15;
   const cfg = parseConfig({
-    writer: { bucket_minutes: 1, flush_rows: 2000, flush_secs: 1, max_buffer_rows: 1_000_000, retry_base_ms: 200, retry_cap_ms: 2000, ...o.writer },
-    collector: {
-      max_subs_per_venue: hot + warm, hot_count: hot, subscription_churn_limit_per_minute: 1000,
-      snapshot_interval_ms_hot: 1000, snapshot_interval_ms_warm: 5000, reconnect_base_ms: 500, reconnect_cap_ms: 10_000,
+    writer: {
+      bucket_minutes: 1,
+      flush_rows: 2000,
+      flush_secs: 1,
+      max_buffer_rows: 1_000_000,
+      retry_base_ms: 200,
+      retry_cap_ms: 2000,
+      ...o.writer,
     },
-    venues: o.remote ? { [o.remote.kind]: o.remote.options } : { mock: { universe_size: 200, seed: 7, updates_per_sec: 3, ...o.mock } },
+    collector: {
+      max_subs_per_venue: hot + warm,
+      hot_count: hot,
+      subscription_churn_limit_per_minute: 1000,
+      snapshot_interval_ms_hot: 1000,
+      snapshot_interval_ms_warm: 5000,
+      reconnect_base_ms: 500,
+      reconnect_cap_ms: 10_000,
+    },
+    venues: o.remote
+      ? { [o.remote.kind]: o.remote.options }
+      : { mock: { universe_size: 200, seed: 7, updates_per_sec: 3, ...o.mock } },
   });
   const vcfg = cfg.selected[0];
   const metrics = new Metrics();
   const topK = o.topK ?? 10;
-  const writer = await SnapshotWriter.open({ dataDir: o.dataDir, settings: cfg.writer, topK, clock: o.clock, metrics, fs: o.fs, onDurable: o.onDurable });
-  const venue = o.remote ? await createAdapter(vcfg, { clock: o.clock, env: o.remote.env ?? {} }) : new MockVenue(vcfg, { clock: o.clock, env: {} });
+  const writer = await SnapshotWriter.open({
+    dataDir: o.dataDir,
+    settings: cfg.writer,
+    topK,
+    clock: o.clock,
+    metrics,
+    fs: o.fs,
+    onDurable: o.onDurable,
+  });
+  const venue = o.remote
+    ? await createAdapter(vcfg, { clock: o.clock, env: o.remote.env ?? {} })
+    : new MockVenue(vcfg, { clock: o.clock, env: {} });
   // A fixed target set (no rotation): what must be subscribed is known exactly.
   const targets =
     o.remote?.targets.slice(0, hot + warm) ??
-    (await venue.discover()).filter((m) => m.status === "active").slice(0, hot + warm).map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
+    (await venue.discover())
+      .filter((m) => m.status === "active")
+      .slice(0, hot + warm)
+      .map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
   const onAppend = o.onAppend;
   const sink = onAppend
     ? {
@@ -81,9 +109,18 @@ export async function buildRig(o: RigOptions): Promise<Rig> {
       }
     : writer;
   const vc = new VenueCollector({
-    venue: vcfg.name, settings: vcfg.collect, adapter: venue, sink, clock: o.clock, metrics, dataDir: o.dataDir, topK,
-    flushSecs: cfg.writer.flush_secs, logIntervalSecs: 3600,
-    targets: () => ({ hot: targets.slice(0, hot), warm: targets.slice(hot) }), log: quietLog,
+    venue: vcfg.name,
+    settings: vcfg.collect,
+    adapter: venue,
+    sink,
+    clock: o.clock,
+    metrics,
+    dataDir: o.dataDir,
+    topK,
+    flushSecs: cfg.writer.flush_secs,
+    logIntervalSecs: 3600,
+    targets: () => ({ hot: targets.slice(0, hot), warm: targets.slice(hot) }),
+    log: quietLog,
   });
   const collector = new Collector([vc], sink);
   writer.start();

@@ -49,7 +49,15 @@ if (want("kill")) {
 if (want("network")) {
   for (const v of ["polymarket", "kalshi"] as const) {
     say(`network faults against the loopback ${v} server`);
-    report.network.push(await runNetwork(v, { seed, drops: a.quick ? 2 : 5, halfOpen: a.quick ? 1 : 3, bursts: a.quick ? 1 : 3, burstSize: a.quick ? 2000 : 10_000 }));
+    report.network.push(
+      await runNetwork(v, {
+        seed,
+        drops: a.quick ? 2 : 5,
+        halfOpen: a.quick ? 1 : 3,
+        bursts: a.quick ? 1 : 3,
+        burstSize: a.quick ? 2000 : 10_000,
+      }),
+    );
   }
   say("network: mock venue drop + 5-minute outage");
   report.network.push(await runMockOutage({ seed }));

@@ -38,10 +38,13 @@ export function checkParquetFile(path: string): FileCheck {
     readSync(fd, head, 0, 4, 0);
     const tail = Buffer.alloc(8);
     readSync(fd, tail, 0, 8, size - 8);
-    if (head.readUInt32LE(0) !== MAGIC) return { ok: false, reason: "no Parquet header (not a Parquet file?)", hasDepth3: false };
-    if (tail.readUInt32LE(4) !== MAGIC) return { ok: false, reason: "no Parquet footer (truncated?)", hasDepth3: false };
+    if (head.readUInt32LE(0) !== MAGIC)
+      return { ok: false, reason: "no Parquet header (not a Parquet file?)", hasDepth3: false };
+    if (tail.readUInt32LE(4) !== MAGIC)
+      return { ok: false, reason: "no Parquet footer (truncated?)", hasDepth3: false };
     const footerLen = tail.readUInt32LE(0);
-    if (footerLen <= 0 || footerLen > size - 12) return { ok: false, reason: `bad footer length ${footerLen} (truncated?)`, hasDepth3: false };
+    if (footerLen <= 0 || footerLen > size - 12)
+      return { ok: false, reason: `bad footer length ${footerLen} (truncated?)`, hasDepth3: false };
     const footer = Buffer.alloc(footerLen);
     readSync(fd, footer, 0, footerLen, size - 8 - footerLen);
     return { ok: true, hasDepth3: footer.includes("bid_depth3") && footer.includes("ask_depth3") };

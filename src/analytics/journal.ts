@@ -103,7 +103,7 @@ export function watchedMinutes(events: JournalEvent[], start: number, end: numbe
     if (e.action === "subscribe") {
       if (open === undefined || open === null) since.set(k, e.ts);
     } else {
-      add(k, open === undefined ? start : open ?? e.ts, e.ts);
+      add(k, open === undefined ? start : (open ?? e.ts), e.ts);
       since.set(k, null);
       if (!ms.has(k)) ms.set(k, 0);
     }

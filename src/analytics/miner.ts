@@ -128,7 +128,14 @@ function loadChunk(files: ChunkFile[], from: number, to: number): Promise<pl.Dat
     .select(
       pl.col("ts_recv").cast(pl.Float64).alias("ts"),
       // Exact ids as small numbers: categorical codes, combined (a chunk never holds 2^26 distinct ids).
-      pl.col("market_id").cast(pl.Categorical).toPhysical().cast(pl.Float64).mul(67_108_864).add(pl.col("outcome_id").cast(pl.Categorical).toPhysical().cast(pl.Float64)).alias("book"),
+      pl
+        .col("market_id")
+        .cast(pl.Categorical)
+        .toPhysical()
+        .cast(pl.Float64)
+        .mul(67_108_864)
+        .add(pl.col("outcome_id").cast(pl.Categorical).toPhysical().cast(pl.Float64))
+        .alias("book"),
       pl.col("seq").cast(pl.Float64),
       ...TOB.map((c) => pl.col(c)),
       pl.col("mid"),
@@ -164,13 +171,31 @@ function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>
   const dense = new Map<number, number>();
   const books: Acc[] = [];
   for (const r of ids) {
-    if (Number(r.nm) !== 1 || Number(r.no) !== 1) throw new Error("internal: categorical codes are not one-to-one with ids");
+    if (Number(r.nm) !== 1 || Number(r.no) !== 1)
+      throw new Error("internal: categorical codes are not one-to-one with ids");
     const k = `${r.market_id}\u0000${r.outcome_id}`;
     let a = accs.get(k);
     if (!a) {
       a = {
-        market_id: r.market_id, outcome_id: r.outcome_id, n: 0, sumDepth: 0, nSpread: 0, sumSpread: 0, sumMid: 0, nOne: 0, nEmpty: 0,
-        nStale: 0, minutes: 0, lastMinute: NaN, changes: 0, observedMs: 0, firstTs: NaN, lastTs: NaN, lastSeq: 0, lastTob: [NaN, NaN, NaN, NaN], spreads: new Map(),
+        market_id: r.market_id,
+        outcome_id: r.outcome_id,
+        n: 0,
+        sumDepth: 0,
+        nSpread: 0,
+        sumSpread: 0,
+        sumMid: 0,
+        nOne: 0,
+        nEmpty: 0,
+        nStale: 0,
+        minutes: 0,
+        lastMinute: NaN,
+        changes: 0,
+        observedMs: 0,
+        firstTs: NaN,
+        lastTs: NaN,
+        lastSeq: 0,
+        lastTob: [NaN, NaN, NaN, NaN],
+        spreads: new Map(),
       };
       accs.set(k, a);
     }
@@ -195,7 +220,9 @@ function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>
     }
     lastTs[idx[i]] = ts[i];
   }
-  const [seq, bbp, bbs, bap, bas, mid, spread, depth, stale] = ["seq", ...TOB, "mid", "spread", "depth", "stale"].map(col);
+  const [seq, bbp, bbs, bap, bas, mid, spread, depth, stale] = ["seq", ...TOB, "mid", "spread", "depth", "stale"].map(
+    col,
+  );
   for (let i = 0; i < ts.length; i++) {
     const a = books[idx[i]];
     const t = ts[i];
@@ -206,7 +233,10 @@ function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>
         a.observedMs += dt;
         const s = seq[i];
         const tob = a.lastTob;
-        const changed = s > 0 && a.lastSeq > 0 ? s > a.lastSeq : !same(bbp[i], tob[0]) || !same(bbs[i], tob[1]) || !same(bap[i], tob[2]) || !same(bas[i], tob[3]);
+        const changed =
+          s > 0 && a.lastSeq > 0
+            ? s > a.lastSeq
+            : !same(bbp[i], tob[0]) || !same(bbs[i], tob[1]) || !same(bap[i], tob[2]) || !same(bas[i], tob[3]);
         if (changed) a.changes++;
       }
     }
@@ -308,7 +338,12 @@ async function readTitles(dataDir: string, venue: string, asOf: number): Promise
 }
 
 /** Loads a chunk; when Polars fails on it, finds the unreadable files one by one, reports them and loads the rest. */
-async function loadChunkSafely(files: ChunkFile[], from: number, to: number, skip: (file: string, reason: string) => void): Promise<pl.DataFrame | undefined> {
+async function loadChunkSafely(
+  files: ChunkFile[],
+  from: number,
+  to: number,
+  skip: (file: string, reason: string) => void,
+): Promise<pl.DataFrame | undefined> {
   try {
     return await loadChunk(files, from, to);
   } catch (e) {
@@ -339,20 +374,39 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
   const started = performance.now();
   const maxGapMs = opts.maxGapMs ?? DEFAULT_MAX_GAP_MS;
   const root = join(opts.dataDir, DATASET_DIR);
-  if (opts.to <= opts.from) throw new UserError(`empty range: --to (${new Date(opts.to).toISOString()}) is not after --from (${new Date(opts.from).toISOString()})`, 2);
+  if (opts.to <= opts.from)
+    throw new UserError(
+      `empty range: --to (${new Date(opts.to).toISOString()}) is not after --from (${new Date(opts.from).toISOString()})`,
+      2,
+    );
   if (!existsSync(root)) {
-    throw new UserError(`no snapshot dataset at ${root}`, 1, "Run `surveillance collect` (or `surveillance demo`) first, or pass --data-dir to where the data is.");
+    throw new UserError(
+      `no snapshot dataset at ${root}`,
+      1,
+      "Run `surveillance collect` (or `surveillance demo`) first, or pass --data-dir to where the data is.",
+    );
   }
   const venues = opts.venues && opts.venues.length > 0 ? opts.venues : datasetVenues(opts.dataDir);
   const missing = venues.filter((v) => !existsSync(join(root, `venue=${v}`)));
   if (missing.length > 0) {
-    throw new UserError(`no data for venue ${missing.join(", ")} under ${root}`, 1, `Venues with data: ${datasetVenues(opts.dataDir).join(", ") || "none"}.`);
+    throw new UserError(
+      `no data for venue ${missing.join(", ")} under ${root}`,
+      1,
+      `Venues with data: ${datasetVenues(opts.dataDir).join(", ") || "none"}.`,
+    );
   }
-  const perVenue = venues.map((venue) => ({ venue, files: listDatasetFiles(opts.dataDir, { venues: [venue], fromTs: opts.from, toTs: opts.to }) }));
+  const perVenue = venues.map((venue) => ({
+    venue,
+    files: listDatasetFiles(opts.dataDir, { venues: [venue], fromTs: opts.from, toTs: opts.to }),
+  }));
   const total = perVenue.reduce((s, v) => s + v.files.length, 0);
   if (total === 0) {
     const range = `${new Date(opts.from).toISOString().slice(0, 13)}h .. ${new Date(opts.to).toISOString().slice(0, 13)}h UTC`;
-    throw new UserError(`no snapshot files in range ${range} for ${venues.join(", ") || "any venue"} under ${root}`, 1, "Check --from/--to (dates are UTC; default is today) and --venue.");
+    throw new UserError(
+      `no snapshot files in range ${range} for ${venues.join(", ") || "any venue"} under ${root}`,
+      1,
+      "Check --from/--to (dates are UTC; default is today) and --venue.",
+    );
   }
   const skipped: { file: string; reason: string }[] = [];
   const skip = (file: string, reason: string) => {
@@ -394,15 +448,26 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
       lastTs = lastTs === null ? a.lastTs : Math.max(lastTs, a.lastTs);
     }
     const journal = firstTs === null ? undefined : readJournal(opts.dataDir, venue, opts.from, opts.to);
-    const watched = journal && firstTs !== null && lastTs !== null ? watchedMinutes(journal, Math.max(opts.from, firstTs), Math.min(opts.to, lastTs)) : undefined;
-    const books = [...accs.values()].map((a) => finish(a, (watched && minutesFor(watched, a.market_id, a.outcome_id)) ?? a.minutes));
+    const watched =
+      journal && firstTs !== null && lastTs !== null
+        ? watchedMinutes(journal, Math.max(opts.from, firstTs), Math.min(opts.to, lastTs))
+        : undefined;
+    const books = [...accs.values()].map((a) =>
+      finish(a, (watched && minutesFor(watched, a.market_id, a.outcome_id)) ?? a.minutes),
+    );
     scoreBooks(books);
-    books.sort((a, b) => b.score - a.score || (a.market_id < b.market_id ? -1 : a.market_id > b.market_id ? 1 : a.outcome_id < b.outcome_id ? -1 : 1));
+    books.sort(
+      (a, b) =>
+        b.score - a.score ||
+        (a.market_id < b.market_id ? -1 : a.market_id > b.market_id ? 1 : a.outcome_id < b.outcome_id ? -1 : 1),
+    );
     booksByVenue.set(venue, books);
     const titles = await readTitles(opts.dataDir, venue, lastTs ?? opts.to - 1);
-    const withTitle = (list: BookMetrics[]): RankedBook[] => list.map((b) => ({ ...b, title: titles.get(b.market_id) }));
+    const withTitle = (list: BookMetrics[]): RankedBook[] =>
+      list.map((b) => ({ ...b, title: titles.get(b.market_id) }));
     let statsFile: string | undefined;
-    if (opts.writeStats !== false && books.length > 0 && lastTs !== null) statsFile = writeStats(opts.dataDir, venue, utcDate(lastTs), books);
+    if (opts.writeStats !== false && books.length > 0 && lastTs !== null)
+      statsFile = writeStats(opts.dataDir, venue, utcDate(lastTs), books);
     results.push({
       venue,
       files: files.length,
@@ -413,7 +478,11 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
       firstTs,
       lastTs,
       minutesSource: watched ? "journal" : "snapshots",
-      top: { depth: withTitle(topByDepth(books, opts.top)), spread: withTitle(topBySpread(books, opts.top)), activity: withTitle(topByActivity(books, opts.top)) },
+      top: {
+        depth: withTitle(topByDepth(books, opts.top)),
+        spread: withTitle(topBySpread(books, opts.top)),
+        activity: withTitle(topByActivity(books, opts.top)),
+      },
       statsFile,
     });
   }
@@ -423,7 +492,13 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     to: opts.to,
     venues: results,
     skipped,
-    totals: { rows: sum((v) => v.rows), files: sum((v) => v.files), filesSkipped: skipped.length, markets: sum((v) => v.markets), books: sum((v) => v.books) },
+    totals: {
+      rows: sum((v) => v.rows),
+      files: sum((v) => v.files),
+      filesSkipped: skipped.length,
+      markets: sum((v) => v.markets),
+      books: sum((v) => v.books),
+    },
     elapsedMs: performance.now() - started,
     books: booksByVenue,
   };

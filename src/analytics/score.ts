@@ -29,7 +29,10 @@ export interface BookMetrics {
 
 /** Percentile ranks in [0, 1] (higher value → higher rank), average rank for ties, 0 for null; 1 when alone. */
 export function percentRanks(values: (number | null)[]): number[] {
-  const idx = values.map((v, i) => [v, i] as const).filter(([v]) => v !== null && Number.isFinite(v)) as [number, number][];
+  const idx = values.map((v, i) => [v, i] as const).filter(([v]) => v !== null && Number.isFinite(v)) as [
+    number,
+    number,
+  ][];
   idx.sort((a, b) => a[0] - b[0]);
   const out = new Array<number>(values.length).fill(0);
   const n = idx.length;
@@ -55,29 +58,50 @@ export function scoreBooks(books: BookMetrics[]): void {
 }
 
 /** Rankable fields; the DuckDB cross-check passes its own per-book table through the same orderings. */
-type Rankable = Pick<BookMetrics, "market_id" | "outcome_id"> & { avg_depth: number | null; avg_spread: number | null; activity: number | null };
+type Rankable = Pick<BookMetrics, "market_id" | "outcome_id"> & {
+  avg_depth: number | null;
+  avg_spread: number | null;
+  activity: number | null;
+};
 
 /** 12 significant digits: engines summing in different orders must not reorder books whose averages are equal. */
 const key = (x: number) => Number(x.toPrecision(12));
 
-const byId = (a: Rankable, b: Rankable) => (a.market_id < b.market_id ? -1 : a.market_id > b.market_id ? 1 : a.outcome_id < b.outcome_id ? -1 : a.outcome_id > b.outcome_id ? 1 : 0);
+const byId = (a: Rankable, b: Rankable) =>
+  a.market_id < b.market_id
+    ? -1
+    : a.market_id > b.market_id
+      ? 1
+      : a.outcome_id < b.outcome_id
+        ? -1
+        : a.outcome_id > b.outcome_id
+          ? 1
+          : 0;
 
 /** Top n by average depth (desc), ties by id. */
 export function topByDepth<T extends Rankable>(books: T[], n: number): T[] {
-  return books.filter((b) => b.avg_depth !== null).sort((a, b) => key(b.avg_depth!) - key(a.avg_depth!) || byId(a, b)).slice(0, n);
+  return books
+    .filter((b) => b.avg_depth !== null)
+    .sort((a, b) => key(b.avg_depth!) - key(a.avg_depth!) || byId(a, b))
+    .slice(0, n);
 }
 
 /** Top n by tightest average spread (asc, books with a two-sided snapshot only), ties by deeper, then id. */
 export function topBySpread<T extends Rankable>(books: T[], n: number): T[] {
   return books
     .filter((b) => b.avg_spread !== null)
-    .sort((a, b) => key(a.avg_spread!) - key(b.avg_spread!) || key(b.avg_depth ?? 0) - key(a.avg_depth ?? 0) || byId(a, b))
+    .sort(
+      (a, b) => key(a.avg_spread!) - key(b.avg_spread!) || key(b.avg_depth ?? 0) - key(a.avg_depth ?? 0) || byId(a, b),
+    )
     .slice(0, n);
 }
 
 /** Top n by activity (book changes per minute, desc), ties by id. */
 export function topByActivity<T extends Rankable>(books: T[], n: number): T[] {
-  return books.filter((b) => b.activity !== null).sort((a, b) => key(b.activity!) - key(a.activity!) || byId(a, b)).slice(0, n);
+  return books
+    .filter((b) => b.activity !== null)
+    .sort((a, b) => key(b.activity!) - key(a.activity!) || byId(a, b))
+    .slice(0, n);
 }
 
 /** A market's score from its outcomes' scores: the best outcome (a market is subscribed with all its outcomes, so one liquid book is enough to make it worth it). */

@@ -2,7 +2,8 @@
 import type { MineResult, RankedBook } from "./miner.ts";
 
 const iso = (ts: number | null) => (ts === null ? "-" : new Date(ts).toISOString().slice(0, 19).replace("T", " "));
-const num = (x: number | null, digits = 2) => (x === null ? "-" : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const num = (x: number | null, digits = 2) =>
+  x === null ? "-" : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** The JSON form of the result (everything but the full per-book table). */
 export function resultJson(r: MineResult): unknown {
@@ -20,7 +21,9 @@ function table(title: string, books: RankedBook[], value: (b: RankedBook) => str
   if (books.length === 0) return [`  ${title}: none`];
   const ids = books.map((b) => `${b.market_id} ${b.outcome_id}`);
   // The value, then how long the book was watched (a short watch means a noisier estimate).
-  const vals = books.map((b) => `${value(b)}  ${Math.round(b.minutes_watched).toLocaleString("en-US").padStart(5)} min`);
+  const vals = books.map(
+    (b) => `${value(b)}  ${Math.round(b.minutes_watched).toLocaleString("en-US").padStart(5)} min`,
+  );
   const wId = Math.min(40, Math.max(...ids.map((s) => s.length)));
   const wVal = Math.max(...vals.map((s) => s.length));
   const lines = [`  ${title}`];
@@ -40,7 +43,13 @@ export function formatSummary(r: MineResult): string {
         `${v.markets} markets / ${v.books} books, ${iso(v.firstTs)} .. ${iso(v.lastTs)} UTC, minutes watched from ${v.minutesSource}`,
     );
     out.push(...table("by depth (mean of top-3 bid + top-3 ask size)", v.top.depth, (b) => num(b.avg_depth, 1)));
-    out.push(...table("by tightest spread (mean; median)", v.top.spread, (b) => `${num(b.avg_spread, 4)}; ${num(b.median_spread, 4)}`));
+    out.push(
+      ...table(
+        "by tightest spread (mean; median)",
+        v.top.spread,
+        (b) => `${num(b.avg_spread, 4)}; ${num(b.median_spread, 4)}`,
+      ),
+    );
     out.push(...table("by activity (book changes per minute)", v.top.activity, (b) => num(b.activity, 2)));
     if (v.statsFile) out.push(`  stats: ${v.statsFile}`);
     out.push("");

@@ -277,7 +277,8 @@ export class BookStore {
     b.lastMessageTs = tsRecv;
     const price = ev.price;
     const size = ev.size;
-    if (!validPrice(price) || !(size > -Infinity && size < Infinity) || (ev.mode === "set" && size < 0)) return Applied.Invalid;
+    if (!validPrice(price) || !(size > -Infinity && size < Infinity) || (ev.mode === "set" && size < 0))
+      return Applied.Invalid;
     let result: Applied = Applied.Ok;
     const seq = ev.seq;
     const last = b.venueSeq;

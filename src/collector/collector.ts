@@ -84,8 +84,18 @@ export class VenueCollector {
   readonly snapshotter: Snapshotter;
   readonly journal: SubscriptionJournal;
   readonly counters: Counters = {
-    updates: 0, books: 0, gaps: 0, resyncs: 0, reconnects: 0, disconnects: 0, venueErrors: 0, info: 0,
-    watchdog: 0, subscribes: 0, unsubscribes: 0, rejected: new Map(),
+    updates: 0,
+    books: 0,
+    gaps: 0,
+    resyncs: 0,
+    reconnects: 0,
+    disconnects: 0,
+    venueErrors: 0,
+    info: 0,
+    watchdog: 0,
+    subscribes: 0,
+    unsubscribes: 0,
+    rejected: new Map(),
   };
   private readonly conns = new Map<number, ConnState>();
   /** Which connection carries a market, when the adapter says. */
@@ -105,8 +115,12 @@ export class VenueCollector {
     const s = o.settings;
     this.limiter = o.churn ?? new ChurnLimiter(s.subscription_churn_limit_per_minute);
     this.snapshotter = new Snapshotter({
-      venue: o.venue, clock: o.clock, sink: o.sink, topK: o.topK,
-      hotIntervalMs: s.snapshot_interval_ms_hot, warmIntervalMs: s.snapshot_interval_ms_warm,
+      venue: o.venue,
+      clock: o.clock,
+      sink: o.sink,
+      topK: o.topK,
+      hotIntervalMs: s.snapshot_interval_ms_hot,
+      warmIntervalMs: s.snapshot_interval_ms_warm,
       staleAfterMs: s.stale_after_secs * 1000,
     });
     this.journal = new SubscriptionJournal(o.dataDir, o.venue);
@@ -184,7 +198,11 @@ export class VenueCollector {
         return;
       case "venue_error":
         this.counters.venueErrors++;
-        this.warn.warn(`venue_error:${ev.reason}`, `venue error: ${ev.reason}${ev.detail ? ` (${ev.detail})` : ""}`, tsRecv);
+        this.warn.warn(
+          `venue_error:${ev.reason}`,
+          `venue error: ${ev.reason}${ev.detail ? ` (${ev.detail})` : ""}`,
+          tsRecv,
+        );
         return;
       case "resolved":
         this.plan.exclude(ev.marketId);
@@ -260,7 +278,8 @@ export class VenueCollector {
     this.dropMarket(marketId, now);
     this.o.adapter.unsubscribe([cur.ref]);
     this.after(retryAfterMs, () => {
-      if (this.plan.unrefuse(marketId, until) && this.lastTargets) this.applyTargets(this.lastTargets, this.o.clock.now());
+      if (this.plan.unrefuse(marketId, until) && this.lastTargets)
+        this.applyTargets(this.lastTargets, this.o.clock.now());
     });
     this.pump(now);
   }
@@ -320,7 +339,8 @@ export class VenueCollector {
       if (m) {
         for (const b of m.values()) {
           b.lastMessageTs = ts;
-          if (b.staleKind === "disconnected") b.markStale("awaiting", `no book since reconnect at ${iso(ts)} (disconnected at ${iso(downSince)})`);
+          if (b.staleKind === "disconnected")
+            b.markStale("awaiting", `no book since reconnect at ${iso(ts)} (disconnected at ${iso(downSince)})`);
         }
       }
     });
@@ -328,7 +348,9 @@ export class VenueCollector {
       this.o.adapter.subscribe(refs);
       for (const r of refs) this.journal.record(ts, r, "subscribe", "resync");
     }
-    this.log.info(`connection ${ev.connId} back after ${((ts - downSince) / 1000).toFixed(1)} s; resubscribed ${refs.length} markets`);
+    this.log.info(
+      `connection ${ev.connId} back after ${((ts - downSince) / 1000).toFixed(1)} s; resubscribed ${refs.length} markets`,
+    );
   }
 
   /** Up when the market's connection is known and up; else when every known connection is up. */
@@ -439,7 +461,11 @@ export class VenueCollector {
       }
       this.counters.watchdog++;
       this.plan.requestResubscribe(id, "watchdog");
-      this.warn.warn("watchdog", `${id}: no message for ${Math.round((now - Math.min(...[...m.values()].map((b) => b.lastMessageTs))) / 1000)} s with the connection up; resubscribe queued`, now);
+      this.warn.warn(
+        "watchdog",
+        `${id}: no message for ${Math.round((now - Math.min(...[...m.values()].map((b) => b.lastMessageTs))) / 1000)} s with the connection up; resubscribe queued`,
+        now,
+      );
       queued = true;
     }
     if (queued) this.pump(now);
@@ -451,7 +477,11 @@ export class VenueCollector {
     try {
       await this.journal.flush();
     } catch (e) {
-      this.warn.warn("journal", `subscription journal append failed (kept, will retry): ${(e as Error).message}`, this.o.clock.now());
+      this.warn.warn(
+        "journal",
+        `subscription journal append failed (kept, will retry): ${(e as Error).message}`,
+        this.o.clock.now(),
+      );
     }
   }
 
@@ -534,7 +564,10 @@ export class VenueCollector {
 }
 
 /** The writer's figures for the status line, read from the registry under the names the writer publishes. */
-export function writerFigures(metrics: Metrics, venue: string): { buffered: number; flushes: number; rows: number; bytes: number; ms: number } {
+export function writerFigures(
+  metrics: Metrics,
+  venue: string,
+): { buffered: number; flushes: number; rows: number; bytes: number; ms: number } {
   const L = { venue };
   return {
     buffered: metrics.get("surveillance_writer_rows_buffered"),

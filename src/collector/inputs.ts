@@ -145,7 +145,9 @@ export class ScheduleInputs {
       const s = await this.checkStats(now);
       if (u || s) {
         this.publish();
-        this.log.info(`${this.o.venue}: ${u ? "new" : "same"} universe, ${this.describeUniverse()}; ${s ? "new" : "same"} ${this.describeStats()}; the scheduler uses them from the next rotation`);
+        this.log.info(
+          `${this.o.venue}: ${u ? "new" : "same"} universe, ${this.describeUniverse()}; ${s ? "new" : "same"} ${this.describeStats()}; the scheduler uses them from the next rotation`,
+        );
       }
       return u || s;
     })();
@@ -159,7 +161,9 @@ export class ScheduleInputs {
   }
 
   describeStats(): string {
-    return this.statsFile ? `stats cache, ${this.scores?.size ?? 0} scores from ${this.rel(this.statsFile.path)}` : "stats cache: none yet";
+    return this.statsFile
+      ? `stats cache, ${this.scores?.size ?? 0} scores from ${this.rel(this.statsFile.path)}`
+      : "stats cache: none yet";
   }
 
   private rel(path: string): string {
@@ -177,7 +181,9 @@ export class ScheduleInputs {
       const held = activeCount(this.universe);
       const now = activeCount(markets);
       if (held >= MIN_ACTIVE_FOR_SHRINK_CHECK && now * 2 < held) {
-        throw new Error(`${now} active markets, fewer than half of the ${held} in use (a partial scan?); restart collect to take it anyway`);
+        throw new Error(
+          `${now} active markets, fewer than half of the ${held} in use (a partial scan?); restart collect to take it anyway`,
+        );
       }
       this.universe = markets;
       this.universeFile = f;
@@ -192,18 +198,30 @@ export class ScheduleInputs {
   }
 
   /** Finds the newest file of `input`; reads it with `read` when it is not the one held (nor the last one that failed). */
-  private async take(input: Input, now: number, name: string, held: InputFile | undefined, read: (f: InputFile) => Promise<void>): Promise<boolean> {
+  private async take(
+    input: Input,
+    now: number,
+    name: string,
+    held: InputFile | undefined,
+    read: (f: InputFile) => Promise<void>,
+  ): Promise<boolean> {
     let file: InputFile | undefined;
     try {
       file = await latestDatedFile(this.root(input), name, utcDate(now));
     } catch (e) {
-      this.fail(input, `list:${(e as Error).message}`, now, `listing ${this.rel(this.root(input))} failed: ${(e as Error).message}`);
+      this.fail(
+        input,
+        `list:${(e as Error).message}`,
+        now,
+        `listing ${this.rel(this.root(input))} failed: ${(e as Error).message}`,
+      );
       return false;
     }
     if (!file) {
       // Nothing there: normal for stats before the first `mine`; gone when one was held (unless the clock stepped back
       // past its date: it is then only "in the future", still there, and kept without a word).
-      if (held && !(held.date > utcDate(now) && (await stillThere(held.path)))) this.fail(input, "missing", now, `${this.rel(held.path)} is gone and no other ${input} file is there`);
+      if (held && !(held.date > utcDate(now) && (await stillThere(held.path))))
+        this.fail(input, "missing", now, `${this.rel(held.path)} is gone and no other ${input} file is there`);
       return false;
     }
     const id = identity(file);
@@ -227,7 +245,12 @@ export class ScheduleInputs {
       return false;
     }
     this.failed.delete(input);
-    this.o.metrics.inc(INPUT_METRICS.reloads, { venue: this.o.venue, input }, 1, "newer universe/stats files taken while collecting");
+    this.o.metrics.inc(
+      INPUT_METRICS.reloads,
+      { venue: this.o.venue, input },
+      1,
+      "newer universe/stats files taken while collecting",
+    );
     return true;
   }
 
@@ -235,14 +258,28 @@ export class ScheduleInputs {
   private fail(input: Input, key: string, now: number, why: string): void {
     if (this.failed.get(input) === key) return;
     this.failed.set(input, key);
-    this.o.metrics.inc(INPUT_METRICS.failures, { venue: this.o.venue, input }, 1, "universe/stats files that could not be taken (previous data kept)");
+    this.o.metrics.inc(
+      INPUT_METRICS.failures,
+      { venue: this.o.venue, input },
+      1,
+      "universe/stats files that could not be taken (previous data kept)",
+    );
     const kept = input === "universe" ? (this.universeFile ? this.describeUniverse() : "none") : this.describeStats();
-    this.warn.warn(`${this.o.venue} ${input}`, `${this.o.venue}: not taking the ${input} file: ${why}; keeping the previous ${input} (${kept})`, now);
+    this.warn.warn(
+      `${this.o.venue} ${input}`,
+      `${this.o.venue}: not taking the ${input} file: ${why}; keeping the previous ${input} (${kept})`,
+      now,
+    );
   }
 
   private publish(): void {
     const L = { venue: this.o.venue };
-    this.o.metrics.set(INPUT_METRICS.universe, L, this.universe.length, "markets in the universe the scheduler works from");
+    this.o.metrics.set(
+      INPUT_METRICS.universe,
+      L,
+      this.universe.length,
+      "markets in the universe the scheduler works from",
+    );
     this.o.metrics.set(INPUT_METRICS.scores, L, this.scores?.size ?? 0, "market scores the scheduler works from");
   }
 }

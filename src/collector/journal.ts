@@ -98,7 +98,8 @@ export class SubscriptionJournal {
     if (ts >= this.dayEnd) {
       const dayStart = Math.floor(ts / DAY_MS) * DAY_MS;
       // Not on the run's first record: a run's own first subscribes are in its first day file anyway.
-      if (this.dayEnd !== -Infinity) for (const m of this.open.values()) this.push(lines, dayStart, m, "subscribe", "carry");
+      if (this.dayEnd !== -Infinity)
+        for (const m of this.open.values()) this.push(lines, dayStart, m, "subscribe", "carry");
       this.dayEnd = dayStart + DAY_MS;
     }
     return lines;

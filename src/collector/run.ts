@@ -48,7 +48,8 @@ export interface CollectSummary {
  */
 export function chooseClock(config: Config): Clock {
   const venues = config.selected;
-  if (venues.length > 0 && venues.every((v) => v.kind === "mock")) return clockForSpeed((venues[0].options as MockOptions).clock_speed);
+  if (venues.length > 0 && venues.every((v) => v.kind === "mock"))
+    return clockForSpeed((venues[0].options as MockOptions).clock_speed);
   return new RealClock();
 }
 
@@ -65,7 +66,8 @@ export function parseDuration(s: string): number {
     total += Number(m[1]) * unit[m[2]];
     end = re.lastIndex;
   }
-  if (end === 0 || end !== t.length || !(total > 0)) throw new UserError(`--duration ${s}: not a duration (examples: 90s, 10m, 2h, 1h30m)`, 2);
+  if (end === 0 || end !== t.length || !(total > 0))
+    throw new UserError(`--duration ${s}: not a duration (examples: 90s, 10m, 2h, 1h30m)`, 2);
   return total;
 }
 
@@ -73,24 +75,38 @@ export function parseDuration(s: string): number {
 export function parseUntil(s: string): number {
   const t = s.trim();
   const ts = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(t) || !t.includes("T") ? t : `${t}Z`);
-  if (!Number.isFinite(ts)) throw new UserError(`--until ${s}: not an ISO 8601 time (example: 2026-01-01T12:00:00Z)`, 2);
+  if (!Number.isFinite(ts))
+    throw new UserError(`--until ${s}: not an ISO 8601 time (example: 2026-01-01T12:00:00Z)`, 2);
   return ts;
 }
 
 export async function runCollect(config: Config, opts: CollectOptions = {}): Promise<CollectSummary[]> {
   const log = logger("collect");
-  if (config.selected.length === 0) throw new UserError(`no venue is enabled in ${config.source}`, 2, "Enable a venue in the config or pass --venue NAME.");
+  if (config.selected.length === 0)
+    throw new UserError(
+      `no venue is enabled in ${config.source}`,
+      2,
+      "Enable a venue in the config or pass --venue NAME.",
+    );
   const clock = opts.clock ?? chooseClock(config);
   const metrics = opts.metrics ?? new Metrics();
   const start = clock.now();
   let end = Infinity;
   if (opts.durationMs !== undefined) end = start + opts.durationMs;
   if (opts.untilTs !== undefined) end = Math.min(end, opts.untilTs);
-  if (end <= start) throw new UserError(`--until ${new Date(end).toISOString()} is not after the start ${new Date(start).toISOString()}`, 2);
+  if (end <= start)
+    throw new UserError(
+      `--until ${new Date(end).toISOString()} is not after the start ${new Date(start).toISOString()}`,
+      2,
+    );
 
   // Everything that can fail on the user's side is checked before anything is opened.
   const inputs = new Map<string, ScheduleInputs>();
-  for (const v of config.selected) inputs.set(v.name, await ScheduleInputs.load({ dataDir: config.data_dir, venue: v.name, clock, metrics, log }, start));
+  for (const v of config.selected)
+    inputs.set(
+      v.name,
+      await ScheduleInputs.load({ dataDir: config.data_dir, venue: v.name, clock, metrics, log }, start),
+    );
 
   // A stop request or an uncaught error (a throw in a timer or listener would otherwise end the process with the
   // open buckets unfinalized) both take the normal stop path.
@@ -114,7 +130,15 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
   }
 
   async function collectUntilStopped(): Promise<CollectSummary[]> {
-    const sink = opts.sink ?? (await SnapshotWriter.open({ dataDir: config.data_dir, settings: config.writer, topK: config.top_k, clock, metrics }));
+    const sink =
+      opts.sink ??
+      (await SnapshotWriter.open({
+        dataDir: config.data_dir,
+        settings: config.writer,
+        topK: config.top_k,
+        clock,
+        metrics,
+      }));
     const server = startMetricsServer(config.metrics, metrics);
     if (server) log.info(`metrics at http://${server.address}/metrics`);
     const venues: VenueCollector[] = [];
@@ -129,8 +153,16 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
         log.info(`${v.name}: universe, ${input.describeUniverse()}; ${input.describeStats()}`);
         venues.push(
           new VenueCollector({
-            venue: v.name, settings: v.collect, adapter, sink, clock, metrics, dataDir: config.data_dir, topK: config.top_k,
-            flushSecs: config.writer.flush_secs, logIntervalSecs: config.metrics.log_interval_secs,
+            venue: v.name,
+            settings: v.collect,
+            adapter,
+            sink,
+            clock,
+            metrics,
+            dataDir: config.data_dir,
+            topK: config.top_k,
+            flushSecs: config.writer.flush_secs,
+            logIntervalSecs: config.metrics.log_interval_secs,
             // Read at each rotation: a newer universe or score set taken meanwhile goes through the normal diff.
             targets: (now) => scheduler.targets(now, input.universe, input.scores),
             churn,
@@ -142,7 +174,9 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       sink.start?.();
       if (await startUnlessStopped(collector, signal)) {
         for (const v of config.selected) inputs.get(v.name)!.start(v.collect.rotation_period_secs * 1000);
-        log.info(`collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`);
+        log.info(
+          `collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`,
+        );
         await waitUntil(clock, end, signal);
       }
       if (signal.aborted) log.info("stopping: finalizing the open buckets…");

@@ -83,7 +83,13 @@ export class Snapshotter {
     if (!s || s.tier === tier) return;
     const last = s.dueAt - this.interval(s.tier);
     s.removed = true;
-    const moved: Slot = { ...s, tier, dueAt: Math.max(this.o.clock.now(), last + this.interval(tier)), id: this.nextId++, removed: false };
+    const moved: Slot = {
+      ...s,
+      tier,
+      dueAt: Math.max(this.o.clock.now(), last + this.interval(tier)),
+      id: this.nextId++,
+      removed: false,
+    };
     this.slots.set(marketId, moved);
     this.heap.push(moved);
     this.arm();

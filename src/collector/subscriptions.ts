@@ -153,7 +153,12 @@ export class SubscriptionPlan {
         blocked = true;
         break;
       }
-      out.push({ action: "subscribe", market: t.ref, reason: t.tier === "hot" ? "hot" : this.filled ? "rotation" : "warm", tier: t.tier });
+      out.push({
+        action: "subscribe",
+        market: t.ref,
+        reason: t.tier === "hot" ? "hot" : this.filled ? "rotation" : "warm",
+        tier: t.tier,
+      });
       this.current.set(id, { ref: t.ref, tier: t.tier });
       budget--;
       if (swap && !swap.done) {
@@ -207,7 +212,8 @@ export class SubscriptionPlan {
 
   /** Units the next call needs before it can make progress (1, or 2 when a resubscribe is first in line). */
   nextNeed(): number {
-    for (const id of this.target.keys()) if (!this.current.has(id)) return this.current.size >= this.target.size ? 2 : 1;
+    for (const id of this.target.keys())
+      if (!this.current.has(id)) return this.current.size >= this.target.size ? 2 : 1;
     for (const id of this.resubscribe.keys()) if (this.target.has(id) && this.current.has(id)) return 2;
     return 1;
   }

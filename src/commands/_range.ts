@@ -7,7 +7,8 @@ const HOUR = 3_600_000;
 
 function parse(flag: string, s: string): { ts: number; hasHour: boolean } {
   const ts = parseDateHour(s);
-  if (ts === undefined) throw new UserError(`--${flag} ${JSON.stringify(s)}: expected YYYY-MM-DD or YYYY-MM-DDTHH (UTC)`, 2);
+  if (ts === undefined)
+    throw new UserError(`--${flag} ${JSON.stringify(s)}: expected YYYY-MM-DD or YYYY-MM-DDTHH (UTC)`, 2);
   return { ts, hasHour: /[T ]\d{2}$/.test(s.trim()) };
 }
 

@@ -35,15 +35,25 @@ export const sharedArgs = {
 export function listArg(value: unknown): string[] {
   if (value === undefined || value === null || value === "") return [];
   const list = Array.isArray(value) ? value : [value];
-  return list.flatMap((v) => String(v).split(",")).map((v) => v.trim()).filter(Boolean);
+  return list
+    .flatMap((v) => String(v).split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 /** Loads the config with the shared flags as overrides and sets up logging (flag, else config log_format). */
-export async function commandConfig(args: { config?: string; "data-dir"?: string; venue?: unknown; "log-format"?: string; verbose?: boolean }, rawArgs?: string[]) {
+export async function commandConfig(
+  args: { config?: string; "data-dir"?: string; venue?: unknown; "log-format"?: string; verbose?: boolean },
+  rawArgs?: string[],
+) {
   const [{ loadConfig }, { setupLogging }] = await Promise.all([import("../config.ts"), import("../log.ts")]);
   const flagFormat = args["log-format"] as "pretty" | "json" | undefined;
   setupLogging(flagFormat ?? "pretty", args.verbose);
-  const config = await loadConfig(args.config, { dataDir: args["data-dir"], venues: rawArgs ? repeatedArg(rawArgs, "venue") : listArg(args.venue), logFormat: flagFormat });
+  const config = await loadConfig(args.config, {
+    dataDir: args["data-dir"],
+    venues: rawArgs ? repeatedArg(rawArgs, "venue") : listArg(args.venue),
+    logFormat: flagFormat,
+  });
   if (config.log_format !== (flagFormat ?? "pretty")) setupLogging(config.log_format, args.verbose);
   return config;
 }

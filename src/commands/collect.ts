@@ -2,7 +2,10 @@ import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "collect", description: "Subscribe to the scheduler's markets and record order-book snapshots to Parquet" },
+  meta: {
+    name: "collect",
+    description: "Subscribe to the scheduler's markets and record order-book snapshots to Parquet",
+  },
   args: {
     ...sharedArgs,
     duration: {
@@ -25,7 +28,11 @@ export default defineCommand({
       const { SimClock } = await import("../clock.ts");
       if (chooseClock(config) instanceof SimClock) {
         const { UserError } = await import("../errors.ts");
-        throw new UserError("collect on a simulated clock (mock clock_speed = 0) needs --duration or --until: simulated time would otherwise run ahead without bound", 2, "Add e.g. --duration 1h, or set clock_speed = 1 in [venues.mock] for real time.");
+        throw new UserError(
+          "collect on a simulated clock (mock clock_speed = 0) needs --duration or --until: simulated time would otherwise run ahead without bound",
+          2,
+          "Add e.g. --duration 1h, or set clock_speed = 1 in [venues.mock] for real time.",
+        );
       }
     }
     // SIGINT/SIGTERM stop the run; the writer then finalizes every open bucket. A second signal still waits for that.
@@ -40,7 +47,9 @@ export default defineCommand({
     try {
       const summary = await runCollect(config, { durationMs, untilTs, signal: ac.signal, env: process.env });
       for (const s of summary) {
-        console.log(`${s.venue}: ${s.snapshots} snapshots, ${s.updates} book updates, ${s.subscribes} subscribes / ${s.unsubscribes} unsubscribes, ${s.reconnects} reconnects, ${s.rejected} rejected messages`);
+        console.log(
+          `${s.venue}: ${s.snapshots} snapshots, ${s.updates} book updates, ${s.subscribes} subscribes / ${s.unsubscribes} unsubscribes, ${s.reconnects} reconnects, ${s.rejected} rejected messages`,
+        );
       }
     } finally {
       process.off("SIGINT", onInt);

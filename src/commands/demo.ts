@@ -2,10 +2,19 @@ import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "demo", description: "Scan → collect a simulated hour (ending now) → mine → reschedule, on the mock venue, in a temporary (or --data-dir) directory" },
+  meta: {
+    name: "demo",
+    description:
+      "Scan → collect a simulated hour (ending now) → mine → reschedule, on the mock venue, in a temporary (or --data-dir) directory",
+  },
   args: {
     ...sharedArgs,
-    duration: { type: "string", description: "Simulated collection time (90s, 10m, 1h)", default: "1h", valueHint: "DURATION" },
+    duration: {
+      type: "string",
+      description: "Simulated collection time (90s, 10m, 1h)",
+      default: "1h",
+      valueHint: "DURATION",
+    },
     top: { type: "string", description: "Books per ranking in the summary", default: "5", valueHint: "N" },
   },
   async run({ args, rawArgs }) {
@@ -18,7 +27,8 @@ export default defineCommand({
     const { runDemo } = await import("../demo.ts");
     const durationMs = parseDuration(String(args.duration));
     const top = Number(args.top);
-    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
+    if (!Number.isInteger(top) || top < 1)
+      throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
     const dataDir = args["data-dir"] ?? mkdtempSync(join(tmpdir(), "surveillance-demo-"));
     const config = await commandConfig({ ...args, "data-dir": dataDir }, rawArgs);
     await runDemo(config, { durationMs, top, now: new RealClock().now(), print: (line) => console.log(line) });

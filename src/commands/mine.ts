@@ -2,14 +2,25 @@ import { defineCommand } from "citty";
 import { commandConfig, repeatedArg, sharedArgs } from "./_shared.ts";
 
 export const mineArgs = {
-  from: { type: "string", description: "First day or hour to mine, UTC (YYYY-MM-DD or YYYY-MM-DDTHH; default: today)", valueHint: "DATE[THH]" },
-  to: { type: "string", description: "Last day or hour to mine, inclusive (default: the --from day)", valueHint: "DATE[THH]" },
+  from: {
+    type: "string",
+    description: "First day or hour to mine, UTC (YYYY-MM-DD or YYYY-MM-DDTHH; default: today)",
+    valueHint: "DATE[THH]",
+  },
+  to: {
+    type: "string",
+    description: "Last day or hour to mine, inclusive (default: the --from day)",
+    valueHint: "DATE[THH]",
+  },
   top: { type: "string", description: "Books per ranking", default: "10", valueHint: "N" },
   json: { type: "boolean", description: "Print the summary as JSON", default: false },
 } as const;
 
 export default defineCommand({
-  meta: { name: "mine", description: "Rank markets by depth, spread and activity over a date range; write the stats cache" },
+  meta: {
+    name: "mine",
+    description: "Rank markets by depth, spread and activity over a date range; write the stats cache",
+  },
   args: { ...sharedArgs, ...mineArgs },
   async run({ args, rawArgs }) {
     const { logger } = await import("../log.ts");
@@ -22,7 +33,8 @@ export default defineCommand({
     const cfg = await commandConfig({ ...args, venue: undefined });
     const log = logger("mine");
     const top = Number(args.top);
-    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
+    if (!Number.isInteger(top) || top < 1)
+      throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
     // Default: today (UTC); --from alone means that one day.
     const { fromTs, toTs } = parseRange(args.from, args.to);
     const from = fromTs ?? Date.parse(`${utcDate(new RealClock().now())}T00:00:00Z`);
@@ -35,12 +47,16 @@ export default defineCommand({
       from,
       to,
       top,
-      onProgress: showProgress ? (done, total) => process.stderr.write(`\rmining: ${done}/${total} files${done === total ? "\n" : ""}`) : undefined,
+      onProgress: showProgress
+        ? (done, total) => process.stderr.write(`\rmining: ${done}/${total} files${done === total ? "\n" : ""}`)
+        : undefined,
       onSkip: (file, reason) => log.error(`skipped ${file}: ${reason}`),
     });
     console.log(args.json ? JSON.stringify(resultJson(result), null, 2) : formatSummary(result));
     if (result.skipped.length > 0) {
-      log.warn(`${result.skipped.length} file(s) could not be read and were skipped; the results above exclude them (exit code 1)`);
+      log.warn(
+        `${result.skipped.length} file(s) could not be read and were skipped; the results above exclude them (exit code 1)`,
+      );
       process.exitCode = 1;
     }
   },

@@ -2,7 +2,10 @@ import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "scan", description: "Write each selected venue's market universe to metadata/venue=V/date=YYYY-MM-DD/universe.jsonl" },
+  meta: {
+    name: "scan",
+    description: "Write each selected venue's market universe to metadata/venue=V/date=YYYY-MM-DD/universe.jsonl",
+  },
   args: {
     ...sharedArgs,
     limit: {
@@ -21,9 +24,15 @@ export default defineCommand({
     let limit: number | undefined;
     if (args.limit !== undefined) {
       limit = Number(args.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit ${args.limit}: must be a whole number ≥ 1`, 2);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UserError(`--limit ${args.limit}: must be a whole number ≥ 1`, 2);
     }
-    if (config.selected.length === 0) throw new UserError(`no venue is enabled in ${config.source}`, 2, "Enable a venue in the config or pass --venue NAME.");
+    if (config.selected.length === 0)
+      throw new UserError(
+        `no venue is enabled in ${config.source}`,
+        2,
+        "Enable a venue in the config or pass --venue NAME.",
+      );
 
     const log = logger("scan");
     const results = await scanAll(config, { clock: new RealClock(), env: process.env }, { limit });

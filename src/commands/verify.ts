@@ -3,7 +3,11 @@ import { commandConfig, sharedArgs } from "./_shared.ts";
 import { parseRange } from "./_range.ts";
 
 export default defineCommand({
-  meta: { name: "verify", description: "Check every final Parquet file in range: schema, row counts, partitions, book invariants (exit 1 if anything is wrong)" },
+  meta: {
+    name: "verify",
+    description:
+      "Check every final Parquet file in range: schema, row counts, partitions, book invariants (exit 1 if anything is wrong)",
+  },
   args: {
     ...sharedArgs,
     from: { type: "string", description: "First date or hour to check (UTC, inclusive)", valueHint: "YYYY-MM-DD[THH]" },
@@ -13,27 +17,61 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
     const range = parseRange(args.from, args.to);
-    const [{ verifyDataset }, { readManifest, manifestPath }, { formatInferred }, { UserError }, { logger }] = await Promise.all([
-      import("../storage/verify.ts"), import("../storage/manifest.ts"), import("../storage/file-buckets.ts"), import("../errors.ts"), import("../log.ts"),
-    ]);
+    const [{ verifyDataset }, { readManifest, manifestPath }, { formatInferred }, { UserError }, { logger }] =
+      await Promise.all([
+        import("../storage/verify.ts"),
+        import("../storage/manifest.ts"),
+        import("../storage/file-buckets.ts"),
+        import("../errors.ts"),
+        import("../log.ts"),
+      ]);
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
     const hasManifest = await Bun.file(manifestPath(config.data_dir)).exists();
-    if (!hasManifest) logger("verify").warn(`no manifest at ${manifestPath(config.data_dir)}: row counts are not checked`);
+    if (!hasManifest)
+      logger("verify").warn(`no manifest at ${manifestPath(config.data_dir)}: row counts are not checked`);
     const manifest = hasManifest ? () => readManifest(config.data_dir) : undefined;
-    const report = await verifyDataset(config.data_dir, { ...range, venues, topK: config.top_k, bucketMinutes: config.writer.bucket_minutes, manifest });
+    const report = await verifyDataset(config.data_dir, {
+      ...range,
+      venues,
+      topK: config.top_k,
+      bucketMinutes: config.writer.bucket_minutes,
+      manifest,
+    });
     if (report.files === 0 && report.problems.length === 0) {
-      throw new UserError(`no final files in range under ${config.data_dir}`, 1, "Check --data-dir, --venue and --from/--to.");
+      throw new UserError(
+        `no final files in range under ${config.data_dir}`,
+        1,
+        "Check --data-dir, --venue and --from/--to.",
+      );
     }
     const bad = new Set(report.problems.map((p) => p.file));
     if (args.json) {
-      console.log(JSON.stringify({ ok: report.problems.length === 0, files: report.files, rows: report.rows, bad_files: bad.size, problems: report.problems, suppressed: report.suppressed, inferred: report.inferred }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            ok: report.problems.length === 0,
+            files: report.files,
+            rows: report.rows,
+            bad_files: bad.size,
+            problems: report.problems,
+            suppressed: report.suppressed,
+            inferred: report.inferred,
+          },
+          null,
+          2,
+        ),
+      );
     } else {
-      for (const p of report.problems) console.log(`${p.file}${p.row === undefined ? "" : ` row ${p.row}`}: ${p.check}: ${p.message}`);
-      for (const [file, n] of Object.entries(report.suppressed)) console.log(`${file}: ${n} more row problems not listed`);
+      for (const p of report.problems)
+        console.log(`${p.file}${p.row === undefined ? "" : ` row ${p.row}`}: ${p.check}: ${p.message}`);
+      for (const [file, n] of Object.entries(report.suppressed))
+        console.log(`${file}: ${n} more row problems not listed`);
       for (const line of formatInferred(report.inferred, config.writer.bucket_minutes)) console.log(line);
-      console.log(report.problems.length === 0
-        ? `OK: ${report.files} files, ${report.rows} rows`
-        : `FAILED: ${report.problems.length} problem(s) in ${bad.size} file(s) (${report.files} files, ${report.rows} rows read)`);
+      console.log(
+        report.problems.length === 0
+          ? `OK: ${report.files} files, ${report.rows} rows`
+          : `FAILED: ${report.problems.length} problem(s) in ${bad.size} file(s) (${report.files} files, ${report.rows} rows read)`,
+      );
     }
     if (report.problems.length > 0) process.exitCode = 1;
   },

@@ -40,7 +40,12 @@ export function universeToJsonl(markets: MarketInfo[]): string {
   return out;
 }
 
-export async function writeUniverse(dataDir: string, venue: string, markets: MarketInfo[], now: number): Promise<string> {
+export async function writeUniverse(
+  dataDir: string,
+  venue: string,
+  markets: MarketInfo[],
+  now: number,
+): Promise<string> {
   const path = universePath(dataDir, venue, now);
   await fsp.mkdir(dirname(path), { recursive: true });
   // Same-directory temp file, fsync, rename, fsync(dir): a failed scan leaves the previous file.
@@ -63,12 +68,23 @@ export interface ScanOptions {
 }
 
 /** Scans one venue: discover, then write. Throws on failure (nothing is written then). */
-export async function scanVenue(cfg: VenueConfig, ctx: AdapterContext, dataDir: string, opts: ScanOptions = {}): Promise<ScanResult> {
+export async function scanVenue(
+  cfg: VenueConfig,
+  ctx: AdapterContext,
+  dataDir: string,
+  opts: ScanOptions = {},
+): Promise<ScanResult> {
   const adapter = await createAdapter(cfg, ctx);
   try {
     const markets = await adapter.discover({ limit: opts.limit, signal: opts.signal });
     const path = await writeUniverse(dataDir, cfg.name, markets, ctx.clock.now());
-    return { venue: cfg.name, ok: true, markets: markets.length, active: markets.filter((m) => m.status === "active").length, path };
+    return {
+      venue: cfg.name,
+      ok: true,
+      markets: markets.length,
+      active: markets.filter((m) => m.status === "active").length,
+      path,
+    };
   } finally {
     await adapter.close().catch(() => {});
   }
@@ -94,7 +110,11 @@ export interface UniverseFile {
 }
 
 /** The newest universe file on or before the UTC day of `now` (today's, else the latest earlier day), or undefined. */
-export async function findLatestUniverse(dataDir: string, venue: string, now: number): Promise<UniverseFile | undefined> {
+export async function findLatestUniverse(
+  dataDir: string,
+  venue: string,
+  now: number,
+): Promise<UniverseFile | undefined> {
   const root = join(dataDir, METADATA_DIR, `venue=${venue}`);
   let names: string[];
   try {
@@ -118,7 +138,11 @@ export async function findLatestUniverse(dataDir: string, venue: string, now: nu
 }
 
 /** The markets of the newest universe on or before the day of `now`, or undefined when the venue was never scanned. */
-export async function readLatestUniverse(dataDir: string, venue: string, now: number): Promise<MarketInfo[] | undefined> {
+export async function readLatestUniverse(
+  dataDir: string,
+  venue: string,
+  now: number,
+): Promise<MarketInfo[] | undefined> {
   return (await findLatestUniverse(dataDir, venue, now))?.markets;
 }
 
@@ -134,7 +158,11 @@ export function parseUniverse(text: string, source = "universe.jsonl"): MarketIn
  * parseUniverse in slices of `linesPerSlice` lines with a macrotask turn between slices, so a running collector
  * that rereads a universe of tens of thousands of markets keeps serving its sockets and timers meanwhile.
  */
-export async function parseUniverseYielding(text: string, source = "universe.jsonl", linesPerSlice = 2000): Promise<MarketInfo[]> {
+export async function parseUniverseYielding(
+  text: string,
+  source = "universe.jsonl",
+  linesPerSlice = 2000,
+): Promise<MarketInfo[]> {
   const out: MarketInfo[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -151,10 +179,18 @@ function parseUniverseLine(raw: string, i: number, source: string, out: MarketIn
   try {
     m = JSON.parse(line) as MarketInfo;
   } catch (e) {
-    throw new UserError(`${source}:${i + 1}: not valid JSON (${(e as Error).message})`, 1, "Run `surveillance scan` again to rewrite the universe file.");
+    throw new UserError(
+      `${source}:${i + 1}: not valid JSON (${(e as Error).message})`,
+      1,
+      "Run `surveillance scan` again to rewrite the universe file.",
+    );
   }
   if (typeof m?.market_id !== "string" || !Array.isArray(m.outcome_ids) || typeof m.status !== "string") {
-    throw new UserError(`${source}:${i + 1}: a market needs market_id, outcome_ids and status`, 1, "Run `surveillance scan` again to rewrite the universe file.");
+    throw new UserError(
+      `${source}:${i + 1}: a market needs market_id, outcome_ids and status`,
+      1,
+      "Run `surveillance scan` again to rewrite the universe file.",
+    );
   }
   if (!Array.isArray(m.tags)) m.tags = [];
   if (m.close_ts === undefined) m.close_ts = null;

@@ -49,7 +49,10 @@ export function nextRotationAt(now: number, s: Pick<CollectSettings, "rotation_p
  * WARM markets swapped per rotation: three quarters of the churn a period allows (a swap is two changes, the rest
  * is headroom for HOT changes, resyncs and watchdog resubscribes), at least 1, at most the WARM size.
  */
-export function rotationStep(s: Pick<CollectSettings, "subscription_churn_limit_per_minute" | "rotation_period_secs">, warmSize: number): number {
+export function rotationStep(
+  s: Pick<CollectSettings, "subscription_churn_limit_per_minute" | "rotation_period_secs">,
+  warmSize: number,
+): number {
   const changesPerPeriod = (s.subscription_churn_limit_per_minute * s.rotation_period_secs) / 60;
   return Math.max(1, Math.min(warmSize, Math.floor((changesPerPeriod * 0.75) / 2)));
 }

@@ -50,7 +50,13 @@ class Int64Column {
     const type = typeOf(this.kind);
     const values = new BigInt64Array(this.words.buffer, this.words.byteOffset, n);
     return this.valid
-      ? makeData({ type, length: n, nullCount: this.nulls, data: values, nullBitmap: this.valid.subarray(0, (n + 7) >> 3) })
+      ? makeData({
+          type,
+          length: n,
+          nullCount: this.nulls,
+          data: values,
+          nullBitmap: this.valid.subarray(0, (n + 7) >> 3),
+        })
       : makeData({ type, length: n, nullCount: 0, data: values });
   }
   kind = "";
@@ -147,7 +153,14 @@ class Utf8Column {
     const valueOffsets = this.off.subarray(0, n + 1);
     const data = this.bytes.subarray(0, this.pos);
     const d = this.valid
-      ? makeData({ type, length: n, nullCount: this.nulls, valueOffsets, data, nullBitmap: this.valid.subarray(0, (n + 7) >> 3) })
+      ? makeData({
+          type,
+          length: n,
+          nullCount: this.nulls,
+          valueOffsets,
+          data,
+          nullBitmap: this.valid.subarray(0, (n + 7) >> 3),
+        })
       : makeData({ type, length: n, nullCount: 0, valueOffsets, data });
     attachStringIds(d, this.ids.subarray(0, n), this.table);
     return d;
@@ -221,7 +234,13 @@ class SideColumns {
     const type = typeOf("bid_px");
     const item = (type as { children: { type: unknown }[] }).children[0].type as never;
     const mk = (vals: Float64Array, off: Int32Array) =>
-      makeData({ type, length: n, nullCount: 0, valueOffsets: off, child: makeData({ type: item, length: this.n, nullCount: 0, data: vals.subarray(0, this.n) }) });
+      makeData({
+        type,
+        length: n,
+        nullCount: 0,
+        valueOffsets: off,
+        child: makeData({ type: item, length: this.n, nullCount: 0, data: vals.subarray(0, this.n) }),
+      });
     return [mk(this.px, this.off.subarray(0, n + 1)), mk(this.sz, this.off.slice(0, n + 1))];
   }
   reset(): void {
@@ -365,13 +384,19 @@ export class ColumnBuffer {
 
   /** Approximate bytes held (for status). */
   byteSize(): number {
-    return this.mid.length * 8 * 8 + (this.bids.px.length + this.asks.px.length) * 16 + this.marketId.bytes.length + this.outcomeId.bytes.length;
+    return (
+      this.mid.length * 8 * 8 +
+      (this.bids.px.length + this.asks.px.length) * 16 +
+      this.marketId.bytes.length +
+      this.outcomeId.bytes.length
+    );
   }
 
   /** An Arrow RecordBatch over this buffer's arrays (no copy except the second list's offsets). Valid until reset(). */
   toRecordBatch(): RecordBatch {
     const n = this.length;
-    const f = (a: Float64Array, name: string) => makeData({ type: typeOf(name) as never, length: n, nullCount: 0, data: a.subarray(0, n) });
+    const f = (a: Float64Array, name: string) =>
+      makeData({ type: typeOf(name) as never, length: n, nullCount: 0, data: a.subarray(0, n) });
     const [bidPx, bidSz] = this.bids.lists(n);
     const [askPx, askSz] = this.asks.lists(n);
     const children: Data[] = [
@@ -443,7 +468,17 @@ export class ColumnBuffer {
     this.length = 0;
     this.minTs = Infinity;
     this.maxTs = -Infinity;
-    for (const c of [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err]) c.reset();
+    for (const c of [
+      this.tsRecv,
+      this.seq,
+      this.sourceTs,
+      this.venue,
+      this.marketId,
+      this.outcomeId,
+      this.status,
+      this.err,
+    ])
+      c.reset();
     this.bids.reset();
     this.asks.reset();
   }
@@ -451,7 +486,17 @@ export class ColumnBuffer {
   /** Grows every per-row array at once, so the per-column puts of the hot path never check capacity. */
   private growRows(need: number): void {
     const rows = Math.max(need, this.mid.length * 2);
-    for (const c of [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err]) c.reserve(rows);
+    for (const c of [
+      this.tsRecv,
+      this.seq,
+      this.sourceTs,
+      this.venue,
+      this.marketId,
+      this.outcomeId,
+      this.status,
+      this.err,
+    ])
+      c.reserve(rows);
     this.bids.reserve(rows);
     this.asks.reserve(rows);
     this.bestBidPx = grow(this.bestBidPx, rows);
@@ -483,9 +528,14 @@ const PART_BUFFERS = SNAPSHOT_SCHEMA.fields.reduce(
 export function decodePart(bytes: Uint8Array): RecordBatch {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = dv.getUint32(0, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as { rows: number; lens: number[]; nulls: number[] };
+  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as {
+    rows: number;
+    lens: number[];
+    nulls: number[];
+  };
   // a part staged under another schema (a column added or removed since) must not be read column-shifted
-  if (!Array.isArray(h.lens) || h.lens.length !== PART_BUFFERS) throw new Error(`staged part has ${h.lens?.length} buffers, the schema needs ${PART_BUFFERS}`);
+  if (!Array.isArray(h.lens) || h.lens.length !== PART_BUFFERS)
+    throw new Error(`staged part has ${h.lens?.length} buffers, the schema needs ${PART_BUFFERS}`);
   const n = h.rows;
   let pos = 8 + hlen + ((8 - (hlen % 8)) % 8);
   let k = 0;
@@ -498,9 +548,18 @@ export function decodePart(bytes: Uint8Array): RecordBatch {
     return b;
   };
   const copyAligned = (b: Uint8Array) => (b.byteOffset % 8 === 0 ? b : b.slice());
-  const f64 = (b: Uint8Array) => { const a = copyAligned(b); return new Float64Array(a.buffer, a.byteOffset, a.length / 8); };
-  const i64 = (b: Uint8Array) => { const a = copyAligned(b); return new BigInt64Array(a.buffer, a.byteOffset, a.length / 8); };
-  const i32 = (b: Uint8Array) => { const a = copyAligned(b); return new Int32Array(a.buffer, a.byteOffset, a.length / 4); };
+  const f64 = (b: Uint8Array) => {
+    const a = copyAligned(b);
+    return new Float64Array(a.buffer, a.byteOffset, a.length / 8);
+  };
+  const i64 = (b: Uint8Array) => {
+    const a = copyAligned(b);
+    return new BigInt64Array(a.buffer, a.byteOffset, a.length / 8);
+  };
+  const i32 = (b: Uint8Array) => {
+    const a = copyAligned(b);
+    return new Int32Array(a.buffer, a.byteOffset, a.length / 4);
+  };
   const children: Data[] = [];
   for (const field of SNAPSHOT_SCHEMA.fields) {
     const type = field.type;
@@ -508,12 +567,24 @@ export function decodePart(bytes: Uint8Array): RecordBatch {
     const nullCount = field.nullable ? h.nulls[nk++] : 0;
     if (DataType.isInt(type)) children.push(makeData({ type, length: n, nullCount, nullBitmap, data: i64(next()) }));
     else if (DataType.isFloat(type)) children.push(makeData({ type, length: n, nullCount, data: f64(next()) }));
-    else if (DataType.isUtf8(type)) children.push(makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: i32(next()), data: next() }));
+    else if (DataType.isUtf8(type))
+      children.push(makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: i32(next()), data: next() }));
     else if (DataType.isList(type)) {
       const valueOffsets = i32(next());
       const vals = f64(next());
-      children.push(makeData({ type, length: n, nullCount, valueOffsets, child: makeData({ type: type.children[0].type, length: vals.length, nullCount: 0, data: vals }) }));
+      children.push(
+        makeData({
+          type,
+          length: n,
+          nullCount,
+          valueOffsets,
+          child: makeData({ type: type.children[0].type, length: vals.length, nullCount: 0, data: vals }),
+        }),
+      );
     } else throw new Error(`staged part: unexpected column type ${type}`);
   }
-  return new RecordBatch(SNAPSHOT_SCHEMA, makeData({ type: new Struct(SNAPSHOT_SCHEMA.fields), length: n, nullCount: 0, children }));
+  return new RecordBatch(
+    SNAPSHOT_SCHEMA,
+    makeData({ type: new Struct(SNAPSHOT_SCHEMA.fields), length: n, nullCount: 0, children }),
+  );
 }

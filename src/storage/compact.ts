@@ -14,7 +14,11 @@ import { decodeRowGroupPart, PART_ROWGROUP, partKind, readSegmentStats, type Seg
 import { coalesced, type StorageFs } from "./fs.ts";
 import { ParquetStreamEncoder } from "./parquet-encode.ts";
 
-const CODEC = { zstd: pw.Compression.ZSTD, snappy: pw.Compression.SNAPPY, uncompressed: pw.Compression.UNCOMPRESSED } as const;
+const CODEC = {
+  zstd: pw.Compression.ZSTD,
+  snappy: pw.Compression.SNAPPY,
+  uncompressed: pw.Compression.UNCOMPRESSED,
+} as const;
 
 /**
  * Dictionary encoding per column, for the parquet-wasm path (snappy). Measured in bench/writer.bench.ts on
@@ -70,7 +74,12 @@ async function* segmentParts(fs: StorageFs, segments: string[], res: CompactResu
  * (and leaving the GC) one per part — a 1,000,000-row bucket otherwise peaked at ~700 MB RSS. An encoded row group
  * first closes the row group of raw rows before it (order is kept), then is copied into the file.
  */
-async function encodeParts(fs: StorageFs, segments: string[], res: CompactResult, enc: ParquetStreamEncoder): Promise<void> {
+async function encodeParts(
+  fs: StorageFs,
+  segments: string[],
+  res: CompactResult,
+  enc: ParquetStreamEncoder,
+): Promise<void> {
   const pool: Uint8Array[] = [];
   let held: Uint8Array[] = [];
   for (const seg of segments) {
@@ -139,7 +148,11 @@ export async function compactSegments(
     const parts = segmentParts(fs, segments, res);
     if (engine === "native") {
       if (codec === "snappy") throw new Error("the native encoder has no snappy");
-      const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec, rowGroupRows: settings.row_group_rows, createdBy: "surveillance" }, write);
+      const enc = new ParquetStreamEncoder(
+        SNAPSHOT_SCHEMA,
+        { codec, rowGroupRows: settings.row_group_rows, createdBy: "surveillance" },
+        write,
+      );
       await encodeParts(fs, segments, res, enc);
       await enc.finish();
     } else {

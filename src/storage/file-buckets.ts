@@ -22,8 +22,14 @@ const aligned = (start: number, minutes: number) => start % (minutes * MIN) === 
  * the longest one the start allows and `fits: false`: a row outside that bucket is outside every bucket the
  * name can denote, so it is wrong whatever the file's real length was.
  */
-export function inferBucketMinutes(start: number, configured: number, minTs?: number, maxTs?: number): { minutes: number; fits: boolean } {
-  const fits = (m: number) => aligned(start, m) && (minTs === undefined || (minTs >= start && maxTs! < start + m * MIN));
+export function inferBucketMinutes(
+  start: number,
+  configured: number,
+  minTs?: number,
+  maxTs?: number,
+): { minutes: number; fits: boolean } {
+  const fits = (m: number) =>
+    aligned(start, m) && (minTs === undefined || (minTs >= start && maxTs! < start + m * MIN));
   if (fits(configured)) return { minutes: configured, fits: true };
   const m = DIVISORS.find(fits);
   if (m !== undefined) return { minutes: m, fits: true };
@@ -40,9 +46,13 @@ export interface InferredBucket {
 export function formatInferred(inferred: InferredBucket[], configured: number): string[] {
   const by = new Map<number, string[]>();
   for (const i of inferred) by.set(i.bucket_minutes, [...(by.get(i.bucket_minutes) ?? []), i.file]);
-  return [...by].sort(([a], [b]) => a - b).map(([m, files]) =>
-    `note: ${files.length} file(s) without a bucket length in the manifest do not fit the configured ${configured}-minute buckets; ` +
-    `judged as ${m}-minute buckets, the shortest their names and rows fit (first: ${files[0]})`);
+  return [...by]
+    .sort(([a], [b]) => a - b)
+    .map(
+      ([m, files]) =>
+        `note: ${files.length} file(s) without a bucket length in the manifest do not fit the configured ${configured}-minute buckets; ` +
+        `judged as ${m}-minute buckets, the shortest their names and rows fit (first: ${files[0]})`,
+    );
 }
 
 /** Smallest and largest ts_recv in [from, to) of a snapshot table (undefined without such rows). */

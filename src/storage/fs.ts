@@ -168,7 +168,12 @@ export function coalesced(h: WriteHandle, size = 1 << 20): WriteHandle {
 }
 
 /** Writes `chunks` to `path` atomically: a dot-prefixed temp name in the same directory, fsync, rename, fsync(dir). */
-export async function writeAtomic(fs: StorageFs, path: string, chunks: Iterable<Uint8Array>, tmpPath = tmpName(path)): Promise<number> {
+export async function writeAtomic(
+  fs: StorageFs,
+  path: string,
+  chunks: Iterable<Uint8Array>,
+  tmpPath = tmpName(path),
+): Promise<number> {
   const h = coalesced(await fs.create(tmpPath));
   let bytes = 0;
   try {

@@ -81,7 +81,10 @@ export interface ManifestCheck {
 }
 
 /** Compares the manifest with the final files on disk (optionally only one venue). */
-export async function checkManifest(dataDir: string, opts: { venue?: string; fs?: StorageFs } = {}): Promise<ManifestCheck> {
+export async function checkManifest(
+  dataDir: string,
+  opts: { venue?: string; fs?: StorageFs } = {},
+): Promise<ManifestCheck> {
   const fs = opts.fs ?? nodeFs;
   const { entries, badLines } = await readManifest(dataDir, fs);
   const listed = new Map<string, ManifestEntry>();
@@ -94,7 +97,8 @@ export async function checkManifest(dataDir: string, opts: { venue?: string; fs?
   const onDisk = new Set<string>();
   const root = join(dataDir, DATASET_DIR);
   const glob = new Bun.Glob(opts.venue ? `venue=${opts.venue}/**/*.parquet` : "**/*.parquet");
-  for await (const f of glob.scan({ cwd: root, onlyFiles: true })) onDisk.add(relative(dataDir, join(root, f)).split("\\").join("/"));
+  for await (const f of glob.scan({ cwd: root, onlyFiles: true }))
+    onDisk.add(relative(dataDir, join(root, f)).split("\\").join("/"));
   const missing: string[] = [];
   const sizeMismatch: ManifestCheck["sizeMismatch"] = [];
   let rows = 0;

@@ -10,14 +10,27 @@
 import { type Data, DataType, type RecordBatch, type Schema } from "apache-arrow";
 
 // parquet.thrift enums
-const T_INT64 = 2, T_DOUBLE = 5, T_BYTE_ARRAY = 6;
-const REQUIRED = 0, OPTIONAL = 1, REPEATED = 2;
-const CT_UTF8 = 0, CT_LIST = 3;
-const ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8;
-const CODEC_UNCOMPRESSED = 0, CODEC_ZSTD = 6;
-const PAGE_DATA = 0, PAGE_DICTIONARY = 2;
+const T_INT64 = 2,
+  T_DOUBLE = 5,
+  T_BYTE_ARRAY = 6;
+const REQUIRED = 0,
+  OPTIONAL = 1,
+  REPEATED = 2;
+const CT_UTF8 = 0,
+  CT_LIST = 3;
+const ENC_PLAIN = 0,
+  ENC_RLE = 3,
+  ENC_RLE_DICTIONARY = 8;
+const CODEC_UNCOMPRESSED = 0,
+  CODEC_ZSTD = 6;
+const PAGE_DATA = 0,
+  PAGE_DICTIONARY = 2;
 // thrift compact types
-const CT_I32 = 5, CT_I64 = 6, CT_BINARY = 8, CT_LIST_T = 9, CT_STRUCT = 12;
+const CT_I32 = 5,
+  CT_I64 = 6,
+  CT_BINARY = 8,
+  CT_LIST_T = 9,
+  CT_STRUCT = 12;
 
 /** Thrift compact protocol, just what the Parquet footer and page headers need. */
 class Thrift {
@@ -265,8 +278,14 @@ export interface EncodedRowGroup {
 /** The leaf columns of a schema as Parquet sees them: path and physical type, in order. */
 function columnSpecs(schema: Schema): ColumnSpec[] {
   return schema.fields.map((f) => {
-    if (DataType.isList(f.type) && (f.nullable || f.type.children[0].nullable)) throw new Error(`parquet-encode: ${f.name}: only non-null lists of non-null items`);
-    return { name: f.name, kind: kindOf(f.type), nullable: f.nullable, item: DataType.isList(f.type) ? f.type.children[0].name : undefined };
+    if (DataType.isList(f.type) && (f.nullable || f.type.children[0].nullable))
+      throw new Error(`parquet-encode: ${f.name}: only non-null lists of non-null items`);
+    return {
+      name: f.name,
+      kind: kindOf(f.type),
+      nullable: f.nullable,
+      item: DataType.isList(f.type) ? f.type.children[0].name : undefined,
+    };
   });
 }
 
@@ -289,20 +308,34 @@ export function validateRowGroup(schema: Schema, g: EncodedRowGroup): void {
   };
   const leaves = columnSpecs(schema).map(leafOf);
   if (!Number.isInteger(g.rows) || g.rows <= 0 || !Number.isInteger(g.bytes) || g.bytes <= 0) bad("rows/bytes");
-  if (!Array.isArray(g.chunks) || g.chunks.length !== leaves.length) bad(`${g.chunks?.length} chunks for ${leaves.length} columns`);
+  if (!Array.isArray(g.chunks) || g.chunks.length !== leaves.length)
+    bad(`${g.chunks?.length} chunks for ${leaves.length} columns`);
   let pos = 0;
   for (let i = 0; i < leaves.length; i++) {
     const c = g.chunks[i];
     const name = leaves[i].path.join(".");
-    if (!Array.isArray(c.path) || c.path.join("\u0000") !== leaves[i].path.join("\u0000")) bad(`chunk ${i} is ${c.path}, expected ${name}`);
+    if (!Array.isArray(c.path) || c.path.join("\u0000") !== leaves[i].path.join("\u0000"))
+      bad(`chunk ${i} is ${c.path}, expected ${name}`);
     if (c.type !== leaves[i].type) bad(`${name}: type ${c.type}`);
     if (c.codec !== CODEC_ZSTD && c.codec !== CODEC_UNCOMPRESSED) bad(`${name}: codec ${c.codec}`);
     const first = c.dictOffset ?? c.offset;
-    if (first !== pos || (c.dictOffset !== undefined && !(c.dictOffset < c.offset))) bad(`${name}: pages not back to back`);
-    if (!Number.isInteger(c.compressed) || c.compressed <= 0 || !Number.isInteger(c.uncompressed) || c.uncompressed <= 0) bad(`${name}: sizes`);
+    if (first !== pos || (c.dictOffset !== undefined && !(c.dictOffset < c.offset)))
+      bad(`${name}: pages not back to back`);
+    if (
+      !Number.isInteger(c.compressed) ||
+      c.compressed <= 0 ||
+      !Number.isInteger(c.uncompressed) ||
+      c.uncompressed <= 0
+    )
+      bad(`${name}: sizes`);
     if (!(c.offset < first + c.compressed)) bad(`${name}: data page outside the chunk`);
     pos = first + c.compressed;
-    if (!Number.isInteger(c.numValues) || c.numValues < g.rows || (leaves[i].path.length === 1 && c.numValues !== g.rows)) bad(`${name}: ${c.numValues} values for ${g.rows} rows`);
+    if (
+      !Number.isInteger(c.numValues) ||
+      c.numValues < g.rows ||
+      (leaves[i].path.length === 1 && c.numValues !== g.rows)
+    )
+      bad(`${name}: ${c.numValues} values for ${g.rows} rows`);
   }
   if (pos !== g.bytes) bad(`chunks end at ${pos}, the row group has ${g.bytes} bytes`);
 }
@@ -410,13 +443,22 @@ export class ParquetStreamEncoder {
     const base = this.offset;
     for (const p of g.pieces) await this.sink(p);
     this.offset += g.bytes;
-    const chunks = g.chunks.map((c) => ({ ...c, offset: c.offset + base, dictOffset: c.dictOffset === undefined ? undefined : c.dictOffset + base }));
+    const chunks = g.chunks.map((c) => ({
+      ...c,
+      offset: c.offset + base,
+      dictOffset: c.dictOffset === undefined ? undefined : c.dictOffset + base,
+    }));
     this.rowGroups.push({ rows: g.rows, chunks });
     this.rows += g.rows;
   }
 
   /** One column chunk of a row group: its pages appended to `out`, its metadata (offsets relative to out's start). */
-  private encodeColumn(col: ColumnSpec, datas: Data[], rows: number, out: { pieces: Uint8Array[]; bytes: number }): ChunkMeta {
+  private encodeColumn(
+    col: ColumnSpec,
+    datas: Data[],
+    rows: number,
+    out: { pieces: Uint8Array[]; bytes: number },
+  ): ChunkMeta {
     const body = this.body;
     body.n = 0;
     let numValues = rows;
@@ -510,7 +552,14 @@ export class ParquetStreamEncoder {
         stringDict = this.strings.build(datas);
         if (stringDict) this.strings.writeIndices(body);
         else writePlainStrings(body, datas);
-      } else if (col.kind === "f64" && !col.nullable && (dict = this.dictionary.build(datas.map((d) => [d.values as Float64Array, 0, d.length]), rows))) {
+      } else if (
+        col.kind === "f64" &&
+        !col.nullable &&
+        (dict = this.dictionary.build(
+          datas.map((d) => [d.values as Float64Array, 0, d.length]),
+          rows,
+        ))
+      ) {
         this.dictionary.writeIndices(body, rows);
       } else if (nulls === 0) {
         for (const d of datas) body.put(bytesOf(d.values as ArrayBufferView, 0, d.length, 8));
@@ -534,12 +583,20 @@ export class ParquetStreamEncoder {
     }
     let dictOffset: number | undefined;
     let dictBytes = { raw: 0, compressed: 0 };
-    const dictPage = dict ? { raw: new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength), count: dict.length } : stringDict;
+    const dictPage = dict
+      ? { raw: new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength), count: dict.length }
+      : stringDict;
     if (dictPage) {
       // dictionary page first: the distinct values, PLAIN
       const draw = dictPage.raw;
       const dpage = this.compress(draw);
-      const dheader = new Thrift().i32(1, PAGE_DICTIONARY).i32(2, draw.length).i32(3, dpage.length).struct(7, (t) => t.i32(1, dictPage.count).i32(2, ENC_PLAIN)).end().slice();
+      const dheader = new Thrift()
+        .i32(1, PAGE_DICTIONARY)
+        .i32(2, draw.length)
+        .i32(3, dpage.length)
+        .struct(7, (t) => t.i32(1, dictPage.count).i32(2, ENC_PLAIN))
+        .end()
+        .slice();
       dictOffset = out.bytes;
       out.pieces.push(dheader, dpage);
       out.bytes += dheader.length + dpage.length;
@@ -551,7 +608,13 @@ export class ParquetStreamEncoder {
       .i32(1, PAGE_DATA)
       .i32(2, raw.length)
       .i32(3, page.length)
-      .struct(5, (t) => t.i32(1, numValues).i32(2, dictPage ? ENC_RLE_DICTIONARY : ENC_PLAIN).i32(3, ENC_RLE).i32(4, ENC_RLE))
+      .struct(5, (t) =>
+        t
+          .i32(1, numValues)
+          .i32(2, dictPage ? ENC_RLE_DICTIONARY : ENC_PLAIN)
+          .i32(3, ENC_RLE)
+          .i32(4, ENC_RLE),
+      )
       .end()
       .slice();
     const offset = out.bytes;
@@ -581,13 +644,37 @@ export class ParquetStreamEncoder {
     const schema: ((t: Thrift) => void)[] = [(t) => t.string(4, "schema").i32(5, this.cols.length)];
     for (const c of this.cols) {
       if (c.kind === "listf64") {
-        schema.push((t) => t.i32(3, c.nullable ? OPTIONAL : REQUIRED).string(4, c.name).i32(5, 1).i32(6, CT_LIST).struct(10, (u) => u.struct(3, () => {})));
+        schema.push((t) =>
+          t
+            .i32(3, c.nullable ? OPTIONAL : REQUIRED)
+            .string(4, c.name)
+            .i32(5, 1)
+            .i32(6, CT_LIST)
+            .struct(10, (u) => u.struct(3, () => {})),
+        );
         schema.push((t) => t.i32(3, REPEATED).string(4, "list").i32(5, 1));
-        schema.push((t) => t.i32(1, T_DOUBLE).i32(3, REQUIRED).string(4, c.item ?? "item"));
+        schema.push((t) =>
+          t
+            .i32(1, T_DOUBLE)
+            .i32(3, REQUIRED)
+            .string(4, c.item ?? "item"),
+        );
       } else if (c.kind === "utf8") {
-        schema.push((t) => t.i32(1, T_BYTE_ARRAY).i32(3, c.nullable ? OPTIONAL : REQUIRED).string(4, c.name).i32(6, CT_UTF8).struct(10, (u) => u.struct(1, () => {})));
+        schema.push((t) =>
+          t
+            .i32(1, T_BYTE_ARRAY)
+            .i32(3, c.nullable ? OPTIONAL : REQUIRED)
+            .string(4, c.name)
+            .i32(6, CT_UTF8)
+            .struct(10, (u) => u.struct(1, () => {})),
+        );
       } else {
-        schema.push((t) => t.i32(1, c.kind === "i64" ? T_INT64 : T_DOUBLE).i32(3, c.nullable ? OPTIONAL : REQUIRED).string(4, c.name));
+        schema.push((t) =>
+          t
+            .i32(1, c.kind === "i64" ? T_INT64 : T_DOUBLE)
+            .i32(3, c.nullable ? OPTIONAL : REQUIRED)
+            .string(4, c.name),
+        );
       }
     }
     t.listStruct(2, schema, (u, f) => f(u));
@@ -596,7 +683,10 @@ export class ParquetStreamEncoder {
       u.listStruct(1, rg.chunks, (v, ch) => {
         v.i64(2, ch.dictOffset ?? ch.offset);
         v.struct(3, (m) => {
-          m.i32(1, ch.type).listI32(2, ch.dictOffset === undefined ? [ENC_PLAIN, ENC_RLE] : [ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY]).listString(3, ch.path).i32(4, ch.codec);
+          m.i32(1, ch.type)
+            .listI32(2, ch.dictOffset === undefined ? [ENC_PLAIN, ENC_RLE] : [ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY])
+            .listString(3, ch.path)
+            .i32(4, ch.codec);
           m.i64(5, ch.numValues).i64(6, ch.uncompressed).i64(7, ch.compressed).i64(9, ch.offset);
           if (ch.dictOffset !== undefined) m.i64(11, ch.dictOffset);
           if (ch.stats) {
@@ -608,10 +698,16 @@ export class ParquetStreamEncoder {
           }
         });
       });
-      u.i64(2, rg.chunks.reduce((s, c) => s + c.uncompressed, 0));
+      u.i64(
+        2,
+        rg.chunks.reduce((s, c) => s + c.uncompressed, 0),
+      );
       u.i64(3, rg.rows);
       u.i64(5, rg.chunks[0].dictOffset ?? rg.chunks[0].offset);
-      u.i64(6, rg.chunks.reduce((s, c) => s + c.compressed, 0));
+      u.i64(
+        6,
+        rg.chunks.reduce((s, c) => s + c.compressed, 0),
+      );
     });
     if (this.opts.createdBy) t.string(6, this.opts.createdBy);
     // column_orders: TYPE_ORDER for every leaf, without which readers ignore min_value/max_value
@@ -787,7 +883,8 @@ const STRING_IDS = new WeakMap<object, { ids: Int32Array; table: Uint8Array[] }>
 
 /** Attaches row → table index ids (-1 for a null row) to a utf8 column built from `table` (rows from offset 0). */
 export function attachStringIds(d: Data, ids: Int32Array, table: Uint8Array[]): void {
-  if (d.offset !== 0 || ids.length !== d.length) throw new Error("attachStringIds: ids must cover the column from row 0");
+  if (d.offset !== 0 || ids.length !== d.length)
+    throw new Error("attachStringIds: ids must cover the column from row 0");
   STRING_IDS.set(d.values, { ids, table });
 }
 
@@ -810,7 +907,9 @@ class StringDictionary {
     const rows = datas.reduce((s, d) => s + d.length, 0);
     if (this.indices.length < rows) this.indices = new Int32Array(Math.max(rows, this.indices.length * 2));
     const attached = datas.map((d) => STRING_IDS.get(d.values));
-    const ids = attached.every((a) => a !== undefined) ? this.fromIds(datas, attached as { ids: Int32Array; table: Uint8Array[] }[]) : undefined;
+    const ids = attached.every((a) => a !== undefined)
+      ? this.fromIds(datas, attached as { ids: Int32Array; table: Uint8Array[] }[])
+      : undefined;
     const values = ids === undefined ? this.fromBytes(datas) : ids;
     if (!values) return undefined; // too many distinct values: PLAIN is smaller
     this.size = values.length;
@@ -888,7 +987,10 @@ class StringDictionary {
   }
 
   /** Distinct values from the attached ids; null past MAX_STRINGS values, undefined when the ids do not cover the rows. */
-  private fromIds(datas: Data[], attached: { ids: Int32Array; table: Uint8Array[] }[]): Uint8Array[] | null | undefined {
+  private fromIds(
+    datas: Data[],
+    attached: { ids: Int32Array; table: Uint8Array[] }[],
+  ): Uint8Array[] | null | undefined {
     const idx = this.indices;
     const values: Uint8Array[] = [];
     let k = 0;
@@ -948,7 +1050,10 @@ function int64Stats(datas: Data[], nulls: number): ChunkMeta["stats"] {
   let min = Infinity;
   let max = -Infinity;
   // where the extremes are, as (chunk, row): no tuple per new extreme (ts_recv and seq rise on every row)
-  let minD = -1, minI = 0, maxD = -1, maxI = 0;
+  let minD = -1,
+    minI = 0,
+    maxD = -1,
+    maxI = 0;
   for (let k = 0; k < datas.length; k++) {
     const d = datas[k];
     const v = d.values as BigInt64Array;

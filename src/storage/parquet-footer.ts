@@ -8,11 +8,17 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { readStruct, type ThriftStruct, type ThriftValue } from "./thrift-compact.ts";
 
 // parquet.thrift
-const T_INT64 = 2, T_BYTE_ARRAY = 6;
+const T_INT64 = 2,
+  T_BYTE_ARRAY = 6;
 const REQUIRED = 0;
-const CODEC_UNCOMPRESSED = 0, CODEC_ZSTD = 6;
-const ENC_PLAIN = 0, ENC_PLAIN_DICTIONARY = 2, ENC_RLE_DICTIONARY = 8;
-const PAGE_DATA = 0, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3;
+const CODEC_UNCOMPRESSED = 0,
+  CODEC_ZSTD = 6;
+const ENC_PLAIN = 0,
+  ENC_PLAIN_DICTIONARY = 2,
+  ENC_RLE_DICTIONARY = 8;
+const PAGE_DATA = 0,
+  PAGE_DICTIONARY = 2,
+  PAGE_DATA_V2 = 3;
 
 export interface ChunkStats {
   /** min_value/max_value (the fields readers may trust under column_orders), raw bytes. */
@@ -128,7 +134,13 @@ export function parseFileMetaData(bytes: Uint8Array): FooterInfo {
         path.pop();
       } else {
         const order = orders[leaves.length];
-        leaves.push({ path: [...path, name], type: int(e, 1), repetition: int(e, 3), typeOrder: order !== undefined && order.has(1), logical: e.has(6) || e.has(10) });
+        leaves.push({
+          path: [...path, name],
+          type: int(e, 1),
+          repetition: int(e, 3),
+          typeOrder: order !== undefined && order.has(1),
+          logical: e.has(6) || e.has(10),
+        });
       }
     }
   };
@@ -150,7 +162,13 @@ export function parseFileMetaData(bytes: Uint8Array): FooterInfo {
         dataPageOffset: needInt(md, 9),
         dictionaryPageOffset: int(md, 11),
         filePath: str(cc, 1),
-        stats: sv && { min: bin(sv, 6), max: bin(sv, 5), nullCount: int(sv, 3), minExact: bool(sv, 8) !== false, maxExact: bool(sv, 7) !== false },
+        stats: sv && {
+          min: bin(sv, 6),
+          max: bin(sv, 5),
+          nullCount: int(sv, 3),
+          minExact: bool(sv, 8) !== false,
+          maxExact: bool(sv, 7) !== false,
+        },
       };
     });
     return { numRows: needInt(rg, 3), columns };
@@ -175,10 +193,14 @@ export function parsePageHeader(bytes: Uint8Array, pos: number): PageHeaderInfo 
   const { value: h, end } = readStruct(bytes, pos);
   const type = needInt(h, 1);
   const sub = struct(h.get(type === PAGE_DATA ? 5 : type === PAGE_DICTIONARY ? 7 : type === PAGE_DATA_V2 ? 8 : -1));
-  const uncompressedSize = needInt(h, 2), compressedSize = needInt(h, 3);
+  const uncompressedSize = needInt(h, 2),
+    compressedSize = needInt(h, 3);
   if (uncompressedSize < 0 || compressedSize < 0) bad("negative page size");
   return {
-    type, uncompressedSize, compressedSize, end,
+    type,
+    uncompressedSize,
+    compressedSize,
+    end,
     numValues: sub && int(sub, 1),
     encoding: sub && int(sub, type === PAGE_DATA_V2 ? 4 : 2),
   };
@@ -242,7 +264,7 @@ export function zstdContentSize(b: Uint8Array): number | undefined {
   const fcsFlag = fhd >> 6;
   const single = (fhd >> 5) & 1;
   const didFlag = fhd & 3;
-  let p = 5 + (single ? 0 : 1) + [0, 1, 2, 4][didFlag];
+  const p = 5 + (single ? 0 : 1) + [0, 1, 2, 4][didFlag];
   const fcsLen = fcsFlag === 0 ? (single ? 1 : 0) : [0, 2, 4, 8][fcsFlag];
   if (fcsLen === 0 || p + fcsLen > b.length) return undefined;
   let v = 0;
@@ -283,8 +305,10 @@ export function int64Range(f: FooterInfo, column: string): [number, number] | []
     if (rg.numRows === 0) continue;
     const c = chunkOf(rg, column);
     const s = c?.stats;
-    if (!c || !s || c.numValues !== rg.numRows || (s.nullCount ?? 0) !== 0 || !s.minExact || !s.maxExact) return undefined;
-    const min = int64Of(s.min), max = int64Of(s.max);
+    if (!c || !s || c.numValues !== rg.numRows || (s.nullCount ?? 0) !== 0 || !s.minExact || !s.maxExact)
+      return undefined;
+    const min = int64Of(s.min),
+      max = int64Of(s.max);
     if (min === undefined || max === undefined || min > max) return undefined;
     if (lo === undefined || min < lo) lo = min;
     if (hi === undefined || max > hi) hi = max;
@@ -343,7 +367,10 @@ export interface MetadataSummary {
  * `path`, from the footer and the string column's chunks (dictionary page and data page headers; data pages are
  * not decompressed). Undefined whenever the file does not allow that (see the module comment) or does not parse.
  */
-export function summaryFromMetadata(path: string, cols: { int64: string; string: string }): MetadataSummary | undefined {
+export function summaryFromMetadata(
+  path: string,
+  cols: { int64: string; string: string },
+): MetadataSummary | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
@@ -359,7 +386,8 @@ export function summaryFromMetadata(path: string, cols: { int64: string; string:
     for (const rg of footer.rowGroups) {
       if (rg.numRows === 0) continue;
       const c = chunkOf(rg, cols.string);
-      if (!c || c.filePath !== undefined || c.dictionaryPageOffset === undefined || c.numValues !== rg.numRows) return undefined;
+      if (!c || c.filePath !== undefined || c.dictionaryPageOffset === undefined || c.numValues !== rg.numRows)
+        return undefined;
       const start = c.dictionaryPageOffset;
       if (!(start >= 4 && start < c.dataPageOffset && start + c.totalCompressedSize <= footerStart)) return undefined;
       const dict = chunkDictionary(c, readAt(fd, start, c.totalCompressedSize));

@@ -29,14 +29,20 @@ const dirsMatching = (dir: string, key: string): [string, string][] => {
   } catch {
     return [];
   }
-  return names.filter((n) => n.startsWith(`${key}=`)).sort().map((n) => [n.slice(key.length + 1), join(dir, n)]);
+  return names
+    .filter((n) => n.startsWith(`${key}=`))
+    .sort()
+    .map((n) => [n.slice(key.length + 1), join(dir, n)]);
 };
 
 /**
  * Every `*.parquet` under the dataset tree, optionally limited to venues and a [fromTs, toTs) range of hours
  * (by partition path, so a file in the wrong partition is still found where it lies).
  */
-export function listDatasetFiles(dataDir: string, opts: { venues?: string[]; fromTs?: number; toTs?: number } = {}): DatasetFile[] {
+export function listDatasetFiles(
+  dataDir: string,
+  opts: { venues?: string[]; fromTs?: number; toTs?: number } = {},
+): DatasetFile[] {
   const out: DatasetFile[] = [];
   for (const [venue, vdir] of dirsMatching(join(dataDir, DATASET_DIR), "venue")) {
     if (opts.venues?.length && !opts.venues.includes(venue)) continue;
@@ -49,7 +55,15 @@ export function listDatasetFiles(dataDir: string, opts: { venues?: string[]; fro
         for (const name of readdirSync(hdir).sort()) {
           if (!name.endsWith(".parquet")) continue;
           const abs = join(hdir, name);
-          out.push({ rel: `${DATASET_DIR}/venue=${venue}/date=${date}/hour=${hh}/${name}`, abs, venue, date, hour, name, bytes: statSync(abs).size });
+          out.push({
+            rel: `${DATASET_DIR}/venue=${venue}/date=${date}/hour=${hh}/${name}`,
+            abs,
+            venue,
+            date,
+            hour,
+            name,
+            bytes: statSync(abs).size,
+          });
         }
       }
     }

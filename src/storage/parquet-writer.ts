@@ -15,10 +15,29 @@ import { ColumnBuffer } from "./_columns.ts";
 import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
-import { freeQuarantineDir, isCorrupt, quarantineSegment, salvageParts, trailerParts, trailerStart } from "./quarantine.ts";
+import {
+  freeQuarantineDir,
+  isCorrupt,
+  quarantineSegment,
+  salvageParts,
+  trailerParts,
+  trailerStart,
+} from "./quarantine.ts";
 import { ParquetStreamEncoder } from "./parquet-encode.ts";
 import {
-  ENCODE_AT_FLUSH_ROWS, encodeRowGroupSegment, encodeSegment, readSegmentStats, type SegmentStats, type FinalizeMarker, listStaged, MARKER, removeStaged, STAGING_DIR, segmentName, segmentNumber, stagingBucketDir,
+  ENCODE_AT_FLUSH_ROWS,
+  encodeRowGroupSegment,
+  encodeSegment,
+  readSegmentStats,
+  type SegmentStats,
+  type FinalizeMarker,
+  listStaged,
+  MARKER,
+  removeStaged,
+  STAGING_DIR,
+  segmentName,
+  segmentNumber,
+  stagingBucketDir,
 } from "./staging.ts";
 
 const log = logger("writer");
@@ -119,9 +138,22 @@ export class SnapshotWriter implements SnapshotSink {
   private readonly errLog = new RateLimitedLog((m) => log.error(m), 5, 60_000);
 
   private st: WriterStatus = {
-    rowsAppended: 0, rowsBuffered: 0, rowsStaged: 0, rowsFinalized: 0, bytesStaged: 0, bytesFinalized: 0,
-    filesFinalized: 0, flushes: 0, flushMsTotal: 0, lastFlushMs: 0, lastFlushRows: 0, lastFlushBytes: 0,
-    writeErrors: 0, droppedRows: 0, pendingBuckets: 0, lastError: null,
+    rowsAppended: 0,
+    rowsBuffered: 0,
+    rowsStaged: 0,
+    rowsFinalized: 0,
+    bytesStaged: 0,
+    bytesFinalized: 0,
+    filesFinalized: 0,
+    flushes: 0,
+    flushMsTotal: 0,
+    lastFlushMs: 0,
+    lastFlushRows: 0,
+    lastFlushBytes: 0,
+    writeErrors: 0,
+    droppedRows: 0,
+    pendingBuckets: 0,
+    lastError: null,
   };
 
   private constructor(
@@ -251,10 +283,18 @@ export class SnapshotWriter implements SnapshotSink {
 
   private newState(venue: string, start: number, minutes: number, gen: number): BucketState {
     return {
-      venue, start, minutes, gen,
+      venue,
+      start,
+      minutes,
+      gen,
       dir: stagingBucketDir(this.dataDir, venue, start, minutes, gen),
       active: this.spare.pop() ?? this.newBuffer(),
-      pending: [], segments: [], nextSeg: 1, stagedRows: 0, stagedBytes: 0, accepting: true,
+      pending: [],
+      segments: [],
+      nextSeg: 1,
+      stagedRows: 0,
+      stagedBytes: 0,
+      accepting: true,
     };
   }
 
@@ -351,8 +391,18 @@ export class SnapshotWriter implements SnapshotSink {
       this.st.rowsBuffered -= buf.length;
       this.st.rowsStaged += buf.length;
       this.st.bytesStaged += bytes;
-      this.metrics?.inc("surveillance_writer_rows_staged_total", { venue: st.venue }, buf.length, "rows made durable in staging");
-      this.metrics?.inc("surveillance_writer_bytes_staged_total", { venue: st.venue }, bytes, "bytes written to staging");
+      this.metrics?.inc(
+        "surveillance_writer_rows_staged_total",
+        { venue: st.venue },
+        buf.length,
+        "rows made durable in staging",
+      );
+      this.metrics?.inc(
+        "surveillance_writer_bytes_staged_total",
+        { venue: st.venue },
+        bytes,
+        "bytes written to staging",
+      );
       this.onDurable?.(st.venue, rowsByMarket);
       this.release(buf);
     }
@@ -366,10 +416,23 @@ export class SnapshotWriter implements SnapshotSink {
   private segmentChunks(venue: string, buf: ColumnBuffer, stats: SegmentStats): Iterable<Uint8Array> {
     if (buf.length >= this.encodeAtFlushRows && this.settings.compression !== "snappy") {
       try {
-        return [...encodeRowGroupSegment(buf.toRecordBatch(), stats, this.settings.row_group_rows, (b) => this.rowGroupEncoder().encodeRowGroup(b))];
+        return [
+          ...encodeRowGroupSegment(buf.toRecordBatch(), stats, this.settings.row_group_rows, (b) =>
+            this.rowGroupEncoder().encodeRowGroup(b),
+          ),
+        ];
       } catch (e) {
-        this.metrics?.inc("surveillance_writer_encode_failures_total", { venue }, 1, "flushes whose encoding failed (staged raw instead)");
-        this.errLog.warn("encode", `encoding a flush of ${buf.length} rows failed (${(e as Error)?.message ?? e}); staging it raw instead`, this.clock.now());
+        this.metrics?.inc(
+          "surveillance_writer_encode_failures_total",
+          { venue },
+          1,
+          "flushes whose encoding failed (staged raw instead)",
+        );
+        this.errLog.warn(
+          "encode",
+          `encoding a flush of ${buf.length} rows failed (${(e as Error)?.message ?? e}); staging it raw instead`,
+          this.clock.now(),
+        );
         this.encoder = undefined; // its scratch state is suspect
       }
     }
@@ -380,9 +443,13 @@ export class SnapshotWriter implements SnapshotSink {
   /** Encodes flushed row groups (its scratch buffers are reused from flush to flush; it never writes a file). */
   private rowGroupEncoder(): ParquetStreamEncoder {
     const codec = this.settings.compression === "snappy" ? "zstd" : this.settings.compression;
-    return (this.encoder ??= new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec, rowGroupRows: this.settings.row_group_rows }, () => {
-      throw new Error("the flush encoder writes no file");
-    }));
+    return (this.encoder ??= new ParquetStreamEncoder(
+      SNAPSHOT_SCHEMA,
+      { codec, rowGroupRows: this.settings.row_group_rows },
+      () => {
+        throw new Error("the flush encoder writes no file");
+      },
+    ));
   }
 
   /**
@@ -465,9 +532,24 @@ export class SnapshotWriter implements SnapshotSink {
     this.st.rowsFinalized += res.rows;
     this.st.bytesFinalized += res.bytes;
     this.st.filesFinalized++;
-    this.metrics?.inc("surveillance_writer_rows_finalized_total", { venue: st.venue }, res.rows, "rows in final Parquet files");
-    this.metrics?.inc("surveillance_writer_bytes_finalized_total", { venue: st.venue }, res.bytes, "bytes of final Parquet files");
-    this.metrics?.inc("surveillance_writer_files_finalized_total", { venue: st.venue }, 1, "final Parquet files written");
+    this.metrics?.inc(
+      "surveillance_writer_rows_finalized_total",
+      { venue: st.venue },
+      res.rows,
+      "rows in final Parquet files",
+    );
+    this.metrics?.inc(
+      "surveillance_writer_bytes_finalized_total",
+      { venue: st.venue },
+      res.bytes,
+      "bytes of final Parquet files",
+    );
+    this.metrics?.inc(
+      "surveillance_writer_files_finalized_total",
+      { venue: st.venue },
+      1,
+      "final Parquet files written",
+    );
     this.forget(st);
   }
 
@@ -492,7 +574,12 @@ export class SnapshotWriter implements SnapshotSink {
    * Checks a bucket's segments (the trailer only, or every part when `deep`); a segment that does not decode is
    * moved to quarantine after its readable parts are salvaged. I/O errors propagate (the normal retry path).
    */
-  private async repairSegments(venue: string, dir: string, segments: string[], deep: boolean): Promise<{ segments: string[]; stats: CompactResult; quarantined: number }> {
+  private async repairSegments(
+    venue: string,
+    dir: string,
+    segments: string[],
+    deep: boolean,
+  ): Promise<{ segments: string[]; stats: CompactResult; quarantined: number }> {
     const stats: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };
     const kept: string[] = [];
     let qdir: string | undefined;
@@ -516,7 +603,10 @@ export class SnapshotWriter implements SnapshotSink {
           kept.push(seg);
           continue;
         }
-        reason = end === undefined ? "no readable trailer (torn or garbage)" : `${lens!.length - walk.parts.length} of ${lens!.length} part(s) do not decode`;
+        reason =
+          end === undefined
+            ? "no readable trailer (torn or garbage)"
+            : `${lens!.length - walk.parts.length} of ${lens!.length} part(s) do not decode`;
       } catch (e) {
         if (!isCorrupt(e)) throw e;
         reason = errCode(e);
@@ -525,8 +615,15 @@ export class SnapshotWriter implements SnapshotSink {
       qdir ??= await freeQuarantineDir(this.fs, this.dataDir, venue, dir);
       const salvaged = await quarantineSegment(this.fs, dir, seg, bytes, reason, qdir);
       quarantined++;
-      this.metrics?.inc("surveillance_writer_quarantined_segments_total", { venue }, 1, "unreadable staged segments moved to _staging/_quarantine");
-      log.error(`unreadable staged segment ${path}: ${reason}; moved to ${join(qdir, seg)}, ${salvaged.rows} rows salvaged`);
+      this.metrics?.inc(
+        "surveillance_writer_quarantined_segments_total",
+        { venue },
+        1,
+        "unreadable staged segments moved to _staging/_quarantine",
+      );
+      log.error(
+        `unreadable staged segment ${path}: ${reason}; moved to ${join(qdir, seg)}, ${salvaged.rows} rows salvaged`,
+      );
       if (salvaged.rows > 0) {
         addStats(stats, salvaged);
         kept.push(seg);
@@ -566,7 +663,10 @@ export class SnapshotWriter implements SnapshotSink {
     const code = errCode(e);
     const path = (e as { path?: string }).path;
     this.st.lastError = path ? `${code} ${path}` : code;
-    const delay = Math.min(this.settings.retry_cap_ms, this.settings.retry_base_ms * 2 ** Math.min(this.failures - 1, 30));
+    const delay = Math.min(
+      this.settings.retry_cap_ms,
+      this.settings.retry_base_ms * 2 ** Math.min(this.failures - 1, 30),
+    );
     this.retryAt = this.clock.now() + delay;
     this.metrics?.inc("surveillance_writer_write_errors_total", { code }, 1, "failed writes (retried)");
     this.errLog.warn(
@@ -584,7 +684,12 @@ export class SnapshotWriter implements SnapshotSink {
 
   private drop(venue: string, why: string): void {
     this.st.droppedRows++;
-    this.metrics?.inc("surveillance_writer_rows_dropped_total", { venue }, 1, "rows dropped (buffer full or writer closed)");
+    this.metrics?.inc(
+      "surveillance_writer_rows_dropped_total",
+      { venue },
+      1,
+      "rows dropped (buffer full or writer closed)",
+    );
     this.errLog.warn(
       `drop:${why}`,
       `DROPPING snapshot rows: ${why} (max_buffer_rows=${this.settings.max_buffer_rows}, ${this.st.droppedRows} dropped so far, last error: ${this.st.lastError ?? "none"})`,
@@ -595,7 +700,12 @@ export class SnapshotWriter implements SnapshotSink {
   private publishGauges(): void {
     if (!this.metrics) return;
     this.metrics.set("surveillance_writer_rows_buffered", {}, this.st.rowsBuffered, "rows in memory, not yet durable");
-    this.metrics.set("surveillance_writer_rows_staged", {}, this.st.rowsStaged, "rows durable in staging, not yet final");
+    this.metrics.set(
+      "surveillance_writer_rows_staged",
+      {},
+      this.st.rowsStaged,
+      "rows durable in staging, not yet final",
+    );
     this.metrics.set("surveillance_writer_pending_buckets", {}, this.states.length, "buckets not yet finalized");
   }
 
@@ -626,7 +736,11 @@ export class SnapshotWriter implements SnapshotSink {
       }
       recoveredRows += st.stagedRows;
       const closed = now >= sb.start + sb.minutes * 60_000 + this.graceMs;
-      const open = !closed && !sb.marker && sb.minutes === this.settings.bucket_minutes && !this.byVenue.get(sb.venue)?.has(sb.start);
+      const open =
+        !closed &&
+        !sb.marker &&
+        sb.minutes === this.settings.bucket_minutes &&
+        !this.byVenue.get(sb.venue)?.has(sb.start);
       st.accepting = open;
       this.states.push(st);
       if (open) {

@@ -6,7 +6,17 @@
 import { basename, join } from "node:path";
 import { decodePart } from "./_columns.ts";
 import { type StorageFs, writeAtomic } from "./fs.ts";
-import { batchStats, decodeRowGroupPart, MAGIC, PART_ROWGROUP, QUARANTINE_DIR, STAGING_DIR, type SegmentStats, segmentTrailer, TAIL_LEN } from "./staging.ts";
+import {
+  batchStats,
+  decodeRowGroupPart,
+  MAGIC,
+  PART_ROWGROUP,
+  QUARANTINE_DIR,
+  STAGING_DIR,
+  type SegmentStats,
+  segmentTrailer,
+  TAIL_LEN,
+} from "./staging.ts";
 
 /** True for a decode failure (bad bytes), false for an I/O error (errno code), which is retried instead. */
 export function isCorrupt(e: unknown): boolean {
@@ -20,13 +30,22 @@ const pad8 = (n: number) => (8 - (n % 8)) % 8;
  * the walk goes on; without them (torn segment) parts are found by their own headers, up to the first bad one.
  * `complete` says every part up to `end` (the trailer's start) decoded.
  */
-export function salvageParts(bytes: Uint8Array, end = bytes.length, lens?: number[]): { parts: Uint8Array[]; stats: SegmentStats; complete: boolean } {
+export function salvageParts(
+  bytes: Uint8Array,
+  end = bytes.length,
+  lens?: number[],
+): { parts: Uint8Array[]; stats: SegmentStats; complete: boolean } {
   const parts: Uint8Array[] = [];
   const stats: SegmentStats = { rows: 0, min_ts: Infinity, max_ts: -Infinity, markets: [], parts: [] };
   const markets = new Set<string>();
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   /** Keeps a part that decoded, with its rows and stats. */
-  const keep = (off: number, len: number, rows: number, s: { min_ts: number; max_ts: number; markets: string[] }): number => {
+  const keep = (
+    off: number,
+    len: number,
+    rows: number,
+    s: { min_ts: number; max_ts: number; markets: string[] },
+  ): number => {
     for (const m of s.markets) markets.add(m);
     stats.min_ts = Math.min(stats.min_ts, s.min_ts);
     stats.max_ts = Math.max(stats.max_ts, s.max_ts);
@@ -46,7 +65,10 @@ export function salvageParts(bytes: Uint8Array, end = bytes.length, lens?: numbe
     }
     const hlen = dv.getUint32(off, true);
     if (off + 8 + hlen > end) throw new Error("part header out of range");
-    const h = JSON.parse(new TextDecoder().decode(bytes.subarray(off + 8, off + 8 + hlen))) as { rows: number; lens: number[] };
+    const h = JSON.parse(new TextDecoder().decode(bytes.subarray(off + 8, off + 8 + hlen))) as {
+      rows: number;
+      lens: number[];
+    };
     if (!Number.isInteger(h.rows) || h.rows <= 0 || !Array.isArray(h.lens)) throw new Error("bad part header");
     const len = 8 + hlen + pad8(hlen) + h.lens.reduce((s, l) => s + l + pad8(l), 0);
     if (!(len > 0) || off + len > end || (expect !== undefined && len !== expect)) throw new Error("bad part length");
@@ -87,8 +109,11 @@ export function trailerParts(bytes: Uint8Array): number[] | undefined {
   const end = trailerStart(bytes);
   if (end === undefined) return undefined;
   try {
-    const lens = (JSON.parse(new TextDecoder().decode(bytes.subarray(end, bytes.length - TAIL_LEN))) as SegmentStats).parts ?? [end];
-    return lens.every((l) => Number.isInteger(l) && l > 0) && lens.reduce((x, y) => x + y, 0) === end ? lens : undefined;
+    const lens = (JSON.parse(new TextDecoder().decode(bytes.subarray(end, bytes.length - TAIL_LEN))) as SegmentStats)
+      .parts ?? [end];
+    return lens.every((l) => Number.isInteger(l) && l > 0) && lens.reduce((x, y) => x + y, 0) === end
+      ? lens
+      : undefined;
   } catch {
     return undefined;
   }
@@ -104,10 +129,16 @@ export function trailerStart(bytes: Uint8Array): number | undefined {
 }
 
 /** A free `<bucketdir>-<n>` directory under the quarantine area for this bucket (not created). */
-export async function freeQuarantineDir(fs: StorageFs, dataDir: string, venue: string, bucketDir: string): Promise<string> {
+export async function freeQuarantineDir(
+  fs: StorageFs,
+  dataDir: string,
+  venue: string,
+  bucketDir: string,
+): Promise<string> {
   const root = join(dataDir, STAGING_DIR, QUARANTINE_DIR, venue);
   const taken = new Set(await fs.readdir(root).catch(() => [] as string[]));
-  for (let n = 1; ; n++) if (!taken.has(`${basename(bucketDir)}-${n}`)) return join(root, `${basename(bucketDir)}-${n}`);
+  for (let n = 1; ; n++)
+    if (!taken.has(`${basename(bucketDir)}-${n}`)) return join(root, `${basename(bucketDir)}-${n}`);
 }
 
 /**
@@ -115,13 +146,22 @@ export async function freeQuarantineDir(fs: StorageFs, dataDir: string, venue: s
  * written back under the same name (fsynced) so those rows still reach the final file. The original is moved out
  * first: a crash in between leaves every byte in the quarantine copy. Returns the salvaged segment's stats.
  */
-export async function quarantineSegment(fs: StorageFs, bucketDir: string, seg: string, bytes: Uint8Array, reason: string, qdir: string): Promise<SegmentStats> {
+export async function quarantineSegment(
+  fs: StorageFs,
+  bucketDir: string,
+  seg: string,
+  bytes: Uint8Array,
+  reason: string,
+  qdir: string,
+): Promise<SegmentStats> {
   const lens = trailerParts(bytes);
   const { parts, stats } = salvageParts(bytes, lens ? trailerStart(bytes) : bytes.length, lens);
   await fs.mkdirp(qdir);
   const src = join(bucketDir, seg);
   await fs.rename(src, join(qdir, seg));
-  await writeAtomic(fs, join(qdir, `${seg}.reason.txt`), [new TextEncoder().encode(`${src}: ${reason}; ${stats.rows} rows salvaged back into staging\n`)]);
+  await writeAtomic(fs, join(qdir, `${seg}.reason.txt`), [
+    new TextEncoder().encode(`${src}: ${reason}; ${stats.rows} rows salvaged back into staging\n`),
+  ]);
   await fs.syncDir(bucketDir);
   if (stats.rows > 0) await writeAtomic(fs, src, [...parts, ...segmentTrailer(stats)]);
   return stats;

@@ -4,7 +4,14 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { QUARANTINE_DIR, STAGING_DIR, decodeSegment, parseBucketDir, segmentNumber, type SegmentStats } from "./staging.ts";
+import {
+  QUARANTINE_DIR,
+  STAGING_DIR,
+  decodeSegment,
+  parseBucketDir,
+  segmentNumber,
+  type SegmentStats,
+} from "./staging.ts";
 
 export interface StagedSummary {
   venue: string;
@@ -52,7 +59,23 @@ export async function listStagedSummary(dataDir: string): Promise<StagedSummary[
       const { start, minutes } = parsed;
       const k = `${venue}/${start}/${minutes}`;
       let s = byBucket.get(k);
-      if (!s) byBucket.set(k, (s = { venue, start, minutes, segments: 0, rows: 0, bytes: 0, markets: [], min_ts: null, max_ts: null, unreadable: 0, marketSet: new Set() }));
+      if (!s)
+        byBucket.set(
+          k,
+          (s = {
+            venue,
+            start,
+            minutes,
+            segments: 0,
+            rows: 0,
+            bytes: 0,
+            markets: [],
+            min_ts: null,
+            max_ts: null,
+            unreadable: 0,
+            marketSet: new Set(),
+          }),
+        );
       const dir = join(root, venue, name);
       for (const seg of ls(dir)) {
         if (segmentNumber(seg) < 0) continue;
@@ -76,7 +99,9 @@ export async function listStagedSummary(dataDir: string): Promise<StagedSummary[
       }
     }
   }
-  return [...byBucket.values()].map(({ marketSet, ...s }) => ({ ...s, markets: [...marketSet].sort() })).sort((a, b) => a.start - b.start);
+  return [...byBucket.values()]
+    .map(({ marketSet, ...s }) => ({ ...s, markets: [...marketSet].sort() }))
+    .sort((a, b) => a.start - b.start);
 }
 
 /** Quarantined staged data (`_staging/_quarantine/<venue>/<bucketdir>-<n>`, src/storage/quarantine.ts), as paths relative to the data dir. */

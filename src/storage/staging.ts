@@ -75,7 +75,12 @@ const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 export function stagingBucketDir(dataDir: string, venue: string, start: number, minutes: number, gen: number): string {
   const d = new Date(start);
-  return join(dataDir, STAGING_DIR, venue, `${utcDate(start)}T${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}_${minutes}m_g${gen}`);
+  return join(
+    dataDir,
+    STAGING_DIR,
+    venue,
+    `${utcDate(start)}T${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}_${minutes}m_g${gen}`,
+  );
 }
 
 const BUCKET_DIR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})_(\d+)m_g(\d+)$/;
@@ -143,7 +148,10 @@ export function partKind(part: Uint8Array): number {
 }
 
 /** An encoded row group as a PART_ROWGROUP part: head, header (stats, chunk metadata, CRC-32), the row group's bytes. */
-export function rowGroupPart(g: EncodedRowGroup, stats: { min_ts: number; max_ts: number; markets: string[] }): Uint8Array[] {
+export function rowGroupPart(
+  g: EncodedRowGroup,
+  stats: { min_ts: number; max_ts: number; markets: string[] },
+): Uint8Array[] {
   let crc = 0;
   for (const p of g.pieces) crc = Bun.hash.crc32(p, crc);
   const chunks = g.chunks.map(({ stats: st, ...c }) => ({
@@ -168,8 +176,14 @@ export function decodeRowGroupPart(part: Uint8Array): { group: EncodedRowGroup; 
   const json = part.subarray(8, 8 + hlen);
   if (Bun.hash.crc32(json) !== dv.getUint32(8 + hlen, true)) throw new Error("row-group part header CRC mismatch");
   const h = JSON.parse(new TextDecoder().decode(json)) as RowGroupHeader;
-  if (!Number.isInteger(h.rows) || h.rows <= 0 || !Number.isInteger(h.len) || h.len <= 0 || !Array.isArray(h.chunks)) throw new Error("bad row-group part header");
-  if (!Number.isFinite(h.min_ts) || !Number.isFinite(h.max_ts) || !Array.isArray(h.markets) || !h.markets.every((m) => typeof m === "string")) {
+  if (!Number.isInteger(h.rows) || h.rows <= 0 || !Number.isInteger(h.len) || h.len <= 0 || !Array.isArray(h.chunks))
+    throw new Error("bad row-group part header");
+  if (
+    !Number.isFinite(h.min_ts) ||
+    !Number.isFinite(h.max_ts) ||
+    !Array.isArray(h.markets) ||
+    !h.markets.every((m) => typeof m === "string")
+  ) {
     throw new Error("bad row-group part stats");
   }
   if (start + h.len > part.length) throw new Error("row-group part truncated");
@@ -240,7 +254,8 @@ export function segmentTrailer(stats: SegmentStats): Uint8Array[] {
 export const TAIL_LEN = 4 + MAGIC.length;
 
 function parseTail(tail: Uint8Array, path = "segment"): number {
-  for (let i = 0; i < MAGIC.length; i++) if (tail[4 + i] !== MAGIC[i]) throw new Error(`${path} has no trailer (torn or garbage)`);
+  for (let i = 0; i < MAGIC.length; i++)
+    if (tail[4 + i] !== MAGIC[i]) throw new Error(`${path} has no trailer (torn or garbage)`);
   return new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0, true);
 }
 
@@ -267,7 +282,9 @@ export async function readSegmentStats(fs: StorageFs, path: string): Promise<Seg
   if (size === undefined || size < TAIL_LEN) throw new Error(`segment ${path} missing or too short`);
   const jsonLen = parseTail(await fs.readRange(path, size - TAIL_LEN, TAIL_LEN), `segment ${path}`);
   if (jsonLen + TAIL_LEN > size) throw new Error(`segment ${path}: trailer length out of range`);
-  const stats = JSON.parse(new TextDecoder().decode(await fs.readRange(path, size - TAIL_LEN - jsonLen, jsonLen))) as SegmentStats;
+  const stats = JSON.parse(
+    new TextDecoder().decode(await fs.readRange(path, size - TAIL_LEN - jsonLen, jsonLen)),
+  ) as SegmentStats;
   stats.parts ??= [size - TAIL_LEN - jsonLen];
   return stats;
 }

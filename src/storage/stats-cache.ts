@@ -3,9 +3,30 @@
  * Written and read with apache-arrow + parquet-wasm, never nodejs-polars, because the scheduler reads it in the
  * collector process, which must not load Polars.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
-import { Field, Float64, Int64, Schema, Table, type Vector, tableFromIPC, tableToIPC, Utf8, vectorFromArray, type DataType } from "apache-arrow";
+import {
+  Field,
+  Float64,
+  Int64,
+  Schema,
+  Table,
+  type Vector,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+  type DataType,
+} from "apache-arrow";
 import type { BookMetrics } from "../analytics/score.ts";
 import { marketScores } from "../analytics/score.ts";
 import { utcDate } from "../timebucket.ts";
@@ -117,7 +138,11 @@ export function latestStatsPath(dataDir: string, venue: string, now: number): st
  * score among its outcomes. Undefined when there is no stats file or it cannot be read (the scheduler then falls back
  * to its no-stats ranking).
  */
-export async function readLatestStats(dataDir: string, venue: string, now: number): Promise<Map<string, number> | undefined> {
+export async function readLatestStats(
+  dataDir: string,
+  venue: string,
+  now: number,
+): Promise<Map<string, number> | undefined> {
   const path = latestStatsPath(dataDir, venue, now);
   if (!path) return undefined;
   try {

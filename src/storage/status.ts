@@ -84,16 +84,25 @@ export async function fileFacts(path: string, hourTs?: number, opts: { fromData?
     const inHour = hourTs === undefined || m?.min === undefined || (m.min >= hourTs && m.max! < hourTs + HOUR);
     if (m && inHour) {
       const range: [number | undefined, number | undefined] = [m.min, m.max];
-      return { source: "metadata", rows: m.rows, range, hourRange: hourTs === undefined ? undefined : range, markets: m.values };
+      return {
+        source: "metadata",
+        rows: m.rows,
+        range,
+        hourRange: hourTs === undefined ? undefined : range,
+        markets: m.values,
+      };
     }
   }
   const t = await readParquetFile(path, ["ts_recv", "market_id"]);
   const markets = new Set<string>();
   for (const d of t.getChild("market_id")!.data) {
-    const off = d.valueOffsets as Int32Array, bytes = d.values as Uint8Array;
-    let prevStart = -1, prevEnd = -1;
+    const off = d.valueOffsets as Int32Array,
+      bytes = d.values as Uint8Array;
+    let prevStart = -1,
+      prevEnd = -1;
     for (let i = d.offset; i < d.offset + d.length; i++) {
-      const s0 = off[i], s1 = off[i + 1];
+      const s0 = off[i],
+        s1 = off[i + 1];
       if (prevStart >= 0 && s1 - s0 === prevEnd - prevStart && sameBytes(bytes, s0, prevStart, s1 - s0)) continue; // rows come in runs of one market
       markets.add(utf8.decode(bytes.subarray(s0, s1)));
       prevStart = s0;
@@ -101,31 +110,59 @@ export async function fileFacts(path: string, hourTs?: number, opts: { fromData?
     }
   }
   return {
-    source: "data", rows: t.numRows, range: tsRange(t), markets,
+    source: "data",
+    rows: t.numRows,
+    range: tsRange(t),
+    markets,
     hourRange: hourTs === undefined ? undefined : tsRange(t, hourTs, hourTs + HOUR),
   };
 }
 
 /** Status of one UTC day (`dayTs` = its midnight). */
 export async function dayStatus(
-  dataDir: string, dayTs: number, opts: { bucketMinutes: number; venues?: string[]; /** read the columns even where metadata would do (tests) */ fromData?: boolean },
+  dataDir: string,
+  dayTs: number,
+  opts: {
+    bucketMinutes: number;
+    venues?: string[] /** read the columns even where metadata would do (tests) */;
+    fromData?: boolean;
+  },
 ): Promise<DayStatus> {
   const date = utcDate(dayTs);
   const files = listDatasetFiles(dataDir, { venues: opts.venues, fromTs: dayTs, toTs: dayTs + 24 * HOUR });
   // Read after the listing: a file a running collector finalizes meanwhile has its line by then (or is inferred).
   const listed = new Map<string, ManifestEntry>();
   for (const e of (await readManifest(dataDir)).entries) if (e.path.includes(`/date=${date}/`)) listed.set(e.path, e);
-  const staged = (await listStagedSummary(dataDir)).filter((s) => utcDate(s.start) === date && (!opts.venues?.length || opts.venues.includes(s.venue)));
+  const staged = (await listStagedSummary(dataDir)).filter(
+    (s) => utcDate(s.start) === date && (!opts.venues?.length || opts.venues.includes(s.venue)),
+  );
   const inferred: InferredBucket[] = [];
 
-  interface Acc extends HourStatus { marketSet: Set<string> }
+  interface Acc extends HourStatus {
+    marketSet: Set<string>;
+  }
   const acc = new Map<string, Acc>();
   const get = (venue: string, hourTs: number): Acc => {
     const hour = new Date(hourTs).toISOString().slice(11, 13);
     const k = `${venue}\u0000${hour}`;
     let a = acc.get(k);
     if (!a) {
-      a = { venue, hour, files: 0, rows: 0, markets: 0, bytes: 0, first_ts: null, last_ts: null, missing_buckets: [], staged_rows: 0, staged_bytes: 0, staged_buckets: [], unreadable: [], marketSet: new Set() };
+      a = {
+        venue,
+        hour,
+        files: 0,
+        rows: 0,
+        markets: 0,
+        bytes: 0,
+        first_ts: null,
+        last_ts: null,
+        missing_buckets: [],
+        staged_rows: 0,
+        staged_bytes: 0,
+        staged_buckets: [],
+        unreadable: [],
+        marketSet: new Set(),
+      };
       acc.set(k, a);
     }
     return a;
@@ -179,7 +216,8 @@ export async function dayStatus(
   // Gaps: the time between a venue's first and last covered bucket of the day that no bucket covers, cut into
   // buckets on the grid of the buckets that end and start at its edges (both the same length but for a change).
   for (const [venue, byStart] of covered) {
-    let end = -Infinity, endLens: number[] = [];
+    let end = -Infinity,
+      endLens: number[] = [];
     for (const start of [...byStart.keys()].sort((x, y) => x - y)) {
       const lens = byStart.get(start)!;
       if (start > end && end > -Infinity) {
@@ -197,8 +235,13 @@ export async function dayStatus(
     .map(({ marketSet, ...h }) => ({ ...h, markets: marketSet.size }))
     .sort((x, y) => x.venue.localeCompare(y.venue) || x.hour.localeCompare(y.hour));
   return {
-    date, bucket_minutes: opts.bucketMinutes, bucket_minutes_found: [...found].sort((x, y) => x - y), inferred,
-    venues: [...new Set(hours.map((h) => h.venue))], hours, quarantined: listQuarantined(dataDir),
+    date,
+    bucket_minutes: opts.bucketMinutes,
+    bucket_minutes_found: [...found].sort((x, y) => x - y),
+    inferred,
+    venues: [...new Set(hours.map((h) => h.venue))],
+    hours,
+    quarantined: listQuarantined(dataDir),
   };
 }
 
@@ -219,26 +262,42 @@ const clock = (ts: number | null) => (ts === null ? "-" : new Date(ts).toISOStri
 export function formatStatus(s: DayStatus): string {
   const head = ["venue", "hour", "files", "rows", "markets", "bytes", "first", "last", "missing", "staged"];
   const lines: string[][] = [head];
-  const listed = (xs: string[]) => (xs.length === 0 ? "-" : xs.length <= 3 ? xs.join(",") : `${xs.length} (${xs[0]}..${xs[xs.length - 1]})`);
+  const listed = (xs: string[]) =>
+    xs.length === 0 ? "-" : xs.length <= 3 ? xs.join(",") : `${xs.length} (${xs[0]}..${xs[xs.length - 1]})`;
   for (const h of s.hours) {
     lines.push([
-      h.venue, h.hour, String(h.files), String(h.rows), String(h.markets), mb(h.bytes), clock(h.first_ts), clock(h.last_ts),
-      listed(h.missing_buckets), h.staged_rows ? `${h.staged_rows} rows in ${h.staged_buckets.join(",")}` : "-",
+      h.venue,
+      h.hour,
+      String(h.files),
+      String(h.rows),
+      String(h.markets),
+      mb(h.bytes),
+      clock(h.first_ts),
+      clock(h.last_ts),
+      listed(h.missing_buckets),
+      h.staged_rows ? `${h.staged_rows} rows in ${h.staged_buckets.join(",")}` : "-",
     ]);
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  const out = lines.map((l) => l.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd());
+  const out = lines.map((l) =>
+    l
+      .map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd(),
+  );
   out.unshift(`${s.date} (UTC), ${bucketsPhrase(s)}`);
   for (const v of s.venues) {
     const hs = s.hours.filter((h) => h.venue === v);
     const sum = (k: "files" | "rows" | "bytes" | "staged_rows") => hs.reduce((t, h) => t + h[k], 0);
     const missing = hs.reduce((t, h) => t + h.missing_buckets.length, 0);
-    out.push(`${v}: ${sum("files")} files, ${sum("rows")} rows, ${mb(sum("bytes"))}B, ${missing} missing buckets, ${sum("staged_rows")} staged rows`);
+    out.push(
+      `${v}: ${sum("files")} files, ${sum("rows")} rows, ${mb(sum("bytes"))}B, ${missing} missing buckets, ${sum("staged_rows")} staged rows`,
+    );
   }
   const unreadable = s.hours.flatMap((h) => h.unreadable);
   out.push(...formatInferred(s.inferred, s.bucket_minutes));
   if (unreadable.length) out.push(`unreadable (run \`surveillance verify\`): ${unreadable.join(", ")}`);
-  if (s.quarantined?.length) out.push(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
+  if (s.quarantined?.length)
+    out.push(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
   return out.join("\n");
 }
-

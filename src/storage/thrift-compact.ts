@@ -9,13 +9,27 @@
 export type ThriftValue = number | boolean | Uint8Array | ThriftValue[] | ThriftStruct | Map<ThriftValue, ThriftValue>;
 export type ThriftStruct = Map<number, ThriftValue>;
 
-const T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6, T_DOUBLE = 7, T_BINARY = 8;
-const T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12, T_UUID = 13;
+const T_TRUE = 1,
+  T_FALSE = 2,
+  T_BYTE = 3,
+  T_I16 = 4,
+  T_I32 = 5,
+  T_I64 = 6,
+  T_DOUBLE = 7,
+  T_BINARY = 8;
+const T_LIST = 9,
+  T_SET = 10,
+  T_MAP = 11,
+  T_STRUCT = 12,
+  T_UUID = 13;
 const MAX_DEPTH = 64;
 
 export class ThriftReader {
   pos: number;
-  constructor(private readonly buf: Uint8Array, start = 0) {
+  constructor(
+    private readonly buf: Uint8Array,
+    start = 0,
+  ) {
     this.pos = start;
   }
 
@@ -25,7 +39,8 @@ export class ThriftReader {
   }
   /** Unsigned varint as a number (no 32-bit bit ops: values can exceed 2^31). */
   private uvarint(): number {
-    let v = 0, mul = 1;
+    let v = 0,
+      mul = 1;
     for (let i = 0; i < 10; i++) {
       const b = this.byte();
       v += (b & 0x7f) * mul;
@@ -87,7 +102,8 @@ export class ThriftReader {
         const out = new Map<ThriftValue, ThriftValue>();
         if (n === 0) return out;
         const kv = this.byte();
-        for (let i = 0; i < n; i++) out.set(this.value(kv >> 4, depth + 1, true), this.value(kv & 0x0f, depth + 1, true));
+        for (let i = 0; i < n; i++)
+          out.set(this.value(kv >> 4, depth + 1, true), this.value(kv & 0x0f, depth + 1, true));
         return out;
       }
       case T_STRUCT:

@@ -63,18 +63,27 @@ export function schemaProblems(fields: readonly Field[]): string[] {
   for (let i = 0; i < REQUIRED_COLUMNS.length; i++) {
     if (names[i] !== REQUIRED_COLUMNS[i]) {
       const at = names.indexOf(REQUIRED_COLUMNS[i]);
-      out.push(at < 0 ? `column ${REQUIRED_COLUMNS[i]} is missing` : `column ${REQUIRED_COLUMNS[i]} is at position ${at}, expected ${i}`);
+      out.push(
+        at < 0
+          ? `column ${REQUIRED_COLUMNS[i]} is missing`
+          : `column ${REQUIRED_COLUMNS[i]} is at position ${at}, expected ${i}`,
+      );
     }
   }
   for (const f of fields) {
     const want = SNAPSHOT_SCHEMA.fields.find((w) => w.name === f.name);
     if (!want) continue; // a later derived column this version does not know
-    if (typeName(f.type) !== typeName(want.type)) out.push(`column ${f.name} has type ${typeName(f.type)}, expected ${typeName(want.type)}`);
-    if (f.nullable !== want.nullable) out.push(`column ${f.name} is ${f.nullable ? "nullable" : "non-nullable"}, expected ${want.nullable ? "nullable" : "non-nullable"}`);
+    if (typeName(f.type) !== typeName(want.type))
+      out.push(`column ${f.name} has type ${typeName(f.type)}, expected ${typeName(want.type)}`);
+    if (f.nullable !== want.nullable)
+      out.push(
+        `column ${f.name} is ${f.nullable ? "nullable" : "non-nullable"}, expected ${want.nullable ? "nullable" : "non-nullable"}`,
+      );
   }
   const lastRequired = names.indexOf(REQUIRED_COLUMNS[REQUIRED_COLUMNS.length - 1]);
   names.forEach((n, i) => {
-    if (!(ALL_COLUMNS as readonly string[]).includes(n) && lastRequired >= 0 && i < lastRequired) out.push(`unknown column ${n} among the required ones`);
+    if (!(ALL_COLUMNS as readonly string[]).includes(n) && lastRequired >= 0 && i < lastRequired)
+      out.push(`unknown column ${n} among the required ones`);
   });
   return out;
 }
@@ -87,13 +96,19 @@ interface ListView {
 }
 function listView(d: Data): ListView {
   const child = d.children[0];
-  return { values: (child.values as Float64Array).subarray(child.offset), offsets: d.valueOffsets as Int32Array, base: d.offset };
+  return {
+    values: (child.values as Float64Array).subarray(child.offset),
+    offsets: d.valueOffsets as Int32Array,
+    base: d.offset,
+  };
 }
 
 // Utf8 cells read in place: the per-row checks compare bytes and decode only what a message shows.
 function isNull(d: Data, i: number): boolean {
   const j = d.offset + i;
-  return d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 && !((d.nullBitmap[j >> 3] >> (j & 7)) & 1);
+  return (
+    d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0 && !((d.nullBitmap[j >> 3] >> (j & 7)) & 1)
+  );
 }
 function strLen(d: Data, i: number): number {
   const o = d.valueOffsets as Int32Array;
@@ -126,12 +141,29 @@ interface FileBucket {
 }
 
 /** Checks the rows of one file; `push` receives (row, check, message). */
-function checkRows(table: Table, file: DatasetFile, bucket: FileBucket | undefined, opts: VerifyOptions, push: (row: number, check: string, msg: string) => void): void {
+function checkRows(
+  table: Table,
+  file: DatasetFile,
+  bucket: FileBucket | undefined,
+  opts: VerifyOptions,
+  push: (row: number, check: string, msg: string) => void,
+): void {
   const col = (n: string) => table.getChild(n)!;
-  const ts = col("ts_recv"), venue = col("venue"), market = col("market_id"), outcome = col("outcome_id"), seq = col("seq");
-  const bbp = col("best_bid_px"), bbs = col("best_bid_sz"), bap = col("best_ask_px"), bas = col("best_ask_sz");
-  const mid = col("mid"), spread = col("spread"), status = col("status"), err = col("err");
-  const bd3 = table.getChild("bid_depth3"), ad3 = table.getChild("ask_depth3");
+  const ts = col("ts_recv"),
+    venue = col("venue"),
+    market = col("market_id"),
+    outcome = col("outcome_id"),
+    seq = col("seq");
+  const bbp = col("best_bid_px"),
+    bbs = col("best_bid_sz"),
+    bap = col("best_ask_px"),
+    bas = col("best_ask_sz");
+  const mid = col("mid"),
+    spread = col("spread"),
+    status = col("status"),
+    err = col("err");
+  const bd3 = table.getChild("bid_depth3"),
+    ad3 = table.getChild("ask_depth3");
   const bucketEnd = bucket ? bucket.start + bucket.minutes * 60_000 : 0;
   const venueBytes = new TextEncoder().encode(file.venue);
   const chunks = ts.data.length;
@@ -147,23 +179,54 @@ function checkRows(table: Table, file: DatasetFile, bucket: FileBucket | undefin
       const d = chunk(v);
       return (d.values as BigInt64Array).subarray(d.offset, d.offset + n);
     };
-    const tsA = i64(ts), seqA = i64(seq);
+    const tsA = i64(ts),
+      seqA = i64(seq);
     const [bb, bs, ba, as, midA, sprA] = [bbp, bbs, bap, bas, mid, spread].map(f64);
-    const d3b = bd3 ? f64(bd3) : undefined, d3a = ad3 ? f64(ad3) : undefined;
-    const lists = { bid_px: listView(chunk(col("bid_px"))), bid_sz: listView(chunk(col("bid_sz"))), ask_px: listView(chunk(col("ask_px"))), ask_sz: listView(chunk(col("ask_sz"))) };
-    const venueV = venue.data[c], statusV = status.data[c], errV = err.data[c], marketV = market.data[c], outcomeV = outcome.data[c];
+    const d3b = bd3 ? f64(bd3) : undefined,
+      d3a = ad3 ? f64(ad3) : undefined;
+    const lists = {
+      bid_px: listView(chunk(col("bid_px"))),
+      bid_sz: listView(chunk(col("bid_sz"))),
+      ask_px: listView(chunk(col("ask_px"))),
+      ask_sz: listView(chunk(col("ask_sz"))),
+    };
+    const venueV = venue.data[c],
+      statusV = status.data[c],
+      errV = err.data[c],
+      marketV = market.data[c],
+      outcomeV = outcome.data[c];
     for (let i = 0; i < n; i++, row++) {
       const t = Number(tsA[i]);
-      if (utcDate(t) !== file.date || Number(utcHour(t)) !== file.hour) push(row, "partition", `ts_recv ${new Date(t).toISOString()} is outside partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
-      else if (bucket && !(t >= bucket.start && t < bucketEnd)) push(row, "bucket", `ts_recv ${new Date(t).toISOString()} is outside the file's bucket [${new Date(bucket.start).toISOString()}, +${bucket.minutes} min)${bucket.note}`);
-      if (!bytesEqual(venueV, i, venueBytes)) push(row, "venue", `venue ${JSON.stringify(str(venueV, i))} in a venue=${file.venue} partition`);
+      if (utcDate(t) !== file.date || Number(utcHour(t)) !== file.hour)
+        push(
+          row,
+          "partition",
+          `ts_recv ${new Date(t).toISOString()} is outside partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`,
+        );
+      else if (bucket && !(t >= bucket.start && t < bucketEnd))
+        push(
+          row,
+          "bucket",
+          `ts_recv ${new Date(t).toISOString()} is outside the file's bucket [${new Date(bucket.start).toISOString()}, +${bucket.minutes} min)${bucket.note}`,
+        );
+      if (!bytesEqual(venueV, i, venueBytes))
+        push(row, "venue", `venue ${JSON.stringify(str(venueV, i))} in a venue=${file.venue} partition`);
       if (strLen(marketV, i) === 0 || strLen(outcomeV, i) === 0) push(row, "ids", "empty market_id or outcome_id");
       if (seqA[i] < 0n) push(row, "seq", `negative seq ${seqA[i]}`);
 
-      const side = (name: "bid" | "ask", desc: boolean, bestPx: number, bestSz: number, depth: Float64Array | undefined): number => {
-        const px = lists[`${name}_px`], sz = lists[`${name}_sz`];
-        const p0 = px.offsets[px.base + i], p1 = px.offsets[px.base + i + 1];
-        const s0 = sz.offsets[sz.base + i], s1 = sz.offsets[sz.base + i + 1];
+      const side = (
+        name: "bid" | "ask",
+        desc: boolean,
+        bestPx: number,
+        bestSz: number,
+        depth: Float64Array | undefined,
+      ): number => {
+        const px = lists[`${name}_px`],
+          sz = lists[`${name}_sz`];
+        const p0 = px.offsets[px.base + i],
+          p1 = px.offsets[px.base + i + 1];
+        const s0 = sz.offsets[sz.base + i],
+          s1 = sz.offsets[sz.base + i + 1];
         const len = p1 - p0;
         if (len !== s1 - s0) {
           push(row, "lengths", `${name}_px has ${len} levels but ${name}_sz has ${s1 - s0}`);
@@ -172,45 +235,69 @@ function checkRows(table: Table, file: DatasetFile, bucket: FileBucket | undefin
         if (len > opts.topK) push(row, "top_k", `${name} side has ${len} levels, more than top_k ${opts.topK}`);
         let depth3 = 0;
         for (let k = 0; k < len; k++) {
-          const p = px.values[p0 + k], s = sz.values[s0 + k];
+          const p = px.values[p0 + k],
+            s = sz.values[s0 + k];
           if (!Number.isFinite(p) || !Number.isFinite(s)) {
             push(row, "finite", `${name} level ${k} has a non-finite value (px ${p}, sz ${s})`);
             return -1;
           }
-          if (p < 0 || p > 1) push(row, "price_range", `${name}_px[${k}] = ${p} is outside 0..1 (dollars per 1-dollar contract)`);
+          if (p < 0 || p > 1)
+            push(row, "price_range", `${name}_px[${k}] = ${p} is outside 0..1 (dollars per 1-dollar contract)`);
           if (!(s > 0)) push(row, "size", `${name}_sz[${k}] = ${s} is not positive`);
           if (k > 0) {
             const prev = px.values[p0 + k - 1];
             if (desc ? !(p < prev) : !(p > prev)) {
-              push(row, "sorted", `${name}_px not ${desc ? "descending" : "ascending"} at level ${k} (${prev} then ${p})`);
+              push(
+                row,
+                "sorted",
+                `${name}_px not ${desc ? "descending" : "ascending"} at level ${k} (${prev} then ${p})`,
+              );
               return -1;
             }
           }
           if (k < 3) depth3 += s;
         }
         if (len === 0) {
-          if (!Number.isNaN(bestPx) || !Number.isNaN(bestSz)) push(row, "best", `${name} side is empty but best_${name}_px/sz = ${bestPx}/${bestSz}, expected NaN`);
+          if (!Number.isNaN(bestPx) || !Number.isNaN(bestSz))
+            push(row, "best", `${name} side is empty but best_${name}_px/sz = ${bestPx}/${bestSz}, expected NaN`);
         } else if (bestPx !== px.values[p0] || bestSz !== sz.values[s0]) {
-          push(row, "best", `best_${name}_px/sz = ${bestPx}/${bestSz}, but the first level is ${px.values[p0]}/${sz.values[s0]}`);
+          push(
+            row,
+            "best",
+            `best_${name}_px/sz = ${bestPx}/${bestSz}, but the first level is ${px.values[p0]}/${sz.values[s0]}`,
+          );
         }
-        if (depth && Math.abs(depth[i] - depth3) > EPS * Math.max(1, depth3)) push(row, "depth3", `${name}_depth3 = ${depth[i]}, top-3 sizes sum to ${depth3}`);
+        if (depth && Math.abs(depth[i] - depth3) > EPS * Math.max(1, depth3))
+          push(row, "depth3", `${name}_depth3 = ${depth[i]}, top-3 sizes sum to ${depth3}`);
         return len;
       };
       const nb = side("bid", true, bb[i], bs[i], d3b);
       const na = side("ask", false, ba[i], as[i], d3a);
       if (nb > 0 && na > 0) {
-        const wantMid = (bb[i] + ba[i]) / 2, wantSpread = ba[i] - bb[i];
-        if (!(Math.abs(midA[i] - wantMid) <= EPS)) push(row, "mid", `mid = ${midA[i]}, best bid/ask ${bb[i]}/${ba[i]} give ${wantMid}`);
-        if (!(Math.abs(sprA[i] - wantSpread) <= EPS)) push(row, "spread", `spread = ${sprA[i]}, best bid/ask ${bb[i]}/${ba[i]} give ${wantSpread}`);
+        const wantMid = (bb[i] + ba[i]) / 2,
+          wantSpread = ba[i] - bb[i];
+        if (!(Math.abs(midA[i] - wantMid) <= EPS))
+          push(row, "mid", `mid = ${midA[i]}, best bid/ask ${bb[i]}/${ba[i]} give ${wantMid}`);
+        if (!(Math.abs(sprA[i] - wantSpread) <= EPS))
+          push(row, "spread", `spread = ${sprA[i]}, best bid/ask ${bb[i]}/${ba[i]} give ${wantSpread}`);
       } else if (nb >= 0 && na >= 0) {
-        if (!Number.isNaN(midA[i]) || !Number.isNaN(sprA[i])) push(row, "mid", `a side is empty but mid/spread = ${midA[i]}/${sprA[i]}, expected NaN`);
+        if (!Number.isNaN(midA[i]) || !Number.isNaN(sprA[i]))
+          push(row, "mid", `a side is empty but mid/spread = ${midA[i]}/${sprA[i]}, expected NaN`);
       }
-      const st = statusOf(statusV, i), e = isNull(errV, i) ? null : "";
-      if (st === null || !STATUSES.has(st)) push(row, "status", `status ${JSON.stringify(st)} is not ok/stale/partial/empty`);
+      const st = statusOf(statusV, i),
+        e = isNull(errV, i) ? null : "";
+      if (st === null || !STATUSES.has(st))
+        push(row, "status", `status ${JSON.stringify(st)} is not ok/stale/partial/empty`);
       else if (nb >= 0 && na >= 0) {
-        const want = st === "stale" ? "stale" : nb === 0 && na === 0 ? "empty" : nb === 0 || na === 0 ? "partial" : "ok";
+        const want =
+          st === "stale" ? "stale" : nb === 0 && na === 0 ? "empty" : nb === 0 || na === 0 ? "partial" : "ok";
         if (st !== want) push(row, "status", `status ${st} with ${nb} bid and ${na} ask levels, expected ${want}`);
-        else if ((st === "ok") !== (e === null)) push(row, "status", st === "ok" ? `status ok but err = ${JSON.stringify(str(errV, i))}` : `status ${st} without err`);
+        else if ((st === "ok") !== (e === null))
+          push(
+            row,
+            "status",
+            st === "ok" ? `status ok but err = ${JSON.stringify(str(errV, i))}` : `status ${st} without err`,
+          );
       }
     }
   }
@@ -226,10 +313,16 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
   const manifest = typeof opts.manifest === "function" ? await opts.manifest() : opts.manifest;
   if (manifest) {
     const mf = `${MANIFEST_DIR}/${MANIFEST_FILE}`;
-    for (const line of manifest.badLines) report.problems.push({ file: mf, check: "manifest", message: `line ${line} is not a manifest entry (torn write?)` });
+    for (const line of manifest.badLines)
+      report.problems.push({
+        file: mf,
+        check: "manifest",
+        message: `line ${line} is not a manifest entry (torn write?)`,
+      });
     for (const e of manifest.entries) {
       if (!pathInRange(e.path, opts)) continue;
-      if (listed.has(e.path)) report.problems.push({ file: e.path, check: "manifest", message: "listed more than once in the manifest" });
+      if (listed.has(e.path))
+        report.problems.push({ file: e.path, check: "manifest", message: "listed more than once in the manifest" });
       listed.set(e.path, e);
     }
   }
@@ -244,13 +337,30 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
     if (!m) fileProblem("file_name", `file name ${file.name} is not snapshots_YYYY-MM-DDTHH-mm.parquet`);
     else {
       bucketTs = Date.parse(`${m[1]}T${m[2]}:${m[3]}:00Z`);
-      if (m[1] !== file.date || Number(m[2]) !== file.hour) fileProblem("file_name", `file name ${file.name} does not match partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`);
-      else if (listedMinutes !== undefined && bucketStart(bucketTs, listedMinutes) !== bucketTs) fileProblem("file_name", `${m[2]}-${m[3]} is not the start of a ${listedMinutes}-minute bucket (the manifest's bucket_minutes)`);
+      if (m[1] !== file.date || Number(m[2]) !== file.hour)
+        fileProblem(
+          "file_name",
+          `file name ${file.name} does not match partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`,
+        );
+      else if (listedMinutes !== undefined && bucketStart(bucketTs, listedMinutes) !== bucketTs)
+        fileProblem(
+          "file_name",
+          `${m[2]}-${m[3]} is not the start of a ${listedMinutes}-minute bucket (the manifest's bucket_minutes)`,
+        );
     }
     if (manifest && !entry) fileProblem("manifest", "file is not in the manifest");
-    if (entry && entry.bytes !== file.bytes) fileProblem("manifest", `file has ${file.bytes} bytes, the manifest says ${entry.bytes}`);
-    if (entry && entry.bucket_minutes !== undefined && listedMinutes === undefined) fileProblem("manifest", `bucket_minutes ${JSON.stringify(entry.bucket_minutes)} in the manifest does not divide 60`);
-    if (entry && bucketTs !== undefined && typeof entry.bucket_start === "number" && entry.bucket_start !== bucketTs) fileProblem("manifest", `the manifest says bucket start ${new Date(entry.bucket_start).toISOString()}, the name ${new Date(bucketTs).toISOString()}`);
+    if (entry && entry.bytes !== file.bytes)
+      fileProblem("manifest", `file has ${file.bytes} bytes, the manifest says ${entry.bytes}`);
+    if (entry && entry.bucket_minutes !== undefined && listedMinutes === undefined)
+      fileProblem(
+        "manifest",
+        `bucket_minutes ${JSON.stringify(entry.bucket_minutes)} in the manifest does not divide 60`,
+      );
+    if (entry && bucketTs !== undefined && typeof entry.bucket_start === "number" && entry.bucket_start !== bucketTs)
+      fileProblem(
+        "manifest",
+        `the manifest says bucket start ${new Date(entry.bucket_start).toISOString()}, the name ${new Date(bucketTs).toISOString()}`,
+      );
     let table: Table;
     try {
       table = await readParquetFile(file.abs);
@@ -259,18 +369,24 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
       continue;
     }
     report.rows += table.numRows;
-    if (entry && entry.rows !== table.numRows) fileProblem("row_count", `file has ${table.numRows} rows, the manifest says ${entry.rows}`);
+    if (entry && entry.rows !== table.numRows)
+      fileProblem("row_count", `file has ${table.numRows} rows, the manifest says ${entry.rows}`);
     const schemaErrs = schemaProblems(table.schema.fields);
     for (const msg of schemaErrs) fileProblem("schema", msg);
     if (schemaErrs.length > 0) continue; // row checks read the columns by their SPEC types
     let bucket: FileBucket | undefined;
-    if (bucketTs !== undefined && listedMinutes !== undefined) bucket = { start: bucketTs, minutes: listedMinutes, note: "" };
+    if (bucketTs !== undefined && listedMinutes !== undefined)
+      bucket = { start: bucketTs, minutes: listedMinutes, note: "" };
     else if (bucketTs !== undefined) {
       const hourTs = bucketStart(bucketTs, 60);
       const [minTs, maxTs] = tsRange(table, hourTs, hourTs + 3_600_000);
       const { minutes, fits } = inferBucketMinutes(bucketTs, opts.bucketMinutes, minTs, maxTs);
       if (fits && minutes !== opts.bucketMinutes) report.inferred.push({ file: file.rel, bucket_minutes: minutes });
-      bucket = { start: bucketTs, minutes, note: fits ? "" : ", the longest bucket its name can start (no bucket length in the manifest)" };
+      bucket = {
+        start: bucketTs,
+        minutes,
+        note: fits ? "" : ", the longest bucket its name can start (no bucket length in the manifest)",
+      };
     }
     const counts = new Map<string, number>();
     checkRows(table, file, bucket, opts, (row, check, message) => {
@@ -282,7 +398,8 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
   }
   for (const rel of listed.keys()) {
     // present now = finalized by a running collector after the listing: not missing (the next verify reads it)
-    if (!seen.has(rel) && !existsSync(join(dataDir, rel))) report.problems.push({ file: rel, check: "missing", message: "in the manifest but not on disk" });
+    if (!seen.has(rel) && !existsSync(join(dataDir, rel)))
+      report.problems.push({ file: rel, check: "missing", message: "in the manifest but not on disk" });
   }
   return report;
 }

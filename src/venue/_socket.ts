@@ -185,7 +185,8 @@ export class ReconnectingSocket {
     ws.addEventListener("close", (e: CloseEvent) => {
       if (gen !== this.gen) return;
       if (opened) this.lost(gen, `closed by peer (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
-      else this.failed(gen, { ok: false, status: statusOf(failure), reason: failure || `closed before open (${e.code})` });
+      else
+        this.failed(gen, { ok: false, status: statusOf(failure), reason: failure || `closed before open (${e.code})` });
     });
   }
 

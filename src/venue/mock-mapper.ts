@@ -33,7 +33,7 @@ export type MockWireMessage = MockWireBook | MockWireLevel;
 const reject = (reason: string, msg: unknown): RejectedEvent => ({
   kind: "rejected",
   reason,
-  sample: (typeof msg === "string" ? msg : JSON.stringify(msg) ?? String(msg)).slice(0, 200),
+  sample: (typeof msg === "string" ? msg : (JSON.stringify(msg) ?? String(msg))).slice(0, 200),
 });
 
 const isPrice = (x: unknown): x is number => typeof x === "number" && x >= 0 && x <= 1;
@@ -58,7 +58,8 @@ export function mapMockMessage(msg: unknown): LevelEvent | BookSnapshotEvent | R
   }
   if (typeof m !== "object" || m === null) return reject("malformed: not an object", msg);
   const w = m as Record<string, unknown>;
-  if (typeof w.market !== "string" || typeof w.outcome !== "string") return reject("malformed: market/outcome missing", msg);
+  if (typeof w.market !== "string" || typeof w.outcome !== "string")
+    return reject("malformed: market/outcome missing", msg);
   if (!isSeq(w.seq)) return reject("malformed: bad seq", msg);
   if (typeof w.ts !== "number") return reject("malformed: bad ts", msg);
   if (w.type === "level") {
@@ -79,7 +80,8 @@ export function mapMockMessage(msg: unknown): LevelEvent | BookSnapshotEvent | R
     };
   }
   if (w.type === "book") {
-    if (!checkSide(w.bid_px, w.bid_sz) || !checkSide(w.ask_px, w.ask_sz)) return reject("malformed: bad book levels", msg);
+    if (!checkSide(w.bid_px, w.bid_sz) || !checkSide(w.ask_px, w.ask_sz))
+      return reject("malformed: bad book levels", msg);
     return {
       kind: "book",
       marketId: w.market,

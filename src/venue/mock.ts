@@ -8,7 +8,16 @@ import { SimClock, type Clock, type Timer } from "../clock.ts";
 import type { MockOptions, VenueConfig } from "../config.ts";
 import { Backoff } from "./backoff.ts";
 import { corruptLevel, mapMockMessage, type MockWireLevel, type MockWireMessage } from "./mock-mapper.ts";
-import type { AdapterContext, BookKey, DiscoverOptions, EventSink, MarketInfo, MarketRef, VenueAdapter, VenueEvent } from "./types.ts";
+import type {
+  AdapterContext,
+  BookKey,
+  DiscoverOptions,
+  EventSink,
+  MarketInfo,
+  MarketRef,
+  VenueAdapter,
+  VenueEvent,
+} from "./types.ts";
 
 // ---- seeded randomness -------------------------------------------------------------------------------------
 
@@ -82,7 +91,11 @@ export interface MockMarket extends MarketInfo {
 }
 
 /** The universe for a seed and an anchor time: pure. */
-export function mockUniverse(venue: string, o: Pick<MockOptions, "universe_size" | "seed" | "closed_share" | "updates_per_sec">, anchor: number): MockMarket[] {
+export function mockUniverse(
+  venue: string,
+  o: Pick<MockOptions, "universe_size" | "seed" | "closed_share" | "updates_per_sec">,
+  anchor: number,
+): MockMarket[] {
   const out: MockMarket[] = [];
   const st = new Uint32Array(1);
   const rawRates: number[] = [];
@@ -176,7 +189,16 @@ export interface MockVenueOptions {
 
 export class MockVenue implements VenueAdapter {
   readonly name: string;
-  readonly stats: MockStats = { levels: 0, books: 0, gaps: 0, malformed: 0, rejected: 0, drops: 0, reconnectAttempts: 0, reconnects: 0 };
+  readonly stats: MockStats = {
+    levels: 0,
+    books: 0,
+    gaps: 0,
+    malformed: 0,
+    rejected: 0,
+    drops: 0,
+    reconnectAttempts: 0,
+    reconnects: 0,
+  };
   private readonly o: MockOptions;
   private readonly clock: Clock;
   private readonly universe: MockMarket[];
@@ -227,14 +249,28 @@ export class MockVenue implements VenueAdapter {
     const fault = mulberry32(hash32(this.o.seed, 0x7fffffff));
     this.faultRng = fault;
     const c = cfg.collect;
-    this.backoff = new Backoff({ baseMs: c.reconnect_base_ms, capMs: c.reconnect_cap_ms, resetAfterMs: c.reconnect_reset_secs * 1000, maxPerMinute: c.reconnect_max_per_minute }, ctx.random ?? fault);
+    this.backoff = new Backoff(
+      {
+        baseMs: c.reconnect_base_ms,
+        capMs: c.reconnect_cap_ms,
+        resetAfterMs: c.reconnect_reset_secs * 1000,
+        maxPerMinute: c.reconnect_max_per_minute,
+      },
+      ctx.random ?? fault,
+    );
   }
 
   async discover(opts: DiscoverOptions = {}): Promise<MarketInfo[]> {
     const now = this.clock.now();
     const list = opts.limit !== undefined ? this.universe.slice(0, opts.limit) : this.universe;
     // A market whose close time has passed since the anchor is reported closed, as a venue would.
-    return list.map((m) => ({ ...m, tags: [...m.tags], outcome_ids: [...m.outcome_ids], extra: { ...m.extra }, status: m.status === "active" && m.close_ts! <= now ? "closed" : m.status }));
+    return list.map((m) => ({
+      ...m,
+      tags: [...m.tags],
+      outcome_ids: [...m.outcome_ids],
+      extra: { ...m.extra },
+      status: m.status === "active" && m.close_ts! <= now ? "closed" : m.status,
+    }));
   }
 
   async connect(sink: EventSink): Promise<void> {
@@ -345,7 +381,8 @@ export class MockVenue implements VenueAdapter {
   private goOnline(now: number): void {
     this.connected = true;
     this.backoff.connected(now);
-    this.nextDropAt = this.o.drop_rate_per_hour > 0 ? now + expo(this.faultRng, HOUR / this.o.drop_rate_per_hour) : Infinity;
+    this.nextDropAt =
+      this.o.drop_rate_per_hour > 0 ? now + expo(this.faultRng, HOUR / this.o.drop_rate_per_hour) : Infinity;
     this.reconnectAt = Infinity;
     this.emit({ kind: "connection", state: "connected", connId: 0 }, now);
     this.heap.clear();
@@ -365,7 +402,16 @@ export class MockVenue implements VenueAdapter {
     this.pending = [];
     this.outageUntil = now + this.outageMs(this.faultRng);
     this.reconnectAt = now + this.backoff.failed(now);
-    this.emit({ kind: "connection", state: "disconnected", connId: 0, markets: this.subscribedIds(), reason: "mock: connection dropped" }, now);
+    this.emit(
+      {
+        kind: "connection",
+        state: "disconnected",
+        connId: 0,
+        markets: this.subscribedIds(),
+        reason: "mock: connection dropped",
+      },
+      now,
+    );
   }
 
   private tryReconnect(now: number): void {
@@ -420,7 +466,18 @@ export class MockVenue implements VenueAdapter {
     const yesMid = p.minLevels >= 20 ? 30 + Math.floor(r() * 41) : 8 + Math.floor(r() * 85);
     const home = outcome === 0 ? yesMid : TICKS - yesMid;
     const half = p.spread[0] + Math.floor(r() * (p.spread[1] - p.spread[0] + 1));
-    const b: MockBook = { market: i, outcomeId: m.outcome_ids[outcome], size: new Float64Array(TICKS + 1), bestBid: 0, bestAsk: TICKS, nBid: 0, nAsk: 0, home, seq: 0, pendingBook: false };
+    const b: MockBook = {
+      market: i,
+      outcomeId: m.outcome_ids[outcome],
+      size: new Float64Array(TICKS + 1),
+      bestBid: 0,
+      bestAsk: TICKS,
+      nBid: 0,
+      nAsk: 0,
+      home,
+      seq: 0,
+      pendingBook: false,
+    };
     if (p.sides === "none") return b;
     const want = p.minLevels + Math.floor(r() * (p.maxLevels - p.minLevels + 1));
     const sides = p.sides === "both" ? ["bid", "ask"] : [p.sides];
@@ -465,10 +522,23 @@ export class MockVenue implements VenueAdapter {
       const bid_sz: number[] = [];
       const ask_px: number[] = [];
       const ask_sz: number[] = [];
-      for (let t = b.bestBid; t >= 1; t--) if (b.size[t] > 0) (bid_px.push(PRICE[t]), bid_sz.push(b.size[t]));
-      for (let t = b.bestAsk; t <= TICKS - 1; t++) if (b.size[t] > 0) (ask_px.push(PRICE[t]), ask_sz.push(b.size[t]));
+      for (let t = b.bestBid; t >= 1; t--) if (b.size[t] > 0) bid_px.push(PRICE[t]), bid_sz.push(b.size[t]);
+      for (let t = b.bestAsk; t <= TICKS - 1; t++) if (b.size[t] > 0) ask_px.push(PRICE[t]), ask_sz.push(b.size[t]);
       const m = this.universe[b.market];
-      this.deliver({ type: "book", market: m.market_id, outcome: b.outcomeId, bid_px, bid_sz, ask_px, ask_sz, seq: b.seq, ts: now } satisfies MockWireMessage, now);
+      this.deliver(
+        {
+          type: "book",
+          market: m.market_id,
+          outcome: b.outcomeId,
+          bid_px,
+          bid_sz,
+          ask_px,
+          ask_sz,
+          seq: b.seq,
+          ts: now,
+        } satisfies MockWireMessage,
+        now,
+      );
     }
   }
 
@@ -493,7 +563,10 @@ export class MockVenue implements VenueAdapter {
     const towardHome = isBid ? mid < b.home + 3 : mid > b.home - 3;
     if (n === 0 || (u < 0.08 && spread > 1 && n < p.maxLevels && towardHome)) {
       // Improve: a new best inside the spread (or the first level of an empty side), leaning back toward home.
-      if (n === 0) tick = isBid ? Math.max(1, Math.min(b.home - 1, b.bestAsk - 1)) : Math.min(TICKS - 1, Math.max(b.home + 1, b.bestBid + 1));
+      if (n === 0)
+        tick = isBid
+          ? Math.max(1, Math.min(b.home - 1, b.bestAsk - 1))
+          : Math.min(TICKS - 1, Math.max(b.home + 1, b.bestBid + 1));
       else tick = isBid ? best + 1 : best - 1;
       if (tick < 1 || tick > TICKS - 1 || tick >= b.bestAsk || tick <= b.bestBid) return;
       size = sizeFrom(step(rng, i), p.sizeScale);
@@ -542,7 +615,16 @@ export class MockVenue implements VenueAdapter {
     const o = this.o;
     if (o.malformed_rate > 0 && this.faultRng() < o.malformed_rate) {
       this.stats.malformed++;
-      const w: MockWireLevel = { type: "level", market: this.universe[i].market_id, outcome: b.outcomeId, side, price: PRICE[tick], size, seq: b.seq, ts: Math.floor(at) };
+      const w: MockWireLevel = {
+        type: "level",
+        market: this.universe[i].market_id,
+        outcome: b.outcomeId,
+        side,
+        price: PRICE[tick],
+        size,
+        seq: b.seq,
+        ts: Math.floor(at),
+      };
       this.deliver(corruptLevel(w, this.corruptCount++), now);
     }
     if (o.gap_rate > 0 && this.faultRng() < o.gap_rate) {
@@ -550,7 +632,19 @@ export class MockVenue implements VenueAdapter {
       return; // applied to our book, never sent: the next message's seq skips one
     }
     this.stats.levels++;
-    this.deliver({ type: "level", market: this.universe[i].market_id, outcome: b.outcomeId, side, price: PRICE[tick], size, seq: b.seq, ts: Math.floor(at) } satisfies MockWireLevel, now);
+    this.deliver(
+      {
+        type: "level",
+        market: this.universe[i].market_id,
+        outcome: b.outcomeId,
+        side,
+        price: PRICE[tick],
+        size,
+        seq: b.seq,
+        ts: Math.floor(at),
+      } satisfies MockWireLevel,
+      now,
+    );
   }
 
   /** Keeps the one timer set to the next thing due (coalesced to batchMs). */

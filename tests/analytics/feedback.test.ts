@@ -24,8 +24,13 @@ describe("stats → scheduler feedback", () => {
     const dir = mkdtempSync(join(tmpdir(), "feedback-"));
     dirs.push(dir);
     const universe: MarketInfo[] = Array.from({ length: 30 }, (_, i) => ({
-      venue: "mock", market_id: `m${String(i).padStart(2, "0")}`, outcome_ids: ["yes", "no"], title: `Market ${i}`,
-      close_ts: T + 30 * 86_400_000, status: "active", tags: [],
+      venue: "mock",
+      market_id: `m${String(i).padStart(2, "0")}`,
+      outcome_ids: ["yes", "no"],
+      title: `Market ${i}`,
+      close_ts: T + 30 * 86_400_000,
+      status: "active",
+      tags: [],
     }));
     await writeUniverse(dir, "mock", universe, T);
 
@@ -39,8 +44,22 @@ describe("stats → scheduler feedback", () => {
           const seq = best ? k + 1 : 1 + Math.floor(k / 20);
           const size = best ? 5000 + n : 10 + n;
           const spread = best ? 0.01 : 0.05 + n * 0.001;
-          rows.push(normalizeSnapshot({ tsRecv: T + k * 10_000, venue: "mock", marketId: m.market_id, outcomeId: outcome, seq,
-            bidPx: [0.4, 0.39], bidSz: [size, size], askPx: [0.4 + spread, 0.41 + spread], askSz: [size, size] }, 50));
+          rows.push(
+            normalizeSnapshot(
+              {
+                tsRecv: T + k * 10_000,
+                venue: "mock",
+                marketId: m.market_id,
+                outcomeId: outcome,
+                seq,
+                bidPx: [0.4, 0.39],
+                bidSz: [size, size],
+                askPx: [0.4 + spread, 0.41 + spread],
+                askSz: [size, size],
+              },
+              50,
+            ),
+          );
         }
       }
     }
@@ -50,10 +69,20 @@ describe("stats → scheduler feedback", () => {
     const now = T + 3_600_000;
     const scores = await readLatestStats(dir, "mock", now);
     expect(scores?.size).toBe(30);
-    const topByScore = [...scores!].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([id]) => id).sort();
+    const topByScore = [...scores!]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([id]) => id)
+      .sort();
     expect(topByScore).toEqual(BEST);
 
-    const settings = { ...COLLECT_DEFAULTS, hot_count: 3, max_subs_per_venue: 8, rotation_period_secs: 180, subscription_churn_limit_per_minute: 4 };
+    const settings = {
+      ...COLLECT_DEFAULTS,
+      hot_count: 3,
+      max_subs_per_venue: 8,
+      rotation_period_secs: 180,
+      subscription_churn_limit_per_minute: 4,
+    };
     let prev: TargetSet | undefined;
     const seenWarm = new Set<string>();
     for (let k = 0; k < 40; k++) {

@@ -17,7 +17,20 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 function rows(start: number, n: number, market = "m1"): SnapshotRow[] {
   return Array.from({ length: n }, (_, i) =>
-    normalizeSnapshot({ tsRecv: start + i * 2000, venue: "mock", marketId: market, outcomeId: "yes", seq: i + 1, bidPx: [0.4], bidSz: [10 + i], askPx: [0.5], askSz: [5] }, 50),
+    normalizeSnapshot(
+      {
+        tsRecv: start + i * 2000,
+        venue: "mock",
+        marketId: market,
+        outcomeId: "yes",
+        seq: i + 1,
+        bidPx: [0.4],
+        bidSz: [10 + i],
+        askPx: [0.5],
+        askSz: [5],
+      },
+      50,
+    ),
   );
 }
 
@@ -25,7 +38,8 @@ function rows(start: number, n: number, market = "m1"): SnapshotRow[] {
 async function dataset(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "mine-err-"));
   dirs.push(dir);
-  for (const ts of [T + 600 * M, T + 605 * M, T + 660 * M]) await writeSnapshotFile(join(dir, bucketPath("mock", ts, 5)), rows(ts, 20));
+  for (const ts of [T + 600 * M, T + 605 * M, T + 660 * M])
+    await writeSnapshotFile(join(dir, bucketPath("mock", ts, 5)), rows(ts, 20));
   return dir;
 }
 
@@ -35,7 +49,6 @@ function put(dir: string, rel: string, bytes: Uint8Array | string): string {
   writeFileSync(p, bytes);
   return p;
 }
-
 
 describe("range pruning", () => {
   test("partitions outside the range are never opened", async () => {
@@ -49,8 +62,13 @@ describe("range pruning", () => {
     expect(r.skipped).toEqual([]);
     expect(r.totals.files).toBe(3);
     expect(r.totals.rows).toBe(60);
-    const listed = listDatasetFiles(dir, { venues: ["mock"], fromTs: T + 600 * M, toTs: T + 660 * M }).map((f) => f.abs);
-    expect(listed).toEqual([join(dir, bucketPath("mock", T + 600 * M, 5)), join(dir, bucketPath("mock", T + 605 * M, 5))]);
+    const listed = listDatasetFiles(dir, { venues: ["mock"], fromTs: T + 600 * M, toTs: T + 660 * M }).map(
+      (f) => f.abs,
+    );
+    expect(listed).toEqual([
+      join(dir, bucketPath("mock", T + 600 * M, 5)),
+      join(dir, bucketPath("mock", T + 605 * M, 5)),
+    ]);
   }, 60_000);
 });
 
@@ -80,7 +98,9 @@ describe("unreadable files", () => {
 describe("nothing to mine", () => {
   test("an empty range is a clear error", async () => {
     const dir = await dataset();
-    await expect(mine({ dataDir: dir, from: T + 48 * 60 * M, to: T + 72 * 60 * M, top: 5 })).rejects.toThrow(/no snapshot files in range/);
+    await expect(mine({ dataDir: dir, from: T + 48 * 60 * M, to: T + 72 * 60 * M, top: 5 })).rejects.toThrow(
+      /no snapshot files in range/,
+    );
     const p = await runCli(["mine", "--data-dir", dir, "--from", "2026-02-01"]);
     expect(p.code).toBe(1);
     expect(p.stderr).toContain("no snapshot files in range");
@@ -90,7 +110,9 @@ describe("nothing to mine", () => {
   test("a missing data dir or venue is a clear error", async () => {
     const dir = await dataset();
     await expect(mine({ dataDir: join(dir, "nope"), from: T, to: T + M, top: 5 })).rejects.toThrow(UserError);
-    await expect(mine({ dataDir: dir, venues: ["kalshi"], from: T, to: T + 60 * M, top: 5 })).rejects.toThrow(/no data for venue kalshi/);
+    await expect(mine({ dataDir: dir, venues: ["kalshi"], from: T, to: T + 60 * M, top: 5 })).rejects.toThrow(
+      /no data for venue kalshi/,
+    );
   }, 60_000);
 
   test("a bad --from or a reversed range is bad usage (exit 2)", async () => {

@@ -27,11 +27,26 @@ function writeFile(path: string, bytes: Uint8Array): void {
   writeFileSync(path, bytes);
 }
 
-function row(ts: number, market: string, outcome: string, seq: number, bids: [number, number][], asks: [number, number][], stale: string | null = null): SnapshotRow {
+function row(
+  ts: number,
+  market: string,
+  outcome: string,
+  seq: number,
+  bids: [number, number][],
+  asks: [number, number][],
+  stale: string | null = null,
+): SnapshotRow {
   return normalizeSnapshot(
     {
-      tsRecv: ts, venue: "mock", marketId: market, outcomeId: outcome, seq,
-      bidPx: bids.map((l) => l[0]), bidSz: bids.map((l) => l[1]), askPx: asks.map((l) => l[0]), askSz: asks.map((l) => l[1]),
+      tsRecv: ts,
+      venue: "mock",
+      marketId: market,
+      outcomeId: outcome,
+      seq,
+      bidPx: bids.map((l) => l[0]),
+      bidSz: bids.map((l) => l[1]),
+      askPx: asks.map((l) => l[0]),
+      askSz: asks.map((l) => l[1]),
       staleReason: stale,
     },
     50,
@@ -44,8 +59,16 @@ function row(ts: number, market: string, outcome: string, seq: number, bids: [nu
  */
 async function knownDataset(): Promise<string> {
   const dir = tempDir();
-  const bidsA: [number, number][] = [[0.4, 10], [0.39, 20], [0.38, 30], [0.37, 40]]; // top-3 bid sizes: 60
-  const asksA: [number, number][] = [[0.45, 5], [0.46, 5]]; // 10
+  const bidsA: [number, number][] = [
+    [0.4, 10],
+    [0.39, 20],
+    [0.38, 30],
+    [0.37, 40],
+  ]; // top-3 bid sizes: 60
+  const asksA: [number, number][] = [
+    [0.45, 5],
+    [0.46, 5],
+  ]; // 10
   const hour0 = [
     row(T + 59 * M + 50 * S, "mA", "yes", 1, bidsA, asksA),
     row(T + 59 * M + 52 * S, "mA", "yes", 1, bidsA, asksA),
@@ -58,8 +81,14 @@ async function knownDataset(): Promise<string> {
     row(T + 59 * M + 56 * S, "mB", "yes", 0, [], [[0.35, 50]]),
     row(T + 59 * M + 58 * S, "mB", "yes", 0, [], []),
   ];
-  const bidsA2: [number, number][] = [[0.4, 10], [0.39, 20]]; // 30
-  const asksA2: [number, number][] = [[0.42, 5], [0.46, 5]]; // 10
+  const bidsA2: [number, number][] = [
+    [0.4, 10],
+    [0.39, 20],
+  ]; // 30
+  const asksA2: [number, number][] = [
+    [0.42, 5],
+    [0.46, 5],
+  ]; // 10
   const hour1 = [
     row(T + 60 * M, "mA", "yes", 5, bidsA2, asksA2),
     row(T + 60 * M + 2 * S, "mA", "yes", 7, bidsA2, asksA2),
@@ -70,10 +99,25 @@ async function knownDataset(): Promise<string> {
     row(T + 60 * M + 20 * S, "mC", "no", 12, [[0.5, 1]], [[0.6, 2]]),
     row(T + 60 * M + 30 * S, "mC", "no", 13, [[0.5, 1]], [[0.6, 2]]),
   ];
-  writeFile(join(dir, bucketPath("mock", T + 55 * M, 5)), parquetBytes(rowsToTable(hour0).select([...REQUIRED_COLUMNS])));
+  writeFile(
+    join(dir, bucketPath("mock", T + 55 * M, 5)),
+    parquetBytes(rowsToTable(hour0).select([...REQUIRED_COLUMNS])),
+  );
   await writeSnapshotFile(join(dir, bucketPath("mock", T + 60 * M, 5)), hour1);
-  const universe = ["mA", "mB", "mC"].map((id) => JSON.stringify({ market_id: id, outcome_ids: ["yes", "no"], title: `Title of ${id}`, close_ts: null, status: "active", tags: [] }));
-  writeFile(join(dir, "metadata/venue=mock/date=2026-01-01/universe.jsonl"), new TextEncoder().encode(universe.join("\n") + "\n"));
+  const universe = ["mA", "mB", "mC"].map((id) =>
+    JSON.stringify({
+      market_id: id,
+      outcome_ids: ["yes", "no"],
+      title: `Title of ${id}`,
+      close_ts: null,
+      status: "active",
+      tags: [],
+    }),
+  );
+  writeFile(
+    join(dir, "metadata/venue=mock/date=2026-01-01/universe.jsonl"),
+    new TextEncoder().encode(universe.join("\n") + "\n"),
+  );
   return dir;
 }
 
@@ -126,9 +170,17 @@ describe("mine", () => {
 
   test("minutes watched come from the subscription journal when there is one", async () => {
     const dir = await knownDataset();
-    const ev = (ts: number, market: string, outcome: string, action: string) => JSON.stringify({ ts, venue: "mock", market_id: market, outcome_id: outcome, action, reason: "warm" });
-    const lines = [ev(T + 59 * M, "mA", "yes", "subscribe"), ev(T + 60 * M + 30_000, "mA", "yes", "unsubscribe"), ev(T + 61 * M, "mA", "yes", "subscribe")];
-    writeFile(join(dir, "subscriptions/venue=mock/date=2026-01-01/events.jsonl"), new TextEncoder().encode(lines.join("\n") + "\n"));
+    const ev = (ts: number, market: string, outcome: string, action: string) =>
+      JSON.stringify({ ts, venue: "mock", market_id: market, outcome_id: outcome, action, reason: "warm" });
+    const lines = [
+      ev(T + 59 * M, "mA", "yes", "subscribe"),
+      ev(T + 60 * M + 30_000, "mA", "yes", "unsubscribe"),
+      ev(T + 61 * M, "mA", "yes", "subscribe"),
+    ];
+    writeFile(
+      join(dir, "subscriptions/venue=mock/date=2026-01-01/events.jsonl"),
+      new TextEncoder().encode(lines.join("\n") + "\n"),
+    );
     const r = await mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 10, writeStats: false });
     expect(r.venues[0].minutesSource).toBe("journal");
     const a = r.books.get("mock")!.find((b) => b.market_id === "mA")!;
@@ -149,7 +201,7 @@ describe("mine", () => {
 async function randomDataset(seed: number): Promise<string> {
   const dir = tempDir();
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const rows: SnapshotRow[] = [];
   for (let m = 0; m < 12; m++) {
     for (const outcome of ["yes", "no"]) {
@@ -195,10 +247,17 @@ describe("mine vs DuckDB", () => {
     const key = (b: { market_id: string; outcome_id: string }) => `${b.market_id}/${b.outcome_id}`;
     // Same tie-breaks as the miner; values rounded so float summation order cannot reorder exact ties.
     const rnd = (x: number) => Math.round(x * 1e9) / 1e9;
-    const byId = (a: { market_id: string; outcome_id: string }, b: { market_id: string; outcome_id: string }) => key(a).localeCompare(key(b));
+    const byId = (a: { market_id: string; outcome_id: string }, b: { market_id: string; outcome_id: string }) =>
+      key(a).localeCompare(key(b));
     const dDepth = [...duck].sort((a, b) => rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b)).slice(0, 10);
-    const dSpread = duck.filter((b) => b.avg_spread !== null).sort((a, b) => rnd(a.avg_spread!) - rnd(b.avg_spread!) || rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b)).slice(0, 10);
-    const dAct = duck.filter((b) => b.activity !== null).sort((a, b) => rnd(b.activity!) - rnd(a.activity!) || byId(a, b)).slice(0, 10);
+    const dSpread = duck
+      .filter((b) => b.avg_spread !== null)
+      .sort((a, b) => rnd(a.avg_spread!) - rnd(b.avg_spread!) || rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b))
+      .slice(0, 10);
+    const dAct = duck
+      .filter((b) => b.activity !== null)
+      .sort((a, b) => rnd(b.activity!) - rnd(a.activity!) || byId(a, b))
+      .slice(0, 10);
     const v = r.venues[0];
     expect(v.top.depth.map(key)).toEqual(dDepth.map(key));
     expect(v.top.spread.map(key)).toEqual(dSpread.map(key));

@@ -17,21 +17,46 @@ const tmp = () => {
 
 function book(market: string, outcome: string, score: number, extra: Partial<BookMetrics> = {}): BookMetrics {
   return {
-    market_id: market, outcome_id: outcome, snapshots: 10, minutes_watched: 5, avg_depth: 100, avg_spread: 0.02, median_spread: 0.02,
-    share_one_sided: 0, share_empty: 0, share_stale: 0, changes: 3, observed_minutes: 4, activity: 0.75, avg_mid: 0.5,
-    first_ts: 1, last_ts: 2, score, ...extra,
+    market_id: market,
+    outcome_id: outcome,
+    snapshots: 10,
+    minutes_watched: 5,
+    avg_depth: 100,
+    avg_spread: 0.02,
+    median_spread: 0.02,
+    share_one_sided: 0,
+    share_empty: 0,
+    share_stale: 0,
+    changes: 3,
+    observed_minutes: 4,
+    activity: 0.75,
+    avg_mid: 0.5,
+    first_ts: 1,
+    last_ts: 2,
+    score,
+    ...extra,
   };
 }
 
 describe("stats cache", () => {
   test("round-trips, atomically (no temp file left), nulls kept", async () => {
     const dir = tmp();
-    const p = writeStats(dir, "mock", "2026-01-01", [book("a", "yes", 0.5), book("b", "no", 0.25, { avg_spread: null, activity: null })]);
+    const p = writeStats(dir, "mock", "2026-01-01", [
+      book("a", "yes", 0.5),
+      book("b", "no", 0.25, { avg_spread: null, activity: null }),
+    ]);
     expect(p).toBe(statsPath(dir, "mock", "2026-01-01"));
     expect(readdirSync(join(dir, "stats/venue=mock/date=2026-01-01"))).toEqual(["stats.parquet"]);
     const rows = await readStatsFile(p);
     expect(rows.length).toBe(2);
-    expect(rows[1]).toMatchObject({ market_id: "b", outcome_id: "no", score: 0.25, avg_spread: null, activity: null, snapshots: 10 });
+    expect(rows[1]).toMatchObject({
+      market_id: "b",
+      outcome_id: "no",
+      score: 0.25,
+      avg_spread: null,
+      activity: null,
+      snapshots: 10,
+    });
   });
 
   test("readLatestStats: today's file, else the latest earlier day; never a future day; market = best outcome", async () => {
@@ -42,7 +67,12 @@ describe("stats cache", () => {
     writeStats(dir, "mock", "2026-01-02", [book("a", "yes", 0.2), book("a", "no", 0.7), book("b", "yes", 0.4)]);
     writeStats(dir, "mock", "2026-01-05", [book("future", "yes", 1)]);
     const s = await readLatestStats(dir, "mock", day("2026-01-03"));
-    expect(s).toEqual(new Map([["a", 0.7], ["b", 0.4]]));
+    expect(s).toEqual(
+      new Map([
+        ["a", 0.7],
+        ["b", 0.4],
+      ]),
+    );
     expect(await readLatestStats(dir, "mock", day("2026-01-01"))).toEqual(new Map([["old", 0.9]]));
     expect(await readLatestStats(dir, "other", day("2026-01-03"))).toBeUndefined();
     expect(existsSync(join(dir, "stats/venue=mock/date=2026-01-05/stats.parquet"))).toBe(true);
@@ -75,7 +105,12 @@ describe("score", () => {
 describe("subscription journal", () => {
   test("watched minutes per book, clipped to the range, open subscriptions run to the end", () => {
     const M = 60_000;
-    const ev = (ts: number, market: string, action: "subscribe" | "unsubscribe", outcome: string | null = "yes"): JournalEvent => ({ ts: ts * M, market_id: market, outcome_id: outcome, action });
+    const ev = (
+      ts: number,
+      market: string,
+      action: "subscribe" | "unsubscribe",
+      outcome: string | null = "yes",
+    ): JournalEvent => ({ ts: ts * M, market_id: market, outcome_id: outcome, action });
     const events = [
       ev(0, "a", "subscribe"),
       ev(3, "a", "unsubscribe"),
@@ -86,7 +121,11 @@ describe("subscription journal", () => {
       ev(20, "m", "subscribe", null),
       ev(25, "m", "unsubscribe", null),
     ];
-    const w = watchedMinutes(events.sort((x, y) => x.ts - y.ts), 1 * M, 60 * M);
+    const w = watchedMinutes(
+      events.sort((x, y) => x.ts - y.ts),
+      1 * M,
+      60 * M,
+    );
     expect(w.get("a\u0000yes")).toBe(2 + 2);
     expect(w.get("b\u0000yes")).toBe(4);
     expect(w.get("c\u0000yes")).toBe(10);

@@ -60,8 +60,15 @@ describe("minutes_watched after a crash", () => {
   }, 60_000);
 
   test("an old journal (no run markers) keeps its meaning next to a newer run that crashed", () => {
-    const ev = (min: number, action: "subscribe" | "unsubscribe" | "start" | "alive", market?: string, reason?: string): JournalEvent =>
-      action === "start" || action === "alive" ? { ts: T0 + min * M, action } : { ts: T0 + min * M, market_id: market!, outcome_id: "yes", action, reason };
+    const ev = (
+      min: number,
+      action: "subscribe" | "unsubscribe" | "start" | "alive",
+      market?: string,
+      reason?: string,
+    ): JournalEvent =>
+      action === "start" || action === "alive"
+        ? { ts: T0 + min * M, action }
+        : { ts: T0 + min * M, market_id: market!, outcome_id: "yes", action, reason };
     const events: JournalEvent[] = [
       // An old collector (no markers) subscribes a, then crashes: as before, a counts until it is unsubscribed.
       ev(0, "subscribe", "a", "hot"),

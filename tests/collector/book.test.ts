@@ -49,7 +49,7 @@ describe("BookSide", () => {
 
   test("matches a sorted-map reference over a random sequence", () => {
     let x = 12345;
-    const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const s = new BookSide(true);
     const ref = new Map<number, number>();
     for (let i = 0; i < 5000; i++) {
@@ -67,10 +67,34 @@ describe("BookSide", () => {
 describe("BookStore", () => {
   test("a book event replaces the book, sorted, with zero-size levels removed", () => {
     const s = store();
-    expect(s.applyBook(bookEvent("m", "yes", [[0.4, 5], [0.45, 2], [0.3, 0]], [[0.6, 1], [0.55, 3]], 10) as BookSnapshotEvent, 2000)).toBe(Applied.Ok);
+    expect(
+      s.applyBook(
+        bookEvent(
+          "m",
+          "yes",
+          [
+            [0.4, 5],
+            [0.45, 2],
+            [0.3, 0],
+          ],
+          [
+            [0.6, 1],
+            [0.55, 3],
+          ],
+          10,
+        ) as BookSnapshotEvent,
+        2000,
+      ),
+    ).toBe(Applied.Ok);
     const b = s.get("m", "yes")!;
-    expect(levels(b.bids)).toEqual([[0.45, 2], [0.4, 5]]);
-    expect(levels(b.asks)).toEqual([[0.55, 3], [0.6, 1]]);
+    expect(levels(b.bids)).toEqual([
+      [0.45, 2],
+      [0.4, 5],
+    ]);
+    expect(levels(b.asks)).toEqual([
+      [0.55, 3],
+      [0.6, 1],
+    ]);
     expect(b.seq).toBe(10);
     expect(b.staleReason).toBeNull();
     expect(b.lastUpdateTs).toBe(2000);
@@ -93,7 +117,10 @@ describe("BookStore", () => {
     expect(s.applyLevel(levelEvent("m", "yes", "bid", 0.4, 0, 5) as LevelEvent, 0)).toBe(Applied.Ok);
     const b = s.get("m", "yes")!;
     expect(b.bids.len).toBe(0);
-    expect(levels(b.asks)).toEqual([[0.58, 4], [0.6, 3]]);
+    expect(levels(b.asks)).toEqual([
+      [0.58, 4],
+      [0.6, 3],
+    ]);
     expect(b.seq).toBe(5);
   });
 
@@ -165,8 +192,10 @@ describe("BookStore", () => {
     const b = s.get("m", "yes")!;
     const seen: number[] = [];
     // Kalshi's deltas carry the subscription's seq, not a per-book one (bookSeq false)
-    const lvl = (seq: number | null) => s.applyLevel({ ...(levelEvent("m", "yes", "bid", 0.4, 1, seq, "add") as LevelEvent), bookSeq: false }, 0);
-    const book = (seq: number | null) => s.applyBook(bookEvent("m", "yes", [[0.4, 5]], [], seq) as BookSnapshotEvent, 0);
+    const lvl = (seq: number | null) =>
+      s.applyLevel({ ...(levelEvent("m", "yes", "bid", 0.4, 1, seq, "add") as LevelEvent), bookSeq: false }, 0);
+    const book = (seq: number | null) =>
+      s.applyBook(bookEvent("m", "yes", [[0.4, 5]], [], seq) as BookSnapshotEvent, 0);
     expect(book(4997)).toBe(Applied.Ok);
     seen.push(b.seq);
     for (const q of [4998, 4999, 5000]) {
@@ -209,10 +238,12 @@ describe("BookStore", () => {
 
 describe("BookStore: a full book older than the data already applied", () => {
   const book = (bids: [number, number][], asks: [number, number][], sourceTs: number | null): BookSnapshotEvent => ({
-    ...(bookEvent("m", "yes", bids, asks) as BookSnapshotEvent), sourceTs,
+    ...(bookEvent("m", "yes", bids, asks) as BookSnapshotEvent),
+    sourceTs,
   });
   const level = (price: number, size: number, sourceTs: number): LevelEvent => ({
-    ...(levelEvent("m", "yes", "bid", price, size) as LevelEvent), sourceTs,
+    ...(levelEvent("m", "yes", "bid", price, size) as LevelEvent),
+    sourceTs,
   });
 
   test("a REST book stamped before the last socket update is dropped; the book keeps the newer data", () => {
@@ -222,7 +253,10 @@ describe("BookStore: a full book older than the data already applied", () => {
     // The resync request went out at 5_000 and its answer (venue time 5_100) lands after the socket update.
     expect(s.applyBook(book([[0.4, 99]], [[0.6, 99]], 5_100), 5_300)).toBe(Applied.Outdated);
     const b = s.get("m", "yes")!;
-    expect(levels(b.bids)).toEqual([[0.45, 3], [0.4, 10]]);
+    expect(levels(b.bids)).toEqual([
+      [0.45, 3],
+      [0.4, 10],
+    ]);
     expect(b.sourceTs).toBe(5_200);
   });
 

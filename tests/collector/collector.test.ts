@@ -31,8 +31,18 @@ async function setup(opts: { settings?: Partial<CollectSettings>; targets?: (now
   const settings = { ...COLLECT_DEFAULTS, ...opts.settings };
   const m = refs(4);
   const vc = new VenueCollector({
-    venue: "fake", settings, adapter, sink, clock, metrics, dataDir, topK: 50, flushSecs: 5, logIntervalSecs: 10,
-    targets: opts.targets ?? (() => ({ hot: [m[0]], warm: m.slice(1) })), log: silentLog,
+    venue: "fake",
+    settings,
+    adapter,
+    sink,
+    clock,
+    metrics,
+    dataDir,
+    topK: 50,
+    flushSecs: 5,
+    logIntervalSecs: 10,
+    targets: opts.targets ?? (() => ({ hot: [m[0]], warm: m.slice(1) })),
+    log: silentLog,
   });
   return { dataDir, clock, adapter, sink, metrics, vc, collector: new Collector([vc], sink) };
 }
@@ -53,11 +63,26 @@ describe("VenueCollector", () => {
     expect(adapter.ops("close").length).toBe(1);
     const j = await readJournal(join(dataDir, journalPath("fake", T0)));
     expect(j.length).toBe(16);
-    expect(j[0]).toEqual({ ts: T0, venue: "fake", market_id: "m0", outcome_id: "yes", action: "subscribe", reason: "hot" });
+    expect(j[0]).toEqual({
+      ts: T0,
+      venue: "fake",
+      market_id: "m0",
+      outcome_id: "yes",
+      action: "subscribe",
+      reason: "hot",
+    });
     expect(j[2].reason).toBe("warm");
     // the stop unsubscribes every current book, at the stop time
-    expect(j.slice(8).map((e) => `${e.ts - T0} ${e.market_id} ${e.outcome_id} ${e.action} ${e.reason}`).sort()).toEqual(
-      j.slice(0, 8).map((e) => `20000 ${e.market_id} ${e.outcome_id} unsubscribe stop`).sort(),
+    expect(
+      j
+        .slice(8)
+        .map((e) => `${e.ts - T0} ${e.market_id} ${e.outcome_id} ${e.action} ${e.reason}`)
+        .sort(),
+    ).toEqual(
+      j
+        .slice(0, 8)
+        .map((e) => `20000 ${e.market_id} ${e.outcome_id} unsubscribe stop`)
+        .sort(),
     );
     const before = sink.rows.length;
     await clock.runUntil(T0 + 60_000);
@@ -71,7 +96,10 @@ describe("VenueCollector", () => {
       const slot = Math.floor((now - T0) / 180_000);
       return { hot: all.slice(0, 2), warm: all.slice(2 + (slot % 4) * 6, 8 + (slot % 4) * 6) };
     };
-    const { dataDir, clock, adapter, collector } = await setup({ settings: { subscription_churn_limit_per_minute: 5 }, targets });
+    const { dataDir, clock, adapter, collector } = await setup({
+      settings: { subscription_churn_limit_per_minute: 5 },
+      targets,
+    });
     await collector.start();
     await clock.runUntil(T0 + 3600_000);
     await collector.stop();
@@ -103,7 +131,10 @@ describe("VenueCollector", () => {
     adapter.emit(bookEvent("m0", "yes", [[0.5, 1]], [[0.6, 1]], 20));
     await clock.runUntil(T0 + 8000);
     expect(sink.of("m0", "yes").map((r) => [r.status, r.err])).toEqual([
-      ["ok", null], ["stale", "seq gap: expected 3 got 9"], ["stale", "seq gap: expected 3 got 9"], ["ok", null],
+      ["ok", null],
+      ["stale", "seq gap: expected 3 got 9"],
+      ["stale", "seq gap: expected 3 got 9"],
+      ["ok", null],
     ]);
     await collector.stop();
     expect(metrics.get(M.gaps, { venue: "fake" })).toBe(2);
@@ -171,7 +202,8 @@ describe("VenueCollector", () => {
   test("watchdog: a silent book with the connection up goes stale and is resubscribed, with growing patience", async () => {
     const { dataDir, clock, adapter, sink, collector } = await setup({ settings: { silence_timeout_secs: 60 } });
     await collector.start();
-    for (const id of ["m0", "m1", "m2", "m3"]) for (const o of ["yes", "no"]) adapter.emit(bookEvent(id, o, [[0.4, 1]], [[0.6, 1]], 1));
+    for (const id of ["m0", "m1", "m2", "m3"])
+      for (const o of ["yes", "no"]) adapter.emit(bookEvent(id, o, [[0.4, 1]], [[0.6, 1]], 1));
     // Only m0 keeps ticking; m1 answers its resubscribe with a book at 61 s; m2 and m3 never answer.
     for (let t = 5000, s = 2; t <= 300_000; t += 5000, s++) {
       await clock.runUntil(T0 + t);
@@ -184,14 +216,23 @@ describe("VenueCollector", () => {
       }
     }
     await collector.stop();
-    const unsubAt = (id: string) => adapter.ops("unsubscribe").filter((c) => c.ids.includes(id)).map((c) => c.ts - T0);
+    const unsubAt = (id: string) =>
+      adapter
+        .ops("unsubscribe")
+        .filter((c) => c.ids.includes(id))
+        .map((c) => c.ts - T0);
     // Checks run every 15 s; patience doubles after each resubscribe (60 s, 120 s, 240 s…).
     expect(unsubAt("m0")).toEqual([]);
     expect(unsubAt("m1")).toEqual([60_000, 195_000]);
     expect(unsubAt("m2")).toEqual([60_000, 180_000]);
     const resubs = adapter.calls.filter((c) => c.ts === T0 + 60_000);
     expect(resubs.map((c) => [c.op, c.ids.join()])).toEqual([
-      ["unsubscribe", "m1"], ["subscribe", "m1"], ["unsubscribe", "m2"], ["subscribe", "m2"], ["unsubscribe", "m3"], ["subscribe", "m3"],
+      ["unsubscribe", "m1"],
+      ["subscribe", "m1"],
+      ["unsubscribe", "m2"],
+      ["subscribe", "m2"],
+      ["unsubscribe", "m3"],
+      ["subscribe", "m3"],
     ]);
     const row = (id: string, t: number) => sink.of(id, "yes").find((r) => r.ts_recv === T0 + t)!;
     expect([row("m1", 50_000).status, row("m1", 70_000).status]).toEqual(["ok", "ok"]);
@@ -199,8 +240,15 @@ describe("VenueCollector", () => {
     expect(row("m2", 70_000).err).toBe("silent feed: no message since 2026-01-01T00:00:00.000Z");
     expect(row("m0", 300_000).status).toBe("ok");
     const j = await readJournal(join(dataDir, journalPath("fake", T0)));
-    expect(j.filter((e) => e.reason === "watchdog" && e.market_id === "m1" && e.outcome_id === "yes").map((e) => [e.ts - T0, e.action])).toEqual([
-      [60_000, "unsubscribe"], [60_000, "subscribe"], [195_000, "unsubscribe"], [195_000, "subscribe"],
+    expect(
+      j
+        .filter((e) => e.reason === "watchdog" && e.market_id === "m1" && e.outcome_id === "yes")
+        .map((e) => [e.ts - T0, e.action]),
+    ).toEqual([
+      [60_000, "unsubscribe"],
+      [60_000, "subscribe"],
+      [195_000, "unsubscribe"],
+      [195_000, "subscribe"],
     ]);
   });
 
@@ -260,8 +308,18 @@ describe("VenueCollector", () => {
     const m = refs(2);
     const make = (venue: string, adapter: FakeAdapter) =>
       new VenueCollector({
-        venue, settings: COLLECT_DEFAULTS, adapter, sink, clock, metrics, dataDir, topK: 50, flushSecs: 5, logIntervalSecs: 10,
-        targets: () => ({ hot: [m[0]], warm: [m[1]] }), log: silentLog,
+        venue,
+        settings: COLLECT_DEFAULTS,
+        adapter,
+        sink,
+        clock,
+        metrics,
+        dataDir,
+        topK: 50,
+        flushSecs: 5,
+        logIntervalSecs: 10,
+        targets: () => ({ hot: [m[0]], warm: [m[1]] }),
+        log: silentLog,
       });
     const stalled = new StallingAdapter(clock);
     const healthy = new FakeAdapter(clock);

@@ -44,20 +44,35 @@ beforeAll(async () => {
     top_k: TOP_K,
     writer: { bucket_minutes: 5, flush_secs: 5 },
     collector: {
-      max_subs_per_venue: 30, hot_count: 6, rotation_period_secs: PERIOD_MS / 1000,
-      snapshot_interval_ms_hot: HOT_MS, snapshot_interval_ms_warm: WARM_MS, subscription_churn_limit_per_minute: CHURN,
+      max_subs_per_venue: 30,
+      hot_count: 6,
+      rotation_period_secs: PERIOD_MS / 1000,
+      snapshot_interval_ms_hot: HOT_MS,
+      snapshot_interval_ms_warm: WARM_MS,
+      subscription_churn_limit_per_minute: CHURN,
     },
     venues: { mock: { universe_size: 120, seed: 2, updates_per_sec: 2 } },
   });
   const clock = new SimClock(T0);
   const scanned = await scanAll(config, { clock, env: {} });
   expect(scanned[0].ok).toBe(true);
-  universe = (await Bun.file(scanned[0].path!).text()).trim().split("\n").map((l) => JSON.parse(l));
+  universe = (await Bun.file(scanned[0].path!).text())
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   summary = await runCollect(config, { clock, durationMs: HOUR });
   journal = await readJournal(join(dir, journalPath("mock", T0)));
   files = [...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: dir })].sort();
   const df = pl.concat(files.map((f) => pl.readParquet(join(dir, f))));
-  types = Object.fromEntries(Object.entries(df.schema as Record<string, unknown>).map(([k, t]) => [k, String(t).replaceAll("DataType(", "(").replace(/\((\w+)\)/g, "$1").replace(/^\((.*)\)$/, "$1")]));
+  types = Object.fromEntries(
+    Object.entries(df.schema as Record<string, unknown>).map(([k, t]) => [
+      k,
+      String(t)
+        .replaceAll("DataType(", "(")
+        .replace(/\((\w+)\)/g, "$1")
+        .replace(/^\((.*)\)$/, "$1"),
+    ]),
+  );
   rows = df.toRecords() as unknown as SnapshotRow[];
   consola.level = 3;
 }, 120_000);
@@ -87,10 +102,26 @@ describe("collect one simulated hour of the mock venue", () => {
   test("schema: the exact column order and types", () => {
     expect(Object.keys(types).slice(0, REQUIRED_COLUMNS.length)).toEqual([...REQUIRED_COLUMNS]);
     expect(types).toMatchObject({
-      ts_recv: "Int64", venue: "String", market_id: "String", outcome_id: "String", seq: "Int64",
-      best_bid_px: "Float64", best_bid_sz: "Float64", best_ask_px: "Float64", best_ask_sz: "Float64", mid: "Float64", spread: "Float64",
-      bid_px: "List(Float64)", bid_sz: "List(Float64)", ask_px: "List(Float64)", ask_sz: "List(Float64)",
-      status: "String", err: "String", source_ts: "Int64", bid_depth3: "Float64", ask_depth3: "Float64",
+      ts_recv: "Int64",
+      venue: "String",
+      market_id: "String",
+      outcome_id: "String",
+      seq: "Int64",
+      best_bid_px: "Float64",
+      best_bid_sz: "Float64",
+      best_ask_px: "Float64",
+      best_ask_sz: "Float64",
+      mid: "Float64",
+      spread: "Float64",
+      bid_px: "List(Float64)",
+      bid_sz: "List(Float64)",
+      ask_px: "List(Float64)",
+      ask_sz: "List(Float64)",
+      status: "String",
+      err: "String",
+      source_ts: "Int64",
+      bid_depth3: "Float64",
+      ask_depth3: "Float64",
     });
     expect(summary[0].snapshots).toBe(rows.length);
   });
@@ -106,8 +137,18 @@ describe("collect one simulated hour of the mock venue", () => {
       for (let i = 1; i < a.length; i++) ok &&= a[i] > a[i - 1];
       for (const s of [...r.bid_sz, ...r.ask_sz]) ok &&= s > 0;
       ok &&= same(r.best_bid_px, b.length ? b[0] : NaN) && same(r.best_ask_px, a.length ? a[0] : NaN);
-      ok &&= same(r.mid, b.length && a.length ? (b[0] + a[0]) / 2 : NaN) && same(r.spread, b.length && a.length ? a[0] - b[0] : NaN);
-      ok &&= same(r.bid_depth3, r.bid_sz.slice(0, 3).reduce((x, y) => x + y, 0)) && same(r.ask_depth3, r.ask_sz.slice(0, 3).reduce((x, y) => x + y, 0));
+      ok &&=
+        same(r.mid, b.length && a.length ? (b[0] + a[0]) / 2 : NaN) &&
+        same(r.spread, b.length && a.length ? a[0] - b[0] : NaN);
+      ok &&=
+        same(
+          r.bid_depth3,
+          r.bid_sz.slice(0, 3).reduce((x, y) => x + y, 0),
+        ) &&
+        same(
+          r.ask_depth3,
+          r.ask_sz.slice(0, 3).reduce((x, y) => x + y, 0),
+        );
       const d = deriveStatus(b.length, a.length, r.status === "stale" ? r.err : null);
       ok &&= d.status === r.status && d.err === r.err;
       ok &&= Number(r.ts_recv) >= T0 && Number(r.ts_recv) <= END && r.venue === "mock";
@@ -164,7 +205,10 @@ describe("collect one simulated hour of the mock venue", () => {
     expect(changes.slice(0, 6).map((e) => e.reason)).toEqual(Array(6).fill("hot"));
     // The first fill (24 WARM markets, churn-limited: 14 with HOT in the first minute, 10 in the second) says "warm".
     const warm = changes.filter((e) => e.reason === "warm");
-    expect(warm.map((e) => [e.ts - T0, e.action])).toEqual([...Array(14).fill([0, "subscribe"]), ...Array(10).fill([60_000, "subscribe"])]);
+    expect(warm.map((e) => [e.ts - T0, e.action])).toEqual([
+      ...Array(14).fill([0, "subscribe"]),
+      ...Array(10).fill([60_000, "subscribe"]),
+    ]);
     const rot = changes.filter((e) => e.reason === "rotation");
     expect(rot.length).toBeGreaterThan(0);
     // No rotation before the first boundary; every period after it starts swapping WARM markets.

@@ -20,7 +20,15 @@ const T0 = Date.UTC(2026, 0, 1, 12, 0, 0); // a rotation boundary for a 180 s pe
 const PERIOD = 180_000;
 const S = 1000;
 
-const market = (id: string): MarketInfo => ({ venue: "mock", market_id: id, outcome_ids: [`${id}-yes`, `${id}-no`], title: id, close_ts: null, status: "active", tags: [] });
+const market = (id: string): MarketInfo => ({
+  venue: "mock",
+  market_id: id,
+  outcome_ids: [`${id}-yes`, `${id}-no`],
+  title: id,
+  close_ts: null,
+  status: "active",
+  tags: [],
+});
 const ids = (inputs: ScheduleInputs) => inputs.universe.map((m) => m.market_id);
 
 /** Writes a universe file in place (not atomically: the tests control exactly what is on disk). */
@@ -34,8 +42,23 @@ const jsonl = (...names: string[]) => universeToJsonl(names.map(market));
 
 function book(market_id: string, score: number): BookMetrics {
   return {
-    market_id, outcome_id: `${market_id}-yes`, snapshots: 10, minutes_watched: 5, avg_depth: 100, avg_spread: 0.02, median_spread: 0.02,
-    share_one_sided: 0, share_empty: 0, share_stale: 0, changes: 3, observed_minutes: 4, activity: 0.75, avg_mid: 0.5, first_ts: 1, last_ts: 2, score,
+    market_id,
+    outcome_id: `${market_id}-yes`,
+    snapshots: 10,
+    minutes_watched: 5,
+    avg_depth: 100,
+    avg_spread: 0.02,
+    median_spread: 0.02,
+    share_one_sided: 0,
+    share_empty: 0,
+    share_stale: 0,
+    changes: 3,
+    observed_minutes: 4,
+    activity: 0.75,
+    avg_mid: 0.5,
+    first_ts: 1,
+    last_ts: 2,
+    score,
   };
 }
 
@@ -45,7 +68,9 @@ async function open(d: string, clock: SimClock, metrics = new Metrics()) {
   log.level = 3; // info and warn, whatever the test environment's default
   const warnings: string[] = [];
   const infos: string[] = [];
-  log.setReporters([{ log: (o) => void (o.type === "warn" ? warnings : infos).push(`[${o.tag}] ${String(o.args[0])}`) }]);
+  log.setReporters([
+    { log: (o) => void (o.type === "warn" ? warnings : infos).push(`[${o.tag}] ${String(o.args[0])}`) },
+  ]);
   const inputs = await ScheduleInputs.load({ dataDir: d, venue: "mock", clock, metrics, log }, clock.now());
   return { inputs, metrics, warnings, infos };
 }
@@ -108,7 +133,9 @@ describe("ScheduleInputs", () => {
     expect(ids(inputs)).toEqual(["a", "b"]);
     expect(count(metrics, INPUT_METRICS.failures, "universe")).toBe(1);
     expect(warnings.length).toBe(1);
-    expect(warnings[0]).toContain("[collect] mock: not taking the universe file: metadata/venue=mock/date=2026-01-01/universe.jsonl:2: not valid JSON");
+    expect(warnings[0]).toContain(
+      "[collect] mock: not taking the universe file: metadata/venue=mock/date=2026-01-01/universe.jsonl:2: not valid JSON",
+    );
     expect(warnings[0]).toContain("keeping the previous universe (2 markets (2 active)");
 
     // An empty scan result is refused too (it would unsubscribe everything).
@@ -196,12 +223,22 @@ describe("ScheduleInputs", () => {
     inputs.start(PERIOD);
     writeStats(d, "mock", "2026-01-01", [book("a", 0.2), book("b", 0.7)]);
     await clock.advance(PERIOD);
-    expect(inputs.scores).toEqual(new Map([["a", 0.2], ["b", 0.7]]));
+    expect(inputs.scores).toEqual(
+      new Map([
+        ["a", 0.2],
+        ["b", 0.7],
+      ]),
+    );
     expect(count(metrics, INPUT_METRICS.reloads, "stats")).toBe(1);
 
     writeFileSync(statsPath(d, "mock", "2026-01-01"), "PAR1 this is not a parquet file PAR1");
     await clock.advance(3 * PERIOD);
-    expect(inputs.scores).toEqual(new Map([["a", 0.2], ["b", 0.7]]));
+    expect(inputs.scores).toEqual(
+      new Map([
+        ["a", 0.2],
+        ["b", 0.7],
+      ]),
+    );
     expect(count(metrics, INPUT_METRICS.failures, "stats")).toBe(1);
     expect(warnings.length).toBe(1);
     expect(warnings[0]).toContain("mock: not taking the stats file: stats/venue=mock/date=2026-01-01/stats.parquet");
@@ -222,6 +259,8 @@ describe("ScheduleInputs", () => {
     expect(ticks).toBeGreaterThanOrEqual(9); // one turn between each of the 10 slices at least
     expect(markets).toEqual(parseUniverse(text));
     expect(markets.length).toBe(10_000);
-    await expect(parseUniverseYielding(text.replace('"m5000"', "m5000"), "u.jsonl", 1000)).rejects.toThrow("u.jsonl:5001: not valid JSON");
+    await expect(parseUniverseYielding(text.replace('"m5000"', "m5000"), "u.jsonl", 1000)).rejects.toThrow(
+      "u.jsonl:5001: not valid JSON",
+    );
   });
 });

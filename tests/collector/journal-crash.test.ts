@@ -27,7 +27,10 @@ afterEach(async () => {
 });
 
 async function runAndKill(dataDir: string, venues: string[]): Promise<void> {
-  const p = Bun.spawn(["bun", CHILD, dataDir, String(START), String(CRASH), venues.join(",")], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["bun", CHILD, dataDir, String(START), String(CRASH), venues.join(",")], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   let out = "";
   const dec = new TextDecoder();
   for await (const chunk of p.stdout) {
@@ -52,7 +55,11 @@ async function gracefulRun(dataDir: string, venue: string, from: number, to: num
   await c.stop();
 }
 
-const perBook = (minutes: number) => ["m0", "m1"].flatMap((id): [string, number][] => [[`${id}\u0000no`, minutes], [`${id}\u0000yes`, minutes]]);
+const perBook = (minutes: number) =>
+  ["m0", "m1"].flatMap((id): [string, number][] => [
+    [`${id}\u0000no`, minutes],
+    [`${id}\u0000yes`, minutes],
+  ]);
 const watched = (dataDir: string, venue: string, from: number, to: number) =>
   [...watchedMinutes(minerReadJournal(dataDir, venue, from, to)!, from, to).entries()].sort();
 
@@ -68,9 +75,12 @@ describe("journal after a crash", () => {
     expect(watched(dataDir, "fake", DAY1, DAY2 + 1440 * M)).toEqual(perBook(30 + 15));
     // Day 2's file starts with what was still subscribed at midnight, so it can be read on its own.
     const day2 = await readJournal(join(dataDir, journalPath("fake2", DAY2)));
-    expect(day2.slice(0, 4).map((e) => `${e.ts - DAY2} ${e.market_id}/${e.outcome_id} ${e.action} ${e.reason}`).sort()).toEqual(
-      ["m0/no", "m0/yes", "m1/no", "m1/yes"].map((b) => `0 ${b} subscribe carry`),
-    );
+    expect(
+      day2
+        .slice(0, 4)
+        .map((e) => `${e.ts - DAY2} ${e.market_id}/${e.outcome_id} ${e.action} ${e.reason}`)
+        .sort(),
+    ).toEqual(["m0/no", "m0/yes", "m1/no", "m1/yes"].map((b) => `0 ${b} subscribe carry`));
 
     // Day 2 alone: 00:00 → 00:10 and 01:10 → 01:25.
     expect(watched(dataDir, "fake", DAY2, DAY2 + 1440 * M)).toEqual(perBook(10 + 15));

@@ -23,7 +23,10 @@ test("after a torn last line (crash mid-append) the next run's first line starts
   dirs.push(dataDir);
   const file = join(dataDir, journalPath("fake", T0));
   await mkdir(dirname(file), { recursive: true });
-  await appendFile(file, `{"ts":${T0},"venue":"fake","market_id":"m0","outcome_id":"yes","action":"subscribe","reason":"hot"}\n{"ts":${T0 + 5},"venue":"fa`);
+  await appendFile(
+    file,
+    `{"ts":${T0},"venue":"fake","market_id":"m0","outcome_id":"yes","action":"subscribe","reason":"hot"}\n{"ts":${T0 + 5},"venue":"fa`,
+  );
   const j = new SubscriptionJournal(dataDir, "fake");
   j.record(T0 + 10, { market_id: "m1", outcome_ids: ["yes"] }, "subscribe", "warm");
   await j.flush();
@@ -35,7 +38,9 @@ test("after a torn last line (crash mid-append) the next run's first line starts
     "",
   ]);
   // the miner skips the torn line and keeps both whole ones
-  expect(minerReadJournal(dataDir, "fake", T0, T0 + 60_000)!.flatMap((e) => ("market_id" in e ? [e.market_id] : []))).toEqual(["m0", "m1"]);
+  expect(
+    minerReadJournal(dataDir, "fake", T0, T0 + 60_000)!.flatMap((e) => ("market_id" in e ? [e.market_id] : [])),
+  ).toEqual(["m0", "m1"]);
 });
 
 test("a stop journals unsubscribes, so minutes watched exclude the gap until a restart", async () => {
@@ -46,8 +51,18 @@ test("a stop journals unsubscribes, so minutes watched exclude the gap until a r
   const run = () => {
     const sink = new FakeSink();
     const vc = new VenueCollector({
-      venue: "fake", settings: COLLECT_DEFAULTS, adapter: new FakeAdapter(clock), sink, clock, metrics: new Metrics(), dataDir,
-      topK: 50, flushSecs: 5, logIntervalSecs: 10, targets: () => ({ hot: [m[0]], warm: [m[1]] }), log: silentLog,
+      venue: "fake",
+      settings: COLLECT_DEFAULTS,
+      adapter: new FakeAdapter(clock),
+      sink,
+      clock,
+      metrics: new Metrics(),
+      dataDir,
+      topK: 50,
+      flushSecs: 5,
+      logIntervalSecs: 10,
+      targets: () => ({ hot: [m[0]], warm: [m[1]] }),
+      log: silentLog,
     });
     return new Collector([vc], sink);
   };
@@ -63,7 +78,12 @@ test("a stop journals unsubscribes, so minutes watched exclude the gap until a r
   const events = minerReadJournal(dataDir, "fake", T0, T0 + 3600_000)!;
   const minutes = watchedMinutes(events, T0, T0 + 3600_000);
   // 10 + 15 minutes watched per book; the hour's end (after the last stop) and the 20-minute gap are not
-  expect([...minutes.entries()].sort()).toEqual(["m0", "m1"].flatMap((id) => [[`${id}\u0000no`, 25], [`${id}\u0000yes`, 25]]));
+  expect([...minutes.entries()].sort()).toEqual(
+    ["m0", "m1"].flatMap((id) => [
+      [`${id}\u0000no`, 25],
+      [`${id}\u0000yes`, 25],
+    ]),
+  );
 });
 
 test("run markers and the day carry: a new day file starts with what is subscribed at midnight, not with what left", async () => {
@@ -82,10 +102,17 @@ test("run markers and the day carry: a new day file starts with what is subscrib
   const show = (e: { ts: number; action: string; market_id?: string; outcome_id?: string; reason?: string }) =>
     [e.ts - day2, e.action, e.market_id, e.outcome_id, e.reason].filter((x) => x !== undefined).join(" ");
   expect((await readJournal(join(dataDir, journalPath("fake", T0)), { markers: true })).map(show)).toEqual([
-    "-60000 start", "-60000 subscribe a yes hot", "-60000 subscribe b yes warm", "-60000 subscribe b no warm",
-    "-30000 unsubscribe a yes rotation", "-5000 alive",
+    "-60000 start",
+    "-60000 subscribe a yes hot",
+    "-60000 subscribe b yes warm",
+    "-60000 subscribe b no warm",
+    "-30000 unsubscribe a yes rotation",
+    "-5000 alive",
   ]);
   expect((await readJournal(join(dataDir, journalPath("fake", day2)), { markers: true })).map(show)).toEqual([
-    "0 subscribe b yes carry", "0 subscribe b no carry", "2000 subscribe c yes rotation", "5000 alive",
+    "0 subscribe b yes carry",
+    "0 subscribe b no carry",
+    "2000 subscribe c yes rotation",
+    "5000 alive",
   ]);
 });

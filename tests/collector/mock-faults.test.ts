@@ -18,16 +18,32 @@ afterEach(async () => {
 });
 const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
-async function run(mock: Record<string, unknown>, ms: number, opts: { outageMs?: number; random?: () => number; resyncDelayMs?: number } = {}) {
+async function run(
+  mock: Record<string, unknown>,
+  ms: number,
+  opts: { outageMs?: number; random?: () => number; resyncDelayMs?: number } = {},
+) {
   const dataDir = await mkdtemp(join(tmpdir(), "collector-mock-"));
   dirs.push(dataDir);
   const cfg = parseConfig({
-    collector: { max_subs_per_venue: 20, hot_count: 5, subscription_churn_limit_per_minute: 40, reconnect_base_ms: 1000, reconnect_cap_ms: 60_000 },
+    collector: {
+      max_subs_per_venue: 20,
+      hot_count: 5,
+      subscription_churn_limit_per_minute: 40,
+      reconnect_base_ms: 1000,
+      reconnect_cap_ms: 60_000,
+    },
     venues: { mock: { universe_size: 60, seed: 3, updates_per_sec: 4, ...mock } },
   }).selected[0];
   const clock = new SimClock(T0);
-  const venue = new MockVenue(cfg, { clock, env: {}, random: opts.random }, opts.outageMs !== undefined ? { outageMs: () => opts.outageMs! } : {});
-  const active = (await venue.discover()).filter((m) => m.status === "active").map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
+  const venue = new MockVenue(
+    cfg,
+    { clock, env: {}, random: opts.random },
+    opts.outageMs !== undefined ? { outageMs: () => opts.outageMs! } : {},
+  );
+  const active = (await venue.discover())
+    .filter((m) => m.status === "active")
+    .map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
   const conn: { ts: number; ev: ConnectionEvent }[] = [];
   // Tap the event stream for connection events, then hand everything to the collector.
   const connect = venue.connect.bind(venue);
@@ -44,8 +60,18 @@ async function run(mock: Record<string, unknown>, ms: number, opts: { outageMs?:
   const sink = new FakeSink();
   const metrics = new Metrics();
   const vc = new VenueCollector({
-    venue: "mock", settings: cfg.collect, adapter: venue, sink, clock, metrics, dataDir, topK: 50, flushSecs: 5, logIntervalSecs: 60,
-    targets: () => ({ hot: active.slice(0, 5), warm: active.slice(5, 20) }), log: silentLog,
+    venue: "mock",
+    settings: cfg.collect,
+    adapter: venue,
+    sink,
+    clock,
+    metrics,
+    dataDir,
+    topK: 50,
+    flushSecs: 5,
+    logIntervalSecs: 60,
+    targets: () => ({ hot: active.slice(0, 5), warm: active.slice(5, 20) }),
+    log: silentLog,
   });
   const c = new Collector([vc], sink);
   await c.start();
@@ -70,7 +96,10 @@ function checkRowsSane(rows: FakeSink["rows"]) {
 describe("collector over the mock venue", () => {
   test("a dropped connection reconnects with growing delays, books are stale until fresh books, then ok", async () => {
     // random ≈ 1: full-jitter delays sit at their ceilings 1 s, 2 s, 4 s, 8 s, 16 s…; the outage lasts 30 s.
-    const { conn, sink, metrics } = await run({ drop_rate_per_hour: 3 }, 2 * 3600_000, { outageMs: 30_000, random: () => 0.999 });
+    const { conn, sink, metrics } = await run({ drop_rate_per_hour: 3 }, 2 * 3600_000, {
+      outageMs: 30_000,
+      random: () => 0.999,
+    });
     const downs = conn.filter((c) => c.ev.state === "disconnected");
     const ups = conn.filter((c) => c.ev.state === "connected");
     const drops = downs.filter((c) => c.ev.reason === "mock: connection dropped");
@@ -78,14 +107,19 @@ describe("collector over the mock venue", () => {
     for (const d of drops) {
       // Attempts after this drop until it is back: gaps double, never a storm.
       const back = ups.find((u) => u.ts > d.ts)!;
-      const attempts = downs.filter((x) => x.ts > d.ts && x.ts <= back.ts).map((x) => x.ts).concat([back.ts]);
+      const attempts = downs
+        .filter((x) => x.ts > d.ts && x.ts <= back.ts)
+        .map((x) => x.ts)
+        .concat([back.ts]);
       const gaps = attempts.map((t, i) => t - (i === 0 ? d.ts : attempts[i - 1]));
       expect(gaps).toEqual([999, 1998, 3996, 7992, 15984]);
       // Stale rows during the outage say why; rows after the fresh books are ok again.
       const during = sink.rows.filter((r) => r.ts_recv > d.ts && r.ts_recv < back.ts);
       expect(during.length).toBeGreaterThan(0);
       for (const r of during) expect(r.status).toBe("stale");
-      expect(during.some((r) => r.err === `disconnected since ${new Date(d.ts).toISOString()} (mock: connection dropped)`)).toBe(true);
+      expect(
+        during.some((r) => r.err === `disconnected since ${new Date(d.ts).toISOString()} (mock: connection dropped)`),
+      ).toBe(true);
       const after = sink.rows.filter((r) => r.ts_recv >= back.ts + 10_000 && r.ts_recv < back.ts + 20_000);
       expect(after.filter((r) => r.status === "ok").length).toBeGreaterThan(after.length / 2);
     }

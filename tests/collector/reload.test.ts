@@ -33,8 +33,12 @@ function configFor(d: string): Config {
   return parseConfig({
     data_dir: d,
     collector: {
-      max_subs_per_venue: 10, hot_count: 3, rotation_period_secs: 180, subscription_churn_limit_per_minute: CHURN,
-      snapshot_interval_ms_hot: 2000, snapshot_interval_ms_warm: 10_000,
+      max_subs_per_venue: 10,
+      hot_count: 3,
+      rotation_period_secs: 180,
+      subscription_churn_limit_per_minute: CHURN,
+      snapshot_interval_ms_hot: 2000,
+      snapshot_interval_ms_warm: 10_000,
       silence_timeout_secs: 86_400, // no watchdog resubscribes: they would take churn and move the hand-computed times
     },
     venues: { mock: MOCK },
@@ -50,7 +54,9 @@ function longLived(t0: number): MarketInfo[] {
 async function withWarnings<T>(fn: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
   const warnings: string[] = [];
   const saved = { reporters: [...consola.options.reporters], level: consola.level };
-  const capture: ConsolaReporter = { log: (o) => void (o.type === "warn" && warnings.push(`[${o.tag}] ${String(o.args[0])}`)) };
+  const capture: ConsolaReporter = {
+    log: (o) => void (o.type === "warn" && warnings.push(`[${o.tag}] ${String(o.args[0])}`)),
+  };
   consola.setReporters([capture]); // loggers made during the run (withTag) copy these
   consola.level = 3;
   try {
@@ -68,14 +74,16 @@ async function changes(d: string, days: number[]): Promise<JournalEntry[]> {
   return out.filter((e) => e.outcome_id.endsWith("-yes") && e.reason !== "stop");
 }
 
-const firstSubscribe = (j: JournalEntry[], ids: string[]) => ids.map((id) => j.find((e) => e.market_id === id && e.action === "subscribe")?.ts ?? -1).sort((a, b) => a - b);
+const firstSubscribe = (j: JournalEntry[], ids: string[]) =>
+  ids.map((id) => j.find((e) => e.market_id === id && e.action === "subscribe")?.ts ?? -1).sort((a, b) => a - b);
 const idsOf = (ms: MarketInfo[]) => ms.map((m) => m.market_id);
 
 /** At most `limit` changes in any 60 s window ending at a change, and the set never larger than `cap` + 1 (a swap subscribes first). */
 function expectChurnAndSwapRules(j: JournalEntry[], limit: number, cap: number): void {
   // `carry` lines restate the open set at a day's start: not changes, not churn
   const changes = j.filter((x) => x.reason !== "carry");
-  for (const e of changes) expect(changes.filter((x) => x.ts > e.ts - MIN && x.ts <= e.ts).length).toBeLessThanOrEqual(limit);
+  for (const e of changes)
+    expect(changes.filter((x) => x.ts > e.ts - MIN && x.ts <= e.ts).length).toBeLessThanOrEqual(limit);
   const cur = new Set<string>();
   let max = 0;
   for (const e of j) {
@@ -116,8 +124,15 @@ describe("collect takes newer inputs while it runs", () => {
     const at4 = midnight + 4 * MIN;
     const want = [at3, at3, at3, at3, at3, at4, at4, at4];
     expect(firstSubscribe(j, idsOf(B))).toEqual(want);
-    expect(j.filter((e) => idsOf(A).includes(e.market_id) && e.action === "unsubscribe").map((e) => e.ts).sort((a, b) => a - b)).toEqual(want);
-    expect(j.filter((e) => e.ts < midnight).every((e) => idsOf(A).includes(e.market_id) && e.action === "subscribe")).toBe(true);
+    expect(
+      j
+        .filter((e) => idsOf(A).includes(e.market_id) && e.action === "unsubscribe")
+        .map((e) => e.ts)
+        .sort((a, b) => a - b),
+    ).toEqual(want);
+    expect(
+      j.filter((e) => e.ts < midnight).every((e) => idsOf(A).includes(e.market_id) && e.action === "subscribe"),
+    ).toBe(true);
     expectChurnAndSwapRules(j, CHURN, 8);
 
     // The rows say the same: B only from 00:03, A not after its last unsubscribe, every B market collected.
@@ -133,19 +148,34 @@ describe("collect takes newer inputs while it runs", () => {
     const d = dir();
     const T0 = Date.UTC(2026, 0, 1, 12);
     // No close or creation times: without scores HOT is the 3 smallest ids; the scores then pick the 3 largest.
-    const U = longLived(T0).slice(0, 20).map((m) => ({ ...m, close_ts: null, created_ts: null }));
+    const U = longLived(T0)
+      .slice(0, 20)
+      .map((m) => ({ ...m, close_ts: null, created_ts: null }));
     const ids = idsOf(U).sort();
     const firstHot = ids.slice(0, 3);
     const picked = ids.slice(-3);
     await writeUniverse(d, "mock", U, T0);
     const clock = new SimClock(T0);
     // The miner's run at 12:10: found by the 12:10:30 check, used from the 12:12 rotation.
-    clock.setTimer(10 * MIN, () => void writeStats(d, "mock", "2026-01-01", picked.map((id, i) => statsRow(id, 0.9 - i / 10))));
+    clock.setTimer(
+      10 * MIN,
+      () =>
+        void writeStats(
+          d,
+          "mock",
+          "2026-01-01",
+          picked.map((id, i) => statsRow(id, 0.9 - i / 10)),
+        ),
+    );
     const sink = new FakeSink();
     const metrics = new Metrics();
     await runCollect(configFor(d), { clock, durationMs: 20 * MIN, sink, metrics, env: {} });
 
-    const rows = (id: string, from: number, to: number) => sink.rows.filter((r) => r.market_id === id && r.outcome_id.endsWith("-yes") && Number(r.ts_recv) >= from && Number(r.ts_recv) < to).length;
+    const rows = (id: string, from: number, to: number) =>
+      sink.rows.filter(
+        (r) =>
+          r.market_id === id && r.outcome_id.endsWith("-yes") && Number(r.ts_recv) >= from && Number(r.ts_recv) < to,
+      ).length;
     const after = [T0 + 13 * MIN, T0 + 20 * MIN]; // 7 min: 210 rows at the HOT 2 s interval, 42 at the WARM 10 s
     for (const id of picked) {
       expect(rows(id, T0 + 30 * S, T0 + 11 * MIN + 30 * S)).toBeLessThanOrEqual(67); // at most WARM before
@@ -171,22 +201,33 @@ describe("collect takes newer inputs while it runs", () => {
     const clock = new SimClock(T0);
     const text = universeToJsonl(B);
     // 12:05 a non-atomic copy dies half way (cut inside a line); 12:12 a scan writes B properly.
-    clock.setTimer(5 * MIN, () => writeFileSync(universePath(d, "mock", T0), text.slice(0, Math.floor(text.length / 2))));
+    clock.setTimer(5 * MIN, () =>
+      writeFileSync(universePath(d, "mock", T0), text.slice(0, Math.floor(text.length / 2))),
+    );
     clock.setTimer(12 * MIN, async () => void (await writeUniverse(d, "mock", B, clock.now())));
     const sink = new FakeSink();
     const metrics = new Metrics();
-    const { result, warnings } = await withWarnings(() => runCollect(configFor(d), { clock, durationMs: 20 * MIN, sink, metrics, env: {} }));
+    const { result, warnings } = await withWarnings(() =>
+      runCollect(configFor(d), { clock, durationMs: 20 * MIN, sink, metrics, env: {} }),
+    );
     expect(result[0].snapshots).toBe(sink.rows.length);
 
     // Refused at the 12:07:30 check, not again at 12:10:30; one warn line, tag collect.
     expect(metrics.get(INPUT_METRICS.failures, { venue: "mock", input: "universe" })).toBe(1);
     const refused = warnings.filter((w) => w.includes("not taking"));
     expect(refused.length).toBe(1);
-    expect(refused[0]).toStartWith("[collect] mock: not taking the universe file: metadata/venue=mock/date=2026-01-01/universe.jsonl:");
+    expect(refused[0]).toStartWith(
+      "[collect] mock: not taking the universe file: metadata/venue=mock/date=2026-01-01/universe.jsonl:",
+    );
     expect(refused[0]).toContain("not valid JSON");
     expect(refused[0]).toContain("keeping the previous universe (8 markets (8 active)");
     // A kept being collected through the bad file's time.
-    for (const id of idsOf(A)) expect(sink.rows.some((r) => r.market_id === id && Number(r.ts_recv) >= T0 + 13 * MIN && Number(r.ts_recv) < T0 + 15 * MIN)).toBe(true);
+    for (const id of idsOf(A))
+      expect(
+        sink.rows.some(
+          (r) => r.market_id === id && Number(r.ts_recv) >= T0 + 13 * MIN && Number(r.ts_recv) < T0 + 15 * MIN,
+        ),
+      ).toBe(true);
     // B taken at 12:13:30, swapped in from the 12:15 rotation within the churn limit (5 swaps, then 3 a minute later).
     const j = await changes(d, [T0]);
     const at15 = T0 + 15 * MIN;
@@ -199,7 +240,22 @@ describe("collect takes newer inputs while it runs", () => {
 
 function statsRow(market_id: string, score: number): BookMetrics {
   return {
-    market_id, outcome_id: `${market_id}-yes`, snapshots: 100, minutes_watched: 10, avg_depth: 500, avg_spread: 0.01, median_spread: 0.01,
-    share_one_sided: 0, share_empty: 0, share_stale: 0, changes: 40, observed_minutes: 10, activity: 4, avg_mid: 0.5, first_ts: 0, last_ts: 1, score,
+    market_id,
+    outcome_id: `${market_id}-yes`,
+    snapshots: 100,
+    minutes_watched: 10,
+    avg_depth: 500,
+    avg_spread: 0.01,
+    median_spread: 0.01,
+    share_one_sided: 0,
+    share_empty: 0,
+    share_stale: 0,
+    changes: 40,
+    observed_minutes: 10,
+    activity: 4,
+    avg_mid: 0.5,
+    first_ts: 0,
+    last_ts: 1,
+    score,
   };
 }

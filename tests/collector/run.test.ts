@@ -13,7 +13,8 @@ describe("collect flags", () => {
     expect(parseDuration("1d")).toBe(86_400_000);
     expect(parseDuration("45")).toBe(45_000);
     expect(parseDuration("250ms")).toBe(250);
-    for (const bad of ["", "m", "10 minutes", "10x", "-5m", "0s", "1h 30m"]) expect(() => parseDuration(bad)).toThrow(UserError);
+    for (const bad of ["", "m", "10 minutes", "10x", "-5m", "0s", "1h 30m"])
+      expect(() => parseDuration(bad)).toThrow(UserError);
   });
 
   test("--until: ISO 8601, UTC when no zone", () => {
@@ -27,6 +28,8 @@ describe("collect flags", () => {
   test("clock: mock speed 0 → simulated, N → scaled, any real venue → real", () => {
     expect(chooseClock(parseConfig({ venues: { mock: { clock_speed: 0 } } }))).toBeInstanceOf(SimClock);
     expect(chooseClock(parseConfig({ venues: { mock: { clock_speed: 50 } } }))).toBeInstanceOf(ScaledClock);
-    expect(chooseClock(parseConfig({ venues: { mock: { clock_speed: 0 }, kalshi: { enabled: true } } }))).toBeInstanceOf(RealClock);
+    expect(
+      chooseClock(parseConfig({ venues: { mock: { clock_speed: 0 }, kalshi: { enabled: true } } })),
+    ).toBeInstanceOf(RealClock);
   });
 });

@@ -12,7 +12,15 @@ function setup(topK = 50) {
   const clock = new SimClock(T0);
   const sink = new FakeSink();
   const books = new BookStore();
-  const snap = new Snapshotter({ venue: "v", clock, sink, topK, hotIntervalMs: 2000, warmIntervalMs: 10_000, staleAfterMs: 60_000 });
+  const snap = new Snapshotter({
+    venue: "v",
+    clock,
+    sink,
+    topK,
+    hotIntervalMs: 2000,
+    warmIntervalMs: 10_000,
+    staleAfterMs: 60_000,
+  });
   snap.start();
   return { clock, sink, books, snap };
 }
@@ -40,7 +48,14 @@ describe("Snapshotter", () => {
     await clock.runUntil(T0 + 80_000);
     const rows = sink.of("m");
     expect(rows.map((r) => [r.ts_recv - T0, r.status])).toEqual([
-      [10_000, "ok"], [20_000, "ok"], [30_000, "ok"], [40_000, "ok"], [50_000, "ok"], [60_000, "ok"], [70_000, "stale"], [80_000, "stale"],
+      [10_000, "ok"],
+      [20_000, "ok"],
+      [30_000, "ok"],
+      [40_000, "ok"],
+      [50_000, "ok"],
+      [60_000, "ok"],
+      [70_000, "stale"],
+      [80_000, "stale"],
     ]);
     expect(rows[6].err).toBe("no update since 2026-01-01T00:00:05.000Z");
     expect(rows[0].best_bid_px).toBe(0.4);
@@ -110,7 +125,9 @@ describe("Snapshotter", () => {
     for (const id of ids) snap.add(id, books.addMarket(id, ["yes"], T0), "hot", T0);
     await clock.runUntil(T0 + 20_000);
     for (const [i, id] of ids.entries()) {
-      expect(sink.of(id).map((r) => r.ts_recv - T0)).toEqual(i % 3 === 0 ? [2000, 4000] : Array.from({ length: 10 }, (_, k) => 2000 * (k + 1)));
+      expect(sink.of(id).map((r) => r.ts_recv - T0)).toEqual(
+        i % 3 === 0 ? [2000, 4000] : Array.from({ length: 10 }, (_, k) => 2000 * (k + 1)),
+      );
     }
   });
 });

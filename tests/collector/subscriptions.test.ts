@@ -62,14 +62,21 @@ describe("SubscriptionPlan", () => {
     p.setTarget({ hot: m.slice(0, 2), warm: m.slice(2) });
     const first = p.next(0, l);
     expect(first.map((c) => [c.action, c.market.market_id, c.reason])).toEqual([
-      ["subscribe", "m0", "hot"], ["subscribe", "m1", "hot"],
-      ["subscribe", "m2", "warm"], ["subscribe", "m3", "warm"], ["subscribe", "m4", "warm"],
+      ["subscribe", "m0", "hot"],
+      ["subscribe", "m1", "hot"],
+      ["subscribe", "m2", "warm"],
+      ["subscribe", "m3", "warm"],
+      ["subscribe", "m4", "warm"],
     ]);
     expect(p.pending()).toBe(3);
     expect(p.next(30_000, l)).toEqual([]);
     // A new target (a rotation boundary) during the first fill: what is still missing is still the "warm" fill.
     p.setTarget({ hot: m.slice(0, 2), warm: m.slice(2) });
-    expect(p.next(60_000, l).map((c) => [c.market.market_id, c.reason])).toEqual([["m5", "warm"], ["m6", "warm"], ["m7", "warm"]]);
+    expect(p.next(60_000, l).map((c) => [c.market.market_id, c.reason])).toEqual([
+      ["m5", "warm"],
+      ["m6", "warm"],
+      ["m7", "warm"],
+    ]);
     expect(p.pending()).toBe(0);
     expect(p.countByTier()).toEqual({ hot: 2, warm: 6 });
   });
@@ -83,8 +90,10 @@ describe("SubscriptionPlan", () => {
     p.setTarget({ hot: [m[0]], warm: [m[3], m[4]] });
     const c = p.next(1000, l);
     expect(c.map((x) => [x.action, x.market.market_id, x.reason])).toEqual([
-      ["subscribe", "m3", "rotation"], ["unsubscribe", "m1", "rotation"],
-      ["subscribe", "m4", "rotation"], ["unsubscribe", "m2", "rotation"],
+      ["subscribe", "m3", "rotation"],
+      ["unsubscribe", "m1", "rotation"],
+      ["subscribe", "m4", "rotation"],
+      ["unsubscribe", "m2", "rotation"],
     ]);
     expect([...p.current.keys()]).toEqual(["m0", "m3", "m4"]);
   });
@@ -99,8 +108,14 @@ describe("SubscriptionPlan", () => {
     // 2 current, 3 wanted: m2 fills the third place; the m3 swap needs two units, only one is left.
     expect(p.next(60_000, l).map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m2"]]);
     expect(p.nextNeed()).toBe(2);
-    expect(p.next(120_000, l).map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m3"], ["unsubscribe", "m0"]]);
-    expect(p.next(180_000, l).map((x) => [x.action, x.market.market_id])).toEqual([["subscribe", "m4"], ["unsubscribe", "m1"]]);
+    expect(p.next(120_000, l).map((x) => [x.action, x.market.market_id])).toEqual([
+      ["subscribe", "m3"],
+      ["unsubscribe", "m0"],
+    ]);
+    expect(p.next(180_000, l).map((x) => [x.action, x.market.market_id])).toEqual([
+      ["subscribe", "m4"],
+      ["unsubscribe", "m1"],
+    ]);
     expect([...p.current.keys()].sort()).toEqual(["m2", "m3", "m4"]);
   });
 
@@ -125,7 +140,10 @@ describe("SubscriptionPlan", () => {
     p.setTarget({ hot: [m[0]], warm: [m[1], m[2]] });
     p.next(0, l);
     const re = p.setTarget({ hot: [m[1]], warm: [m[0], m[2]] });
-    expect(re.map((r) => [r.market.market_id, r.tier])).toEqual([["m0", "warm"], ["m1", "hot"]]);
+    expect(re.map((r) => [r.market.market_id, r.tier])).toEqual([
+      ["m0", "warm"],
+      ["m1", "hot"],
+    ]);
     expect(p.next(1, l)).toEqual([]);
     expect(l.used(1)).toBe(3);
   });
@@ -140,7 +158,10 @@ describe("SubscriptionPlan", () => {
     expect(p.nextNeed()).toBe(2);
     expect(p.next(1, l)).toEqual([]);
     const c = p.next(60_000, l);
-    expect(c.map((x) => [x.action, x.market.market_id, x.reason])).toEqual([["unsubscribe", "m1", "watchdog"], ["subscribe", "m1", "watchdog"]]);
+    expect(c.map((x) => [x.action, x.market.market_id, x.reason])).toEqual([
+      ["unsubscribe", "m1", "watchdog"],
+      ["subscribe", "m1", "watchdog"],
+    ]);
     expect(p.pending()).toBe(0);
   });
 
@@ -161,7 +182,7 @@ describe("SubscriptionPlan", () => {
     const l = new ChurnLimiter(20);
     const universe = refs(100);
     let x = 7;
-    const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const changeTimes: number[] = [];
     for (let t = 0; t < 3600_000; t += 5_000) {
       if (t % 180_000 === 0) {

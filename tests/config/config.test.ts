@@ -24,7 +24,10 @@ describe("parseConfig", () => {
   });
 
   test("venue section overrides the global collector value", () => {
-    const c = parseConfig({ collector: { hot_count: 10 }, venues: { mock: { hot_count: 5 }, kalshi: { enabled: true } } });
+    const c = parseConfig({
+      collector: { hot_count: 10 },
+      venues: { mock: { hot_count: 5 }, kalshi: { enabled: true } },
+    });
     expect(c.venues.find((v) => v.name === "mock")!.collect.hot_count).toBe(5);
     expect(c.venues.find((v) => v.name === "kalshi")!.collect.hot_count).toBe(10);
   });
@@ -46,7 +49,9 @@ describe("parseConfig", () => {
   });
 
   test("--venue selects a venue that is disabled in the file", () => {
-    const c = parseConfig({ venues: { mock: { enabled: true }, kalshi: { enabled: false } } }, "t", { venues: ["kalshi"] });
+    const c = parseConfig({ venues: { mock: { enabled: true }, kalshi: { enabled: false } } }, "t", {
+      venues: ["kalshi"],
+    });
     expect(c.selected.map((v) => v.name)).toEqual(["kalshi"]);
   });
 

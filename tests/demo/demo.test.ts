@@ -13,7 +13,8 @@ import { runCli } from "../helpers/run-cli.ts";
 
 const M = 60_000;
 /** Start of the bucket a snapshot file is named after (`snapshots_YYYY-MM-DDTHH-mm.parquet`). */
-const fileBucket = (name: string) => Date.parse(name.replace(/^snapshots_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2}).*$/, "$1T$2:$3:00Z"));
+const fileBucket = (name: string) =>
+  Date.parse(name.replace(/^snapshots_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2}).*$/, "$1T$2:$3:00Z"));
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -26,7 +27,8 @@ describe("surveillance demo", () => {
     const after = Date.now();
     expect(r.stderr).not.toContain("ERROR");
     expect(r.code).toBe(0);
-    for (const step of ["1. scan", "2. collect", "3. mine", "4. schedule again", "Next:"]) expect(r.stdout).toContain(step);
+    for (const step of ["1. scan", "2. collect", "3. mine", "4. schedule again", "Next:"])
+      expect(r.stdout).toContain(step);
     expect(r.stdout).toContain(dir);
 
     const files = listDatasetFiles(dir, { venues: ["mock"] });
@@ -53,7 +55,10 @@ describe("demo window", () => {
   test("ends at now aligned down to a bucket", () => {
     const now = Date.UTC(2026, 3, 5, 10, 7, 31);
     expect(demoWindow(now, 60 * M, 5)).toEqual({ start: Date.UTC(2026, 3, 5, 9, 5), end: Date.UTC(2026, 3, 5, 10, 5) });
-    expect(demoWindow(Date.UTC(2026, 3, 5, 10, 5), 15 * M, 5)).toEqual({ start: Date.UTC(2026, 3, 5, 9, 50), end: Date.UTC(2026, 3, 5, 10, 5) });
+    expect(demoWindow(Date.UTC(2026, 3, 5, 10, 5), 15 * M, 5)).toEqual({
+      start: Date.UTC(2026, 3, 5, 9, 50),
+      end: Date.UTC(2026, 3, 5, 10, 5),
+    });
   });
 
   test("at 00:07 UTC a 20-minute demo writes 23:45 .. 00:05 across two days, nothing dated later", async () => {
@@ -65,14 +70,24 @@ describe("demo window", () => {
     const lines: string[] = [];
     await runDemo(config, { durationMs: 20 * M, top: 3, now, print: (l) => lines.push(l) });
     const files = listDatasetFiles(dir, { venues: ["mock"] });
-    expect(files.map((f) => f.name).sort()).toEqual(["2026-01-01T23-45", "2026-01-01T23-50", "2026-01-01T23-55", "2026-01-02T00-00"].map((b) => `snapshots_${b}.parquet`));
+    expect(files.map((f) => f.name).sort()).toEqual(
+      ["2026-01-01T23-45", "2026-01-01T23-50", "2026-01-01T23-55", "2026-01-02T00-00"].map(
+        (b) => `snapshots_${b}.parquet`,
+      ),
+    );
     const ts = files.flatMap((f) => readSnapshotFile(f.abs).map((r) => r.ts_recv));
     expect(Math.min(...ts)).toBeGreaterThanOrEqual(end - 20 * M);
     expect(Math.max(...ts)).toBeLessThan(end);
     const journals = globFiles(dir, "subscriptions/**/events.jsonl");
-    expect(journals).toEqual(["subscriptions/venue=mock/date=2026-01-01/events.jsonl", "subscriptions/venue=mock/date=2026-01-02/events.jsonl"]);
-    for (const j of journals) for (const e of await readJournal(join(dir, j), { markers: true })) expect(e.ts).toBeLessThan(end);
-    expect(globFiles(dir, "metadata/**/universe.jsonl")).toEqual(["metadata/venue=mock/date=2026-01-01/universe.jsonl"]);
+    expect(journals).toEqual([
+      "subscriptions/venue=mock/date=2026-01-01/events.jsonl",
+      "subscriptions/venue=mock/date=2026-01-02/events.jsonl",
+    ]);
+    for (const j of journals)
+      for (const e of await readJournal(join(dir, j), { markers: true })) expect(e.ts).toBeLessThan(end);
+    expect(globFiles(dir, "metadata/**/universe.jsonl")).toEqual([
+      "metadata/venue=mock/date=2026-01-01/universe.jsonl",
+    ]);
     expect(globFiles(dir, "stats/**/stats.parquet")).toEqual(["stats/venue=mock/date=2026-01-02/stats.parquet"]);
     // The demo mined its own window, and the hint it prints covers both days.
     const out = lines.join("\n");

@@ -53,7 +53,10 @@ export class BookGen {
     const r = this.r;
     const markets = o.markets ?? 200;
     this.maxLevels = o.maxLevels ?? 60;
-    this.ids = Array.from({ length: markets }, (_, k) => `0x${((k * 2654435761) >>> 0).toString(16).padStart(8, "0")}${"ab".repeat(28)}`);
+    this.ids = Array.from(
+      { length: markets },
+      (_, k) => `0x${((k * 2654435761) >>> 0).toString(16).padStart(8, "0")}${"ab".repeat(28)}`,
+    );
     const size = () => Math.round(r() * r() * 500_000 + 1) / 100;
     this.books = Array.from({ length: markets * 2 }, () => {
       const depth = Math.max(1, Math.min(this.maxLevels, Math.round(20 + (r() - 0.5) * 24 + (r() < 0.1 ? 30 : 0))));
@@ -69,8 +72,15 @@ export class BookGen {
     this.step = o.stepMs ?? 1;
     const side = () => ({ px: new Float64Array(this.maxLevels), sz: new Float64Array(this.maxLevels), len: 0 });
     this.input = {
-      tsRecv: 0, venue: o.venue ?? "mock", marketId: "", outcomeId: "", seq: 0,
-      bids: side(), asks: side(), staleReason: null, sourceTs: null,
+      tsRecv: 0,
+      venue: o.venue ?? "mock",
+      marketId: "",
+      outcomeId: "",
+      seq: 0,
+      bids: side(),
+      asks: side(),
+      staleReason: null,
+      sourceTs: null,
     };
   }
 
@@ -119,9 +129,16 @@ export class BookGen {
 /** The arguments normalizeSnapshot takes, copied out of a (reused) SnapshotInput. */
 export function copyInput(s: SnapshotInput) {
   return {
-    tsRecv: s.tsRecv, venue: s.venue, marketId: s.marketId, outcomeId: s.outcomeId, seq: s.seq,
-    bidPx: Array.from(s.bids.px.subarray(0, s.bids.len)), bidSz: Array.from(s.bids.sz.subarray(0, s.bids.len)),
-    askPx: Array.from(s.asks.px.subarray(0, s.asks.len)), askSz: Array.from(s.asks.sz.subarray(0, s.asks.len)),
-    staleReason: s.staleReason, sourceTs: s.sourceTs,
+    tsRecv: s.tsRecv,
+    venue: s.venue,
+    marketId: s.marketId,
+    outcomeId: s.outcomeId,
+    seq: s.seq,
+    bidPx: Array.from(s.bids.px.subarray(0, s.bids.len)),
+    bidSz: Array.from(s.bids.sz.subarray(0, s.bids.len)),
+    askPx: Array.from(s.asks.px.subarray(0, s.asks.len)),
+    askSz: Array.from(s.asks.sz.subarray(0, s.asks.len)),
+    staleReason: s.staleReason,
+    sourceTs: s.sourceTs,
   };
 }

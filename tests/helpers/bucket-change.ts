@@ -8,7 +8,8 @@ import { BookGen } from "./books.ts";
 import { openWriter } from "./store.ts";
 
 export const DAY = Date.UTC(2026, 5, 10);
-const H = 3_600_000, MIN = 60_000;
+const H = 3_600_000,
+  MIN = 60_000;
 
 /** [bucket_minutes, from, to): hour 10 in 5-minute files, 11:00–12:30 in 15-minute ones, 12:30–12:45 in 5-minute ones. */
 export const RUNS: [number, number, number][] = [
@@ -19,7 +20,8 @@ export const RUNS: [number, number, number][] = [
 
 /** Every final file's bucket start and length, written out by hand from RUNS. */
 export const FILES: { start: number; minutes: number }[] = RUNS.flatMap(([minutes, from, to]) =>
-  Array.from({ length: (to - from) / (minutes * MIN) }, (_, k) => ({ start: from + k * minutes * MIN, minutes })));
+  Array.from({ length: (to - from) / (minutes * MIN) }, (_, k) => ({ start: from + k * minutes * MIN, minutes })),
+);
 
 export const relOf = (f: { start: number; minutes: number }) => bucketPath("mock", f.start, f.minutes);
 

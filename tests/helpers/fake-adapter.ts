@@ -50,16 +50,35 @@ export class FakeAdapter implements VenueAdapter {
   }
 }
 
-export function bookEvent(marketId: string, outcomeId: string, bids: [number, number][], asks: [number, number][], seq: number | null = null): VenueEvent {
+export function bookEvent(
+  marketId: string,
+  outcomeId: string,
+  bids: [number, number][],
+  asks: [number, number][],
+  seq: number | null = null,
+): VenueEvent {
   return {
-    kind: "book", marketId, outcomeId,
-    bidPx: bids.map((l) => l[0]), bidSz: bids.map((l) => l[1]),
-    askPx: asks.map((l) => l[0]), askSz: asks.map((l) => l[1]),
-    seq, sourceTs: null,
+    kind: "book",
+    marketId,
+    outcomeId,
+    bidPx: bids.map((l) => l[0]),
+    bidSz: bids.map((l) => l[1]),
+    askPx: asks.map((l) => l[0]),
+    askSz: asks.map((l) => l[1]),
+    seq,
+    sourceTs: null,
   };
 }
 
-export function levelEvent(marketId: string, outcomeId: string, side: "bid" | "ask", price: number, size: number, seq: number | null = null, mode: "set" | "add" = "set"): VenueEvent {
+export function levelEvent(
+  marketId: string,
+  outcomeId: string,
+  side: "bid" | "ask",
+  price: number,
+  size: number,
+  seq: number | null = null,
+  mode: "set" | "add" = "set",
+): VenueEvent {
   return { kind: "level", marketId, outcomeId, side, price, size, mode, seq, bookSeq: seq !== null, sourceTs: null };
 }
 

@@ -12,11 +12,26 @@ export class FakeSink implements SnapshotSink {
     const { status, err } = deriveStatus(bidPx.length, askPx.length, s.staleReason);
     const both = bidPx.length > 0 && askPx.length > 0;
     this.rows.push({
-      ts_recv: s.tsRecv, venue: s.venue, market_id: s.marketId, outcome_id: s.outcomeId, seq: s.seq,
-      best_bid_px: bidPx[0] ?? NaN, best_bid_sz: bidSz[0] ?? NaN, best_ask_px: askPx[0] ?? NaN, best_ask_sz: askSz[0] ?? NaN,
-      mid: both ? (bidPx[0] + askPx[0]) / 2 : NaN, spread: both ? askPx[0] - bidPx[0] : NaN,
-      bid_px: bidPx, bid_sz: bidSz, ask_px: askPx, ask_sz: askSz, status, err, source_ts: s.sourceTs,
-      bid_depth3: depth3(bidSz, bidSz.length), ask_depth3: depth3(askSz, askSz.length),
+      ts_recv: s.tsRecv,
+      venue: s.venue,
+      market_id: s.marketId,
+      outcome_id: s.outcomeId,
+      seq: s.seq,
+      best_bid_px: bidPx[0] ?? NaN,
+      best_bid_sz: bidSz[0] ?? NaN,
+      best_ask_px: askPx[0] ?? NaN,
+      best_ask_sz: askSz[0] ?? NaN,
+      mid: both ? (bidPx[0] + askPx[0]) / 2 : NaN,
+      spread: both ? askPx[0] - bidPx[0] : NaN,
+      bid_px: bidPx,
+      bid_sz: bidSz,
+      ask_px: askPx,
+      ask_sz: askSz,
+      status,
+      err,
+      source_ts: s.sourceTs,
+      bid_depth3: depth3(bidSz, bidSz.length),
+      ask_depth3: depth3(askSz, askSz.length),
     });
   }
   async close(): Promise<void> {

@@ -4,7 +4,17 @@
  */
 import { nodeFs, type StorageFs, type WriteHandle } from "../../src/storage/fs.ts";
 
-type Op = "mkdirp" | "create" | "write" | "commit" | "rename" | "syncDir" | "unlink" | "rmrf" | "readFile" | "appendDurable";
+type Op =
+  | "mkdirp"
+  | "create"
+  | "write"
+  | "commit"
+  | "rename"
+  | "syncDir"
+  | "unlink"
+  | "rmrf"
+  | "readFile"
+  | "appendDurable";
 
 interface Rule {
   op: Op;
@@ -24,7 +34,8 @@ export class FaultyFs {
 
   fail(op: Op, code: string, opts: { match?: string | RegExp; times?: number } = {}): void {
     const m = opts.match;
-    const match = m === undefined ? () => true : typeof m === "string" ? (p: string) => p.includes(m) : (p: string) => m.test(p);
+    const match =
+      m === undefined ? () => true : typeof m === "string" ? (p: string) => p.includes(m) : (p: string) => m.test(p);
     this.rules.push({ op, match, code, times: opts.times ?? Infinity });
   }
 

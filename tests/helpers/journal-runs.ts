@@ -12,7 +12,17 @@ const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 export function twoMarketCollector(dataDir: string, clock: SimClock, sink: FakeSink, venue = "fake"): VenueCollector {
   const m = refs(2);
   return new VenueCollector({
-    venue, settings: COLLECT_DEFAULTS, adapter: new FakeAdapter(clock), sink, clock, metrics: new Metrics(), dataDir,
-    topK: 50, flushSecs: 5, logIntervalSecs: 600, targets: () => ({ hot: [m[0]], warm: [m[1]] }), log: silentLog,
+    venue,
+    settings: COLLECT_DEFAULTS,
+    adapter: new FakeAdapter(clock),
+    sink,
+    clock,
+    metrics: new Metrics(),
+    dataDir,
+    topK: 50,
+    flushSecs: 5,
+    logIntervalSecs: 600,
+    targets: () => ({ hot: [m[0]], warm: [m[1]] }),
+    log: silentLog,
   });
 }

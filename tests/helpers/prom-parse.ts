@@ -41,10 +41,14 @@ export function parseExposition(text: string): Exposition {
       if (kw === "HELP") {
         if (out.helps.has(name)) throw new Error(`${where}: second HELP for ${name}`);
         if (/\\(?![\\n])/.test(rest)) throw new Error(`${where}: bad escape in HELP`);
-        out.helps.set(name, rest.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c)));
+        out.helps.set(
+          name,
+          rest.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c)),
+        );
       } else {
         if (out.types.has(name)) throw new Error(`${where}: second TYPE for ${name}`);
-        if (!["counter", "gauge", "histogram", "summary", "untyped"].includes(rest)) throw new Error(`${where}: bad type ${rest}`);
+        if (!["counter", "gauge", "histogram", "summary", "untyped"].includes(rest))
+          throw new Error(`${where}: bad type ${rest}`);
         if (out.samples.some((s) => s.name === name)) throw new Error(`${where}: TYPE after samples of ${name}`);
         out.types.set(name, rest);
       }

@@ -6,15 +6,39 @@ import { Table as WasmTable, writeParquet } from "parquet-wasm";
 import { SNAPSHOT_SCHEMA, normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 
 /** A plausible book row at `ts` (levels around 0.5, sorted by normalizeSnapshot). */
-export function bookRow(ts: number, venue: string, market: string, outcome: string, seq: number, levels = 3): SnapshotRow {
-  const bidPx: number[] = [], bidSz: number[] = [], askPx: number[] = [], askSz: number[] = [];
+export function bookRow(
+  ts: number,
+  venue: string,
+  market: string,
+  outcome: string,
+  seq: number,
+  levels = 3,
+): SnapshotRow {
+  const bidPx: number[] = [],
+    bidSz: number[] = [],
+    askPx: number[] = [],
+    askSz: number[] = [];
   for (let i = 0; i < levels; i++) {
     bidPx.push(0.49 - i * 0.01);
     bidSz.push(100 + i * 10 + seq);
     askPx.push(0.51 + i * 0.01);
     askSz.push(50 + i * 5);
   }
-  return normalizeSnapshot({ tsRecv: ts, venue, marketId: market, outcomeId: outcome, seq, bidPx, bidSz, askPx, askSz, sourceTs: seq % 2 ? ts - 5 : null }, 50);
+  return normalizeSnapshot(
+    {
+      tsRecv: ts,
+      venue,
+      marketId: market,
+      outcomeId: outcome,
+      seq,
+      bidPx,
+      bidSz,
+      askPx,
+      askSz,
+      sourceTs: seq % 2 ? ts - 5 : null,
+    },
+    50,
+  );
 }
 
 /** Column → Arrow type overrides, to build files with a wrong type on purpose. */
@@ -42,7 +66,11 @@ export function parquetBytes(table: Table): Uint8Array {
   return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, "stream")));
 }
 
-export async function writeSnapshotFile(path: string, rows: SnapshotRow[], overrides: TypeOverrides = {}): Promise<number> {
+export async function writeSnapshotFile(
+  path: string,
+  rows: SnapshotRow[],
+  overrides: TypeOverrides = {},
+): Promise<number> {
   mkdirSync(dirname(path), { recursive: true });
   const bytes = parquetBytes(rowsToTable(rows, overrides));
   await Bun.write(path, bytes);

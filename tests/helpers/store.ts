@@ -20,7 +20,13 @@ export async function openWriter(
   extra: Partial<WriterOptions> & { clock?: SimClock } = {},
 ): Promise<{ w: SnapshotWriter; clock: SimClock }> {
   const clock = extra.clock ?? new SimClock(T0);
-  const w = await SnapshotWriter.open({ dataDir, settings: { ...WRITER_DEFAULTS, ...settings }, topK: 50, clock, ...extra });
+  const w = await SnapshotWriter.open({
+    dataDir,
+    settings: { ...WRITER_DEFAULTS, ...settings },
+    topK: 50,
+    clock,
+    ...extra,
+  });
   return { w, clock };
 }
 
@@ -35,7 +41,10 @@ export function globFiles(dir: string, pattern: string): string[] {
  */
 export async function settleOnClock(clock: SimClock, p: Promise<unknown>): Promise<void> {
   let done = false;
-  void p.then(() => (done = true), () => (done = true));
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   while (!done) {
     const next = clock.nextAt();
     if (next !== undefined) await clock.runUntil(next);

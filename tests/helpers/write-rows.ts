@@ -6,7 +6,11 @@ export async function writeRowsWithWriter(dataDir: string, rows: SnapshotRow[]):
   const { w } = await openWriter(dataDir);
   for (const r of [...rows].sort((a, b) => a.ts_recv - b.ts_recv)) {
     w.append({
-      tsRecv: r.ts_recv, venue: r.venue, marketId: r.market_id, outcomeId: r.outcome_id, seq: r.seq,
+      tsRecv: r.ts_recv,
+      venue: r.venue,
+      marketId: r.market_id,
+      outcomeId: r.outcome_id,
+      seq: r.seq,
       bids: { px: Float64Array.from(r.bid_px), sz: Float64Array.from(r.bid_sz), len: r.bid_px.length },
       asks: { px: Float64Array.from(r.ask_px), sz: Float64Array.from(r.ask_sz), len: r.ask_px.length },
       staleReason: r.status === "stale" ? r.err : null,

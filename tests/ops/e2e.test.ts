@@ -17,9 +17,14 @@ describe("collect → metrics, status, verify", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("a simulated 20 minutes: verify is clean, status matches the manifest with no gaps", { timeout: 60_000 }, async () => {
+  test("a simulated 20 minutes: verify is clean, status matches the manifest with no gaps", {
+    timeout: 60_000,
+  }, async () => {
     const cfg = join(dir, "sim.toml");
-    writeFileSync(cfg, [`data_dir = "${join(dir, "sim")}"`, `[venues.mock]`, `universe_size = 40`, `gap_rate = 0.01`].join("\n"));
+    writeFileSync(
+      cfg,
+      [`data_dir = "${join(dir, "sim")}"`, `[venues.mock]`, `universe_size = 40`, `gap_rate = 0.01`].join("\n"),
+    );
     expect((await runCli(["scan", "--config", cfg])).code).toBe(0);
     const c = await runCli(["collect", "--config", cfg, "--duration", "20m"]);
     expect(c.code).toBe(0);
@@ -31,7 +36,8 @@ describe("collect → metrics, status, verify", () => {
     expect(report.rows).toBe(entries.reduce((t, e) => t + e.rows, 0));
     // the collect started "now" on the simulated clock, so the data may span two days
     const days = [...new Set(entries.map((e) => e.path.match(/date=([\d-]+)/)![1]))];
-    let rows = 0, files = 0;
+    let rows = 0,
+      files = 0;
     for (const d of days) {
       const s = JSON.parse((await runCli(["status", "--config", cfg, "--date", d, "--json"])).stdout);
       for (const h of s.hours) {
@@ -45,17 +51,33 @@ describe("collect → metrics, status, verify", () => {
     expect(files).toBe(entries.length);
   });
 
-  test("/metrics while collect runs (real time): valid exposition with the collector's and writer's series", { timeout: 60_000 }, async () => {
+  test("/metrics while collect runs (real time): valid exposition with the collector's and writer's series", {
+    timeout: 60_000,
+  }, async () => {
     const cfg = join(dir, "live.toml");
-    writeFileSync(cfg, [
-      `data_dir = "${join(dir, "live")}"`, `log_format = "json"`,
-      `[metrics]`, `listen = "127.0.0.1:0"`,
-      `[writer]`, `flush_secs = 1`,
-      `[venues.mock]`, `universe_size = 20`, `clock_speed = 1`, `updates_per_sec = 20`,
-      `[collector]`, `snapshot_interval_ms_hot = 200`, `snapshot_interval_ms_warm = 500`,
-    ].join("\n"));
+    writeFileSync(
+      cfg,
+      [
+        `data_dir = "${join(dir, "live")}"`,
+        `log_format = "json"`,
+        `[metrics]`,
+        `listen = "127.0.0.1:0"`,
+        `[writer]`,
+        `flush_secs = 1`,
+        `[venues.mock]`,
+        `universe_size = 20`,
+        `clock_speed = 1`,
+        `updates_per_sec = 20`,
+        `[collector]`,
+        `snapshot_interval_ms_hot = 200`,
+        `snapshot_interval_ms_warm = 500`,
+      ].join("\n"),
+    );
     expect((await runCli(["scan", "--config", cfg])).code).toBe(0);
-    const proc = Bun.spawn(["bun", join(REPO, "bin", "surveillance.ts"), "collect", "--config", cfg, "--duration", "30s"], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(
+      ["bun", join(REPO, "bin", "surveillance.ts"), "collect", "--config", cfg, "--duration", "30s"],
+      { cwd: REPO, stdout: "pipe", stderr: "pipe" },
+    );
     try {
       // the address is in the log (port 0 = any free port)
       let url = "";
@@ -70,7 +92,11 @@ describe("collect → metrics, status, verify", () => {
       reader.releaseLock();
       // scrape until the writer has flushed once (a condition, not a fixed sleep)
       let exp = parseExposition(await (await fetch(url)).text());
-      for (let i = 0; i < 100 && !exp.samples.some((s) => s.name === "surveillance_writer_flushes_total" && s.value > 0); i++) {
+      for (
+        let i = 0;
+        i < 100 && !exp.samples.some((s) => s.name === "surveillance_writer_flushes_total" && s.value > 0);
+        i++
+      ) {
         await Bun.sleep(100);
         exp = parseExposition(await (await fetch(url)).text());
       }

@@ -39,7 +39,11 @@ describe("--log-format json", () => {
 
   const cases: [string, string[], number][] = [
     ["verify warns then fails", ["verify", "--data-dir", "DIR", "--log-format", "json"], 1],
-    ["status with a bad date (usage error)", ["status", "--data-dir", "DIR", "--log-format=json", "--date", "2026-02-30"], 2],
+    [
+      "status with a bad date (usage error)",
+      ["status", "--data-dir", "DIR", "--log-format=json", "--date", "2026-02-30"],
+      2,
+    ],
     ["a bad config file", ["status", "--config", "DIR/bad.toml", "--log-format", "json"], 2],
     ["log_format from the config", ["verify", "--config", "DIR/json.toml"], 1],
     ["a reversed range", ["verify", "--log-format", "json", "--from", "2026-02-01", "--to", "2026-01-01"], 2],
@@ -53,13 +57,25 @@ describe("--log-format json", () => {
     expect(r.stdout).toBe("");
   });
 
-  test("scan and collect (mock, simulated 5 minutes, metrics endpoint on): JSON lines only", { timeout: 60_000 }, async () => {
+  test("scan and collect (mock, simulated 5 minutes, metrics endpoint on): JSON lines only", {
+    timeout: 60_000,
+  }, async () => {
     const cfg = join(dir, "mock.toml");
-    writeFileSync(cfg, [
-      `data_dir = "${join(dir, "mockdata")}"`, `log_format = "json"`,
-      `[metrics]`, `listen = "127.0.0.1:0"`, `log_interval_secs = 30`,
-      `[venues.mock]`, `universe_size = 30`, `drop_rate_per_hour = 60`, `malformed_rate = 0.01`, `gap_rate = 0.01`,
-    ].join("\n"));
+    writeFileSync(
+      cfg,
+      [
+        `data_dir = "${join(dir, "mockdata")}"`,
+        `log_format = "json"`,
+        `[metrics]`,
+        `listen = "127.0.0.1:0"`,
+        `log_interval_secs = 30`,
+        `[venues.mock]`,
+        `universe_size = 30`,
+        `drop_rate_per_hour = 60`,
+        `malformed_rate = 0.01`,
+        `gap_rate = 0.01`,
+      ].join("\n"),
+    );
     const scan = await runCli(["scan", "--config", cfg]);
     expect(scan.code).toBe(0);
     jsonLines(scan.stderr);
@@ -124,6 +140,10 @@ describe("secret redaction in logs", () => {
     expect(written.length).toBe(1);
     expect(written[0]).not.toContain("sentinel-key-id-123");
     expect(written[0]).not.toContain("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC");
-    expect(JSON.parse(written[0])).toMatchObject({ tag: "kalshi", msg: "auth failed for [redacted]", args: ["cannot parse [redacted]", { key: "[redacted]" }] });
+    expect(JSON.parse(written[0])).toMatchObject({
+      tag: "kalshi",
+      msg: "auth failed for [redacted]",
+      args: ["cannot parse [redacted]", { key: "[redacted]" }],
+    });
   });
 });

@@ -1,14 +1,32 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Metrics } from "../../src/metrics.ts";
-import { PROMETHEUS_CONTENT_TYPE, parseListen, startMetricsServer, type MetricsServer } from "../../src/metrics-server.ts";
+import {
+  PROMETHEUS_CONTENT_TYPE,
+  parseListen,
+  startMetricsServer,
+  type MetricsServer,
+} from "../../src/metrics-server.ts";
 import { parseExposition } from "../helpers/prom-parse.ts";
 
 describe("parseExposition (the test's own parser)", () => {
   test("rejects malformed lines", () => {
-    for (const bad of ['a{b="c} 1\n', "a 1 2 3\n", 'a{b="\\x"} 1\n', "a one\n", "1a 1\n", "a 1", "a{b=\"c\",b=\"d\"} 1\n", "# TYPE a countr\n"]) {
+    for (const bad of [
+      'a{b="c} 1\n',
+      "a 1 2 3\n",
+      'a{b="\\x"} 1\n',
+      "a one\n",
+      "1a 1\n",
+      "a 1",
+      'a{b="c",b="d"} 1\n',
+      "# TYPE a countr\n",
+    ]) {
       expect(() => parseExposition(bad)).toThrow();
     }
-    expect(parseExposition('a{b="q\\"\\\\\\n"} -Inf\n').samples[0]).toEqual({ name: "a", labels: { b: 'q"\\\n' }, value: -Infinity });
+    expect(parseExposition('a{b="q\\"\\\\\\n"} -Inf\n').samples[0]).toEqual({
+      name: "a",
+      labels: { b: 'q"\\\n' },
+      value: -Infinity,
+    });
   });
 });
 
@@ -16,7 +34,12 @@ describe("metrics server", () => {
   const metrics = new Metrics();
   metrics.inc("surveillance_snapshots_total", { venue: "mock" }, 41, "Snapshots taken");
   metrics.inc("surveillance_snapshots_total", { venue: "mock" });
-  metrics.inc("surveillance_rejected_messages_total", { venue: "kalshi", reason: 'bad "json"\\ \n line' }, 3, "Rejected\nmessages");
+  metrics.inc(
+    "surveillance_rejected_messages_total",
+    { venue: "kalshi", reason: 'bad "json"\\ \n line' },
+    3,
+    "Rejected\nmessages",
+  );
   metrics.set("surveillance_connected", { venue: "polymarket" }, NaN);
   metrics.set("surveillance_flush_last_ms", { venue: "mock" }, Infinity);
   metrics.set("surveillance_queue_rows", { venue: "mock" }, 1.5e-7);
@@ -44,12 +67,15 @@ describe("metrics server", () => {
     expect(res.headers.get("content-type")).toBe(PROMETHEUS_CONTENT_TYPE);
     expect(res.headers.get("content-type")!.startsWith("text/plain; version=0.0.4")).toBe(true);
     const exp = parseExposition(await res.text());
-    const find = (name: string, labels: Record<string, string>) => exp.samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels));
+    const find = (name: string, labels: Record<string, string>) =>
+      exp.samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels));
     expect(find("surveillance_snapshots_total", { venue: "mock" })?.value).toBe(42);
     expect(exp.types.get("surveillance_snapshots_total")).toBe("counter");
     expect(exp.helps.get("surveillance_snapshots_total")).toBe("Snapshots taken");
     expect(exp.helps.get("surveillance_rejected_messages_total")).toBe("Rejected\nmessages");
-    expect(find("surveillance_rejected_messages_total", { venue: "kalshi", reason: 'bad "json"\\ \n line' })?.value).toBe(3);
+    expect(
+      find("surveillance_rejected_messages_total", { venue: "kalshi", reason: 'bad "json"\\ \n line' })?.value,
+    ).toBe(3);
     expect(find("surveillance_connected", { venue: "polymarket" })?.value).toBeNaN();
     expect(find("surveillance_flush_last_ms", { venue: "mock" })?.value).toBe(Infinity);
     expect(find("surveillance_queue_rows", { venue: "mock" })?.value).toBe(1.5e-7);
@@ -61,7 +87,10 @@ describe("metrics server", () => {
   test("onRender hooks run at each scrape", async () => {
     let n = 0;
     metrics.onRender(() => metrics.set("surveillance_scrapes_seen", {}, ++n));
-    const value = async () => parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text()).samples.find((s) => s.name === "surveillance_scrapes_seen")!.value;
+    const value = async () =>
+      parseExposition(await (await fetch(`http://127.0.0.1:${server!.port}/metrics`)).text()).samples.find(
+        (s) => s.name === "surveillance_scrapes_seen",
+      )!.value;
     const first = await value();
     expect(await value()).toBe(first + 1);
   });

@@ -51,24 +51,46 @@ describe("credentials never leak", () => {
     dir = mkdtempSync(join(tmpdir(), "secrets-"));
     keyFile = join(dir, "kalshi.pem");
     writeFileSync(keyFile, PEM);
-    const config = (wsPath: string) => [
-      `data_dir = "${join(dir, "data")}"`,
-      `[writer]`, `flush_secs = 1`,
-      `[venues.mock]`, `enabled = false`,
-      `[venues.kalshi]`, `enabled = true`,
-      `rest_url = "http://${base}/trade-api/v2"`, `ws_url = "ws://${base}${wsPath}"`,
-      `rest_requests_per_sec = 50`,
-      `[venues.polymarket]`, `enabled = false`,
-      `gamma_url = "http://${base}"`, `clob_url = "http://${base}"`, `ws_url = "ws://${base}/ws/market"`,
-    ].join("\n");
+    const config = (wsPath: string) =>
+      [
+        `data_dir = "${join(dir, "data")}"`,
+        `[writer]`,
+        `flush_secs = 1`,
+        `[venues.mock]`,
+        `enabled = false`,
+        `[venues.kalshi]`,
+        `enabled = true`,
+        `rest_url = "http://${base}/trade-api/v2"`,
+        `ws_url = "ws://${base}${wsPath}"`,
+        `rest_requests_per_sec = 50`,
+        `[venues.polymarket]`,
+        `enabled = false`,
+        `gamma_url = "http://${base}"`,
+        `clob_url = "http://${base}"`,
+        `ws_url = "ws://${base}/ws/market"`,
+      ].join("\n");
     writeFileSync(join(dir, "c.toml"), config("/trade-api/ws/v2"));
     writeFileSync(join(dir, "refuse.toml"), config("/refuse/trade-api/ws/v2"));
     // collect needs a universe; scan cannot get one from the hostile server, so write one as the scanner would
     const day = new Date().toISOString().slice(0, 10);
     const uni = join(dir, "data", "metadata", "venue=kalshi", `date=${day}`);
     mkdirSync(uni, { recursive: true });
-    writeFileSync(join(uni, "universe.jsonl"), ["KXA-1", "KXB-2"].map((t) =>
-      JSON.stringify({ venue: "kalshi", market_id: t, outcome_ids: ["yes", "no"], title: t, close_ts: null, status: "active", tags: [] })).join("\n") + "\n");
+    writeFileSync(
+      join(uni, "universe.jsonl"),
+      ["KXA-1", "KXB-2"]
+        .map((t) =>
+          JSON.stringify({
+            venue: "kalshi",
+            market_id: t,
+            outcome_ids: ["yes", "no"],
+            title: t,
+            close_ts: null,
+            status: "active",
+            tags: [],
+          }),
+        )
+        .join("\n") + "\n",
+    );
   });
   afterAll(() => {
     server.stop(true);
@@ -90,19 +112,22 @@ describe("credentials never leak", () => {
     ["verify", "--venue", "kalshi", "--verbose"],
   ];
   for (const [envName, env] of envs) {
-    for (const [cmd, ...rest] of commands) test(`${envName}: ${cmd} ${rest.join(" ")}`, { timeout: 30_000 }, async () => {
-      const e = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === "KEYFILE" ? keyFile : v]));
-      const args = rest.includes("REFUSE") ? rest.map((a) => (a === "REFUSE" ? join(dir, "refuse.toml") : a)) : ["--config", join(dir, "c.toml"), ...rest];
-      const r = await runCli([cmd, ...args], { env: e });
-      expect(r.stdout + r.stderr).not.toBe("");
-      for (const s of SENTINELS) {
-        expect(r.stdout.includes(s)).toBe(false);
-        expect(r.stderr.includes(s)).toBe(false);
-      }
-      for (const f of filesUnder(join(dir, "data"))) {
-        const text = readFileSync(f).toString("latin1");
-        for (const s of SENTINELS) expect(text.includes(s)).toBe(false);
-      }
-    });
+    for (const [cmd, ...rest] of commands)
+      test(`${envName}: ${cmd} ${rest.join(" ")}`, { timeout: 30_000 }, async () => {
+        const e = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === "KEYFILE" ? keyFile : v]));
+        const args = rest.includes("REFUSE")
+          ? rest.map((a) => (a === "REFUSE" ? join(dir, "refuse.toml") : a))
+          : ["--config", join(dir, "c.toml"), ...rest];
+        const r = await runCli([cmd, ...args], { env: e });
+        expect(r.stdout + r.stderr).not.toBe("");
+        for (const s of SENTINELS) {
+          expect(r.stdout.includes(s)).toBe(false);
+          expect(r.stderr.includes(s)).toBe(false);
+        }
+        for (const f of filesUnder(join(dir, "data"))) {
+          const text = readFileSync(f).toString("latin1");
+          for (const s of SENTINELS) expect(text.includes(s)).toBe(false);
+        }
+      });
   }
 });

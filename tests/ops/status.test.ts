@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { appendFileSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -21,7 +32,8 @@ import { DAY as BC_DAY, FILES, relOf, writeBucketChangeDataset } from "../helper
 setDefaultTimeout(60_000);
 
 const DAY = Date.UTC(2026, 2, 3);
-const H = 3_600_000, MIN = 60_000;
+const H = 3_600_000,
+  MIN = 60_000;
 
 /** A staged segment as the writer lays it out: IPC bytes (opaque here), JSON stats, u32 LE length, magic. */
 function fakeSegment(stats: object): Uint8Array {
@@ -47,13 +59,23 @@ describe("dayStatus", () => {
     }
     const seg = join(dir, "_staging", "mock", "2026-03-03T11-00_5m_g0");
     mkdirSync(seg, { recursive: true });
-    writeFileSync(join(seg, "seg-000001.arrows"), fakeSegment({ rows: 40, min_ts: DAY + 11 * H + 100, max_ts: DAY + 11 * H + 9000, markets: ["s1", "s2"] }));
-    writeFileSync(join(seg, "seg-000002.arrows"), fakeSegment({ rows: 2, min_ts: DAY + 11 * H + 9100, max_ts: DAY + 11 * H + 9200, markets: ["s2"] }));
+    writeFileSync(
+      join(seg, "seg-000001.arrows"),
+      fakeSegment({ rows: 40, min_ts: DAY + 11 * H + 100, max_ts: DAY + 11 * H + 9000, markets: ["s1", "s2"] }),
+    );
+    writeFileSync(
+      join(seg, "seg-000002.arrows"),
+      fakeSegment({ rows: 2, min_ts: DAY + 11 * H + 9100, max_ts: DAY + 11 * H + 9200, markets: ["s2"] }),
+    );
     writeFileSync(join(seg, ".tmp-seg-000003.arrows.partial"), "in progress");
     // another day's file and staging must not show up
-    await writeSnapshotFile(join(dir, bucketPath("mock", DAY + 24 * H, 5)), [bookRow(DAY + 24 * H, "mock", "z", "yes", 1)]);
+    await writeSnapshotFile(join(dir, bucketPath("mock", DAY + 24 * H, 5)), [
+      bookRow(DAY + 24 * H, "mock", "z", "yes", 1),
+    ]);
     // kalshi: a single bucket at 09:30
-    await writeSnapshotFile(join(dir, bucketPath("kalshi", DAY + 9.5 * H, 5)), [bookRow(DAY + 9.5 * H + 5, "kalshi", "K1", "yes", 1)]);
+    await writeSnapshotFile(join(dir, bucketPath("kalshi", DAY + 9.5 * H, 5)), [
+      bookRow(DAY + 9.5 * H + 5, "kalshi", "K1", "yes", 1),
+    ]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -62,14 +84,31 @@ describe("dayStatus", () => {
     expect(s.date).toBe("2026-03-03");
     expect(s.hours.map((h) => `${h.venue}/${h.hour}`)).toEqual(["kalshi/09", "mock/10", "mock/11"]);
     const [k09, m10, m11] = s.hours;
-    expect(k09).toMatchObject({ files: 1, rows: 1, markets: 1, first_ts: DAY + 9.5 * H + 5, last_ts: DAY + 9.5 * H + 5, missing_buckets: [] });
-    const bytes10 = Object.entries(sizes).filter(([k]) => k.includes("hour=10")).reduce((t, [, v]) => t + v, 0);
-    expect(m10).toMatchObject({ files: 10, rows: 20, markets: 4, bytes: bytes10, first_ts: DAY + 10 * H + 1000, last_ts: DAY + 10 * H + 55 * MIN + 2000 });
+    expect(k09).toMatchObject({
+      files: 1,
+      rows: 1,
+      markets: 1,
+      first_ts: DAY + 9.5 * H + 5,
+      last_ts: DAY + 9.5 * H + 5,
+      missing_buckets: [],
+    });
+    const bytes10 = Object.entries(sizes)
+      .filter(([k]) => k.includes("hour=10"))
+      .reduce((t, [, v]) => t + v, 0);
+    expect(m10).toMatchObject({
+      files: 10,
+      rows: 20,
+      markets: 4,
+      bytes: bytes10,
+      first_ts: DAY + 10 * H + 1000,
+      last_ts: DAY + 10 * H + 55 * MIN + 2000,
+    });
     expect(m10.missing_buckets).toEqual(["10-20", "10-25"]);
     expect(m10.staged_rows).toBe(0);
     // 11:00 is staged (not missing); 11:05 is final
     expect(m11).toMatchObject({ files: 1, rows: 2, staged_rows: 42, staged_buckets: ["11-00"], missing_buckets: [] });
-    const segSize = (n: number) => statSync(join(dir, `_staging/mock/2026-03-03T11-00_5m_g0/seg-00000${n}.arrows`)).size;
+    const segSize = (n: number) =>
+      statSync(join(dir, `_staging/mock/2026-03-03T11-00_5m_g0/seg-00000${n}.arrows`)).size;
     expect(m11.staged_bytes).toBe(segSize(1) + segSize(2));
     expect(m11.markets).toBe(4); // m2, mx from the final file + s1, s2 staged
     // read-only: the writer's temp file is still there
@@ -80,7 +119,18 @@ describe("dayStatus", () => {
     const text = formatStatus(await dayStatus(dir, DAY, { bucketMinutes: 5, venues: ["mock"] }));
     const lines = text.split("\n");
     expect(lines[0]).toBe("2026-03-03 (UTC), 5-minute buckets");
-    expect(lines[1].split(/\s+/)).toEqual(["venue", "hour", "files", "rows", "markets", "bytes", "first", "last", "missing", "staged"]);
+    expect(lines[1].split(/\s+/)).toEqual([
+      "venue",
+      "hour",
+      "files",
+      "rows",
+      "markets",
+      "bytes",
+      "first",
+      "last",
+      "missing",
+      "staged",
+    ]);
     expect(lines[2].split(/\s+/).slice(0, 5)).toEqual(["mock", "10", "10", "20", "4"]);
     expect(lines[2]).toContain("10-20,10-25");
     expect(lines[3]).toContain("42 rows in 11-00");
@@ -103,12 +153,27 @@ describe("dayStatus with the real writer", () => {
       expect(staged).toBe(500);
       let s = await dayStatus(dir, Date.UTC(2026, 2, 4), { bucketMinutes: 5 });
       expect(s.hours).toHaveLength(1);
-      expect(s.hours[0]).toMatchObject({ venue: "mock", hour: "13", files: 0, rows: 0, staged_rows: 500, staged_buckets: ["13-00"], missing_buckets: [] });
+      expect(s.hours[0]).toMatchObject({
+        venue: "mock",
+        hour: "13",
+        files: 0,
+        rows: 0,
+        staged_rows: 500,
+        staged_buckets: ["13-00"],
+        missing_buckets: [],
+      });
       expect(s.hours[0].markets).toBe(10);
       await clock.advance(5 * 60_000); // past the bucket's end + grace: compacted into its final file
       await w.close();
       s = await dayStatus(dir, Date.UTC(2026, 2, 4), { bucketMinutes: 5 });
-      expect(s.hours[0]).toMatchObject({ files: 1, rows: 500, staged_rows: 0, markets: 10, first_ts: start + 60_000, last_ts: start + 60_000 + 499 * 100 });
+      expect(s.hours[0]).toMatchObject({
+        files: 1,
+        rows: 500,
+        staged_rows: 0,
+        markets: 10,
+        first_ts: start + 60_000,
+        last_ts: start + 60_000 + 499 * 100,
+      });
     } finally {
       cleanup();
     }
@@ -134,7 +199,11 @@ describe("dayStatus after writer.bucket_minutes changed (5 → 15 → 5)", () =>
   test("full coverage under either configured length, hour by hour (5-minute, 15-minute and mixed hours)", async () => {
     for (const bucketMinutes of [5, 15]) {
       const s = await dayStatus(dir, BC_DAY, { bucketMinutes });
-      expect(s.hours.map((h) => [h.hour, h.files, h.missing_buckets])).toEqual([["10", filesIn(10), []], ["11", filesIn(11), []], ["12", filesIn(12), []]]);
+      expect(s.hours.map((h) => [h.hour, h.files, h.missing_buckets])).toEqual([
+        ["10", filesIn(10), []],
+        ["11", filesIn(11), []],
+        ["12", filesIn(12), []],
+      ]);
       expect([filesIn(10), filesIn(11), filesIn(12)]).toEqual([12, 4, 5]);
       expect(s.hours[2]).toMatchObject({ first_ts: BC_DAY + 12 * H, last_ts: BC_DAY + 12.75 * H - 1000 });
       expect(s.bucket_minutes_found).toEqual([5, 15]);
@@ -153,7 +222,11 @@ describe("dayStatus after writer.bucket_minutes changed (5 → 15 → 5)", () =>
     rmSync(join(d, relOf({ start: BC_DAY + 12 * H + 15 * MIN, minutes: 15 }))); // between a 15- and a 5-minute file: the 5-minute grid
     for (const bucketMinutes of [5, 15]) {
       const s = await dayStatus(d, BC_DAY, { bucketMinutes });
-      expect(s.hours.map((h) => [h.hour, h.missing_buckets])).toEqual([["10", ["10-20"]], ["11", ["11-15"]], ["12", ["12-15", "12-20", "12-25"]]]);
+      expect(s.hours.map((h) => [h.hour, h.missing_buckets])).toEqual([
+        ["10", ["10-20"]],
+        ["11", ["11-15"]],
+        ["12", ["12-15", "12-20", "12-25"]],
+      ]);
     }
   });
 
@@ -162,13 +235,24 @@ describe("dayStatus after writer.bucket_minutes changed (5 → 15 → 5)", () =>
     // left by a run with 15-minute buckets (12:45..13:00), then a 5-minute file at 13:00
     const seg = join(d, "_staging", "mock", "2026-06-10T12-45_15m_g9");
     mkdirSync(seg, { recursive: true });
-    writeFileSync(join(seg, "seg-000001.arrows"), fakeSegment({ rows: 3, min_ts: BC_DAY + 12.75 * H, max_ts: BC_DAY + 12.95 * H, markets: ["s1"] }));
+    writeFileSync(
+      join(seg, "seg-000001.arrows"),
+      fakeSegment({ rows: 3, min_ts: BC_DAY + 12.75 * H, max_ts: BC_DAY + 12.95 * H, markets: ["s1"] }),
+    );
     const rel = bucketPath("mock", BC_DAY + 13 * H, 5);
     await writeSnapshotFile(join(d, rel), [bookRow(BC_DAY + 13 * H + 1000, "mock", "m", "yes", 1)]);
-    appendFileSync(join(d, "_manifest", "orderbook_snapshots.jsonl"), JSON.stringify({ path: rel, venue: "mock", bucket_start: BC_DAY + 13 * H, bucket_minutes: 5, rows: 1 }) + "\n");
+    appendFileSync(
+      join(d, "_manifest", "orderbook_snapshots.jsonl"),
+      JSON.stringify({ path: rel, venue: "mock", bucket_start: BC_DAY + 13 * H, bucket_minutes: 5, rows: 1 }) + "\n",
+    );
     for (const bucketMinutes of [5, 15]) {
       const s = await dayStatus(d, BC_DAY, { bucketMinutes });
-      expect(s.hours.map((h) => [h.hour, h.staged_rows, h.missing_buckets])).toEqual([["10", 0, []], ["11", 0, []], ["12", 3, []], ["13", 0, []]]);
+      expect(s.hours.map((h) => [h.hour, h.staged_rows, h.missing_buckets])).toEqual([
+        ["10", 0, []],
+        ["11", 0, []],
+        ["12", 3, []],
+        ["13", 0, []],
+      ]);
     }
   });
 
@@ -177,10 +261,14 @@ describe("dayStatus after writer.bucket_minutes changed (5 → 15 → 5)", () =>
     rmSync(join(d, "_manifest"), { recursive: true });
     const s5 = await dayStatus(d, BC_DAY, { bucketMinutes: 5 });
     expect(s5.hours.every((h) => h.missing_buckets.length === 0)).toBe(true);
-    expect(s5.inferred).toEqual(FILES.filter((f) => f.minutes === 15).map((f) => ({ file: relOf(f), bucket_minutes: 15 })));
+    expect(s5.inferred).toEqual(
+      FILES.filter((f) => f.minutes === 15).map((f) => ({ file: relOf(f), bucket_minutes: 15 })),
+    );
     const text = formatStatus(s5).split("\n");
     expect(text[0]).toBe("2026-06-10 (UTC), 5- and 15-minute buckets (configured: 5)");
-    expect(text.at(-1)).toBe(`note: 6 file(s) without a bucket length in the manifest do not fit the configured 5-minute buckets; judged as 15-minute buckets, the shortest their names and rows fit (first: ${relOf(FILES[12])})`);
+    expect(text.at(-1)).toBe(
+      `note: 6 file(s) without a bucket length in the manifest do not fit the configured 5-minute buckets; judged as 15-minute buckets, the shortest their names and rows fit (first: ${relOf(FILES[12])})`,
+    );
     // configured 15: the 5-minute files at :00/:15/:30/:45 fit a 15-minute bucket and are taken as one
     const s15 = await dayStatus(d, BC_DAY, { bucketMinutes: 15 });
     expect(s15.hours.every((h) => h.missing_buckets.length === 0)).toBe(true);
@@ -197,9 +285,16 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
   async function writeDay(compression: "zstd" | "uncompressed" | "snappy"): Promise<string> {
     const dir = dirs();
     const start = SDAY + 10.8 * H;
-    const { w } = await openWriter(dir, { compression, row_group_rows: 400, flush_rows: 100_000 }, { clock: new SimClock(start) });
-    for (const [venue, seed] of [["mock", 3], ["kalshi", 4]] as const) {
-      const g = new BookGen({ seed, venue, markets: 1500, start, stepMs: 24 * MIN / 3000 }); // more markets than a row group holds
+    const { w } = await openWriter(
+      dir,
+      { compression, row_group_rows: 400, flush_rows: 100_000 },
+      { clock: new SimClock(start) },
+    );
+    for (const [venue, seed] of [
+      ["mock", 3],
+      ["kalshi", 4],
+    ] as const) {
+      const g = new BookGen({ seed, venue, markets: 1500, start, stepMs: (24 * MIN) / 3000 }); // more markets than a row group holds
       for (let i = 0; i < 3000; i++) {
         w.append(g.next());
         if ((i + 1) % 900 === 0) await w.flush();
@@ -214,42 +309,52 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
     const db = await DuckDBInstance.create(":memory:");
     const conn = await db.connect();
     try {
-      const rows = (await conn.runAndReadAll(
-        `SELECT venue, hour, count(*) AS n, min(ts_recv) AS lo, max(ts_recv) AS hi, count(DISTINCT market_id) AS m
+      const rows = (
+        await conn.runAndReadAll(
+          `SELECT venue, hour, count(*) AS n, min(ts_recv) AS lo, max(ts_recv) AS hi, count(DISTINCT market_id) AS m
          FROM read_parquet('${dir}/orderbook_snapshots/*/date=2026-05-20/*/*.parquet', hive_partitioning = true, union_by_name = true)
          GROUP BY ALL ORDER BY venue, hour`,
-      )).getRowObjectsJS();
-      return rows.map((r) => `${r.venue}/${String(r.hour).padStart(2, "0")}: ${r.n} rows, ${r.m} markets, ${r.lo}..${r.hi}`);
+        )
+      ).getRowObjectsJS();
+      return rows.map(
+        (r) => `${r.venue}/${String(r.hour).padStart(2, "0")}: ${r.n} rows, ${r.m} markets, ${r.lo}..${r.hi}`,
+      );
     } finally {
       conn.closeSync();
     }
   }
-  const ours = (s: DayStatus) => s.hours.map((h) => `${h.venue}/${h.hour}: ${h.rows} rows, ${h.markets} markets, ${h.first_ts}..${h.last_ts}`);
+  const ours = (s: DayStatus) =>
+    s.hours.map((h) => `${h.venue}/${h.hour}: ${h.rows} rows, ${h.markets} markets, ${h.first_ts}..${h.last_ts}`);
 
-  test.each(["zstd", "uncompressed"] as const)("%s files of the writer: every file answered from metadata, same status as reading the columns, same as DuckDB", async (compression) => {
-    const dir = await writeDay(compression);
-    const files = venueFiles(dir);
-    expect(files.length).toBeGreaterThanOrEqual(10);
-    const groups = files.map((f) => {
-      const fd = openSync(f.abs, "r");
-      try {
-        return readFooter(fd, f.bytes).footer.rowGroups.length;
-      } finally {
-        closeSync(fd);
-      }
-    });
-    expect(Math.max(...groups)).toBeGreaterThan(1);
-    for (const f of files) expect((await fileFacts(f.abs)).source).toBe("metadata");
-    const fast = await dayStatus(dir, SDAY, { bucketMinutes: 5 });
-    expect(fast).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true }));
-    expect(fast.hours.map((h) => `${h.venue}/${h.hour}`)).toEqual(["kalshi/10", "kalshi/11", "mock/10", "mock/11"]);
-    expect(fast.hours.every((h) => h.unreadable.length === 0)).toBe(true);
-    expect(ours(fast)).toEqual(await duckdbHours(dir));
-    expect(formatStatus(fast)).toBe(formatStatus(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true })));
-    // without the manifest each file's length is inferred from its rows' range: the same from metadata
-    rmSync(join(dir, "_manifest"), { recursive: true });
-    expect(await dayStatus(dir, SDAY, { bucketMinutes: 15 })).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 15, fromData: true }));
-  });
+  test.each(["zstd", "uncompressed"] as const)(
+    "%s files of the writer: every file answered from metadata, same status as reading the columns, same as DuckDB",
+    async (compression) => {
+      const dir = await writeDay(compression);
+      const files = venueFiles(dir);
+      expect(files.length).toBeGreaterThanOrEqual(10);
+      const groups = files.map((f) => {
+        const fd = openSync(f.abs, "r");
+        try {
+          return readFooter(fd, f.bytes).footer.rowGroups.length;
+        } finally {
+          closeSync(fd);
+        }
+      });
+      expect(Math.max(...groups)).toBeGreaterThan(1);
+      for (const f of files) expect((await fileFacts(f.abs)).source).toBe("metadata");
+      const fast = await dayStatus(dir, SDAY, { bucketMinutes: 5 });
+      expect(fast).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true }));
+      expect(fast.hours.map((h) => `${h.venue}/${h.hour}`)).toEqual(["kalshi/10", "kalshi/11", "mock/10", "mock/11"]);
+      expect(fast.hours.every((h) => h.unreadable.length === 0)).toBe(true);
+      expect(ours(fast)).toEqual(await duckdbHours(dir));
+      expect(formatStatus(fast)).toBe(formatStatus(await dayStatus(dir, SDAY, { bucketMinutes: 5, fromData: true })));
+      // without the manifest each file's length is inferred from its rows' range: the same from metadata
+      rmSync(join(dir, "_manifest"), { recursive: true });
+      expect(await dayStatus(dir, SDAY, { bucketMinutes: 15 })).toEqual(
+        await dayStatus(dir, SDAY, { bucketMinutes: 15, fromData: true }),
+      );
+    },
+  );
 
   test("snappy files (parquet-wasm) are read from the data, with the same answer as DuckDB", async () => {
     const dir = await writeDay("snappy");
@@ -262,11 +367,21 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
   test("a hand-built file with PLAIN market_id next to the writer's files: read from its data, counted right", async () => {
     const dir = await writeDay("zstd");
     const start = SDAY + 11.25 * H; // 11:15, after the writer's last bucket
-    const rows = [bookRow(start + 1000, "mock", "plain-1", "yes", 1), bookRow(start + 2000, "mock", "plain-2", "no", 2), bookRow(start + 3000, "mock", "plain-1", "no", 3)];
-    const props = new pw.WriterPropertiesBuilder().setDictionaryEnabled(false).setCompression(pw.Compression.UNCOMPRESSED).build();
+    const rows = [
+      bookRow(start + 1000, "mock", "plain-1", "yes", 1),
+      bookRow(start + 2000, "mock", "plain-2", "no", 2),
+      bookRow(start + 3000, "mock", "plain-1", "no", 3),
+    ];
+    const props = new pw.WriterPropertiesBuilder()
+      .setDictionaryEnabled(false)
+      .setCompression(pw.Compression.UNCOMPRESSED)
+      .build();
     const rel = bucketPath("mock", start, 5);
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
-    writeFileSync(join(dir, rel), pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(rowsToTable(rows), "stream")), props));
+    writeFileSync(
+      join(dir, rel),
+      pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(rowsToTable(rows), "stream")), props),
+    );
     expect((await fileFacts(join(dir, rel))).source).toBe("data");
     const s = await dayStatus(dir, SDAY, { bucketMinutes: 5, venues: ["mock"] });
     expect(s).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 5, venues: ["mock"], fromData: true }));
@@ -295,16 +410,30 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
     const start = SDAY + 10 * H;
     const rel = bucketPath("mock", start, 5);
     // written by our encoder (created_by "surveillance"): its metadata is trusted
-    const table = rowsToTable([bookRow(start + 1000, "mock", "a", "yes", 1), bookRow(start + 4 * MIN, "mock", "b", "yes", 2), bookRow(start + H + 10 * MIN, "mock", "a", "no", 3)]);
+    const table = rowsToTable([
+      bookRow(start + 1000, "mock", "a", "yes", 1),
+      bookRow(start + 4 * MIN, "mock", "b", "yes", 2),
+      bookRow(start + H + 10 * MIN, "mock", "a", "no", 3),
+    ]);
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     const chunks: Uint8Array[] = [];
-    const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536, createdBy: "surveillance" }, async (b) => void chunks.push(b.slice()));
+    const enc = new ParquetStreamEncoder(
+      SNAPSHOT_SCHEMA,
+      { codec: "zstd", rowGroupRows: 65_536, createdBy: "surveillance" },
+      async (b) => void chunks.push(b.slice()),
+    );
     for (const b of table.batches) await enc.write(b);
     await enc.finish();
     writeFileSync(join(dir, rel), Buffer.concat(chunks));
     expect((await fileFacts(join(dir, rel))).source).toBe("metadata");
     const f = await fileFacts(join(dir, rel), start);
-    expect(f).toMatchObject({ source: "data", range: [start + 1000, start + H + 10 * MIN], hourRange: [start + 1000, start + 4 * MIN] });
-    expect(await dayStatus(dir, SDAY, { bucketMinutes: 15 })).toEqual(await dayStatus(dir, SDAY, { bucketMinutes: 15, fromData: true }));
+    expect(f).toMatchObject({
+      source: "data",
+      range: [start + 1000, start + H + 10 * MIN],
+      hourRange: [start + 1000, start + 4 * MIN],
+    });
+    expect(await dayStatus(dir, SDAY, { bucketMinutes: 15 })).toEqual(
+      await dayStatus(dir, SDAY, { bucketMinutes: 15, fromData: true }),
+    );
   });
 });

@@ -18,7 +18,10 @@ describe("surveillance verify / status (CLI)", () => {
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "verify-cli-"));
-    await writeSnapshotFile(join(dir, bucketPath("mock", T, 5)), [bookRow(T + 1, "mock", "a", "yes", 1), bookRow(T + 2, "mock", "b", "yes", 1)]);
+    await writeSnapshotFile(join(dir, bucketPath("mock", T, 5)), [
+      bookRow(T + 1, "mock", "a", "yes", 1),
+      bookRow(T + 2, "mock", "b", "yes", 1),
+    ]);
     // hour 08: one bad row (spread inconsistent) at row 1
     const bad = bookRow(T2 + 3, "mock", "c", "no", 1);
     bad.spread = 7;
@@ -41,7 +44,9 @@ describe("surveillance verify / status (CLI)", () => {
     expect(j.code).toBe(1);
     const report = JSON.parse(j.stdout);
     expect(report).toMatchObject({ ok: false, files: 2, rows: 4, bad_files: 1 });
-    expect(report.problems).toEqual([{ file: rel, row: 1, check: "spread", message: expect.stringContaining("spread = 7") }]);
+    expect(report.problems).toEqual([
+      { file: rel, row: 1, check: "spread", message: expect.stringContaining("spread = 7") },
+    ]);
   });
 
   test("a range with nothing in it is an error (exit 1); a bad range is usage (exit 2)", async () => {
@@ -58,7 +63,17 @@ describe("surveillance verify / status (CLI)", () => {
     expect(s.hours[0]).toMatchObject({ venue: "mock", hour: "07", files: 1, rows: 2, markets: 2 });
     // 07:15 .. 07:55 hold nothing between the 07:10 and 08:00 buckets
     expect(s.hours[1]).toMatchObject({ venue: "mock", hour: "08", files: 1, rows: 2, markets: 1, missing_buckets: [] });
-    expect(s.hours[0].missing_buckets).toEqual(["07-15", "07-20", "07-25", "07-30", "07-35", "07-40", "07-45", "07-50", "07-55"]);
+    expect(s.hours[0].missing_buckets).toEqual([
+      "07-15",
+      "07-20",
+      "07-25",
+      "07-30",
+      "07-35",
+      "07-40",
+      "07-45",
+      "07-50",
+      "07-55",
+    ]);
     const t = await runCli(["status", "--data-dir", dir, "--date", "2026-05-06"]);
     expect(t.stdout).toContain("mock: 2 files, 4 rows, ");
     expect(t.stdout).toContain("9 (07-15..07-55)");
@@ -71,7 +86,10 @@ describe("surveillance verify / status (CLI) after writer.bucket_minutes changed
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "verify-cli-bm-"));
     rows = await writeBucketChangeDataset(join(dir, "data"));
-    writeFileSync(join(dir, "c.toml"), [`data_dir = "${join(dir, "data")}"`, "[writer]", "bucket_minutes = 15"].join("\n"));
+    writeFileSync(
+      join(dir, "c.toml"),
+      [`data_dir = "${join(dir, "data")}"`, "[writer]", "bucket_minutes = 15"].join("\n"),
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

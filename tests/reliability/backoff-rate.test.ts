@@ -33,7 +33,7 @@ describe("Backoff maxPerMinute", () => {
 
   test("with ordinary jitter the ceiling only delays what would exceed it", () => {
     let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     const b = new Backoff({ baseMs: 100, capMs: 2000, resetAfterMs: 60_000, maxPerMinute: 20 }, random);
     const times: number[] = [];
     let now = 0;

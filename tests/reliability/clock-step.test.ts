@@ -12,7 +12,12 @@ describe("snapshotter after a wall-clock step", () => {
     const clock = new SteppedClock(sim);
     const rows: { ts: number; at: number }[] = [];
     const snap = new Snapshotter({
-      venue: "mock", clock, topK: 5, hotIntervalMs: 1000, warmIntervalMs: 5000, staleAfterMs: 60_000,
+      venue: "mock",
+      clock,
+      topK: 5,
+      hotIntervalMs: 1000,
+      warmIntervalMs: 5000,
+      staleAfterMs: 60_000,
       sink: { append: (s: SnapshotInput) => void rows.push({ ts: s.tsRecv, at: sim.now() }) },
     });
     const t0 = clock.now();
@@ -32,7 +37,15 @@ describe("snapshotter after a wall-clock step", () => {
     const sim = new SimClock(Date.UTC(2026, 0, 1, 0, 10));
     const clock = new SteppedClock(sim);
     let n = 0;
-    const snap = new Snapshotter({ venue: "mock", clock, topK: 5, hotIntervalMs: 1000, warmIntervalMs: 5000, staleAfterMs: 60_000, sink: { append: () => void n++ } });
+    const snap = new Snapshotter({
+      venue: "mock",
+      clock,
+      topK: 5,
+      hotIntervalMs: 1000,
+      warmIntervalMs: 5000,
+      staleAfterMs: 60_000,
+      sink: { append: () => void n++ },
+    });
     snap.add("m1", [new BookState("m1", "yes", clock.now())], "hot", clock.now());
     snap.start();
     await sim.advance(2000);

@@ -27,7 +27,10 @@ describe("loggers made before setupLogging", () => {
   test("json: every line on stderr as JSON, secrets redacted, stdout empty", () => {
     const { out, err } = run("json");
     expect(out).toBe("");
-    const lines = err.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = err
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.level, l.tag, l.msg])).toEqual([
       ["info", "early", "hello [redacted]"],
       ["warn", "early", "careful"],

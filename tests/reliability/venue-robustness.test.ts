@@ -12,14 +12,25 @@ function kalshiFeed() {
   const cfg = parseConfig({ venues: { kalshi: {} } }).selected[0];
   const feed = new KalshiFeed(cfg.options as never, cfg.collect, { clock, env: {} }, {} as never);
   const events: VenueEvent[] = [];
-  const inner = feed as unknown as { sink: EventSink; sid: number; targets: Set<string>; socket: unknown; onFrame(t: string): void };
+  const inner = feed as unknown as {
+    sink: EventSink;
+    sid: number;
+    targets: Set<string>;
+    socket: unknown;
+    onFrame(t: string): void;
+  };
   inner.sink = (ev) => void events.push(ev);
   inner.sid = 1;
   inner.targets.add("KX-1");
   inner.socket = { send: () => true, reconnect: () => {} };
   return { frame: (o: unknown) => inner.onFrame(JSON.stringify(o)), events };
 }
-const delta = (seq: number) => ({ type: "orderbook_delta", sid: 1, seq, msg: { market_ticker: "KX-1", price_dollars: "0.4000", delta_fp: "5.00", side: "yes", ts_ms: 1 } });
+const delta = (seq: number) => ({
+  type: "orderbook_delta",
+  sid: 1,
+  seq,
+  msg: { market_ticker: "KX-1", price_dollars: "0.4000", delta_fp: "5.00", side: "yes", ts_ms: 1 },
+});
 
 describe("kalshi feed: a garbage seq", () => {
   test("is rejected and does not become the sid's position (later frames still apply)", () => {
@@ -30,7 +41,9 @@ describe("kalshi feed: a garbage seq", () => {
     f.frame(delta(3));
     const levels = f.events.filter((e) => e.kind === "level");
     expect(levels.length).toBe(6); // seq 1, 2, 3: two level events each (own bid, other side's ask)
-    expect(f.events.filter((e) => e.kind === "rejected").map((e) => (e as { reason: string }).reason)).toEqual(["seq_implausible"]);
+    expect(f.events.filter((e) => e.kind === "rejected").map((e) => (e as { reason: string }).reason)).toEqual([
+      "seq_implausible",
+    ]);
     expect(f.events.some((e) => e.kind === "stale")).toBe(false); // not taken for a gap either
   });
   test("a real gap is still a gap", () => {
@@ -44,7 +57,14 @@ describe("kalshi feed: a garbage seq", () => {
 
 describe("polymarket mapper: rejection samples", () => {
   test("preview equals the first 200 characters of JSON.stringify for ordinary messages", () => {
-    const msgs = [{ event_type: "x", a: [1, "two", null, { b: true }], s: "q\"uote" }, [1, 2, 3], "text", 5, null, { long: "y".repeat(500) }];
+    const msgs = [
+      { event_type: "x", a: [1, "two", null, { b: true }], s: 'q"uote' },
+      [1, 2, 3],
+      "text",
+      5,
+      null,
+      { long: "y".repeat(500) },
+    ];
     for (const m of msgs) expect(preview(m, 200)).toBe(JSON.stringify(m).slice(0, 200));
   });
   test("a frame nested 200k deep is rejected with a short sample", () => {

@@ -10,7 +10,7 @@ import { MARKER } from "../../src/storage/staging.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, T0, tempDir } from "../helpers/store.ts";
 
-let cleanups: (() => void)[] = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
@@ -55,12 +55,16 @@ describe("writer: onDurable", () => {
     const t = tempDir("surv-durable-");
     cleanups.push(t.cleanup);
     const reported = new Map<string, number>();
-    const { w } = await openWriter(t.dir, { bucket_minutes: 1, flush_rows: 70 }, {
-      onDurable: (venue, byMarket) => {
-        expect(venue).toBe("mock");
-        for (const [m, n] of byMarket) reported.set(m, (reported.get(m) ?? 0) + n);
+    const { w } = await openWriter(
+      t.dir,
+      { bucket_minutes: 1, flush_rows: 70 },
+      {
+        onDurable: (venue, byMarket) => {
+          expect(venue).toBe("mock");
+          for (const [m, n] of byMarket) reported.set(m, (reported.get(m) ?? 0) + n);
+        },
       },
-    });
+    );
     const g = new BookGen({ start: T0, stepMs: 100, markets: 4 });
     const appended = new Map<string, number>();
     for (let i = 0; i < 1500; i++) {

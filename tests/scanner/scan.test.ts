@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
-import { findLatestUniverse, parseUniverse, readLatestUniverse, scanAll, scanVenue } from "../../src/scanner/scanner.ts";
+import {
+  findLatestUniverse,
+  parseUniverse,
+  readLatestUniverse,
+  scanAll,
+  scanVenue,
+} from "../../src/scanner/scanner.ts";
 import { ADAPTERS } from "../../src/venue/index.ts";
 import type { AdapterFactory } from "../../src/venue/types.ts";
 
@@ -48,7 +54,15 @@ describe("scanner", () => {
     const lines = readFileSync(expected, "utf8").trimEnd().split("\n");
     expect(lines.length).toBe(37);
     const first = JSON.parse(lines[0]);
-    expect(Object.keys(first).slice(0, 7)).toEqual(["venue", "market_id", "outcome_ids", "title", "close_ts", "status", "tags"]);
+    expect(Object.keys(first).slice(0, 7)).toEqual([
+      "venue",
+      "market_id",
+      "outcome_ids",
+      "title",
+      "close_ts",
+      "status",
+      "tags",
+    ]);
     expect(first.market_id).toBe("mock-000000");
     expect(r.active).toBe(lines.map((l) => JSON.parse(l)).filter((m) => m.status === "active").length);
     // Only the final file is left in the directory: no temp files.
@@ -88,7 +102,10 @@ describe("scanner", () => {
     } finally {
       ADAPTERS.kalshi = original;
     }
-    expect(res.map((r) => [r.venue, r.ok])).toEqual([["kalshi", false], ["mock", true]]);
+    expect(res.map((r) => [r.venue, r.ok])).toEqual([
+      ["kalshi", false],
+      ["mock", true],
+    ]);
   });
 
   test("readLatestUniverse: today's file, else the newest earlier day, never a later day", async () => {
@@ -96,7 +113,21 @@ describe("scanner", () => {
     const root = join(d, "metadata", "venue=mock");
     const put = (date: string, ids: string[]) => {
       mkdirSync(join(root, `date=${date}`), { recursive: true });
-      writeFileSync(join(root, `date=${date}`, "universe.jsonl"), ids.map((id) => JSON.stringify({ market_id: id, outcome_ids: [`${id}-yes`], status: "active", title: id, close_ts: null, tags: [] })).join("\n") + "\n");
+      writeFileSync(
+        join(root, `date=${date}`, "universe.jsonl"),
+        ids
+          .map((id) =>
+            JSON.stringify({
+              market_id: id,
+              outcome_ids: [`${id}-yes`],
+              status: "active",
+              title: id,
+              close_ts: null,
+              tags: [],
+            }),
+          )
+          .join("\n") + "\n",
+      );
     };
     expect(await readLatestUniverse(d, "mock", T0)).toBeUndefined();
     put("2026-03-10", ["a"]);
@@ -112,14 +143,20 @@ describe("scanner", () => {
   });
 
   test("parseUniverse names the file and line of a bad line", () => {
-    expect(() => parseUniverse('{"market_id":"a","outcome_ids":[],"status":"active"}\n{oops\n', "u.jsonl")).toThrow("u.jsonl:2");
+    expect(() => parseUniverse('{"market_id":"a","outcome_ids":[],"status":"active"}\n{oops\n', "u.jsonl")).toThrow(
+      "u.jsonl:2",
+    );
     expect(() => parseUniverse('{"market_id":"a"}\n', "u.jsonl")).toThrow("u.jsonl:1: a market needs");
   });
 });
 
 describe("surveillance scan (CLI)", () => {
   const run = (args: string[]) => {
-    const p = Bun.spawnSync(["bun", "bin/surveillance.ts", "scan", ...args], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawnSync(["bun", "bin/surveillance.ts", "scan", ...args], {
+      cwd: REPO,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
   };
 

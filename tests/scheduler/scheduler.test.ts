@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { COLLECT_DEFAULTS, type CollectSettings } from "../../src/config.ts";
-import { computeTargets, nextRotationAt, rotationEpoch, rotationStep, Scheduler, type TargetSet } from "../../src/scheduler/scheduler.ts";
+import {
+  computeTargets,
+  nextRotationAt,
+  rotationEpoch,
+  rotationStep,
+  Scheduler,
+  type TargetSet,
+} from "../../src/scheduler/scheduler.ts";
 import type { MarketInfo } from "../../src/venue/types.ts";
 
 const H = 3_600_000;
@@ -12,10 +19,21 @@ function universe(n: number, opts: { closed?: number; expired?: number } = {}): 
   const out: MarketInfo[] = [];
   for (let i = 0; i < n; i++) {
     const id = `m${String(i).padStart(4, "0")}`;
-    out.push({ venue: "v", market_id: id, outcome_ids: [`${id}-y`, `${id}-n`], title: id, close_ts: T0 + 90 * 24 * H, status: "active", tags: [], created_ts: T0 - 90 * 24 * H });
+    out.push({
+      venue: "v",
+      market_id: id,
+      outcome_ids: [`${id}-y`, `${id}-n`],
+      title: id,
+      close_ts: T0 + 90 * 24 * H,
+      status: "active",
+      tags: [],
+      created_ts: T0 - 90 * 24 * H,
+    });
   }
-  for (let i = 0; i < (opts.closed ?? 0); i++) out.push({ ...out[0], market_id: `closed${i}`, status: "closed", close_ts: T0 - H });
-  for (let i = 0; i < (opts.expired ?? 0); i++) out.push({ ...out[0], market_id: `expired${i}`, status: "active", close_ts: T0 + H * (i + 1) });
+  for (let i = 0; i < (opts.closed ?? 0); i++)
+    out.push({ ...out[0], market_id: `closed${i}`, status: "closed", close_ts: T0 - H });
+  for (let i = 0; i < (opts.expired ?? 0); i++)
+    out.push({ ...out[0], market_id: `expired${i}`, status: "active", close_ts: T0 + H * (i + 1) });
   return out;
 }
 
@@ -66,7 +84,18 @@ describe("computeTargets", () => {
     const now = T0 + 10 * H; // every expiredN closes by T0 + 5h
     const t = computeTargets({ universe: u, scores, now, settings: s });
     // Scores 49 ×6 (m0049, m0099, …, m0299) then 48 ×4 by id.
-    expect(t.hot.map((m) => m.market_id)).toEqual(["m0049", "m0099", "m0149", "m0199", "m0249", "m0299", "m0048", "m0098", "m0148", "m0198"]);
+    expect(t.hot.map((m) => m.market_id)).toEqual([
+      "m0049",
+      "m0099",
+      "m0149",
+      "m0199",
+      "m0249",
+      "m0299",
+      "m0048",
+      "m0098",
+      "m0148",
+      "m0198",
+    ]);
     const sched = new Scheduler(s);
     for (let k = 0; k < 40; k++) {
       const r = sched.targets(now + k * P, u, scores);
@@ -125,7 +154,12 @@ describe("computeTargets", () => {
       expect(added.length).toBe(step);
       expect(removed.length).toBe(step);
       // The longest watched leave first.
-      expect(removed.sort()).toEqual(prev.warm.slice(0, step).map((m) => m.market_id).sort());
+      expect(removed.sort()).toEqual(
+        prev.warm
+          .slice(0, step)
+          .map((m) => m.market_id)
+          .sort(),
+      );
       expect(t.hot.map((m) => m.market_id)).toEqual(hot);
       added.forEach((id) => seen.add(id));
       if (k === rotations - 1) expect(seen.size).toBeLessThan(rest);

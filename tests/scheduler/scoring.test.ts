@@ -5,7 +5,15 @@ import type { MarketInfo } from "../../src/venue/types.ts";
 const NOW = Date.UTC(2026, 5, 1, 12);
 const H = 3_600_000;
 const mk = (id: string, o: Partial<MarketInfo> = {}): MarketInfo => ({
-  venue: "v", market_id: id, outcome_ids: [`${id}-y`, `${id}-n`], title: id, close_ts: NOW + 30 * 24 * H, status: "active", tags: [], created_ts: NOW - 30 * 24 * H, ...o,
+  venue: "v",
+  market_id: id,
+  outcome_ids: [`${id}-y`, `${id}-n`],
+  title: id,
+  close_ts: NOW + 30 * 24 * H,
+  status: "active",
+  tags: [],
+  created_ts: NOW - 30 * 24 * H,
+  ...o,
 });
 
 describe("isEligible", () => {
@@ -30,14 +38,37 @@ describe("rankWithoutStats", () => {
       mk("e-newer", { created_ts: NOW - 1 * H }),
       mk("f-nullclose", { close_ts: null }),
     ];
-    expect(rankWithoutStats(ms, NOW).map((m) => m.market_id)).toEqual(["d-soon1", "c-soon2", "e-newer", "b-new", "a-old", "f-nullclose", "z-old"]);
+    expect(rankWithoutStats(ms, NOW).map((m) => m.market_id)).toEqual([
+      "d-soon1",
+      "c-soon2",
+      "e-newer",
+      "b-new",
+      "a-old",
+      "f-nullclose",
+      "z-old",
+    ]);
   });
 });
 
 describe("rankMarkets", () => {
   test("best score first, ties by id, unscored after in no-stats order, ineligible dropped whatever the score", () => {
-    const ms = [mk("a"), mk("b"), mk("c"), mk("d", { status: "closed" }), mk("e", { close_ts: NOW - 1 }), mk("f", { close_ts: NOW + H }), mk("g")];
-    const scores = new Map([["a", 1], ["b", 5], ["c", 5], ["d", 100], ["e", 99], ["g", Number.NaN]]);
+    const ms = [
+      mk("a"),
+      mk("b"),
+      mk("c"),
+      mk("d", { status: "closed" }),
+      mk("e", { close_ts: NOW - 1 }),
+      mk("f", { close_ts: NOW + H }),
+      mk("g"),
+    ];
+    const scores = new Map([
+      ["a", 1],
+      ["b", 5],
+      ["c", 5],
+      ["d", 100],
+      ["e", 99],
+      ["g", Number.NaN],
+    ]);
     expect(rankMarkets(ms, NOW, scores).map((m) => m.market_id)).toEqual(["b", "c", "a", "f", "g"]);
     expect(rankMarkets(ms, NOW).map((m) => m.market_id)).toEqual(["f", "a", "b", "c", "g"]);
     expect(rankMarkets(ms, NOW, new Map()).map((m) => m.market_id)).toEqual(["f", "a", "b", "c", "g"]);

@@ -13,8 +13,19 @@ function side(levels: [number, number][]) {
 
 function input(over: Partial<SnapshotInput> = {}): SnapshotInput {
   return {
-    tsRecv: Date.UTC(2026, 0, 1), venue: "mock", marketId: "m1", outcomeId: "yes", seq: 7,
-    bids: side([[0.5, 10], [0.49, 20]]), asks: side([[0.52, 5]]), staleReason: null, sourceTs: 123, ...over,
+    tsRecv: Date.UTC(2026, 0, 1),
+    venue: "mock",
+    marketId: "m1",
+    outcomeId: "yes",
+    seq: 7,
+    bids: side([
+      [0.5, 10],
+      [0.49, 20],
+    ]),
+    asks: side([[0.52, 5]]),
+    staleReason: null,
+    sourceTs: 123,
+    ...over,
   };
 }
 
@@ -50,22 +61,63 @@ describe("ColumnBuffer", () => {
     const rows = roundTrip(
       [
         input(),
-        input({ bids: side([]), asks: side([[0.6, 1], [0.61, 2], [0.62, 3], [0.63, 4]]), sourceTs: null }),
+        input({
+          bids: side([]),
+          asks: side([
+            [0.6, 1],
+            [0.61, 2],
+            [0.62, 3],
+            [0.63, 4],
+          ]),
+          sourceTs: null,
+        }),
         input({ bids: side([]), asks: side([]) }),
         input({ staleReason: "silent 90s" }),
       ],
       50,
     );
-    expect(rows[0]).toMatchObject({ best_bid_px: 0.5, best_ask_px: 0.52, mid: 0.51, bid_depth3: 30, ask_depth3: 5, status: "ok", err: null, source_ts: 123, seq: 7 });
+    expect(rows[0]).toMatchObject({
+      best_bid_px: 0.5,
+      best_ask_px: 0.52,
+      mid: 0.51,
+      bid_depth3: 30,
+      ask_depth3: 5,
+      status: "ok",
+      err: null,
+      source_ts: 123,
+      seq: 7,
+    });
     expect(rows[0].spread).toBeCloseTo(0.02, 12);
-    expect(rows[1]).toMatchObject({ status: "partial", err: "no bids", bid_depth3: 0, ask_depth3: 6, source_ts: null, bid_px: [], ask_sz: [1, 2, 3, 4] });
+    expect(rows[1]).toMatchObject({
+      status: "partial",
+      err: "no bids",
+      bid_depth3: 0,
+      ask_depth3: 6,
+      source_ts: null,
+      bid_px: [],
+      ask_sz: [1, 2, 3, 4],
+    });
     expect(Number.isNaN(rows[1].mid) && Number.isNaN(rows[1].spread) && Number.isNaN(rows[1].best_bid_px)).toBe(true);
     expect(rows[2]).toMatchObject({ status: "empty", err: "no bids and no asks" });
     expect(rows[3]).toMatchObject({ status: "stale", err: "silent 90s", mid: 0.51 });
   });
 
   test("top_k caps each side and skips invalid levels like the reference", () => {
-    const bad = input({ bids: side([[0.5, 0], [0.49, -1], [0.48, NaN], [NaN, 3], [0.47, 2], [0.46, 1], [0.45, 1]]), asks: side([[0.6, Infinity], [0.61, 1]]) });
+    const bad = input({
+      bids: side([
+        [0.5, 0],
+        [0.49, -1],
+        [0.48, NaN],
+        [NaN, 3],
+        [0.47, 2],
+        [0.46, 1],
+        [0.45, 1],
+      ]),
+      asks: side([
+        [0.6, Infinity],
+        [0.61, 1],
+      ]),
+    });
     const rows = roundTrip([bad], 2);
     expect(rows[0].bid_px).toEqual([0.47, 0.46]);
     expect(rows[0].bid_sz).toEqual([2, 1]);

@@ -14,15 +14,35 @@ afterAll(() => tmp.cleanup());
 const T0 = Date.UTC(2026, 0, 1);
 
 function snap(i: number, bids: number[][], asks: number[][]) {
-  const side = (lv: number[][]) => ({ px: Float64Array.from(lv.map((l) => l[0])), sz: Float64Array.from(lv.map((l) => l[1])), len: lv.length });
-  return { tsRecv: T0 + i, venue: "mock", marketId: `m${i % 7}`, outcomeId: "yes", seq: i + 1, bids: side(bids), asks: side(asks), staleReason: null, sourceTs: null };
+  const side = (lv: number[][]) => ({
+    px: Float64Array.from(lv.map((l) => l[0])),
+    sz: Float64Array.from(lv.map((l) => l[1])),
+    len: lv.length,
+  });
+  return {
+    tsRecv: T0 + i,
+    venue: "mock",
+    marketId: `m${i % 7}`,
+    outcomeId: "yes",
+    seq: i + 1,
+    bids: side(bids),
+    asks: side(asks),
+    staleReason: null,
+    sourceTs: null,
+  };
 }
 
 async function encodeFile(name: string, bufs: ColumnBuffer[]) {
   const out = join(tmp.dir, name);
   const fh = await nodeFs.create(out);
-  const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536, createdBy: "surveillance" }, (x) => fh.write(x));
-  const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => { throw new Error("no sink"); });
+  const enc = new ParquetStreamEncoder(
+    SNAPSHOT_SCHEMA,
+    { codec: "zstd", rowGroupRows: 65_536, createdBy: "surveillance" },
+    (x) => fh.write(x),
+  );
+  const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => {
+    throw new Error("no sink");
+  });
   for (const b of bufs) await enc.writeEncoded(flushEnc.encodeRowGroup(b.toRecordBatch()));
   await enc.finish();
   await fh.commit();
@@ -41,37 +61,74 @@ describe("encoded row groups, edge cases", () => {
     const db = await DuckDBInstance.create(":memory:");
     const conn = await db.connect();
     try {
-      const rows = (await conn.runAndReadAll(`SELECT err, source_ts, bid_px, status FROM read_parquet('${out}')`)).getRowObjectsJS();
-      expect(rows.map((r) => [r.err ?? null, r.source_ts ?? null, (r.bid_px as number[]).length, r.status])).toEqual(expected.map((r) => [r.err, null, r.bid_px.length, r.status]));
+      const rows = (
+        await conn.runAndReadAll(`SELECT err, source_ts, bid_px, status FROM read_parquet('${out}')`)
+      ).getRowObjectsJS();
+      expect(rows.map((r) => [r.err ?? null, r.source_ts ?? null, (r.bid_px as number[]).length, r.status])).toEqual(
+        expected.map((r) => [r.err, null, r.bid_px.length, r.status]),
+      );
     } finally {
       conn.closeSync();
     }
     const pl = (await import("nodejs-polars")).default;
     const df = pl.readParquet(out);
     expect(df.getColumn("err").toArray() as unknown[]).toEqual(expected.map((r) => r.err));
-    expect(df.getColumn("bid_px").toArray().map((l: unknown) => [...(l as Iterable<number>)])).toEqual(expected.map((r) => r.bid_px));
+    expect(
+      df
+        .getColumn("bid_px")
+        .toArray()
+        .map((l: unknown) => [...(l as Iterable<number>)]),
+    ).toEqual(expected.map((r) => r.bid_px));
   });
 
   test("slices at offsets that are not multiples of 8: nullable err/source_ts, lists and string ids read back exactly", async () => {
     const a = new ColumnBuffer(50);
     for (let i = 0; i < 1000; i++) {
-      const s = snap(i, i % 5 === 0 ? [] : [[0.4 + (i % 3) / 100, 1 + (i % 11)]], i % 7 === 0 ? [] : [[0.6, 2], [0.61, i % 4]]);
-      a.append({ ...s, sourceTs: i % 3 ? T0 + i : null, staleReason: i % 13 === 0 ? `gap ${i % 5}` : null, marketId: `mk-${i % 97}` });
+      const s = snap(
+        i,
+        i % 5 === 0 ? [] : [[0.4 + (i % 3) / 100, 1 + (i % 11)]],
+        i % 7 === 0
+          ? []
+          : [
+              [0.6, 2],
+              [0.61, i % 4],
+            ],
+      );
+      a.append({
+        ...s,
+        sourceTs: i % 3 ? T0 + i : null,
+        staleReason: i % 13 === 0 ? `gap ${i % 5}` : null,
+        marketId: `mk-${i % 97}`,
+      });
     }
     const expected = tableToRows(new Table([a.toRecordBatch()]));
     const out = join(tmp.dir, "odd-slices.parquet");
     const fh = await nodeFs.create(out);
-    const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536, createdBy: "surveillance" }, (x) => fh.write(x));
-    const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "uncompressed", rowGroupRows: 65_536 }, () => { throw new Error("no sink"); });
+    const enc = new ParquetStreamEncoder(
+      SNAPSHOT_SCHEMA,
+      { codec: "zstd", rowGroupRows: 65_536, createdBy: "surveillance" },
+      (x) => fh.write(x),
+    );
+    const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "uncompressed", rowGroupRows: 65_536 }, () => {
+      throw new Error("no sink");
+    });
     const batch = a.toRecordBatch();
-    for (const [r0, r1] of [[0, 333], [333, 334], [334, 701], [701, 1000]]) await enc.writeEncoded(flushEnc.encodeRowGroup(batch.slice(r0, r1)));
+    for (const [r0, r1] of [
+      [0, 333],
+      [333, 334],
+      [334, 701],
+      [701, 1000],
+    ])
+      await enc.writeEncoded(flushEnc.encodeRowGroup(batch.slice(r0, r1)));
     await enc.finish();
     await fh.commit();
     expect(tableToRows(readSnapshotTable(out))).toEqual(expected);
     const pl = (await import("nodejs-polars")).default;
     const df = pl.readParquet(out);
     expect(df.getColumn("err").toArray() as unknown[]).toEqual(expected.map((r) => r.err));
-    expect((df.getColumn("source_ts").toArray() as unknown[]).map((v) => (v == null ? null : Number(v)))).toEqual(expected.map((r) => r.source_ts));
+    expect((df.getColumn("source_ts").toArray() as unknown[]).map((v) => (v == null ? null : Number(v)))).toEqual(
+      expected.map((r) => r.source_ts),
+    );
   });
 
   test("> 65,536 distinct strings with ids attached: PLAIN, read back exactly", async () => {
@@ -83,7 +140,11 @@ describe("encoded row groups, edge cases", () => {
     const db = await DuckDBInstance.create(":memory:");
     const conn = await db.connect();
     try {
-      const meta = (await conn.runAndReadAll(`SELECT encodings AS e FROM parquet_metadata('${out}') WHERE path_in_schema = 'market_id'`)).getRowObjectsJS();
+      const meta = (
+        await conn.runAndReadAll(
+          `SELECT encodings AS e FROM parquet_metadata('${out}') WHERE path_in_schema = 'market_id'`,
+        )
+      ).getRowObjectsJS();
       expect(String(meta[0].e)).not.toContain("RLE_DICTIONARY");
       const ids = (await conn.runAndReadAll(`SELECT market_id FROM read_parquet('${out}')`)).getRowObjectsJS();
       expect(ids.map((r) => r.market_id)).toEqual(expected.map((r) => r.market_id));
@@ -97,7 +158,9 @@ describe("encoded row groups, edge cases", () => {
   test("writeEncoded refuses a row group that does not fit the schema (a column fewer, a wrong path, pages not back to back)", async () => {
     const a = new ColumnBuffer(50);
     for (let i = 0; i < 100; i++) a.append(snap(i, [[0.4, 1]], [[0.6, 2]]));
-    const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => { throw new Error("no sink"); });
+    const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => {
+      throw new Error("no sink");
+    });
     const good = flushEnc.encodeRowGroup(a.toRecordBatch());
     const variants: [string, (g: typeof good) => void][] = [
       ["19 chunks for 20 columns", (g) => void g.chunks.pop()], // e.g. staged before a derived column was added
@@ -109,7 +172,11 @@ describe("encoded row groups, edge cases", () => {
       const g = { ...good, chunks: [...good.chunks] };
       damage(g);
       let written = 0;
-      const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, async (x) => void (written += x.length));
+      const enc = new ParquetStreamEncoder(
+        SNAPSHOT_SCHEMA,
+        { codec: "zstd", rowGroupRows: 65_536 },
+        async (x) => void (written += x.length),
+      );
       await expect(enc.writeEncoded(g)).rejects.toThrow(why);
       expect(written).toBe(0); // refused before a byte is written
     }

@@ -17,7 +17,11 @@ const MIN = 60_000;
 describe("a damaged encoded row group is quarantined, never copied", () => {
   /** One staged segment of 2,000 rows as one encoded row group, left by a process that died; returns its path. */
   async function stageOne(d: string): Promise<string> {
-    const a = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 }, { encodeAtFlushRows: 1 });
+    const a = await openWriter(
+      d,
+      { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 },
+      { encodeAtFlushRows: 1 },
+    );
     const g = new BookGen({ start: T0, stepMs: 1 });
     for (let i = 0; i < 2000; i++) a.w.append(g.next());
     await a.w.flush();
@@ -26,32 +30,43 @@ describe("a damaged encoded row group is quarantined, never copied", () => {
 
   test.each([
     // one bit in the header's JSON, still valid JSON: a chunk offset '0' → '1' (the header places the body's bytes)
-    ["header", (bytes: Uint8Array, hlen: number, header: string) => void (bytes[8 + header.indexOf('"offset":0') + '"offset":'.length] ^= 0x01)],
+    [
+      "header",
+      (bytes: Uint8Array, hlen: number, header: string) =>
+        void (bytes[8 + header.indexOf('"offset":0') + '"offset":'.length] ^= 0x01),
+    ],
     // one bit in a page of the body
     ["body", (bytes: Uint8Array, hlen: number) => void (bytes[8 + hlen + 4 + 500] ^= 0x10)],
-  ] as const)("a flipped bit in the %s: the part fails its CRC, is quarantined, no unreadable final file", async (_where, flip) => {
-    const d = dir();
-    const seg = await stageOne(d);
-    const bytes = readFileSync(join(d, seg));
-    const hlen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-    const original = new Uint8Array(bytes);
-    flip(bytes, hlen, new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
-    expect(bytes).not.toEqual(original);
-    writeFileSync(join(d, seg), bytes);
-    const metrics = new Metrics();
-    const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
-    await b.w.close();
-    expect(globFiles(d, "orderbook_snapshots/**/*.parquet")).toEqual([]); // its only rows are in quarantine
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
-    const q = globFiles(d, "_staging/_quarantine/**/*.arrows");
-    expect(q.length).toBe(1);
-    expect(new Uint8Array(readFileSync(join(d, q[0])))).toEqual(new Uint8Array(bytes)); // kept byte for byte
-  });
+  ] as const)(
+    "a flipped bit in the %s: the part fails its CRC, is quarantined, no unreadable final file",
+    async (_where, flip) => {
+      const d = dir();
+      const seg = await stageOne(d);
+      const bytes = readFileSync(join(d, seg));
+      const hlen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+      const original = new Uint8Array(bytes);
+      flip(bytes, hlen, new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+      expect(bytes).not.toEqual(original);
+      writeFileSync(join(d, seg), bytes);
+      const metrics = new Metrics();
+      const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
+      await b.w.close();
+      expect(globFiles(d, "orderbook_snapshots/**/*.parquet")).toEqual([]); // its only rows are in quarantine
+      expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+      const q = globFiles(d, "_staging/_quarantine/**/*.arrows");
+      expect(q.length).toBe(1);
+      expect(new Uint8Array(readFileSync(join(d, q[0])))).toEqual(new Uint8Array(bytes)); // kept byte for byte
+    },
+  );
 
   test("an encoding failure at flush time stages the rows raw (not retried for ever as a write error); compaction writes them", async () => {
     const d = dir();
     const metrics = new Metrics();
-    const { w } = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 }, { encodeAtFlushRows: 1, metrics });
+    const { w } = await openWriter(
+      d,
+      { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000 },
+      { encodeAtFlushRows: 1, metrics },
+    );
     const ref = new ColumnBuffer(50);
     const g = new BookGen({ start: T0, stepMs: 1, seed: 8 });
     for (let i = 0; i < 1500; i++) {
@@ -83,7 +98,11 @@ describe("write errors on encoded (PART_ROWGROUP) segments", () => {
       const d = dir();
       const clock = new SimClock(T0);
       const f = new FaultyFs(() => clock.now());
-      const { w } = await openWriter(d, { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000, row_group_rows: 1000, retry_base_ms: 100 }, { clock, fs: f.fs, encodeAtFlushRows: 1 });
+      const { w } = await openWriter(
+        d,
+        { bucket_minutes: 1, flush_secs: 3600, flush_rows: 1_000_000, row_group_rows: 1000, retry_base_ms: 100 },
+        { clock, fs: f.fs, encodeAtFlushRows: 1 },
+      );
       const g = new BookGen({ start: T0, stepMs: 1, seed: 5 });
       const ref = new ColumnBuffer(50);
       for (let i = 0; i < 4321; i++) {

@@ -23,7 +23,11 @@ describe("write errors", () => {
     const clock = new SimClock(T0);
     const f = new FaultyFs(() => clock.now());
     const metrics = new Metrics();
-    const { w } = await openWriter(d, { retry_base_ms: 500, retry_cap_ms: 1500, flush_secs: 3600 }, { clock, fs: f.fs, metrics });
+    const { w } = await openWriter(
+      d,
+      { retry_base_ms: 500, retry_cap_ms: 1500, flush_secs: 3600 },
+      { clock, fs: f.fs, metrics },
+    );
     f.fail("create", "EIO", { match: "_staging", times: 3 });
     const g = new BookGen({ start: T0, stepMs: 1 });
     for (let i = 0; i < 200; i++) w.append(g.next());
@@ -54,7 +58,9 @@ describe("write errors", () => {
     expect(globFiles(d, "orderbook_snapshots/**/*")).toEqual([]); // the failed temp file was removed
     await clock.runUntil(T0 + 2 * MIN);
     expect(f.failures.length).toBe(2);
-    expect(finals(d)).toEqual(["orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/snapshots_2026-01-01T00-00.parquet"]);
+    expect(finals(d)).toEqual([
+      "orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/snapshots_2026-01-01T00-00.parquet",
+    ]);
     expect(allRows(d).length).toBe(2000);
     expect((await readManifest(d)).entries.length).toBe(1);
     await w.close();
@@ -65,7 +71,11 @@ describe("write errors", () => {
     const clock = new SimClock(T0);
     const f = new FaultyFs(() => clock.now());
     const metrics = new Metrics();
-    const { w } = await openWriter(d, { max_buffer_rows: 1000, flush_rows: 300, retry_base_ms: 1000, flush_secs: 3600 }, { clock, fs: f.fs, metrics });
+    const { w } = await openWriter(
+      d,
+      { max_buffer_rows: 1000, flush_rows: 300, retry_base_ms: 1000, flush_secs: 3600 },
+      { clock, fs: f.fs, metrics },
+    );
     f.fail("create", "EACCES", { match: "_staging" });
     const g = new BookGen({ start: T0, stepMs: 1 });
     for (let i = 0; i < 1500; i++) {
@@ -76,7 +86,7 @@ describe("write errors", () => {
     expect(w.status()).toMatchObject({ rowsBuffered: 1000, droppedRows: 500 });
     expect(w.status().writeErrors).toBeGreaterThanOrEqual(1);
     expect(metrics.get("surveillance_writer_rows_dropped_total", { venue: "mock" })).toBe(500);
-    expect(metrics.render()).toContain("surveillance_writer_rows_dropped_total{venue=\"mock\"} 500");
+    expect(metrics.render()).toContain('surveillance_writer_rows_dropped_total{venue="mock"} 500');
     f.clear();
     await clock.advance(60_000);
     expect(w.status()).toMatchObject({ rowsBuffered: 0, rowsStaged: 1000 });
@@ -111,7 +121,9 @@ describe("write errors", () => {
     f.fail("create", "EIO");
     for (let i = 0; i < 50; i++) w.append(g.next());
     const closed = w.close();
-    await expect(settleOnClock(clock, closed)).rejects.toThrow(/100 staged rows not finalized .* 50 buffered rows lost/);
+    await expect(settleOnClock(clock, closed)).rejects.toThrow(
+      /100 staged rows not finalized .* 50 buffered rows lost/,
+    );
     const again = await openWriter(d, {}, { clock: new SimClock(T0 + 3600_000) });
     await again.w.close();
     expect(allRows(d).length).toBe(100);
@@ -135,7 +147,9 @@ describe("crash states inside finalization (deterministic)", () => {
     const d = dir();
     await leaveBroken(d, "rename", "orderbook_snapshots/");
     expect(finals(d)).toEqual([]);
-    expect(globFiles(d, "orderbook_snapshots/**/.tmp-*")).toEqual([`orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/.tmp-snapshots_2026-01-01T00-00.parquet.partial`]);
+    expect(globFiles(d, "orderbook_snapshots/**/.tmp-*")).toEqual([
+      `orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/.tmp-snapshots_2026-01-01T00-00.parquet.partial`,
+    ]);
     const { w } = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 5 * MIN) });
     await w.close();
     expect(finals(d)).toEqual([`${base}.parquet`]);

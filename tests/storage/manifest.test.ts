@@ -12,8 +12,18 @@ describe("manifest after a torn append", () => {
     // A crash mid-append left the second line torn.
     writeFileSync(manifestPath(dir), '{"path":"a.parquet","rows":1}\n{"path":"b.parq');
     const e: ManifestEntry = {
-      path: "c.parquet", venue: "mock", bucket_start: 0, bucket_start_iso: "", bucket_minutes: 5, part: 0,
-      rows: 7, bytes: 1, min_ts_recv: 0, max_ts_recv: 0, markets: 1, written_at: 0,
+      path: "c.parquet",
+      venue: "mock",
+      bucket_start: 0,
+      bucket_start_iso: "",
+      bucket_minutes: 5,
+      part: 0,
+      rows: 7,
+      bytes: 1,
+      min_ts_recv: 0,
+      max_ts_recv: 0,
+      markets: 1,
+      written_at: 0,
     };
     await appendManifest(nodeFs, dir, e);
     const read = await readManifest(dir);

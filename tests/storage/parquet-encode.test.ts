@@ -25,7 +25,11 @@ async function build(name: string, compression: "zstd" | "snappy" | "uncompresse
     for (let i = 0; i < n; i++) buf.append(g.next());
     rows.push(...tableToRows(new Table([buf.toRecordBatch()])));
     const p = join(tmp.dir, `${name}-seg-${k}.arrows`);
-    await writeAtomic(nodeFs, p, encodeSegment(buf, { rows: n, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }, 500));
+    await writeAtomic(
+      nodeFs,
+      p,
+      encodeSegment(buf, { rows: n, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }, 500),
+    );
     segs.push(p);
   }
   const out = join(tmp.dir, `${name}.parquet`);
@@ -38,29 +42,41 @@ describe("Parquet encoding of compacted buckets", () => {
     ["zstd", 600],
     ["uncompressed", 65_536],
     ["snappy", 600], // parquet-wasm path
-  ] as const)("%s (row groups of %i): Arrow schema exactly SNAPSHOT_SCHEMA, rows identical, row groups bounded", async (codec, rg) => {
-    const { out, rows, res } = await build(codec, codec, rg);
-    const t = readSnapshotTable(out);
-    expect(t.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(SNAPSHOT_SCHEMA.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`));
-    expect(tableToRows(t)).toEqual(rows);
-    expect(res.rows).toBe(2001);
-    expect(res.bytes).toBe(Bun.file(out).size);
-    const info = await parquetFileInfo(out);
-    expect(info.rows).toBe(2001);
-    expect(info.rowGroupRows).toEqual(rg === 600 ? [600, 600, 600, 201] : [2001]);
-  });
+  ] as const)(
+    "%s (row groups of %i): Arrow schema exactly SNAPSHOT_SCHEMA, rows identical, row groups bounded",
+    async (codec, rg) => {
+      const { out, rows, res } = await build(codec, codec, rg);
+      const t = readSnapshotTable(out);
+      expect(t.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(
+        SNAPSHOT_SCHEMA.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`),
+      );
+      expect(tableToRows(t)).toEqual(rows);
+      expect(res.rows).toBe(2001);
+      expect(res.bytes).toBe(Bun.file(out).size);
+      const info = await parquetFileInfo(out);
+      expect(info.rows).toBe(2001);
+      expect(info.rowGroupRows).toEqual(rg === 600 ? [600, 600, 600, 201] : [2001]);
+    },
+  );
 
   test("DuckDB sees ZSTD and exact ts_recv min/max statistics per row group (for pruning)", async () => {
     const { out, rows } = await build("stats", "zstd", 600);
     const db = await DuckDBInstance.create(":memory:");
     const conn = await db.connect();
     try {
-      const meta = (await conn.runAndReadAll(`SELECT row_group_id, path_in_schema, compression, stats_min_value, stats_max_value FROM parquet_metadata('${out}') WHERE path_in_schema = 'ts_recv' ORDER BY row_group_id, path_in_schema`)).getRowObjectsJS();
+      const meta = (
+        await conn.runAndReadAll(
+          `SELECT row_group_id, path_in_schema, compression, stats_min_value, stats_max_value FROM parquet_metadata('${out}') WHERE path_in_schema = 'ts_recv' ORDER BY row_group_id, path_in_schema`,
+        )
+      ).getRowObjectsJS();
       const ts = meta.filter((m) => m.path_in_schema === "ts_recv");
       expect(ts.length).toBe(4);
       for (const m of ts) {
         const g = rows.slice(Number(m.row_group_id) * 600, Number(m.row_group_id) * 600 + 600).map((r) => r.ts_recv);
-        expect([String(m.stats_min_value), String(m.stats_max_value)]).toEqual([String(Math.min(...g)), String(Math.max(...g))]);
+        expect([String(m.stats_min_value), String(m.stats_max_value)]).toEqual([
+          String(Math.min(...g)),
+          String(Math.max(...g)),
+        ]);
         expect(m.compression).toBe("ZSTD");
       }
     } finally {
@@ -74,13 +90,20 @@ describe("Parquet encoding of compacted buckets", () => {
     const conn = await db.connect();
     try {
       for (const col of ["seq", "source_ts"] as const) {
-        const meta = (await conn.runAndReadAll(`SELECT row_group_id, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata('${out}') WHERE path_in_schema = '${col}' ORDER BY row_group_id`)).getRowObjectsJS();
+        const meta = (
+          await conn.runAndReadAll(
+            `SELECT row_group_id, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata('${out}') WHERE path_in_schema = '${col}' ORDER BY row_group_id`,
+          )
+        ).getRowObjectsJS();
         expect(meta.length).toBe(4);
         for (const m of meta) {
           const all = rows.slice(Number(m.row_group_id) * 600, Number(m.row_group_id) * 600 + 600).map((r) => r[col]);
           const g = all.filter((v) => v !== null).map(Number);
           expect(g.length).toBeGreaterThan(0);
-          expect([String(m.stats_min_value), String(m.stats_max_value)]).toEqual([String(Math.min(...g)), String(Math.max(...g))]);
+          expect([String(m.stats_min_value), String(m.stats_max_value)]).toEqual([
+            String(Math.min(...g)),
+            String(Math.max(...g)),
+          ]);
           expect(Number(m.stats_null_count)).toBe(all.length - g.length);
         }
       }
@@ -94,11 +117,27 @@ describe("Parquet encoding of compacted buckets", () => {
 });
 
 /** A hand-made snapshot (the buffer copies it). */
-function snap(i: number, bids: number[][], asks: number[][], extra: { venue?: string; market?: string; stale?: string } = {}) {
-  const side = (lv: number[][]) => ({ px: Float64Array.from(lv.map((l) => l[0])), sz: Float64Array.from(lv.map((l) => l[1])), len: lv.length });
+function snap(
+  i: number,
+  bids: number[][],
+  asks: number[][],
+  extra: { venue?: string; market?: string; stale?: string } = {},
+) {
+  const side = (lv: number[][]) => ({
+    px: Float64Array.from(lv.map((l) => l[0])),
+    sz: Float64Array.from(lv.map((l) => l[1])),
+    len: lv.length,
+  });
   return {
-    tsRecv: T0 + i, venue: extra.venue ?? "mock", marketId: extra.market ?? `m${i % 7}`, outcomeId: i % 2 ? "yes" : "no", seq: i + 1,
-    bids: side(bids), asks: side(asks), staleReason: extra.stale ?? null, sourceTs: i % 3 ? T0 + i - 5 : null,
+    tsRecv: T0 + i,
+    venue: extra.venue ?? "mock",
+    marketId: extra.market ?? `m${i % 7}`,
+    outcomeId: i % 2 ? "yes" : "no",
+    seq: i + 1,
+    bids: side(bids),
+    asks: side(asks),
+    staleReason: extra.stale ?? null,
+    sourceTs: i % 3 ? T0 + i - 5 : null,
   };
 }
 const T0 = Date.UTC(2026, 0, 1);
@@ -108,9 +147,27 @@ describe("row groups encoded at flush time (encodeRowGroup → writeEncoded)", (
     // group 1: few distinct values: prices on and off the cent grid, a zero price, NaN mids (one side empty)
     const a = new ColumnBuffer(50);
     for (let i = 0; i < 900; i++) {
-      const bids = i % 50 === 0 ? [] : [[0.45, 10], [0.3333333, 2.5], [0, 7]];
-      const asks = i % 70 === 0 ? [] : [[0.46, 1e-9], [0.55, 123456.78]];
-      a.append(snap(i, bids, asks, { stale: i % 9 === 0 ? "seq gap: awaiting resync" : undefined, venue: i < 450 ? "mock" : "kalshi" }));
+      const bids =
+        i % 50 === 0
+          ? []
+          : [
+              [0.45, 10],
+              [0.3333333, 2.5],
+              [0, 7],
+            ];
+      const asks =
+        i % 70 === 0
+          ? []
+          : [
+              [0.46, 1e-9],
+              [0.55, 123456.78],
+            ];
+      a.append(
+        snap(i, bids, asks, {
+          stale: i % 9 === 0 ? "seq gap: awaiting resync" : undefined,
+          venue: i < 450 ? "mock" : "kalshi",
+        }),
+      );
     }
     // -0 as a price must stay -0 (the cent-grid fast path would turn it into 0)
     a.append(snap(900, [[-0, 3]], [[0.5, 1]]));
@@ -121,7 +178,9 @@ describe("row groups encoded at flush time (encodeRowGroup → writeEncoded)", (
     const out = join(tmp.dir, "flush-encoded.parquet");
     const fh = await nodeFs.create(out);
     const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, (x) => fh.write(x));
-    const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => { throw new Error("no sink"); });
+    const flushEnc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => {
+      throw new Error("no sink");
+    });
     const batchA = a.toRecordBatch();
     await enc.writeEncoded(flushEnc.encodeRowGroup(batchA.slice(0, 400))); // a slice: string ids still found
     await enc.writeEncoded(flushEnc.encodeRowGroup(batchA.slice(400)));
@@ -137,13 +196,22 @@ describe("row groups encoded at flush time (encodeRowGroup → writeEncoded)", (
     const db = await DuckDBInstance.create(":memory:");
     const conn = await db.connect();
     try {
-      const enc2 = (await conn.runAndReadAll(`SELECT row_group_id AS g, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`)).getRowObjectsJS();
+      const enc2 = (
+        await conn.runAndReadAll(
+          `SELECT row_group_id AS g, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`,
+        )
+      ).getRowObjectsJS();
       const encodingOf = (g: number, p: string) => String(enc2.find((r) => Number(r.g) === g && r.p === p)!.e);
-      for (const p of ["bid_px, list, item", "market_id", "venue", "err", "status", "mid", "spread", "best_bid_px"]) expect(encodingOf(0, p)).toContain("RLE_DICTIONARY");
+      for (const p of ["bid_px, list, item", "market_id", "venue", "err", "status", "mid", "spread", "best_bid_px"])
+        expect(encodingOf(0, p)).toContain("RLE_DICTIONARY");
       expect(encodingOf(2, "bid_px, list, item")).not.toContain("RLE_DICTIONARY");
       expect(encodingOf(2, "bid_sz, list, item")).not.toContain("RLE_DICTIONARY");
-      const rows = (await conn.runAndReadAll(`SELECT market_id, venue, err, bid_px, mid FROM read_parquet('${out}')`)).getRowObjectsJS();
-      expect(rows.map((r) => [r.market_id, r.venue, r.err ?? null])).toEqual(expected.map((r) => [r.market_id, r.venue, r.err]));
+      const rows = (
+        await conn.runAndReadAll(`SELECT market_id, venue, err, bid_px, mid FROM read_parquet('${out}')`)
+      ).getRowObjectsJS();
+      expect(rows.map((r) => [r.market_id, r.venue, r.err ?? null])).toEqual(
+        expected.map((r) => [r.market_id, r.venue, r.err]),
+      );
       expect(rows.map((r) => (r.bid_px as number[]).map(Number))).toEqual(expected.map((r) => r.bid_px));
     } finally {
       conn.closeSync();
@@ -152,14 +220,22 @@ describe("row groups encoded at flush time (encodeRowGroup → writeEncoded)", (
     const df = pl.readParquet(out);
     expect(df.getColumn("market_id").toArray()).toEqual(expected.map((r) => r.market_id));
     expect(df.getColumn("err").toArray() as unknown[]).toEqual(expected.map((r) => r.err));
-    expect(df.getColumn("ask_px").toArray().map((l: unknown) => [...(l as Iterable<number>)])).toEqual(expected.map((r) => r.ask_px));
+    expect(
+      df
+        .getColumn("ask_px")
+        .toArray()
+        .map((l: unknown) => [...(l as Iterable<number>)]),
+    ).toEqual(expected.map((r) => r.ask_px));
   });
 });
 
 describe("string dictionaries of compacted rows (decoded from staging, no ids: hashed bytes)", () => {
   test("few distinct strings get a dictionary, 70,000 distinct ones fall back to PLAIN; values exact either way", async () => {
     const few = new ColumnBuffer(50);
-    for (let i = 0; i < 3000; i++) few.append(snap(i, [[0.4, 1]], [[0.6, 2]], { market: `m${i % 300}-é`, stale: i % 11 === 0 ? `gap ${i % 3}` : undefined }));
+    for (let i = 0; i < 3000; i++)
+      few.append(
+        snap(i, [[0.4, 1]], [[0.6, 2]], { market: `m${i % 300}-é`, stale: i % 11 === 0 ? `gap ${i % 3}` : undefined }),
+      );
     const many = new ColumnBuffer(50);
     for (let i = 0; i < 70_000; i++) many.append(snap(i, [[0.4, 1]], [[0.6, 2]], { market: `market-${i}` }));
     const segs: string[] = [];
@@ -167,7 +243,11 @@ describe("string dictionaries of compacted rows (decoded from staging, no ids: h
     for (const [k, buf] of [few, many].entries()) {
       expected.push(...tableToRows(new Table([buf.toRecordBatch()])));
       const p = join(tmp.dir, `strings-seg-${k}.arrows`);
-      await writeAtomic(nodeFs, p, encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }));
+      await writeAtomic(
+        nodeFs,
+        p,
+        encodeSegment(buf, { rows: buf.length, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets] }),
+      );
       segs.push(p);
     }
     const out = join(tmp.dir, "strings.parquet");
@@ -177,7 +257,11 @@ describe("string dictionaries of compacted rows (decoded from staging, no ids: h
     const db = await DuckDBInstance.create(":memory:");
     const conn = await db.connect();
     try {
-      const meta = (await conn.runAndReadAll(`SELECT row_group_id AS g, row_group_num_rows AS n, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`)).getRowObjectsJS();
+      const meta = (
+        await conn.runAndReadAll(
+          `SELECT row_group_id AS g, row_group_num_rows AS n, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`,
+        )
+      ).getRowObjectsJS();
       const encodingOf = (g: number, p: string) => String(meta.find((r) => Number(r.g) === g && r.p === p)!.e);
       expect(meta.filter((r) => r.p === "market_id").map((r) => Number(r.n))).toEqual([70_000, 3000]);
       // group 0: PLAIN market ids; its status/venue/err/outcome_id still dictionaries

@@ -24,35 +24,72 @@ class W {
   private fh(id: number, type: number) {
     const d = id - this.last[this.last.length - 1];
     if (d > 0 && d <= 15) this.b.push((d << 4) | type);
-    else (this.b.push(type), this.zz(id));
+    else this.b.push(type), this.zz(id);
     this.last[this.last.length - 1] = id;
   }
-  i32(id: number, v: number) { this.fh(id, 5); this.zz(v); return this; }
-  i64(id: number, v: number) { this.fh(id, 6); this.zz(v); return this; }
+  i32(id: number, v: number) {
+    this.fh(id, 5);
+    this.zz(v);
+    return this;
+  }
+  i64(id: number, v: number) {
+    this.fh(id, 6);
+    this.zz(v);
+    return this;
+  }
   bin(id: number, x: Uint8Array | string) {
     const u = typeof x === "string" ? new TextEncoder().encode(x) : x;
-    this.fh(id, 8); this.varint(u.length); this.b.push(...u); return this;
+    this.fh(id, 8);
+    this.varint(u.length);
+    this.b.push(...u);
+    return this;
   }
-  struct(id: number, f: (w: this) => void) { this.fh(id, 12); this.last.push(0); f(this); this.b.push(0); this.last.pop(); return this; }
+  struct(id: number, f: (w: this) => void) {
+    this.fh(id, 12);
+    this.last.push(0);
+    f(this);
+    this.b.push(0);
+    this.last.pop();
+    return this;
+  }
   list(id: number, type: number, n: number, each: (w: this, i: number) => void) {
     this.fh(id, 9);
-    if (n < 15) this.b.push((n << 4) | type); else (this.b.push(0xf0 | type), this.varint(n));
+    if (n < 15) this.b.push((n << 4) | type);
+    else this.b.push(0xf0 | type), this.varint(n);
     for (let i = 0; i < n; i++) {
-      if (type === 12) { this.last.push(0); each(this, i); this.b.push(0); this.last.pop(); } else each(this, i);
+      if (type === 12) {
+        this.last.push(0);
+        each(this, i);
+        this.b.push(0);
+        this.last.pop();
+      } else each(this, i);
     }
     return this;
   }
-  elemI32(v: number) { this.zz(v); }
-  elemBin(s: string) { const u = new TextEncoder().encode(s); this.varint(u.length); this.b.push(...u); }
-  end() { this.b.push(0); return Uint8Array.from(this.b); }
+  elemI32(v: number) {
+    this.zz(v);
+  }
+  elemBin(s: string) {
+    const u = new TextEncoder().encode(s);
+    this.varint(u.length);
+    this.b.push(...u);
+  }
+  end() {
+    this.b.push(0);
+    return Uint8Array.from(this.b);
+  }
 }
-const le64 = (v: number) => { const x = new Uint8Array(8); new DataView(x.buffer).setBigInt64(0, BigInt(v), true); return x; };
+const le64 = (v: number) => {
+  const x = new Uint8Array(8);
+  new DataView(x.buffer).setBigInt64(0, BigInt(v), true);
+  return x;
+};
 const plainStrings = (xs: string[]) => {
   const parts = xs.map((s) => new TextEncoder().encode(s));
   const out = new Uint8Array(parts.reduce((s, p) => s + 4 + p.length, 0));
   const v = new DataView(out.buffer);
   let o = 0;
-  for (const p of parts) (v.setUint32(o, p.length, true), out.set(p, o + 4), (o += 4 + p.length));
+  for (const p of parts) v.setUint32(o, p.length, true), out.set(p, o + 4), (o += 4 + p.length);
   return out;
 };
 
@@ -65,22 +102,48 @@ const plainStrings = (xs: string[]) => {
 function handFile(ts: number[], dict: string[], idx: number[]): Uint8Array {
   const n = ts.length;
   const out: number[] = [0x50, 0x41, 0x52, 0x31];
-  const page = (hdr: Uint8Array, body: Uint8Array) => { out.push(...hdr, ...body); };
+  const page = (hdr: Uint8Array, body: Uint8Array) => {
+    out.push(...hdr, ...body);
+  };
   // ts_recv
   const tsBody = new Uint8Array(8 * n);
   ts.forEach((t, i) => tsBody.set(le64(t), 8 * i));
   const tsOff = out.length;
-  page(new W().i32(1, 0).i32(2, tsBody.length).i32(3, tsBody.length).struct(5, (w) => w.i32(1, n).i32(2, 0).i32(3, 3).i32(4, 3)).end(), tsBody);
+  page(
+    new W()
+      .i32(1, 0)
+      .i32(2, tsBody.length)
+      .i32(3, tsBody.length)
+      .struct(5, (w) => w.i32(1, n).i32(2, 0).i32(3, 3).i32(4, 3))
+      .end(),
+    tsBody,
+  );
   const tsSize = out.length - tsOff;
   // market_id: dictionary page, then one data page of 2-bit indices (one bit-packed group of 8)
   const dBody = plainStrings(dict);
   const dictOff = out.length;
-  page(new W().i32(1, 2).i32(2, dBody.length).i32(3, dBody.length).struct(7, (w) => w.i32(1, dict.length).i32(2, 0)).end(), dBody);
+  page(
+    new W()
+      .i32(1, 2)
+      .i32(2, dBody.length)
+      .i32(3, dBody.length)
+      .struct(7, (w) => w.i32(1, dict.length).i32(2, 0))
+      .end(),
+    dBody,
+  );
   let packed = 0;
   idx.forEach((k, i) => (packed += k * 4 ** i));
   const iBody = Uint8Array.from([2, 0x03, packed & 0xff, (packed >> 8) & 0xff]);
   const dataOff = out.length;
-  page(new W().i32(1, 0).i32(2, iBody.length).i32(3, iBody.length).struct(5, (w) => w.i32(1, n).i32(2, 8).i32(3, 3).i32(4, 3)).end(), iBody);
+  page(
+    new W()
+      .i32(1, 0)
+      .i32(2, iBody.length)
+      .i32(3, iBody.length)
+      .struct(5, (w) => w.i32(1, n).i32(2, 8).i32(3, 3).i32(4, 3))
+      .end(),
+    iBody,
+  );
   const mSize = out.length - dictOff;
   const meta = new W()
     .i32(1, 1)
@@ -93,12 +156,26 @@ function handFile(ts: number[], dict: string[], idx: number[]): Uint8Array {
     .list(4, 12, 1, (w) => {
       w.list(1, 12, 2, (c, i) => {
         c.i64(2, i === 0 ? tsOff : dictOff).struct(3, (m) => {
-          m.i32(1, i === 0 ? 2 : 6).list(2, 5, 2, (l, k) => l.elemI32(k === 0 ? 0 : 8)).list(3, 8, 1, (l) => l.elemBin(i === 0 ? "ts_recv" : "market_id"))
-            .i32(4, 0).i64(5, n).i64(6, i === 0 ? tsSize : mSize).i64(7, i === 0 ? tsSize : mSize).i64(9, i === 0 ? tsOff : dataOff);
+          m.i32(1, i === 0 ? 2 : 6)
+            .list(2, 5, 2, (l, k) => l.elemI32(k === 0 ? 0 : 8))
+            .list(3, 8, 1, (l) => l.elemBin(i === 0 ? "ts_recv" : "market_id"))
+            .i32(4, 0)
+            .i64(5, n)
+            .i64(6, i === 0 ? tsSize : mSize)
+            .i64(7, i === 0 ? tsSize : mSize)
+            .i64(9, i === 0 ? tsOff : dataOff);
           if (i === 1) m.i64(11, dictOff);
-          if (i === 0) m.struct(12, (s) => s.i64(3, 0).bin(5, le64(Math.max(...ts))).bin(6, le64(Math.min(...ts))));
+          if (i === 0)
+            m.struct(12, (s) =>
+              s
+                .i64(3, 0)
+                .bin(5, le64(Math.max(...ts)))
+                .bin(6, le64(Math.min(...ts))),
+            );
         });
-      }).i64(2, tsSize + mSize).i64(3, n);
+      })
+        .i64(2, tsSize + mSize)
+        .i64(3, n);
     })
     .bin(6, "hand-built (parquet-cpp dictionary layout)")
     .list(7, 12, 2, (w) => w.struct(1, () => {}))
@@ -115,7 +192,11 @@ describe("foreign and hostile files", () => {
     writeFileSync(path, handFile([1000, 2000, 3000], ["m-a", "m-b", "never-traded"], [0, 1, 0]));
     const db = await DuckDBInstance.create(":memory:");
     const conn = await db.connect();
-    const truth = (await conn.runAndReadAll(`SELECT count(*)::INT AS n, min(ts_recv)::BIGINT AS lo, max(ts_recv)::BIGINT AS hi, list(DISTINCT market_id ORDER BY market_id) AS m FROM '${path}'`)).getRowObjectsJS()[0];
+    const truth = (
+      await conn.runAndReadAll(
+        `SELECT count(*)::INT AS n, min(ts_recv)::BIGINT AS lo, max(ts_recv)::BIGINT AS hi, list(DISTINCT market_id ORDER BY market_id) AS m FROM '${path}'`,
+      )
+    ).getRowObjectsJS()[0];
     conn.closeSync();
     expect(truth.n).toBe(3); // the file itself is valid: DuckDB reads it
     expect(truth.m).toEqual(["m-a", "m-b"]);
@@ -133,7 +214,7 @@ describe("foreign and hostile files", () => {
     const el = [0x48, 0x01, 0x61, 0x15, 0x02, 0x00]; // SchemaElement { 4: "a", 5: num_children 1 }
     const bytes: number[] = [0x29, 0xfc];
     let v = D + 1;
-    while (v >= 128) (bytes.push((v & 127) | 128), (v = Math.floor(v / 128)));
+    while (v >= 128) bytes.push((v & 127) | 128), (v = Math.floor(v / 128));
     bytes.push(v);
     for (let i = 0; i < D; i++) bytes.push(...el);
     bytes.push(0x48, 0x01, 0x61, 0x00); // the leaf

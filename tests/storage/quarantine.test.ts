@@ -58,7 +58,9 @@ describe("unreadable staged segments", () => {
     await b.w.close();
     const base = "orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/snapshots_2026-01-01T00-";
     expect(finals(d)).toEqual([`${base}00.parquet`, `${base}01.parquet`, `${base}02.parquet`]);
-    expect([rowsOf(d, `${base}00.parquet`), rowsOf(d, `${base}01.parquet`), rowsOf(d, `${base}02.parquet`)]).toEqual([100, 50, 100]);
+    expect([rowsOf(d, `${base}00.parquet`), rowsOf(d, `${base}01.parquet`), rowsOf(d, `${base}02.parquet`)]).toEqual([
+      100, 50, 100,
+    ]);
     expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
     const q = globFiles(d, "_staging/_quarantine/**/*");
     const qdir = `_staging/_quarantine/mock/${bad[1].split("/")[2]}-1`;

@@ -11,103 +11,164 @@ import { openWriter, T0, tempDir } from "../helpers/store.ts";
 // A flush every 450 rows: staged raw (compaction encodes them, row groups of 400), or, with encodeAtFlushRows 300,
 // encoded at flush time as two row groups of 225 (copied by compaction) mixed with raw ones (the < 300-row remainders
 // at bucket changes).
-for (const [mode, encodeAtFlushRows] of [["raw staging", Infinity], ["encoded row groups mixed with raw staging", 300]] as const) describe(mode, () => {
-const tmp = tempDir("surv-roundtrip-");
-const expected: SnapshotRow[] = [];
-const glob = () => `${tmp.dir}/orderbook_snapshots/**/*.parquet`;
+for (const [mode, encodeAtFlushRows] of [
+  ["raw staging", Infinity],
+  ["encoded row groups mixed with raw staging", 300],
+] as const)
+  describe(mode, () => {
+    const tmp = tempDir("surv-roundtrip-");
+    const expected: SnapshotRow[] = [];
+    const glob = () => `${tmp.dir}/orderbook_snapshots/**/*.parquet`;
 
-beforeAll(async () => {
-  const { w } = await openWriter(tmp.dir, { bucket_minutes: 5, flush_rows: 700, row_group_rows: 400 }, { encodeAtFlushRows });
-  for (const venue of ["mock", "polymarket"]) {
-    const g = new BookGen({ venue, start: T0 + 55 * 60_000, stepMs: 300, seed: venue.length, maxLevels: 60 });
-    for (let i = 0; i < 3000; i++) {
-      const s = g.next();
-      expected.push(normalizeSnapshot(copyInput(s), 50));
-      w.append(s);
-      if (i % 450 === 449) await w.flush();
-    }
-  }
-  await w.close();
-  expected.sort((a, b) => a.venue.localeCompare(b.venue) || a.ts_recv - b.ts_recv);
-});
-afterAll(() => tmp.cleanup());
-
-const EXPECTED_DUCKDB_TYPES: Record<string, string> = {
-  ts_recv: "BIGINT", venue: "VARCHAR", market_id: "VARCHAR", outcome_id: "VARCHAR", seq: "BIGINT",
-  best_bid_px: "DOUBLE", best_bid_sz: "DOUBLE", best_ask_px: "DOUBLE", best_ask_sz: "DOUBLE", mid: "DOUBLE", spread: "DOUBLE",
-  bid_px: "DOUBLE[]", bid_sz: "DOUBLE[]", ask_px: "DOUBLE[]", ask_sz: "DOUBLE[]",
-  status: "VARCHAR", err: "VARCHAR", source_ts: "BIGINT", bid_depth3: "DOUBLE", ask_depth3: "DOUBLE",
-};
-
-function normalize(r: Record<string, unknown>): SnapshotRow {
-  const o: Record<string, unknown> = {};
-  for (const k of Object.keys(expected[0])) {
-    const v = r[k];
-    o[k] = typeof v === "bigint" ? Number(v) : Array.isArray(v) ? v.map(Number) : v === undefined ? null : v;
-  }
-  return o as unknown as SnapshotRow;
-}
-
-describe("round trip", () => {
-  test("the writer produced several files across the hour boundary", () => {
-    const files = [...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: tmp.dir })];
-    expect(files.some((f) => f.includes("hour=00/"))).toBe(true);
-    expect(files.some((f) => f.includes("hour=01/"))).toBe(true);
-    expect(files.length).toBeGreaterThanOrEqual(6);
-  });
-
-  test("nodejs-polars reads the dataset with hive partitioning: exact types, identical rows", async () => {
-    const df = (await pl.scanParquet(glob(), { hivePartitioning: true }).collect()).sort(["venue", "ts_recv"]);
-    const schema = df.schema as Record<string, unknown>;
-    // "DataType(List(DataType(Float64)))" → "List(Float64)"
-    const types = Object.fromEntries(Object.entries(schema).map(([k, t]) => [k, String(t).replaceAll("DataType(", "(").replace(/\((\w+)\)/g, "$1").replace(/^\((.*)\)$/, "$1")]));
-    expect(Object.keys(types).slice(0, REQUIRED_COLUMNS.length)).toEqual([...REQUIRED_COLUMNS]);
-    expect(types).toMatchObject({
-      ts_recv: "Int64", venue: "String", market_id: "String", outcome_id: "String", seq: "Int64", mid: "Float64",
-      bid_px: "List(Float64)", ask_sz: "List(Float64)", status: "String", err: "String", source_ts: "Int64",
-      bid_depth3: "Float64", ask_depth3: "Float64", date: "Date", hour: "Int64",
+    beforeAll(async () => {
+      const { w } = await openWriter(
+        tmp.dir,
+        { bucket_minutes: 5, flush_rows: 700, row_group_rows: 400 },
+        { encodeAtFlushRows },
+      );
+      for (const venue of ["mock", "polymarket"]) {
+        const g = new BookGen({ venue, start: T0 + 55 * 60_000, stepMs: 300, seed: venue.length, maxLevels: 60 });
+        for (let i = 0; i < 3000; i++) {
+          const s = g.next();
+          expected.push(normalizeSnapshot(copyInput(s), 50));
+          w.append(s);
+          if (i % 450 === 449) await w.flush();
+        }
+      }
+      await w.close();
+      expected.sort((a, b) => a.venue.localeCompare(b.venue) || a.ts_recv - b.ts_recv);
     });
-    const rows = df.drop("date", "hour").toRecords().map(normalize);
-    expect(rows.length).toBe(expected.length);
-    expect(rows).toEqual(expected);
-  });
+    afterAll(() => tmp.cleanup());
 
-  test("DuckDB reads the dataset with hive partitioning: exact types, identical rows", async () => {
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
-      const src = `read_parquet('${glob()}', hive_partitioning = true)`;
-      const desc = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${src}`)).getRowObjectsJS();
-      const types = Object.fromEntries(desc.map((r) => [r.column_name as string, r.column_type as string]));
-      expect(types).toMatchObject({ ...EXPECTED_DUCKDB_TYPES, date: "DATE" }); // DuckDB types the zero-padded hour as VARCHAR
-      const nullable = (await conn.runAndReadAll(`SELECT count(*) FILTER (WHERE err IS NULL) AS e, count(*) FILTER (WHERE source_ts IS NULL) AS s FROM ${src}`)).getRowObjectsJS()[0];
-      expect(Number(nullable.e)).toBe(expected.filter((r) => r.err === null).length);
-      expect(Number(nullable.s)).toBe(expected.filter((r) => r.source_ts === null).length);
-      const rows = (await conn.runAndReadAll(`SELECT * EXCLUDE (date, hour) FROM ${src} ORDER BY venue, ts_recv`)).getRowObjectsJS().map((r) => normalize(r as Record<string, unknown>));
-      expect(rows).toEqual(expected);
-      // the venue partition value agrees with the column in the file
-      const mismatch = (await conn.runAndReadAll(`SELECT count(*) AS n FROM ${src} WHERE filename NOT LIKE '%venue=' || venue || '/%'`.replace("FROM", ", filename FROM").replace("SELECT count(*) AS n , filename", "SELECT count(*) AS n"))).getRowObjectsJS();
-      expect(Number(mismatch[0].n)).toBe(0);
-      // row groups: raw rows are cut at row_group_rows (400); a 450-row flush staged encoded is two of 225
-      const sizes = (await conn.runAndReadAll(`SELECT DISTINCT row_group_num_rows AS n FROM parquet_metadata('${glob()}')`)).getRowObjectsJS().map((r) => Number(r.n));
-      expect(sizes.includes(225)).toBe(encodeAtFlushRows === 300);
-      expect(sizes.includes(400)).toBe(encodeAtFlushRows !== 300);
-      expect(Math.max(...sizes)).toBeLessThanOrEqual(400);
-    } finally {
-      conn.closeSync();
-    }
-  });
+    const EXPECTED_DUCKDB_TYPES: Record<string, string> = {
+      ts_recv: "BIGINT",
+      venue: "VARCHAR",
+      market_id: "VARCHAR",
+      outcome_id: "VARCHAR",
+      seq: "BIGINT",
+      best_bid_px: "DOUBLE",
+      best_bid_sz: "DOUBLE",
+      best_ask_px: "DOUBLE",
+      best_ask_sz: "DOUBLE",
+      mid: "DOUBLE",
+      spread: "DOUBLE",
+      bid_px: "DOUBLE[]",
+      bid_sz: "DOUBLE[]",
+      ask_px: "DOUBLE[]",
+      ask_sz: "DOUBLE[]",
+      status: "VARCHAR",
+      err: "VARCHAR",
+      source_ts: "BIGINT",
+      bid_depth3: "DOUBLE",
+      ask_depth3: "DOUBLE",
+    };
 
-  test("hyparquet (an independent pure-JS reader) reads every file: identical rows, NaN and nulls included", async () => {
-    const files = [...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: tmp.dir })].sort();
-    const rows: SnapshotRow[] = [];
-    for (const f of files) {
-      const file = await asyncBufferFromFile(`${tmp.dir}/${f}`);
-      for (const r of await parquetReadObjects({ file, compressors })) rows.push(normalize(r as Record<string, unknown>));
+    function normalize(r: Record<string, unknown>): SnapshotRow {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(expected[0])) {
+        const v = r[k];
+        o[k] = typeof v === "bigint" ? Number(v) : Array.isArray(v) ? v.map(Number) : v === undefined ? null : v;
+      }
+      return o as unknown as SnapshotRow;
     }
-    rows.sort((a, b) => a.venue.localeCompare(b.venue) || a.ts_recv - b.ts_recv);
-    expect(rows.length).toBe(expected.length);
-    expect(rows).toEqual(expected);
+
+    describe("round trip", () => {
+      test("the writer produced several files across the hour boundary", () => {
+        const files = [...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: tmp.dir })];
+        expect(files.some((f) => f.includes("hour=00/"))).toBe(true);
+        expect(files.some((f) => f.includes("hour=01/"))).toBe(true);
+        expect(files.length).toBeGreaterThanOrEqual(6);
+      });
+
+      test("nodejs-polars reads the dataset with hive partitioning: exact types, identical rows", async () => {
+        const df = (await pl.scanParquet(glob(), { hivePartitioning: true }).collect()).sort(["venue", "ts_recv"]);
+        const schema = df.schema as Record<string, unknown>;
+        // "DataType(List(DataType(Float64)))" → "List(Float64)"
+        const types = Object.fromEntries(
+          Object.entries(schema).map(([k, t]) => [
+            k,
+            String(t)
+              .replaceAll("DataType(", "(")
+              .replace(/\((\w+)\)/g, "$1")
+              .replace(/^\((.*)\)$/, "$1"),
+          ]),
+        );
+        expect(Object.keys(types).slice(0, REQUIRED_COLUMNS.length)).toEqual([...REQUIRED_COLUMNS]);
+        expect(types).toMatchObject({
+          ts_recv: "Int64",
+          venue: "String",
+          market_id: "String",
+          outcome_id: "String",
+          seq: "Int64",
+          mid: "Float64",
+          bid_px: "List(Float64)",
+          ask_sz: "List(Float64)",
+          status: "String",
+          err: "String",
+          source_ts: "Int64",
+          bid_depth3: "Float64",
+          ask_depth3: "Float64",
+          date: "Date",
+          hour: "Int64",
+        });
+        const rows = df.drop("date", "hour").toRecords().map(normalize);
+        expect(rows.length).toBe(expected.length);
+        expect(rows).toEqual(expected);
+      });
+
+      test("DuckDB reads the dataset with hive partitioning: exact types, identical rows", async () => {
+        const db = await DuckDBInstance.create(":memory:");
+        const conn = await db.connect();
+        try {
+          const src = `read_parquet('${glob()}', hive_partitioning = true)`;
+          const desc = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${src}`)).getRowObjectsJS();
+          const types = Object.fromEntries(desc.map((r) => [r.column_name as string, r.column_type as string]));
+          expect(types).toMatchObject({ ...EXPECTED_DUCKDB_TYPES, date: "DATE" }); // DuckDB types the zero-padded hour as VARCHAR
+          const nullable = (
+            await conn.runAndReadAll(
+              `SELECT count(*) FILTER (WHERE err IS NULL) AS e, count(*) FILTER (WHERE source_ts IS NULL) AS s FROM ${src}`,
+            )
+          ).getRowObjectsJS()[0];
+          expect(Number(nullable.e)).toBe(expected.filter((r) => r.err === null).length);
+          expect(Number(nullable.s)).toBe(expected.filter((r) => r.source_ts === null).length);
+          const rows = (await conn.runAndReadAll(`SELECT * EXCLUDE (date, hour) FROM ${src} ORDER BY venue, ts_recv`))
+            .getRowObjectsJS()
+            .map((r) => normalize(r as Record<string, unknown>));
+          expect(rows).toEqual(expected);
+          // the venue partition value agrees with the column in the file
+          const mismatch = (
+            await conn.runAndReadAll(
+              `SELECT count(*) AS n FROM ${src} WHERE filename NOT LIKE '%venue=' || venue || '/%'`
+                .replace("FROM", ", filename FROM")
+                .replace("SELECT count(*) AS n , filename", "SELECT count(*) AS n"),
+            )
+          ).getRowObjectsJS();
+          expect(Number(mismatch[0].n)).toBe(0);
+          // row groups: raw rows are cut at row_group_rows (400); a 450-row flush staged encoded is two of 225
+          const sizes = (
+            await conn.runAndReadAll(`SELECT DISTINCT row_group_num_rows AS n FROM parquet_metadata('${glob()}')`)
+          )
+            .getRowObjectsJS()
+            .map((r) => Number(r.n));
+          expect(sizes.includes(225)).toBe(encodeAtFlushRows === 300);
+          expect(sizes.includes(400)).toBe(encodeAtFlushRows !== 300);
+          expect(Math.max(...sizes)).toBeLessThanOrEqual(400);
+        } finally {
+          conn.closeSync();
+        }
+      });
+
+      test("hyparquet (an independent pure-JS reader) reads every file: identical rows, NaN and nulls included", async () => {
+        const files = [...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: tmp.dir })].sort();
+        const rows: SnapshotRow[] = [];
+        for (const f of files) {
+          const file = await asyncBufferFromFile(`${tmp.dir}/${f}`);
+          for (const r of await parquetReadObjects({ file, compressors }))
+            rows.push(normalize(r as Record<string, unknown>));
+        }
+        rows.sort((a, b) => a.venue.localeCompare(b.venue) || a.ts_recv - b.ts_recv);
+        expect(rows.length).toBe(expected.length);
+        expect(rows).toEqual(expected);
+      });
+    });
   });
-});
-});

@@ -4,7 +4,13 @@ import { Table } from "apache-arrow";
 import { ColumnBuffer, decodePart } from "../../src/storage/_columns.ts";
 import { nodeFs, writeAtomic } from "../../src/storage/fs.ts";
 import { tableToRows } from "../../src/storage/read.ts";
-import { decodeSegment, encodeSegment, parseBucketDir, readSegmentStats, stagingBucketDir } from "../../src/storage/staging.ts";
+import {
+  decodeSegment,
+  encodeSegment,
+  parseBucketDir,
+  readSegmentStats,
+  stagingBucketDir,
+} from "../../src/storage/staging.ts";
 import { BookGen } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";
 
@@ -50,7 +56,7 @@ describe("a raw staged part from another schema", () => {
     const chunks = buf.partChunks(0, 20);
     const whole = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
     let o = 0;
-    for (const c of chunks) (whole.set(c, o), (o += c.length));
+    for (const c of chunks) whole.set(c, o), (o += c.length);
     expect(decodePart(whole).numRows).toBe(20);
     // the same part as a build with one column fewer (its last buffer) would have written it
     const hlen = new DataView(whole.buffer).getUint32(0, true);

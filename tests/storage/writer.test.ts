@@ -49,7 +49,9 @@ describe("SnapshotWriter flush rules", () => {
     expect(finals(d)).toEqual([]);
     // bucket [00:00, 00:05) closes at 00:05 + 2 s grace; the tick at 00:05:05 finalizes it
     await clock.runUntil(T0 + 5 * MIN + 5_000);
-    expect(finals(d)).toEqual(["orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/snapshots_2026-01-01T00-00.parquet"]);
+    expect(finals(d)).toEqual([
+      "orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/snapshots_2026-01-01T00-00.parquet",
+    ]);
     expect(segs(d)).toEqual([]);
     expect(globFiles(d, "_staging/**/*")).toEqual([]);
     await w.close();
@@ -102,7 +104,13 @@ describe("SnapshotWriter flush rules", () => {
       const m = /venue=(\w+)\/.*T(\d\d-\d\d)\.parquet$/.exec(f)!;
       expect(readSnapshotFile(join(d, f))).toEqual(expected.get(`${m[1]}/${m[2]}`)!);
     }
-    expect(w.status()).toMatchObject({ rowsFinalized: 4000, rowsStaged: 0, rowsBuffered: 0, filesFinalized: 4, pendingBuckets: 0 });
+    expect(w.status()).toMatchObject({
+      rowsFinalized: 4000,
+      rowsStaged: 0,
+      rowsBuffered: 0,
+      filesFinalized: 4,
+      pendingBuckets: 0,
+    });
     // appends after close are counted as dropped, never silently lost
     w.append(new BookGen({ start: T0 }).next());
     expect(w.status().droppedRows).toBe(1);
@@ -128,7 +136,11 @@ describe("SnapshotWriter flush rules", () => {
     expect(readSnapshotFile(join(d, `${base}_1.parquet`)).length).toBe(3);
     expect(readSnapshotFile(join(d, `${base}_2.parquet`)).length).toBe(4);
     const { entries } = await readManifest(d);
-    expect(entries.map((e) => [e.part, e.rows])).toEqual([[0, 10], [1, 3], [2, 4]]);
+    expect(entries.map((e) => [e.part, e.rows])).toEqual([
+      [0, 10],
+      [1, 3],
+      [2, 4],
+    ]);
     await w.close();
   });
 
@@ -176,7 +188,11 @@ describe("staged data across a config change", () => {
     async (compression) => {
       const d = dir();
       const expected: SnapshotRow[] = [];
-      const a = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600, row_group_rows: 300 }, { encodeAtFlushRows: 200 });
+      const a = await openWriter(
+        d,
+        { bucket_minutes: 5, flush_secs: 3600, row_group_rows: 300 },
+        { encodeAtFlushRows: 200 },
+      );
       const g = new BookGen({ start: T0, stepMs: 50, seed: 9 });
       for (const n of [450, 120, 250]) {
         // 450 and 250 rows: encoded row groups; 120: raw

@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { bucketEnd, bucketFileName, bucketPath, bucketStart, partitionDir, utcDate, utcHour } from "../../src/timebucket.ts";
+import {
+  bucketEnd,
+  bucketFileName,
+  bucketPath,
+  bucketStart,
+  partitionDir,
+  utcDate,
+  utcHour,
+} from "../../src/timebucket.ts";
 
 const T = (s: string) => Date.parse(s);
 
@@ -37,10 +45,26 @@ describe("partition and file names", () => {
   });
 
   test.each([
-    [1, "2026-06-15T13:42:10.000Z", "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=13/snapshots_2026-06-15T13-42.parquet"],
-    [15, "2026-06-15T13:42:10.000Z", "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=13/snapshots_2026-06-15T13-30.parquet"],
-    [60, "2026-06-15T13:42:10.000Z", "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=13/snapshots_2026-06-15T13-00.parquet"],
-    [60, "2026-06-15T00:00:00.000Z", "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=00/snapshots_2026-06-15T00-00.parquet"],
+    [
+      1,
+      "2026-06-15T13:42:10.000Z",
+      "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=13/snapshots_2026-06-15T13-42.parquet",
+    ],
+    [
+      15,
+      "2026-06-15T13:42:10.000Z",
+      "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=13/snapshots_2026-06-15T13-30.parquet",
+    ],
+    [
+      60,
+      "2026-06-15T13:42:10.000Z",
+      "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=13/snapshots_2026-06-15T13-00.parquet",
+    ],
+    [
+      60,
+      "2026-06-15T00:00:00.000Z",
+      "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=00/snapshots_2026-06-15T00-00.parquet",
+    ],
   ] as const)("%i-minute bucket path of %s", (m, ts, path) => {
     expect(bucketPath("polymarket", T(ts), m)).toBe(path);
   });
@@ -48,7 +72,9 @@ describe("partition and file names", () => {
   test("late-rows files are numbered next to the bucket's file", () => {
     const ts = T("2026-06-15T13:42:10.000Z");
     expect(bucketFileName(ts, 5, 1)).toBe("snapshots_2026-06-15T13-40_1.parquet");
-    expect(bucketPath("mock", ts, 5, 2)).toBe("orderbook_snapshots/venue=mock/date=2026-06-15/hour=13/snapshots_2026-06-15T13-40_2.parquet");
+    expect(bucketPath("mock", ts, 5, 2)).toBe(
+      "orderbook_snapshots/venue=mock/date=2026-06-15/hour=13/snapshots_2026-06-15T13-40_2.parquet",
+    );
   });
 
   test("every 1-minute bucket of a day crossing midnight maps to its own hour partition", () => {
@@ -57,7 +83,9 @@ describe("partition and file names", () => {
     for (let i = 0; i < 120; i++) {
       const ts = start + i * 60_000 + 30_000;
       const d = new Date(ts);
-      expect(partitionDir("v", ts)).toBe(`venue=v/date=${d.toISOString().slice(0, 10)}/hour=${d.toISOString().slice(11, 13)}`);
+      expect(partitionDir("v", ts)).toBe(
+        `venue=v/date=${d.toISOString().slice(0, 10)}/hour=${d.toISOString().slice(11, 13)}`,
+      );
       names.add(bucketPath("v", ts, 1));
     }
     expect(names.size).toBe(120);

@@ -15,7 +15,11 @@ function mockCfg(opts: Record<string, unknown> = {}, collect: Record<string, unk
 const refs = (ms: MarketInfo[]): MarketRef[] => ms.map((m) => ({ market_id: m.market_id, outcome_ids: m.outcome_ids }));
 
 /** Runs a venue on a SimClock and records every event with its receive time. */
-async function record(cfg: VenueConfig, ms: number, pick: (u: MarketInfo[]) => MarketInfo[] = (u) => u.filter((m) => m.status === "active")) {
+async function record(
+  cfg: VenueConfig,
+  ms: number,
+  pick: (u: MarketInfo[]) => MarketInfo[] = (u) => u.filter((m) => m.status === "active"),
+) {
   const clock = new SimClock(T0);
   const venue = new MockVenue(cfg, { clock, env: {} });
   const universe = await venue.discover();
@@ -26,7 +30,7 @@ async function record(cfg: VenueConfig, ms: number, pick: (u: MarketInfo[]) => M
   const end = T0 + ms;
   while (clock.now() < end) {
     maxTimers = Math.max(maxTimers, clock.pending());
-    await clock.runUntil(Math.min(end, (clock.nextAt() ?? end)));
+    await clock.runUntil(Math.min(end, clock.nextAt() ?? end));
     if (clock.nextAt() === undefined) break;
   }
   return { venue, universe, events, clock, maxTimers };
@@ -101,7 +105,10 @@ describe("mock events", () => {
   }, 20_000);
 
   test("books are sane, seq consecutive per book, one timer for all markets", async () => {
-    const { events, universe, maxTimers } = await record(mockCfg({ universe_size: 100, updates_per_sec: 4 }), 4 * 60_000);
+    const { events, universe, maxTimers } = await record(
+      mockCfg({ universe_size: 100, updates_per_sec: 4 }),
+      4 * 60_000,
+    );
     expect(maxTimers).toBe(1);
     const books = new Map<string, RefBook>();
     const activity = new Map(universe.map((m) => [m.market_id, m.extra!.activity as string]));
@@ -122,7 +129,8 @@ describe("mock events", () => {
         levels++;
         const b = books.get(ev.outcomeId)!;
         if (!b) bad.push(`${ev.outcomeId} delta before book`);
-        if (ev.seq !== b.seq + 1 || ev.mode !== "set" || !ev.bookSeq) bad.push(`${ev.outcomeId} seq ${ev.seq} after ${b.seq}`);
+        if (ev.seq !== b.seq + 1 || ev.mode !== "set" || !ev.bookSeq)
+          bad.push(`${ev.outcomeId} seq ${ev.seq} after ${b.seq}`);
         b.seq = ev.seq!;
         const side = ev.side === "bid" ? b.bids : b.asks;
         if (ev.size > 0) side.set(ev.price, ev.size);
@@ -131,10 +139,13 @@ describe("mock events", () => {
       const b = books.get(ev.outcomeId)!;
       // Counted, not expect()ed per level: hundreds of thousands of checks.
       for (const [p, s] of [b.bids, b.asks].flatMap((m) => [...m])) {
-        if (!(p > 0 && p < 1 && Math.abs(p * 100 - Math.round(p * 100)) < 1e-9 && s > 0)) bad.push(`${ev.outcomeId} ${p} ${s}`);
+        if (!(p > 0 && p < 1 && Math.abs(p * 100 - Math.round(p * 100)) < 1e-9 && s > 0))
+          bad.push(`${ev.outcomeId} ${p} ${s}`);
       }
-      if (b.bids.size && b.asks.size && Math.max(...b.bids.keys()) >= Math.min(...b.asks.keys())) bad.push(`${ev.outcomeId} crossed`);
-      if (activity.get(ev.marketId) === "busy" && (b.bids.size < 20 || b.asks.size < 20)) bad.push(`${ev.outcomeId} thin busy book`);
+      if (b.bids.size && b.asks.size && Math.max(...b.bids.keys()) >= Math.min(...b.asks.keys()))
+        bad.push(`${ev.outcomeId} crossed`);
+      if (activity.get(ev.marketId) === "busy" && (b.bids.size < 20 || b.asks.size < 20))
+        bad.push(`${ev.outcomeId} thin busy book`);
     }
     expect(bad).toEqual([]);
     expect(levels).toBeGreaterThan(10_000);
@@ -146,15 +157,17 @@ describe("mock events", () => {
     const perKind = new Map<string, number[]>();
     const count = new Map<string, number>();
     for (const { ev } of events) if (ev.kind === "level") count.set(ev.marketId, (count.get(ev.marketId) ?? 0) + 1);
-    for (const m of universe) if (m.status === "active") {
-      const k = act.get(m.market_id)!;
-      perKind.set(k, [...(perKind.get(k) ?? []), count.get(m.market_id) ?? 0]);
-    }
+    for (const m of universe)
+      if (m.status === "active") {
+        const k = act.get(m.market_id)!;
+        perKind.set(k, [...(perKind.get(k) ?? []), count.get(m.market_id) ?? 0]);
+      }
     const avg = (k: string) => perKind.get(k)!.reduce((s, x) => s + x, 0) / perKind.get(k)!.length;
     expect(avg("busy")).toBeGreaterThan(20 * avg("quiet"));
     expect(avg("empty")).toBe(0);
     const firstBooks = new Map<string, Extract<VenueEvent, { kind: "book" }>>();
-    for (const { ev } of events) if (ev.kind === "book" && !firstBooks.has(ev.outcomeId)) firstBooks.set(ev.outcomeId, ev);
+    for (const { ev } of events)
+      if (ev.kind === "book" && !firstBooks.has(ev.outcomeId)) firstBooks.set(ev.outcomeId, ev);
     const spreads: Record<string, number[]> = {};
     for (const b of firstBooks.values()) {
       const k = act.get(b.marketId)!;
@@ -196,7 +209,9 @@ describe("mock events", () => {
     const v = new MockVenue(mockCfg({ universe_size: 2000, updates_per_sec: 5 }), { clock, env: {} });
     const u = await v.discover();
     const closed = u.find((m) => m.status === "closed")!;
-    const closing = u.filter((m) => m.status === "active" && (m.extra!.rate_per_sec as number) > 1).sort((a, b) => a.close_ts! - b.close_ts!)[0];
+    const closing = u
+      .filter((m) => m.status === "active" && (m.extra!.rate_per_sec as number) > 1)
+      .sort((a, b) => a.close_ts! - b.close_ts!)[0];
     expect(closing.close_ts! - T0).toBeLessThan(3_600_000);
     const events: { ev: VenueEvent; ts: number }[] = [];
     await v.connect((ev, ts) => events.push({ ev, ts }));
@@ -208,7 +223,9 @@ describe("mock events", () => {
     expect(c.at(-1)!.ev.kind).toBe("resolved");
     expect(c.at(-1)!.ts).toBeGreaterThanOrEqual(closing.close_ts!);
     expect(c.at(-1)!.ts).toBeLessThan(closing.close_ts! + 100);
-    expect(c.filter((e) => e.ev.kind === "level").every((e) => (e.ev as { sourceTs: number }).sourceTs < closing.close_ts!)).toBe(true);
+    expect(
+      c.filter((e) => e.ev.kind === "level").every((e) => (e.ev as { sourceTs: number }).sourceTs < closing.close_ts!),
+    ).toBe(true);
     expect(c.filter((e) => e.ev.kind === "level").length).toBeGreaterThan(10);
     expect(v.subscribedIds()).toEqual([]);
   }, 20_000);
@@ -216,7 +233,10 @@ describe("mock events", () => {
 
 describe("mock faults", () => {
   test("seq gaps at gap_rate, malformed messages at malformed_rate, rejected by the mapper", async () => {
-    const { events, venue } = await record(mockCfg({ universe_size: 100, updates_per_sec: 10, gap_rate: 0.02, malformed_rate: 0.01 }), 10 * 60_000);
+    const { events, venue } = await record(
+      mockCfg({ universe_size: 100, updates_per_sec: 10, gap_rate: 0.02, malformed_rate: 0.01 }),
+      10 * 60_000,
+    );
     const last = new Map<string, number>();
     let levels = 0;
     let gaps = 0;
@@ -242,7 +262,10 @@ describe("mock faults", () => {
   }, 20_000);
 
   test("drops at drop_rate_per_hour; reconnect with backoff; books re-sent for subscribed markets", async () => {
-    const cfg = mockCfg({ universe_size: 20, updates_per_sec: 0.01, drop_rate_per_hour: 6 }, { reconnect_base_ms: 1000, reconnect_cap_ms: 60_000 });
+    const cfg = mockCfg(
+      { universe_size: 20, updates_per_sec: 0.01, drop_rate_per_hour: 6 },
+      { reconnect_base_ms: 1000, reconnect_cap_ms: 60_000 },
+    );
     const { events, universe, venue } = await record(cfg, 20 * 3_600_000);
     const conn = events.filter((e) => e.ev.kind === "connection");
     const drops = conn.filter((e) => e.ev.kind === "connection" && e.ev.reason === "mock: connection dropped").length;
@@ -254,7 +277,9 @@ describe("mock faults", () => {
     expect(connects.length).toBe(drops + 1);
     // A reconnect is followed by a full book for each subscribed outcome before any delta.
     const idx = events.indexOf(connects[1]);
-    const live = universe.filter((m) => m.status === "active" && m.close_ts! > connects[1].ts).flatMap((m) => m.outcome_ids);
+    const live = universe
+      .filter((m) => m.status === "active" && m.close_ts! > connects[1].ts)
+      .flatMap((m) => m.outcome_ids);
     const after: string[] = [];
     for (const e of events.slice(idx + 1)) {
       if (e.ev.kind !== "book") break;
@@ -267,7 +292,10 @@ describe("mock faults", () => {
 
   test("reconnect attempts during an outage back off with growing delays", async () => {
     const clock = new SimClock(T0);
-    const cfg = mockCfg({ universe_size: 5, drop_rate_per_hour: 3600 }, { reconnect_base_ms: 1000, reconnect_cap_ms: 64_000 });
+    const cfg = mockCfg(
+      { universe_size: 5, drop_rate_per_hour: 3600 },
+      { reconnect_base_ms: 1000, reconnect_cap_ms: 64_000 },
+    );
     // random() = 0.999 makes each delay the ceiling: 1 s, 2 s, 4 s…; outage 100 s.
     const v = new MockVenue(cfg, { clock, env: {}, random: () => 0.999 }, { outageMs: () => 100_000 });
     const times: number[] = [];
@@ -276,15 +304,38 @@ describe("mock faults", () => {
     });
     await clock.runUntil(T0 + 3_600_000);
     // times[0] connect, [1] drop, then failed attempts until the outage ends, then connected.
-    const gaps = times.slice(1, 9).map((t, i, a) => (i === 0 ? 0 : t - a[i - 1])).slice(1);
+    const gaps = times
+      .slice(1, 9)
+      .map((t, i, a) => (i === 0 ? 0 : t - a[i - 1]))
+      .slice(1);
     expect(gaps.slice(0, 6)).toEqual([999, 1998, 3996, 7992, 15984, 31968]);
   }, 20_000);
 });
 
 describe("mock mapper", () => {
-  const w: MockWireLevel = { type: "level", market: "m", outcome: "m-yes", side: "bid", price: 0.42, size: 10, seq: 3, ts: 5 };
+  const w: MockWireLevel = {
+    type: "level",
+    market: "m",
+    outcome: "m-yes",
+    side: "bid",
+    price: 0.42,
+    size: 10,
+    seq: 3,
+    ts: 5,
+  };
   test("valid level maps to a set-mode, book-seq level event", () => {
-    expect(mapMockMessage(w)).toEqual({ kind: "level", marketId: "m", outcomeId: "m-yes", side: "bid", price: 0.42, size: 10, mode: "set", seq: 3, bookSeq: true, sourceTs: 5 });
+    expect(mapMockMessage(w)).toEqual({
+      kind: "level",
+      marketId: "m",
+      outcomeId: "m-yes",
+      side: "bid",
+      price: 0.42,
+      size: 10,
+      mode: "set",
+      seq: 3,
+      bookSeq: true,
+      sourceTs: 5,
+    });
     expect(mapMockMessage(JSON.stringify(w)).kind).toBe("level");
   });
   test("every corruption variant is rejected with a reason", () => {
@@ -292,7 +343,22 @@ describe("mock mapper", () => {
       const ev = mapMockMessage(corruptLevel(w, k));
       expect(ev.kind).toBe("rejected");
     }
-    expect(mapMockMessage({ ...w, type: "trade" })).toMatchObject({ kind: "rejected", reason: "malformed: unknown type" });
-    expect(mapMockMessage({ type: "book", market: "m", outcome: "o", bid_px: [0.5], bid_sz: [], ask_px: [], ask_sz: [], seq: 0, ts: 0 }).kind).toBe("rejected");
+    expect(mapMockMessage({ ...w, type: "trade" })).toMatchObject({
+      kind: "rejected",
+      reason: "malformed: unknown type",
+    });
+    expect(
+      mapMockMessage({
+        type: "book",
+        market: "m",
+        outcome: "o",
+        bid_px: [0.5],
+        bid_sz: [],
+        ask_px: [],
+        ask_sz: [],
+        seq: 0,
+        ts: 0,
+      }).kind,
+    ).toBe("rejected");
   });
 });

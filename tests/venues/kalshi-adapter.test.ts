@@ -26,7 +26,15 @@ afterAll(() => server.stop());
 function venueConfig(s: KalshiServer, extra: Record<string, unknown> = {}): VenueConfig {
   const cfg = parseConfig({
     venues: {
-      kalshi: { rest_url: s.restUrl, ws_url: s.wsUrl, heartbeat_timeout_secs: 30, rest_requests_per_sec: 5, reconnect_base_ms: 1000, reconnect_cap_ms: 8000, ...extra },
+      kalshi: {
+        rest_url: s.restUrl,
+        ws_url: s.wsUrl,
+        heartbeat_timeout_secs: 30,
+        rest_requests_per_sec: 5,
+        reconnect_base_ms: 1000,
+        reconnect_cap_ms: 8000,
+        ...extra,
+      },
     },
   });
   return cfg.venues[0];
@@ -69,7 +77,11 @@ class RefBooks {
 }
 
 /** What the books must be, computed from the server's cent books: yes asks are NO bids at 100 − p, and vice versa. */
-function expected(s: KalshiServer, ticker: string, outcome: "yes" | "no"): { bids: [number, number][]; asks: [number, number][] } {
+function expected(
+  s: KalshiServer,
+  ticker: string,
+  outcome: "yes" | "no",
+): { bids: [number, number][]; asks: [number, number][] } {
   const b = s.books.get(ticker)!;
   const own = outcome === "yes" ? b.yes : b.no;
   const other = outcome === "yes" ? b.no : b.yes;
@@ -98,12 +110,21 @@ describe("kalshi discovery against the loopback server", () => {
     expect(markets.length).toBe(2600 - 52);
     const m3 = server.markets[3];
     expect(markets[3]).toEqual({
-      venue: "kalshi", market_id: m3.ticker, outcome_ids: ["yes", "no"], title: `${m3.title} — ${m3.subtitle}`,
-      close_ts: Date.parse(m3.close_time), status: "active", tags: [m3.event_ticker], created_ts: null,
+      venue: "kalshi",
+      market_id: m3.ticker,
+      outcome_ids: ["yes", "no"],
+      title: `${m3.title} — ${m3.subtitle}`,
+      close_ts: Date.parse(m3.close_time),
+      status: "active",
+      tags: [m3.event_ticker],
+      created_ts: null,
       extra: { event_ticker: m3.event_ticker, volume: 30, open_interest: 3 },
     });
     // the universe file is one JSON line per market (what scan writes)
-    const lines = markets.map((m) => JSON.stringify(m)).join("\n").split("\n");
+    const lines = markets
+      .map((m) => JSON.stringify(m))
+      .join("\n")
+      .split("\n");
     expect(lines.length).toBe(markets.length);
     expect(JSON.parse(lines[0]).market_id).toBe(server.openTickers[0]);
   });
@@ -139,7 +160,10 @@ describe("kalshi feed against the loopback server", () => {
   });
 
   test("a bad signature is refused by the server (401) and reported clearly", async () => {
-    const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+    const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+      type: "pkcs8",
+      format: "pem",
+    }) as string;
     const refusedBefore = server.refused;
     a = await adapter({ KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: other });
     const e = await a.connect(() => {}).catch((x) => x);
@@ -163,13 +187,15 @@ describe("kalshi feed against the loopback server", () => {
       const b = server.books.get(t)![side];
       const prices = [...b.keys()];
       // mostly changes at existing prices (some removing the level), some new levels
-      const p = i % 5 === 0 || prices.length === 0 ? 50 + (i % 7) - (side === "no" ? 30 : 0) : prices[i % prices.length];
+      const p =
+        i % 5 === 0 || prices.length === 0 ? 50 + (i % 7) - (side === "no" ? 30 : 0) : prices[i % prices.length];
       const d = i % 4 === 0 ? -(b.get(p) ?? 0) : 3 + i;
       server.delta(t, side, p, d === 0 ? 2 : d, (ts += 1000));
     }
     await waitFor(() => ref.of("level").length === 80, "80 level events");
     expect(ref.events.filter((e) => e.kind !== "level" && e.kind !== "book" && e.kind !== "connection")).toEqual([]);
-    for (const t of tickers) for (const o of ["yes", "no"] as const) expect([t, o, ref.view(t, o)]).toEqual([t, o, expected(server, t, o)]);
+    for (const t of tickers)
+      for (const o of ["yes", "no"] as const) expect([t, o, ref.view(t, o)]).toEqual([t, o, expected(server, t, o)]);
     const lv = ref.of("level");
     expect(lv.every((e) => e.kind === "level" && e.bookSeq === false && e.mode === "add")).toBe(true);
     // cent-form deltas carry ts seconds × 1000, dollar-form ts_ms as sent
@@ -218,7 +244,8 @@ describe("kalshi feed against the loopback server", () => {
     expect(stale.kind === "stale" && stale.keys.length).toBe(4);
     expect(stale.kind === "stale" && stale.reason).toMatch(/seq gap on sid \d+: \d+ → \d+/);
     expect(server.commands.slice(before).map((c) => c.params.action)).toEqual(["get_snapshot"]);
-    for (const t of tickers.slice(0, 2)) for (const o of ["yes", "no"] as const) expect(ref.view(t, o)).toEqual(expected(server, t, o));
+    for (const t of tickers.slice(0, 2))
+      for (const o of ["yes", "no"] as const) expect(ref.view(t, o)).toEqual(expected(server, t, o));
   });
 
   test("a refused ticker is rejected, a venue fault is a venue_error; malformed frames are rejected and the connection goes on", async () => {
@@ -229,11 +256,20 @@ describe("kalshi feed against the loopback server", () => {
     await waitFor(() => ref.of("book").length === 2, "snapshots");
     a.subscribe(refs(["KXNOPE-1"]));
     await waitFor(() => ref.of("refused").length === 1, "error reply");
-    expect(ref.of("refused")[0]).toEqual({ kind: "refused", marketId: "KXNOPE-1", reason: "code 6 Market not found", retryAfterMs: REFUSED_RETRY_MS });
+    expect(ref.of("refused")[0]).toEqual({
+      kind: "refused",
+      marketId: "KXNOPE-1",
+      reason: "code 6 Market not found",
+      retryAfterMs: REFUSED_RETRY_MS,
+    });
     server.failNext(1, 17, "Internal error");
     a.subscribe(refs([tickers[1]]));
     await waitFor(() => ref.of("venue_error").length === 1, "error reply");
-    expect(ref.of("venue_error")[0]).toEqual({ kind: "venue_error", reason: "error_reply_17", detail: "add_markets: Internal error" });
+    expect(ref.of("venue_error")[0]).toEqual({
+      kind: "venue_error",
+      reason: "error_reply_17",
+      detail: "add_markets: Internal error",
+    });
     server.sendRaw("{not json");
     server.sendData(tickers[0], "orderbook_delta", { market_ticker: tickers[0], side: "maybe" });
     server.delta(tickers[0], "no", [...server.books.get(tickers[0])!.no.keys()][0], 1, T0);
@@ -248,7 +284,10 @@ describe("kalshi feed against the loopback server", () => {
     await a.connect(ref.sink);
     a.subscribe(refs(tickers.slice(0, 3)));
     a.unsubscribe(refs([tickers[1]]));
-    await waitFor(() => ref.of("book").length >= 4 && server.subscribed().size === 2, "snapshots and the queued delete");
+    await waitFor(
+      () => ref.of("book").length >= 4 && server.subscribed().size === 2,
+      "snapshots and the queued delete",
+    );
     const before = server.commands.length;
     // pings keep it alive...
     await clock.advance(20_000);
@@ -267,7 +306,9 @@ describe("kalshi feed against the loopback server", () => {
     await clock.advance(500);
     await waitFor(() => ref.of("connection").length === 3, "reconnected");
     await waitFor(() => server.commands.length > before, "resubscribe");
-    expect(server.commands.slice(before).map((c) => [c.cmd, c.params.market_tickers])).toEqual([["subscribe", [tickers[0], tickers[2]]]]);
+    expect(server.commands.slice(before).map((c) => [c.cmd, c.params.market_tickers])).toEqual([
+      ["subscribe", [tickers[0], tickers[2]]],
+    ]);
   });
 
   test("a dropped connection reconnects with a fresh signature and resubscribes", async () => {
@@ -281,7 +322,11 @@ describe("kalshi feed against the loopback server", () => {
     expect(ref.of("connection")[1]).toMatchObject({ state: "disconnected", markets: tickers.slice(0, 2) });
     await clock.advance(1000);
     await waitFor(() => ref.of("book").length === 8, "snapshots after reconnect");
-    expect(ref.of("connection").map((e) => e.kind === "connection" && e.state)).toEqual(["connected", "disconnected", "connected"]);
+    expect(ref.of("connection").map((e) => e.kind === "connection" && e.state)).toEqual([
+      "connected",
+      "disconnected",
+      "connected",
+    ]);
   });
 
   test("resync asks the venue for snapshots on the sid", async () => {
@@ -290,7 +335,10 @@ describe("kalshi feed against the loopback server", () => {
     await a.connect(ref.sink);
     a.subscribe(refs(tickers.slice(0, 2)));
     await waitFor(() => ref.of("book").length === 4, "snapshots");
-    a.resync([{ marketId: tickers[1], outcomeId: "yes" }, { marketId: tickers[1], outcomeId: "no" }]);
+    a.resync([
+      { marketId: tickers[1], outcomeId: "yes" },
+      { marketId: tickers[1], outcomeId: "no" },
+    ]);
     await waitFor(() => ref.of("book").length === 6, "resync snapshots");
     expect(server.commands.at(-1)?.params).toMatchObject({ action: "get_snapshot", market_tickers: [tickers[1]] });
   });

@@ -12,7 +12,12 @@ const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: keyPath
 
 /** What the server does: verify the signature over the message it rebuilds itself. */
 const verifies = (message: string, sigB64: string) =>
-  verify("sha256", Buffer.from(message), { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(sigB64, "base64"));
+  verify(
+    "sha256",
+    Buffer.from(message),
+    { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+    Buffer.from(sigB64, "base64"),
+  );
 
 describe("kalshi auth", () => {
   const creds = loadCredentials(KALSHI_DEFAULTS, env);
@@ -29,7 +34,9 @@ describe("kalshi auth", () => {
   });
 
   test("the query string and host are not signed; path starts at /trade-api/", () => {
-    expect(signingPath("https://api.elections.kalshi.com/trade-api/v2/portfolio/orders?limit=5")).toBe("/trade-api/v2/portfolio/orders");
+    expect(signingPath("https://api.elections.kalshi.com/trade-api/v2/portfolio/orders?limit=5")).toBe(
+      "/trade-api/v2/portfolio/orders",
+    );
     expect(signingPath("ws://127.0.0.1:4000/proxy/trade-api/ws/v2")).toBe("/trade-api/ws/v2");
     const sig = signRequest(creds.privateKey, ts, "get", "/trade-api/v2/portfolio/orders?limit=5");
     expect(verifies(`${ts}GET/trade-api/v2/portfolio/orders`, sig)).toBe(true);
@@ -64,7 +71,10 @@ describe("kalshi auth", () => {
     const missingFile = err({ MY_KID: "secret-id", MY_PEM: "/nonexistent/secret-path.pem" });
     expect(missingFile.message).toContain("MY_PEM");
     expect(missingFile.message).not.toContain("secret-path");
-    const badPem = err({ MY_KID: "secret-id", MY_PEM: "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----" });
+    const badPem = err({
+      MY_KID: "secret-id",
+      MY_PEM: "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----",
+    });
     expect(badPem.message).toContain("not a valid PEM");
     for (const e of [none, missingFile, badPem]) expect(`${e.message} ${e.advice}`).not.toContain("secret");
   });

@@ -28,7 +28,12 @@ const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
 const T0 = Date.UTC(2026, 10, 25, 17, 0, 0);
 const clock = new SimClock(T0);
-const server = startKalshiServer({ clock, publicKey: createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8")), keyId: "test-key-id", markets: 1200 });
+const server = startKalshiServer({
+  clock,
+  publicKey: createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8")),
+  keyId: "test-key-id",
+  markets: 1200,
+});
 const dataDir = await mkdtemp(join(tmpdir(), "kalshi-e2e-"));
 afterAll(async () => {
   server.stop();
@@ -39,7 +44,13 @@ const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 const config = parseConfig(
   {
     data_dir: dataDir,
-    collector: { max_subs_per_venue: 8, hot_count: 3, subscription_churn_limit_per_minute: 100, snapshot_interval_ms_hot: 1000, snapshot_interval_ms_warm: 2000 },
+    collector: {
+      max_subs_per_venue: 8,
+      hot_count: 3,
+      subscription_churn_limit_per_minute: 100,
+      snapshot_interval_ms_hot: 1000,
+      snapshot_interval_ms_warm: 2000,
+    },
     venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, rest_requests_per_sec: 20 } },
   },
   "test",
@@ -64,7 +75,9 @@ describe("kalshi end to end", () => {
     expect(results.map((r) => [r.venue, r.ok, r.markets])).toEqual([["kalshi", true, 1200 - 24]]);
     const universe = (await readLatestUniverse(dataDir, "kalshi", clock.now()))!;
     expect(universe.map((m) => m.market_id)).toEqual(server.openTickers);
-    expect(universe.every((m) => m.status === "active" && m.outcome_ids.join() === "yes,no" && m.close_ts! > T0)).toBe(true);
+    expect(universe.every((m) => m.status === "active" && m.outcome_ids.join() === "yes,no" && m.close_ts! > T0)).toBe(
+      true,
+    );
   });
 
   test("collect: rows match the server's books; a gap gives stale rows until the snapshot, then ok", async () => {
@@ -74,8 +87,18 @@ describe("kalshi end to end", () => {
     const adapter = await createAdapter(cfg, { clock, env, random: () => 0.5 });
     const writer = await SnapshotWriter.open({ dataDir, settings: config.writer, topK: 50, clock });
     const vc = new VenueCollector({
-      venue: "kalshi", settings: cfg.collect, adapter, sink: writer, clock, metrics: new Metrics(), dataDir, topK: 50,
-      flushSecs: 5, logIntervalSecs: 60, targets: () => ({ hot: refs.slice(0, 3), warm: refs.slice(3) }), log: silentLog,
+      venue: "kalshi",
+      settings: cfg.collect,
+      adapter,
+      sink: writer,
+      clock,
+      metrics: new Metrics(),
+      dataDir,
+      topK: 50,
+      flushSecs: 5,
+      logIntervalSecs: 60,
+      targets: () => ({ hot: refs.slice(0, 3), warm: refs.slice(3) }),
+      log: silentLog,
     });
     const collector = new Collector([vc], writer);
     await collector.start();
@@ -91,7 +114,12 @@ describe("kalshi end to end", () => {
         const side = n % 3 === 0 ? "no" : "yes";
         const book = server.books.get(t)![side];
         const prices = [...book.keys()];
-        const p = n % 4 === 0 || prices.length === 0 ? (side === "yes" ? 5 + (n % 10) : 3 + (n % 10)) : prices[n % prices.length];
+        const p =
+          n % 4 === 0 || prices.length === 0
+            ? side === "yes"
+              ? 5 + (n % 10)
+              : 3 + (n % 10)
+            : prices[n % prices.length];
         server.delta(t, side, p, n % 5 === 0 ? -(book.get(p) ?? 1) : 1 + (n % 9), clock.now());
       }
       await waitFor(() => vc.counters.updates >= before + 2 * count, "deltas applied");
@@ -118,7 +146,9 @@ describe("kalshi end to end", () => {
     const endAt = clock.now();
     await collector.stop();
 
-    const rows: SnapshotRow[] = listDatasetFiles(dataDir, { venues: ["kalshi"] }).flatMap((f) => readSnapshotFile(f.abs));
+    const rows: SnapshotRow[] = listDatasetFiles(dataDir, { venues: ["kalshi"] }).flatMap((f) =>
+      readSnapshotFile(f.abs),
+    );
     expect(rows.length).toBeGreaterThan(100);
     // every row is a sane two-sided book in dollars
     for (const r of rows) {
@@ -134,8 +164,14 @@ describe("kalshi end to end", () => {
         const last = mine.at(-1)!;
         expect(last.ts_recv).toBeGreaterThan(endAt - 3000);
         const e = expectedBook(t, o);
-        expect(last.status).toBe(e.bid_px.length && e.ask_px.length ? "ok" : e.bid_px.length || e.ask_px.length ? "partial" : "empty");
-        expect([t, o, { bid_px: last.bid_px, bid_sz: last.bid_sz, ask_px: last.ask_px, ask_sz: last.ask_sz }]).toEqual([t, o, expectedBook(t, o)]);
+        expect(last.status).toBe(
+          e.bid_px.length && e.ask_px.length ? "ok" : e.bid_px.length || e.ask_px.length ? "partial" : "empty",
+        );
+        expect([t, o, { bid_px: last.bid_px, bid_sz: last.bid_sz, ask_px: last.ask_px, ask_sz: last.ask_sz }]).toEqual([
+          t,
+          o,
+          expectedBook(t, o),
+        ]);
       }
     }
     // stale rows between the gap and the snapshot, ok ones before and after
@@ -143,7 +179,11 @@ describe("kalshi end to end", () => {
     expect(between.length).toBeGreaterThan(0);
     expect(between.every((r) => r.status === "stale" && /seq gap/.test(r.err ?? ""))).toBe(true);
     const fresh = (r: SnapshotRow) => r.status !== "stale";
-    expect(rows.filter((r) => r.ts_recv > start && r.ts_recv <= gapAt && !fresh(r)).map((r) => [r.ts_recv - start, r.market_id, r.outcome_id, r.status, r.err])).toEqual([]);
+    expect(
+      rows
+        .filter((r) => r.ts_recv > start && r.ts_recv <= gapAt && !fresh(r))
+        .map((r) => [r.ts_recv - start, r.market_id, r.outcome_id, r.status, r.err]),
+    ).toEqual([]);
     expect(rows.filter((r) => r.ts_recv > recoveredAt).every(fresh)).toBe(true);
     expect(rows.filter((r) => r.status === "ok").length).toBeGreaterThan(rows.length / 2);
   }, 30_000);
@@ -155,7 +195,10 @@ describe("kalshi end to end", () => {
         {
           data_dir: dd,
           collector: { max_subs_per_venue: 8, hot_count: 3 },
-          venues: { mock: { universe_size: 20 }, kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, rest_requests_per_sec: 20 } },
+          venues: {
+            mock: { universe_size: 20 },
+            kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, rest_requests_per_sec: 20 },
+          },
         },
         "test",
       );
@@ -165,7 +208,10 @@ describe("kalshi end to end", () => {
       const { consola } = await import("consola");
       // capture what tagged loggers print as errors (the refusal line)
       const tagged = consola.withTag;
-      consola.withTag = ((tag: string) => Object.assign(tagged.call(consola, tag), { error: (m: string) => lines.push(`[${tag}] ${m}`) })) as typeof consola.withTag;
+      consola.withTag = ((tag: string) =>
+        Object.assign(tagged.call(consola, tag), {
+          error: (m: string) => lines.push(`[${tag}] ${m}`),
+        })) as typeof consola.withTag;
       let summary;
       try {
         summary = await runCollect(both, { clock: c, durationMs: 20_000, env: {} });
@@ -188,7 +234,13 @@ describe("kalshi end to end", () => {
     const cfg = parseConfig(
       {
         data_dir: dataDir,
-        collector: { max_subs_per_venue: 8, hot_count: 3, subscription_churn_limit_per_minute: limit, rotation_period_secs: 60, snapshot_interval_ms_warm: 5000 },
+        collector: {
+          max_subs_per_venue: 8,
+          hot_count: 3,
+          subscription_churn_limit_per_minute: limit,
+          rotation_period_secs: 60,
+          snapshot_interval_ms_warm: 5000,
+        },
         venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl } },
       },
       "test",
@@ -203,8 +255,18 @@ describe("kalshi end to end", () => {
     const adapter = await createAdapter(cfg, { clock, env, random: () => 0.5 });
     const sink = { append() {}, async close() {} };
     const vc = new VenueCollector({
-      venue: "kalshi", settings: cfg.collect, adapter, sink, clock, metrics: new Metrics(), dataDir, topK: 50,
-      flushSecs: 5, logIntervalSecs: 600, targets, log: silentLog,
+      venue: "kalshi",
+      settings: cfg.collect,
+      adapter,
+      sink,
+      clock,
+      metrics: new Metrics(),
+      dataDir,
+      topK: 50,
+      flushSecs: 5,
+      logIntervalSecs: 600,
+      targets,
+      log: silentLog,
     });
     const before = server.commands.length;
     await vc.start();
@@ -213,7 +275,10 @@ describe("kalshi end to end", () => {
       await clock.advance(1000);
       await Bun.sleep(1); // let the commands and the snapshots they bring cross the loopback
     }
-    const held = () => { const c = vc.plan.countByTier(); return c.hot + c.warm; };
+    const held = () => {
+      const c = vc.plan.countByTier();
+      return c.hot + c.warm;
+    };
     await waitFor(() => server.subscribed().size === held(), "server caught up");
     await vc.stop();
     const cmds = server.commands.slice(before);
@@ -223,8 +288,11 @@ describe("kalshi end to end", () => {
     expect(new Set(updates.map((c) => c.params.action))).toEqual(new Set(["add_markets", "delete_markets"]));
     expect(new Set(updates.map((c) => (c.params.sids as number[])[0])).size).toBe(1);
     // every market added or removed (the first subscribe included) counts against the limit in any 60 s window
-    const changes = cmds.flatMap((c) => (c.params.action === "get_snapshot" ? [] : (c.params.market_tickers as string[]).map(() => c.at)));
-    for (const at of changes) expect(changes.filter((x) => x >= at && x < at + 60_000).length).toBeLessThanOrEqual(limit);
+    const changes = cmds.flatMap((c) =>
+      c.params.action === "get_snapshot" ? [] : (c.params.market_tickers as string[]).map(() => c.at),
+    );
+    for (const at of changes)
+      expect(changes.filter((x) => x >= at && x < at + 60_000).length).toBeLessThanOrEqual(limit);
     expect(changes.length).toBeGreaterThan(2 * limit); // the rotation really ran for several minutes
     expect(server.subscribed().size).toBeLessThanOrEqual(8);
   }, 30_000);

@@ -28,20 +28,29 @@ afterEach(async () => {
 });
 
 test("a late `subscribed` to a probe given up and re-sent: its sid is unsubscribed, its frames dropped and counted, books undisturbed", async () => {
-  const cfg = parseConfig({ venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } } }).venues[0];
+  const cfg = parseConfig({
+    venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
+  }).venues[0];
   const a = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
   opened.push(a);
   const ev: VenueEvent[] = [];
   await a.connect((e) => void ev.push(e));
   const g = server.openTickers[3];
   // [g, bad] is refused; the search then probes [g] alone as a subscribe, whose handling the venue delays past the timeout
-  server.delayNext((c) => c.cmd === "subscribe" && JSON.stringify(c.params.market_tickers) === JSON.stringify([g]), PROBE_REPLY_TIMEOUT_MS + 1);
+  server.delayNext(
+    (c) => c.cmd === "subscribe" && JSON.stringify(c.params.market_tickers) === JSON.stringify([g]),
+    PROBE_REPLY_TIMEOUT_MS + 1,
+  );
   a.subscribe([g, "KXNOPE-LATE"].map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] })));
   await waitFor(() => server.commands.filter((c) => c.cmd === "subscribe").length === 2, "the probe of [g]");
   await clock.advance(PROBE_REPLY_TIMEOUT_MS + 1); // the feed gives the probe up and re-sends it; then the first reply comes
-  await waitFor(() => a.feed.refusals.idle() && ev.filter((e) => e.kind === "book" && e.marketId === g).length >= 2, "the book of g");
+  await waitFor(
+    () => a.feed.refusals.idle() && ev.filter((e) => e.kind === "book" && e.marketId === g).length >= 2,
+    "the book of g",
+  );
   await marker(); // frames arrive in order: the late reply was read before it
-  if (server.commands.some((c) => c.cmd === "unsubscribe")) await waitFor(() => server.subscriptions().size === 1, "the orphan gone");
+  if (server.commands.some((c) => c.cmd === "unsubscribe"))
+    await waitFor(() => server.subscriptions().size === 1, "the orphan gone");
   expect(ev.filter((e) => e.kind === "book" && e.marketId === g).length).toBe(2); // one snapshot (yes + no), from our sid
 
   const booksBefore = ev.filter((e) => e.kind === "book").length;
@@ -77,7 +86,11 @@ test("a late `subscribed` to a probe given up and re-sent: its sid is unsubscrib
 });
 
 test("refusal search: a late success is taken while the given-up probe is still queued, not once it was re-sent", () => {
-  const s = new RefusalSearch(100, () => true, () => {});
+  const s = new RefusalSearch(
+    100,
+    () => true,
+    () => {},
+  );
   s.add(["A", "B"]);
   s.next(0, () => 7);
   expect(s.expire(PROBE_REPLY_TIMEOUT_MS)).toBe(7);

@@ -63,7 +63,11 @@ function drive(s: RefusalSearch, refuses: (t: string[]) => boolean, start = 0): 
 describe("refusal search: conviction only by a refusal of the ticker alone", () => {
   test("a refused pair whose halves both go through convicts nobody (each half is tried), and the refusal counts as transient", () => {
     const refused: string[] = [];
-    const s = new RefusalSearch(20, () => true, (t) => void refused.push(t));
+    const s = new RefusalSearch(
+      20,
+      () => true,
+      (t) => void refused.push(t),
+    );
     s.failed(1, ["A", "B"], "code 11 whatever", 0);
     const { probes } = drive(s, () => false);
     expect(probes).toEqual([["A"], ["B"]]);
@@ -82,7 +86,11 @@ describe("refusal search: conviction only by a refusal of the ticker alone", () 
     for (const n of [2, 5, 16, 33]) {
       const refused: string[] = [];
       const all = Array.from({ length: n }, (_, i) => `T${i}`);
-      const s = new RefusalSearch(1000, () => true, (t) => void refused.push(t));
+      const s = new RefusalSearch(
+        1000,
+        () => true,
+        (t) => void refused.push(t),
+      );
       s.failed(1, all, "code 6", 0);
       const { probes } = drive(s, () => true);
       expect(probes.length).toBe(2 * (n - 1)); // the whole halving tree below the root, by hand
@@ -91,7 +99,11 @@ describe("refusal search: conviction only by a refusal of the ticker alone", () 
     for (let bad = 0; bad < 16; bad++) {
       const refused: string[] = [];
       const all = Array.from({ length: 16 }, (_, i) => `T${i}`);
-      const s = new RefusalSearch(1000, () => true, (t) => void refused.push(t));
+      const s = new RefusalSearch(
+        1000,
+        () => true,
+        (t) => void refused.push(t),
+      );
       s.failed(1, all, "code 6", 0);
       const { probes } = drive(s, (t) => t.includes(all[bad]));
       expect(probes.length).toBeLessThanOrEqual(8);
@@ -102,7 +114,9 @@ describe("refusal search: conviction only by a refusal of the ticker alone", () 
 
 describe("kalshi adapter: faults not about tickers", () => {
   async function connected(): Promise<{ a: KalshiAdapter; ev: VenueEvent[] }> {
-    const cfg = parseConfig({ venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } } }).venues[0];
+    const cfg = parseConfig({
+      venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
+    }).venues[0];
     const a = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
     opened.push(a);
     const ev: VenueEvent[] = [];
@@ -110,7 +124,10 @@ describe("kalshi adapter: faults not about tickers", () => {
     return { a, ev };
   }
 
-  for (const [code, what] of [[10, "Channel error"], [null, "something went wrong"]] as const) {
+  for (const [code, what] of [
+    [10, "Channel error"],
+    [null, "something went wrong"],
+  ] as const) {
     test(`one error reply (code ${code ?? "none"}) on an add_markets of good tickers refuses nothing: retried after the pause`, async () => {
       const { a, ev } = await connected();
       const [g0, g1, g2, g3] = server.openTickers.slice(code === null ? 4 : 0, code === null ? 8 : 4);
@@ -132,13 +149,29 @@ describe("kalshi adapter: faults not about tickers", () => {
   }
 });
 
-function collectorFor(a: KalshiAdapter, settings: Parameters<typeof parseConfig>[0], targets: () => Targets, churn?: ChurnLimiter) {
+function collectorFor(
+  a: KalshiAdapter,
+  settings: Parameters<typeof parseConfig>[0],
+  targets: () => Targets,
+  churn?: ChurnLimiter,
+) {
   const cfg = parseConfig(settings).venues[0];
   const sink = new FakeSink();
   const dataDir = tmp();
   const vc = new VenueCollector({
-    venue: "kalshi", settings: cfg.collect, adapter: a, sink, clock, metrics: new Metrics(), dataDir, topK: 50,
-    flushSecs: 5, logIntervalSecs: 600, targets, log: silentLog, churn,
+    venue: "kalshi",
+    settings: cfg.collect,
+    adapter: a,
+    sink,
+    clock,
+    metrics: new Metrics(),
+    dataDir,
+    topK: 50,
+    flushSecs: 5,
+    logIntervalSecs: 600,
+    targets,
+    log: silentLog,
+    churn,
   });
   return { vc, sink, dataDir, collector: new Collector([vc], sink) };
 }
@@ -177,8 +210,19 @@ describe("collector: a refused market", () => {
     vc.retarget(clock.now());
     targets = refs([...good, BAD]);
     vc.retarget(clock.now());
-    await waitFor(() => !vc.plan.current.has(BAD) && adapter.feed.refusals.idle() && server.commands.slice(searchEnd).some((c) => tickersOf(c).includes(BAD)), "refused again");
-    expect(server.commands.slice(searchEnd).filter((c) => tickersOf(c).includes(BAD)).map((c) => tickersOf(c))).toEqual([[BAD]]);
+    await waitFor(
+      () =>
+        !vc.plan.current.has(BAD) &&
+        adapter.feed.refusals.idle() &&
+        server.commands.slice(searchEnd).some((c) => tickersOf(c).includes(BAD)),
+      "refused again",
+    );
+    expect(
+      server.commands
+        .slice(searchEnd)
+        .filter((c) => tickersOf(c).includes(BAD))
+        .map((c) => tickersOf(c)),
+    ).toEqual([[BAD]]);
     await collector.stop();
     const j = await readJournal(join(dataDir, journalPath("kalshi", start)));
     const bad = j.filter((e) => e.market_id === BAD && e.outcome_id === "yes").map((e) => [e.action, e.reason]);
@@ -196,7 +240,11 @@ describe("collector: a refused market", () => {
       collector: { silence_timeout_secs: 86_400, subscription_churn_limit_per_minute: 20 },
       venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
     };
-    const adapter = (await createAdapter(parseConfig(settings).venues[0], { clock, env, random: () => 0.5 })) as KalshiAdapter;
+    const adapter = (await createAdapter(parseConfig(settings).venues[0], {
+      clock,
+      env,
+      random: () => 0.5,
+    })) as KalshiAdapter;
     opened.push(adapter);
     const [g, t] = server.openTickers.slice(20, 22);
     server.setClosed(t, true);
@@ -220,24 +268,38 @@ describe("one churn budget for the collector's changes and the adapter's probes"
       venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
     };
     const churn = new ChurnLimiter(LIMIT);
-    const adapter = (await createAdapter(parseConfig(settings).venues[0], { clock, env, random: () => 0.5, churn })) as KalshiAdapter;
+    const adapter = (await createAdapter(parseConfig(settings).venues[0], {
+      clock,
+      env,
+      random: () => 0.5,
+      churn,
+    })) as KalshiAdapter;
     opened.push(adapter);
     const good = server.openTickers.slice(40, 58); // 18
     const all = [...good.slice(0, 3), "KXNOPE-X1", ...good.slice(3, 11), "KXNOPE-X2", ...good.slice(11)];
     const { vc, collector } = collectorFor(adapter, settings, () => ({ hot: refs(all), warm: [] }), churn);
     const before = server.commands.length;
     await collector.start();
-    for (let s = 0; s < 20 * 60 && !(good.every((t) => server.subscribed().has(t)) && adapter.feed.refusals.idle() && vc.plan.pending() === 0); s++) {
+    for (
+      let s = 0;
+      s < 20 * 60 &&
+      !(good.every((t) => server.subscribed().has(t)) && adapter.feed.refusals.idle() && vc.plan.pending() === 0);
+      s++
+    ) {
       await clock.advance(1000);
       await Bun.sleep(0);
     }
     await Bun.sleep(20);
     expect([...server.subscribed()].filter((t) => good.includes(t)).sort()).toEqual([...good].sort());
     expect(vc.plan.isRefused("KXNOPE-X1") && vc.plan.isRefused("KXNOPE-X2")).toBe(true);
-    const changes = server.commands.slice(before).filter((c) => c.cmd === "subscribe" || (c.params.action !== undefined && c.params.action !== "get_snapshot"));
+    const changes = server.commands
+      .slice(before)
+      .filter((c) => c.cmd === "subscribe" || (c.params.action !== undefined && c.params.action !== "get_snapshot"));
     expect(changes.length).toBeGreaterThan(3);
     for (const c of changes) {
-      const inWindow = changes.filter((d) => d.at > c.at - 60_000 && d.at <= c.at).reduce((n, d) => n + tickersOf(d).length, 0);
+      const inWindow = changes
+        .filter((d) => d.at > c.at - 60_000 && d.at <= c.at)
+        .reduce((n, d) => n + tickersOf(d).length, 0);
       expect([c.at - T0, inWindow]).toEqual([c.at - T0, Math.min(inWindow, LIMIT)]);
     }
     await collector.stop();

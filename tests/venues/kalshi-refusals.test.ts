@@ -31,7 +31,15 @@ afterEach(async () => {
 /** A connected adapter; the heartbeat is long so hours of simulated time pass without a silence reconnect. */
 async function connected(extra: Record<string, unknown> = {}): Promise<{ a: KalshiAdapter; ev: Events }> {
   const cfg = parseConfig({
-    venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400, reconnect_base_ms: 1000, ...extra } },
+    venues: {
+      kalshi: {
+        rest_url: server.restUrl,
+        ws_url: server.wsUrl,
+        heartbeat_timeout_secs: 86_400,
+        reconnect_base_ms: 1000,
+        ...extra,
+      },
+    },
   }).venues[0];
   const a = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
   opened.push(a);
@@ -44,7 +52,9 @@ class Events {
   list: VenueEvent[] = [];
   sink = (e: VenueEvent) => void this.list.push(e);
   count(kind: VenueEvent["kind"], marketId?: string): number {
-    return this.list.filter((e) => e.kind === kind && (marketId === undefined || ("marketId" in e && e.marketId === marketId))).length;
+    return this.list.filter(
+      (e) => e.kind === kind && (marketId === undefined || ("marketId" in e && e.marketId === marketId)),
+    ).length;
   }
   /** Tickers reported refused, in order. */
   refused(): string[] {
@@ -68,7 +78,10 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     const set = [...good.slice(0, 2), "KXNOPE-A", ...good.slice(2)];
     const before = server.commands.length;
     a.subscribe(refs(set));
-    await waitFor(() => ev.refused().length === 1 && good.every((t) => ev.count("book", t) === 2) && a.feed.refusals.idle(), "the search to end");
+    await waitFor(
+      () => ev.refused().length === 1 && good.every((t) => ev.count("book", t) === 2) && a.feed.refusals.idle(),
+      "the search to end",
+    );
     expect(ev.refused()).toEqual(["KXNOPE-A"]);
     const sent = adds(before);
     expect(sent.length).toBeLessThanOrEqual(2 * Math.log2(8) + 1);
@@ -98,7 +111,10 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     const good = server.openTickers.slice(10, 17);
     const set = [...good.slice(0, 5), "KXNOPE-B", ...good.slice(5)];
     a.subscribe(refs(set));
-    await waitFor(() => ev.refused().length === 1 && good.every((t) => ev.count("book", t) === 2) && a.feed.refusals.idle(), "the search to end");
+    await waitFor(
+      () => ev.refused().length === 1 && good.every((t) => ev.count("book", t) === 2) && a.feed.refusals.idle(),
+      "the search to end",
+    );
     const before = server.commands.length;
     const extra = server.openTickers[17];
     a.subscribe(refs([extra]));
@@ -107,7 +123,10 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     server.drop();
     await waitFor(() => ev.count("connection") === 2, "disconnect seen");
     await clock.advance(1000);
-    await waitFor(() => ev.count("connection") === 3 && ev.count("book", extra) === 4, "resubscribed after the reconnect");
+    await waitFor(
+      () => ev.count("connection") === 3 && ev.count("book", extra) === 4,
+      "resubscribed after the reconnect",
+    );
     expect(server.commands.slice(before).map((c) => [c.cmd, c.params.action ?? null, tickersOf(c)])).toEqual([
       ["update_subscription", "add_markets", [extra]],
       ["update_subscription", "delete_markets", [good[0]]],
@@ -119,7 +138,9 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     a.unsubscribe(refs(["KXNOPE-B"]));
     a.subscribe(refs(["KXNOPE-B"]));
     await waitFor(() => ev.refused().length === 2, "refused again");
-    expect(server.commands.slice(b2).map((c) => [c.cmd, c.params.action ?? null, tickersOf(c)])).toEqual([["update_subscription", "add_markets", ["KXNOPE-B"]]]);
+    expect(server.commands.slice(b2).map((c) => [c.cmd, c.params.action ?? null, tickersOf(c)])).toEqual([
+      ["update_subscription", "add_markets", ["KXNOPE-B"]],
+    ]);
   });
 
   test("two unknown tickers in one set are both found; the 6 good ones stream", async () => {
@@ -128,7 +149,10 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     const set = [good[0], "KXNOPE-C", good[1], good[2], good[3], good[4], "KXNOPE-D", good[5]];
     const before = server.commands.length;
     a.subscribe(refs(set));
-    await waitFor(() => ev.refused().length === 2 && good.every((t) => ev.count("book", t) === 2) && a.feed.refusals.idle(), "the search to end");
+    await waitFor(
+      () => ev.refused().length === 2 && good.every((t) => ev.count("book", t) === 2) && a.feed.refusals.idle(),
+      "the search to end",
+    );
     expect(ev.refused()).toEqual(["KXNOPE-C", "KXNOPE-D"]);
     const sent = adds(before);
     expect(sent.length).toBeLessThanOrEqual(1 + 2 * 2 * Math.log2(8));
@@ -156,7 +180,9 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     const before = server.commands.length;
     // Quiet: every command the feed sent has reached the server and no probe awaits its reply, so the server's
     // stamps are the feed's send times (the clock moves only between quiet points).
-    const quiet = () => server.commands.length - before === Object.values(a.feed.sent).reduce((x, y) => x + y, 0) && !a.feed.refusals.busy();
+    const quiet = () =>
+      server.commands.length - before === Object.values(a.feed.sent).reduce((x, y) => x + y, 0) &&
+      !a.feed.refusals.busy();
     a.subscribe(refs(set));
     await waitFor(() => !a.feed.refusals.idle(), "the refusal of the whole set");
     let steps = 0;
@@ -165,14 +191,18 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
       await clock.advance(5_000);
       if (++steps > 400) throw new Error("the search did not end");
     }
-    const sent = server.commands.slice(before).filter((c) => c.cmd === "subscribe" || c.params.action === "add_markets");
+    const sent = server.commands
+      .slice(before)
+      .filter((c) => c.cmd === "subscribe" || c.params.action === "add_markets");
     // bound: 64 tickers over the budget of 8 are tried in 8 parts; the one refused is halved 3 times (2 probes each)
     expect(sent.length - 1).toBeLessThanOrEqual(64 / LIMIT + 2 * Math.log2(LIMIT));
     expect(sent.length - 1).toBeLessThanOrEqual(2 * (64 - 1));
     // probes (every command after the refused one): at most LIMIT markets in any 60 s window
     const probes = sent.slice(1);
     for (const p of probes) {
-      const inWindow = probes.filter((q) => q.at > p.at - 60_000 && q.at <= p.at).reduce((n, q) => n + tickersOf(q).length, 0);
+      const inWindow = probes
+        .filter((q) => q.at > p.at - 60_000 && q.at <= p.at)
+        .reduce((n, q) => n + tickersOf(q).length, 0);
       expect(inWindow).toBeLessThanOrEqual(LIMIT);
     }
     const probeMarkets = probes.reduce((n, q) => n + tickersOf(q).length, 0);
@@ -215,7 +245,10 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     const [g0, t, g1, g2] = server.openTickers.slice(130, 134);
     server.setClosed(t, true);
     a.subscribe(refs([g0, t, g1, g2]));
-    await waitFor(() => ev.refused().length === 1 && a.feed.refusals.idle() && server.subscribed().size >= 3, "the search to end");
+    await waitFor(
+      () => ev.refused().length === 1 && a.feed.refusals.idle() && server.subscribed().size >= 3,
+      "the search to end",
+    );
     expect(ev.refused()).toEqual([t]);
     server.setClosed(t, false);
     const before = server.commands.length;
@@ -233,7 +266,11 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     const before = server.commands.length;
     a.subscribe(refs(good));
     await waitFor(() => ev.count("venue_error") === 1, "the error reply");
-    expect(ev.list.find((e) => e.kind === "venue_error")).toEqual({ kind: "venue_error", reason: "error_reply_17", detail: "subscribe: Internal error" });
+    expect(ev.list.find((e) => e.kind === "venue_error")).toEqual({
+      kind: "venue_error",
+      reason: "error_reply_17",
+      detail: "subscribe: Internal error",
+    });
     await clock.advance(PROBE_PAUSE_MS - 1);
     expect(server.commands.length).toBe(before + 1);
     await clock.advance(1);
@@ -266,7 +303,11 @@ describe("RefusalSearch against an oracle", () => {
       if (bad.size === 0) bad.add(all[Math.floor(rand() * n)]);
       const targets = new Set(all);
       const refused: string[] = [];
-      const s = new RefusalSearch(1000, (t) => targets.has(t), (t) => void refused.push(t));
+      const s = new RefusalSearch(
+        1000,
+        (t) => targets.has(t),
+        (t) => void refused.push(t),
+      );
       const subscribed = new Set<string>();
       const dropping = run % 2 === 1;
       let pending: { id: number; tickers: string[] } | null = null;
@@ -308,7 +349,11 @@ describe("RefusalSearch against an oracle", () => {
   });
 
   test("probes are paced: at most `limit` markets in any 60 s; a part larger than the budget is halved unsent", () => {
-    const s = new RefusalSearch(3, () => true, () => {});
+    const s = new RefusalSearch(
+      3,
+      () => true,
+      () => {},
+    );
     const all = Array.from({ length: 64 }, (_, i) => `T${i}`);
     s.failed(0, all, "x", 0);
     const sent: { at: number; tickers: string[] }[] = [];
@@ -330,12 +375,18 @@ describe("RefusalSearch against an oracle", () => {
     expect(s.isRefused("T63")).toBe(true);
     for (const p of sent) {
       expect(p.tickers.length).toBeLessThanOrEqual(3);
-      expect(sent.filter((q) => q.at > p.at - 60_000 && q.at <= p.at).reduce((n, q) => n + q.tickers.length, 0)).toBeLessThanOrEqual(3);
+      expect(
+        sent.filter((q) => q.at > p.at - 60_000 && q.at <= p.at).reduce((n, q) => n + q.tickers.length, 0),
+      ).toBeLessThanOrEqual(3);
     }
     // every good ticker went through exactly once (in a probe without T63); T63 was refused alone
-    expect(sent.filter((p) => !p.tickers.includes("T63")).flatMap((p) => p.tickers).sort()).toEqual(all.slice(0, 63).sort());
+    expect(
+      sent
+        .filter((p) => !p.tickers.includes("T63"))
+        .flatMap((p) => p.tickers)
+        .sort(),
+    ).toEqual(all.slice(0, 63).sort());
     expect(sent.filter((p) => p.tickers.includes("T63")).at(-1)!.tickers).toEqual(["T63"]);
     expect(sent.length).toBeLessThanOrEqual(2 * (64 - 1));
   });
-
 });

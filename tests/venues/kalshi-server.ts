@@ -182,7 +182,12 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     const sig = req.headers.get("KALSHI-ACCESS-SIGNATURE");
     if (key !== o.keyId || !ts || !sig || !/^\d{13}$/.test(ts)) return false;
     const path = new URL(req.url).pathname;
-    return verify("sha256", Buffer.from(`${ts}GET${path}`), { key: o.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(sig, "base64"));
+    return verify(
+      "sha256",
+      Buffer.from(`${ts}GET${path}`),
+      { key: o.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+      Buffer.from(sig, "base64"),
+    );
   };
 
   const server: Server<Conn> = Bun.serve<Conn>({
@@ -197,7 +202,9 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
           refused++;
           return new Response(JSON.stringify({ error: { code: "authentication_error" } }), { status: 401 });
         }
-        return srv.upgrade(req, { data: { subs: new Map() } }) ? undefined : new Response("upgrade failed", { status: 400 });
+        return srv.upgrade(req, { data: { subs: new Map() } })
+          ? undefined
+          : new Response("upgrade failed", { status: 400 });
       }
       const log = (status: number) => restLog.push({ path: url.pathname + url.search, at: o.clock.now(), status });
       if (url.pathname === "/trade-api/v2/markets") {
@@ -221,7 +228,12 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
         if (!b) return Response.json({ error: { code: "not_found" } }, { status: 404 });
         const lv = (s: Map<number, number>) => [...s.entries()].filter(([, z]) => z > 0).sort((a, b) => a[0] - b[0]);
         if (byTicker.get(t)!.cents) return Response.json({ orderbook: { yes: lv(b.yes), no: lv(b.no) } });
-        return Response.json({ orderbook_fp: { yes_dollars: lv(b.yes).map(([p, z]) => [dollars(p), fp(z)]), no_dollars: lv(b.no).map(([p, z]) => [dollars(p), fp(z)]) } });
+        return Response.json({
+          orderbook_fp: {
+            yes_dollars: lv(b.yes).map(([p, z]) => [dollars(p), fp(z)]),
+            no_dollars: lv(b.no).map(([p, z]) => [dollars(p), fp(z)]),
+          },
+        });
       }
       log(404);
       return new Response("not found", { status: 404 });
@@ -252,7 +264,8 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     const p = c.params ?? {};
     const tickers = (p.market_tickers as string[] | undefined) ?? [];
     const unknown = tickers.filter((t) => !books.has(t) || closed.has(t));
-    const err = (code: number | null, msg: string) => send(ws, { id: c.id, type: "error", msg: code === null ? { msg } : { code, msg } });
+    const err = (code: number | null, msg: string) =>
+      send(ws, { id: c.id, type: "error", msg: code === null ? { msg } : { code, msg } });
     if ((c.cmd === "subscribe" || c.cmd === "update_subscription") && failLeft > 0) {
       failLeft--;
       return err(failReply.code, failReply.msg);
@@ -282,10 +295,21 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     }
     if (p.action === "delete_markets") {
       for (const t of tickers) sub.tickers.delete(t);
-      return send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
+      return send(ws, {
+        id: c.id,
+        sid: sids[0],
+        seq: nextSeq(sub),
+        type: "ok",
+        msg: { market_tickers: [...sub.tickers] },
+      });
     }
     if (p.action === "get_snapshot") {
-      const answer = () => sendSnapshots(ws, sids[0], tickers.filter((t) => sub.tickers.has(t)));
+      const answer = () =>
+        sendSnapshots(
+          ws,
+          sids[0],
+          tickers.filter((t) => sub.tickers.has(t)),
+        );
       return hold ? void held.push(answer) : answer();
     }
     return err(9, "Invalid action");
@@ -344,7 +368,8 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
         ? { market_ticker: ticker, price, delta, side, ts: Math.floor(tsMs / 1000) }
         : { market_ticker: ticker, price_dollars: dollars(price), delta_fp: fp(delta), side, ts_ms: tsMs };
       for (const ws of sockets) {
-        for (const [sid, sub] of ws.data.subs) if (sub.tickers.has(ticker)) send(ws, { type: "orderbook_delta", sid, seq: nextSeq(sub), msg });
+        for (const [sid, sub] of ws.data.subs)
+          if (sub.tickers.has(ticker)) send(ws, { type: "orderbook_delta", sid, seq: nextSeq(sub), msg });
       }
     },
     skipSeq() {
@@ -368,7 +393,8 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     },
     sendData(ticker, type, msg) {
       for (const ws of sockets) {
-        for (const [sid, sub] of ws.data.subs) if (sub.tickers.has(ticker)) send(ws, { type, sid, seq: nextSeq(sub), msg });
+        for (const [sid, sub] of ws.data.subs)
+          if (sub.tickers.has(ticker)) send(ws, { type, sid, seq: nextSeq(sub), msg });
       }
     },
     stop() {

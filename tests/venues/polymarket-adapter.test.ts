@@ -20,7 +20,9 @@ afterEach(async () => {
 function setup(serverOpts: PolymarketServerOptions = {}, venue: Record<string, unknown> = {}) {
   const clock = new SimClock(Date.UTC(2026, 2, 1));
   server = new PolymarketServer({ now: () => clock.now(), ...serverOpts });
-  const cfg = parseConfig({ venues: { polymarket: { ...server.venueOptions(), ...venue } } }, "test").venues.find((x) => x.name === "polymarket")!;
+  const cfg = parseConfig({ venues: { polymarket: { ...server.venueOptions(), ...venue } } }, "test").venues.find(
+    (x) => x.name === "polymarket",
+  )!;
   return { clock, server, cfg: cfg as VenueConfig<"polymarket"> };
 }
 
@@ -35,7 +37,8 @@ async function start(clock: SimClock, cfg: VenueConfig, random = () => 0.5) {
 async function until(clock: SimClock, pred: () => boolean, what: string, stepMs = 50): Promise<void> {
   const deadline = performance.now() + 15_000;
   while (!pred()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what} (sim ${new Date(clock.now()).toISOString()})`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out waiting for ${what} (sim ${new Date(clock.now()).toISOString()})`);
     await clock.advance(stepMs);
     await Bun.sleep(1);
   }
@@ -46,15 +49,20 @@ async function drive<T>(clock: SimClock, p: Promise<T>): Promise<T> {
   let done = false;
   let value: T | undefined;
   let error: unknown;
-  p.then((x) => ((done = true), (value = x)), (e) => ((done = true), (error = e)));
+  p.then(
+    (x) => ((done = true), (value = x)),
+    (e) => ((done = true), (error = e)),
+  );
   await until(clock, () => done, "promise");
   if (error) throw error;
   return value as T;
 }
 
 const ref = (i: number): MarketRef => ({ market_id: conditionId(i), outcome_ids: tokenIds(i) });
-const books = (events: { ev: VenueEvent }[]) => events.map((e) => e.ev).filter((e): e is BookSnapshotEvent => e.kind === "book");
-const kinds = (events: { ev: VenueEvent }[], kind: VenueEvent["kind"]) => events.map((e) => e.ev).filter((e) => e.kind === kind);
+const books = (events: { ev: VenueEvent }[]) =>
+  events.map((e) => e.ev).filter((e): e is BookSnapshotEvent => e.kind === "book");
+const kinds = (events: { ev: VenueEvent }[], kind: VenueEvent["kind"]) =>
+  events.map((e) => e.ev).filter((e) => e.kind === kind);
 
 /** A test-side book built only from the events (Map per side), to compare with the server's own state. */
 function replay(events: { ev: VenueEvent }[], asset: string) {
@@ -88,7 +96,9 @@ describe("polymarket discovery against the loopback Gamma", () => {
     expect(r.rejected.bad_token_ids).toBeGreaterThan(0);
     expect(r.rejected.token_outcome_mismatch).toBeGreaterThan(0);
     // every request after the first carried the previous page's cursor as after_cursor
-    expect(server.gammaRequests.slice(1).every((u) => u.searchParams.has("after_cursor") && !u.searchParams.has("cursor"))).toBe(true);
+    expect(
+      server.gammaRequests.slice(1).every((u) => u.searchParams.has("after_cursor") && !u.searchParams.has("cursor")),
+    ).toBe(true);
     expect(server.gammaRequests[0].searchParams.get("closed")).toBe("false");
     const m5 = r.markets.find((m) => m.market_id === conditionId(5))!;
     expect(m5).toEqual({
@@ -123,7 +133,10 @@ describe("polymarket discovery against the loopback Gamma", () => {
   });
 
   test("honours 429 Retry-After and paces under rest_requests_per_10s on the injected clock", async () => {
-    const { clock, server, cfg } = setup({ markets: 600, gamma429First: 2, retryAfterSecs: 3 }, { rest_requests_per_10s: 2 });
+    const { clock, server, cfg } = setup(
+      { markets: 600, gamma429First: 2, retryAfterSecs: 3 },
+      { rest_requests_per_10s: 2 },
+    );
     const { adapter } = await start(clock, cfg);
     const t0 = clock.now();
     const markets = await drive(clock, adapter.discover({ limit: 450 }));
@@ -141,8 +154,15 @@ describe("polymarket feed against the loopback market channel", () => {
     const { adapter, events } = await start(clock, cfg);
     adapter.subscribe([ref(1), ref(2), ref(3)]);
     await until(clock, () => books(events).length >= 6, "initial books");
-    expect(server.received[0].msg).toEqual({ assets_ids: [...tokenIds(1), ...tokenIds(2), ...tokenIds(3)], type: "market", initial_dump: true, custom_feature_enabled: true });
-    expect(kinds(events, "connection")).toEqual([{ kind: "connection", state: "connected", connId: 1, markets: [conditionId(1), conditionId(2), conditionId(3)] }]);
+    expect(server.received[0].msg).toEqual({
+      assets_ids: [...tokenIds(1), ...tokenIds(2), ...tokenIds(3)],
+      type: "market",
+      initial_dump: true,
+      custom_feature_enabled: true,
+    });
+    expect(kinds(events, "connection")).toEqual([
+      { kind: "connection", state: "connected", connId: 1, markets: [conditionId(1), conditionId(2), conditionId(3)] },
+    ]);
 
     adapter.subscribe([ref(4)]);
     adapter.unsubscribe([ref(2)]);
@@ -161,16 +181,26 @@ describe("polymarket feed against the loopback market channel", () => {
   });
 
   test("packs markets onto connections of max_assets_per_connection, opened one at a time; one reconnect leaves the others alone", async () => {
-    const { clock, server, cfg } = setup({ maxAssetsPerConnection: 10 }, { max_assets_per_connection: 10, connection_open_pause_ms: 2000 });
+    const { clock, server, cfg } = setup(
+      { maxAssetsPerConnection: 10 },
+      { max_assets_per_connection: 10, connection_open_pause_ms: 2000 },
+    );
     const { adapter, events } = await start(clock, cfg);
     adapter.subscribe(Array.from({ length: 12 }, (_, i) => ref(i + 1)));
-    await until(clock, () => kinds(events, "connection").length >= 3 && books(events).length >= 24, "three connections");
+    await until(
+      clock,
+      () => kinds(events, "connection").length >= 3 && books(events).length >= 24,
+      "three connections",
+    );
     expect(server.violations).toBe(0);
     expect(server.upgradeAttempts.length).toBe(3);
-    for (let i = 1; i < 3; i++) expect(server.upgradeAttempts[i] - server.upgradeAttempts[i - 1]).toBeGreaterThanOrEqual(2000);
+    for (let i = 1; i < 3; i++)
+      expect(server.upgradeAttempts[i] - server.upgradeAttempts[i - 1]).toBeGreaterThanOrEqual(2000);
     const conns = kinds(events, "connection") as Extract<VenueEvent, { kind: "connection" }>[];
     expect(conns.map((c) => c.markets!.length)).toEqual([5, 5, 2]);
-    expect(new Set(conns.flatMap((c) => c.markets))).toEqual(new Set(Array.from({ length: 12 }, (_, i) => conditionId(i + 1))));
+    expect(new Set(conns.flatMap((c) => c.markets))).toEqual(
+      new Set(Array.from({ length: 12 }, (_, i) => conditionId(i + 1))),
+    );
 
     const victim = server.connOf(tokenIds(6)[0])!;
     const others = [...server.conns.values()].filter((c) => c !== victim).map((c) => c.id);
@@ -187,7 +217,9 @@ describe("polymarket feed against the loopback market channel", () => {
     const resent = server.received.slice(receivedBefore);
     expect(resent.length).toBe(1);
     expect(others).not.toContain(resent[0].conn);
-    expect((resent[0].msg as { assets_ids: string[] }).assets_ids).toEqual(up.markets!.flatMap((m) => tokenIds(Number.parseInt(m, 16))));
+    expect((resent[0].msg as { assets_ids: string[] }).assets_ids).toEqual(
+      up.markets!.flatMap((m) => tokenIds(Number.parseInt(m, 16))),
+    );
   });
 
   test("a 429 on connection bursts is backed off with growing delays, not retried in a loop", async () => {
@@ -203,7 +235,9 @@ describe("polymarket feed against the loopback market channel", () => {
     const gaps = server.upgradeAttempts.slice(1).map((t, i) => t - server.upgradeAttempts[i]);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
     expect(gaps[gaps.length - 1]).toBeGreaterThanOrEqual(8000);
-    expect(kinds(events, "venue_error").every((e) => e.kind === "venue_error" && e.reason === "ws_open_429")).toBe(true);
+    expect(kinds(events, "venue_error").every((e) => e.kind === "venue_error" && e.reason === "ws_open_429")).toBe(
+      true,
+    );
     expect(kinds(events, "venue_error").length).toBe(n);
   });
 
@@ -280,8 +314,13 @@ describe("polymarket feed against the loopback market channel", () => {
     await until(clock, () => clock.now() - t0 >= 20_000, "grace period", 200);
     expect(server.upgradeAttempts.length).toBe(1);
     expect(server.conns.size).toBe(1);
-    expect(server.received.slice(1).map((r) => (r.msg as { operation: string }).operation)).toEqual(["unsubscribe", "subscribe"]);
-    expect(kinds(events, "connection").filter((e) => e.kind === "connection" && e.state === "disconnected")).toEqual([]);
+    expect(server.received.slice(1).map((r) => (r.msg as { operation: string }).operation)).toEqual([
+      "unsubscribe",
+      "subscribe",
+    ]);
+    expect(kinds(events, "connection").filter((e) => e.kind === "connection" && e.state === "disconnected")).toEqual(
+      [],
+    );
   });
 
   test("an emptied connection is closed after the grace period", async () => {
@@ -294,7 +333,10 @@ describe("polymarket feed against the loopback market channel", () => {
     expect(adapter.feedState!.connectionCount).toBe(0);
     // The collector learns the connection is gone (else it counts it as up forever).
     const conn = kinds(events, "connection") as Extract<VenueEvent, { kind: "connection" }>[];
-    expect(conn.map((c) => [c.state, c.connId])).toEqual([["connected", conn[0].connId], ["closed", conn[0].connId]]);
+    expect(conn.map((c) => [c.state, c.connId])).toEqual([
+      ["connected", conn[0].connId],
+      ["closed", conn[0].connId],
+    ]);
   });
 
   test("a dead connection (no PONG, no data) is detected after pong_timeout_secs and replaced", async () => {
@@ -315,7 +357,11 @@ describe("polymarket feed against the loopback market channel", () => {
     expect(down.ts - t1).toBeGreaterThanOrEqual(20_000);
     expect(down.ts - t1).toBeLessThanOrEqual(31_000);
     expect((down.ev as { reason: string }).reason).toContain("silent");
-    await until(clock, () => kinds(events, "connection").length >= 3 && books(events).length >= 8, "reconnected with books");
+    await until(
+      clock,
+      () => kinds(events, "connection").length >= 3 && books(events).length >= 8,
+      "reconnected with books",
+    );
     const last = server.received.at(-1)!.msg as { assets_ids: string[] };
     expect(last.assets_ids).toEqual([...tokenIds(1), ...tokenIds(2)]);
   });
@@ -326,10 +372,19 @@ describe("polymarket feed against the loopback market channel", () => {
     adapter.subscribe([ref(1)]);
     await until(clock, () => books(events).length >= 2, "books");
     server.sendRaw("{not json");
-    server.sendRaw(JSON.stringify({ event_type: "price_change", market: conditionId(1), price_changes: [{ asset_id: tokenIds(1)[0], price: "abc", size: "1", side: "BUY" }] }));
+    server.sendRaw(
+      JSON.stringify({
+        event_type: "price_change",
+        market: conditionId(1),
+        price_changes: [{ asset_id: tokenIds(1)[0], price: "abc", size: "1", side: "BUY" }],
+      }),
+    );
     server.randomUpdates(5);
     await until(clock, () => kinds(events, "level").length >= 5, "updates after garbage");
-    expect(kinds(events, "rejected").map((e) => (e as { reason: string }).reason)).toEqual(["invalid_json", "bad_price_change_entry"]);
+    expect(kinds(events, "rejected").map((e) => (e as { reason: string }).reason)).toEqual([
+      "invalid_json",
+      "bad_price_change_entry",
+    ]);
     for (const a of tokenIds(1)) expect(replay(events, a)).toEqual(server.expectedBook(a));
     expect(kinds(events, "connection").length).toBe(1);
   });

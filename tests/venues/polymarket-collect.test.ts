@@ -62,22 +62,36 @@ describe("collect polymarket against the loopback venue", () => {
     let levels = 0;
     const connect = adapter.connect.bind(adapter);
     adapter.connect = (sink: EventSink) => connect((ev, ts) => ((levels += ev.kind === "level" ? 1 : 0), sink(ev, ts)));
-    const markets: MarketRef[] = Array.from({ length: 10 }, (_, i) => ({ market_id: conditionId(i + 1), outcome_ids: tokenIds(i + 1) }));
+    const markets: MarketRef[] = Array.from({ length: 10 }, (_, i) => ({
+      market_id: conditionId(i + 1),
+      outcome_ids: tokenIds(i + 1),
+    }));
     const sink = new FakeSink();
     const vc = new VenueCollector({
-      venue: "polymarket", settings: cfg.collect, adapter, sink, clock, metrics: new Metrics(), dataDir, topK,
-      flushSecs: 5, logIntervalSecs: 600, targets: () => ({ hot: markets.slice(0, 4), warm: markets.slice(4) }), log: silentLog,
+      venue: "polymarket",
+      settings: cfg.collect,
+      adapter,
+      sink,
+      clock,
+      metrics: new Metrics(),
+      dataDir,
+      topK,
+      flushSecs: 5,
+      logIntervalSecs: 600,
+      targets: () => ({ hot: markets.slice(0, 4), warm: markets.slice(4) }),
+      log: silentLog,
     });
     const collector = new Collector([vc], sink);
 
     // history[asset] = [(time, book)…]: what the server's book was from that simulated time on.
     const history = new Map<string, { t: number; book: Book }[]>();
     const record = () => {
-      for (const m of markets) for (const a of m.outcome_ids) {
-        const h = history.get(a) ?? [];
-        h.push({ t: clock.now(), book: server!.expectedBook(a) });
-        history.set(a, h);
-      }
+      for (const m of markets)
+        for (const a of m.outcome_ids) {
+          const h = history.get(a) ?? [];
+          h.push({ t: clock.now(), book: server!.expectedBook(a) });
+          history.set(a, h);
+        }
     };
     const realWait = async (pred: () => boolean, what: string) => {
       const deadline = performance.now() + 15_000;
@@ -129,7 +143,9 @@ describe("collect polymarket against the loopback venue", () => {
         for (let i = 1; i < rows.length; i++) expect(rows[i].seq).toBeGreaterThanOrEqual(rows[i - 1].seq);
         for (const r of rows) {
           expect(r.venue).toBe("polymarket");
-          expect({ bidPx: r.bid_px, bidSz: r.bid_sz, askPx: r.ask_px, askSz: r.ask_sz }).toEqual(expectedAt(a, r.ts_recv));
+          expect({ bidPx: r.bid_px, bidSz: r.bid_sz, askPx: r.ask_px, askSz: r.ask_sz }).toEqual(
+            expectedAt(a, r.ts_recv),
+          );
           expect(r.best_bid_px).toBe(r.bid_px[0]);
           compared++;
         }
@@ -143,7 +159,11 @@ describe("collect polymarket against the loopback venue", () => {
   test("surveillance collect (runCollect + Parquet writer) writes snapshot files whose rows match the server's books", async () => {
     const sim = new SimClock(T0);
     // Not `instanceof SimClock`: runCollect then sleeps on it instead of racing it ahead of the loopback I/O.
-    const clock: Clock = { now: () => sim.now(), sleep: (ms, sig) => sim.sleep(ms, sig), setTimer: (ms, fn) => sim.setTimer(ms, fn) };
+    const clock: Clock = {
+      now: () => sim.now(),
+      sleep: (ms, sig) => sim.sleep(ms, sig),
+      setTimer: (ms, fn) => sim.setTimer(ms, fn),
+    };
     server = new PolymarketServer({ markets: 12, depth: 8, now: () => sim.now(), maxAssetsPerConnection: 8 });
     const topK = 5;
     const dataDir = await mkdtemp(join(tmpdir(), "pm-collect-files-"));
@@ -154,12 +174,18 @@ describe("collect polymarket against the loopback venue", () => {
       writer: { bucket_minutes: 1 },
       metrics: { log_interval_secs: 3600 },
       collector: { max_subs_per_venue: 10, hot_count: 4, subscription_churn_limit_per_minute: 40 },
-      venues: { mock: { enabled: false }, polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 } },
+      venues: {
+        mock: { enabled: false },
+        polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 },
+      },
     });
     const step = (pred: () => boolean, what: string) => stepUntil(sim, pred, what);
-    const settled = <T,>(p: Promise<T>) => {
+    const settled = <T>(p: Promise<T>) => {
       const st = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-      p.then((v) => Object.assign(st, { done: true, value: v }), (e) => Object.assign(st, { done: true, error: e }));
+      p.then(
+        (v) => Object.assign(st, { done: true, value: v }),
+        (e) => Object.assign(st, { done: true, error: e }),
+      );
       return st;
     };
     // states[k] holds from bursts[k] on; states[0] is the initial dump.
@@ -192,7 +218,12 @@ describe("collect polymarket against the loopback venue", () => {
     const files = [...new Bun.Glob("orderbook_snapshots/venue=polymarket/**/*.parquet").scanSync({ cwd: dataDir })];
     expect(files.length).toBeGreaterThanOrEqual(2);
     const rows = pl.concat(files.map((f) => pl.readParquet(join(dataDir, f)))).toRecords() as unknown as SnapshotRow[];
-    const cut = (b: Book) => ({ bidPx: b.bidPx.slice(0, topK), bidSz: b.bidSz.slice(0, topK), askPx: b.askPx.slice(0, topK), askSz: b.askSz.slice(0, topK) });
+    const cut = (b: Book) => ({
+      bidPx: b.bidPx.slice(0, topK),
+      bidSz: b.bidSz.slice(0, topK),
+      askPx: b.askPx.slice(0, topK),
+      askSz: b.askSz.slice(0, topK),
+    });
     let exact = 0;
     const seen = new Set<string>();
     for (const r of rows.filter((x) => x.status === "ok")) {
@@ -206,7 +237,9 @@ describe("collect polymarket against the loopback venue", () => {
         exact++;
       } else {
         // Within 10 simulated seconds of a burst the frame may still be in flight: the state before or after it.
-        expect([JSON.stringify(cut(states[k - 1].get(r.outcome_id)!)), JSON.stringify(now)]).toContain(JSON.stringify(got));
+        expect([JSON.stringify(cut(states[k - 1].get(r.outcome_id)!)), JSON.stringify(now)]).toContain(
+          JSON.stringify(got),
+        );
       }
       expect(r.market_id).toBe(server.marketOf(r.outcome_id));
       seen.add(r.outcome_id);
@@ -219,7 +252,11 @@ describe("collect polymarket against the loopback venue", () => {
 
   test("rotation churns through dynamic subscribe/unsubscribe on the sockets and stays within the churn limit", async () => {
     const sim = new SimClock(T0);
-    const clock: Clock = { now: () => sim.now(), sleep: (ms, sig) => sim.sleep(ms, sig), setTimer: (ms, fn) => sim.setTimer(ms, fn) };
+    const clock: Clock = {
+      now: () => sim.now(),
+      sleep: (ms, sig) => sim.sleep(ms, sig),
+      setTimer: (ms, fn) => sim.setTimer(ms, fn),
+    };
     server = new PolymarketServer({ markets: 40, now: () => sim.now(), maxAssetsPerConnection: 8 });
     const dataDir = await mkdtemp(join(tmpdir(), "pm-churn-"));
     dirs.push(dataDir);
@@ -227,12 +264,23 @@ describe("collect polymarket against the loopback venue", () => {
     const config = parseConfig({
       data_dir: dataDir,
       metrics: { log_interval_secs: 3600 },
-      collector: { max_subs_per_venue: 10, hot_count: 4, rotation_period_secs: 60, subscription_churn_limit_per_minute: limit },
-      venues: { mock: { enabled: false }, polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 } },
+      collector: {
+        max_subs_per_venue: 10,
+        hot_count: 4,
+        rotation_period_secs: 60,
+        subscription_churn_limit_per_minute: limit,
+      },
+      venues: {
+        mock: { enabled: false },
+        polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 },
+      },
     });
     const settled = (p: Promise<unknown>) => {
       const st = { done: false, error: undefined as unknown };
-      p.then(() => (st.done = true), (e) => Object.assign(st, { done: true, error: e }));
+      p.then(
+        () => (st.done = true),
+        (e) => Object.assign(st, { done: true, error: e }),
+      );
       return st;
     };
     consola.level = 0;
@@ -255,7 +303,8 @@ describe("collect polymarket against the loopback venue", () => {
     expect(server.violations).toBe(0);
     expect(changes.filter((c) => c.op === "unsubscribe").length).toBeGreaterThanOrEqual(6); // it did rotate
     // Sliding 60 s windows, less 1 s for loopback delivery skew between the client's send and the server's stamp.
-    for (const c of changes) expect(changes.filter((d) => d.t > c.t - 59_000 && d.t <= c.t).length).toBeLessThanOrEqual(limit);
+    for (const c of changes)
+      expect(changes.filter((d) => d.t > c.t - 59_000 && d.t <= c.t).length).toBeLessThanOrEqual(limit);
     // Replaying the ops gives the set the server holds, and it never exceeded max_subs_per_venue (+1 during a swap).
     const held = new Set<string>();
     for (const c of changes) {

@@ -11,7 +11,9 @@ interface Fixture {
   expect: Record<string, unknown>[];
 }
 
-const fixtures: Fixture[] = (await Bun.file(new URL("../fixtures/polymarket/market-channel.jsonl", import.meta.url)).text())
+const fixtures: Fixture[] = (
+  await Bun.file(new URL("../fixtures/polymarket/market-channel.jsonl", import.meta.url)).text()
+)
   .split("\n")
   .filter((l) => l.trim() !== "")
   .map((l) => JSON.parse(l));
@@ -23,7 +25,15 @@ describe("polymarket mapper", () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(20);
     for (const f of fixtures) expect(f.comment.length).toBeGreaterThan(10);
     const comments = fixtures.map((f) => f.comment).join("\n");
-    for (const needle of ["multi-asset", "array frame", "string numbers", "size \"0\"", "unknown event type", "malformed"]) expect(comments).toContain(needle);
+    for (const needle of [
+      "multi-asset",
+      "array frame",
+      "string numbers",
+      'size "0"',
+      "unknown event type",
+      "malformed",
+    ])
+      expect(comments).toContain(needle);
   });
 
   for (const f of fixtures) {
@@ -50,8 +60,10 @@ describe("polymarket mapper", () => {
         mapMessage(msg, out);
         const rej = out.find((e) => e.kind === "rejected");
         const schemaOk = v.safeParse(WireMessage, msg).success;
-        if (rej?.kind === "rejected" && rej.reason === "price_out_of_range") expect(schemaOk).toBe(true); // semantic check beyond the wire shape
-        else if (out.some((e) => e.kind === "info" && e.type === "unknown")) expect(schemaOk).toBe(false); // tolerated, counted
+        if (rej?.kind === "rejected" && rej.reason === "price_out_of_range")
+          expect(schemaOk).toBe(true); // semantic check beyond the wire shape
+        else if (out.some((e) => e.kind === "info" && e.type === "unknown"))
+          expect(schemaOk).toBe(false); // tolerated, counted
         else expect(schemaOk).toBe(rej === undefined);
         compared++;
       }
@@ -63,6 +75,7 @@ describe("polymarket mapper", () => {
     expect(decimal("0.45")).toBe(0.45);
     expect(decimal("12")).toBe(12);
     expect(decimal(0.5)).toBe(0.5);
-    for (const bad of ["", " 1", "-1", "1e3", "0x10", "Infinity", ".5", "1.", null, undefined, {}]) expect(decimal(bad)).toBeNaN();
+    for (const bad of ["", " 1", "-1", "1e3", "0x10", "Infinity", ".5", "1.", null, undefined, {}])
+      expect(decimal(bad)).toBeNaN();
   });
 });

@@ -26,7 +26,10 @@ function writeConfig(): string {
 function universeLines(): Record<string, unknown>[] {
   const base = join(dir, "data", "metadata", "venue=polymarket");
   const [date] = readdirSync(base);
-  return readFileSync(join(base, date, "universe.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  return readFileSync(join(base, date, "universe.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
 
 describe("surveillance scan --venue polymarket (loopback)", () => {
@@ -39,7 +42,14 @@ describe("surveillance scan --venue polymarket (loopback)", () => {
     expect(lines.map((l) => l.market_id)).toEqual(good.map(conditionId));
     expect(server.gammaRequests.filter((u) => u.pathname === "/markets/keyset").length).toBe(8);
     const l1 = lines[0];
-    expect(l1).toMatchObject({ venue: "polymarket", market_id: conditionId(1), outcome_ids: tokenIds(1), title: "Will event 1 happen?", status: "active", tags: ["Sports"] });
+    expect(l1).toMatchObject({
+      venue: "polymarket",
+      market_id: conditionId(1),
+      outcome_ids: tokenIds(1),
+      title: "Will event 1 happen?",
+      status: "active",
+      tags: ["Sports"],
+    });
     expect(l1.close_ts).toBe(Date.UTC(2026, 11, 1) + 3_600_000);
     expect(r.stdout).toContain("polymarket: 716 markets");
     expect(r.stderr).toContain("discovery rejected 7 token_outcome_mismatch, 7 bad_token_ids");

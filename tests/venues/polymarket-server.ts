@@ -99,8 +99,18 @@ export class PolymarketServer {
 
   constructor(o: PolymarketServerOptions = {}) {
     this.opts = {
-      markets: 250, badEvery: 0, noKeyset: false, ignoreCursor: false, gamma429First: 0, retryAfterSecs: 2,
-      ws429First: 0, ws429Always: false, maxAssetsPerConnection: 500, depth: 5, now: () => Date.now(), ...o,
+      markets: 250,
+      badEvery: 0,
+      noKeyset: false,
+      ignoreCursor: false,
+      gamma429First: 0,
+      retryAfterSecs: 2,
+      ws429First: 0,
+      ws429Always: false,
+      maxAssetsPerConnection: 500,
+      depth: 5,
+      now: () => Date.now(),
+      ...o,
     } as never;
     for (let i = 1; i <= this.opts.markets; i++) this.universe.push(this.market(i));
     this.server = Bun.serve<{ id: number }>({
@@ -109,7 +119,14 @@ export class PolymarketServer {
       fetch: (req, srv) => this.fetch(req, srv),
       websocket: {
         open: (ws) => {
-          this.conns.set(ws.data.id, { id: ws.data.id, ws, assets: new Set(), muted: false, dataMuted: this.dataMuteNext, pings: 0 });
+          this.conns.set(ws.data.id, {
+            id: ws.data.id,
+            ws,
+            assets: new Set(),
+            muted: false,
+            dataMuted: this.dataMuteNext,
+            pings: 0,
+          });
           this.dataMuteNext = false;
         },
         message: (ws, m) => this.onMessage(ws, typeof m === "string" ? m : m.toString()),
@@ -188,15 +205,31 @@ export class PolymarketServer {
     const b = this.book(asset);
     const bids = [...b.bids].map(([p, s]) => [Number(p), Number(s)]).sort((x, y) => y[0] - x[0]);
     const asks = [...b.asks].map(([p, s]) => [Number(p), Number(s)]).sort((x, y) => x[0] - y[0]);
-    return { bidPx: bids.map((x) => x[0]), bidSz: bids.map((x) => x[1]), askPx: asks.map((x) => x[0]), askSz: asks.map((x) => x[1]) };
+    return {
+      bidPx: bids.map((x) => x[0]),
+      bidSz: bids.map((x) => x[1]),
+      askPx: asks.map((x) => x[0]),
+      askSz: asks.map((x) => x[1]),
+    };
   }
 
   private bookMessage(asset: string, withType: boolean): Record<string, unknown> {
     const b = this.book(asset);
     // The venue lists bids ascending and asks descending (best last); the client must sort.
-    const bids = [...b.bids].map(([price, size]) => ({ price, size })).sort((x, y) => Number(x.price) - Number(y.price));
-    const asks = [...b.asks].map(([price, size]) => ({ price, size })).sort((x, y) => Number(y.price) - Number(x.price));
-    const msg: Record<string, unknown> = { market: b.market, asset_id: asset, timestamp: String(this.opts.now()), hash: "0xfeed", bids, asks };
+    const bids = [...b.bids]
+      .map(([price, size]) => ({ price, size }))
+      .sort((x, y) => Number(x.price) - Number(y.price));
+    const asks = [...b.asks]
+      .map(([price, size]) => ({ price, size }))
+      .sort((x, y) => Number(y.price) - Number(x.price));
+    const msg: Record<string, unknown> = {
+      market: b.market,
+      asset_id: asset,
+      timestamp: String(this.opts.now()),
+      hash: "0xfeed",
+      bids,
+      asks,
+    };
     return withType ? { event_type: "book", ...msg } : msg;
   }
 
@@ -208,18 +241,24 @@ export class PolymarketServer {
         this.refused429.push(this.opts.now());
         return new Response("Too Many Requests", { status: 429 });
       }
-      return srv.upgrade(req, { data: { id: this.nextConn++ } }) ? undefined : new Response("upgrade expected", { status: 400 });
+      return srv.upgrade(req, { data: { id: this.nextConn++ } })
+        ? undefined
+        : new Response("upgrade expected", { status: 400 });
     }
     if (u.pathname === "/book") {
       const t = u.searchParams.get("token_id") ?? "";
       this.bookRequests.push(t);
-      if (!/^\d+$/.test(t)) return Response.json({ error: "No orderbook exists for the requested token id" }, { status: 404 });
+      if (!/^\d+$/.test(t))
+        return Response.json({ error: "No orderbook exists for the requested token id" }, { status: 404 });
       return Response.json(this.bookMessage(t, false));
     }
     if (u.pathname === "/markets/keyset" || u.pathname === "/markets") {
       this.gammaRequests.push(u);
       if (++this.gammaCount <= this.opts.gamma429First) {
-        return new Response("rate limited", { status: 429, headers: { "retry-after": String(this.opts.retryAfterSecs) } });
+        return new Response("rate limited", {
+          status: 429,
+          headers: { "retry-after": String(this.opts.retryAfterSecs) },
+        });
       }
       const limit = Math.min(100, Number(u.searchParams.get("limit") ?? 20));
       if (u.pathname === "/markets/keyset") {

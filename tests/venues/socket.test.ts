@@ -34,7 +34,11 @@ describe("ReconnectingSocket", () => {
     let n = 0;
     const events: string[] = [];
     const s = new ReconnectingSocket({
-      url, clock, backoff, random: () => 0.5, silenceTimeoutMs: 0,
+      url,
+      clock,
+      backoff,
+      random: () => 0.5,
+      silenceTimeoutMs: 0,
       headers: () => ({ "x-token": `t${++n}` }),
       onOpen: () => events.push("open"),
       onMessage: (d) => events.push(d),
@@ -60,8 +64,14 @@ describe("ReconnectingSocket", () => {
     const clock = new SimClock();
     const closes: string[] = [];
     const s = new ReconnectingSocket({
-      url, clock, backoff, random: () => 0, silenceTimeoutMs: 30_000,
-      onOpen: () => {}, onMessage: () => {}, onClose: (r) => closes.push(r),
+      url,
+      clock,
+      backoff,
+      random: () => 0,
+      silenceTimeoutMs: 30_000,
+      onOpen: () => {},
+      onMessage: () => {},
+      onClose: (r) => closes.push(r),
     });
     await s.start();
     await clock.advance(29_999);
@@ -77,8 +87,14 @@ describe("ReconnectingSocket", () => {
   test("a refused upgrade reports its HTTP status and can stop the retries", async () => {
     const clock = new SimClock();
     const s = new ReconnectingSocket({
-      url, clock, backoff, silenceTimeoutMs: 0, headers: () => ({ "x-token": "bad" }),
-      onOpen: () => {}, onMessage: () => {}, onAttemptFailed: () => false,
+      url,
+      clock,
+      backoff,
+      silenceTimeoutMs: 0,
+      headers: () => ({ "x-token": "bad" }),
+      onOpen: () => {},
+      onMessage: () => {},
+      onAttemptFailed: () => false,
     });
     const r = await s.start();
     expect(r.ok).toBe(false);
@@ -90,13 +106,24 @@ describe("ReconnectingSocket", () => {
   test("a stalled opening handshake (TCP accepted, upgrade never answered) times out and is retried with backoff", async () => {
     // Accepts connections and never writes a byte: without a handshake timeout the attempt never ends.
     let accepted = 0;
-    const stall = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: () => void accepted++, data: () => {} } });
+    const stall = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: () => void accepted++, data: () => {} },
+    });
     try {
       const clock = new SimClock();
       const failures: string[] = [];
       const s = new ReconnectingSocket({
-        url: `ws://127.0.0.1:${stall.port}/ws`, clock, backoff, random: () => 0.5, silenceTimeoutMs: 0, connectTimeoutMs: 15_000,
-        onOpen: () => {}, onMessage: () => {}, onAttemptFailed: (r) => void failures.push(r.reason ?? ""),
+        url: `ws://127.0.0.1:${stall.port}/ws`,
+        clock,
+        backoff,
+        random: () => 0.5,
+        silenceTimeoutMs: 0,
+        connectTimeoutMs: 15_000,
+        onOpen: () => {},
+        onMessage: () => {},
+        onAttemptFailed: (r) => void failures.push(r.reason ?? ""),
       });
       let first: { ok: boolean; reason?: string } | undefined;
       void s.start().then((r) => (first = r));
@@ -125,7 +152,11 @@ describe("ReconnectingSocket", () => {
     const clock = new SimClock();
     const got: string[] = [];
     const s = new ReconnectingSocket({
-      url, clock, backoff, silenceTimeoutMs: 0, onOpen: () => {},
+      url,
+      clock,
+      backoff,
+      silenceTimeoutMs: 0,
+      onOpen: () => {},
       onMessage: (d) => {
         got.push(d);
         if (d === "echo:bad") throw new Error("handler bug");

@@ -1,7 +1,16 @@
 /** The Kalshi adapter: public REST discovery plus the signed WebSocket feed. */
 import type { VenueConfig } from "../../config.ts";
 import { logger } from "../../log.ts";
-import type { AdapterContext, AdapterFactory, BookKey, DiscoverOptions, EventSink, MarketInfo, MarketRef, VenueAdapter } from "../types.ts";
+import type {
+  AdapterContext,
+  AdapterFactory,
+  BookKey,
+  DiscoverOptions,
+  EventSink,
+  MarketInfo,
+  MarketRef,
+  VenueAdapter,
+} from "../types.ts";
 import { KalshiRest } from "./discovery.ts";
 import { KalshiFeed } from "./feed.ts";
 
@@ -21,9 +30,14 @@ export class KalshiAdapter implements VenueAdapter {
     const throttledBefore = this.rest.http.rateLimited;
     const r = await this.rest.discover(opts);
     const throttled = this.rest.http.rateLimited - throttledBefore;
-    if (throttled > 0) this.log.warn(`REST throttled (429) ${throttled} times during discovery; waited as told by Retry-After`);
-    const skipped = Object.entries(r.skipped).map(([k, n]) => `${n} ${k}`).join(", ");
-    this.log.info(`discovered ${r.markets.length} open markets in ${r.pages} pages${skipped ? ` (skipped: ${skipped})` : ""}`);
+    if (throttled > 0)
+      this.log.warn(`REST throttled (429) ${throttled} times during discovery; waited as told by Retry-After`);
+    const skipped = Object.entries(r.skipped)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ");
+    this.log.info(
+      `discovered ${r.markets.length} open markets in ${r.pages} pages${skipped ? ` (skipped: ${skipped})` : ""}`,
+    );
     return r.markets;
   }
   connect(sink: EventSink): Promise<void> {
@@ -43,4 +57,5 @@ export class KalshiAdapter implements VenueAdapter {
   }
 }
 
-export const createKalshiAdapter: AdapterFactory = async (cfg, ctx) => new KalshiAdapter(cfg as VenueConfig<"kalshi">, ctx);
+export const createKalshiAdapter: AdapterFactory = async (cfg, ctx) =>
+  new KalshiAdapter(cfg as VenueConfig<"kalshi">, ctx);

@@ -32,7 +32,12 @@ export function signRequest(privateKey: KeyObject, timestampMs: number, method: 
   }).toString("base64");
 }
 
-export function authHeaders(creds: KalshiCredentials, timestampMs: number, method: string, urlOrPath: string): Record<string, string> {
+export function authHeaders(
+  creds: KalshiCredentials,
+  timestampMs: number,
+  method: string,
+  urlOrPath: string,
+): Record<string, string> {
   return {
     "KALSHI-ACCESS-KEY": creds.keyId,
     "KALSHI-ACCESS-TIMESTAMP": String(timestampMs),
@@ -53,7 +58,11 @@ export function loadCredentials(o: KalshiOptions, env: Record<string, string | u
   const pemRef = readSecret(o.private_key_env, env);
   const missing = [!keyId && o.key_id_env, !pemRef && o.private_key_env].filter(Boolean);
   if (missing.length > 0) {
-    throw new UserError(`kalshi: no credentials: ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not set; the Kalshi WebSocket needs a signed login`, 2, advice(o));
+    throw new UserError(
+      `kalshi: no credentials: ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not set; the Kalshi WebSocket needs a signed login`,
+      2,
+      advice(o),
+    );
   }
   let pem: string;
   if (pemRef!.includes("-----BEGIN")) pem = pemRef!;
@@ -62,12 +71,20 @@ export function loadCredentials(o: KalshiOptions, env: Record<string, string | u
       pem = readFileSync(pemRef!, "utf8");
       registerSecret(pem); // the file's text is as secret as an env value
     } catch (e) {
-      throw new UserError(`kalshi: cannot read the private key file named by ${o.private_key_env} (${(e as NodeJS.ErrnoException).code ?? "read error"})`, 2, advice(o));
+      throw new UserError(
+        `kalshi: cannot read the private key file named by ${o.private_key_env} (${(e as NodeJS.ErrnoException).code ?? "read error"})`,
+        2,
+        advice(o),
+      );
     }
   }
   try {
     return { keyId: keyId!, privateKey: createPrivateKey(pem) };
   } catch {
-    throw new UserError(`kalshi: the private key from ${o.private_key_env} is not a valid PEM private key`, 2, advice(o));
+    throw new UserError(
+      `kalshi: the private key from ${o.private_key_env} is not a valid PEM private key`,
+      2,
+      advice(o),
+    );
   }
 }

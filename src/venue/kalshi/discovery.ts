@@ -43,7 +43,10 @@ export class KalshiRest {
       const body = await this.http.getJson(this.url(q), opts.signal);
       pages++;
       const page = v.safeParse(MarketsPageSchema, body);
-      if (!page.success) throw new Error(`kalshi: /markets page ${pages} is not a market listing (${v.getDotPath(page.issues[0]) ?? "body"}: ${page.issues[0].message})`);
+      if (!page.success)
+        throw new Error(
+          `kalshi: /markets page ${pages} is not a market listing (${v.getDotPath(page.issues[0]) ?? "body"}: ${page.issues[0].message})`,
+        );
       const now = this.clock.now();
       for (const raw of page.output.markets ?? []) {
         const m = marketInfo(raw, now);
@@ -63,7 +66,10 @@ export class KalshiRest {
   }
 
   /** `/markets/{ticker}/orderbook` in either form → books for yes and no. */
-  async orderbook(ticker: string, signal?: AbortSignal): Promise<[BookSnapshotEvent, BookSnapshotEvent] | RejectedEvent> {
+  async orderbook(
+    ticker: string,
+    signal?: AbortSignal,
+  ): Promise<[BookSnapshotEvent, BookSnapshotEvent] | RejectedEvent> {
     const body = await this.http.getJson(this.url(`/markets/${encodeURIComponent(ticker)}/orderbook`), signal);
     return restBookEvents(ticker, body, null);
   }

@@ -72,7 +72,11 @@ export class KalshiFeed {
   ) {
     // Probes draw from the collector's churn budget when it shares one (in markets), else from a budget of their own.
     const budget = ctx.churn ?? collect.subscription_churn_limit_per_minute;
-    this.refusals = new RefusalSearch(budget, (t) => this.targets.has(t), (t, why) => this.refused(t, why));
+    this.refusals = new RefusalSearch(
+      budget,
+      (t) => this.targets.has(t),
+      (t, why) => this.refused(t, why),
+    );
   }
 
   /** In the target set and subscribed or about to be (not refused, not waiting for a probe). */
@@ -96,7 +100,12 @@ export class KalshiFeed {
       url: this.o.ws_url,
       clock: this.ctx.clock,
       random: this.ctx.random,
-      backoff: { baseMs: this.collect.reconnect_base_ms, capMs: this.collect.reconnect_cap_ms, resetAfterMs: this.collect.reconnect_reset_secs * 1000, maxPerMinute: this.collect.reconnect_max_per_minute },
+      backoff: {
+        baseMs: this.collect.reconnect_base_ms,
+        capMs: this.collect.reconnect_cap_ms,
+        resetAfterMs: this.collect.reconnect_reset_secs * 1000,
+        maxPerMinute: this.collect.reconnect_max_per_minute,
+      },
       silenceTimeoutMs: this.o.heartbeat_timeout_secs * 1000,
       connectTimeoutMs: this.collect.connect_timeout_secs * 1000,
       headers: () => authHeaders(creds, this.ctx.clock.now(), "GET", this.o.ws_url),
@@ -134,7 +143,9 @@ export class KalshiFeed {
     this.refusals.reset();
     const tickers = this.wantedList();
     const refused = this.targets.size - tickers.length;
-    this.log.info(`connected; subscribing ${tickers.length} markets${refused > 0 ? ` (${refused} refused earlier left out)` : ""}`);
+    this.log.info(
+      `connected; subscribing ${tickers.length} markets${refused > 0 ? ` (${refused} refused earlier left out)` : ""}`,
+    );
     this.emit({ kind: "connection", state: "connected", connId: 0, markets: [...this.targets] });
     this.sendSubscribe(tickers);
     this.pump();
@@ -159,7 +170,12 @@ export class KalshiFeed {
 
   private sendSubscribe(tickers: string[]): number {
     if (tickers.length === 0) return -1;
-    this.subscribeId = this.command("subscribe", "subscribe", { channels: [CHANNEL], market_tickers: tickers }, tickers);
+    this.subscribeId = this.command(
+      "subscribe",
+      "subscribe",
+      { channels: [CHANNEL], market_tickers: tickers },
+      tickers,
+    );
     return this.subscribeId;
   }
 
@@ -180,7 +196,10 @@ export class KalshiFeed {
     for (const t of removed) this.targets.delete(t);
     // Refused or still waiting for a probe: never subscribed, nothing to delete (and a re-entry tries it afresh).
     const unsent = this.refusals.drop(removed);
-    this.change(removed.filter((t) => !unsent.has(t)), "delete_markets");
+    this.change(
+      removed.filter((t) => !unsent.has(t)),
+      "delete_markets",
+    );
     if (unsent.size > 0) this.pump();
   }
 
@@ -203,7 +222,9 @@ export class KalshiFeed {
 
   /** Fresh books without dropping the socket: a snapshot request on the sid, else the REST book. */
   resync(keys: BookKey[]): void {
-    const tickers = [...new Set(keys.map((k) => k.marketId))].filter((t) => this.targets.has(t) && !this.refusals.isRefused(t));
+    const tickers = [...new Set(keys.map((k) => k.marketId))].filter(
+      (t) => this.targets.has(t) && !this.refusals.isRefused(t),
+    );
     if (tickers.length === 0 || !this.socket?.connected) return;
     if (this.sid !== null) return this.requestSnapshots(tickers.filter((t) => this.wanted(t)));
     for (const t of tickers) {
@@ -262,8 +283,14 @@ export class KalshiFeed {
       this.commands.delete(id);
       this.refusals.succeeded(id, this.ctx.clock.now());
     }
-    this.update("add_markets", [...this.queuedAdd].filter((t) => this.targets.has(t)));
-    this.update("delete_markets", [...this.queuedDel].filter((t) => !this.targets.has(t)));
+    this.update(
+      "add_markets",
+      [...this.queuedAdd].filter((t) => this.targets.has(t)),
+    );
+    this.update(
+      "delete_markets",
+      [...this.queuedDel].filter((t) => !this.targets.has(t)),
+    );
     this.queuedAdd.clear();
     this.queuedDel.clear();
     this.pump();
@@ -279,7 +306,11 @@ export class KalshiFeed {
     if (this.sid === null && this.subscribeId === null && this.refusals.adoptLate(id, now)) return this.adopt(id, sid);
     this.refusals.forgetExpired(id); // its requeued copy stands
     this.commands.delete(id);
-    this.warnLimited.warn("late subscribed", `late reply to subscribe (id ${id}): sid ${sid} is not ours (replaced meanwhile); unsubscribing it`, now);
+    this.warnLimited.warn(
+      "late subscribed",
+      `late reply to subscribe (id ${id}): sid ${sid} is not ours (replaced meanwhile); unsubscribing it`,
+      now,
+    );
     this.command("unsubscribe", "unsubscribe", { sids: [sid] });
   }
 
@@ -292,14 +323,22 @@ export class KalshiFeed {
     const c = this.commands.get(id);
     this.commands.delete(id);
     if (this.refusals.adoptLate(id, this.ctx.clock.now())) this.pump();
-    if (c?.kind === "add_markets" && c.tickers) this.update("delete_markets", c.tickers.filter((t) => !this.targets.has(t)));
+    if (c?.kind === "add_markets" && c.tickers)
+      this.update(
+        "delete_markets",
+        c.tickers.filter((t) => !this.targets.has(t)),
+      );
   }
 
   /** A frame of an sid that is not ours (a stray subscription being unsubscribed): dropped, counted, logged rate-limited. */
   private foreign(sid: number, what: string): void {
     this.foreignFrames++;
     const now = this.ctx.clock.now();
-    this.warnLimited.warn("foreign sid", `dropping frames of sid ${sid} (not ours: ${this.sid ?? "none"}), e.g. ${what}; ${this.foreignFrames} so far`, now);
+    this.warnLimited.warn(
+      "foreign sid",
+      `dropping frames of sid ${sid} (not ours: ${this.sid ?? "none"}), e.g. ${what}; ${this.foreignFrames} so far`,
+      now,
+    );
     this.emit({ kind: "info", type: "foreign_sid" });
   }
 
@@ -321,13 +360,19 @@ export class KalshiFeed {
     }
     const now = this.ctx.clock.now();
     if (id !== undefined && c?.tickers && code !== undefined && !NOT_ABOUT_TICKERS.has(code)) {
-      this.log.debug(`${c.kind} of ${c.tickers.length} markets refused (code ${code ?? "?"} ${text}); narrowing it down`);
+      this.log.debug(
+        `${c.kind} of ${c.tickers.length} markets refused (code ${code ?? "?"} ${text}); narrowing it down`,
+      );
       this.refusals.failed(id, c.tickers, `code ${code ?? "?"} ${text}`, now);
       return this.pump();
     }
     if (id !== undefined && c?.tickers) this.refusals.lost(id, c.tickers, now);
     const cmd = c?.kind ?? (id !== undefined ? "unknown command" : "no command");
-    this.warnLimited.warn(`error_reply_${code ?? "unknown"}`, `error reply to ${cmd} (id ${id ?? "-"}): code ${code ?? "?"} ${text}`, now);
+    this.warnLimited.warn(
+      `error_reply_${code ?? "unknown"}`,
+      `error reply to ${cmd} (id ${id ?? "-"}): code ${code ?? "?"} ${text}`,
+      now,
+    );
     this.emit({ kind: "venue_error", reason: `error_reply_${code ?? "unknown"}`, detail: `${cmd}: ${text}` });
     this.pump();
   }
@@ -348,10 +393,14 @@ export class KalshiFeed {
     const expired = this.refusals.expire(now);
     if (expired !== null && expired === this.subscribeId) this.subscribeId = null;
     const canSend = this.socket?.connected === true && this.subscribeId === null;
-    if (canSend) this.refusals.next(now, (tickers) => (this.sid !== null ? this.update("add_markets", tickers) : this.sendSubscribe(tickers)));
+    if (canSend)
+      this.refusals.next(now, (tickers) =>
+        this.sid !== null ? this.update("add_markets", tickers) : this.sendSubscribe(tickers),
+      );
     if (this.refusedNames.length > 0 && this.refusals.idle()) {
       const n = this.refusedNames;
-      const names = n.slice(0, LOG_NAMES).join(", ") + (n.length > LOG_NAMES ? `, … (${n.length - LOG_NAMES} more)` : "");
+      const names =
+        n.slice(0, LOG_NAMES).join(", ") + (n.length > LOG_NAMES ? `, … (${n.length - LOG_NAMES} more)` : "");
       this.warnLimited.warn(
         "subscribe refused",
         `the venue refused ${n.length} market${n.length > 1 ? "s" : ""} (${this.refusedWhy}): ${names}; not asked again until they leave and re-enter the targets, or for ${REFUSED_RETRY_MS / 60_000} min`,
@@ -362,7 +411,8 @@ export class KalshiFeed {
     this.arm(this.refusals.wakeAt(now, this.socket?.connected === true && this.subscribeId === null), now);
     const report = this.refusedUnreported;
     this.refusedUnreported = [];
-    for (const r of report) this.emit({ kind: "refused", marketId: r.ticker, reason: r.why, retryAfterMs: REFUSED_RETRY_MS });
+    for (const r of report)
+      this.emit({ kind: "refused", marketId: r.ticker, reason: r.why, retryAfterMs: REFUSED_RETRY_MS });
   }
 
   private arm(at: number, now: number): void {
@@ -401,14 +451,22 @@ export class KalshiFeed {
   private lostUpdate(ticker: string, reason: string, sample: string): void {
     this.emit({ kind: "rejected", reason, sample });
     if (!this.wanted(ticker)) return;
-    this.emit({ kind: "stale", keys: OUTCOMES.map((o) => ({ marketId: ticker, outcomeId: o })), reason: `unusable message (${reason})` });
+    this.emit({
+      kind: "stale",
+      keys: OUTCOMES.map((o) => ({ marketId: ticker, outcomeId: o })),
+      reason: `unusable message (${reason})`,
+    });
     this.requestSnapshots([ticker]);
   }
 
   /** Messages of this sid were lost: every book it carries is suspect until a fresh snapshot. */
   private gap(sid: number, last: number, seq: number): void {
     const markets = this.wantedList();
-    this.emit({ kind: "stale", keys: markets.flatMap((m) => OUTCOMES.map((o) => ({ marketId: m, outcomeId: o }))), reason: `seq gap on sid ${sid}: ${last} → ${seq}` });
+    this.emit({
+      kind: "stale",
+      keys: markets.flatMap((m) => OUTCOMES.map((o) => ({ marketId: m, outcomeId: o }))),
+      reason: `seq gap on sid ${sid}: ${last} → ${seq}`,
+    });
     this.requestSnapshots(markets); // only our sid's frames get here (others are dropped as foreign)
   }
 

@@ -40,7 +40,11 @@ export type Decoded =
   | { kind: "rejected"; reason: string; sample: string; sid?: number; seq?: number; ticker?: string };
 
 const SAMPLE = 200;
-const reject = (reason: string, text: string): Decoded => ({ kind: "rejected", reason, sample: text.length > SAMPLE ? text.slice(0, SAMPLE) : text });
+const reject = (reason: string, text: string): Decoded => ({
+  kind: "rejected",
+  reason,
+  sample: text.length > SAMPLE ? text.slice(0, SAMPLE) : text,
+});
 const int = (x: unknown): number | undefined => (Number.isInteger(x) ? (x as number) : undefined);
 
 /** A data message whose body is unusable but whose envelope says which sid/seq (and maybe market) it was. */
@@ -114,7 +118,8 @@ export function deltaEvents(msg: DeltaMsg, seq: number | null): [LevelEvent, Lev
   if (msg.price_dollars !== undefined) price = roundTick(+msg.price_dollars);
   else if (msg.price !== undefined) price = roundTick(msg.price / 100);
   else return { kind: "rejected", reason: "delta_no_price", sample: msg.market_ticker };
-  if (!(price >= 0 && price <= 1)) return { kind: "rejected", reason: "price_out_of_range", sample: `${msg.market_ticker} ${price}` };
+  if (!(price >= 0 && price <= 1))
+    return { kind: "rejected", reason: "price_out_of_range", sample: `${msg.market_ticker} ${price}` };
   let size: number;
   if (msg.delta_fp !== undefined) size = +msg.delta_fp;
   else if (msg.delta !== undefined) size = msg.delta;
@@ -125,7 +130,18 @@ export function deltaEvents(msg: DeltaMsg, seq: number | null): [LevelEvent, Lev
   const marketId = msg.market_ticker;
   return [
     { kind: "level", marketId, outcomeId: own, side: "bid", price, size, mode: "add", seq, bookSeq: false, sourceTs },
-    { kind: "level", marketId, outcomeId: other, side: "ask", price: complement(price), size, mode: "add", seq, bookSeq: false, sourceTs },
+    {
+      kind: "level",
+      marketId,
+      outcomeId: other,
+      side: "ask",
+      price: complement(price),
+      size,
+      mode: "add",
+      seq,
+      bookSeq: false,
+      sourceTs,
+    },
   ];
 }
 
@@ -135,7 +151,10 @@ interface Bids {
 }
 
 /** Converts one side's bid list; null when a price or size is unusable. */
-function bids(levels: ReadonlyArray<readonly [string | number, string | number]> | null | undefined, cents: boolean): Bids | null {
+function bids(
+  levels: ReadonlyArray<readonly [string | number, string | number]> | null | undefined,
+  cents: boolean,
+): Bids | null {
   const px: number[] = [];
   const sz: number[] = [];
   if (levels) {
@@ -151,29 +170,67 @@ function bids(levels: ReadonlyArray<readonly [string | number, string | number]>
 }
 
 /** Two full books from both sides' bids: each outcome's asks are the other side's bids at 1 − p. */
-export function booksFromBids(marketId: string, yes: Bids, no: Bids, seq: number | null, sourceTs: number | null): [BookSnapshotEvent, BookSnapshotEvent] {
+export function booksFromBids(
+  marketId: string,
+  yes: Bids,
+  no: Bids,
+  seq: number | null,
+  sourceTs: number | null,
+): [BookSnapshotEvent, BookSnapshotEvent] {
   return [
-    { kind: "book", marketId, outcomeId: "yes", bidPx: yes.px.slice(), bidSz: yes.sz.slice(), askPx: no.px.map(complement), askSz: no.sz.slice(), seq, sourceTs },
-    { kind: "book", marketId, outcomeId: "no", bidPx: no.px.slice(), bidSz: no.sz.slice(), askPx: yes.px.map(complement), askSz: yes.sz.slice(), seq, sourceTs },
+    {
+      kind: "book",
+      marketId,
+      outcomeId: "yes",
+      bidPx: yes.px.slice(),
+      bidSz: yes.sz.slice(),
+      askPx: no.px.map(complement),
+      askSz: no.sz.slice(),
+      seq,
+      sourceTs,
+    },
+    {
+      kind: "book",
+      marketId,
+      outcomeId: "no",
+      bidPx: no.px.slice(),
+      bidSz: no.sz.slice(),
+      askPx: yes.px.map(complement),
+      askSz: yes.sz.slice(),
+      seq,
+      sourceTs,
+    },
   ];
 }
 
 /** `orderbook_snapshot` → `book` for yes and no. Newest form wins when a message carries several. */
-export function snapshotEvents(msg: SnapshotMsg, seq: number | null, sourceTs: number | null = null): [BookSnapshotEvent, BookSnapshotEvent] | RejectedEvent {
+export function snapshotEvents(
+  msg: SnapshotMsg,
+  seq: number | null,
+  sourceTs: number | null = null,
+): [BookSnapshotEvent, BookSnapshotEvent] | RejectedEvent {
   const yes = pickSide(msg.yes_dollars_fp, msg.yes_dollars, msg.yes);
   const no = pickSide(msg.no_dollars_fp, msg.no_dollars, msg.no);
   if (!yes || !no) return { kind: "rejected", reason: "snapshot_bad_level", sample: msg.market_ticker };
   return booksFromBids(msg.market_ticker, yes, no, seq, sourceTs);
 }
 
-function pickSide(fp: SnapshotMsg["yes_dollars_fp"], dollars: SnapshotMsg["yes_dollars"], cents: SnapshotMsg["yes"]): Bids | null {
+function pickSide(
+  fp: SnapshotMsg["yes_dollars_fp"],
+  dollars: SnapshotMsg["yes_dollars"],
+  cents: SnapshotMsg["yes"],
+): Bids | null {
   if (fp) return bids(fp, false);
   if (dollars) return bids(dollars, false);
   return bids(cents, true);
 }
 
 /** REST `/markets/{ticker}/orderbook` (either form) → `book` for yes and no; a rejection when the body is not a book. */
-export function restBookEvents(ticker: string, body: unknown, sourceTs: number | null): [BookSnapshotEvent, BookSnapshotEvent] | RejectedEvent {
+export function restBookEvents(
+  ticker: string,
+  body: unknown,
+  sourceTs: number | null,
+): [BookSnapshotEvent, BookSnapshotEvent] | RejectedEvent {
   const r = v.safeParse(RestOrderbookSchema, body);
   if (!r.success) return { kind: "rejected", reason: "rest_orderbook_bad_body", sample: ticker };
   const fp = r.output.orderbook_fp;

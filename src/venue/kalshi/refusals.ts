@@ -106,7 +106,8 @@ export class RefusalSearch {
     const still = tickers.filter((t) => this.isTarget(t) && !this.refused.has(t) && !this.waiting.has(t));
     if (still.length === 0) return;
     // A ticker that left meanwhile may have been the culprit: then the rest is only untested, tried as it is.
-    if (still.length < tickers.length || !(probe?.intact ?? true)) return this.push({ tickers: still, intact: true, of: null });
+    if (still.length < tickers.length || !(probe?.intact ?? true))
+      return this.push({ tickers: still, intact: true, of: null });
     // Refused alone: that ticker is refused.
     if (still.length === 1) return this.refuse(still[0], now);
     this.split(still, { open: 2, settled: false });

@@ -61,9 +61,21 @@ export const ErrorReplySchema = v.object({
 /** REST `/markets/{ticker}/orderbook`: `orderbook_fp` (dollars) or the older `orderbook` (cents); bids only. */
 export const RestOrderbookSchema = v.object({
   orderbook_fp: v.optional(
-    v.nullable(v.object({ yes_dollars: v.optional(v.nullable(level(decimal, decimal))), no_dollars: v.optional(v.nullable(level(decimal, decimal))) })),
+    v.nullable(
+      v.object({
+        yes_dollars: v.optional(v.nullable(level(decimal, decimal))),
+        no_dollars: v.optional(v.nullable(level(decimal, decimal))),
+      }),
+    ),
   ),
-  orderbook: v.optional(v.nullable(v.object({ yes: v.optional(v.nullable(level(int, v.number()))), no: v.optional(v.nullable(level(int, v.number()))) }))),
+  orderbook: v.optional(
+    v.nullable(
+      v.object({
+        yes: v.optional(v.nullable(level(int, v.number()))),
+        no: v.optional(v.nullable(level(int, v.number()))),
+      }),
+    ),
+  ),
 });
 export type RestOrderbook = v.InferOutput<typeof RestOrderbookSchema>;
 

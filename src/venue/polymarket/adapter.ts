@@ -2,7 +2,16 @@
 import type { PolymarketOptions, VenueConfig } from "../../config.ts";
 import { logger } from "../../log.ts";
 import { PacedRest } from "../_rest.ts";
-import type { AdapterContext, AdapterFactory, BookKey, DiscoverOptions, EventSink, MarketInfo, MarketRef, VenueAdapter } from "../types.ts";
+import type {
+  AdapterContext,
+  AdapterFactory,
+  BookKey,
+  DiscoverOptions,
+  EventSink,
+  MarketInfo,
+  MarketRef,
+  VenueAdapter,
+} from "../types.ts";
 import { discoverMarkets } from "./discovery.ts";
 import { PolymarketFeed } from "./feed.ts";
 import { mapBook, mapFrame } from "./mapper.ts";
@@ -34,11 +43,22 @@ export class PolymarketAdapter implements VenueAdapter {
   ) {
     this.name = cfg.name;
     this.opts = cfg.options;
-    this.rest = new PacedRest({ clock: ctx.clock, maxRequests: this.opts.rest_requests_per_10s, windowMs: 10_000, random: ctx.random });
+    this.rest = new PacedRest({
+      clock: ctx.clock,
+      maxRequests: this.opts.rest_requests_per_10s,
+      windowMs: 10_000,
+      random: ctx.random,
+    });
   }
 
   async discover(opts: DiscoverOptions = {}): Promise<MarketInfo[]> {
-    const r = await discoverMarkets({ gammaUrl: this.opts.gamma_url, rest: this.rest, venue: this.name, limit: opts.limit, signal: opts.signal });
+    const r = await discoverMarkets({
+      gammaUrl: this.opts.gamma_url,
+      rest: this.rest,
+      venue: this.name,
+      limit: opts.limit,
+      signal: opts.signal,
+    });
     const rejected = Object.entries(r.rejected);
     if (rejected.length > 0) log.warn(`discovery rejected ${rejected.map(([k, n]) => `${n} ${k}`).join(", ")}`);
     if (r.stoppedOnRepeat) log.warn("Gamma repeated a page or cursor; pagination stopped there");
@@ -58,7 +78,12 @@ export class PolymarketAdapter implements VenueAdapter {
       pingIntervalMs: this.opts.ping_interval_secs * 1000,
       deadAfterMs: this.opts.pong_timeout_secs * 1000,
       connectTimeoutMs: c.connect_timeout_secs * 1000,
-      backoff: { baseMs: c.reconnect_base_ms, capMs: c.reconnect_cap_ms, resetAfterMs: c.reconnect_reset_secs * 1000, maxPerMinute: c.reconnect_max_per_minute },
+      backoff: {
+        baseMs: c.reconnect_base_ms,
+        capMs: c.reconnect_cap_ms,
+        resetAfterMs: c.reconnect_reset_secs * 1000,
+        maxPerMinute: c.reconnect_max_per_minute,
+      },
       onFrame: (text, _connId, ts) => {
         const events = mapFrame(text);
         for (let i = 0; i < events.length; i++) {
@@ -72,7 +97,14 @@ export class PolymarketAdapter implements VenueAdapter {
         sink(ev, ts);
       },
       onOpenFailed: (connId, reason, rateLimited) =>
-        sink({ kind: "venue_error", reason: rateLimited ? "ws_open_429" : "ws_open_failed", detail: `connection ${connId}: ${reason}` }, this.ctx.clock.now()),
+        sink(
+          {
+            kind: "venue_error",
+            reason: rateLimited ? "ws_open_429" : "ws_open_failed",
+            detail: `connection ${connId}: ${reason}`,
+          },
+          this.ctx.clock.now(),
+        ),
     });
   }
 
@@ -114,7 +146,8 @@ export class PolymarketAdapter implements VenueAdapter {
         const id = feed.connectionOf(k.marketId);
         if (id !== undefined && feed.lastDataAt(id) < since) silentConns.add(id);
       }
-      for (const id of silentConns) feed.reconnect(id, `no data for ${BOOK_WAIT_MS / 1000} s after subscribing (PONGs only)`);
+      for (const id of silentConns)
+        feed.reconnect(id, `no data for ${BOOK_WAIT_MS / 1000} s after subscribing (PONGs only)`);
     });
   }
 
@@ -136,14 +169,24 @@ export class PolymarketAdapter implements VenueAdapter {
       body = await this.rest.getJson(u, this.abort.signal);
     } catch (e) {
       if (this.abort.signal.aborted) return;
-      this.sink?.({ kind: "venue_error", reason: "rest_book_failed", detail: `${k.outcomeId}: ${(e as Error).message}` }, this.ctx.clock.now());
+      this.sink?.(
+        { kind: "venue_error", reason: "rest_book_failed", detail: `${k.outcomeId}: ${(e as Error).message}` },
+        this.ctx.clock.now(),
+      );
       return;
     }
     if (this.abort.signal.aborted) return;
     this.awaiting.delete(k.outcomeId);
-    const ev = typeof body === "object" && body !== null && !Array.isArray(body) ? mapBook(body as Record<string, unknown>) : "bad_rest_book";
+    const ev =
+      typeof body === "object" && body !== null && !Array.isArray(body)
+        ? mapBook(body as Record<string, unknown>)
+        : "bad_rest_book";
     const now = this.ctx.clock.now();
-    if (typeof ev === "string") this.sink?.({ kind: "rejected", reason: `rest_${ev.replace(/^rest_/, "")}`, sample: JSON.stringify(body)?.slice(0, 200) }, now);
+    if (typeof ev === "string")
+      this.sink?.(
+        { kind: "rejected", reason: `rest_${ev.replace(/^rest_/, "")}`, sample: JSON.stringify(body)?.slice(0, 200) },
+        now,
+      );
     // The REST answer names the market; the collector keys books by the market it subscribed, so keep ours.
     else this.sink?.({ ...ev, marketId: k.marketId || ev.marketId }, now);
   }
@@ -165,5 +208,6 @@ export class PolymarketAdapter implements VenueAdapter {
   }
 }
 
-export const createPolymarketAdapter: AdapterFactory = async (cfg, ctx) => new PolymarketAdapter(cfg as VenueConfig<"polymarket">, ctx);
+export const createPolymarketAdapter: AdapterFactory = async (cfg, ctx) =>
+  new PolymarketAdapter(cfg as VenueConfig<"polymarket">, ctx);
 export default createPolymarketAdapter;

@@ -58,7 +58,8 @@ export async function discoverMarkets(p: DiscoverParams): Promise<DiscoveryResul
     try {
       body = await p.rest.getJson(u, p.signal);
     } catch (e) {
-      if (r.pages === 0 && e instanceof HttpError && (e.status === 404 || e.status === 410)) return discoverByOffset(p, r, add);
+      if (r.pages === 0 && e instanceof HttpError && (e.status === 404 || e.status === 410))
+        return discoverByOffset(p, r, add);
       throw e;
     }
     const page = v.safeParse(GammaKeysetPage, body);
@@ -87,7 +88,11 @@ export async function discoverMarkets(p: DiscoverParams): Promise<DiscoveryResul
   return r;
 }
 
-async function discoverByOffset(p: DiscoverParams, r: DiscoveryResult, add: (raw: unknown[]) => void): Promise<DiscoveryResult> {
+async function discoverByOffset(
+  p: DiscoverParams,
+  r: DiscoveryResult,
+  add: (raw: unknown[]) => void,
+): Promise<DiscoveryResult> {
   r.mode = "offset";
   r.pages = 0;
   const limit = p.limit ?? Infinity;
@@ -154,7 +159,13 @@ export function toMarketInfo(raw: unknown, venue: string): MarketInfo | string {
     const name = t.label ?? t.slug;
     if (name) tags.add(name);
   }
-  const status = m.closed ? "closed" : m.active === false ? "inactive" : m.acceptingOrders === false ? "paused" : "active";
+  const status = m.closed
+    ? "closed"
+    : m.active === false
+      ? "inactive"
+      : m.acceptingOrders === false
+        ? "paused"
+        : "active";
   return {
     venue,
     market_id: m.conditionId,

@@ -75,7 +75,11 @@ export class PolymarketFeed {
       if (this.byMarket.has(m.market_id) || m.outcome_ids.length === 0) continue;
       const n = m.outcome_ids.length;
       let conn: Connection | undefined;
-      for (const c of this.conns.values()) if (c.assetCount + n <= this.o.maxAssets) { conn = c; break; }
+      for (const c of this.conns.values())
+        if (c.assetCount + n <= this.o.maxAssets) {
+          conn = c;
+          break;
+        }
       conn ??= this.newConnection();
       conn.markets.set(m.market_id, [...m.outcome_ids]);
       conn.assetCount += n;
@@ -89,7 +93,11 @@ export class PolymarketFeed {
         c.started = true;
         void c.sock.start(); // its initial subscribe carries everything
       } else if (c.sock.connected) {
-        this.sendOp(c, "subscribe", ids.flatMap((id) => c.markets.get(id)!));
+        this.sendOp(
+          c,
+          "subscribe",
+          ids.flatMap((id) => c.markets.get(id)!),
+        );
         // Tells the collector which connection now carries these markets (an up connection is not re-counted).
         this.o.onConnection({ kind: "connection", state: "connected", connId: c.id, markets: ids }, this.o.clock.now());
       }
@@ -154,9 +162,17 @@ export class PolymarketFeed {
       connectTimeoutMs: this.o.connectTimeoutMs,
       beforeAttempt: () => this.gate.acquire(),
       onOpen: () => {
-        const sub: InitialSubscribe = { assets_ids: c.assets(), type: "market", initial_dump: true, custom_feature_enabled: true };
+        const sub: InitialSubscribe = {
+          assets_ids: c.assets(),
+          type: "market",
+          initial_dump: true,
+          custom_feature_enabled: true,
+        };
         c.sock.send(JSON.stringify(sub));
-        this.o.onConnection({ kind: "connection", state: "connected", connId: c.id, markets: [...c.markets.keys()] }, this.o.clock.now());
+        this.o.onConnection(
+          { kind: "connection", state: "connected", connId: c.id, markets: [...c.markets.keys()] },
+          this.o.clock.now(),
+        );
       },
       onMessage: (text) => {
         if (text === "PONG") return;
@@ -165,7 +181,10 @@ export class PolymarketFeed {
         this.o.onFrame(text, c.id, now);
       },
       onClose: (reason) => {
-        this.o.onConnection({ kind: "connection", state: "disconnected", connId: c.id, markets: [...c.markets.keys()], reason }, this.o.clock.now());
+        this.o.onConnection(
+          { kind: "connection", state: "disconnected", connId: c.id, markets: [...c.markets.keys()], reason },
+          this.o.clock.now(),
+        );
       },
       onAttemptFailed: (r) => {
         c.failedAttempts++;

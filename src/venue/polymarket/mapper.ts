@@ -106,7 +106,8 @@ export function mapMessage(msg: unknown, out: VenueEvent[]): void {
       return;
     }
     case "market_resolved":
-      if (typeof msg.market !== "string" || Number.isNaN(millis(msg.timestamp))) out.push(rejected("bad_market_resolved", msg));
+      if (typeof msg.market !== "string" || Number.isNaN(millis(msg.timestamp)))
+        out.push(rejected("bad_market_resolved", msg));
       else out.push({ kind: "resolved", marketId: msg.market });
       return;
     default:
@@ -175,14 +176,30 @@ export function mapBook(msg: Record<string, unknown>): BookSnapshotEvent | strin
   // Older book messages named the sides buys/sells.
   const rawBids = msg.bids ?? msg.buys;
   const rawAsks = msg.asks ?? msg.sells;
-  if (typeof market !== "string" || !nonEmpty(asset) || Number.isNaN(ts) || !Array.isArray(rawBids) || !Array.isArray(rawAsks)) {
+  if (
+    typeof market !== "string" ||
+    !nonEmpty(asset) ||
+    Number.isNaN(ts) ||
+    !Array.isArray(rawBids) ||
+    !Array.isArray(rawAsks)
+  ) {
     return "bad_book";
   }
   const bids = side(rawBids, true);
   const asks = side(rawAsks, false);
   if (typeof bids === "string") return bids;
   if (typeof asks === "string") return asks;
-  return { kind: "book", marketId: market, outcomeId: asset, bidPx: bids[0], bidSz: bids[1], askPx: asks[0], askSz: asks[1], seq: null, sourceTs: ts };
+  return {
+    kind: "book",
+    marketId: market,
+    outcomeId: asset,
+    bidPx: bids[0],
+    bidSz: bids[1],
+    askPx: asks[0],
+    askSz: asks[1],
+    seq: null,
+    sourceTs: ts,
+  };
 }
 
 function side(levels: unknown[], descending: boolean): [number[], number[]] | string {

@@ -6,7 +6,10 @@
 import * as v from "valibot";
 
 /** A decimal number as the venue sends it ("0.45"); a plain JSON number is tolerated too. */
-export const NumStr = v.union([v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "not a decimal")), v.pipe(v.number(), v.finite())]);
+export const NumStr = v.union([
+  v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "not a decimal")),
+  v.pipe(v.number(), v.finite()),
+]);
 /** Epoch milliseconds, sent as a string ("1700000000123"). */
 export const MsStr = v.union([v.pipe(v.string(), v.regex(/^\d+$/, "not an integer")), v.pipe(v.number(), v.integer())]);
 
@@ -30,11 +33,15 @@ const bookEntries = {
   sells: v.optional(v.array(WireLevel)),
 };
 type BookSides = { bids?: unknown; asks?: unknown; buys?: unknown; sells?: unknown };
-const hasBothSides = <T extends BookSides>(b: T) => (b.bids ?? b.buys) !== undefined && (b.asks ?? b.sells) !== undefined;
+const hasBothSides = <T extends BookSides>(b: T) =>
+  (b.bids ?? b.buys) !== undefined && (b.asks ?? b.sells) !== undefined;
 const SIDES_MSG = "a book needs bids/buys and asks/sells";
 export const RestBook = v.pipe(v.object(bookEntries), v.check(hasBothSides, SIDES_MSG));
 export type RestBook = v.InferOutput<typeof RestBook>;
-export const WireBook = v.pipe(v.object({ ...bookEntries, event_type: v.literal("book") }), v.check(hasBothSides, SIDES_MSG));
+export const WireBook = v.pipe(
+  v.object({ ...bookEntries, event_type: v.literal("book") }),
+  v.check(hasBothSides, SIDES_MSG),
+);
 export type WireBook = v.InferOutput<typeof WireBook>;
 
 export const WirePriceChangeEntry = v.object({
@@ -60,7 +67,9 @@ export const WirePriceChange = v.union([
     market: v.string(),
     asset_id: v.pipe(v.string(), v.minLength(1)),
     timestamp: v.optional(MsStr),
-    changes: v.array(v.object({ ...WirePriceChangeEntry.entries, asset_id: v.optional(v.pipe(v.string(), v.minLength(1))) })),
+    changes: v.array(
+      v.object({ ...WirePriceChangeEntry.entries, asset_id: v.optional(v.pipe(v.string(), v.minLength(1))) }),
+    ),
   }),
 ]);
 export type WirePriceChange = v.InferOutput<typeof WirePriceChange>;
