@@ -1,0 +1,230 @@
+/**
+ * Soak part 1: simulated days on the mock venue with every fault knob on, a rescan each simulated midnight, a
+ * SIGTERM restart at the end of each day and seeded random SIGKILLs. The harness counts what each child reported
+ * durable and checks the data dir at the end (and sizes and RSS per day on the way).
+ */
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mulberry32 } from "../../src/venue/mock.ts";
+import { checkDataset } from "../chaos/dataset-check.ts";
+import type { SoakChildParams } from "./child.ts";
+
+const DAY = 86_400_000;
+const MIN = 60_000;
+
+export interface SimDaysOptions {
+  days: number;
+  seed: number;
+  universe: number;
+  killsPerDay: number;
+  keepDir?: boolean;
+  log: (m: string) => void;
+}
+
+export interface DayFigures {
+  day: string;
+  children: number;
+  kills: number;
+  durable: number;
+  peakRssMb: number;
+  journalBytes: number;
+  manifestBytes: number;
+  wallSecs: number;
+}
+
+export interface SimDaysResult {
+  days: DayFigures[];
+  durable: number;
+  found: number;
+  lost: number;
+  duplicates: number;
+  strayFiles: string[];
+  unreadable: string[];
+  manifestOk: boolean;
+  verifyExit: number;
+  verifyTail: string;
+  outsideLayout: string[];
+  dataDir: string;
+}
+
+export function soakConfig(dataDir: string, o: SimDaysOptions): Record<string, unknown> {
+  return {
+    data_dir: dataDir,
+    writer: { flush_secs: 5 },
+    metrics: { log_interval_secs: 3600 },
+    venues: {
+      mock: {
+        universe_size: o.universe,
+        seed: o.seed,
+        updates_per_sec: 2,
+        drop_rate_per_hour: 2,
+        gap_rate: 0.001,
+        malformed_rate: 0.001,
+      },
+    },
+  };
+}
+
+interface Child {
+  proc: ReturnType<typeof Bun.spawn>;
+  lastT: number;
+  peakRss: number;
+  durable: number;
+  done: boolean;
+  exited: Promise<number>;
+}
+
+function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: (t: number, c: Child) => void): Child {
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)], {
+    stdout: "pipe",
+    stderr: "ignore",
+    stdin: "ignore",
+  });
+  const child: Child = { proc, lastT: params.start, peakRss: 0, durable: 0, done: false, exited: proc.exited };
+  (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+      buf += dec.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith("T ")) {
+          const [, t, rss] = line.split(" ");
+          child.lastT = Number(t);
+          child.peakRss = Math.max(child.peakRss, Number(rss));
+          onT(child.lastT, child);
+        } else if (line.startsWith("D ")) {
+          for (const [m, n] of Object.entries(JSON.parse(line.slice(2)) as Record<string, number>)) {
+            durable.set(m, (durable.get(m) ?? 0) + n);
+            child.durable += n;
+          }
+        } else if (line === "DONE") child.done = true;
+      }
+    }
+  })();
+  return child;
+}
+
+function dirBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const f of new Bun.Glob("**/*").scanSync({ cwd: dir, onlyFiles: true, dot: true }))
+    n += statSync(join(dir, f)).size;
+  return n;
+}
+
+/** Every file of the data tree must sit where the layout puts it. */
+const LAYOUT = [
+  /^orderbook_snapshots\/venue=[a-z0-9_-]+\/date=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/snapshots_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}(_\d+)?\.parquet$/,
+  /^metadata\/venue=[a-z0-9_-]+\/date=\d{4}-\d{2}-\d{2}\/universe\.jsonl$/,
+  /^stats\/venue=[a-z0-9_-]+\/date=\d{4}-\d{2}-\d{2}\/[a-z_]+\.(parquet|json|jsonl)$/,
+  /^subscriptions\/venue=[a-z0-9_-]+\/date=\d{4}-\d{2}-\d{2}\/events\.jsonl$/,
+  /^_manifest\/[a-z_]+\.jsonl$/,
+  /^_upload\/.+$/,
+  /^collect\.lock$/,
+  /^\.?[a-z_]*lock[a-z_]*$/,
+];
+
+export function outsideLayout(dataDir: string): string[] {
+  const all = [...new Bun.Glob("**/*").scanSync({ cwd: dataDir, onlyFiles: true, dot: true })];
+  return all.filter((f) => !f.startsWith("_staging/") && !LAYOUT.some((re) => re.test(f))).sort();
+}
+
+export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
+  const rand = mulberry32(o.seed);
+  const dataDir = mkdtempSync(join(tmpdir(), "soak-days-"));
+  const config = soakConfig(dataDir, o);
+  const durable = new Map<string, number>();
+  const t0 = Date.UTC(2026, 0, 5);
+  const days: DayFigures[] = [];
+  let t = t0;
+  for (let d = 0; d < o.days; d++) {
+    const dayStart = t0 + d * DAY;
+    const dayEnd = dayStart + DAY;
+    const wall = performance.now();
+    // Seeded kill moments inside the day (sim time), at least 30 simulated minutes apart.
+    const killAt = Array.from({ length: o.killsPerDay }, () => dayStart + Math.floor((0.05 + rand() * 0.9) * DAY)).sort(
+      (a, b) => a - b,
+    );
+    const fig: DayFigures = {
+      day: new Date(dayStart).toISOString().slice(0, 10),
+      children: 0,
+      kills: 0,
+      durable: 0,
+      peakRssMb: 0,
+      journalBytes: 0,
+      manifestBytes: 0,
+      wallSecs: 0,
+    };
+    let first = true;
+    while (t < dayEnd) {
+      const nextKill = killAt.find((k) => k > t + 10 * MIN);
+      let sent: "kill" | "term" | undefined;
+      const child = spawnChild({ config, start: t, until: dayEnd + 3_600_000, scan: first }, durable, (now, c) => {
+        if (sent) return;
+        if (nextKill !== undefined && now >= nextKill) {
+          sent = "kill";
+          c.proc.kill("SIGKILL");
+        } else if (now >= dayEnd) {
+          sent = "term";
+          c.proc.kill("SIGTERM");
+        }
+      });
+      first = false;
+      fig.children++;
+      const code = await child.exited;
+      fig.durable += child.durable;
+      fig.peakRssMb = Math.max(fig.peakRssMb, child.peakRss / 1e6);
+      if (sent === "kill") {
+        fig.kills++;
+        o.log(`${fig.day}: SIGKILL at ${new Date(child.lastT).toISOString().slice(11, 16)}, restarting`);
+        t = child.lastT + 2 * MIN; // downtime before the restart
+      } else {
+        if (code !== 0 || !child.done) throw new Error(`soak child exited ${code} without finishing (day ${fig.day})`);
+        t = Math.max(dayEnd, child.lastT) + 30_000;
+      }
+    }
+    fig.journalBytes = dirBytes(join(dataDir, "subscriptions"));
+    fig.manifestBytes = dirBytes(join(dataDir, "_manifest"));
+    fig.wallSecs = (performance.now() - wall) / 1000;
+    days.push(fig);
+    o.log(
+      `${fig.day}: ${fig.children} runs, ${fig.kills} kills, ${fig.durable} rows durable, peak RSS ${fig.peakRssMb.toFixed(0)} MB, ${fig.wallSecs.toFixed(0)} s`,
+    );
+  }
+  const check = await checkDataset(dataDir);
+  let found = 0;
+  let lost = 0;
+  for (const [m, n] of durable) {
+    const f = check.rowsByMarket.get(m) ?? 0;
+    if (f < n) lost += n - f;
+  }
+  for (const n of check.rowsByMarket.values()) found += n;
+  const verify = Bun.spawnSync(
+    ["bun", join(import.meta.dir, "../../bin/surveillance.ts"), "verify", "--data-dir", dataDir],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const verifyTail = `${verify.stdout.toString()}${verify.stderr.toString()}`.trim().split("\n").slice(-3).join(" | ");
+  const result: SimDaysResult = {
+    days,
+    durable: [...durable.values()].reduce((s, n) => s + n, 0),
+    found,
+    lost,
+    duplicates: check.duplicates,
+    strayFiles: check.strayFiles,
+    unreadable: check.unreadable,
+    manifestOk: check.manifestOk,
+    verifyExit: verify.exitCode ?? -1,
+    verifyTail,
+    outsideLayout: outsideLayout(dataDir),
+    dataDir,
+  };
+  if (!o.keepDir) rmSync(dataDir, { recursive: true, force: true });
+  return result;
+}
