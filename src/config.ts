@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { UserError } from "./errors.ts";
 import { registerSecret } from "./log.ts";
+import { resolveMockTwins } from "./venue/mock-twins.ts";
 
 const posInt = (max = Number.MAX_SAFE_INTEGER) =>
   v.pipe(
@@ -59,8 +60,18 @@ const mockEntries = {
   drop_rate_per_hour: nonNeg(),
   gap_rate: rate(),
   malformed_rate: rate(),
+  moves_per_hour: nonNeg(),
+  twin_of: v.pipe(
+    v.string(),
+    v.regex(/^$|^[a-z0-9_]+$/, 'must be "" (none) or the name of another mock venue section'),
+  ),
+  twin_share: rate(),
 };
-export type MockOptions = { [K in keyof typeof mockEntries]: number };
+export type MockOptions = { [K in Exclude<keyof typeof mockEntries, "twin_of">]: number } & {
+  twin_of: string;
+  /** Resolved from twin_of at load: the other mock's name and options (its universe and books are twinned). */
+  twin_source?: { venue: string; options: MockOptions };
+};
 export const MOCK_DEFAULTS: MockOptions = {
   universe_size: 400,
   seed: 42,
@@ -70,6 +81,9 @@ export const MOCK_DEFAULTS: MockOptions = {
   drop_rate_per_hour: 0,
   gap_rate: 0,
   malformed_rate: 0,
+  moves_per_hour: 0,
+  twin_of: "",
+  twin_share: 0.3,
 };
 
 const polymarketEntries = {
@@ -311,6 +325,8 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
       options: options as never,
     });
   }
+
+  resolveMockTwins(venues, (key, value, reason) => refuse(source, key, value, reason));
 
   let selected: VenueConfig[];
   if (overrides.venues && overrides.venues.length > 0) {

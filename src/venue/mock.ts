@@ -8,6 +8,8 @@ import { SimClock, type Clock, type Timer } from "../clock.ts";
 import type { MockOptions, VenueConfig } from "../config.ts";
 import { Backoff } from "./backoff.ts";
 import { corruptLevel, mapMockMessage, type MockWireLevel, type MockWireMessage } from "./mock-mapper.ts";
+import { canFlip, renderTitle, rewordTitle, type TitleSpec, titleSpec } from "./mock-titles.ts";
+import { fairValue, nextMove, type TwinTruth, twinLink, twinPairs } from "./mock-twins.ts";
 import type {
   AdapterContext,
   BookKey,
@@ -75,7 +77,6 @@ const ACTIVITY_WEIGHTS: [Activity, number][] = [
   ["empty", 0.05],
 ];
 const TAGS = ["politics", "sports", "crypto", "economics", "weather", "science", "entertainment", "tech"];
-const SUBJECTS = ["the incumbent", "the home team", "BTC", "CPI", "the storm", "the launch", "the film", "the merger"];
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -87,7 +88,12 @@ const DAY = 24 * HOUR;
 export const anchorOf = (now: number): number => Math.floor(now / DAY) * DAY;
 
 export interface MockMarket extends MarketInfo {
-  extra: { activity: Activity; rate_per_sec: number };
+  extra: { activity: Activity; rate_per_sec: number; twin_of?: TwinTruth };
+}
+
+/** What market i's title asks (its own seeded stream: the title draws nothing from the universe's stream). */
+function specOf(seed: number, i: number, m: MarketInfo): TitleSpec {
+  return titleSpec(mulberry32(hash32(seed ^ 0x7f4a7c15, i)), Math.max(0, TAGS.indexOf(m.tags[0])), m.close_ts ?? 0);
 }
 
 /** The universe for a seed and an anchor time: pure. */
@@ -130,7 +136,7 @@ export function mockUniverse(
       venue,
       market_id: id,
       outcome_ids: [`${id}-yes`, `${id}-no`],
-      title: `Will ${SUBJECTS[t1]} ${["win", "rise", "hold", "pass"][i % 4]} by ${new Date(close_ts).toISOString().slice(0, 10)}? (#${i})`,
+      title: "",
       close_ts,
       status: closed ? "closed" : "active",
       tags,
@@ -142,8 +148,83 @@ export function mockUniverse(
   const mean = rawRates.reduce((s, x) => s + x, 0) / Math.max(1, active);
   for (let i = 0; i < out.length; i++) {
     out[i].extra.rate_per_sec = mean > 0 ? (rawRates[i] / mean) * o.updates_per_sec : 0;
+    out[i].title = renderTitle(specOf(o.seed, i, out[i]));
   }
   return out;
+}
+
+/** How a market's YES fair value moves: its own seeded jumps, or (a twin) its source's, lagged and maybe flipped. */
+interface Follow {
+  seed: number;
+  market: number;
+  base: number;
+  moves: number;
+  lagMs: number;
+  flipped: boolean;
+  offset: number;
+}
+
+/** The first book draw of market i, outcome 0: the YES mid its book hovers around when nothing moves it. */
+function baseYesMid(seed: number, i: number, activity: Activity): number {
+  const st = new Uint32Array([hash32(seed + 1, i)]);
+  const u = step(st, 0);
+  return PROFILES[activity].minLevels >= 20 ? 30 + Math.floor(u * 41) : 8 + Math.floor(u * 85);
+}
+
+/**
+ * A mock venue's universe with, when it is a twin (`twin_source` resolved from twin_of), `twin_share` of its markets
+ * rewritten as the source's questions; `follow` says whose fair value each market's books track (undefined: a fixed
+ * mid, as without moves).
+ */
+export function mockVenueUniverse(
+  venue: string,
+  o: MockOptions,
+  anchor: number,
+): { markets: MockMarket[]; follow: (Follow | undefined)[] } {
+  const markets = mockUniverse(venue, o, anchor);
+  const follow: (Follow | undefined)[] = markets.map((m, i) =>
+    o.moves_per_hour > 0
+      ? {
+          seed: o.seed,
+          market: i,
+          base: baseYesMid(o.seed, i, m.extra.activity),
+          moves: o.moves_per_hour,
+          lagMs: 0,
+          flipped: false,
+          offset: 0,
+        }
+      : undefined,
+  );
+  const src = o.twin_source;
+  if (!src) return { markets, follow };
+  const so = src.options;
+  const sources = mockUniverse(src.venue, so, anchor);
+  for (const [j, i] of twinPairs(o.seed, markets.length, sources.length, o.twin_share)) {
+    const s = sources[i];
+    const m = markets[j];
+    const spec = specOf(so.seed, i, s);
+    const link = twinLink(o.seed, j, i, canFlip(spec));
+    m.title = rewordTitle(spec, mulberry32(hash32(o.seed ^ 0x3c6ef372, j)), link.flipped);
+    m.close_ts = s.close_ts === null ? null : s.close_ts + link.closeShiftMs;
+    m.status = s.status;
+    m.tags = s.tags.map((t) => t[0].toUpperCase() + t.slice(1));
+    m.extra.twin_of = {
+      venue: src.venue,
+      market_id: s.market_id,
+      orientation: link.flipped ? "flipped" : "same",
+      lag_ms: link.lagMs,
+    };
+    follow[j] = {
+      seed: so.seed,
+      market: i,
+      base: baseYesMid(so.seed, i, s.extra.activity),
+      moves: so.moves_per_hour,
+      lagMs: link.lagMs,
+      flipped: link.flipped,
+      offset: link.offsetTicks,
+    };
+  }
+  return { markets, follow };
 }
 
 // ---- books ---------------------------------------------------------------------------------------------------
@@ -202,6 +283,9 @@ export class MockVenue implements VenueAdapter {
   private readonly o: MockOptions;
   private readonly clock: Clock;
   private readonly universe: MockMarket[];
+  private readonly follow: (Follow | undefined)[];
+  /** Per market: when its fair value next jumps (its books are then rebuilt around the new value). */
+  private readonly moveAt: Float64Array;
   private readonly byId = new Map<string, number>();
   private readonly rng: Uint32Array; // per market event stream
   private readonly faultRng: () => number;
@@ -233,8 +317,11 @@ export class MockVenue implements VenueAdapter {
     // Simulated time: every wake-up costs real time (the SimClock settles I/O after each timer), so coalesce more.
     this.batchMs = opts.batchMs ?? (ctx.clock instanceof SimClock ? 250 : 20);
     this.outageMs = opts.outageMs ?? ((r) => r() * 20_000);
-    this.universe = mockUniverse(cfg.name, this.o, anchorOf(ctx.clock.now()));
+    const built = mockVenueUniverse(cfg.name, this.o, anchorOf(ctx.clock.now()));
+    this.universe = built.markets;
+    this.follow = built.follow;
     const n = this.universe.length;
+    this.moveAt = new Float64Array(n).fill(Infinity);
     this.rng = new Uint32Array(n);
     this.rates = new Float64Array(n);
     this.profiles = this.universe.map((m) => PROFILES[m.extra.activity]);
@@ -452,18 +539,48 @@ export class MockVenue implements VenueAdapter {
   private booksOf(i: number): MockBook[] {
     let b0 = this.books[2 * i];
     if (!b0) {
-      b0 = this.books[2 * i] = this.initBook(i, 0);
-      this.books[2 * i + 1] = this.initBook(i, 1);
+      const now = this.clock.now();
+      b0 = this.books[2 * i] = this.initBook(i, 0, now);
+      this.books[2 * i + 1] = this.initBook(i, 1, now);
+      this.moveAt[i] = this.nextMoveAt(i, now);
     }
     return [b0, this.books[2 * i + 1]!];
   }
 
-  private initBook(i: number, outcome: number): MockBook {
+  /** Market i's YES fair value in ticks at t, or null when its books hover around their own fixed draw. */
+  private yesHome(i: number, t: number): number | null {
+    const f = this.follow[i];
+    if (!f) return null;
+    const v = fairValue(f.seed, f.market, f.base, f.moves, t - f.lagMs);
+    return Math.max(2, Math.min(TICKS - 2, (f.flipped ? TICKS - v : v) + f.offset));
+  }
+
+  private nextMoveAt(i: number, t: number): number {
+    const f = this.follow[i];
+    return f ? nextMove(f.seed, f.market, f.moves, t - f.lagMs) + f.lagMs : Infinity;
+  }
+
+  /** The fair value jumped: both books are rebuilt around it and sent whole at once (seq continues). */
+  private rehome(i: number, at: number, now: number): void {
+    for (let k = 0; k < 2; k++) {
+      const old = this.books[2 * i + k]!;
+      old.pendingBook = false;
+      const b = this.initBook(i, k, at);
+      b.seq = old.seq + 1;
+      this.books[2 * i + k] = b;
+      this.queueBook(b);
+    }
+    this.moveAt[i] = this.nextMoveAt(i, at);
+    this.flushBooks(now);
+  }
+
+  private initBook(i: number, outcome: number, t: number): MockBook {
     const m = this.universe[i];
     const p = PROFILES[m.extra.activity];
     const st = new Uint32Array([hash32(this.o.seed + outcome + 1, i)]);
     const r = () => step(st, 0);
-    const yesMid = p.minLevels >= 20 ? 30 + Math.floor(r() * 41) : 8 + Math.floor(r() * 85);
+    const drawn = p.minLevels >= 20 ? 30 + Math.floor(r() * 41) : 8 + Math.floor(r() * 85);
+    const yesMid = this.yesHome(i, t) ?? drawn;
     const home = outcome === 0 ? yesMid : TICKS - yesMid;
     const half = p.spread[0] + Math.floor(r() * (p.spread[1] - p.spread[0] + 1));
     const b: MockBook = {
@@ -544,6 +661,7 @@ export class MockVenue implements VenueAdapter {
 
   /** One book change on one of market i's outcomes, at time `at`. */
   private update(i: number, at: number, now: number): void {
+    if (at >= this.moveAt[i]) this.rehome(i, at, now);
     const rng = this.rng;
     const p = this.profiles[i];
     const b = this.bookAt(i, step(rng, i) < 0.5 ? 0 : 1);
