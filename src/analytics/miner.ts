@@ -6,13 +6,21 @@
  * scalar columns (bid_depth3/ask_depth3 when the file has them, else the top 3 of the size lists) within the range,
  * and one typed-array pass adds each snapshot to its book's running sums. The sums carry over from chunk to chunk, so
  * chunking changes nothing in the results (the pair of snapshots across a chunk boundary counts like any other).
+ *
+ * A range is cut into UTC days. A whole day whose partials (partials-store.ts) were built from the very files it has
+ * now is merged from them without opening a snapshot file; other whole days are read and their partials written;
+ * the hours of a day the range cuts (`--from D1T05`) are read from the snapshots and not stored. The days' sums
+ * merge in time order (partials.ts), so the result is that of one pass over the whole range.
  */
 import pl from "nodejs-polars";
 import { UserError } from "../errors.ts";
 import { DATASET_DIR, utcDate } from "../timebucket.ts";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { checkParquetFile, datasetVenues } from "./dataset-files.ts";
+import { checkParquetFile, datasetVenues, type FileCheck } from "./dataset-files.ts";
+import { readManifest } from "../storage/manifest.ts";
+import { type BookAcc, bookKey, changedBetween, mergeBooks, newAcc, SERIES_BUCKET_MS } from "./partials.ts";
+import { dayIdentity, type FileIdentity, type NamedSeries, readPartials, writePartials } from "./partials-store.ts";
 import { listDatasetFiles, type DatasetFile } from "../storage/parquet-read.ts";
 import { minutesFor, readJournal, watchedMinutes } from "./journal.ts";
 import { scoreBooks, topByActivity, topByDepth, topBySpread, type BookMetrics } from "./score.ts";
@@ -35,7 +43,11 @@ export interface MineOptions {
   writeStats?: boolean;
   /** Read depth from the list columns even where the derived ones exist (benchmarks). */
   ignoreDerived?: boolean;
-  onProgress?: (filesDone: number, filesTotal: number) => void;
+  onProgress?: (p: MineProgress) => void;
+  /** Use and write the day partials (default); false reads every day from the snapshots and stores nothing. */
+  partials?: boolean;
+  /** How snapshot files are read (default: polarsReader). */
+  reader?: SnapshotReader;
   /** Called for each skipped file (the command logs it). */
   onSkip?: (file: string, reason: string) => void;
 }
@@ -47,7 +59,12 @@ export interface RankedBook extends BookMetrics {
 export interface VenueResult {
   venue: string;
   files: number;
+  /** Snapshot files read by this mine (days answered by their partials read none). */
+  filesRead: number;
   filesSkipped: number;
+  /** Whole days answered by their partials / read from the snapshots (and stored). */
+  daysFromPartials: number;
+  daysMined: number;
   rows: number;
   markets: number;
   books: number;
@@ -63,38 +80,16 @@ export interface MineResult {
   to: number;
   venues: VenueResult[];
   skipped: { file: string; reason: string }[];
-  totals: { rows: number; files: number; filesSkipped: number; markets: number; books: number };
+  totals: { rows: number; files: number; filesRead: number; filesSkipped: number; markets: number; books: number };
   elapsedMs: number;
   /** Every book's metrics per venue (not printed; for tests and callers). */
   books: Map<string, BookMetrics[]>;
+  /** Where each venue's 5-minute series are (the report reads them). */
+  series: Map<string, VenueSeriesSource>;
 }
 
 export const DEFAULT_MAX_GAP_MS = 60_000;
 const DEFAULT_CHUNK_HOURS = 3;
-
-/** Running per-book sums across chunks, plus the last snapshot seen (for the next consecutive pair). */
-interface Acc {
-  market_id: string;
-  outcome_id: string;
-  n: number;
-  sumDepth: number;
-  nSpread: number;
-  sumSpread: number;
-  sumMid: number;
-  nOne: number;
-  nEmpty: number;
-  nStale: number;
-  minutes: number;
-  lastMinute: number;
-  changes: number;
-  observedMs: number;
-  firstTs: number;
-  lastTs: number;
-  lastSeq: number;
-  /** Best bid px/sz, best ask px/sz of the last snapshot (NaN = side empty). */
-  lastTob: [number, number, number, number];
-  spreads: Map<number, number>;
-}
 
 const TOB = ["best_bid_px", "best_bid_sz", "best_ask_px", "best_ask_sz"] as const;
 const SCALAR_COLUMNS = ["ts_recv", "market_id", "outcome_id", "seq", ...TOB, "mid", "spread", "status"];
@@ -110,10 +105,13 @@ function scanFile(path: string, hasDepth3: boolean): pl.LazyDataFrame {
   );
 }
 
-/** Same value, where NaN equals NaN (an empty side stays empty: no change). */
-const same = (a: number, b: number) => a === b || (a !== a && b !== b);
+export type ChunkFile = { path: string; hasDepth3: boolean };
 
-type ChunkFile = { path: string; hasDepth3: boolean };
+/** How the miner reads snapshot files: a footer check, then a chunk of files into flat columns (tests count reads). */
+export interface SnapshotReader {
+  check(path: string): FileCheck;
+  load(files: ChunkFile[], from: number, to: number): Promise<pl.DataFrame>;
+}
 
 /**
  * Polars reads a chunk (projection + range predicate, depth from the derived or the list columns, book ids as
@@ -154,7 +152,7 @@ function loadChunk(files: ChunkFile[], from: number, to: number): Promise<pl.Dat
  * 1.55 M-row chunk: the same per-book consecutive-pair logic as Polars group-context expressions (diff/shift/when
  * per group) took 2.8 s and a multi-column sort with the string ids 5-16 s; this pass takes a few hundred ms.
  */
-function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>): void {
+function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, BookAcc>, withSeries: boolean): void {
   let df = loaded;
   if (df.height === 0) return;
   const ids = df
@@ -169,34 +167,14 @@ function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>
     .collectSync()
     .toRecords() as { book: number; market_id: string; outcome_id: string; nm: number; no: number }[];
   const dense = new Map<number, number>();
-  const books: Acc[] = [];
+  const books: BookAcc[] = [];
   for (const r of ids) {
     if (Number(r.nm) !== 1 || Number(r.no) !== 1)
       throw new Error("internal: categorical codes are not one-to-one with ids");
-    const k = `${r.market_id}\u0000${r.outcome_id}`;
+    const k = bookKey(r.market_id, r.outcome_id);
     let a = accs.get(k);
     if (!a) {
-      a = {
-        market_id: r.market_id,
-        outcome_id: r.outcome_id,
-        n: 0,
-        sumDepth: 0,
-        nSpread: 0,
-        sumSpread: 0,
-        sumMid: 0,
-        nOne: 0,
-        nEmpty: 0,
-        nStale: 0,
-        minutes: 0,
-        lastMinute: NaN,
-        changes: 0,
-        observedMs: 0,
-        firstTs: NaN,
-        lastTs: NaN,
-        lastSeq: 0,
-        lastTob: [NaN, NaN, NaN, NaN],
-        spreads: new Map(),
-      };
+      a = newAcc(r.market_id, r.outcome_id, withSeries);
       accs.set(k, a);
     }
     dense.set(Number(r.book), books.length);
@@ -223,21 +201,23 @@ function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>
   const [seq, bbp, bbs, bap, bas, mid, spread, depth, stale] = ["seq", ...TOB, "mid", "spread", "depth", "stale"].map(
     col,
   );
+  const tobNow = [0, 0, 0, 0];
   for (let i = 0; i < ts.length; i++) {
     const a = books[idx[i]];
     const t = ts[i];
-    if (a.n === 0) a.firstTs = t;
-    else {
+    tobNow[0] = bbp[i];
+    tobNow[1] = bbs[i];
+    tobNow[2] = bap[i];
+    tobNow[3] = bas[i];
+    if (a.n === 0) {
+      a.firstTs = t;
+      a.firstSeq = seq[i];
+      a.firstTob = [bbp[i], bbs[i], bap[i], bas[i]];
+    } else {
       const dt = t - a.lastTs;
       if (dt >= 0 && dt <= maxGapMs) {
         a.observedMs += dt;
-        const s = seq[i];
-        const tob = a.lastTob;
-        const changed =
-          s > 0 && a.lastSeq > 0
-            ? s > a.lastSeq
-            : !same(bbp[i], tob[0]) || !same(bbs[i], tob[1]) || !same(bap[i], tob[2]) || !same(bas[i], tob[3]);
-        if (changed) a.changes++;
+        if (changedBetween(a.lastSeq, a.lastTob, seq[i], tobNow)) a.changes++;
       }
     }
     a.n++;
@@ -245,7 +225,8 @@ function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>
     a.nStale += stale[i];
     const hasBid = bbp[i] === bbp[i];
     const hasAsk = bap[i] === bap[i];
-    if (hasBid && hasAsk) {
+    const twoSided = hasBid && hasAsk;
+    if (twoSided) {
       const sp = spread[i];
       a.nSpread++;
       a.sumSpread += sp;
@@ -265,6 +246,32 @@ function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, Acc>
     tob[1] = bbs[i];
     tob[2] = bap[i];
     tob[3] = bas[i];
+    const s = a.series;
+    if (s) {
+      const bucket = Math.floor(t / SERIES_BUCKET_MS);
+      let j = s.bucket.length - 1;
+      if (j < 0 || s.bucket[j] !== bucket) {
+        s.bucket.push(bucket);
+        s.n.push(0);
+        s.nSpread.push(0);
+        s.sumSpread.push(0);
+        s.sumDepth.push(0);
+        s.sumMid.push(0);
+        s.nStale.push(0);
+        s.nOne.push(0);
+        s.nEmpty.push(0);
+        j++;
+      }
+      s.n[j]++;
+      s.sumDepth[j] += depth[i];
+      s.nStale[j] += stale[i];
+      if (twoSided) {
+        s.nSpread[j]++;
+        s.sumSpread[j] += spread[i];
+        s.sumMid[j] += mid[i];
+      } else if (hasBid || hasAsk) s.nOne[j]++;
+      else s.nEmpty[j]++;
+    }
   }
 }
 
@@ -284,7 +291,7 @@ export function medianOfCounts(counts: Map<number, number>): number | null {
   return total % 2 === 1 ? at((total - 1) / 2) : (at(total / 2 - 1) + at(total / 2)) / 2;
 }
 
-function finish(a: Acc, minutesWatched: number): BookMetrics {
+function finish(a: BookAcc, minutesWatched: number): BookMetrics {
   const observedMinutes = a.observedMs / 60_000;
   return {
     market_id: a.market_id,
@@ -337,15 +344,16 @@ async function readTitles(dataDir: string, venue: string, asOf: number): Promise
   }
 }
 
-/** Loads a chunk; when Polars fails on it, finds the unreadable files one by one, reports them and loads the rest. */
+/** Loads a chunk; when it fails, finds the unreadable files one by one, reports them and loads the rest. */
 async function loadChunkSafely(
+  reader: SnapshotReader,
   files: ChunkFile[],
   from: number,
   to: number,
   skip: (file: string, reason: string) => void,
 ): Promise<pl.DataFrame | undefined> {
   try {
-    return await loadChunk(files, from, to);
+    return await reader.load(files, from, to);
   } catch (e) {
     if (files.length === 1) {
       skip(files[0].path, errorText(e));
@@ -354,14 +362,14 @@ async function loadChunkSafely(
     const good: ChunkFile[] = [];
     for (const f of files) {
       try {
-        await loadChunk([f], from, to);
+        await reader.load([f], from, to);
         good.push(f);
       } catch (err) {
         skip(f.path, errorText(err));
       }
     }
     if (good.length === files.length) throw e; // not a file problem
-    return good.length > 0 ? loadChunk(good, from, to) : undefined;
+    return good.length > 0 ? reader.load(good, from, to) : undefined;
   }
 }
 
@@ -370,9 +378,64 @@ function errorText(e: unknown): string {
   return s.split("\n")[0].slice(0, 300);
 }
 
+/** The reader mining uses unless told otherwise: the footer check, then Polars. */
+export const polarsReader: SnapshotReader = { check: checkParquetFile, load: loadChunk };
+
+/**
+ * One stretch of a venue's range, in time order: a whole UTC day (its partials are used or written) or the hours of
+ * a day the range cuts (always read from the snapshots, never stored).
+ */
+interface Segment {
+  date: string;
+  from: number;
+  to: number;
+  files: DatasetFile[];
+  wholeDay: boolean;
+  identity?: FileIdentity[];
+  /** From the day's partials, when they match its files. */
+  books?: Map<string, BookAcc>;
+}
+
+const DAY_MS = 86_400_000;
+
+function segmentsOf(files: DatasetFile[], from: number, to: number): Segment[] {
+  const byDate = new Map<string, DatasetFile[]>();
+  for (const f of files) {
+    const list = byDate.get(f.date);
+    if (list) list.push(f);
+    else byDate.set(f.date, [f]);
+  }
+  return [...byDate.keys()].sort().map((date) => {
+    const dayStart = Date.parse(`${date}T00:00:00Z`);
+    const lo = Math.max(from, dayStart);
+    const hi = Math.min(to, dayStart + DAY_MS);
+    return { date, from: lo, to: hi, files: byDate.get(date)!, wholeDay: lo === dayStart && hi === dayStart + DAY_MS };
+  });
+}
+
+/** rows per file path from the manifest (a missing or unreadable manifest: no rows known). */
+async function manifestRows(dataDir: string): Promise<Map<string, number>> {
+  try {
+    const { entries } = await readManifest(dataDir);
+    return new Map(entries.map((e) => [e.path, e.rows]));
+  } catch {
+    return new Map();
+  }
+}
+
+export interface MineProgress {
+  /** Snapshot files read so far / to read in all (days served from partials read none). */
+  files: number;
+  filesTotal: number;
+  rows: number;
+}
+
 export async function mine(opts: MineOptions): Promise<MineResult> {
   const started = performance.now();
   const maxGapMs = opts.maxGapMs ?? DEFAULT_MAX_GAP_MS;
+  const reader = opts.reader ?? polarsReader;
+  const usePartials = opts.partials !== false;
+  const withSeries = opts.writeStats !== false;
   const root = join(opts.dataDir, DATASET_DIR);
   if (opts.to <= opts.from)
     throw new UserError(
@@ -408,37 +471,62 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
       "Check --from/--to (dates are UTC; default is today) and --venue.",
     );
   }
+  // Which days the partials answer is settled first, so progress counts only the files that will be read.
+  const rowsOf = usePartials ? await manifestRows(opts.dataDir) : new Map<string, number>();
+  const plans = perVenue.map(({ venue, files }) => {
+    // Without partials the range is one stretch: one pass over the snapshots, as before partials existed.
+    const segments = usePartials
+      ? segmentsOf(files, opts.from, opts.to)
+      : [{ date: "", from: opts.from, to: opts.to, files, wholeDay: false }];
+    for (const seg of segments) {
+      if (!seg.wholeDay || !usePartials) continue;
+      seg.identity = dayIdentity(seg.files, rowsOf);
+      seg.books = readPartials(opts.dataDir, venue, seg.date, seg.identity, maxGapMs);
+    }
+    return { venue, files, segments };
+  });
+  const toRead = plans.reduce((s, p) => s + p.segments.reduce((t, g) => t + (g.books ? 0 : g.files.length), 0), 0);
   const skipped: { file: string; reason: string }[] = [];
   const skip = (file: string, reason: string) => {
     skipped.push({ file, reason });
     opts.onSkip?.(file, reason);
   };
   let done = 0;
+  let rowsRead = 0;
   const results: VenueResult[] = [];
   const booksByVenue = new Map<string, BookMetrics[]>();
-  for (const { venue, files } of perVenue) {
-    const accs = new Map<string, Acc>();
+  const seriesByVenue = new Map<string, VenueSeriesSource>();
+  for (const { venue, files, segments } of plans) {
+    const accs = new Map<string, BookAcc>();
     const skippedBefore = skipped.length;
-    // Chunk k+1 loads (Polars threads) while chunk k is added up (this thread); at most two chunks in memory.
-    const chunks = chunkByHours(files, opts.chunkHours ?? DEFAULT_CHUNK_HOURS);
-    const load = (chunk: DatasetFile[]) => {
-      const readable: ChunkFile[] = [];
-      for (const f of chunk) {
-        const c = checkParquetFile(f.abs);
-        if (c.ok) readable.push({ path: f.abs, hasDepth3: c.hasDepth3 && !opts.ignoreDerived });
-        else skip(f.abs, c.reason!);
+    let filesRead = 0;
+    let daysFromPartials = 0;
+    let daysMined = 0;
+    const seriesSource: VenueSeriesSource = { days: [], inMemory: [] };
+    for (const seg of segments) {
+      let books = seg.books;
+      if (books) daysFromPartials++;
+      else {
+        const segSkipsBefore = skipped.length;
+        books = await mineSegment(seg, reader, maxGapMs, withSeries, opts, skip, (n, rows) => {
+          done += n;
+          filesRead += n;
+          rowsRead += rows;
+          opts.onProgress?.({ files: done, filesTotal: toRead, rows: rowsRead });
+        });
+        const clean = skipped.length === segSkipsBefore;
+        if (seg.wholeDay) daysMined++;
+        // A day with unreadable files is not stored: it is read (and reported) again next time.
+        if (seg.wholeDay && usePartials && clean && opts.writeStats !== false && seg.identity) {
+          writePartials(opts.dataDir, venue, seg.date, seg.identity, maxGapMs, books);
+          for (const b of books.values()) b.series = undefined;
+          seriesSource.days.push(seg.date);
+        } else if (withSeries) seriesSource.inMemory.push(seriesOf(books));
       }
-      // Files with and without the derived columns in one chunk are scanned differently but concatenated alike.
-      return readable.length > 0 ? loadChunkSafely(readable, opts.from, opts.to, skip) : Promise.resolve(undefined);
-    };
-    let next = chunks.length > 0 ? load(chunks[0]) : undefined;
-    for (let k = 0; k < chunks.length; k++) {
-      const df = await next!;
-      next = k + 1 < chunks.length ? load(chunks[k + 1]) : undefined;
-      if (df) addChunk(df, maxGapMs, accs);
-      done += chunks[k].length;
-      opts.onProgress?.(done, total);
+      if (seg.books && withSeries) seriesSource.days.push(seg.date);
+      mergeBooks(accs, books, maxGapMs);
     }
+    seriesByVenue.set(venue, seriesSource);
     let firstTs: number | null = null;
     let lastTs: number | null = null;
     let rows = 0;
@@ -471,7 +559,10 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     results.push({
       venue,
       files: files.length,
+      filesRead,
       filesSkipped: skipped.length - skippedBefore,
+      daysFromPartials,
+      daysMined,
       rows,
       markets: new Set(books.map((b) => b.market_id)).size,
       books: books.length,
@@ -495,11 +586,61 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     totals: {
       rows: sum((v) => v.rows),
       files: sum((v) => v.files),
+      filesRead: sum((v) => v.filesRead),
       filesSkipped: skipped.length,
       markets: sum((v) => v.markets),
       books: sum((v) => v.books),
     },
     elapsedMs: performance.now() - started,
     books: booksByVenue,
+    series: seriesByVenue,
   };
+}
+
+/** Where a venue's per-book 5-minute series are: days with stored series, and stretches mined but not stored. */
+export interface VenueSeriesSource {
+  days: string[];
+  inMemory: Map<string, NamedSeries>[];
+}
+
+function seriesOf(books: Map<string, BookAcc>): Map<string, NamedSeries> {
+  const out = new Map<string, NamedSeries>();
+  for (const [k, b] of books)
+    if (b.series) out.set(k, { market_id: b.market_id, outcome_id: b.outcome_id, ...b.series });
+  return out;
+}
+
+/**
+ * Reads one segment's files in chunks of whole hour partitions (bounded memory): chunk k+1 loads (Polars threads)
+ * while chunk k is added up (this thread), so at most two chunks are in memory.
+ */
+async function mineSegment(
+  seg: Segment,
+  reader: SnapshotReader,
+  maxGapMs: number,
+  withSeries: boolean,
+  opts: MineOptions,
+  skip: (file: string, reason: string) => void,
+  progress: (files: number, rows: number) => void,
+): Promise<Map<string, BookAcc>> {
+  const accs = new Map<string, BookAcc>();
+  const chunks = chunkByHours(seg.files, opts.chunkHours ?? DEFAULT_CHUNK_HOURS);
+  const load = (chunk: DatasetFile[]) => {
+    const readable: ChunkFile[] = [];
+    for (const f of chunk) {
+      const c = reader.check(f.abs);
+      if (c.ok) readable.push({ path: f.abs, hasDepth3: c.hasDepth3 && !opts.ignoreDerived });
+      else skip(f.abs, c.reason!);
+    }
+    // Files with and without the derived columns in one chunk are scanned differently but concatenated alike.
+    return readable.length > 0 ? loadChunkSafely(reader, readable, seg.from, seg.to, skip) : Promise.resolve(undefined);
+  };
+  let next = chunks.length > 0 ? load(chunks[0]) : undefined;
+  for (let k = 0; k < chunks.length; k++) {
+    const df = await next!;
+    next = k + 1 < chunks.length ? load(chunks[k + 1]) : undefined;
+    if (df) addChunk(df, maxGapMs, accs, withSeries);
+    progress(chunks[k].length, df?.height ?? 0);
+  }
+  return accs;
 }

@@ -14,6 +14,11 @@ export const mineArgs = {
   },
   top: { type: "string", description: "Books per ranking", default: "10", valueHint: "N" },
   json: { type: "boolean", description: "Print the summary as JSON", default: false },
+  partials: {
+    type: "boolean",
+    description: "Merge the stored day partials where the day's files are unchanged (--no-partials reads every day)",
+    default: true,
+  },
 } as const;
 
 export default defineCommand({
@@ -39,7 +44,8 @@ export default defineCommand({
     const { fromTs, toTs } = parseRange(args.from, args.to);
     const from = fromTs ?? Date.parse(`${utcDate(new RealClock().now())}T00:00:00Z`);
     const to = toTs ?? Date.parse(`${utcDate(from)}T00:00:00Z`) + 86_400_000;
-    const showProgress = !args.json && process.stdout.isTTY === true && process.stderr.isTTY === true;
+    const { wantsProgress, progressBar } = await import("./_progress.ts");
+    const bar = wantsProgress(args.json) ? progressBar() : undefined;
     const { mine } = await import("../analytics/miner.ts");
     const result = await mine({
       dataDir: cfg.data_dir,
@@ -47,11 +53,10 @@ export default defineCommand({
       from,
       to,
       top,
-      onProgress: showProgress
-        ? (done, total) => process.stderr.write(`\rmining: ${done}/${total} files${done === total ? "\n" : ""}`)
-        : undefined,
+      partials: args.partials,
+      onProgress: bar?.update,
       onSkip: (file, reason) => log.error(`skipped ${file}: ${reason}`),
-    });
+    }).finally(() => bar?.stop());
     console.log(args.json ? JSON.stringify(resultJson(result), null, 2) : formatSummary(result));
     if (result.skipped.length > 0) {
       log.warn(
