@@ -24,7 +24,9 @@ export interface ChildParams {
   remote?: RemoteVenue;
 }
 
-const p = JSON.parse(process.argv[2]) as ChildParams;
+// "@FILE": the params in a file (a long target list exceeds the argument size limit).
+const arg = process.argv[2];
+const p = JSON.parse(arg.startsWith("@") ? await Bun.file(arg.slice(1)).text() : arg) as ChildParams;
 setupLogging("json", false);
 const clock = new ScaledClock(p.speed, p.simStart + (Date.now() - p.realAnchor) * p.speed);
 let appended = 0;

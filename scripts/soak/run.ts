@@ -6,6 +6,7 @@
  *   bun run soak --quick    one simulated day (CI)
  */
 import { parseArgs } from "node:util";
+import { type RealtimeResult, runRealtime } from "./realtime.ts";
 import { runSimDays } from "./sim-days.ts";
 
 const { values: a } = parseArgs({
@@ -15,56 +16,101 @@ const { values: a } = parseArgs({
     seed: { type: "string", default: "1" },
     universe: { type: "string" },
     kills: { type: "string" },
+    minutes: { type: "string" },
+    only: { type: "string" },
     keep: { type: "boolean", default: false },
   },
 });
 const say = (m: string) => process.stderr.write(`[soak] ${m}\n`);
 const started = performance.now();
 const days = Number(a.days ?? (a.quick ? 1 : 7));
-const sim = await runSimDays({
-  days,
-  seed: Number(a.seed),
-  universe: Number(a.universe ?? 2000),
-  killsPerDay: Number(a.kills ?? 2),
-  keepDir: a.keep,
-  log: say,
-});
+const minutes = Number(a.minutes ?? (a.quick ? 3 : 30));
+const want = (part: string) => !a.only || a.only === part;
+// The two parts run side by side: part 2 is real time and mostly waits; part 1 is simulated and CPU-bound.
+const realtime: Promise<RealtimeResult[]> = want("realtime")
+  ? Promise.all(
+      (["polymarket", "kalshi"] as const).map((v, i) =>
+        runRealtime(v, { minutes, markets: 1000, seed: Number(a.seed) + i, ratePerSec: 200, log: say }),
+      ),
+    )
+  : Promise.resolve([]);
+const sim = want("sim")
+  ? await runSimDays({
+      days,
+      seed: Number(a.seed),
+      universe: Number(a.universe ?? 2000),
+      killsPerDay: Number(a.kills ?? 2),
+      // The quick form records fewer markets so that one simulated day fits CI's budget.
+      maxSubs: a.quick ? 100 : 200,
+      keepDir: a.keep,
+      log: say,
+    })
+  : undefined;
+const rt = await realtime;
 const fails: string[] = [];
-if (sim.lost > 0) fails.push(`${sim.lost} durable rows lost`);
-if (sim.duplicates > 0) fails.push(`${sim.duplicates} duplicate rows`);
-if (sim.strayFiles.length > 0) fails.push(`stray files: ${sim.strayFiles.slice(0, 3).join(", ")}`);
-if (sim.unreadable.length > 0) fails.push(`unreadable: ${sim.unreadable.slice(0, 3).join(", ")}`);
-if (!sim.manifestOk) fails.push("manifest check failed");
-if (sim.verifyExit !== 0) fails.push(`verify exit ${sim.verifyExit}: ${sim.verifyTail}`);
-if (sim.outsideLayout.length > 0) fails.push(`outside the layout: ${sim.outsideLayout.slice(0, 3).join(", ")}`);
-// RSS after day 1 flat within ±10% (of the day-2 figure).
-const later = sim.days.slice(1).map((d) => d.peakRssMb);
-if (later.length > 1) {
-  const ref = later[0];
-  const worst = Math.max(...later.map((x) => Math.abs(x / ref - 1)));
-  if (worst > 0.1) fails.push(`peak RSS after day 1 varies by ${(worst * 100).toFixed(0)}% (> 10%)`);
+for (const r of rt) {
+  if (r.mismatched > 0)
+    fails.push(
+      `${r.venue}: ${r.mismatched} rows differ from every book the server sent (${r.unmatchedExamples.join(", ")})`,
+    );
+  if (r.okRows === 0) fails.push(`${r.venue}: no ok rows`);
+  if (r.maxAttemptsPerMinute > r.attemptBound)
+    fails.push(`${r.venue}: ${r.maxAttemptsPerMinute} reconnect attempts in a minute (bound ${r.attemptBound})`);
 }
-// Journal and manifest sizes linear in time: each day's growth within ±25% of the mean daily growth.
-for (const key of ["journalBytes", "manifestBytes"] as const) {
-  const grow = sim.days.map((d, i) => d[key] - (i > 0 ? sim.days[i - 1][key] : 0));
-  if (grow.length > 2) {
-    const mean = grow.reduce((s, x) => s + x, 0) / grow.length;
-    const worst = Math.max(...grow.map((g) => Math.abs(g / mean - 1)));
-    if (worst > 0.25) fails.push(`${key} not linear: daily growth varies by ${(worst * 100).toFixed(0)}%`);
+if (sim) {
+  if (sim.lost > 0) fails.push(`${sim.lost} durable rows lost`);
+  if (sim.duplicates > 0) fails.push(`${sim.duplicates} duplicate rows`);
+  if (sim.strayFiles.length > 0) fails.push(`stray files: ${sim.strayFiles.slice(0, 3).join(", ")}`);
+  if (sim.unreadable.length > 0) fails.push(`unreadable: ${sim.unreadable.slice(0, 3).join(", ")}`);
+  if (!sim.manifestOk) fails.push("manifest check failed");
+  if (sim.verifyExit !== 0) fails.push(`verify exit ${sim.verifyExit}: ${sim.verifyTail}`);
+  if (sim.outsideLayout.length > 0) fails.push(`outside the layout: ${sim.outsideLayout.slice(0, 3).join(", ")}`);
+  // RSS after day 1 flat within ±10% (of the day-2 figure).
+  const later = sim.days.slice(1).map((d) => d.peakRssMb);
+  if (later.length > 1) {
+    const ref = later[0];
+    const worst = Math.max(...later.map((x) => Math.abs(x / ref - 1)));
+    if (worst > 0.1) fails.push(`peak RSS after day 1 varies by ${(worst * 100).toFixed(0)}% (> 10%)`);
   }
-}
-console.log("| day | runs | kills | rows durable | peak RSS MB | journal KB | manifest KB | wall s |");
-console.log("|---|---|---|---|---|---|---|---|");
-for (const d of sim.days)
+  // Journal and manifest sizes linear in time: each day's growth within ±25% of the mean daily growth.
+  for (const key of ["journalBytes", "manifestBytes"] as const) {
+    const grow = sim.days.map((d, i) => d[key] - (i > 0 ? sim.days[i - 1][key] : 0));
+    if (grow.length > 2) {
+      const mean = grow.reduce((s, x) => s + x, 0) / grow.length;
+      const worst = Math.max(...grow.map((g) => Math.abs(g / mean - 1)));
+      if (worst > 0.25) fails.push(`${key} not linear: daily growth varies by ${(worst * 100).toFixed(0)}%`);
+    }
+  }
+  console.log("| day | runs | kills | rows durable | peak RSS MB | journal KB | manifest KB | wall s |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const d of sim.days)
+    console.log(
+      `| ${d.day} | ${d.children} | ${d.kills} | ${d.durable} | ${d.peakRssMb.toFixed(0)} | ${(d.journalBytes / 1024).toFixed(0)} | ${(d.manifestBytes / 1024).toFixed(0)} | ${d.wallSecs.toFixed(0)} |`,
+    );
   console.log(
-    `| ${d.day} | ${d.children} | ${d.kills} | ${d.durable} | ${d.peakRssMb.toFixed(0)} | ${(d.journalBytes / 1024).toFixed(0)} | ${(d.manifestBytes / 1024).toFixed(0)} | ${d.wallSecs.toFixed(0)} |`,
+    `rows durable ${sim.durable}, found ${sim.found}, lost ${sim.lost}, duplicates ${sim.duplicates}, verify exit ${sim.verifyExit}`,
   );
-console.log(
-  `rows durable ${sim.durable}, found ${sim.found}, lost ${sim.lost}, duplicates ${sim.duplicates}, verify exit ${sim.verifyExit}`,
-);
+}
+if (rt.length > 0) {
+  console.log("");
+  console.log(
+    "| venue | minutes | markets | restarts | faults | rows | ok | differ | behind > 2 s | attempts (max/min, bound) |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rt)
+    console.log(
+      `| ${r.venue} | ${r.minutes} | ${r.markets} | ${r.restarts} | ${Object.entries(r.faults)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(
+          ", ",
+        )} | ${r.rows} | ${r.okRows} | ${r.mismatched} | ${r.lagging} | ${r.upgradeAttempts} (${r.maxAttemptsPerMinute}, ${r.attemptBound}) |`,
+    );
+}
 const secs = ((performance.now() - started) / 1000).toFixed(0);
 if (fails.length > 0) {
   console.log(`soak: FAIL (${secs} s) ${fails.join("; ")}`);
   process.exit(1);
 }
-console.log(`soak: PASS (${secs} s) ${days} simulated day(s), ${sim.durable} rows, 0 lost, 0 duplicates`);
+console.log(
+  `soak: PASS (${secs} s)${sim ? ` ${days} simulated day(s), ${sim.durable} rows, 0 lost, 0 duplicates;` : ""}${rt.map((r) => ` ${r.venue} ${r.minutes} min, ${r.okRows} ok rows equal to the server's books`).join(";")}`,
+);

@@ -18,6 +18,8 @@ export interface SimDaysOptions {
   seed: number;
   universe: number;
   killsPerDay: number;
+  /** max_subs_per_venue (hot_count is a fifth of it). */
+  maxSubs: number;
   keepDir?: boolean;
   log: (m: string) => void;
 }
@@ -53,6 +55,7 @@ export function soakConfig(dataDir: string, o: SimDaysOptions): Record<string, u
     data_dir: dataDir,
     writer: { flush_secs: 5 },
     metrics: { log_interval_secs: 3600 },
+    collector: { max_subs_per_venue: o.maxSubs, hot_count: Math.round(o.maxSubs / 5) },
     venues: {
       mock: {
         universe_size: o.universe,
