@@ -3,6 +3,13 @@ import * as v from "valibot";
 import { UserError } from "./errors.ts";
 import { registerSecret } from "./log.ts";
 import { resolveMockTwins } from "./venue/mock-twins.ts";
+import {
+  SELECTION_DEFAULTS,
+  type SelectionSettings,
+  selectionEntries,
+  selectionOf,
+  selectionProblem,
+} from "./scheduler/selection-config.ts";
 
 const posInt = (max = Number.MAX_SAFE_INTEGER) =>
   v.pipe(
@@ -199,6 +206,7 @@ const venueSectionBase = {
   enabled: v.boolean(),
   kind: v.picklist(Object.keys(VENUE_KINDS) as VenueKind[], `must be one of ${Object.keys(VENUE_KINDS).join(", ")}`),
   ...collectEntries,
+  ...selectionEntries,
 };
 
 const FileSchema = v.strictObject({
@@ -216,6 +224,8 @@ export interface VenueConfig<K extends VenueKind = VenueKind> {
   kind: K;
   enabled: boolean;
   collect: CollectSettings;
+  /** Pins and filters: which markets are recorded (src/scheduler/selection.ts). */
+  selection: SelectionSettings;
   options: VenueOptions[K];
 }
 
@@ -312,16 +322,20 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
     const collect = { ...globalCollect } as CollectSettings;
     const options: Record<string, unknown> = { ...spec.defaults };
     for (const [k, val] of Object.entries(section)) {
-      if (val === undefined || k === "enabled" || k === "kind") continue;
+      if (val === undefined || k === "enabled" || k === "kind" || k in selectionEntries) continue;
       if (k in collectEntries) (collect as Record<string, number>)[k] = val as number;
       else options[k] = val;
     }
     checkCollect(source, prefix, collect);
+    const selection = selectionOf(section);
+    const problem = selectionProblem(selection, collect.hot_count);
+    if (problem) refuse(source, `${prefix}${problem[0]}`, problem[1], problem[2]);
     venues.push({
       name,
       kind,
       enabled: (section.enabled as boolean | undefined) ?? true,
       collect,
+      selection,
       options: options as never,
     });
   }
@@ -340,6 +354,7 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
           kind,
           enabled: true,
           collect: { ...globalCollect },
+          selection: SELECTION_DEFAULTS,
           options: { ...VENUE_KINDS[kind].defaults } as never,
         };
         venues.push(vc);

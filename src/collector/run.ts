@@ -11,6 +11,7 @@ import { logger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
 import { startMetricsServer } from "../metrics-server.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { describeSelection, SELECTION_METRICS, type Selection } from "../scheduler/selection.ts";
 import { SnapshotWriter } from "../storage/parquet-writer.ts";
 import { createAdapter } from "../venue/index.ts";
 import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
@@ -146,7 +147,18 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
     try {
       for (const v of config.selected) {
         const input = inputs.get(v.name)!;
-        const scheduler = new Scheduler(v.collect);
+        const venueLog = logger(v.name);
+        // At start and at each universe reload: the counts clause by clause, the missing pins, the gauges.
+        const onSelection = (sel: Selection) => {
+          const L = { venue: v.name };
+          metrics.set(SELECTION_METRICS.eligible, L, sel.eligibleCount, "markets the filter leaves eligible");
+          metrics.set(SELECTION_METRICS.pinned, L, sel.pinned.length, "pinned markets being recorded");
+          metrics.set(SELECTION_METRICS.pinsMissing, L, sel.missing.length, "pins not in the universe or closed");
+          const line = `markets: ${describeSelection(sel)}`;
+          if (sel.missing.length > 0 || sel.eligible.length === 0) venueLog.warn(line);
+          else venueLog.info(line);
+        };
+        const scheduler = new Scheduler(v.collect, v.selection, onSelection);
         // One churn budget per venue, shared by the collector's changes and the adapter's own commands (probes).
         const churn = new ChurnLimiter(v.collect.subscription_churn_limit_per_minute);
         const adapter = await createAdapter(v, { clock, env: opts.env ?? {}, churn });

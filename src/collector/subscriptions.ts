@@ -7,7 +7,7 @@ import type { MarketRef } from "../venue/types.ts";
 
 export type Tier = "hot" | "warm";
 export type SubAction = "subscribe" | "unsubscribe";
-/** Why a change was made, as journaled: first fill by tier, later WARM changes are rotation. */
+/** Why a change was made, as journaled: first fill by tier (not churn), later WARM changes are rotation. */
 /** `stop`: the collector stopped (so a restart gap is not counted as watched). */
 /** `refused`: the venue would not take the market (it left the subscribed set without a command). */
 export type SubReason = "hot" | "warm" | "rotation" | "resync" | "watchdog" | "stop" | "refused";
@@ -139,6 +139,9 @@ export class SubscriptionPlan {
    * waits until the earlier is done. Once the current set is as large as the target, each further subscribe is
    * paired with an unsubscribe right after it (a swap), so rotation never grows the set past its size while
    * keeping subscribe-before-unsubscribe. Records the changes in the limiter and updates `current`.
+   *
+   * The first fill (nothing subscribed yet, none filled before) is not churn: the whole target goes out at once,
+   * whatever the budget, and is not recorded in the limiter; the churn limit counts the changes after it.
    */
   next(now: number, limiter: SlidingWindowLimiter): SubChange[] {
     let budget = limiter.available(now);
@@ -146,8 +149,17 @@ export class SubscriptionPlan {
     let blocked = false;
     const cap = this.target.size;
     const leaving = this.leaving();
+    // The first fill of a run is not churn: every target goes out now, paced only by the venue's connections.
+    const firstFill = !this.filled && this.current.size === 0;
+    let free = 0;
     for (const [id, t] of this.target) {
       if (this.current.has(id)) continue;
+      if (firstFill) {
+        out.push({ action: "subscribe", market: t.ref, reason: t.tier, tier: t.tier });
+        this.current.set(id, { ref: t.ref, tier: t.tier });
+        free++;
+        continue;
+      }
       const swap = this.current.size >= cap ? leaving.next() : undefined;
       if (budget < (swap && !swap.done ? 2 : 1)) {
         blocked = true;
@@ -195,7 +207,7 @@ export class SubscriptionPlan {
         budget--;
       }
     }
-    limiter.record(now, out.length);
+    limiter.record(now, out.length - free);
     return out;
   }
 

@@ -8,10 +8,15 @@
  * to the churn limit, so the collector can actually apply each rotation in its period; every eligible market is
  * watched within ceil((eligible - hot - warm) / step) + 1 periods (ceil(eligible_rest / warm) when the churn limit
  * allows replacing all of WARM each period). A universe change moves WARM by about one market per market changed.
+ *
+ * Pins (selection.ts) come first in HOT, in pin order, and count toward hot_count and max_subs_per_venue; the rest
+ * of HOT and all of WARM come from the markets the filter leaves eligible.
  */
 import type { CollectSettings } from "../config.ts";
 import type { MarketInfo, MarketRef } from "../venue/types.ts";
 import { rankMarkets } from "./scoring.ts";
+import { SELECTION_DEFAULTS, type SelectionSettings } from "./selection-config.ts";
+import { type Selection, selectMarkets } from "./selection.ts";
 
 export interface TargetSet {
   hot: MarketRef[];
@@ -33,6 +38,8 @@ export interface TargetInput {
   previous?: TargetSet;
   /** Overrides the epoch derived from `now` (tests, replays). */
   epoch?: number;
+  /** Pins and eligible markets (selectMarkets); without it every open market with an order book is eligible. */
+  selection?: Selection;
 }
 
 /** The rotation epoch `now` falls in: periods counted from the Unix epoch, so every process agrees on boundaries. */
@@ -69,12 +76,16 @@ const ref = (m: MarketInfo): MarketRef => ({ market_id: m.market_id, outcome_ids
 export function computeTargets(input: TargetInput): TargetSet {
   const { settings: s, now, previous } = input;
   const epoch = input.epoch ?? rotationEpoch(now, s);
-  const ranked = rankMarkets(input.universe, now, input.scores);
-  const hotN = Math.min(s.hot_count, s.max_subs_per_venue, ranked.length);
-  const hot = ranked.slice(0, hotN);
+  const sel = input.selection ?? selectMarkets(input.universe, now, SELECTION_DEFAULTS);
+  const ranked = rankMarkets(sel.eligible, now, input.scores);
+  // Pins first (all of them, up to max_subs: pins from another source may go past hot_count), then the ranking.
+  const pinned = sel.pinned.slice(0, s.max_subs_per_venue);
+  const hotN = Math.min(Math.max(s.hot_count, pinned.length), s.max_subs_per_venue, pinned.length + ranked.length);
+  const rankedHot = hotN - pinned.length;
+  const hot = [...pinned, ...ranked.slice(0, rankedHot)];
 
   // The rest, on the circle.
-  const rest = ranked.slice(hotN).map((m) => ({ m, pos: circlePos(m.market_id) }));
+  const rest = ranked.slice(rankedHot).map((m) => ({ m, pos: circlePos(m.market_id) }));
   rest.sort((a, b) => a.pos - b.pos || (a.m.market_id < b.m.market_id ? -1 : 1));
   const warmSize = Math.min(s.max_subs_per_venue - hotN, rest.length);
   const inRest = new Map(rest.map((r) => [r.m.market_id, r.m]));
@@ -114,13 +125,54 @@ export function computeTargets(input: TargetInput): TargetSet {
   return { hot: hot.map(ref), warm: warm.map(ref), epoch, cursor };
 }
 
-/** Holds the previous set so each call continues the rotation (what the collector's `targets(now)` needs). */
+/**
+ * Holds the previous set so each call continues the rotation (what the collector's `targets(now)` needs), and the
+ * selection settings. `onSelection` hears the selection whenever the universe (by identity) or the pins changed:
+ * once at start and once per universe reload, for the log line and the gauges.
+ */
 export class Scheduler {
   private previous: TargetSet | undefined;
-  constructor(private readonly settings: CollectSettings) {}
+  private readonly extraPins = new Map<string, readonly string[]>();
+  private seenUniverse: MarketInfo[] | undefined;
+  private pinsChanged = false;
+
+  constructor(
+    private readonly settings: CollectSettings,
+    private readonly selection: SelectionSettings = SELECTION_DEFAULTS,
+    private readonly onSelection?: (sel: Selection) => void,
+  ) {}
+
+  /**
+   * Pins from another source (e.g. both markets of confirmed pairs), replacing that source's earlier list; merged
+   * after the configured pins, HOT like them, from the next `targets` call. They may go past hot_count (up to
+   * max_subs_per_venue); the config check on hot_count covers the configured pins only.
+   */
+  setExtraPins(source: string, ids: readonly string[]): void {
+    this.extraPins.set(source, [...ids]);
+    this.pinsChanged = true;
+  }
+
+  /** Every pin in force: the configured ones, then each extra source's. */
+  pins(): string[] {
+    return [...new Set([...this.selection.pin, ...[...this.extraPins.values()].flat()])];
+  }
 
   targets(now: number, universe: MarketInfo[], scores?: Map<string, number>): TargetSet {
-    this.previous = computeTargets({ universe, scores, now, settings: this.settings, previous: this.previous });
+    const extra = [...this.extraPins.values()].flat();
+    const selection = selectMarkets(universe, now, this.selection, extra);
+    if (universe !== this.seenUniverse || this.pinsChanged) {
+      this.seenUniverse = universe;
+      this.pinsChanged = false;
+      this.onSelection?.(selection);
+    }
+    this.previous = computeTargets({
+      universe,
+      scores,
+      now,
+      settings: this.settings,
+      previous: this.previous,
+      selection,
+    });
     return this.previous;
   }
 }

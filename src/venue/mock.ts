@@ -88,7 +88,8 @@ const DAY = 24 * HOUR;
 export const anchorOf = (now: number): number => Math.floor(now / DAY) * DAY;
 
 export interface MockMarket extends MarketInfo {
-  extra: { activity: Activity; rate_per_sec: number; twin_of?: TwinTruth };
+  /** volume / liquidity: dollars, like the real venues' universe numbers, so every selection filter works here. */
+  extra: { activity: Activity; rate_per_sec: number; volume: number; liquidity: number; twin_of?: TwinTruth };
 }
 
 /** What market i's title asks (its own seeded stream: the title draws nothing from the universe's stream). */
@@ -132,6 +133,10 @@ export function mockUniverse(
     const rate = PROFILES[activity].rate * (0.5 + 1.5 * r());
     rawRates.push(closed ? 0 : rate);
     const id = `mock-${String(i).padStart(6, "0")}`;
+    // From a stream of its own, so the draws above (and every seed's universe) stay what they were.
+    const money = mulberry32(hash32(o.seed ^ 0x5eed, i));
+    const volume = Math.round(PROFILES[activity].sizeScale * 100 * 10 ** (money() * 3));
+    const liquidity = Math.round(PROFILES[activity].sizeScale * 10 * (0.2 + money() * 4));
     out.push({
       venue,
       market_id: id,
@@ -141,7 +146,7 @@ export function mockUniverse(
       status: closed ? "closed" : "active",
       tags,
       created_ts,
-      extra: { activity, rate_per_sec: 0 },
+      extra: { activity, rate_per_sec: 0, volume, liquidity },
     });
   }
   const active = rawRates.filter((x, i) => out[i].status === "active").length;

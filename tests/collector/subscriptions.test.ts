@@ -55,11 +55,11 @@ describe("ChurnLimiter", () => {
 describe("SubscriptionPlan", () => {
   const times = (changes: SubChange[], t: number, into: number[]) => changes.forEach(() => into.push(t));
 
-  test("first fill: HOT first, within the budget, leftovers wait", () => {
+  test("first fill: the whole target at once, HOT first, not counted as churn; changes after it are", () => {
     const p = new SubscriptionPlan();
     const l = new ChurnLimiter(5);
-    const m = refs(8);
-    p.setTarget({ hot: m.slice(0, 2), warm: m.slice(2) });
+    const m = refs(10);
+    p.setTarget({ hot: m.slice(0, 2), warm: m.slice(2, 8) });
     const first = p.next(0, l);
     expect(first.map((c) => [c.action, c.market.market_id, c.reason])).toEqual([
       ["subscribe", "m0", "hot"],
@@ -67,18 +67,24 @@ describe("SubscriptionPlan", () => {
       ["subscribe", "m2", "warm"],
       ["subscribe", "m3", "warm"],
       ["subscribe", "m4", "warm"],
+      ["subscribe", "m5", "warm"],
+      ["subscribe", "m6", "warm"],
+      ["subscribe", "m7", "warm"],
     ]);
-    expect(p.pending()).toBe(3);
-    expect(p.next(30_000, l)).toEqual([]);
-    // A new target (a rotation boundary) during the first fill: what is still missing is still the "warm" fill.
-    p.setTarget({ hot: m.slice(0, 2), warm: m.slice(2) });
-    expect(p.next(60_000, l).map((c) => [c.market.market_id, c.reason])).toEqual([
-      ["m5", "warm"],
-      ["m6", "warm"],
-      ["m7", "warm"],
-    ]);
+    expect(l.used(0)).toBe(0);
     expect(p.pending()).toBe(0);
     expect(p.countByTier()).toEqual({ hot: 2, warm: 6 });
+    // A rotation after it is churn: 2 swaps (4 changes) of the 5 units; the third swap waits.
+    p.setTarget({ hot: m.slice(0, 2), warm: [...m.slice(5, 8), m[8], m[9], m[2]] });
+    const rot = p.next(1000, l);
+    expect(rot.map((c) => [c.action, c.market.market_id, c.reason])).toEqual([
+      ["subscribe", "m8", "rotation"],
+      ["unsubscribe", "m3", "rotation"],
+      ["subscribe", "m9", "rotation"],
+      ["unsubscribe", "m4", "rotation"],
+    ]);
+    expect(l.used(1000)).toBe(4);
+    expect(p.pending()).toBe(0);
   });
 
   test("rotation swaps: each new market subscribed before an old one is unsubscribed, reasons say rotation", () => {
@@ -145,7 +151,7 @@ describe("SubscriptionPlan", () => {
       ["m1", "hot"],
     ]);
     expect(p.next(1, l)).toEqual([]);
-    expect(l.used(1)).toBe(3);
+    expect(l.used(1)).toBe(0); // the first fill is not churn, a tier change costs nothing
   });
 
   test("a resubscribe is unsubscribe then subscribe, costs two, and waits for two units", () => {
@@ -154,6 +160,7 @@ describe("SubscriptionPlan", () => {
     const m = refs(2);
     p.setTarget({ hot: m, warm: [] });
     p.next(0, l);
+    l.record(0, 2); // other changes used 2 of the 3 units
     p.requestResubscribe("m1", "watchdog");
     expect(p.nextNeed()).toBe(2);
     expect(p.next(1, l)).toEqual([]);

@@ -180,6 +180,8 @@ export function toMarketInfo(raw: unknown, venue: string): MarketInfo | string {
       outcomes,
       volume: num(m.volumeNum ?? m.volume),
       liquidity: num(m.liquidityNum ?? m.liquidity),
+      // Only when the venue says so: `false` keeps the market out of every subscription (scheduler/selection.ts).
+      ...(typeof m.enableOrderBook === "boolean" ? { enableOrderBook: m.enableOrderBook } : {}),
     },
   };
 }

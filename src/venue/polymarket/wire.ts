@@ -117,6 +117,8 @@ export const GammaMarket = v.object({
   active: v.optional(v.nullable(v.boolean())),
   closed: v.optional(v.nullable(v.boolean())),
   acceptingOrders: v.optional(v.nullable(v.boolean())),
+  /** false: the market has no CLOB order book (nothing to subscribe to); kept in the universe line, never scheduled. */
+  enableOrderBook: v.optional(v.nullable(v.boolean())),
   /** JSON-encoded array of token ids, e.g. "[\"123\",\"456\"]". */
   clobTokenIds: v.string(),
   /** JSON-encoded array of outcome names, e.g. "[\"Yes\",\"No\"]". */
