@@ -18,6 +18,7 @@ export const main = defineCommand({
     demo: () => import("./commands/demo.ts").then((m) => m.default),
     status: () => import("./commands/status.ts").then((m) => m.default),
     verify: () => import("./commands/verify.ts").then((m) => m.default),
+    pairs: () => import("./commands/pairs.ts").then((m) => m.default),
   },
 });
 

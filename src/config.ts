@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { UserError } from "./errors.ts";
 import { registerSecret } from "./log.ts";
+import { PAIRS_DEFAULTS, type PairsSettings, pairsEntries } from "./pairs/config.ts";
 import { resolveMockTwins } from "./venue/mock-twins.ts";
 import {
   SELECTION_DEFAULTS,
@@ -216,6 +217,7 @@ const FileSchema = v.strictObject({
   writer: v.optional(partial(writerEntries)),
   collector: v.optional(partial(collectEntries)),
   metrics: v.optional(partial(metricsEntries)),
+  pairs: v.optional(partial(pairsEntries)),
   venues: v.optional(v.record(v.string(), v.record(v.string(), v.unknown()))),
 });
 
@@ -237,6 +239,7 @@ export interface Config {
   log_format: "pretty" | "json";
   writer: WriterSettings;
   metrics: MetricsSettings;
+  pairs: PairsSettings;
   /** Every configured venue (enabled or not), in file order; `selected` says which this run acts on. */
   venues: VenueConfig[];
   selected: VenueConfig[];
@@ -376,6 +379,7 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
     log_format: overrides.logFormat ?? file.log_format ?? "pretty",
     writer,
     metrics: { ...METRICS_DEFAULTS, ...strip(file.metrics) } as MetricsSettings,
+    pairs: { ...PAIRS_DEFAULTS, ...strip(file.pairs) } as PairsSettings,
     venues,
     selected,
   };

@@ -1,0 +1,20 @@
+/** The [pairs] config section: the matcher's threshold and limits. */
+import * as v from "valibot";
+
+export const pairsEntries = {
+  min_score: v.pipe(v.number(), v.minValue(0, "must be ≥ 0"), v.maxValue(1, "must be ≤ 1")),
+  max_per_market: v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1, "must be ≥ 1")),
+  close_tolerance_hours: v.pipe(v.number(), v.minValue(0, "must be ≥ 0")),
+};
+
+export interface PairsSettings {
+  min_score: number;
+  max_per_market: number;
+  close_tolerance_hours: number;
+}
+
+export const PAIRS_DEFAULTS: PairsSettings = {
+  min_score: 0.6,
+  max_per_market: 3,
+  close_tolerance_hours: 24,
+};

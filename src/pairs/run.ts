@@ -1,0 +1,165 @@
+/**
+ * `surveillance pairs` at the file edge: reads the newest universe of each selected venue and the mapping, writes
+ * mappings/candidates.jsonl (undecided proposals, best first), or records --accept/--reject decisions in pairs.jsonl.
+ */
+import * as fsp from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Config } from "../config.ts";
+import { UserError } from "../errors.ts";
+import { findLatestUniverse } from "../scanner/scanner.ts";
+import { nodeFs, writeAtomic } from "../storage/fs.ts";
+import {
+  CANDIDATES_FILE,
+  candidatesToJsonl,
+  decide,
+  decidedKeys,
+  MAPPINGS_DIR,
+  mappingToJsonl,
+  PAIRS_FILE,
+  type PairRecord,
+  parseCandidates,
+  parseMapping,
+  resolvePairSpec,
+} from "./mapping.ts";
+import { type Candidate, knownPairs, type MatchQuality, matchQuality, matchVenues } from "./match.ts";
+import type { Orientation } from "./score.ts";
+
+export const candidatesPath = (dataDir: string) => join(dataDir, MAPPINGS_DIR, CANDIDATES_FILE);
+export const mappingPath = (dataDir: string) => join(dataDir, MAPPINGS_DIR, PAIRS_FILE);
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+async function writeText(path: string, text: string): Promise<void> {
+  await fsp.mkdir(dirname(path), { recursive: true });
+  await writeAtomic(nodeFs, path, [new TextEncoder().encode(text)]);
+}
+
+/** The confirmed mapping ([] when there is none yet). */
+export async function readMapping(dataDir: string): Promise<PairRecord[]> {
+  const path = mappingPath(dataDir);
+  const text = await readText(path);
+  return text === undefined ? [] : parseMapping(text, path);
+}
+
+export interface VenuePairResult {
+  a: string;
+  b: string;
+  aMarkets: number;
+  bMarkets: number;
+  candidates: number;
+  /** Against the universes' own truth (mock twins' extra.twin_of), when they carry one. */
+  quality?: MatchQuality;
+}
+
+export interface ProposeResult {
+  path: string;
+  candidates: Candidate[];
+  venuePairs: VenuePairResult[];
+  decided: number;
+}
+
+/** Matches every two selected venues' newest universes and writes the undecided candidates, best first. */
+export async function proposePairs(
+  config: Config,
+  now: number,
+  minScore = config.pairs.min_score,
+): Promise<ProposeResult> {
+  const venues = config.selected.map((v) => v.name);
+  if (venues.length < 2)
+    throw new UserError(
+      `pairs needs two or more venues (selected: ${venues.join(", ") || "none"})`,
+      2,
+      "Enable two venues in the config or pass --venue A --venue B.",
+    );
+  const universes = new Map<string, Awaited<ReturnType<typeof findLatestUniverse>>>();
+  for (const v of venues) {
+    const u = await findLatestUniverse(config.data_dir, v, now);
+    if (!u)
+      throw new UserError(
+        `no universe for ${v} under ${join(config.data_dir, "metadata")}`,
+        2,
+        `Run \`surveillance scan --venue ${v}\` first.`,
+      );
+    universes.set(v, u);
+  }
+  const mapping = await readMapping(config.data_dir);
+  const exclude = decidedKeys(mapping);
+  const all: Candidate[] = [];
+  const venuePairs: VenuePairResult[] = [];
+  for (let i = 0; i < venues.length; i++) {
+    for (let j = i + 1; j < venues.length; j++) {
+      const a = universes.get(venues[i])!.markets;
+      const b = universes.get(venues[j])!.markets;
+      const cands = matchVenues(a, b, {
+        minScore,
+        maxPerMarket: config.pairs.max_per_market,
+        closeToleranceMs: config.pairs.close_tolerance_hours * 3_600_000,
+        exclude,
+      });
+      const truth = knownPairs(a, b);
+      for (const k of exclude) truth.delete(k);
+      all.push(...cands);
+      venuePairs.push({
+        a: venues[i],
+        b: venues[j],
+        aMarkets: a.filter((m) => m.status === "active").length,
+        bMarkets: b.filter((m) => m.status === "active").length,
+        candidates: cands.length,
+        quality: truth.size > 0 ? matchQuality(cands, truth) : undefined,
+      });
+    }
+  }
+  all.sort((x, y) => y.score - x.score);
+  const path = candidatesPath(config.data_dir);
+  await writeText(path, candidatesToJsonl(all));
+  return { path, candidates: all, venuePairs, decided: mapping.length };
+}
+
+export interface Decisions {
+  accept: string[];
+  reject: string[];
+  /** Overrides the orientation of the accepted pairs (else the candidate's, else "same"). */
+  orientation?: Orientation;
+}
+
+/** Records decisions in pairs.jsonl (a later decision on a pair replaces an earlier one); returns what was recorded. */
+export async function decidePairs(config: Config, d: Decisions, now: number): Promise<PairRecord[]> {
+  const candText = await readText(candidatesPath(config.data_dir));
+  const cands = candText === undefined ? [] : parseCandidates(candText, candidatesPath(config.data_dir));
+  let mapping = await readMapping(config.data_dir);
+  const done: PairRecord[] = [];
+  const decided_at = new Date(now).toISOString();
+  for (const [specs, status] of [
+    [d.accept, "confirmed"],
+    [d.reject, "rejected"],
+  ] as const) {
+    for (const spec of specs) {
+      const p = resolvePairSpec(spec, cands);
+      const known = new Set(config.venues.map((v) => v.name));
+      for (const v of [p.a_venue, p.b_venue])
+        if (!known.has(v)) throw new UserError(`${spec}: no venue ${v} in ${config.source}`, 2);
+      const r: PairRecord = {
+        a_venue: p.a_venue,
+        a_market_id: p.a_market_id,
+        b_venue: p.b_venue,
+        b_market_id: p.b_market_id,
+        orientation: (status === "confirmed" ? d.orientation : undefined) ?? p.orientation ?? "same",
+        status,
+        decided_at,
+        a_title: p.a_title,
+        b_title: p.b_title,
+      };
+      mapping = decide(mapping, r);
+      done.push(r);
+    }
+  }
+  await writeText(mappingPath(config.data_dir), mappingToJsonl(mapping));
+  return done;
+}
