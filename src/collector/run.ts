@@ -10,6 +10,7 @@ import { UserError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
 import { startMetricsServer } from "../metrics-server.ts";
+import { confirmedPairPins } from "../pairs/run.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { describeSelection, SELECTION_METRICS, type Selection } from "../scheduler/selection.ts";
 import { SnapshotWriter } from "../storage/parquet-writer.ts";
@@ -109,6 +110,9 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       await ScheduleInputs.load({ dataDir: config.data_dir, venue: v.name, clock, metrics, log }, start),
     );
 
+  // Confirmed cross-venue pairs recorded together: both markets pinned (HOT) on their venues; a bad mapping is refused.
+  const pairPins = config.pairs.record ? await confirmedPairPins(config, log) : new Map<string, string[]>();
+
   // A stop request or an uncaught error (a throw in a timer or listener would otherwise end the process with the
   // open buckets unfinalized) both take the normal stop path.
   const stopper = new AbortController();
@@ -159,6 +163,8 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
           else venueLog.info(line);
         };
         const scheduler = new Scheduler(v.collect, v.selection, onSelection);
+        const paired = pairPins.get(v.name);
+        if (paired && paired.length > 0) scheduler.setExtraPins("pairs", paired);
         // One churn budget per venue, shared by the collector's changes and the adapter's own commands (probes).
         const churn = new ChurnLimiter(v.collect.subscription_churn_limit_per_minute);
         const adapter = await createAdapter(v, { clock, env: opts.env ?? {}, churn });

@@ -19,6 +19,7 @@ import {
   type PairRecord,
   parseCandidates,
   parseMapping,
+  pinsForPairs,
   resolvePairSpec,
 } from "./mapping.ts";
 import { type Candidate, knownPairs, type MatchQuality, matchQuality, matchVenues } from "./match.ts";
@@ -162,4 +163,41 @@ export async function decidePairs(config: Config, d: Decisions, now: number): Pr
   }
   await writeText(mappingPath(config.data_dir), mappingToJsonl(mapping));
   return done;
+}
+
+/**
+ * `[pairs] record = true`: the market ids to pin per selected venue so both sides of every confirmed pair are
+ * recorded, HOT. Logs what it pins, a pair whose other venue is not being collected, and pairs whose venues snapshot
+ * HOT books at different intervals (their snapshots then pair up less often).
+ */
+export async function confirmedPairPins(
+  config: Config,
+  log: { info(m: string): void; warn(m: string): void },
+): Promise<Map<string, string[]>> {
+  const confirmed = (await readMapping(config.data_dir)).filter((r) => r.status === "confirmed");
+  const selected = new Map(config.selected.map((v) => [v.name, v]));
+  const pins = pinsForPairs(confirmed);
+  for (const v of [...pins.keys()]) if (!selected.has(v)) pins.delete(v);
+  if (confirmed.length === 0) {
+    log.warn(`[pairs] record = true but ${mappingPath(config.data_dir)} has no confirmed pair`);
+    return pins;
+  }
+  const half = confirmed.filter((r) => selected.has(r.a_venue) !== selected.has(r.b_venue));
+  if (half.length > 0)
+    log.warn(
+      `pairs: ${half.length} confirmed pairs have one venue not being collected (e.g. ${half[0].a_venue}:${half[0].a_market_id} = ${half[0].b_venue}:${half[0].b_market_id}); only the collected side is pinned`,
+    );
+  const cadence = new Set<string>();
+  for (const r of confirmed) {
+    const a = selected.get(r.a_venue);
+    const b = selected.get(r.b_venue);
+    if (a && b && a.collect.snapshot_interval_ms_hot !== b.collect.snapshot_interval_ms_hot)
+      cadence.add(
+        `${a.name} ${a.collect.snapshot_interval_ms_hot} ms vs ${b.name} ${b.collect.snapshot_interval_ms_hot} ms`,
+      );
+  }
+  if (cadence.size > 0)
+    log.warn(`pairs: paired venues snapshot HOT books at different intervals (${[...cadence].join("; ")})`);
+  for (const [v, ids] of pins) log.info(`pairs: pinning ${ids.length} markets of confirmed pairs on ${v}`);
+  return pins;
 }
