@@ -33,6 +33,18 @@ export interface Timer {
   cancel(): void;
 }
 
+/** setTimeout fires at once beyond 2^31-1 ms (~24.8 days): a longer wait (`--duration 1000h`) is chained in steps. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function longTimeout(fn: () => void, ms: number): Timer {
+  let h: ReturnType<typeof setTimeout>;
+  const arm = (left: number) => {
+    h = left > MAX_TIMEOUT_MS ? setTimeout(() => arm(left - MAX_TIMEOUT_MS), MAX_TIMEOUT_MS) : setTimeout(fn, left);
+  };
+  arm(Math.max(0, ms));
+  return { cancel: () => clearTimeout(h) };
+}
+
 export interface Clock {
   /** Epoch milliseconds UTC. */
   now(): number;
@@ -47,14 +59,10 @@ export class RealClock implements Clock {
     return Date.now();
   }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return abortableSleep(ms, signal, (fn, d) => {
-      const h = setTimeout(fn, d);
-      return { cancel: () => clearTimeout(h) };
-    });
+    return abortableSleep(ms, signal, longTimeout);
   }
   setTimer(ms: number, fn: () => void | Promise<void>): Timer {
-    const h = setTimeout(guarded(fn), Math.max(0, ms));
-    return { cancel: () => clearTimeout(h) };
+    return longTimeout(guarded(fn), ms);
   }
 }
 
@@ -74,8 +82,7 @@ export class ScaledClock implements Clock {
     return abortableSleep(ms, signal, (fn, d) => this.setTimer(d, fn));
   }
   setTimer(ms: number, fn: () => void | Promise<void>): Timer {
-    const h = setTimeout(guarded(fn), Math.max(0, ms / this.speed));
-    return { cancel: () => clearTimeout(h) };
+    return longTimeout(guarded(fn), ms / this.speed);
   }
 }
 

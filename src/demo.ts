@@ -5,7 +5,9 @@
 import type { Clock } from "./clock.ts";
 import { SimClock } from "./clock.ts";
 import type { Config, MockOptions, VenueConfig } from "./config.ts";
+import { acquireDataDirLock } from "./data-dir-lock.ts";
 import { UserError } from "./errors.ts";
+import { logger } from "./log.ts";
 import { computeTargets } from "./scheduler/scheduler.ts";
 import { readLatestUniverse, scanAll } from "./scanner/scanner.ts";
 import { readLatestStats } from "./storage/stats-cache.ts";
@@ -58,8 +60,22 @@ export function demoConfig(config: Config): Config {
 }
 
 export async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
-  const { print } = opts;
   const cfg = demoConfig(config);
+  // The demo writes staging, finals and stats: it holds the data dir's lock like collect (refused while one runs).
+  const lock = acquireDataDirLock(cfg.data_dir, {
+    now: opts.now,
+    command: "demo",
+    onTakeover: (m) => logger("demo").warn(m),
+  });
+  try {
+    await demo(cfg, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
+  const { print } = opts;
   const dataDir = cfg.data_dir;
   const venues = cfg.selected.map((v) => v.name);
   const { start, end } = demoWindow(opts.now, opts.durationMs, cfg.writer.bucket_minutes);
@@ -97,7 +113,7 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<void> 
   const { runCollect } = await import("./collector/run.ts");
   print(`   simulated time ${iso(start)} to ${iso(end)}, ending before now`);
   // Stops 1 ms before `end`: nothing (rows, stop records) lands in the bucket that starts at `end`.
-  const collected = await runCollect(cfg, { untilTs: end - 1, clock, env: {} });
+  const collected = await runCollect(cfg, { untilTs: end - 1, clock, env: {}, lock: false });
   for (const c of collected) {
     print(
       `   ${c.venue}: ${c.snapshots.toLocaleString("en-US")} snapshots from ${c.updates.toLocaleString("en-US")} book updates, ${c.subscribes} subscribes / ${c.unsubscribes} unsubscribes (${secs()} s real time)`,

@@ -6,6 +6,7 @@
  */
 import { clockForSpeed, RealClock, SimClock, type Clock } from "../clock.ts";
 import type { Config, MockOptions } from "../config.ts";
+import { acquireDataDirLock } from "../data-dir-lock.ts";
 import { UserError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
@@ -30,6 +31,8 @@ export interface CollectOptions {
   clock?: Clock;
   metrics?: Metrics;
   env?: Record<string, string | undefined>;
+  /** false when the caller already holds the data dir's lock (demo); default: taken here, before the writer opens. */
+  lock?: boolean;
   /** Injected sink (benchmarks); default the Parquet writer. */
   sink?: ClosableSink & { start?(): void };
 }
@@ -113,6 +116,16 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
   // Confirmed cross-venue pairs recorded together: both markets pinned (HOT) on their venues; a bad mapping is refused.
   const pairPins = config.pairs.record ? await confirmedPairPins(config, log) : new Map<string, string[]>();
 
+  // One writer per data dir, taken before the writer's recovery touches staging (a second collect is refused here).
+  const lock =
+    opts.lock === false
+      ? undefined
+      : acquireDataDirLock(config.data_dir, {
+          now: new RealClock().now(),
+          command: "collect",
+          onTakeover: (m) => log.warn(m),
+        });
+
   // A stop request or an uncaught error (a throw in a timer or listener would otherwise end the process with the
   // open buckets unfinalized) both take the normal stop path.
   const stopper = new AbortController();
@@ -132,6 +145,7 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
   } finally {
     uninstall();
     opts.signal?.removeEventListener("abort", onStop);
+    lock?.release();
   }
 
   async function collectUntilStopped(): Promise<CollectSummary[]> {
