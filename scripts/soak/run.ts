@@ -66,6 +66,9 @@ if (sim) {
   if (sim.unreadable.length > 0) fails.push(`unreadable: ${sim.unreadable.slice(0, 3).join(", ")}`);
   if (!sim.manifestOk) fails.push("manifest check failed");
   if (sim.verifyExit !== 0) fails.push(`verify exit ${sim.verifyExit}: ${sim.verifyTail}`);
+  if (sim.filesMissingPin > 0) fails.push(`${sim.filesMissingPin} final files miss a pinned market`);
+  if (sim.pinBooksBelowHot > 0) fails.push(`${sim.pinBooksBelowHot} pinned books below HOT cadence in a file`);
+  if (sim.filteredOutRows > 0) fails.push(`${sim.filteredOutRows} rows of markets the filter excludes`);
   if (sim.outsideLayout.length > 0) fails.push(`outside the layout: ${sim.outsideLayout.slice(0, 3).join(", ")}`);
   // RSS after day 1 flat within ±10% (of the day-2 figure).
   const later = sim.days.slice(1).map((d) => d.peakRssMb);
@@ -90,7 +93,7 @@ if (sim) {
       `| ${d.day} | ${d.children} | ${d.kills} | ${d.durable} | ${d.peakRssMb.toFixed(0)} | ${(d.journalBytes / 1024).toFixed(0)} | ${(d.manifestBytes / 1024).toFixed(0)} | ${d.wallSecs.toFixed(0)} |`,
     );
   console.log(
-    `rows durable ${sim.durable}, found ${sim.found}, lost ${sim.lost}, duplicates ${sim.duplicates}, verify exit ${sim.verifyExit}`,
+    `rows durable ${sim.durable}, found ${sim.found}, lost ${sim.lost}, duplicates ${sim.duplicates}, verify exit ${sim.verifyExit}; pins ${sim.pins.length}: files missing one ${sim.filesMissingPin}, books below HOT cadence ${sim.pinBooksBelowHot}; rows outside the filter ${sim.filteredOutRows}`,
   );
 }
 if (rt.length > 0) {

@@ -6,7 +6,9 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mulberry32 } from "../../src/venue/mock.ts";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { DATASET_DIR } from "../../src/timebucket.ts";
+import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset } from "../chaos/dataset-check.ts";
 import type { SoakChildParams } from "./child.ts";
 
@@ -47,10 +49,67 @@ export interface SimDaysResult {
   verifyExit: number;
   verifyTail: string;
   outsideLayout: string[];
+  pins: string[];
+  /** Final files missing a pinned market, and pinned books recorded below 90% of HOT cadence in a file. */
+  filesMissingPin: number;
+  pinBooksBelowHot: number;
+  /** Rows of markets the filter excludes (sports) that are not pinned. */
+  filteredOutRows: number;
   dataDir: string;
 }
 
-export function soakConfig(dataDir: string, o: SimDaysOptions): Record<string, unknown> {
+/** Pins in every final file at HOT cadence; nothing the filter excludes recorded (independent of src/: DuckDB + the universe files). */
+async function checkSelection(dataDir: string, pins: string[], hotMs: number, down: [number, number][]) {
+  const db = await DuckDBInstance.create(":memory:");
+  const c = await db.connect();
+  const glob = `${join(dataDir, DATASET_DIR)}/**/*.parquet`;
+  const pinList = pins.map((p) => `'${p}'`).join(",");
+  const perFile = (
+    await c.runAndReadAll(
+      `SELECT filename, count(DISTINCT market_id) FILTER (WHERE market_id IN (${pinList})) AS pinned, min(ts_recv) AS lo, max(ts_recv) AS hi FROM read_parquet('${glob}', filename = true, hive_partitioning = false) GROUP BY filename`,
+    )
+  ).getRowObjectsJS() as { filename: string; pinned: bigint; lo: bigint; hi: bigint }[];
+  const filesMissingPin = perFile.filter((f) => Number(f.pinned) < pins.length).length;
+  const perBook = (
+    await c.runAndReadAll(
+      `SELECT filename, market_id, outcome_id, count(*) AS n, min(ts_recv) AS lo, max(ts_recv) AS hi FROM read_parquet('${glob}', filename = true, hive_partitioning = false) WHERE market_id IN (${pinList}) GROUP BY filename, market_id, outcome_id`,
+    )
+  ).getRowObjectsJS() as { n: bigint; lo: bigint; hi: bigint }[];
+  // Time the book was recordable in the file: its span less the collector's downtime (kill to restart) inside it.
+  const upMs = (lo: number, hi: number) =>
+    down.reduce((ms, [a, b]) => ms - Math.max(0, Math.min(hi, b) - Math.max(lo, a)), hi - lo);
+  const pinBooksBelowHot = perBook.filter((b) => Number(b.n) < 0.9 * (upMs(Number(b.lo), Number(b.hi)) / hotMs)).length;
+  const universeGlob = `${join(dataDir, "metadata")}/**/universe.jsonl`;
+  const filteredOutRows = Number(
+    (
+      await c.runAndReadAll(
+        `WITH sports AS (SELECT DISTINCT market_id FROM read_json_auto('${universeGlob}') WHERE list_contains(tags, 'sports')) SELECT count(*) AS n FROM read_parquet('${glob}', hive_partitioning = false) WHERE market_id IN (SELECT market_id FROM sports) AND market_id NOT IN (${pinList})`,
+      )
+    ).getRowObjectsJS()[0].n,
+  );
+  c.closeSync();
+  return { filesMissingPin, pinBooksBelowHot, filteredOutRows };
+}
+
+/** The filter every soak day runs with: no sports market is eligible (pins excepted). */
+const FILTER_TAGS_NONE = ["sports"];
+
+/**
+ * Pins: markets that stay open all week (neither closed nor closing soon on any day of the mock's universe), one of
+ * them a sports market the filter excludes (a filter never removes a pin).
+ */
+export function soakPins(o: Pick<SimDaysOptions, "universe" | "seed">, t0: number, days: number): string[] {
+  const opts = { universe_size: o.universe, seed: o.seed, closed_share: 0.05, updates_per_sec: 2 };
+  const open = (m: { status: string; close_ts: number | null }, end: number) =>
+    m.status === "active" && (m.close_ts ?? Infinity) > end;
+  const end = t0 + (days + 1) * DAY;
+  const u = mockUniverse("mock", opts, t0).filter((m) => open(m, end));
+  const sports = u.find((m) => m.tags.includes("sports"))!;
+  const rest = u.filter((m) => !m.tags.some((t) => FILTER_TAGS_NONE.includes(t))).slice(0, 4);
+  return [sports.market_id, ...rest.map((m) => m.market_id)];
+}
+
+export function soakConfig(dataDir: string, o: SimDaysOptions, pins: string[]): Record<string, unknown> {
   return {
     data_dir: dataDir,
     writer: { flush_secs: 5 },
@@ -64,6 +123,8 @@ export function soakConfig(dataDir: string, o: SimDaysOptions): Record<string, u
         drop_rate_per_hour: 2,
         gap_rate: 0.001,
         malformed_rate: 0.001,
+        pin: pins,
+        filter: { tags_none: FILTER_TAGS_NONE },
       },
     },
   };
@@ -127,8 +188,7 @@ const LAYOUT = [
   /^subscriptions\/venue=[a-z0-9_-]+\/date=\d{4}-\d{2}-\d{2}\/events\.jsonl$/,
   /^_manifest\/[a-z_]+\.jsonl$/,
   /^_upload\/.+$/,
-  /^collect\.lock$/,
-  /^\.?[a-z_]*lock[a-z_]*$/,
+  /^_[a-z_]+\.lock$/,
 ];
 
 export function outsideLayout(dataDir: string): string[] {
@@ -139,10 +199,13 @@ export function outsideLayout(dataDir: string): string[] {
 export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
   const rand = mulberry32(o.seed);
   const dataDir = mkdtempSync(join(tmpdir(), "soak-days-"));
-  const config = soakConfig(dataDir, o);
-  const durable = new Map<string, number>();
   const t0 = Date.UTC(2026, 0, 5);
+  const pins = soakPins(o, t0, o.days);
+  const config = soakConfig(dataDir, o, pins);
+  const durable = new Map<string, number>();
   const days: DayFigures[] = [];
+  /** From the last progress line of a killed child (the kill came at most a simulated minute later) to its restart. */
+  const down: [number, number][] = [];
   let t = t0;
   for (let d = 0; d < o.days; d++) {
     const dayStart = t0 + d * DAY;
@@ -185,6 +248,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
         fig.kills++;
         o.log(`${fig.day}: SIGKILL at ${new Date(child.lastT).toISOString().slice(11, 16)}, restarting`);
         t = child.lastT + 2 * MIN; // downtime before the restart
+        down.push([child.lastT, t]);
       } else {
         if (code !== 0 || !child.done) throw new Error(`soak child exited ${code} without finishing (day ${fig.day})`);
         t = Math.max(dayEnd, child.lastT) + 30_000;
@@ -206,6 +270,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     if (f < n) lost += n - f;
   }
   for (const n of check.rowsByMarket.values()) found += n;
+  const selection = await checkSelection(dataDir, pins, 2000, down);
   const verify = Bun.spawnSync(
     ["bun", join(import.meta.dir, "../../bin/surveillance.ts"), "verify", "--data-dir", dataDir],
     {
@@ -226,6 +291,8 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     verifyExit: verify.exitCode ?? -1,
     verifyTail,
     outsideLayout: outsideLayout(dataDir),
+    pins,
+    ...selection,
     dataDir,
   };
   if (!o.keepDir) rmSync(dataDir, { recursive: true, force: true });
