@@ -15,6 +15,8 @@ n=$(find "$tmp/data/orderbook_snapshots" -name '*.parquet' | wc -l)
 ls "$tmp"/data/stats/venue=mock/date=*/stats.parquet >/dev/null
 ls "$tmp"/data/subscriptions/venue=mock/date=*/events.jsonl >/dev/null
 ls "$tmp"/data/metadata/venue=mock/date=*/universe.jsonl >/dev/null
+# The report's chart library is embedded in the executable, not read from node_modules.
+grep -q "uPlot" "$tmp/data/report.html" || { echo "demo wrote no report with its chart library"; exit 1; }
 day=$(ls "$tmp/data/orderbook_snapshots/venue=mock" | head -1 | sed 's/date=//')
 "$exe" mine --data-dir "$tmp/data" --from "$day" --json > mine.json
 rows=$(grep -Eo '"rows": [0-9]+' mine.json | head -1 | grep -Eo '[0-9]+')

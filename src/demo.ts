@@ -128,6 +128,12 @@ async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
   const to = Math.ceil((clock.now() + 1) / HOUR) * HOUR;
   const result = await mine({ dataDir, venues, from, to, top: opts.top });
   print(formatSummary(result).replace(/^/gm, "   "));
+  const { buildReport } = await import("./analytics/report.ts");
+  const { writeReport } = await import("./analytics/report-html.ts");
+  const { join } = await import("node:path");
+  const reportFile = join(dataDir, "report.html");
+  await writeReport(reportFile, buildReport(dataDir, result, clock.now()));
+  print(`   report: ${reportFile} (open it in a browser; it needs no network)`);
 
   print("");
   print("4. schedule again: HOT now comes from the stats cache");

@@ -86,6 +86,8 @@ export interface MineResult {
   books: Map<string, BookMetrics[]>;
   /** Where each venue's 5-minute series are (the report reads them). */
   series: Map<string, VenueSeriesSource>;
+  /** Market titles per venue (from the universe). */
+  titles: Map<string, Map<string, string>>;
 }
 
 export const DEFAULT_MAX_GAP_MS = 60_000;
@@ -496,6 +498,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
   const results: VenueResult[] = [];
   const booksByVenue = new Map<string, BookMetrics[]>();
   const seriesByVenue = new Map<string, VenueSeriesSource>();
+  const titlesByVenue = new Map<string, Map<string, string>>();
   for (const { venue, files, segments } of plans) {
     const accs = new Map<string, BookAcc>();
     const skippedBefore = skipped.length;
@@ -551,6 +554,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     );
     booksByVenue.set(venue, books);
     const titles = await readTitles(opts.dataDir, venue, lastTs ?? opts.to - 1);
+    titlesByVenue.set(venue, titles);
     const withTitle = (list: BookMetrics[]): RankedBook[] =>
       list.map((b) => ({ ...b, title: titles.get(b.market_id) }));
     let statsFile: string | undefined;
@@ -594,6 +598,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     elapsedMs: performance.now() - started,
     books: booksByVenue,
     series: seriesByVenue,
+    titles: titlesByVenue,
   };
 }
 

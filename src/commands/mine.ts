@@ -14,6 +14,11 @@ export const mineArgs = {
   },
   top: { type: "string", description: "Books per ranking", default: "10", valueHint: "N" },
   json: { type: "boolean", description: "Print the summary as JSON", default: false },
+  report: {
+    type: "string",
+    description: "Also write a self-contained HTML report (coverage, spread/depth/mid over time, rankings) to FILE",
+    valueHint: "FILE.html",
+  },
   partials: {
     type: "boolean",
     description: "Merge the stored day partials where the day's files are unchanged (--no-partials reads every day)",
@@ -58,6 +63,12 @@ export default defineCommand({
       onSkip: (file, reason) => log.error(`skipped ${file}: ${reason}`),
     }).finally(() => bar?.stop());
     console.log(args.json ? JSON.stringify(resultJson(result), null, 2) : formatSummary(result));
+    if (args.report) {
+      const { buildReport } = await import("../analytics/report.ts");
+      const { writeReport } = await import("../analytics/report-html.ts");
+      const bytes = await writeReport(args.report, buildReport(cfg.data_dir, result, new RealClock().now()));
+      log.info(`report: ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
+    }
     if (result.skipped.length > 0) {
       log.warn(
         `${result.skipped.length} file(s) could not be read and were skipped; the results above exclude them (exit code 1)`,
