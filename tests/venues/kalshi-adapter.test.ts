@@ -259,7 +259,7 @@ describe("kalshi feed against the loopback server", () => {
     expect(ref.of("refused")[0]).toEqual({
       kind: "refused",
       marketId: "KXNOPE-1",
-      reason: "code 6 Market not found",
+      reason: "code 16 Market not found",
       retryAfterMs: REFUSED_RETRY_MS,
     });
     server.failNext(1, 17, "Internal error");

@@ -212,7 +212,7 @@ describe("kalshi mapper: replies and rejections", () => {
     expect(decodeFrame(byComment("reply: error to a command"))).toEqual({
       kind: "error",
       id: 4,
-      code: 6,
+      code: 16,
       text: "Market not found",
     });
     expect(decodeFrame(byComment("reply: error without an id"))).toEqual({

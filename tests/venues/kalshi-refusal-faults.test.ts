@@ -54,7 +54,7 @@ function drive(s: RefusalSearch, refuses: (t: string[]) => boolean, start = 0): 
     });
     const q = p as { id: number; t: string[] } | null;
     if (!q) now = s.wakeAt(now, true);
-    else if (refuses(q.t)) s.failed(q.id, q.t, "code 6", now);
+    else if (refuses(q.t)) s.failed(q.id, q.t, "code 16", now);
     else s.succeeded(q.id, now);
   }
   return { probes, now };
@@ -91,7 +91,7 @@ describe("refusal search: conviction only by a refusal of the ticker alone", () 
         () => true,
         (t) => void refused.push(t),
       );
-      s.failed(1, all, "code 6", 0);
+      s.failed(1, all, "code 16", 0);
       const { probes } = drive(s, () => true);
       expect(probes.length).toBe(2 * (n - 1)); // the whole halving tree below the root, by hand
       expect(refused.sort()).toEqual([...all].sort());
@@ -104,7 +104,7 @@ describe("refusal search: conviction only by a refusal of the ticker alone", () 
         () => true,
         (t) => void refused.push(t),
       );
-      s.failed(1, all, "code 6", 0);
+      s.failed(1, all, "code 16", 0);
       const { probes } = drive(s, (t) => t.includes(all[bad]));
       expect(probes.length).toBeLessThanOrEqual(8);
       expect(refused).toEqual([all[bad]]);

@@ -101,7 +101,7 @@ describe("kalshi: a subscribe refused for an unknown ticker", () => {
     await waitFor(() => good.every((t) => ev.count("level", t) === 2), "deltas");
     // reported once, as a refused event naming the ticker; no venue_error for the probes
     expect(ev.list.filter((e) => e.kind === "refused" || e.kind === "rejected")).toEqual([
-      { kind: "refused", marketId: "KXNOPE-A", reason: "code 6 Market not found", retryAfterMs: REFUSED_RETRY_MS },
+      { kind: "refused", marketId: "KXNOPE-A", reason: "code 16 Market not found", retryAfterMs: REFUSED_RETRY_MS },
     ]);
     expect(ev.count("venue_error")).toBe(0);
   });
@@ -312,7 +312,7 @@ describe("RefusalSearch against an oracle", () => {
       const dropping = run % 2 === 1;
       let pending: { id: number; tickers: string[] } | null = null;
       let id = 1;
-      s.failed(0, all, "code 6", 0); // the whole set was refused
+      s.failed(0, all, "code 16", 0); // the whole set was refused
       let probes = 0;
       for (let guard = 0; guard < 10_000 && !s.idle(); guard++) {
         s.next(0, (tickers) => {
@@ -329,7 +329,7 @@ describe("RefusalSearch against an oracle", () => {
         const p = pending as { id: number; tickers: string[] } | null;
         if (!p) continue;
         pending = null;
-        if (p.tickers.some((t) => bad.has(t))) s.failed(p.id, p.tickers, "code 6", 0);
+        if (p.tickers.some((t) => bad.has(t))) s.failed(p.id, p.tickers, "code 16", 0);
         else {
           s.succeeded(p.id, 0);
           for (const t of p.tickers) subscribed.add(t);

@@ -67,6 +67,8 @@ export interface KalshiServer {
   throttle(n: number, retryAfterSecs: number): void;
   /** Answer the next n subscribe / update_subscription commands with this error (a venue fault, not a ticker; null: no code). */
   failNext(n: number, code: number | null, msg: string): void;
+  /** The next n add_markets are applied (snapshots sent) but answered with error 6 "Already subscribed" instead of ok. */
+  alreadySubscribedNext(n: number): void;
   /**
    * Handles the next command matching `match` only after `ms` of the clock (a venue slow to answer: the subscription
    * and its reply come then); commands after it are handled at once.
@@ -136,6 +138,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   let delay: { match: (c: { cmd: string; params: Record<string, unknown> }) => boolean; ms: number } | null = null;
   let failLeft = 0;
   let failReply: { code: number | null; msg: string } = { code: 0, msg: "" };
+  let alreadyLeft = 0;
   const restLog: KalshiServer["restLog"] = [];
   const commands: KalshiServer["commands"] = [];
   const sockets = new Set<ServerWebSocket<Conn>>();
@@ -271,7 +274,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
       return err(failReply.code, failReply.msg);
     }
     // The reply does not name the ticker (as Kalshi's does not).
-    const notFound = () => err(6, "Market not found");
+    const notFound = () => err(16, "Market not found");
     if (c.cmd === "subscribe") {
       if (unknown.length > 0) return notFound();
       const sid = nextSid++;
@@ -290,6 +293,11 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     if (unknown.length > 0) return notFound();
     if (p.action === "add_markets") {
       for (const t of tickers) sub.tickers.add(t);
+      if (alreadyLeft > 0) {
+        alreadyLeft--;
+        err(6, "Already subscribed");
+        return sendSnapshots(ws, sids[0], tickers);
+      }
       send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
       return sendSnapshots(ws, sids[0], tickers);
     }
@@ -339,6 +347,9 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     failNext(n, code, msg) {
       failLeft = n;
       failReply = { code, msg };
+    },
+    alreadySubscribedNext(n) {
+      alreadyLeft = n;
     },
     delayNext(match, ms) {
       delay = { match, ms };

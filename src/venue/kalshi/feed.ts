@@ -29,6 +29,11 @@ const MAX_SEQ_JUMP = 1_000_000;
  * other code on a subscribe / add_markets may be one bad ticker in the set, which it does not name.
  */
 const NOT_ABOUT_TICKERS = new Set([1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 15, 17, 18, 25, 26, 27]);
+/**
+ * "Already subscribed" (seen in older captures): harmless for the set it answers. An add_markets so answered went
+ * through; a subscribe so answered is retried like a venue fault (the sid it refers to is not named); never a refusal.
+ */
+const ALREADY_SUBSCRIBED = 6;
 /** Tickers named in one refusal log line at most. */
 const LOG_NAMES = 20;
 
@@ -349,6 +354,11 @@ export class KalshiFeed {
    */
   private errorReply(id: number | undefined, code: number | undefined, text: string): void {
     const c = id !== undefined ? this.commands.get(id) : undefined;
+    if (code === ALREADY_SUBSCRIBED && id !== undefined && id !== this.subscribeId && c !== undefined) {
+      this.commands.delete(id);
+      if (this.refusals.succeeded(id, this.ctx.clock.now())) this.pump();
+      return this.emit({ kind: "info", type: "already_subscribed" });
+    }
     if (id !== undefined) this.commands.delete(id);
     if (id !== undefined && id === this.subscribeId) {
       this.subscribeId = null;
@@ -359,7 +369,13 @@ export class KalshiFeed {
       this.refusals.add(queued);
     }
     const now = this.ctx.clock.now();
-    if (id !== undefined && c?.tickers && code !== undefined && !NOT_ABOUT_TICKERS.has(code)) {
+    if (
+      id !== undefined &&
+      c?.tickers &&
+      code !== undefined &&
+      code !== ALREADY_SUBSCRIBED &&
+      !NOT_ABOUT_TICKERS.has(code)
+    ) {
       this.log.debug(
         `${c.kind} of ${c.tickers.length} markets refused (code ${code ?? "?"} ${text}); narrowing it down`,
       );

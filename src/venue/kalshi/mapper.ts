@@ -105,11 +105,17 @@ export function decodeFrame(text: string): Decoded {
 function sourceTsOf(msg: DeltaMsg): number | null {
   if (msg.ts_ms !== undefined) return msg.ts_ms;
   if (typeof msg.ts === "number") return msg.ts * 1000;
-  if (typeof msg.ts === "string") {
-    const t = Date.parse(msg.ts);
-    return Number.isFinite(t) ? t : null;
-  }
+  if (typeof msg.ts === "string") return isoMillis(msg.ts);
   return null;
+}
+
+/** ISO-8601 fraction beyond milliseconds (the venue sends micro- and nanoseconds): cut to 3 digits before parsing. */
+const FRACTION = /(\.\d{3})\d+/;
+
+/** ISO-8601 text → epoch ms (µs/ns fractions truncated, not rounded: a row never claims a later time); null if unreadable. */
+export function isoMillis(s: string): number | null {
+  const t = Date.parse(s.replace(FRACTION, "$1"));
+  return Number.isFinite(t) ? t : null;
 }
 
 /** `orderbook_delta` → one `add` level on the side's own bids and one on the other outcome's asks at 1 − p. */
@@ -255,11 +261,31 @@ const num = (fp: string | null | undefined, n: number | null | undefined): numbe
   }
   return n ?? null;
 };
-const isoMs = (s: string | null | undefined): number | null => {
-  if (!s) return null;
-  const t = Date.parse(s);
-  return Number.isFinite(t) ? t : null;
+const isoMs = (s: string | null | undefined): number | null => (s ? isoMillis(s) : null);
+
+/** Venue market statuses → the universe's words: only `active` is tradable; the venue's own word is kept in extra. */
+const STATUS: Record<string, string> = {
+  active: "active",
+  open: "active",
+  initialized: "inactive",
+  unopened: "inactive",
+  paused: "paused",
+  closed: "closed",
+  determined: "closed",
+  settled: "closed",
+  finalized: "closed",
 };
+
+/** A display part that carries no words: empty, or punctuation only (the venue sends "::" as a placeholder). */
+const placeholder = (s: string | undefined): boolean => !s || !/[\p{L}\p{N}]/u.test(s);
+
+/** Display title from `title` and `subtitle`/`yes_sub_title`, placeholders dropped, falling back to the ticker. */
+export function displayTitle(m: { ticker: string; title?: string; subtitle?: string; yes_sub_title?: string }): string {
+  const title = placeholder(m.title) ? "" : m.title!.trim();
+  const sub = [m.subtitle, m.yes_sub_title].find((x) => !placeholder(x))?.trim() ?? "";
+  if (title && sub) return `${title} — ${sub}`;
+  return title || sub || m.ticker;
+}
 
 /**
  * One `/markets` entry → MarketInfo, or the reason it is skipped. A market past its close_time is skipped even when
@@ -271,8 +297,7 @@ export function marketInfo(raw: unknown, now: number): MarketInfo | { skip: stri
   const m = r.output;
   const close = isoMs(m.close_time);
   if (close !== null && close <= now) return { skip: "past_close_time" };
-  const status = m.status === undefined || m.status === "active" || m.status === "open" ? "active" : m.status;
-  const sub = m.subtitle || m.yes_sub_title || "";
+  const status = m.status === undefined ? "active" : (STATUS[m.status] ?? m.status);
   const tags: string[] = [];
   if (m.event_ticker) tags.push(m.event_ticker);
   if (m.category) tags.push(m.category);
@@ -280,7 +305,7 @@ export function marketInfo(raw: unknown, now: number): MarketInfo | { skip: stri
     venue: VENUE,
     market_id: m.ticker,
     outcome_ids: ["yes", "no"],
-    title: sub ? `${m.title ?? m.ticker} — ${sub}` : (m.title ?? m.ticker),
+    title: displayTitle(m),
     close_ts: close,
     status,
     tags,
@@ -289,6 +314,12 @@ export function marketInfo(raw: unknown, now: number): MarketInfo | { skip: stri
       event_ticker: m.event_ticker ?? null,
       volume: num(m.volume_fp, m.volume),
       open_interest: num(m.open_interest_fp, m.open_interest),
+      ...(m.status !== undefined && m.status !== "open" && STATUS[m.status] !== m.status
+        ? { venue_status: m.status }
+        : {}),
+      ...(m.market_type ? { market_type: m.market_type } : {}),
+      ...(m.strike_type ? { strike_type: m.strike_type } : {}),
+      ...(m.result ? { result: m.result } : {}),
     },
   };
 }

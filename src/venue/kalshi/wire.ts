@@ -17,12 +17,13 @@ const level = <P extends v.GenericSchema, S extends v.GenericSchema>(px: P, sz: 
 export const SnapshotMsgSchema = v.object({
   market_ticker: v.pipe(v.string(), v.minLength(1)),
   market_id: v.optional(v.string()),
-  yes_dollars_fp: v.optional(level(decimal, decimal)),
-  no_dollars_fp: v.optional(level(decimal, decimal)),
-  yes_dollars: v.optional(level(decimal, v.union([decimal, v.number()]))),
-  no_dollars: v.optional(level(decimal, v.union([decimal, v.number()]))),
-  yes: v.optional(level(int, v.number())),
-  no: v.optional(level(int, v.number())),
+  // A side may be omitted or sent as null (an empty side); a settled market's snapshot has no level keys at all.
+  yes_dollars_fp: v.optional(v.nullable(level(decimal, decimal))),
+  no_dollars_fp: v.optional(v.nullable(level(decimal, decimal))),
+  yes_dollars: v.optional(v.nullable(level(decimal, v.union([decimal, v.number()])))),
+  no_dollars: v.optional(v.nullable(level(decimal, v.union([decimal, v.number()])))),
+  yes: v.optional(v.nullable(level(int, v.number()))),
+  no: v.optional(v.nullable(level(int, v.number()))),
 });
 export type SnapshotMsg = v.InferOutput<typeof SnapshotMsgSchema>;
 
@@ -88,6 +89,9 @@ export const MarketSchema = v.object({
   yes_sub_title: v.optional(v.string()),
   category: v.optional(v.string()),
   status: v.optional(v.string()),
+  market_type: v.optional(v.nullable(v.string())),
+  strike_type: v.optional(v.nullable(v.string())),
+  result: v.optional(v.nullable(v.string())),
   close_time: v.optional(v.nullable(v.string())),
   open_time: v.optional(v.nullable(v.string())),
   volume: v.optional(v.nullable(v.number())),

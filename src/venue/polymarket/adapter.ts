@@ -61,6 +61,8 @@ export class PolymarketAdapter implements VenueAdapter {
     });
     const rejected = Object.entries(r.rejected);
     if (rejected.length > 0) log.warn(`discovery rejected ${rejected.map(([k, n]) => `${n} ${k}`).join(", ")}`);
+    const notTradable = Object.entries(r.notTradable);
+    if (notTradable.length > 0) log.info(`not tradable: ${notTradable.map(([k, n]) => `${n} ${k}`).join(", ")}`);
     if (r.stoppedOnRepeat) log.warn("Gamma repeated a page or cursor; pagination stopped there");
     log.info(`discovered ${r.markets.length} markets in ${r.pages} ${r.mode} pages`);
     return r.markets;

@@ -1,7 +1,8 @@
 /**
  * Polymarket discovery: Gamma keyset pagination over open markets (`after_cursor` / `next_cursor`), with the
  * legacy `/markets?offset=` listing as a fallback when the keyset endpoint is missing. Each market becomes one
- * MarketInfo; a market whose clobTokenIds/outcomes do not parse or differ in length is rejected and counted.
+ * MarketInfo; a market whose clobTokenIds/outcomes do not parse or differ in length is rejected and counted. Markets
+ * that are not tradable by design (placeholders nested in events, no CLOB book) are counted apart from bad ones.
  */
 import * as v from "valibot";
 import { HttpError, type PacedRest } from "../_rest.ts";
@@ -14,6 +15,11 @@ export interface DiscoveryResult {
   markets: MarketInfo[];
   /** Rejections by reason (bad_market, bad_token_ids, token_outcome_mismatch…). */
   rejected: Record<string, number>;
+  /**
+   * Markets that are not tradable by design, by reason: `placeholder` (empty conditionId, no clobTokenIds: skipped)
+   * and `no_order_book` (enableOrderBook false: kept in the universe with the flag, never scheduled).
+   */
+  notTradable: Record<string, number>;
   pages: number;
   /** "keyset" or "offset" (fallback). */
   mode: "keyset" | "offset";
@@ -30,17 +36,28 @@ export interface DiscoverParams {
 }
 
 export async function discoverMarkets(p: DiscoverParams): Promise<DiscoveryResult> {
-  const r: DiscoveryResult = { markets: [], rejected: {}, pages: 0, mode: "keyset", stoppedOnRepeat: false };
+  const r: DiscoveryResult = {
+    markets: [],
+    rejected: {},
+    notTradable: {},
+    pages: 0,
+    mode: "keyset",
+    stoppedOnRepeat: false,
+  };
   const limit = p.limit ?? Infinity;
   const seenIds = new Set<string>();
   const add = (raw: unknown[]): void => {
     for (const m of raw) {
       if (r.markets.length >= limit) return;
       const info = toMarketInfo(m, p.venue);
-      if (typeof info === "string") r.rejected[info] = (r.rejected[info] ?? 0) + 1;
-      else if (!seenIds.has(info.market_id)) {
+      if (typeof info === "string") {
+        const into = info === PLACEHOLDER ? r.notTradable : r.rejected;
+        into[info] = (into[info] ?? 0) + 1;
+      } else if (!seenIds.has(info.market_id)) {
         seenIds.add(info.market_id);
         r.markets.push(info);
+        if (info.extra?.enableOrderBook === false)
+          r.notTradable[NO_ORDER_BOOK] = (r.notTradable[NO_ORDER_BOOK] ?? 0) + 1;
       }
     }
   };
@@ -144,8 +161,22 @@ function isoMs(s: string | null | undefined): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
-/** One Gamma market → MarketInfo, or the rejection reason. */
+/** Reasons counted under `notTradable`. */
+export const PLACEHOLDER = "placeholder";
+export const NO_ORDER_BOOK = "no_order_book";
+
+/** An event's placeholder market: an empty conditionId and no token ids. Not tradable, and not a malformed market. */
+function isPlaceholder(raw: unknown): boolean {
+  if (typeof raw !== "object" || raw === null) return false;
+  const m = raw as { conditionId?: unknown; clobTokenIds?: unknown };
+  const noTokens =
+    m.clobTokenIds === undefined || m.clobTokenIds === null || m.clobTokenIds === "" || m.clobTokenIds === "[]";
+  return m.conditionId === "" && noTokens;
+}
+
+/** One Gamma market → MarketInfo, or the rejection reason (`placeholder` for an event's placeholder market). */
 export function toMarketInfo(raw: unknown, venue: string): MarketInfo | string {
+  if (isPlaceholder(raw)) return PLACEHOLDER;
   const parsed = v.safeParse(GammaMarket, raw);
   if (!parsed.success) return "bad_market";
   const m = parsed.output;
@@ -182,6 +213,9 @@ export function toMarketInfo(raw: unknown, venue: string): MarketInfo | string {
       liquidity: num(m.liquidityNum ?? m.liquidity),
       // Only when the venue says so: `false` keeps the market out of every subscription (scheduler/selection.ts).
       ...(typeof m.enableOrderBook === "boolean" ? { enableOrderBook: m.enableOrderBook } : {}),
+      ...(typeof m.negRisk === "boolean" ? { negRisk: m.negRisk } : {}),
+      ...(num(m.orderPriceMinTickSize) !== null ? { tickSize: num(m.orderPriceMinTickSize) } : {}),
+      ...(m.closedTime ? { closedTime: m.closedTime } : {}),
     },
   };
 }

@@ -11,14 +11,21 @@
 import type { BookSnapshotEvent, LevelEvent, VenueEvent } from "../types.ts";
 import { INFO_EVENT_TYPES } from "./wire.ts";
 
-/** Same pattern as wire.ts NumStr / MsStr. */
-const DECIMAL = /^\d+(\.\d+)?$/;
+/**
+ * Same pattern as wire.ts NumStr / MsStr. A decimal is what a JSON number parser takes (digits, fraction, exponent)
+ * plus the leading-dot form the venue's documentation writes (".48"); finiteness and range are checked after.
+ */
+const DECIMAL = /^(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER = /^\d+$/;
 const INFO = new Set<string>(INFO_EVENT_TYPES);
 
 /** Decimal string (or finite JSON number) → number; NaN when malformed. */
 export function decimal(x: unknown): number {
-  if (typeof x === "string") return DECIMAL.test(x) ? +x : NaN;
+  if (typeof x === "string") {
+    if (!DECIMAL.test(x)) return NaN;
+    const n = +x;
+    return Number.isFinite(n) ? n : NaN;
+  }
   if (typeof x === "number") return Number.isFinite(x) ? x : NaN;
   return NaN;
 }
@@ -130,7 +137,9 @@ function mapPriceChange(msg: Record<string, unknown>, out: VenueEvent[]): void {
     out.push(rejected("bad_price_change", msg));
     return;
   }
-  // Validate every entry before emitting any, so a bad frame never half-applies.
+  // Validate every entry before emitting any, so a bad frame never half-applies. The one exception: the venue's own
+  // client types an entry's size as optional, so an entry without a usable size is skipped alone (one `rejected`,
+  // counted under its own reason) and its siblings stay valid.
   const start = out.length;
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i];
@@ -139,10 +148,14 @@ function mapPriceChange(msg: Record<string, unknown>, out: VenueEvent[]): void {
     const side = c.side;
     const price = decimal(c.price);
     const size = decimal(c.size);
-    if (!nonEmpty(asset) || (side !== "BUY" && side !== "SELL") || Number.isNaN(size) || Number.isNaN(price)) {
+    if (!nonEmpty(asset) || (side !== "BUY" && side !== "SELL") || Number.isNaN(price)) {
       return reject(out, start, "bad_price_change_entry", msg);
     }
     if (price < 0 || price > 1) return reject(out, start, "price_out_of_range", msg);
+    if (Number.isNaN(size)) {
+      out.push(rejected(SIZELESS_ENTRY, c));
+      continue;
+    }
     const ev: LevelEvent = {
       kind: "level",
       marketId: market,
@@ -158,6 +171,9 @@ function mapPriceChange(msg: Record<string, unknown>, out: VenueEvent[]): void {
     out.push(ev);
   }
 }
+
+/** Reason of the `rejected` counted for a price_change entry skipped for want of a usable size. */
+export const SIZELESS_ENTRY = "price_change_entry_without_size";
 
 function reject(out: VenueEvent[], start: number, reason: string, msg: unknown): void {
   out.length = start;

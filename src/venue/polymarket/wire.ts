@@ -5,9 +5,16 @@
  */
 import * as v from "valibot";
 
-/** A decimal number as the venue sends it ("0.45"); a plain JSON number is tolerated too. */
+/**
+ * A decimal number as the venue sends it ("0.45", or ".48" as its documentation writes it; an exponent as a JSON
+ * number parser reads it); a plain JSON number is tolerated too.
+ */
 export const NumStr = v.union([
-  v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "not a decimal")),
+  v.pipe(
+    v.string(),
+    v.regex(/^(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?$/, "not a decimal"),
+    v.check((s) => Number.isFinite(+s), "not finite"),
+  ),
   v.pipe(v.number(), v.finite()),
 ]);
 /** Epoch milliseconds, sent as a string ("1700000000123"). */
@@ -47,7 +54,8 @@ export type WireBook = v.InferOutput<typeof WireBook>;
 export const WirePriceChangeEntry = v.object({
   asset_id: v.pipe(v.string(), v.minLength(1)),
   price: NumStr,
-  size: NumStr,
+  /** Optional in the venue's own client: an entry without a usable size is skipped alone by the mapper. */
+  size: v.optional(v.unknown()),
   side: Side,
   hash: v.optional(v.string()),
   best_bid: v.optional(v.string()),
@@ -119,6 +127,9 @@ export const GammaMarket = v.object({
   acceptingOrders: v.optional(v.nullable(v.boolean())),
   /** false: the market has no CLOB order book (nothing to subscribe to); kept in the universe line, never scheduled. */
   enableOrderBook: v.optional(v.nullable(v.boolean())),
+  negRisk: v.optional(v.nullable(v.boolean())),
+  orderPriceMinTickSize: NumLoose,
+  closedTime: v.optional(v.nullable(v.string())),
   /** JSON-encoded array of token ids, e.g. "[\"123\",\"456\"]". */
   clobTokenIds: v.string(),
   /** JSON-encoded array of outcome names, e.g. "[\"Yes\",\"No\"]". */
