@@ -1,7 +1,7 @@
 /**
  * One collector process of the simulated-days soak: scan (the mock universe of this simulated day) then `collect`
  * on a SimClock from `start` to `until`. stdout is a line protocol for the harness (logs go to stderr):
- *   T <sim ms> <rss bytes>   progress, once per simulated minute
+ *   T <sim ms> <rss bytes>   progress, once per simulated minute (a clock step, when asked, happens there)
  *   D <json>                 rows just made durable, per market (after the segment's fsync + rename)
  *   DONE                     graceful stop finished
  */
@@ -21,6 +21,8 @@ export interface SoakChildParams {
   /** Rescan before collecting (each simulated midnight). */
   scan: boolean;
   env?: Record<string, string>;
+  /** Wall-clock steps: at simulated time `at`, the clock jumps by `by` ms (forward or back). */
+  steps?: { at: number; by: number }[];
 }
 
 const p = JSON.parse(process.argv[2]) as SoakChildParams;
@@ -41,7 +43,9 @@ const sink = await SnapshotWriter.open({
 });
 const ac = new AbortController();
 process.on("SIGTERM", () => ac.abort(new Error("SIGTERM")));
+const steps = [...(p.steps ?? [])].sort((a, b) => a.at - b.at).filter((s) => s.at > p.start);
 const tick = () => {
+  while (steps.length > 0 && clock.now() >= steps[0].at) clock.set(clock.now() + steps.shift()!.by);
   out(`T ${clock.now()} ${process.memoryUsage().rss}`);
   clock.setTimer(60_000, tick);
 };
