@@ -317,11 +317,19 @@ describe("kalshi feed against the loopback server", () => {
     await a.connect(ref.sink);
     a.subscribe(refs(tickers.slice(0, 2)));
     await waitFor(() => ref.of("book").length === 4, "snapshots");
+    const logins = server.logins.length;
+    const stale = server.refusedStale;
+    // 20 s later (outside the server's 5 s window, inside the 30 s heartbeat): headers signed at connect are stale.
+    await clock.advance(20_000);
     server.drop();
     await waitFor(() => ref.of("connection").length === 2, "disconnect seen");
     expect(ref.of("connection")[1]).toMatchObject({ state: "disconnected", markets: tickers.slice(0, 2) });
+    const dropAt = clock.now();
     await clock.advance(1000);
     await waitFor(() => ref.of("book").length === 8, "snapshots after reconnect");
+    expect(server.refusedStale).toBe(stale);
+    // the reconnect's login was signed when it was made (0.5 × base 1000 ms after the drop), not replayed
+    expect(server.logins.slice(logins)).toEqual([{ at: dropAt + 500, ts: dropAt + 500 }]);
     expect(ref.of("connection").map((e) => e.kind === "connection" && e.state)).toEqual([
       "connected",
       "disconnected",

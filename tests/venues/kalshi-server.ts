@@ -43,6 +43,11 @@ export interface KalshiServerOptions {
   markets: number;
   /** Largest page the listing returns whatever `limit` asks. */
   maxPage?: number;
+  /**
+   * A login whose KALSHI-ACCESS-TIMESTAMP is further than this from the server's clock is refused (401), as the venue
+   * refuses a stale signature: headers signed once and replayed on a later reconnect do not get in. Default 5 s.
+   */
+  timestampWindowMs?: number;
 }
 
 export interface KalshiServer {
@@ -59,6 +64,10 @@ export interface KalshiServer {
   commands: { id: number; cmd: string; params: Record<string, unknown>; at: number }[];
   /** Upgrade attempts refused with 401. */
   refused: number;
+  /** Of those, refused because the timestamp was outside the window (the signature itself verified). */
+  refusedStale: number;
+  /** Accepted logins: the clock time and the KALSHI-ACCESS-TIMESTAMP they carried. */
+  logins: { at: number; ts: number }[];
   /** Clock time of every WebSocket upgrade attempt. */
   upgradeAttempts: number[];
   /** While set, every upgrade is answered with this HTTP status (an outage: 503, 429…); null accepts again. */
@@ -144,6 +153,9 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   const sockets = new Set<ServerWebSocket<Conn>>();
   let nextSid = 1;
   let refused = 0;
+  let refusedStale = 0;
+  const logins: { at: number; ts: number }[] = [];
+  const window = o.timestampWindowMs ?? 5000;
   const upgradeAttempts: number[] = [];
   let refuseStatus: number | null = null;
   let throttleLeft = 0;
@@ -179,18 +191,26 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     for (const t of tickers) send(ws, { type: "orderbook_snapshot", sid, seq: nextSeq(sub), msg: snapshotMsg(t) });
   };
 
+  /** The signature over `timestamp + "GET" + the exact request path` (no query), and the timestamp within the window. */
   const verifySignature = (req: Request): boolean => {
     const key = req.headers.get("KALSHI-ACCESS-KEY");
     const ts = req.headers.get("KALSHI-ACCESS-TIMESTAMP");
     const sig = req.headers.get("KALSHI-ACCESS-SIGNATURE");
     if (key !== o.keyId || !ts || !sig || !/^\d{13}$/.test(ts)) return false;
     const path = new URL(req.url).pathname;
-    return verify(
+    const ok = verify(
       "sha256",
       Buffer.from(`${ts}GET${path}`),
       { key: o.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
       Buffer.from(sig, "base64"),
     );
+    if (!ok) return false;
+    if (Math.abs(Number(ts) - o.clock.now()) > window) {
+      refusedStale++;
+      return false;
+    }
+    logins.push({ at: o.clock.now(), ts: Number(ts) });
+    return true;
   };
 
   const server: Server<Conn> = Bun.serve<Conn>({
@@ -336,6 +356,10 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     get refused() {
       return refused;
     },
+    get refusedStale() {
+      return refusedStale;
+    },
+    logins,
     upgradeAttempts,
     refuseUpgrades(status) {
       refuseStatus = status;

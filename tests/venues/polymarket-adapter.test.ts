@@ -241,6 +241,23 @@ describe("polymarket feed against the loopback market channel", () => {
     expect(kinds(events, "venue_error").length).toBe(n);
   });
 
+  test("reconnect_cap_ms caps the delay: a long outage retries at the cap, not at base·2^n", async () => {
+    const { clock, server, cfg } = setup(
+      { ws429Always: true },
+      { connection_open_pause_ms: 100, reconnect_cap_ms: 4000, reconnect_max_per_minute: 1000 },
+    );
+    const { adapter } = await start(clock, cfg);
+    adapter.subscribe([ref(1)]);
+    const t0 = clock.now();
+    await until(clock, () => clock.now() - t0 >= 60_000, "a simulated minute", 50);
+    // The server stamps an attempt when it arrives, up to one 50 ms step after the timer fired.
+    const gaps = server.upgradeAttempts.slice(1).map((t, i) => Math.round((t - server.upgradeAttempts[i]) / 100) / 10);
+    // jitter fixed at 0.5: 0.5 s (+ the open pause), 1 s, then 0.5 × the 4 s cap = 2 s every time (uncapped: 4 s, 8 s, 16 s…)
+    expect(gaps[1]).toBe(1);
+    expect(gaps.length).toBeGreaterThanOrEqual(25);
+    expect(gaps.slice(2).filter((g) => g !== 2)).toEqual([]);
+  });
+
   test("after a few 429s the connection opens and subscribes", async () => {
     const { clock, server, cfg } = setup({ ws429First: 3 });
     const { adapter, events } = await start(clock, cfg);
