@@ -1,7 +1,17 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { BookMetrics } from "../../src/analytics/score.ts";
 import { percentRanks, scoreBooks } from "../../src/analytics/score.ts";
 import { readLatestStats, readStatsFile, statsPath, writeStats } from "../../src/storage/stats-cache.ts";
@@ -57,6 +67,25 @@ describe("stats cache", () => {
       activity: null,
       snapshots: 10,
     });
+  });
+
+  test("rewriting a day's stats is atomic: a reader that opened the old file still reads it whole (new inode)", async () => {
+    const dir = tmp();
+    const many = Array.from({ length: 300 }, (_, i) => book(`m${i}`, "yes", i / 300));
+    const p = writeStats(dir, "mock", "2026-01-01", many);
+    const before = readFileSync(p);
+    const fd = openSync(p, "r");
+    try {
+      const ino = fstatSync(fd).ino;
+      writeStats(dir, "mock", "2026-01-01", [book("only", "yes", 1)]);
+      // A plain overwrite truncates the same inode: the reader would see the new (or a partial) file.
+      expect(Buffer.compare(readFileSync(fd), before)).toBe(0);
+      expect(statSync(p).ino).not.toBe(ino);
+      expect((await readStatsFile(p)).map((r) => r.market_id)).toEqual(["only"]);
+      expect(readdirSync(dirname(p))).toEqual(["stats.parquet"]);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   test("readLatestStats: today's file, else the latest earlier day; never a future day; market = best outcome", async () => {

@@ -34,7 +34,7 @@ describe("parseConfig", () => {
 
   test.each([
     [{ writer: { flush_rows: 10, bogus: 1 } }, "writer.bogus", "unknown key"],
-    [{ top_k: "fifty" }, "top_k", ""],
+    [{ top_k: "fifty" }, "top_k", "Expected number"],
     [{ collector: { rotation_period_secs: -5 } }, "collector.rotation_period_secs", "≥ 1"],
     [{ venues: { mock: { hot_count: 300 } } }, "venues.mock.hot_count", "max_subs_per_venue"],
     [{ writer: { bucket_minutes: 7 } }, "writer.bucket_minutes", "divide 60"],

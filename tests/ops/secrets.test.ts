@@ -34,6 +34,8 @@ describe("credentials never leak", () => {
   let dir: string;
   let keyFile: string;
   let server: ReturnType<typeof Bun.serve>;
+  /** What the hostile venue saw: logins signed with the sentinel key id, and REST requests. */
+  const seen = { signedLogins: 0, rest: 0 };
   beforeAll(() => {
     // A hostile venue on loopback: every request fails fast, and the error body echoes the request headers
     // (the signed Kalshi login among them), so an adapter that logs a response body would leak them.
@@ -41,6 +43,9 @@ describe("credentials never leak", () => {
       port: 0,
       hostname: "127.0.0.1",
       fetch(req) {
+        if (!req.headers.get("upgrade")) seen.rest++;
+        else if (req.headers.get("kalshi-access-key") === KEY_ID && req.headers.get("kalshi-access-signature"))
+          seen.signedLogins++;
         const echo = JSON.stringify(Object.fromEntries(req.headers));
         // the login on /refuse is rejected (fatal); elsewhere the upgrade fails with 503, so the feed keeps reconnecting
         const status = req.headers.get("upgrade") ? (new URL(req.url).pathname.startsWith("/refuse") ? 401 : 503) : 404;
@@ -118,8 +123,20 @@ describe("credentials never leak", () => {
         const args = rest.includes("REFUSE")
           ? rest.map((a) => (a === "REFUSE" ? join(dir, "refuse.toml") : a))
           : ["--config", join(dir, "c.toml"), ...rest];
+        const before = { ...seen };
         const r = await runCli([cmd, ...args], { env: e });
         expect(r.stdout + r.stderr).not.toBe("");
+        // The run got as far as using the secrets (a command that quit early would pass the leak checks trivially).
+        const logins = seen.signedLogins - before.signedLogins;
+        if (cmd === "collect" && rest.includes("REFUSE")) {
+          expect(logins).toBe(1); // the first login is refused: fatal, exit 1
+          expect(r.code).toBe(1);
+        } else if (cmd === "collect") {
+          expect(logins).toBeGreaterThanOrEqual(2); // signed, failed, signed again after the backoff
+          expect(r.code).toBe(0);
+        } else if (cmd === "scan") {
+          expect(seen.rest - before.rest).toBeGreaterThanOrEqual(1);
+        }
         for (const s of SENTINELS) {
           expect(r.stdout.includes(s)).toBe(false);
           expect(r.stderr.includes(s)).toBe(false);

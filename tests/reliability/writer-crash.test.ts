@@ -1,12 +1,12 @@
 /** Writer crash points the kill harness can only hit by luck, reproduced deterministically with an fs that "dies". */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { nodeFs, type StorageFs } from "../../src/storage/fs.ts";
 import { readManifest } from "../../src/storage/manifest.ts";
 import { readSnapshotFile } from "../../src/storage/read.ts";
-import { MARKER } from "../../src/storage/staging.ts";
+import { decodeSegment, MARKER } from "../../src/storage/staging.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, T0, tempDir } from "../helpers/store.ts";
 
@@ -51,17 +51,32 @@ describe("writer: a crash while deleting a finalized bucket's staging", () => {
 });
 
 describe("writer: onDurable", () => {
+  /** Rows on disk right now: staged segments (their trailer's row count) plus finalized Parquet files. */
+  function rowsOnDisk(dir: string): number {
+    let n = 0;
+    for (const f of globFiles(dir, "_staging/**/*.arrows")) n += decodeSegment(readFileSync(join(dir, f))).stats.rows;
+    for (const f of globFiles(dir, "orderbook_snapshots/**/*.parquet")) n += readSnapshotFile(join(dir, f)).length;
+    return n;
+  }
+
   test("reports every staged row once, per market, only after it is durable", async () => {
     const t = tempDir("surv-durable-");
     cleanups.push(t.cleanup);
     const reported = new Map<string, number>();
-    const { w } = await openWriter(
+    let total = 0;
+    /** At each report: [rows reported so far, rows on disk at that moment]. */
+    const seen: [number, number][] = [];
+    const { w, clock } = await openWriter(
       t.dir,
       { bucket_minutes: 1, flush_rows: 70 },
       {
         onDurable: (venue, byMarket) => {
           expect(venue).toBe("mock");
-          for (const [m, n] of byMarket) reported.set(m, (reported.get(m) ?? 0) + n);
+          for (const [m, n] of byMarket) {
+            reported.set(m, (reported.get(m) ?? 0) + n);
+            total += n;
+          }
+          seen.push([total, rowsOnDisk(t.dir)]);
         },
       },
     );
@@ -71,9 +86,18 @@ describe("writer: onDurable", () => {
       const s = g.next();
       appended.set(s.marketId, (appended.get(s.marketId) ?? 0) + 1);
       w.append(s);
+      if (i === 699) {
+        await w.flush(); // 700 rows made durable before the close, in the first two buckets
+        expect(total).toBe(700);
+        expect(rowsOnDisk(t.dir)).toBe(700);
+        clock.set(T0 + 2 * 60_000 + 1); // the first bucket (rows 0…599) finalizes at the next flush
+      }
     }
-    expect([...reported.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1500);
     await w.close();
+    expect(seen.length).toBeGreaterThan(2);
+    // Never reported ahead of the disk: each report's rows were there when it was made.
+    for (const [r, d] of seen) expect(d).toBe(r);
+    expect(total).toBe(1500);
     expect(new Map([...reported].sort())).toEqual(new Map([...appended].sort()));
   });
 });

@@ -1,7 +1,18 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
 import {
@@ -10,6 +21,7 @@ import {
   readLatestUniverse,
   scanAll,
   scanVenue,
+  writeUniverse,
 } from "../../src/scanner/scanner.ts";
 import { ADAPTERS } from "../../src/venue/index.ts";
 import type { AdapterFactory } from "../../src/venue/types.ts";
@@ -89,6 +101,34 @@ describe("scanner", () => {
       ADAPTERS.mock = original;
     }
     expect(readFileSync(r.path!, "utf8")).toBe(before);
+  });
+
+  test("replacing the universe is atomic: a reader that opened the old file still reads it whole (new inode)", async () => {
+    const d = tmp();
+    const mk = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        venue: "mock",
+        market_id: `m${n}-${i}`,
+        outcome_ids: ["y", "n"],
+        title: "t".repeat(200),
+        close_ts: null,
+        status: "active" as const,
+        tags: [],
+      }));
+    const p = await writeUniverse(d, "mock", mk(500), T0);
+    const before = readFileSync(p, "utf8");
+    const fd = openSync(p, "r");
+    try {
+      const ino = fstatSync(fd).ino;
+      await writeUniverse(d, "mock", mk(3), T0);
+      // A plain overwrite truncates the same inode: the reader would see the new (or a partial) text.
+      expect(readFileSync(fd, "utf8")).toBe(before);
+      expect(statSync(p).ino).not.toBe(ino);
+      expect(readFileSync(p, "utf8").trimEnd().split("\n").length).toBe(3);
+      expect(readdirSync(dirname(p))).toEqual(["universe.jsonl"]);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   test("one failing venue does not stop the others", async () => {

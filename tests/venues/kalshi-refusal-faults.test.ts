@@ -201,7 +201,7 @@ describe("collector: a refused market", () => {
       await clock.advance(1000);
       await Bun.sleep(0);
     }
-    await Bun.sleep(20);
+    await server.barrier(); // every command the adapter sent during those minutes has reached the server
     const resent = server.commands.slice(searchEnd).filter((c) => tickersOf(c).includes(BAD));
     expect(resent.map((c) => Math.round((c.at - T0) / 1000))).toEqual([]);
     expect(sink.rows.filter((r) => r.market_id === BAD && r.ts_recv > refusedAt)).toEqual([]);
@@ -289,7 +289,7 @@ describe("one churn budget for the collector's changes and the adapter's probes"
       await clock.advance(1000);
       await Bun.sleep(0);
     }
-    await Bun.sleep(20);
+    await server.barrier(); // every command the adapter sent during those minutes has reached the server
     expect([...server.subscribed()].filter((t) => good.includes(t)).sort()).toEqual([...good].sort());
     expect(vc.plan.isRefused("KXNOPE-X1") && vc.plan.isRefused("KXNOPE-X2")).toBe(true);
     const [fill, ...changes] = server.commands

@@ -99,6 +99,12 @@ export interface KalshiServer {
   /** Stop sending anything (data and pings) until unmuted. */
   mute(on: boolean): void;
   ping(): void;
+  /**
+   * Resolves once every open connection has answered a ping sent now. A client's frames arrive in order, so anything
+   * it sent before that pong has been received (and logged in `commands`): the event that proves the client had its
+   * turn, where a test would otherwise sleep and hope.
+   */
+  barrier(): Promise<void>;
   /** Close every connection (1011). */
   drop(): void;
   sendRaw(text: string): void;
@@ -164,6 +170,8 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   let muted = false;
   let hold = false;
   const held: (() => void)[] = [];
+  let nextBarrier = 0;
+  const barriers = new Map<string, { left: number; done: () => void }>();
 
   const send = (ws: ServerWebSocket<Conn>, msg: unknown) => {
     if (!muted) ws.send(JSON.stringify(msg));
@@ -267,6 +275,13 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
       },
       close(ws) {
         sockets.delete(ws);
+      },
+      pong(_ws, data) {
+        const b = barriers.get(String(data));
+        if (b && --b.left === 0) {
+          barriers.delete(String(data));
+          b.done();
+        }
       },
       message(ws, raw) {
         const c = JSON.parse(String(raw)) as { id: number; cmd: string; params: Record<string, unknown> };
@@ -419,6 +434,14 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     },
     ping() {
       if (!muted) for (const ws of sockets) ws.ping();
+    },
+    barrier() {
+      if (sockets.size === 0) return Promise.resolve();
+      const id = `barrier-${++nextBarrier}`;
+      return new Promise<void>((done) => {
+        barriers.set(id, { left: sockets.size, done });
+        for (const ws of sockets) ws.ping(id);
+      });
     },
     drop() {
       for (const ws of sockets) ws.close(1011, "server going away");
