@@ -136,7 +136,14 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   } else if (o.venue === "kalshi") {
     const dir = join(import.meta.dir, "..", "..", "tests", "fixtures", "kalshi");
     const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
-    const server = startKalshiServer({ clock: new RealClock(), publicKey, keyId: "k", markets: 100 });
+    // The child signs with its scaled (simulated) clock, not real time: the login timestamp window does not apply.
+    const server = startKalshiServer({
+      clock: new RealClock(),
+      publicKey,
+      keyId: "k",
+      markets: 100,
+      timestampWindowMs: Number.POSITIVE_INFINITY,
+    });
     const tickers = server.openTickers.slice(0, 40);
     params.remote = {
       kind: "kalshi",
