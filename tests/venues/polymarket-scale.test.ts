@@ -1,0 +1,154 @@
+/**
+ * 5,000 markets on Polymarket (10,000 tokens) against the loopback venue on a simulated clock: the first fill
+ * spreads over sockets of at most 500 tokens (the server closes one that goes past), opened
+ * connection_open_pause_ms apart, every token's first book arrives, and the snapshot rows equal the server's books.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { consola } from "consola";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { journalPath, readJournal } from "../../src/collector/journal.ts";
+import { runCollect } from "../../src/collector/run.ts";
+import { type Clock, SimClock } from "../../src/clock.ts";
+import { parseConfig } from "../../src/config.ts";
+import { scanAll } from "../../src/scanner/scanner.ts";
+import type { SnapshotInput, SnapshotSink } from "../../src/schema.ts";
+import { PolymarketServer } from "./polymarket-server.ts";
+
+const T0 = Date.UTC(2026, 2, 1, 12);
+const MARKETS = 5556; // every 10th is not accepting orders (server fixture): 5,000 active, 10,000 tokens
+const PAUSE_MS = 1000;
+const PER_SOCKET = 500;
+
+/** Keeps the first snapshot of each book and counts the rest (10,000 books: no row list). */
+class FirstRowSink implements SnapshotSink {
+  readonly first = new Map<
+    string,
+    { ts: number; bidPx: number[]; bidSz: number[]; askPx: number[]; askSz: number[] }
+  >();
+  rows = 0;
+  append(s: SnapshotInput): void {
+    this.rows++;
+    if (s.staleReason !== null || this.first.has(s.outcomeId)) return;
+    this.first.set(s.outcomeId, {
+      ts: s.tsRecv,
+      bidPx: Array.from(s.bids.px.subarray(0, s.bids.len)),
+      bidSz: Array.from(s.bids.sz.subarray(0, s.bids.len)),
+      askPx: Array.from(s.asks.px.subarray(0, s.asks.len)),
+      askSz: Array.from(s.asks.sz.subarray(0, s.asks.len)),
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+let dir = "";
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test("5,000 markets / 10,000 tokens: sockets ≤ 500 tokens, paced openings, every first book, rows = server books", async () => {
+  const sim = new SimClock(T0);
+  const clock: Clock = {
+    now: () => sim.now(),
+    sleep: (ms, sig) => sim.sleep(ms, sig),
+    setTimer: (ms, fn) => sim.setTimer(ms, fn),
+  };
+  const server = new PolymarketServer({ markets: MARKETS, now: () => sim.now(), maxAssetsPerConnection: PER_SOCKET });
+  dir = await mkdtemp(join(tmpdir(), "pm-scale-"));
+  const config = parseConfig({
+    data_dir: dir,
+    top_k: 50,
+    metrics: { log_interval_secs: 3600 },
+    collector: { max_subs_per_venue: 5000, hot_count: 40, silence_timeout_secs: 3600 },
+    venues: {
+      mock: { enabled: false },
+      polymarket: {
+        ...server.venueOptions(),
+        max_assets_per_connection: PER_SOCKET,
+        connection_open_pause_ms: PAUSE_MS,
+        rest_requests_per_10s: 1000,
+      },
+    },
+  });
+  const settled = (p: Promise<unknown>) => {
+    const st = { done: false, error: undefined as unknown };
+    p.then(
+      () => (st.done = true),
+      (e) => Object.assign(st, { done: true, error: e }),
+    );
+    return st;
+  };
+  const stepUntil = async (pred: () => boolean, what: string) => {
+    const deadline = performance.now() + 120_000;
+    while (!pred()) {
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sim.advance(50);
+      await Bun.sleep(1);
+    }
+  };
+  const sink = new FirstRowSink();
+  consola.level = 0;
+  let start = 0;
+  try {
+    const scan = settled(scanAll(config, { clock, env: {} }));
+    await stepUntil(() => scan.done, "scan");
+    expect(scan.error).toBeUndefined();
+    start = sim.now();
+    const run = settled(runCollect(config, { clock, durationMs: 45_000, env: {}, sink }));
+    await stepUntil(() => run.done, "45 simulated seconds");
+    expect(run.error).toBeUndefined();
+  } finally {
+    consola.level = 3;
+    server.stop();
+  }
+
+  // Sockets: no subscription past 500 tokens (the server counts and closes such a socket), at least 20 of them.
+  expect(server.violations).toBe(0);
+  const opens = server.upgradeAttempts.filter((t) => t >= start);
+  expect(opens.length).toBeGreaterThanOrEqual(10_000 / PER_SOCKET);
+  const perSocket = new Map<number, number>();
+  for (const r of server.received) {
+    const m = r.msg as { type?: string; assets_ids?: string[] };
+    if (m.type === "market") perSocket.set(r.conn, (perSocket.get(r.conn) ?? 0) + (m.assets_ids?.length ?? 0));
+  }
+  expect(perSocket.size).toBeGreaterThanOrEqual(20);
+  for (const n of perSocket.values()) expect(n).toBeLessThanOrEqual(PER_SOCKET);
+  expect([...perSocket.values()].reduce((a, b) => a + b, 0)).toBe(10_000); // all in the initial messages
+  // The whole set was on the wire within the openings' pacing plus a few seconds.
+  const lastInitial = Math.max(
+    ...server.received.filter((r) => (r.msg as { type?: string }).type === "market").map((r) => r.t),
+  );
+  expect(lastInitial - start).toBeLessThanOrEqual(PAUSE_MS * perSocket.size + 3000);
+  // The journal has a subscribe for every target market at the start (reasons hot / warm: the first fill).
+  const journal = (await readJournal(join(dir, journalPath("polymarket", start)))).filter(
+    (e) => e.action === "subscribe",
+  );
+  const firstTs = Math.min(...journal.map((e) => e.ts));
+  expect(firstTs - start).toBeLessThan(1000);
+  const atStart = new Set(journal.filter((e) => e.ts === firstTs).map((e) => e.market_id));
+  expect(atStart.size).toBe(5000);
+  expect(new Set(journal.map((e) => e.reason))).toEqual(new Set(["hot", "warm"]));
+  // Openings paced: consecutive upgrades at least the pause apart (less one 50 ms step of delivery skew).
+  for (let i = 1; i < opens.length; i++) expect(opens[i] - opens[i - 1]).toBeGreaterThanOrEqual(PAUSE_MS - 50);
+
+  // Every token's first book arrived, within the openings' pacing plus a few seconds, and equals the server's.
+  const tokens = server.universe
+    .filter((m) => m.acceptingOrders)
+    .flatMap((m) => JSON.parse(m.clobTokenIds) as string[]);
+  expect(tokens.length).toBe(10_000);
+  expect(sink.first.size).toBe(10_000);
+  const fullBy = start + PAUSE_MS * perSocket.size + 5000;
+  let compared = 0;
+  for (const t of tokens) {
+    const row = sink.first.get(t);
+    expect(row).toBeDefined();
+    expect(row!.ts).toBeLessThanOrEqual(fullBy + 10_000); // the first WARM snapshot after the book (10 s cadence)
+    const want = server.expectedBook(t);
+    expect([row!.bidPx, row!.bidSz, row!.askPx, row!.askSz]).toEqual([want.bidPx, want.bidSz, want.askPx, want.askSz]);
+    compared++;
+  }
+  expect(compared).toBe(10_000);
+  // Nothing went to REST for books the sockets delivered (the sockets' initial dumps carried them all).
+  expect(server.bookRequests.length).toBe(0);
+}, 180_000);
