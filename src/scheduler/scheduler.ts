@@ -14,7 +14,7 @@
  */
 import type { CollectSettings } from "../config.ts";
 import type { MarketInfo, MarketRef } from "../venue/types.ts";
-import { rankMarkets } from "./scoring.ts";
+import { rankTop } from "./scoring.ts";
 import { SELECTION_DEFAULTS, type SelectionSettings } from "./selection-config.ts";
 import { type Selection, selectMarkets } from "./selection.ts";
 
@@ -40,6 +40,21 @@ export interface TargetInput {
   epoch?: number;
   /** Pins and eligible markets (selectMarkets); without it every open market with an order book is eligible. */
   selection?: Selection;
+  /** circleOrder(universe), kept by the caller across rotations of one universe (a 100k-market sort saved). */
+  circle?: CirclePlace[];
+}
+
+/** A market's place on the rotation circle. */
+export interface CirclePlace {
+  m: MarketInfo;
+  pos: number;
+}
+
+/** Markets in circle order (position, then id). */
+export function circleOrder(markets: MarketInfo[]): CirclePlace[] {
+  const out = markets.map((m) => ({ m, pos: circlePos(m.market_id) }));
+  out.sort((a, b) => a.pos - b.pos || (a.m.market_id < b.m.market_id ? -1 : 1));
+  return out;
 }
 
 /** The rotation epoch `now` falls in: periods counted from the Unix epoch, so every process agrees on boundaries. */
@@ -77,27 +92,29 @@ export function computeTargets(input: TargetInput): TargetSet {
   const { settings: s, now, previous } = input;
   const epoch = input.epoch ?? rotationEpoch(now, s);
   const sel = input.selection ?? selectMarkets(input.universe, now, SELECTION_DEFAULTS);
-  const ranked = rankMarkets(sel.eligible, now, input.scores);
   // Pins first (all of them, up to max_subs: pins from another source may go past hot_count), then the ranking.
   const pinned = sel.pinned.slice(0, s.max_subs_per_venue);
-  const hotN = Math.min(Math.max(s.hot_count, pinned.length), s.max_subs_per_venue, pinned.length + ranked.length);
-  const rankedHot = hotN - pinned.length;
-  const hot = [...pinned, ...ranked.slice(0, rankedHot)];
+  const rankedHot = Math.max(0, Math.min(Math.max(s.hot_count, pinned.length), s.max_subs_per_venue) - pinned.length);
+  const ranked = rankTop(sel.eligible, now, rankedHot, input.scores);
+  const hot = [...pinned, ...ranked.top];
+  const hotN = hot.length;
 
-  // The rest, on the circle.
-  const rest = ranked.slice(rankedHot).map((m) => ({ m, pos: circlePos(m.market_id) }));
-  rest.sort((a, b) => a.pos - b.pos || (a.m.market_id < b.m.market_id ? -1 : 1));
+  // The rest, on the circle (the universe's circle order when the caller keeps one: no sort per rotation).
+  let rest: CirclePlace[];
+  if (input.circle) {
+    const others = new Set(ranked.rest);
+    rest = input.circle.filter((r) => others.has(r.m));
+  } else rest = circleOrder(ranked.rest);
   const warmSize = Math.min(s.max_subs_per_venue - hotN, rest.length);
-  const inRest = new Map(rest.map((r) => [r.m.market_id, r.m]));
 
   // Keep the previous WARM members that are still eligible and not HOT, oldest first; evict for the rotation.
   let keep: MarketInfo[] = [];
   let cursor = previous?.cursor ?? -1;
   if (previous && warmSize < rest.length) {
-    for (const w of previous.warm) {
-      const m = inRest.get(w.market_id);
-      if (m) keep.push(m);
-    }
+    // Only the previous WARM ids are looked up (a map of those, not of the whole rest).
+    const wanted = new Map<string, MarketInfo | null>(previous.warm.map((w) => [w.market_id, null]));
+    for (const r of rest) if (wanted.has(r.m.market_id)) wanted.set(r.m.market_id, r.m);
+    for (const m of wanted.values()) if (m) keep.push(m);
     const elapsed = Math.max(0, epoch - previous.epoch);
     const evict = Math.min(keep.length, elapsed * rotationStep(s, warmSize) + Math.max(0, keep.length - warmSize));
     keep = keep.slice(evict);
@@ -134,6 +151,7 @@ export class Scheduler {
   private previous: TargetSet | undefined;
   private readonly extraPins = new Map<string, readonly string[]>();
   private seenUniverse: MarketInfo[] | undefined;
+  private circle: CirclePlace[] = [];
   private pinsChanged = false;
 
   constructor(
@@ -161,6 +179,7 @@ export class Scheduler {
     const extra = [...this.extraPins.values()].flat();
     const selection = selectMarkets(universe, now, this.selection, extra);
     if (universe !== this.seenUniverse || this.pinsChanged) {
+      if (universe !== this.seenUniverse) this.circle = circleOrder(universe);
       this.seenUniverse = universe;
       this.pinsChanged = false;
       this.onSelection?.(selection);
@@ -172,6 +191,7 @@ export class Scheduler {
       settings: this.settings,
       previous: this.previous,
       selection,
+      circle: this.circle,
     });
     return this.previous;
   }

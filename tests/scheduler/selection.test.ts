@@ -261,3 +261,27 @@ describe("no order book, no subscription", () => {
     expect(s.eligible.map((m) => m.market_id)).toEqual(["a", "b"]);
   });
 });
+
+describe("ranking at scale", () => {
+  test("rankTop's HOT is exactly rankMarkets' first n, with and without scores; the rest is everything else", async () => {
+    const { rankMarkets, rankTop } = await import("../../src/scheduler/scoring.ts");
+    let seed = 7;
+    const r = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+    const u: MarketInfo[] = Array.from({ length: 3000 }, (_, i) =>
+      market(`x${(i * 7919) % 3001}`, {
+        close_ts: r() < 0.1 ? NOW + Math.floor(r() * 30) * H : r() < 0.05 ? NOW - H : NOW + 90 * D,
+        created_ts: r() < 0.1 ? NOW - Math.floor(r() * 20) * H : NOW - 90 * D,
+        status: r() < 0.05 ? "closed" : "active",
+      }),
+    );
+    const scores = new Map(u.filter(() => r() < 0.3).map((m) => [m.market_id, Math.floor(r() * 50)]));
+    for (const sc of [undefined, scores])
+      for (const n of [0, 1, 40, 500, 5000]) {
+        const full = rankMarkets(u, NOW, sc);
+        const { top, rest } = rankTop(u, NOW, n, sc);
+        expect(top.map((m) => m.market_id)).toEqual(full.slice(0, n).map((m) => m.market_id));
+        expect(new Set([...top, ...rest]).size).toBe(full.length);
+        expect(top.length + rest.length).toBe(full.length);
+      }
+  });
+});
