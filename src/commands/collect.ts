@@ -35,13 +35,13 @@ export default defineCommand({
         );
       }
     }
-    // SIGINT/SIGTERM stop the run; the writer then finalizes every open bucket. A second signal still waits for that.
+    // The first SIGINT/SIGTERM stops the run (the writer then finalizes every open bucket, retrying a failing disk
+    // for up to a minute); a second one exits at once, leaving staging for the next start's recovery.
+    const { hardExitOnSecondSignal } = await import("../collector/stop-signals.ts");
     const ac = new AbortController();
-    const onSignal = (sig: string) => () => {
-      if (!ac.signal.aborted) ac.abort(new Error(sig));
-    };
-    const onInt = onSignal("SIGINT");
-    const onTerm = onSignal("SIGTERM");
+    const onSignal = hardExitOnSecondSignal(ac);
+    const onInt = () => onSignal("SIGINT");
+    const onTerm = () => onSignal("SIGTERM");
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
     try {
