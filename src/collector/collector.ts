@@ -48,6 +48,9 @@ interface Counters {
   watchdog: number;
   subscribes: number;
   unsubscribes: number;
+  /** Connection attempts (opened or failed before opening) and those that failed. */
+  connectAttempts: number;
+  connectFailures: number;
   rejected: Map<string, number>;
 }
 
@@ -55,6 +58,8 @@ interface ConnState {
   up: boolean;
   since: number;
   everDown: boolean;
+  /** When it went down (lost, or attempts failing before the first open); undefined while up. */
+  downSince?: number;
 }
 
 /** Metric names (Prometheus), all labelled with `venue`. */
@@ -73,6 +78,8 @@ export const M = {
   churnUsed: "surveillance_churn_used",
   pending: "surveillance_subscription_changes_pending",
   venueErrors: "surveillance_venue_errors_total",
+  connectAttempts: "surveillance_connect_attempts_total",
+  connectFailures: "surveillance_connect_failures_total",
 } as const;
 
 const iso = (ts: number) => new Date(ts).toISOString();
@@ -95,8 +102,18 @@ export class VenueCollector {
     watchdog: 0,
     subscribes: 0,
     unsubscribes: 0,
+    connectAttempts: 0,
+    connectFailures: 0,
     rejected: new Map(),
   };
+  /** Kinds of connection failure already logged (host + reason): each is named once, then only counted. */
+  private readonly failureKinds = new Set<string>();
+  /** The latest connection failure, for the summary of a venue that never collected. */
+  lastConnectFailure: string | undefined;
+  /** When the first book arrived: the venue reached "collecting". */
+  firstBookAt: number | undefined;
+  /** Connection downtime of connections that came back (ms, summed over connections). */
+  private downMs = 0;
   private readonly conns = new Map<number, ConnState>();
   /** Which connection carries a market, when the adapter says. */
   private readonly marketConn = new Map<string, number>();
@@ -185,6 +202,7 @@ export class VenueCollector {
         return;
       case "book":
         this.counters.books++;
+        this.firstBookAt ??= tsRecv;
         this.applied(this.books.applyBook(ev, tsRecv), ev.marketId, ev.outcomeId, "invalid book", tsRecv);
         return;
       case "stale":
@@ -198,6 +216,7 @@ export class VenueCollector {
         return;
       case "venue_error":
         this.counters.venueErrors++;
+        if (ev.connect) return this.connectFailed(ev.connect.connId, ev.connect.host, ev.reason, ev.detail, tsRecv);
         this.warn.warn(
           `venue_error:${ev.reason}`,
           `venue error: ${ev.reason}${ev.detail ? ` (${ev.detail})` : ""}`,
@@ -291,6 +310,44 @@ export class VenueCollector {
     this.marketConn.delete(id);
   }
 
+  /** An attempt that never opened: counted; each kind of failure (host + reason) is logged once. */
+  private connectFailed(connId: number, host: string, reason: string, detail: string | undefined, ts: number): void {
+    this.counters.connectAttempts++;
+    this.counters.connectFailures++;
+    let c = this.conns.get(connId);
+    if (!c) {
+      c = { up: false, since: ts, everDown: false };
+      this.conns.set(connId, c);
+    }
+    c.downSince ??= ts;
+    const what = `cannot connect to ${host}: ${detail ?? reason}`;
+    this.lastConnectFailure = what;
+    const kind = `${host}|${reason}`;
+    if (this.failureKinds.has(kind)) return;
+    this.failureKinds.add(kind);
+    this.log.warn(`${what}; retrying with backoff (further failures of this kind are counted in the status line)`);
+  }
+
+  /** Why the venue never reached "collecting" (no book ever arrived), or undefined once it did. */
+  notCollectingReason(): string | undefined {
+    if (this.firstBookAt !== undefined) return undefined;
+    const { up, total } = this.connectedCount();
+    if (up === 0 && this.lastConnectFailure)
+      return `${this.lastConnectFailure} (${this.counters.connectFailures} of ${this.counters.connectAttempts} attempts failed)`;
+    if (this.lastTargets && this.lastTargets.hot.length + this.lastTargets.warm.length === 0)
+      return "no market to subscribe: the universe and filter left none eligible";
+    if (total === 0) return "never connected";
+    if (up === 0) return "disconnected, no book received";
+    return "connected, but no book arrived";
+  }
+
+  /** Connection downtime so far (ms): closed outages plus the ones still open at `now`. */
+  downtimeMs(now: number): number {
+    let ms = this.downMs;
+    for (const c of this.conns.values()) if (c.downSince !== undefined) ms += now - c.downSince;
+    return ms;
+  }
+
   private onConnection(ev: ConnectionEvent, ts: number): void {
     if (ev.state === "closed") {
       // Retired on purpose (emptied): forget it, so it no longer counts in connected N/N; its books are not stale.
@@ -313,6 +370,7 @@ export class VenueCollector {
       c.up = false;
       c.everDown = true;
       c.since = ts;
+      c.downSince ??= ts;
       this.counters.disconnects++;
       const why = `disconnected since ${iso(ts)}${ev.reason ? ` (${ev.reason})` : ""}`;
       affected((id) => {
@@ -327,6 +385,9 @@ export class VenueCollector {
     const downSince = c.since;
     c.up = true;
     c.since = ts;
+    this.counters.connectAttempts++;
+    if (c.downSince !== undefined) this.downMs += ts - c.downSince;
+    c.downSince = undefined;
     if (!wasDown) return; // first connect: the subscription pump does the subscribing
     this.counters.reconnects++;
     // Resubscribe exactly the current set carried by this connection; books stay stale until a fresh book.
@@ -511,6 +572,8 @@ export class VenueCollector {
     bump(M.resyncs, c.resyncs);
     bump(M.watchdog, c.watchdog);
     bump(M.venueErrors, c.venueErrors);
+    bump(M.connectAttempts, c.connectAttempts);
+    bump(M.connectFailures, c.connectFailures);
     bump(M.changes, c.subscribes, { venue, action: "subscribe" });
     bump(M.changes, c.unsubscribes, { venue, action: "unsubscribe" });
     for (const [reason, n] of c.rejected) bump(M.rejected, n, { venue, reason });
@@ -535,6 +598,7 @@ export class VenueCollector {
     const w = writerFigures(metrics, venue);
     const line =
       `connected ${metrics.get(M.connected, L)}/${total}` +
+      ` (${metrics.get(M.connectAttempts, L)} attempts, ${metrics.get(M.connectFailures, L)} failed)` +
       ` | subs ${metrics.get(M.subscriptions, { venue, tier: "hot" })} hot / ${metrics.get(M.subscriptions, { venue, tier: "warm" })} warm (${metrics.get(M.pending, L)} changes pending)` +
       ` | snapshots/s ${rate.toFixed(1)}` +
       ` | rows buffered ${w.buffered}` +

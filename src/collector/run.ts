@@ -45,6 +45,16 @@ export interface CollectSummary {
   unsubscribes: number;
   reconnects: number;
   rejected: number;
+  /** Whether the venue reached "collecting" (its first book arrived); else `reason` says why not. */
+  collecting: boolean;
+  reason?: string;
+  filesFinalized: number;
+  /** Share of snapshots taken with status "stale" (0 when none). */
+  staleShare: number;
+  /** Connection downtime (ms, summed over the venue's connections). */
+  downtimeMs: number;
+  connectAttempts: number;
+  connectFailures: number;
 }
 
 /**
@@ -206,8 +216,14 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       sink.start?.();
       if (await startUnlessStopped(collector, signal)) {
         for (const v of config.selected) inputs.get(v.name)!.start(v.collect.rotation_period_secs * 1000);
+        const refused = new Set(collector.refused.map((r) => r.venue));
         log.info(
-          `collecting ${config.selected.map((v) => v.name).join(", ")}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`,
+          `collecting ${config.selected
+            .map((v) => v.name)
+            .filter((n) => !refused.has(n))
+            .join(
+              ", ",
+            )}${end < Infinity ? ` until ${new Date(end).toISOString()}` : " until stopped (Ctrl-C)"}${clock instanceof SimClock ? " (simulated time)" : ""}`,
         );
         await waitUntil(clock, end, signal);
       }
@@ -218,15 +234,27 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       for (const input of inputs.values()) await input.stop();
       await server?.stop();
     }
-    return venues.map((v) => ({
-      venue: v.venue,
-      snapshots: v.snapshotter.rows,
-      updates: v.counters.updates,
-      subscribes: v.counters.subscribes,
-      unsubscribes: v.counters.unsubscribes,
-      reconnects: v.counters.reconnects,
-      rejected: v.rejectedTotal(),
-    }));
+    const now = clock.now();
+    return venues.map((v) => {
+      const refusedBy = collector?.refused.find((r) => r.venue === v.venue)?.error;
+      const reason = refusedBy ? refusedBy.message : v.notCollectingReason();
+      return {
+        venue: v.venue,
+        snapshots: v.snapshotter.rows,
+        updates: v.counters.updates,
+        subscribes: v.counters.subscribes,
+        unsubscribes: v.counters.unsubscribes,
+        reconnects: v.counters.reconnects,
+        rejected: v.rejectedTotal(),
+        collecting: reason === undefined,
+        ...(reason !== undefined ? { reason } : {}),
+        filesFinalized: metrics.get("surveillance_writer_files_finalized_total", { venue: v.venue }),
+        staleShare: v.snapshotter.rows > 0 ? v.snapshotter.staleRows / v.snapshotter.rows : 0,
+        downtimeMs: v.downtimeMs(now),
+        connectAttempts: v.counters.connectAttempts,
+        connectFailures: v.counters.connectFailures,
+      };
+    });
   }
 }
 

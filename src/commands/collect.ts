@@ -13,6 +13,11 @@ export default defineCommand({
       description: "Stop after this long (90s, 10m, 2h, 1h30m); simulated time for a mock with clock_speed 0",
       valueHint: "DURATION",
     },
+    "allow-partial": {
+      type: "boolean",
+      description: "Exit 0 even when a selected venue never reached collecting (each is still named with its reason)",
+      default: false,
+    },
     until: {
       type: "string",
       description: "Stop at this UTC time (ISO 8601, e.g. 2026-01-01T12:00:00Z)",
@@ -46,10 +51,14 @@ export default defineCommand({
     process.on("SIGTERM", onTerm);
     try {
       const summary = await runCollect(config, { durationMs, untilTs, signal: ac.signal, env: process.env });
-      for (const s of summary) {
-        console.log(
-          `${s.venue}: ${s.snapshots} snapshots, ${s.updates} book updates, ${s.subscribes} subscribes / ${s.unsubscribes} unsubscribes, ${s.reconnects} reconnects, ${s.rejected} rejected messages`,
-        );
+      const { summaryLine } = await import("../collector/summary-line.ts");
+      for (const s of summary) console.log(summaryLine(s));
+      // A selected venue that never collected is a failed run unless partial runs are allowed: one line each, why.
+      const idle = summary.filter((s) => !s.collecting);
+      if (idle.length > 0) {
+        const { logger } = await import("../log.ts");
+        for (const s of idle) logger("collect").error(`${s.venue} never reached collecting: ${s.reason}`);
+        if (!args["allow-partial"]) process.exitCode = 1;
       }
     } finally {
       process.off("SIGINT", onInt);

@@ -90,6 +90,17 @@ export interface VenueErrorEvent {
   kind: "venue_error";
   reason: string;
   detail?: string;
+  /** Set when a connection attempt failed before opening: the collector counts attempts and names the host once. */
+  connect?: { connId: number; host: string };
+}
+
+/** The host:port of a WebSocket URL, for "cannot connect to HOST" lines. */
+export function urlHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }
 
 /** The market is over (Polymarket market_resolved): stop watching it. */

@@ -61,7 +61,7 @@ describe("surveillance collect", () => {
       const r = await runCli(["collect", "--config", cfg, "--data-dir", d, "--duration", "6m"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(
-        /^mock: \d+ snapshots, \d+ book updates, \d+ subscribes \/ \d+ unsubscribes, 0 reconnects, 0 rejected messages\n$/,
+        /^mock: \d+ snapshots, \d+ book updates, \d+ subscribes \/ \d+ unsubscribes, 0 reconnects, 0 rejected messages, [1-9]\d* files finalized, stale \d+\.\d%, downtime 0 s, 1 connection attempts \(0 failed\)\n$/,
       );
       const files = parquet(d);
       // 6 simulated minutes from an arbitrary start touch two or three 5-minute buckets.

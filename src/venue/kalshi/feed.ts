@@ -11,7 +11,14 @@ import { UserError } from "../../errors.ts";
 import type { Timer } from "../../clock.ts";
 import { logger, RateLimitedLog } from "../../log.ts";
 import { ReconnectingSocket } from "../_socket.ts";
-import type { AdapterContext, BookKey, EventSink, MarketRef, VenueEvent } from "../types.ts";
+import {
+  type AdapterContext,
+  type BookKey,
+  type EventSink,
+  type MarketRef,
+  urlHost,
+  type VenueEvent,
+} from "../types.ts";
 import { authHeaders, loadCredentials, type KalshiCredentials } from "./auth.ts";
 import type { KalshiRest } from "./discovery.ts";
 import { decodeFrame, deltaEvents, OUTCOMES, snapshotEvents } from "./mapper.ts";
@@ -120,8 +127,13 @@ export class KalshiFeed {
       onAttemptFailed: (r) => {
         const refused = r.status === 401 || r.status === 403;
         if (first && refused) return false;
-        this.log.warn(`connection attempt failed: ${r.reason ?? "unknown"}; retrying with backoff`);
-        this.emit({ kind: "venue_error", reason: refused ? "auth_refused" : "connect_failed", detail: r.reason });
+        // Logged by the collector (once per kind of failure, with the host), counted in its status line.
+        this.emit({
+          kind: "venue_error",
+          reason: refused ? "auth_refused" : "connect_failed",
+          detail: r.reason,
+          connect: { connId: 0, host: urlHost(this.o.ws_url) },
+        });
       },
     });
     this.socket = socket;

@@ -12,6 +12,7 @@ import type {
   MarketRef,
   VenueAdapter,
 } from "../types.ts";
+import { urlHost } from "../types.ts";
 import { discoverMarkets } from "./discovery.ts";
 import { PolymarketFeed } from "./feed.ts";
 import { mapBook, mapFrame } from "./mapper.ts";
@@ -104,6 +105,7 @@ export class PolymarketAdapter implements VenueAdapter {
             kind: "venue_error",
             reason: rateLimited ? "ws_open_429" : "ws_open_failed",
             detail: `connection ${connId}: ${reason}`,
+            connect: { connId, host: urlHost(this.opts.ws_url) },
           },
           this.ctx.clock.now(),
         ),
