@@ -133,7 +133,9 @@ describe("credentials never leak", () => {
           expect(r.code).toBe(1);
         } else if (cmd === "collect") {
           expect(logins).toBeGreaterThanOrEqual(2); // signed, failed, signed again after the backoff
-          expect(r.code).toBe(0);
+          // It never collected (every login refused): an honest end is exit 1, saying why.
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain("kalshi never reached collecting");
         } else if (cmd === "scan") {
           expect(seen.rest - before.rest).toBeGreaterThanOrEqual(1);
         }
