@@ -62,7 +62,18 @@ export default defineCommand({
       onProgress: bar?.update,
       onSkip: (file, reason) => log.error(`skipped ${file}: ${reason}`),
     }).finally(() => bar?.stop());
-    console.log(args.json ? JSON.stringify(resultJson(result), null, 2) : formatSummary(result));
+    // Confirmed cross-venue pairs (mappings/pairs.jsonl), compared over the same range: nothing when there are none.
+    const { minePairs, formatPairs } = await import("../pairs/mine-pairs.ts");
+    const { COLLECT_DEFAULTS } = await import("../config.ts");
+    const hot = (v: string) =>
+      cfg.venues.find((x) => x.name === v)?.collect.snapshot_interval_ms_hot ??
+      COLLECT_DEFAULTS.snapshot_interval_ms_hot;
+    const pairs = await minePairs({ dataDir: cfg.data_dir, from, to, hotIntervalMs: hot });
+    if (args.json)
+      console.log(
+        JSON.stringify(Object.assign(resultJson(result) as object, pairs ? { pairs: pairs.rows } : {}), null, 2),
+      );
+    else console.log(pairs ? `${formatSummary(result)}\n\n${formatPairs(pairs)}` : formatSummary(result));
     if (args.report) {
       const { buildReport } = await import("../analytics/report.ts");
       const { writeReport } = await import("../analytics/report-html.ts");
