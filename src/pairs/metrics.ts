@@ -183,3 +183,33 @@ export function pairMetrics(a: BookSeries, b: BookSeries, o: PairMetricOptions):
     lead_lag_corr: ll?.corr ?? null,
   };
 }
+
+/** Both mids over time for a chart: bucket starts and each book's mean mid per bucket (null: no mid in it). */
+export interface PairChart {
+  t: number[];
+  bucketMs: number;
+  a: (number | null)[];
+  b: (number | null)[];
+}
+
+/** Means per bucket of `bucketMs` from `from`, at most maxPoints buckets (the width grows to fit). */
+export function pairChart(a: BookSeries, b: BookSeries, from: number, to: number, maxPoints = 720): PairChart {
+  const start = Math.min(a.ts[0] ?? Infinity, b.ts[0] ?? Infinity, to);
+  const first = Math.max(from, Number.isFinite(start) ? start : from);
+  const last = Math.max(a.ts[a.ts.length - 1] ?? -Infinity, b.ts[b.ts.length - 1] ?? -Infinity);
+  const span = Math.max(1, (Number.isFinite(last) ? last : first) - first + 1);
+  const bucketMs = Math.max(60_000, Math.ceil(span / maxPoints / 60_000) * 60_000);
+  const n = Math.max(1, Math.ceil(span / bucketMs));
+  const means = (s: BookSeries) => {
+    const sum = new Float64Array(n);
+    const cnt = new Uint32Array(n);
+    for (let i = 0; i < s.ts.length; i++) {
+      const k = Math.floor((s.ts[i] - first) / bucketMs);
+      if (k < 0 || k >= n || !fin(s.mid[i])) continue;
+      sum[k] += s.mid[i];
+      cnt[k]++;
+    }
+    return Array.from(sum, (x, k) => (cnt[k] > 0 ? x / cnt[k] : null));
+  };
+  return { t: Array.from({ length: n }, (_, k) => first + k * bucketMs), bucketMs, a: means(a), b: means(b) };
+}

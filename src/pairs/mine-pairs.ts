@@ -12,7 +12,7 @@ import { listDatasetFiles } from "../storage/parquet-read.ts";
 import { STATS_DIR } from "../storage/stats-cache.ts";
 import { utcDate } from "../timebucket.ts";
 import type { PairRecord } from "./mapping.ts";
-import { type BookSeries, orient, type PairMetrics, pairMetrics } from "./metrics.ts";
+import { type BookSeries, orient, type PairChart, type PairMetrics, pairChart, pairMetrics } from "./metrics.ts";
 import { readMapping } from "./run.ts";
 
 export const pairsStatsPath = (dataDir: string, date: string) =>
@@ -31,6 +31,8 @@ export interface PairRow extends PairMetrics {
 
 export interface PairsMineResult {
   rows: PairRow[];
+  /** Per row: both mids over time (B oriented), for a report's chart. */
+  charts: PairChart[];
   path: string | undefined;
 }
 
@@ -115,6 +117,7 @@ export async function minePairs(o: PairsMineOptions): Promise<PairsMineResult | 
     firsts.set(v, await firstOutcomes(o.dataDir, v, o.to - 1));
   }
   let lastTs = -Infinity;
+  const charts: PairChart[] = [];
   const rows = confirmed.map((r: PairRecord): PairRow => {
     const side = (v: string, id: string) => {
       const recorded = books.get(v)?.get(id);
@@ -126,6 +129,8 @@ export async function minePairs(o: PairsMineOptions): Promise<PairsMineResult | 
     const a = side(r.a_venue, r.a_market_id);
     const b = side(r.b_venue, r.b_market_id);
     const interval = Math.max(o.hotIntervalMs(r.a_venue), o.hotIntervalMs(r.b_venue));
+    const bo = orient(b.s, r.orientation === "flipped");
+    charts.push(pairChart(a.s, bo, o.from, o.to));
     return {
       a_venue: r.a_venue,
       a_market_id: r.a_market_id,
@@ -135,10 +140,10 @@ export async function minePairs(o: PairsMineOptions): Promise<PairsMineResult | 
       b_outcome_id: b.outcome,
       orientation: r.orientation,
       interval_ms: interval,
-      ...pairMetrics(a.s, orient(b.s, r.orientation === "flipped"), { intervalMs: interval }),
+      ...pairMetrics(a.s, bo, { intervalMs: interval }),
     };
   });
-  if (rows.every((r) => r.snapshots_a === 0 && r.snapshots_b === 0)) return { rows, path: undefined };
+  if (rows.every((r) => r.snapshots_a === 0 && r.snapshots_b === 0)) return { rows, charts, path: undefined };
   const path = pairsStatsPath(o.dataDir, utcDate(Number.isFinite(lastTs) ? lastTs : o.to - 1));
   await mkdir(dirname(path), { recursive: true });
   const df = pl.DataFrame({
@@ -186,7 +191,7 @@ export async function minePairs(o: PairsMineOptions): Promise<PairsMineResult | 
   const tmp = `${path}.tmp-${process.pid}`;
   df.writeParquet(tmp);
   renameSync(tmp, path);
-  return { rows, path };
+  return { rows, charts, path };
 }
 
 const signed = (x: number | null, d = 3) => (x === null ? "-" : `${x >= 0 ? "+" : ""}${x.toFixed(d)}`);

@@ -131,5 +131,20 @@ describe("minePairs on files", () => {
     expect(cli.stdout).toContain(
       "pa:m1 = pb:T1 (flipped): 6 snapshot pairs, mid diff mean +0.026 median +0.010, crossable 60.0%",
     );
+  }, 60_000);
+});
+
+describe("pairChart", () => {
+  test("mean mid per one-minute bucket from the first snapshot; empty buckets are null", async () => {
+    const { pairChart } = await import("../../src/pairs/metrics.ts");
+    const a = series([0, 30_000, 150_000], [0.4, 0.5, 0.6], [0.42, 0.52, 0.62]);
+    const b = series([10_000], [0.3], [0.5]);
+    const c = pairChart(a, b, 0, 600_000);
+    expect(c.bucketMs).toBe(60_000);
+    expect(c.t).toEqual([0, 60_000, 120_000]);
+    expect(c.a[0]!).toBeCloseTo(0.46, 9);
+    expect(c.a[1]).toBeNull();
+    expect(c.a[2]!).toBeCloseTo(0.61, 9);
+    expect(c.b).toEqual([0.4, null, null]);
   });
 });

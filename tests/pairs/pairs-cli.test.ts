@@ -32,7 +32,7 @@ beforeAll(async () => {
   );
   const scan = await runCli(["scan", "--config", config]);
   expect(scan.code).toBe(0);
-});
+}, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("surveillance pairs", () => {
@@ -50,7 +50,7 @@ describe("surveillance pairs", () => {
     expect(cands[0].a_venue).toBe("mock_a");
     expect(Array.isArray(cands[0].reasons)).toBe(true);
     expect(r.stdout).toContain(`   1. ${cands[0].score.toFixed(3)}`);
-  });
+  }, 60_000);
 
   test("--accept/--reject record decisions; rejected and confirmed pairs are not proposed again", async () => {
     const before = lines(join(dir, "data", "mappings", "candidates.jsonl"));
@@ -79,7 +79,7 @@ describe("surveillance pairs", () => {
     expect(keys.has(`${c1.a_market_id}|${c1.b_market_id}`)).toBe(false);
     expect(keys.has(`${c2.a_market_id}|${c2.b_market_id}`)).toBe(false);
     expect(after.length).toBe(before.length - 2);
-  });
+  }, 60_000);
 
   test("bad usage is exit 2 with the reason: one venue, a bad pair, a damaged mapping line", async () => {
     const one = await runCli(["pairs", "--config", config, "--venue", "mock_a"]);
@@ -93,5 +93,5 @@ describe("surveillance pairs", () => {
     const damaged = await runCli(["pairs", "--config", config]);
     expect(damaged.code).toBe(2);
     expect(damaged.stderr).toMatch(/pairs\.jsonl:3: not valid JSON/);
-  });
+  }, 60_000);
 });
