@@ -101,6 +101,16 @@ const PAGE_JS = `
     sec.appendChild(r);
     root.appendChild(sec);
   });
+  if (data.pairs && data.pairs.length > 0) {
+    var ps = el("section", { "class": "pairs" });
+    ps.appendChild(el("h2", {}, "Cross-venue pairs"));
+    ps.appendChild(el("p", { "class": "meta" }, "Confirmed pairs: both mids over time, B oriented to A's outcome. Crossable ignores fees; the two venues' settlement rules may differ (read both rulebooks)."));
+    data.pairs.forEach(function (p) {
+      ps.appendChild(el("p", {}, p.summary));
+      lineChart(ps, "Mid: " + p.label + " (per " + Math.round(p.bucketMs / 60000) + " min, UTC)", p.t, [{ label: p.a_label, values: p.a }, { label: p.b_label, values: p.b }], "price");
+    });
+    root.appendChild(ps);
+  }
   document.body.dataset.charts = String(charts);
   document.body.dataset.rendered = "true";
 })();

@@ -8,6 +8,7 @@ import { readSeries, type NamedSeries } from "./partials-store.ts";
 import { bookKey, SERIES_BUCKET_MS } from "./partials.ts";
 import { readJournal, watchedMinutes } from "./journal.ts";
 import type { MineResult, RankedBook, VenueResult, VenueSeriesSource } from "./miner.ts";
+import type { ReportPair } from "../pairs/mine-pairs.ts";
 
 const HOUR = 3_600_000;
 /** Points per time chart at most (a 30-day range: 1-hour buckets). */
@@ -61,6 +62,8 @@ export interface ReportData {
   from: number;
   to: number;
   venues: VenueReport[];
+  /** Confirmed cross-venue pairs, both mids on one chart each (src/pairs/mine-pairs.ts), when there are any. */
+  pairs?: ReportPair[];
 }
 
 const pick = (b: RankedBook): ReportBook => ({

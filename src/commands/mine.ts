@@ -77,7 +77,9 @@ export default defineCommand({
     if (args.report) {
       const { buildReport } = await import("../analytics/report.ts");
       const { writeReport } = await import("../analytics/report-html.ts");
-      const bytes = await writeReport(args.report, buildReport(cfg.data_dir, result, new RealClock().now()));
+      const data = buildReport(cfg.data_dir, result, new RealClock().now());
+      if (pairs) data.pairs = (await import("../pairs/mine-pairs.ts")).reportPairs(pairs);
+      const bytes = await writeReport(args.report, data);
       log.info(`report: ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
     }
     if (result.skipped.length > 0) {

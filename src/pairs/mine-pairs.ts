@@ -194,6 +194,28 @@ export async function minePairs(o: PairsMineOptions): Promise<PairsMineResult | 
   return { rows, charts, path };
 }
 
+/** One confirmed pair in the HTML report: both mids over time (B oriented to A's outcome) and a one-line summary. */
+export interface ReportPair {
+  label: string;
+  a_label: string;
+  b_label: string;
+  summary: string;
+  t: number[];
+  bucketMs: number;
+  a: (number | null)[];
+  b: (number | null)[];
+}
+
+export function reportPairs(r: PairsMineResult): ReportPair[] {
+  return r.rows.map((p, i) => ({
+    label: `${p.a_venue}:${p.a_market_id} = ${p.b_venue}:${p.b_market_id} (${p.orientation})`,
+    a_label: `${p.a_venue} ${p.a_outcome_id}`,
+    b_label: `${p.b_venue} ${p.b_outcome_id}${p.orientation === "flipped" ? " as 1 − mid" : ""}`,
+    summary: pairLine(p),
+    ...r.charts[i],
+  }));
+}
+
 const signed = (x: number | null, d = 3) => (x === null ? "-" : `${x >= 0 ? "+" : ""}${x.toFixed(d)}`);
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
@@ -203,16 +225,18 @@ export function formatPairs(r: PairsMineResult): string {
     "Paired books (confirmed pairs; mid A − mid B with B oriented to A's first outcome; crossable = one venue's best bid above the other's best ask, fees and rule differences ignored)",
   ];
   for (const p of r.rows) {
-    const ll =
-      p.lead_lag_secs === null
-        ? "lead/lag -"
-        : p.lead_lag_secs === 0
-          ? `lead/lag 0 s (r ${p.lead_lag_corr!.toFixed(2)})`
-          : `${p.lead_lag_secs > 0 ? p.a_venue : p.b_venue} leads by ${Math.abs(p.lead_lag_secs)} s (r ${p.lead_lag_corr!.toFixed(2)})`;
-    lines.push(
-      `  ${p.a_venue}:${p.a_market_id} = ${p.b_venue}:${p.b_market_id} (${p.orientation}): ${p.matched} snapshot pairs, mid diff mean ${signed(p.mean_mid_diff)} median ${signed(p.median_mid_diff)}, crossable ${pct(p.crossable_share)}, ${ll}`,
-    );
+    lines.push(`  ${pairLine(p)}`);
   }
   if (r.path) lines.push(`  -> ${r.path}`);
   return lines.join("\n");
+}
+
+function pairLine(p: PairRow): string {
+  const ll =
+    p.lead_lag_secs === null
+      ? "lead/lag -"
+      : p.lead_lag_secs === 0
+        ? `lead/lag 0 s (r ${p.lead_lag_corr!.toFixed(2)})`
+        : `${p.lead_lag_secs > 0 ? p.a_venue : p.b_venue} leads by ${Math.abs(p.lead_lag_secs)} s (r ${p.lead_lag_corr!.toFixed(2)})`;
+  return `${p.a_venue}:${p.a_market_id} = ${p.b_venue}:${p.b_market_id} (${p.orientation}): ${p.matched} snapshot pairs, mid diff mean ${signed(p.mean_mid_diff)} median ${signed(p.median_mid_diff)}, crossable ${pct(p.crossable_share)}, ${ll}`;
 }

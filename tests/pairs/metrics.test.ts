@@ -148,3 +148,70 @@ describe("pairChart", () => {
     expect(c.b).toEqual([0.4, null, null]);
   });
 });
+
+describe("mine --report with confirmed pairs", () => {
+  const { dir, cleanup } = tempDir("pairs-report-");
+  afterAll(cleanup);
+  const chromium = Bun.which("chromium") ?? Bun.which("chromium-browser");
+
+  test("the report has one chart of both mids per confirmed pair (rendered when Chromium is there)", async () => {
+    const mk = (venue: string, market: string, outcome: string, mids: number[]): SnapshotRow[] =>
+      mids.map((m, i) => ({
+        ts_recv: T0 + i * 2000,
+        venue,
+        market_id: market,
+        outcome_id: outcome,
+        seq: i + 1,
+        best_bid_px: m - 0.01,
+        best_bid_sz: 10,
+        best_ask_px: m + 0.01,
+        best_ask_sz: 10,
+        mid: m,
+        spread: 0.02,
+        bid_px: [m - 0.01],
+        bid_sz: [10],
+        ask_px: [m + 0.01],
+        ask_sz: [10],
+        status: "ok",
+        err: null,
+        source_ts: null,
+        bid_depth3: 10,
+        ask_depth3: 10,
+      }));
+    const mids = Array.from({ length: 200 }, (_, i) => 0.4 + (i > 100 ? 0.1 : 0));
+    await writeRowsWithWriter(dir, [...mk("pa", "m1", "m1-yes", mids), ...mk("pb", "T1", "yes", mids)]);
+    mkdirSync(join(dir, "mappings"), { recursive: true });
+    writeFileSync(
+      join(dir, "mappings", "pairs.jsonl"),
+      `${JSON.stringify({ a_venue: "pa", a_market_id: "m1", b_venue: "pb", b_market_id: "T1", status: "confirmed" })}\n`,
+    );
+    const file = join(dir, "report.html");
+    const r = await runCli(["mine", "--data-dir", dir, "--from", "2026-01-01", "--report", file]);
+    expect(r.code).toBe(0);
+    const html = await Bun.file(file).text();
+    expect(html).toContain('"pairs":[{"label":"pa:m1 = pb:T1 (same)"');
+    if (!chromium) return console.warn("chromium not found: the report's pair chart is not rendered here");
+    const profile = join(dir, "chromium-profile");
+    const p = Bun.spawn(
+      [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        `--user-data-dir=${profile}`,
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        `file://${file}`,
+      ],
+      { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+    );
+    const [dom] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const body = /<body([^>]*)>/.exec(dom)![1];
+    expect(body).toContain('data-rendered="true"');
+    expect(body).not.toContain("data-errors");
+    expect(body).toContain('data-charts="11"'); // 5 per venue, 1 per pair
+    expect(dom).toContain("Cross-venue pairs");
+    expect(dom).toContain('data-chart="Mid: pa:m1 = pb:T1 (same)');
+  }, 120_000);
+});
