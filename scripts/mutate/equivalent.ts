@@ -10,4 +10,11 @@ export interface EquivalentMutant {
   reason: string;
 }
 
-export const EQUIVALENT: EquivalentMutant[] = [];
+export const EQUIVALENT: EquivalentMutant[] = [
+  {
+    file: "src/venue/backoff.ts",
+    before: "if (!max || max <= 0) return delay;",
+    after: "if (!max || max < 0) return delay;",
+    reason: "max = 0 is already caught by !max; the two differ for no value",
+  },
+];

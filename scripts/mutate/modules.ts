@@ -20,7 +20,12 @@ export const MODULES: Record<string, MutateModule> = {
   },
   socket: {
     src: ["src/venue/_socket.ts"],
-    tests: ["tests/venues/socket.test.ts", "tests/venues/kalshi-reconnect.test.ts"],
+    tests: [
+      "tests/venues/socket.test.ts",
+      "tests/venues/kalshi-reconnect.test.ts",
+      "tests/venues/kalshi-adapter.test.ts",
+      "tests/venues/polymarket-adapter.test.ts",
+    ],
   },
   book: {
     src: ["src/collector/book.ts"],
@@ -28,15 +33,20 @@ export const MODULES: Record<string, MutateModule> = {
   },
   subscriptions: {
     src: ["src/collector/subscriptions.ts"],
-    tests: ["tests/collector/subscriptions.test.ts", "tests/collector/collector.test.ts"],
+    tests: [
+      "tests/collector/subscriptions.test.ts",
+      "tests/collector/collector.test.ts",
+      "tests/collector/reload.test.ts",
+      "tests/venues/kalshi-refusal-faults.test.ts",
+    ],
   },
   snapshotter: {
     src: ["src/collector/snapshotter.ts"],
-    tests: ["tests/collector/snapshotter.test.ts", "tests/collector/collector.test.ts"],
+    tests: ["tests/collector/snapshotter.test.ts", "tests/collector/collector.test.ts", "tests/collector/e2e.test.ts"],
   },
   scheduler: {
     src: ["src/scheduler/scheduler.ts"],
-    tests: ["tests/scheduler/scheduler.test.ts", "tests/scheduler/scoring.test.ts"],
+    tests: ["tests/scheduler", "tests/analytics/feedback.test.ts"],
   },
   inputs: {
     src: ["src/collector/inputs.ts"],
