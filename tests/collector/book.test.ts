@@ -27,6 +27,27 @@ describe("BookSide", () => {
     expect(levels(asks).map((l) => l[0])).toEqual([0.4, 0.5, 0.6, 0.7]);
   });
 
+  test("a level set to size 1 (or a fraction) is kept; only ≤ 0 removes it", () => {
+    const bids = new BookSide(true);
+    bids.set(0.5, 10);
+    bids.set(0.5, 1);
+    bids.set(0.4, 1);
+    bids.set(0.3, 0.25);
+    expect(levels(bids)).toEqual([
+      [0.5, 1],
+      [0.4, 1],
+      [0.3, 0.25],
+    ]);
+    bids.add(0.5, -0.5);
+    bids.add(0.2, 1);
+    expect(levels(bids)).toEqual([
+      [0.5, 0.5],
+      [0.4, 1],
+      [0.3, 0.25],
+      [0.2, 1],
+    ]);
+  });
+
   test("grows past its initial capacity and keeps every level", () => {
     const s = new BookSide(false, 2);
     const prices = Array.from({ length: 100 }, (_, i) => ((i * 37) % 100) / 100);

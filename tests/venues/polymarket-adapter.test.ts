@@ -258,6 +258,21 @@ describe("polymarket feed against the loopback market channel", () => {
     expect(gaps.slice(2).filter((g) => g !== 2)).toEqual([]);
   });
 
+  test("a market already held is not subscribed again, one without outcome ids never; one with a single id is", async () => {
+    const { clock, server, cfg } = setup();
+    const { adapter, events } = await start(clock, cfg);
+    adapter.subscribe([ref(1)]);
+    await until(clock, () => books(events).length >= 2, "the books of market 1");
+    adapter.subscribe([ref(1), { market_id: conditionId(3), outcome_ids: [] }]);
+    // a market with a single outcome id is subscribed like any other
+    adapter.subscribe([{ market_id: conditionId(4), outcome_ids: [tokenIds(4)[0]] }]);
+    adapter.subscribe([ref(2)]); // its books prove the commands before it were handled
+    await until(clock, () => books(events).length >= 5, "the books of markets 4 and 2");
+    const assets = server.received.flatMap((r) => (r.msg as { assets_ids?: string[] }).assets_ids ?? []);
+    expect(assets.sort()).toEqual([...tokenIds(1), tokenIds(4)[0], ...tokenIds(2)].sort());
+    expect(server.upgradeAttempts.length).toBe(1);
+  });
+
   test("after a few 429s the connection opens and subscribes", async () => {
     const { clock, server, cfg } = setup({ ws429First: 3 });
     const { adapter, events } = await start(clock, cfg);
