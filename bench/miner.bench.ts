@@ -2,14 +2,17 @@
  * Miner benchmark: one simulated day (two venues × 400 books: HOT 80 @ 2 s, WARM 320 @ 10 s, ~20 levels a side,
  * top_k 50 → ≈ 12.4 M rows) written by the real SnapshotWriter, then the miner (nodejs-polars, derived scalar
  * columns), the miner forced onto the list columns, and DuckDB (threads=2, list columns) computing the same three
- * rankings from the same files, each in its own child process so wall time and peak RSS are its own.
+ * rankings from the same files, each in its own child process so wall time and peak RSS are its own. Then mining
+ * scale: "new-day" mines the day as a new one (partials and series written), and a 30-day tree (the day's files
+ * hard-linked under 29 more dates, its partials copied with shifted times) is merged from partials only, followed
+ * by the HTML report of the 30 days (build time and size).
  *
  *   bun bench/miner.bench.ts [--scale 0.25] [--regen] [--skip-lists]
  *
  * --scale is the fraction of the day generated (default 1). The dataset is cached in $TMPDIR/surveillance-bench and
  * regenerated when the writer's encoding sources change.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -173,12 +176,16 @@ interface ChildResult {
   ms: number;
   rssMb: number;
   top: Record<string, string[]>;
+  mergeMs?: number;
+  reportMs?: number;
+  reportBytes?: number;
 }
 
 /** Child process body: one engine, three rankings, prints one JSON line. */
 async function child(engine: string, dir: string, to: number): Promise<void> {
   const t0 = performance.now();
   const top: Record<string, string[]> = {};
+  const extra: Record<string, number> = {};
   if (engine === "duckdb") {
     const { duckdbBooks } = await import("../tests/helpers/duckdb-rankings.ts");
     const { topByActivity, topByDepth, topBySpread } = await import("../src/analytics/score.ts");
@@ -190,6 +197,29 @@ async function child(engine: string, dir: string, to: number): Promise<void> {
       top[`${venue}.spread`] = topBySpread(books, 10).map(id);
       top[`${venue}.activity`] = topByActivity(books, 10).map(id);
     }
+  } else if (engine === "new-day" || engine === "merge30") {
+    // new-day: a day never mined, its partials and series written; merge30: 30 mined days merged, then the report.
+    const { mine } = await import("../src/analytics/miner.ts");
+    if (engine === "new-day") rmSync(join(dir, "stats"), { recursive: true, force: true });
+    const days = engine === "merge30" ? 30 : 1;
+    const r = await mine({ dataDir: dir, from: START, to: START + days * DAY, top: 10 });
+    if (engine === "merge30" && r.totals.filesRead > 0) throw new Error(`merge30 read ${r.totals.filesRead} files`);
+    for (const v of r.venues) {
+      const id = (b: { market_id: string; outcome_id: string }) => `${b.market_id}/${b.outcome_id}`;
+      top[`${v.venue}.depth`] = v.top.depth.map(id);
+      top[`${v.venue}.spread`] = v.top.spread.map(id);
+      top[`${v.venue}.activity`] = v.top.activity.map(id);
+    }
+    if (engine === "merge30") {
+      const mergeMs = performance.now() - t0;
+      const { buildReport } = await import("../src/analytics/report.ts");
+      const { writeReport } = await import("../src/analytics/report-html.ts");
+      const r0 = performance.now();
+      const bytes = await writeReport(join(dir, "report.html"), buildReport(dir, r, START + days * DAY));
+      extra.reportMs = performance.now() - r0;
+      extra.reportBytes = bytes;
+      extra.mergeMs = mergeMs;
+    }
   } else {
     const { mine } = await import("../src/analytics/miner.ts");
     const r = await mine({
@@ -198,6 +228,7 @@ async function child(engine: string, dir: string, to: number): Promise<void> {
       to,
       top: 10,
       writeStats: false,
+      partials: false, // one pass over the snapshots, as before partials (a stored day would answer instantly)
       ignoreDerived: engine === "polars-lists",
     });
     for (const v of r.venues) {
@@ -211,7 +242,54 @@ async function child(engine: string, dir: string, to: number): Promise<void> {
   // Peak resident set of this process (VmHWM), native allocations (Polars, DuckDB) included.
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
   const rssMb = hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
-  console.log(JSON.stringify({ engine, ms, rssMb, top } satisfies ChildResult));
+  console.log(JSON.stringify({ engine, ms, rssMb, top, ...extra } satisfies ChildResult));
+}
+
+/** Builds the 30-day tree from the mined day (see main); reused while the day's partials are unchanged. */
+function thirtyDays(dir: string, dir30: string): void {
+  const { gunzipSync, gzipSync } = Bun;
+  const day0 = "2026-01-01";
+  const stamp = readFileSync(join(dir, "stats", `venue=${VENUES[0]}`, `date=${day0}`, "partials.json"), "utf8").length;
+  const ready = join(dir30, "READY");
+  if (existsSync(ready) && readFileSync(ready, "utf8") === String(stamp)) return;
+  rmSync(dir30, { recursive: true, force: true });
+  for (const venue of VENUES) {
+    const p = JSON.parse(readFileSync(join(dir, "stats", `venue=${venue}`, `date=${day0}`, "partials.json"), "utf8"));
+    const series = JSON.parse(
+      new TextDecoder().decode(
+        gunzipSync(readFileSync(join(dir, "stats", `venue=${venue}`, `date=${day0}`, "series.json.gz"))),
+      ),
+    );
+    for (let k = 0; k < 30; k++) {
+      const date = new Date(START + k * DAY).toISOString().slice(0, 10);
+      const shift = k * DAY;
+      for (const f of p.files as { path: string }[]) {
+        const to = join(dir30, f.path.replace(`date=${day0}`, `date=${date}`));
+        mkdirSync(join(to, ".."), { recursive: true });
+        linkSync(join(dir, f.path), to);
+      }
+      const out = join(dir30, "stats", `venue=${venue}`, `date=${date}`);
+      mkdirSync(out, { recursive: true });
+      const files = (p.files as { path: string; bytes: number }[]).map((f) => ({
+        path: f.path.replace(`date=${day0}`, `date=${date}`),
+        bytes: f.bytes,
+        rows: null,
+      }));
+      const books = (p.books as Record<string, number>[]).map((b) => ({
+        ...b,
+        firstTs: b.firstTs + shift,
+        lastTs: b.lastTs + shift,
+        lastMinute: b.lastMinute + shift / 60_000,
+      }));
+      writeFileSync(join(out, "partials.json"), JSON.stringify({ ...p, date, files, books }));
+      const sb = (series.books as { bucket: number[] }[]).map((b) => ({
+        ...b,
+        bucket: b.bucket.map((x) => x + shift / 300_000),
+      }));
+      writeFileSync(join(out, "series.json.gz"), gzipSync(Buffer.from(JSON.stringify({ ...series, date, books: sb }))));
+    }
+  }
+  writeFileSync(ready, String(stamp));
 }
 
 async function main(): Promise<void> {
@@ -234,19 +312,25 @@ async function main(): Promise<void> {
   console.log(
     `dataset: ${dir}\n  scale ${scale} of a day, ${rows.toLocaleString()} rows, ${files} files, ${(bytes / 1e6).toFixed(0)} MB Parquet`,
   );
-  const engines = ["polars", "duckdb", ...(process.argv.includes("--skip-lists") ? [] : ["polars-lists"])];
-  const results: ChildResult[] = [];
-  for (const e of engines) {
-    const p = Bun.spawnSync(["bun", import.meta.path, "--child", e, "--dir", dir, "--scale", String(scale)], {
+  const engines = ["polars", "duckdb", "new-day", ...(process.argv.includes("--skip-lists") ? [] : ["polars-lists"])];
+  const run = (e: string, d: string): ChildResult => {
+    const p = Bun.spawnSync(["bun", import.meta.path, "--child", e, "--dir", d, "--scale", String(scale)], {
       stdout: "pipe",
       stderr: "inherit",
     });
     if (p.exitCode !== 0) throw new Error(`${e} child failed (exit ${p.exitCode})`);
     const line = p.stdout.toString().trim().split("\n").pop()!;
-    results.push(JSON.parse(line) as ChildResult);
-  }
+    return JSON.parse(line) as ChildResult;
+  };
+  const results: ChildResult[] = engines.map((e) => run(e, dir));
+  // 30 days: the mined day's files hard-linked under 29 more dates, its partials and series copied with the times
+  // shifted and the file identities of each date, so the merge reads partials as it would after 30 real days.
+  const dir30 = `${dir}-30days`;
+  thirtyDays(dir, dir30);
+  results.push(run("merge30", dir30));
   const duck = results.find((r) => r.engine === "duckdb")!;
   for (const r of results) {
+    if (r.engine === "merge30") continue; // its own line below
     const same = Object.keys(duck.top).filter((k) => JSON.stringify(duck.top[k]) === JSON.stringify(r.top[k])).length;
     console.log(
       `  ${r.engine.padEnd(13)} ${(r.ms / 1000).toFixed(2).padStart(7)} s  ${(rows / (r.ms / 1000) / 1e6).toFixed(2)} M rows/s  ` +
@@ -254,6 +338,11 @@ async function main(): Promise<void> {
         `time vs DuckDB ${(r.ms / duck.ms).toFixed(2)}  rankings equal to DuckDB's: ${same}/${Object.keys(duck.top).length}`,
     );
   }
+  const m = results.find((r) => r.engine === "merge30")!;
+  console.log(
+    `  30-day range from partials (${VENUES.length} venues, ${(rows * 30).toLocaleString()} rows): merge ${(m.mergeMs! / 1000).toFixed(2)} s, ` +
+      `peak RSS ${m.rssMb.toFixed(0)} MB; report ${(m.reportMs! / 1000).toFixed(2)} s, ${(m.reportBytes! / 1e6).toFixed(2)} MB`,
+  );
 }
 
 await main();

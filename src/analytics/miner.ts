@@ -12,7 +12,7 @@
  * the hours of a day the range cuts (`--from D1T05`) are read from the snapshots and not stored. The days' sums
  * merge in time order (partials.ts), so the result is that of one pass over the whole range.
  */
-import pl from "nodejs-polars";
+import type { DataFrame, LazyDataFrame } from "nodejs-polars";
 import { UserError } from "../errors.ts";
 import { DATASET_DIR, utcDate } from "../timebucket.ts";
 import { join } from "node:path";
@@ -96,8 +96,17 @@ const DEFAULT_CHUNK_HOURS = 3;
 const TOB = ["best_bid_px", "best_bid_sz", "best_ask_px", "best_ask_sz"] as const;
 const SCALAR_COLUMNS = ["ts_recv", "market_id", "outcome_id", "seq", ...TOB, "mid", "spread", "status"];
 
+/**
+ * nodejs-polars, loaded on the first snapshot read: a range answered from day partials never loads it (about a
+ * second of start-up).
+ */
+let pl: typeof import("nodejs-polars").default;
+async function polars(): Promise<void> {
+  pl ??= (await import("nodejs-polars")).default;
+}
+
 /** The lazy scan of one file with the columns the pass needs, depth from the derived columns when present. */
-function scanFile(path: string, hasDepth3: boolean): pl.LazyDataFrame {
+function scanFile(path: string, hasDepth3: boolean): LazyDataFrame {
   const lf = pl.scanParquet(path, { hivePartitioning: false });
   if (hasDepth3) return lf.select(...SCALAR_COLUMNS, "bid_depth3", "ask_depth3");
   return lf.select(
@@ -112,7 +121,7 @@ export type ChunkFile = { path: string; hasDepth3: boolean };
 /** How the miner reads snapshot files: a footer check, then a chunk of files into flat columns (tests count reads). */
 export interface SnapshotReader {
   check(path: string): FileCheck;
-  load(files: ChunkFile[], from: number, to: number): Promise<pl.DataFrame>;
+  load(files: ChunkFile[], from: number, to: number): Promise<DataFrame>;
 }
 
 /**
@@ -120,7 +129,8 @@ export interface SnapshotReader {
  * categorical codes) into flat numeric columns, on its own threads (the promise), so the next chunk loads while
  * this one is added up.
  */
-function loadChunk(files: ChunkFile[], from: number, to: number): Promise<pl.DataFrame> {
+async function loadChunk(files: ChunkFile[], from: number, to: number): Promise<DataFrame> {
+  await polars();
   const scans = files.map((f) => scanFile(f.path, f.hasDepth3));
   const lf = scans.length === 1 ? scans[0] : pl.concat(scans, { how: "vertical" });
   return lf
@@ -154,7 +164,7 @@ function loadChunk(files: ChunkFile[], from: number, to: number): Promise<pl.Dat
  * 1.55 M-row chunk: the same per-book consecutive-pair logic as Polars group-context expressions (diff/shift/when
  * per group) took 2.8 s and a multi-column sort with the string ids 5-16 s; this pass takes a few hundred ms.
  */
-function addChunk(loaded: pl.DataFrame, maxGapMs: number, accs: Map<string, BookAcc>, withSeries: boolean): void {
+function addChunk(loaded: DataFrame, maxGapMs: number, accs: Map<string, BookAcc>, withSeries: boolean): void {
   let df = loaded;
   if (df.height === 0) return;
   const ids = df
@@ -353,7 +363,7 @@ async function loadChunkSafely(
   from: number,
   to: number,
   skip: (file: string, reason: string) => void,
-): Promise<pl.DataFrame | undefined> {
+): Promise<DataFrame | undefined> {
   try {
     return await reader.load(files, from, to);
   } catch (e) {
@@ -629,6 +639,7 @@ async function mineSegment(
   progress: (files: number, rows: number) => void,
 ): Promise<Map<string, BookAcc>> {
   const accs = new Map<string, BookAcc>();
+  await polars(); // addChunk uses it too, whatever the reader
   const chunks = chunkByHours(seg.files, opts.chunkHours ?? DEFAULT_CHUNK_HOURS);
   const load = (chunk: DatasetFile[]) => {
     const readable: ChunkFile[] = [];
