@@ -11,7 +11,7 @@ import { SimClock } from "../src/clock.ts";
 import { parseConfig } from "../src/config.ts";
 import { Metrics } from "../src/metrics.ts";
 import type { SnapshotInput, SnapshotSink } from "../src/schema.ts";
-import { ColumnBuffer } from "../src/storage/_columns.ts";
+import { ColumnBuffer } from "../src/storage/column-buffer.ts";
 import { MockVenue } from "../src/venue/mock.ts";
 import type { EventSink, VenueEvent } from "../src/venue/types.ts";
 

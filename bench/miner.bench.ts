@@ -97,7 +97,7 @@ function step(b: SimBook, rand: () => number): void {
 }
 
 async function generate(dir: string, scale: number): Promise<void> {
-  const { SnapshotWriter } = await import("../src/storage/parquet-writer.ts");
+  const { SnapshotWriter } = await import("../src/storage/writer.ts");
   const { WRITER_DEFAULTS } = await import("../src/config.ts");
   const { SimClock } = await import("../src/clock.ts");
   rmSync(dir, { recursive: true, force: true });
@@ -148,8 +148,8 @@ async function generate(dir: string, scale: number): Promise<void> {
 
 /** A hash of the writer's encoding sources: a cached dataset written by other code is regenerated. */
 function writerVersion(): string {
-  const src = ["parquet-encode.ts", "staging.ts", "_columns.ts", "compact.ts"].map((f) =>
-    readFileSync(join(import.meta.dir, "../src/storage", f), "utf8"),
+  const src = ["parquet/encode.ts", "storage/staging.ts", "storage/column-buffer.ts", "storage/compact.ts"].map((f) =>
+    readFileSync(join(import.meta.dir, "../src", f), "utf8"),
   );
   return Bun.hash(src.join("\n")).toString(16);
 }

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { SimClock } from "../src/clock.ts";
 import { WRITER_DEFAULTS } from "../src/config.ts";
 import { readManifest } from "../src/storage/manifest.ts";
-import { SnapshotWriter } from "../src/storage/parquet-writer.ts";
-import { dayStatus } from "../src/storage/status.ts";
-import { verifyDataset } from "../src/storage/verify.ts";
+import { SnapshotWriter } from "../src/storage/writer.ts";
+import { dayStatus } from "../src/ops/status.ts";
+import { verifyDataset } from "../src/ops/verify.ts";
 import { BookGen } from "../tests/helpers/books.ts";
 
 const ROWS = Number(process.env.ROWS ?? 259_200); // one hour of one venue at the default settings

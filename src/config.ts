@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { UserError } from "./errors.ts";
 import { registerSecret } from "./log.ts";
 import { PAIRS_DEFAULTS, type PairsSettings, pairsEntries } from "./pairs/config.ts";
-import { resolveMockTwins } from "./venue/mock-twins.ts";
+import { resolveMockTwins } from "./venue/mock/config.ts";
 import {
   SELECTION_DEFAULTS,
   type SelectionSettings,

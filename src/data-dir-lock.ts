@@ -5,15 +5,8 @@
  */
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { UserError } from "./errors.ts";
-
-/** The lock's name under the data dir (readers — status, verify, mine — never look at it). */
-export const LOCK_FILE = "_writer.lock";
-
-export function lockPath(dataDir: string): string {
-  return join(dataDir, LOCK_FILE);
-}
+import { lockPath } from "./layout.ts";
 
 export interface LockInfo {
   pid: number;

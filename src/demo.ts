@@ -10,7 +10,7 @@ import { UserError } from "./errors.ts";
 import { logger } from "./log.ts";
 import { computeTargets } from "./scheduler/scheduler.ts";
 import { readLatestUniverse, scanAll } from "./scanner/scanner.ts";
-import { readLatestStats } from "./storage/stats-cache.ts";
+import { readLatestStats } from "./scheduler/stats-reader.ts";
 import { bucketStart, utcDate } from "./timebucket.ts";
 
 export interface DemoOptions {

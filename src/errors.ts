@@ -1,4 +1,4 @@
-/** The one error type for what the user can fix; carries the exit code (SPEC: 2 usage/config, 1 runtime) and advice. */
+/** The one error type for what the user can fix; carries the exit code (2 usage/config, 1 runtime) and advice. */
 export class UserError extends Error {
   override readonly name = "UserError";
   constructor(

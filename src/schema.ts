@@ -1,4 +1,4 @@
-/** The canonical snapshot row (SPEC.md "Snapshot row schema"), its exact Arrow schema, and the normalization rules. */
+/** The canonical snapshot row (docs/storage-format.md "The snapshot row"), its exact Arrow schema, and the normalization rules. */
 import { Field, Float64, Int64, List, Schema, Utf8 } from "apache-arrow";
 
 export type SnapshotStatus = "ok" | "stale" | "partial" | "empty";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { type Clock, SimClock, type Timer } from "../../src/clock.ts";
 import { readManifest } from "../../src/storage/manifest.ts";
-import { DATASET_DIR } from "../../src/timebucket.ts";
+import { DATASET_DIR } from "../../src/layout.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset, DATASET_GLOB, FinalFileWatch } from "./dataset-check.ts";
 import { buildRig } from "./rig.ts";

@@ -3,8 +3,8 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { checkManifest } from "../../src/storage/manifest.ts";
-import { parquetFileInfo } from "../../src/storage/read.ts";
-import { DATASET_DIR } from "../../src/timebucket.ts";
+import { parquetFileInfo } from "../../src/parquet/read.ts";
+import { DATASET_DIR } from "../../src/layout.ts";
 
 export interface DatasetCheck {
   files: number;

@@ -14,7 +14,8 @@ import { KalshiFeed } from "../../src/venue/kalshi/feed.ts";
 import { mapMockMessage } from "../../src/venue/mock-mapper.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
 import { mapFrame } from "../../src/venue/polymarket/mapper.ts";
-import type { AdapterContext, EventSink, MarketRef, VenueAdapter } from "../../src/venue/types.ts";
+import type { AdapterContext, EventSink, VenueAdapter } from "../../src/venue/types.ts";
+import type { MarketRef } from "../../src/market.ts";
 import { quietLog } from "./rig.ts";
 
 export type FuzzVenue = "mock" | "polymarket" | "kalshi";

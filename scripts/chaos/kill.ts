@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RealClock } from "../../src/clock.ts";
-import { parquetFileInfo } from "../../src/storage/read.ts";
-import { DATASET_DIR } from "../../src/timebucket.ts";
+import { parquetFileInfo } from "../../src/parquet/read.ts";
+import { DATASET_DIR } from "../../src/layout.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
 import type { ChildParams } from "./child.ts";
-import { startKalshiServer } from "../../tests/venues/kalshi-server.ts";
-import { conditionId, PolymarketServer, tokenIds } from "../../tests/venues/polymarket-server.ts";
+import { startKalshiServer } from "../../tests/helpers/kalshi-server.ts";
+import { conditionId, PolymarketServer, tokenIds } from "../../tests/helpers/polymarket-server.ts";
 import { checkDataset, FinalFileWatch } from "./dataset-check.ts";
 
 export interface KillOptions {

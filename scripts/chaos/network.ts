@@ -15,9 +15,10 @@ import type { SnapshotInput } from "../../src/schema.ts";
 import { RATE_WINDOW_MS } from "../../src/venue/backoff.ts";
 import { createAdapter } from "../../src/venue/index.ts";
 import { MockVenue, mulberry32 } from "../../src/venue/mock.ts";
-import type { MarketRef, VenueAdapter } from "../../src/venue/types.ts";
-import { startKalshiServer } from "../../tests/venues/kalshi-server.ts";
-import { conditionId, PolymarketServer, tokenIds } from "../../tests/venues/polymarket-server.ts";
+import type { VenueAdapter } from "../../src/venue/types.ts";
+import type { MarketRef } from "../../src/market.ts";
+import { startKalshiServer } from "../../tests/helpers/kalshi-server.ts";
+import { conditionId, PolymarketServer, tokenIds } from "../../tests/helpers/polymarket-server.ts";
 import { quietLog } from "./rig.ts";
 
 export interface NetworkResult {

@@ -7,10 +7,11 @@ import { Collector, VenueCollector } from "../../src/collector/collector.ts";
 import { parseConfig, type WriterSettings } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import type { StorageFs } from "../../src/storage/fs.ts";
-import { SnapshotWriter } from "../../src/storage/parquet-writer.ts";
+import { SnapshotWriter } from "../../src/storage/writer.ts";
 import { MockVenue } from "../../src/venue/mock.ts";
 import { createAdapter } from "../../src/venue/index.ts";
-import type { MarketRef, VenueAdapter } from "../../src/venue/types.ts";
+import type { VenueAdapter } from "../../src/venue/types.ts";
+import type { MarketRef } from "../../src/market.ts";
 
 export interface RigOptions {
   dataDir: string;

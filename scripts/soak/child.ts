@@ -11,7 +11,7 @@ import { parseConfig } from "../../src/config.ts";
 import { setupLogging } from "../../src/log.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
-import { SnapshotWriter } from "../../src/storage/parquet-writer.ts";
+import { SnapshotWriter } from "../../src/storage/writer.ts";
 
 export interface SoakChildParams {
   /** The config document (TOML shape) the child parses. */

@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DATASET_DIR } from "../../src/timebucket.ts";
+import { DATASET_DIR } from "../../src/layout.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
-import { type KalshiServer, startKalshiServer } from "../../tests/venues/kalshi-server.ts";
-import { conditionId, PolymarketServer, tokenIds } from "../../tests/venues/polymarket-server.ts";
+import { type KalshiServer, startKalshiServer } from "../../tests/helpers/kalshi-server.ts";
+import { conditionId, PolymarketServer, tokenIds } from "../../tests/helpers/polymarket-server.ts";
 import type { ChildParams } from "../chaos/child.ts";
 
 const TOP_K = 10;

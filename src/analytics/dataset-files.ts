@@ -1,11 +1,10 @@
 /** The dataset's venues, and a cheap footer check that tells a truncated/corrupt file and whether it carries the derived depth columns. */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
-import { join } from "node:path";
-import { DATASET_DIR } from "../timebucket.ts";
+import { datasetRoot } from "../layout.ts";
 
 /** Venues that have a dataset directory, sorted. */
 export function datasetVenues(dataDir: string): string[] {
-  const root = join(dataDir, DATASET_DIR);
+  const root = datasetRoot(dataDir);
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && d.name.startsWith("venue="))

@@ -1,6 +1,7 @@
 /** Minutes each book was actually subscribed, from the collector's subscription journal (data/subscriptions/…/events.jsonl). */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { JOURNAL_FILE, journalVenueDir } from "../layout.ts";
 import { utcDate } from "../timebucket.ts";
 
 export interface SubscriptionEvent {
@@ -27,7 +28,6 @@ const isMarker = (e: JournalEvent): e is RunMarker => e.action === "start" || e.
 const isSubscription = (e: { market_id?: unknown; action?: unknown }): boolean =>
   typeof e.market_id === "string" && (e.action === "subscribe" || e.action === "unsubscribe");
 
-export const SUBSCRIPTIONS_DIR = "subscriptions";
 const ALL_OUTCOMES = "*";
 
 export function journalKey(marketId: string, outcomeId: string | null | undefined): string {
@@ -36,7 +36,7 @@ export function journalKey(marketId: string, outcomeId: string | null | undefine
 
 /** Journal events of `venue` from the day files covering [from, to), in time order; undefined when there is no journal. */
 export function readJournal(dataDir: string, venue: string, from: number, to: number): JournalEvent[] | undefined {
-  const dir = join(dataDir, SUBSCRIPTIONS_DIR, `venue=${venue}`);
+  const dir = journalVenueDir(dataDir, venue);
   if (!existsSync(dir)) return undefined;
   const first = utcDate(from);
   const last = utcDate(to - 1);
@@ -45,7 +45,7 @@ export function readJournal(dataDir: string, venue: string, from: number, to: nu
   for (const name of readdirSync(dir).sort()) {
     const m = /^date=(\d{4}-\d{2}-\d{2})$/.exec(name);
     if (!m || m[1] < first || m[1] > last) continue;
-    const file = join(dir, name, "events.jsonl");
+    const file = join(dir, name, JOURNAL_FILE);
     if (!existsSync(file)) continue;
     found = true;
     for (const line of readFileSync(file, "utf8").split("\n")) {

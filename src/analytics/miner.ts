@@ -14,18 +14,17 @@
  */
 import type { DataFrame, LazyDataFrame } from "nodejs-polars";
 import { UserError } from "../errors.ts";
-import { DATASET_DIR, utcDate } from "../timebucket.ts";
-import { join } from "node:path";
+import { utcDate } from "../timebucket.ts";
 import { existsSync } from "node:fs";
 import { checkParquetFile, datasetVenues, type FileCheck } from "./dataset-files.ts";
 import { readManifest } from "../storage/manifest.ts";
 import { type BookAcc, bookKey, changedBetween, mergeBooks, newAcc, SERIES_BUCKET_MS } from "./partials.ts";
 import { dayIdentity, type FileIdentity, type NamedSeries, readPartials, writePartials } from "./partials-store.ts";
-import { listDatasetFiles, type DatasetFile } from "../storage/parquet-read.ts";
+import { listDatasetFiles, type DatasetFile, datasetRoot, datasetVenueDir } from "../layout.ts";
 import { minutesFor, readJournal, watchedMinutes } from "./journal.ts";
 import { scoreBooks, topByActivity, topByDepth, topBySpread, type BookMetrics } from "./score.ts";
 import { findLatestUniverse } from "../scanner/scanner.ts";
-import { writeStats } from "../storage/stats-cache.ts";
+import { writeStats } from "./stats-writer.ts";
 
 export interface MineOptions {
   dataDir: string;
@@ -448,7 +447,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
   const reader = opts.reader ?? polarsReader;
   const usePartials = opts.partials !== false;
   const withSeries = opts.writeStats !== false;
-  const root = join(opts.dataDir, DATASET_DIR);
+  const root = datasetRoot(opts.dataDir);
   if (opts.to <= opts.from)
     throw new UserError(
       `empty range: --to (${new Date(opts.to).toISOString()}) is not after --from (${new Date(opts.from).toISOString()})`,
@@ -462,7 +461,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     );
   }
   const venues = opts.venues && opts.venues.length > 0 ? opts.venues : datasetVenues(opts.dataDir);
-  const missing = venues.filter((v) => !existsSync(join(root, `venue=${v}`)));
+  const missing = venues.filter((v) => !existsSync(datasetVenueDir(opts.dataDir, v)));
   if (missing.length > 0) {
     throw new UserError(
       `no data for venue ${missing.join(", ")} under ${root}`,

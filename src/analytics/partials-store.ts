@@ -6,8 +6,8 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { DatasetFile } from "../storage/parquet-read.ts";
-import { statsPath } from "../storage/stats-cache.ts";
+import type { DatasetFile } from "../layout.ts";
+import { statsPath } from "../layout.ts";
 import { accFromJson, accToJson, type BookAcc, type BookSeries, bookKey } from "./partials.ts";
 
 /** Bumped when the meaning of a field changes: partials of another version are mined again. */

@@ -103,14 +103,3 @@ export function topByActivity<T extends Rankable>(books: T[], n: number): T[] {
     .sort((a, b) => key(b.activity!) - key(a.activity!) || byId(a, b))
     .slice(0, n);
 }
-
-/** A market's score from its outcomes' scores: the best outcome (a market is subscribed with all its outcomes, so one liquid book is enough to make it worth it). */
-export function marketScores(rows: Iterable<{ market_id: string; score: number }>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const r of rows) {
-    if (!Number.isFinite(r.score)) continue;
-    const prev = out.get(r.market_id);
-    if (prev === undefined || r.score > prev) out.set(r.market_id, r.score);
-  }
-  return out;
-}

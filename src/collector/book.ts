@@ -117,7 +117,7 @@ export class BookState {
   readonly bids = new BookSide(true);
   readonly asks = new BookSide(false);
   /**
-   * The seq we emit: strictly increasing per applied message within a collect run (SPEC: monotonic per
+   * The seq we emit: strictly increasing per applied message within a collect run (docs/storage-format.md: monotonic per
    * book). It is the venue's seq plus `seqOffset` when the venue gives one, else the previous value + 1.
    */
   seq = 0;

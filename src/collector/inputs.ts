@@ -5,15 +5,24 @@
  */
 import type { ConsolaInstance } from "consola";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { relative } from "node:path";
 import type { Clock, Timer } from "../clock.ts";
 import { UserError } from "../errors.ts";
 import { logger, RateLimitedLog } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { METADATA_DIR, parseUniverseYielding, UNIVERSE_FILE, universePath } from "../scanner/scanner.ts";
-import { readStatsScores, STATS_DIR } from "../storage/stats-cache.ts";
-import { datesUpTo, utcDate } from "../timebucket.ts";
-import type { MarketInfo } from "../venue/types.ts";
+import { parseUniverseYielding } from "../scanner/scanner.ts";
+import { readStatsScores } from "../scheduler/stats-reader.ts";
+import { utcDate } from "../timebucket.ts";
+import {
+  datedPath,
+  datesUpTo,
+  STATS_FILE,
+  statsVenueDir,
+  UNIVERSE_FILE,
+  universePath,
+  universeVenueDir,
+} from "../layout.ts";
+import type { MarketInfo } from "../market.ts";
 
 /** Metric names, labelled with `venue` (and `input`: universe | stats). */
 export const INPUT_METRICS = {
@@ -45,7 +54,7 @@ export async function latestDatedFile(root: string, name: string, today: string)
     throw e;
   }
   for (const date of datesUpTo(names, today)) {
-    const path = join(root, `date=${date}`, name);
+    const path = datedPath(root, date, name);
     try {
       const s = await stat(path);
       return { date, path, mtimeMs: s.mtimeMs, size: s.size };
@@ -106,7 +115,9 @@ export class ScheduleInputs {
 
   /** `<data>/metadata/venue=V` or `<data>/stats/venue=V`. */
   private root(input: Input): string {
-    return join(this.o.dataDir, input === "universe" ? METADATA_DIR : STATS_DIR, `venue=${this.o.venue}`);
+    return input === "universe"
+      ? universeVenueDir(this.o.dataDir, this.o.venue)
+      : statsVenueDir(this.o.dataDir, this.o.venue);
   }
 
   /**
@@ -191,7 +202,7 @@ export class ScheduleInputs {
   }
 
   private async checkStats(now: number): Promise<boolean> {
-    return this.take("stats", now, "stats.parquet", this.statsFile, async (f) => {
+    return this.take("stats", now, STATS_FILE, this.statsFile, async (f) => {
       this.scores = await readStatsScores(f.path);
       this.statsFile = f;
     });

@@ -11,11 +11,9 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { nodeFs } from "../storage/fs.ts";
-import { utcDate } from "../timebucket.ts";
-import type { MarketRef } from "../venue/types.ts";
+import { journalPath } from "../layout.ts";
+import type { MarketRef } from "../market.ts";
 import type { SubAction, SubReason } from "./subscriptions.ts";
-
-export const SUBSCRIPTIONS_DIR = "subscriptions";
 
 /** `carry`: still subscribed at the start of a new day file (a subscribe record the day's reader can start from). */
 export type JournalReason = SubReason | "carry";
@@ -37,11 +35,6 @@ export interface JournalMarker {
 }
 
 const DAY_MS = 86_400_000;
-
-/** `subscriptions/venue=V/date=YYYY-MM-DD/events.jsonl` relative to the data dir. */
-export function journalPath(venue: string, ts: number): string {
-  return `${SUBSCRIPTIONS_DIR}/venue=${venue}/date=${utcDate(ts)}/events.jsonl`;
-}
 
 export class SubscriptionJournal {
   /** Buffered lines per relative file path (a day boundary can split one flush across two files). */

@@ -14,7 +14,7 @@ import { startMetricsServer } from "../metrics-server.ts";
 import { confirmedPairPins } from "../pairs/run.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { describeSelection, SELECTION_METRICS, type Selection } from "../scheduler/selection.ts";
-import { SnapshotWriter } from "../storage/parquet-writer.ts";
+import { SnapshotWriter } from "../storage/writer.ts";
 import { createAdapter } from "../venue/index.ts";
 import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
 import { ScheduleInputs } from "./inputs.ts";

@@ -3,7 +3,7 @@
  * other without ever exceeding the churn limit (changes per sliding 60 s window). Units are markets.
  */
 import { SlidingWindowLimiter } from "../sliding-window.ts";
-import type { MarketRef } from "../venue/types.ts";
+import type { MarketRef } from "../market.ts";
 
 export type Tier = "hot" | "warm";
 export type SubAction = "subscribe" | "unsubscribe";

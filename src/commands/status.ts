@@ -15,7 +15,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
     const [{ dayStatus, formatStatus }, { RealClock }, { bucketStart }] = await Promise.all([
-      import("../storage/status.ts"),
+      import("../ops/status.ts"),
       import("../clock.ts"),
       import("../timebucket.ts"),
     ]);

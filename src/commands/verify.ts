@@ -17,11 +17,12 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
     const range = parseRange(args.from, args.to);
-    const [{ verifyDataset }, { readManifest, manifestPath }, { formatInferred }, { UserError }, { logger }] =
+    const [{ verifyDataset }, { readManifest }, { manifestPath }, { formatInferred }, { UserError }, { logger }] =
       await Promise.all([
-        import("../storage/verify.ts"),
+        import("../ops/verify.ts"),
         import("../storage/manifest.ts"),
-        import("../storage/file-buckets.ts"),
+        import("../layout.ts"),
+        import("../ops/file-buckets.ts"),
         import("../errors.ts"),
         import("../log.ts"),
       ]);

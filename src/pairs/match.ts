@@ -3,7 +3,7 @@
  * markets cost ~N·k comparisons, not N²), scored (score.ts), kept at or above min_score, best first, at most a few
  * per market. Also measures precision/recall against a known truth (the mock twins' extra.twin_of). Pure.
  */
-import type { MarketInfo } from "../venue/types.ts";
+import type { MarketInfo } from "../market.ts";
 import { type MarketView, type Orientation, scorePair, viewOf } from "./score.ts";
 
 export interface Candidate {

@@ -3,7 +3,7 @@
  * token overlap after normalisation), numbers and dates in the titles, close times, tags; and which outcome of one is
  * which of the other (orientation). Pure.
  */
-import type { MarketInfo } from "../venue/types.ts";
+import type { MarketInfo } from "../market.ts";
 import { type NormalTitle, normalizeTitle } from "./normalize.ts";
 
 const HOUR = 3_600_000;

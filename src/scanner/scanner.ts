@@ -4,21 +4,15 @@
  * The scheduler and miner read it back with `readLatestUniverse`.
  */
 import * as fsp from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Config, VenueConfig } from "../config.ts";
 import { UserError } from "../errors.ts";
 import { nodeFs, writeAtomic } from "../storage/fs.ts";
-import { datesUpTo, utcDate } from "../timebucket.ts";
+import { utcDate } from "../timebucket.ts";
+import { datesUpTo, universePath, universePathOn, universeVenueDir } from "../layout.ts";
 import { createAdapter } from "../venue/index.ts";
-import type { AdapterContext, MarketInfo } from "../venue/types.ts";
-
-export const METADATA_DIR = "metadata";
-export const UNIVERSE_FILE = "universe.jsonl";
-
-/** `<dataDir>/metadata/venue=V/date=YYYY-MM-DD/universe.jsonl` for the UTC day of `ts`. */
-export function universePath(dataDir: string, venue: string, ts: number): string {
-  return join(dataDir, METADATA_DIR, `venue=${venue}`, `date=${utcDate(ts)}`, UNIVERSE_FILE);
-}
+import type { AdapterContext } from "../venue/types.ts";
+import type { MarketInfo } from "../market.ts";
 
 /** One JSON object per market, keys in a fixed order so files diff cleanly. */
 export function universeToJsonl(markets: MarketInfo[]): string {
@@ -115,7 +109,7 @@ export async function findLatestUniverse(
   venue: string,
   now: number,
 ): Promise<UniverseFile | undefined> {
-  const root = join(dataDir, METADATA_DIR, `venue=${venue}`);
+  const root = universeVenueDir(dataDir, venue);
   let names: string[];
   try {
     names = await fsp.readdir(root);
@@ -124,7 +118,7 @@ export async function findLatestUniverse(
     throw e;
   }
   for (const date of datesUpTo(names, utcDate(now))) {
-    const path = join(root, `date=${date}`, UNIVERSE_FILE);
+    const path = universePathOn(dataDir, venue, date);
     let text: string;
     try {
       text = await fsp.readFile(path, "utf8");

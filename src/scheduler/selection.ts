@@ -2,7 +2,7 @@
  * Which markets may be recorded at all: pins (always HOT, ahead of any ranking) and the filter clauses that decide
  * eligibility for HOT ranking and WARM rotation. Pure: a function of the universe, the time and the settings.
  */
-import type { MarketInfo } from "../venue/types.ts";
+import type { MarketInfo } from "../market.ts";
 import { isEligible } from "./scoring.ts";
 import { durationMs, type FilterSettings, type SelectionSettings } from "./selection-config.ts";
 

@@ -6,13 +6,13 @@
  */
 import { dirname } from "node:path";
 import { Table, tableToIPC } from "apache-arrow";
-import { decodePart } from "./_columns.ts";
+import { decodePart } from "./column-buffer.ts";
 import { SNAPSHOT_SCHEMA } from "../schema.ts";
 import type { WriterSettings } from "../config.ts";
-import { pw } from "./parquet-wasm.ts";
+import { pw } from "../parquet/wasm.ts";
 import { decodeRowGroupPart, PART_ROWGROUP, partKind, readSegmentStats, type SegmentStats } from "./staging.ts";
 import { coalesced, type StorageFs } from "./fs.ts";
-import { ParquetStreamEncoder } from "./parquet-encode.ts";
+import { ParquetStreamEncoder } from "../parquet/encode.ts";
 
 const CODEC = {
   zstd: pw.Compression.ZSTD,
@@ -114,7 +114,7 @@ async function encodeParts(
 
 /**
  * Streams `segments` (absolute paths, in order) into `tmpPath` as one Parquet file, fsynced; the caller renames it.
- * ZSTD and uncompressed go through our encoder (parquet-encode.ts, native zstd); snappy through parquet-wasm.
+ * ZSTD and uncompressed go through our encoder (parquet/encode.ts, native zstd); snappy through parquet-wasm.
  */
 export async function compactSegments(
   fs: StorageFs,

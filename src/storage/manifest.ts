@@ -4,12 +4,9 @@
  * no Parquet glob or Hive reader trips over it. The miner can prune by venue/time/markets without opening
  * files; `checkManifest` compares it with what is on disk.
  */
-import { join, relative } from "node:path";
-import { DATASET_DIR } from "../timebucket.ts";
+import { dirname, join, relative } from "node:path";
+import { DATASET_DIR, manifestPath } from "../layout.ts";
 import { nodeFs, type StorageFs } from "./fs.ts";
-
-export const MANIFEST_DIR = "_manifest";
-export const MANIFEST_FILE = "orderbook_snapshots.jsonl";
 
 export interface ManifestEntry {
   /** Relative to the data dir, `/`-separated: `orderbook_snapshots/venue=V/date=…/hour=HH/snapshots_….parquet`. */
@@ -31,12 +28,8 @@ export interface ManifestEntry {
   written_at: number;
 }
 
-export function manifestPath(dataDir: string): string {
-  return join(dataDir, MANIFEST_DIR, MANIFEST_FILE);
-}
-
 export async function appendManifest(fs: StorageFs, dataDir: string, e: ManifestEntry): Promise<void> {
-  await fs.mkdirp(join(dataDir, MANIFEST_DIR));
+  await fs.mkdirp(dirname(manifestPath(dataDir)));
   await fs.appendDurable(manifestPath(dataDir), JSON.stringify(e) + "\n");
 }
 

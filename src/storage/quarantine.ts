@@ -4,19 +4,18 @@
  * moved to `<dataDir>/_staging/_quarantine/<venue>/<bucketdir>-<n>/` with a REASON file, for an operator to inspect.
  */
 import { basename, join } from "node:path";
-import { decodePart } from "./_columns.ts";
+import { decodePart } from "./column-buffer.ts";
 import { type StorageFs, writeAtomic } from "./fs.ts";
 import {
   batchStats,
   decodeRowGroupPart,
   MAGIC,
   PART_ROWGROUP,
-  QUARANTINE_DIR,
-  STAGING_DIR,
   type SegmentStats,
   segmentTrailer,
   TAIL_LEN,
 } from "./staging.ts";
+import { quarantineVenueDir } from "../layout.ts";
 
 /** True for a decode failure (bad bytes), false for an I/O error (errno code), which is retried instead. */
 export function isCorrupt(e: unknown): boolean {
@@ -135,7 +134,7 @@ export async function freeQuarantineDir(
   venue: string,
   bucketDir: string,
 ): Promise<string> {
-  const root = join(dataDir, STAGING_DIR, QUARANTINE_DIR, venue);
+  const root = quarantineVenueDir(dataDir, venue);
   const taken = new Set(await fs.readdir(root).catch(() => [] as string[]));
   for (let n = 1; ; n++)
     if (!taken.has(`${basename(bucketDir)}-${n}`)) return join(root, `${basename(bucketDir)}-${n}`);

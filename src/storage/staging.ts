@@ -7,25 +7,22 @@
  * - PART_RAW: ≤ PART_ROWS rows of the writer's column buffers written as they are, 8-byte aligned
  *   (ColumnBuffer.partChunks / decodePart); compaction encodes them. Small flushes (the collector's every-5-s case)
  *   stage this way, so the final file still gets row groups of row_group_rows rows, the best compression.
- * - PART_ROWGROUP: one Parquet row group, already encoded (parquet-encode.ts EncodedRowGroup) with its chunk
+ * - PART_ROWGROUP: one Parquet row group, already encoded (parquet/encode.ts EncodedRowGroup) with its chunk
  *   metadata and a CRC-32 of its bytes in the header, then the header's own CRC-32. Large flushes (≥ ENCODE_AT_FLUSH_ROWS rows) stage this way,
  *   so rows are encoded once: compaction copies the row group into the final file instead of re-encoding it.
  */
 import { dirname, join } from "node:path";
 import type { RecordBatch } from "apache-arrow";
-import type { ColumnBuffer } from "./_columns.ts";
-import { type ChunkMeta, type EncodedRowGroup, validateRowGroup } from "./parquet-encode.ts";
+import type { ColumnBuffer } from "./column-buffer.ts";
+import { type ChunkMeta, type EncodedRowGroup, validateRowGroup } from "../parquet/encode.ts";
 import { SNAPSHOT_SCHEMA } from "../schema.ts";
-import { utcDate } from "./../timebucket.ts";
 import { errCode, type StorageFs } from "./fs.ts";
+import { stagingRoot, QUARANTINE_DIR, parseBucketDir } from "../layout.ts";
 
-export const STAGING_DIR = "_staging";
 export const SEGMENT_EXT = ".arrows"; // historical name: parts are raw column buffers, not Arrow IPC
 /** Written before a staged bucket's final file is renamed into place; lets recovery tell "done" from "redo". */
 export const MARKER = "finalizing.json";
 export const MAGIC = new TextEncoder().encode("SVSEG001");
-/** Unreadable segments are moved here (src/storage/quarantine.ts); recovery and status skip it. */
-export const QUARANTINE_DIR = "_quarantine";
 /** A finalized bucket's staging directory is renamed to this suffix before it is deleted. */
 const DONE_SUFFIX = ".done";
 
@@ -72,25 +69,6 @@ export interface StagedBucket {
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-
-export function stagingBucketDir(dataDir: string, venue: string, start: number, minutes: number, gen: number): string {
-  const d = new Date(start);
-  return join(
-    dataDir,
-    STAGING_DIR,
-    venue,
-    `${utcDate(start)}T${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}_${minutes}m_g${gen}`,
-  );
-}
-
-const BUCKET_DIR = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})_(\d+)m_g(\d+)$/;
-
-export function parseBucketDir(name: string): { start: number; minutes: number; gen: number } | undefined {
-  const m = BUCKET_DIR.exec(name);
-  if (!m) return undefined;
-  const start = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
-  return { start, minutes: +m[6], gen: +m[7] };
-}
 
 export function segmentName(n: number): string {
   return `seg-${pad(n, 6)}${SEGMENT_EXT}`;
@@ -307,7 +285,7 @@ export async function removeStaged(fs: StorageFs, dir: string): Promise<void> {
 
 /** Every staged bucket directory under `<dataDir>/_staging`, with its segments in order. Leftover temp files are removed. */
 export async function listStaged(fs: StorageFs, dataDir: string): Promise<StagedBucket[]> {
-  const root = join(dataDir, STAGING_DIR);
+  const root = stagingRoot(dataDir);
   const out: StagedBucket[] = [];
   for (const venue of await fs.readdir(root)) {
     if (venue === QUARANTINE_DIR || !(await fs.isDir(join(root, venue)))) continue;

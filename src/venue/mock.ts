@@ -10,16 +10,8 @@ import { Backoff } from "./backoff.ts";
 import { corruptLevel, mapMockMessage, type MockWireLevel, type MockWireMessage } from "./mock-mapper.ts";
 import { canFlip, renderTitle, rewordTitle, type TitleSpec, titleSpec } from "./mock-titles.ts";
 import { fairValue, nextMove, type TwinTruth, twinLink, twinPairs } from "./mock-twins.ts";
-import type {
-  AdapterContext,
-  BookKey,
-  DiscoverOptions,
-  EventSink,
-  MarketInfo,
-  MarketRef,
-  VenueAdapter,
-  VenueEvent,
-} from "./types.ts";
+import type { AdapterContext, BookKey, DiscoverOptions, EventSink, VenueAdapter, VenueEvent } from "./types.ts";
+import type { MarketInfo, MarketRef } from "../market.ts";
 
 // ---- seeded randomness -------------------------------------------------------------------------------------
 

@@ -1,30 +1,8 @@
 /** The one interface every venue implements: adapters speak protocol, the collector does everything else. */
 import type { Clock } from "../clock.ts";
 import type { VenueConfig } from "../config.ts";
+import type { MarketInfo, MarketRef } from "../market.ts";
 import type { SlidingWindowLimiter } from "../sliding-window.ts";
-
-/** One line of the scanner's universe.jsonl. */
-export interface MarketInfo {
-  venue: string;
-  market_id: string;
-  outcome_ids: string[];
-  title: string;
-  /** Epoch ms when trading closes, null when the venue gives none. */
-  close_ts: number | null;
-  /** "active" when tradable; anything else (closed, settled, paused…) is never scheduled. */
-  status: string;
-  tags: string[];
-  /** Epoch ms the market was created/listed, when known. */
-  created_ts?: number | null;
-  /** Cheap extras the venue gives (slug, event ticker, volume, liquidity…). */
-  extra?: Record<string, unknown>;
-}
-
-/** The unit of subscription: a market with all its outcomes. */
-export interface MarketRef {
-  market_id: string;
-  outcome_ids: string[];
-}
 
 export interface BookKey {
   marketId: string;

@@ -7,8 +7,8 @@ import { COLLECT_DEFAULTS } from "../../src/config.ts";
 import { computeTargets, type TargetSet } from "../../src/scheduler/scheduler.ts";
 import { writeUniverse } from "../../src/scanner/scanner.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
-import { readLatestStats } from "../../src/storage/stats-cache.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import { readLatestStats } from "../../src/scheduler/stats-reader.ts";
+import type { MarketInfo } from "../../src/market.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const T = Date.UTC(2026, 0, 1);

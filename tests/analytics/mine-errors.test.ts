@@ -3,10 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mine } from "../../src/analytics/miner.ts";
-import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
+import { listDatasetFiles, snapshotPath } from "../../src/layout.ts";
 import { UserError } from "../../src/errors.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
-import { bucketPath } from "../../src/timebucket.ts";
 import { writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -39,7 +38,7 @@ async function dataset(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "mine-err-"));
   dirs.push(dir);
   for (const ts of [T + 600 * M, T + 605 * M, T + 660 * M])
-    await writeSnapshotFile(join(dir, bucketPath("mock", ts, 5)), rows(ts, 20));
+    await writeSnapshotFile(join(dir, snapshotPath("mock", ts, 5)), rows(ts, 20));
   return dir;
 }
 
@@ -54,10 +53,10 @@ describe("range pruning", () => {
   test("partitions outside the range are never opened", async () => {
     const dir = await dataset();
     // Unreadable files out of range: if the miner opened any of them it would report it as skipped.
-    put(dir, bucketPath("mock", T - 5 * M, 5), "not parquet");
-    put(dir, bucketPath("mock", T + 540 * M, 5), "not parquet");
-    put(dir, bucketPath("mock", T + 720 * M, 5), "not parquet");
-    put(dir, bucketPath("mock", T + 24 * 60 * M, 5), "not parquet");
+    put(dir, snapshotPath("mock", T - 5 * M, 5), "not parquet");
+    put(dir, snapshotPath("mock", T + 540 * M, 5), "not parquet");
+    put(dir, snapshotPath("mock", T + 720 * M, 5), "not parquet");
+    put(dir, snapshotPath("mock", T + 24 * 60 * M, 5), "not parquet");
     const r = await mine({ dataDir: dir, from: T + 600 * M, to: T + 720 * M, top: 5, writeStats: false });
     expect(r.skipped).toEqual([]);
     expect(r.totals.files).toBe(3);
@@ -66,8 +65,8 @@ describe("range pruning", () => {
       (f) => f.abs,
     );
     expect(listed).toEqual([
-      join(dir, bucketPath("mock", T + 600 * M, 5)),
-      join(dir, bucketPath("mock", T + 605 * M, 5)),
+      join(dir, snapshotPath("mock", T + 600 * M, 5)),
+      join(dir, snapshotPath("mock", T + 605 * M, 5)),
     ]);
   }, 60_000);
 });
@@ -75,13 +74,13 @@ describe("range pruning", () => {
 describe("unreadable files", () => {
   test("truncated, garbage and page-corrupt files are named and skipped, the rest is mined, exit code 1", async () => {
     const dir = await dataset();
-    const good = readFileSync(join(dir, bucketPath("mock", T + 600 * M, 5)));
-    const truncated = put(dir, bucketPath("mock", T + 610 * M, 5), good.subarray(0, Math.floor(good.length / 2)));
-    const garbage = put(dir, bucketPath("mock", T + 615 * M, 5), "hello, not a parquet file at all");
+    const good = readFileSync(join(dir, snapshotPath("mock", T + 600 * M, 5)));
+    const truncated = put(dir, snapshotPath("mock", T + 610 * M, 5), good.subarray(0, Math.floor(good.length / 2)));
+    const garbage = put(dir, snapshotPath("mock", T + 615 * M, 5), "hello, not a parquet file at all");
     // Footer intact, data pages overwritten: only reading the data can tell.
     const pageCorrupt = new Uint8Array(good);
     for (let i = 4; i < Math.floor(good.length / 2); i++) pageCorrupt[i] = 0xab;
-    const corrupt = put(dir, bucketPath("mock", T + 620 * M, 5), pageCorrupt);
+    const corrupt = put(dir, snapshotPath("mock", T + 620 * M, 5), pageCorrupt);
 
     const r = await mine({ dataDir: dir, from: T, to: T + 24 * 60 * M, top: 5, writeStats: false });
     expect(r.skipped.map((s) => s.file).sort()).toEqual([truncated, garbage, corrupt].sort());

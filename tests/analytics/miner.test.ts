@@ -4,9 +4,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mine } from "../../src/analytics/miner.ts";
 import { checkParquetFile } from "../../src/analytics/dataset-files.ts";
-import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
+import { listDatasetFiles, snapshotPath } from "../../src/layout.ts";
 import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
-import { bucketPath } from "../../src/timebucket.ts";
 import { parquetBytes, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { duckdbBooks } from "../helpers/duckdb-rankings.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
@@ -100,10 +99,10 @@ async function knownDataset(): Promise<string> {
     row(T + 60 * M + 30 * S, "mC", "no", 13, [[0.5, 1]], [[0.6, 2]]),
   ];
   writeFile(
-    join(dir, bucketPath("mock", T + 55 * M, 5)),
+    join(dir, snapshotPath("mock", T + 55 * M, 5)),
     parquetBytes(rowsToTable(hour0).select([...REQUIRED_COLUMNS])),
   );
-  await writeSnapshotFile(join(dir, bucketPath("mock", T + 60 * M, 5)), hour1);
+  await writeSnapshotFile(join(dir, snapshotPath("mock", T + 60 * M, 5)), hour1);
   const universe = ["mA", "mB", "mC"].map((id) =>
     JSON.stringify({
       market_id: id,

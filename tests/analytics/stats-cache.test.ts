@@ -14,7 +14,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { BookMetrics } from "../../src/analytics/score.ts";
 import { percentRanks, scoreBooks } from "../../src/analytics/score.ts";
-import { readLatestStats, readStatsFile, statsPath, writeStats } from "../../src/storage/stats-cache.ts";
+import { writeStats } from "../../src/analytics/stats-writer.ts";
+import { statsPath } from "../../src/layout.ts";
+import { readLatestStats, readStatsFile } from "../../src/scheduler/stats-reader.ts";
 import { watchedMinutes, type JournalEvent } from "../../src/analytics/journal.ts";
 
 const dirs: string[] = [];

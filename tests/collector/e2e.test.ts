@@ -1,6 +1,6 @@
 /**
  * End to end, in process on a SimClock: scan the mock universe, collect one simulated hour through the real
- * writer, then read everything back (nodejs-polars) and check it against the SPEC layout, the journal, the
+ * writer, then read everything back (nodejs-polars) and check it against the data-tree layout, the journal, the
  * rotation schedule and the churn limit.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { journalPath, readJournal, type JournalEntry } from "../../src/collector/journal.ts";
+import { readJournal, type JournalEntry } from "../../src/collector/journal.ts";
 import { runCollect, type CollectSummary } from "../../src/collector/run.ts";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig, type Config } from "../../src/config.ts";
@@ -90,9 +90,9 @@ describe("collect one simulated hour of the mock venue", () => {
     expect(active.filter((m) => m.close_ts! > T0 && m.close_ts! <= END + 60_000)).toEqual([]);
   });
 
-  test("one file per 5-minute bucket, exactly at the SPEC layout, nothing else in the dataset tree", () => {
+  test("one file per 5-minute bucket, exactly at the documented layout, nothing else in the dataset tree", () => {
     const want: string[] = [];
-    for (let t = T0; t <= END; t += 5 * 60_000) want.push(bucketPath("mock", t, 5));
+    for (let t = T0; t <= END; t += 5 * 60_000) want.push(snapshotPath("mock", t, 5));
     expect(files).toEqual(want.sort());
     expect(files[0]).toBe("orderbook_snapshots/venue=mock/date=2026-01-01/hour=12/snapshots_2026-01-01T12-00.parquet");
     const all = [...new Bun.Glob("orderbook_snapshots/**/*").scanSync({ cwd: dir })];

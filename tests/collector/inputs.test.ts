@@ -10,9 +10,10 @@ import type { BookMetrics } from "../../src/analytics/score.ts";
 import { SimClock } from "../../src/clock.ts";
 import { INPUT_METRICS, ScheduleInputs } from "../../src/collector/inputs.ts";
 import { Metrics } from "../../src/metrics.ts";
-import { parseUniverse, parseUniverseYielding, universePath, universeToJsonl } from "../../src/scanner/scanner.ts";
-import { statsPath, writeStats } from "../../src/storage/stats-cache.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import { parseUniverse, parseUniverseYielding, universeToJsonl } from "../../src/scanner/scanner.ts";
+import { universePath, statsPath } from "../../src/layout.ts";
+import { writeStats } from "../../src/analytics/stats-writer.ts";
+import type { MarketInfo } from "../../src/market.ts";
 import { tempDirs } from "../helpers/store.ts";
 
 const dir = tempDirs("inputs-");

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { readJournal as minerReadJournal, watchedMinutes } from "../../src/analytics/journal.ts";
 import { SimClock } from "../../src/clock.ts";
 import { Collector } from "../../src/collector/collector.ts";
-import { journalPath, readJournal } from "../../src/collector/journal.ts";
+import { readJournal } from "../../src/collector/journal.ts";
+import { journalPath } from "../../src/layout.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 import { twoMarketCollector } from "../helpers/journal-runs.ts";
 

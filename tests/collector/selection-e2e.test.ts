@@ -9,13 +9,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { journalPath, readJournal, type JournalEntry } from "../../src/collector/journal.ts";
+import { readJournal, type JournalEntry } from "../../src/collector/journal.ts";
+import { journalPath } from "../../src/layout.ts";
 import { runCollect } from "../../src/collector/run.ts";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig, type Config } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;

@@ -13,7 +13,7 @@ function refusal(doc: unknown): UserError {
 }
 
 describe("parseConfig", () => {
-  test("defaults when empty: mock enabled, SPEC values", () => {
+  test("defaults when empty: mock enabled, documented values", () => {
     const c = parseConfig({});
     expect(c.selected.map((v) => v.name)).toEqual(["mock"]);
     expect(c.selected[0].collect.max_subs_per_venue).toBe(200);

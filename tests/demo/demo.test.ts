@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { readJournal } from "../../src/collector/journal.ts";
 import { parseConfig } from "../../src/config.ts";
 import { demoWindow, runDemo } from "../../src/demo.ts";
-import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
-import { readSnapshotFile } from "../../src/storage/read.ts";
-import { latestStatsPath, readLatestStats, readStatsFile } from "../../src/storage/stats-cache.ts";
+import { listDatasetFiles } from "../../src/layout.ts";
+import { readSnapshotFile } from "../../src/parquet/read.ts";
+import { latestStatsPath, readLatestStats, readStatsFile } from "../../src/scheduler/stats-reader.ts";
 import { globFiles } from "../helpers/store.ts";
 import { runCli } from "../helpers/run-cli.ts";
 

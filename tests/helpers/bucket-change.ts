@@ -3,7 +3,7 @@
  * operator would leave it: the manifest records each file's own length.
  */
 import { SimClock } from "../../src/clock.ts";
-import { bucketPath } from "../../src/timebucket.ts";
+import { snapshotPath } from "../../src/layout.ts";
 import { BookGen } from "./books.ts";
 import { openWriter } from "./store.ts";
 
@@ -23,7 +23,7 @@ export const FILES: { start: number; minutes: number }[] = RUNS.flatMap(([minute
   Array.from({ length: (to - from) / (minutes * MIN) }, (_, k) => ({ start: from + k * minutes * MIN, minutes })),
 );
 
-export const relOf = (f: { start: number; minutes: number }) => bucketPath("mock", f.start, f.minutes);
+export const relOf = (f: { start: number; minutes: number }) => snapshotPath("mock", f.start, f.minutes);
 
 /** Writes RUNS with one writer per run (a restart with the new length), one row a second for 4 markets; returns the row count. */
 export async function writeBucketChangeDataset(dir: string): Promise<number> {

@@ -6,7 +6,7 @@
  */
 import { SimClock } from "../../src/clock.ts";
 import { WRITER_DEFAULTS } from "../../src/config.ts";
-import { SnapshotWriter } from "../../src/storage/parquet-writer.ts";
+import { SnapshotWriter } from "../../src/storage/writer.ts";
 import { BookGen } from "./books.ts";
 
 const [dataDir, seed, startTs, stepMs, rowsPerFlush, bucketMinutes, encodeAt] = process.argv.slice(2);

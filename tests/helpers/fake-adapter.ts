@@ -1,6 +1,7 @@
 /** A scripted VenueAdapter: records every command, and lets the test push events with `emit`. */
 import type { Clock } from "../../src/clock.ts";
-import type { BookKey, EventSink, MarketInfo, MarketRef, VenueAdapter, VenueEvent } from "../../src/venue/types.ts";
+import type { BookKey, EventSink, VenueAdapter, VenueEvent } from "../../src/venue/types.ts";
+import type { MarketInfo, MarketRef } from "../../src/market.ts";
 
 export interface AdapterCall {
   ts: number;

@@ -1,4 +1,4 @@
-/** Builds snapshot Parquet files in the exact SPEC schema (or deliberately not) for ops tests, independent of the writer. */
+/** Builds snapshot Parquet files in the exact snapshot schema (docs/storage-format.md) (or deliberately not) for ops tests, independent of the writer. */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Field, Schema, Table, tableToIPC, vectorFromArray, type DataType } from "apache-arrow";

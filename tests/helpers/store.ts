@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { WRITER_DEFAULTS, type WriterSettings } from "../../src/config.ts";
-import { SnapshotWriter, type WriterOptions } from "../../src/storage/parquet-writer.ts";
+import { SnapshotWriter, type WriterOptions } from "../../src/storage/writer.ts";
 
 export function tempDir(prefix = "surv-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

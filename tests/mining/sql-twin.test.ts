@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { mine } from "../../src/analytics/miner.ts";
-import { latestStatsPath, readStatsFile } from "../../src/storage/stats-cache.ts";
+import { latestStatsPath, readStatsFile } from "../../src/scheduler/stats-reader.ts";
 import { D1, DAY, rowsFor } from "../helpers/mining-days.ts";
 import { REPO, runCli } from "../helpers/run-cli.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";

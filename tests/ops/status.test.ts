@@ -15,12 +15,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { tableToIPC } from "apache-arrow";
-import { bucketPath } from "../../src/timebucket.ts";
-import { dayStatus, fileFacts, formatStatus, type DayStatus } from "../../src/storage/status.ts";
-import { parsePageHeader, readFooter } from "../../src/storage/parquet-footer.ts";
-import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
-import { pw } from "../../src/storage/parquet-wasm.ts";
-import { ParquetStreamEncoder } from "../../src/storage/parquet-encode.ts";
+import { dayStatus, fileFacts, formatStatus, type DayStatus } from "../../src/ops/status.ts";
+import { parsePageHeader, readFooter } from "../../src/parquet/footer.ts";
+import { listDatasetFiles, snapshotPath } from "../../src/layout.ts";
+import { pw } from "../../src/parquet/wasm.ts";
+import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
 import { bookRow, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { SimClock } from "../../src/clock.ts";
@@ -54,7 +53,7 @@ describe("dayStatus", () => {
     for (const m of [0, 5, 10, 15, 30, 35, 40, 45, 50, 55, 65]) {
       const start = DAY + 10 * H + m * MIN;
       const rows = [bookRow(start + 1000, "mock", `m${m % 3}`, "yes", 1), bookRow(start + 2000, "mock", "mx", "no", 2)];
-      const rel = bucketPath("mock", start, 5);
+      const rel = snapshotPath("mock", start, 5);
       sizes[rel] = await writeSnapshotFile(join(dir, rel), rows);
     }
     const seg = join(dir, "_staging", "mock", "2026-03-03T11-00_5m_g0");
@@ -69,11 +68,11 @@ describe("dayStatus", () => {
     );
     writeFileSync(join(seg, ".tmp-seg-000003.arrows.partial"), "in progress");
     // another day's file and staging must not show up
-    await writeSnapshotFile(join(dir, bucketPath("mock", DAY + 24 * H, 5)), [
+    await writeSnapshotFile(join(dir, snapshotPath("mock", DAY + 24 * H, 5)), [
       bookRow(DAY + 24 * H, "mock", "z", "yes", 1),
     ]);
     // kalshi: a single bucket at 09:30
-    await writeSnapshotFile(join(dir, bucketPath("kalshi", DAY + 9.5 * H, 5)), [
+    await writeSnapshotFile(join(dir, snapshotPath("kalshi", DAY + 9.5 * H, 5)), [
       bookRow(DAY + 9.5 * H + 5, "kalshi", "K1", "yes", 1),
     ]);
   });
@@ -239,7 +238,7 @@ describe("dayStatus after writer.bucket_minutes changed (5 → 15 → 5)", () =>
       join(seg, "seg-000001.arrows"),
       fakeSegment({ rows: 3, min_ts: BC_DAY + 12.75 * H, max_ts: BC_DAY + 12.95 * H, markets: ["s1"] }),
     );
-    const rel = bucketPath("mock", BC_DAY + 13 * H, 5);
+    const rel = snapshotPath("mock", BC_DAY + 13 * H, 5);
     await writeSnapshotFile(join(d, rel), [bookRow(BC_DAY + 13 * H + 1000, "mock", "m", "yes", 1)]);
     appendFileSync(
       join(d, "_manifest", "orderbook_snapshots.jsonl"),
@@ -376,7 +375,7 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
       .setDictionaryEnabled(false)
       .setCompression(pw.Compression.UNCOMPRESSED)
       .build();
-    const rel = bucketPath("mock", start, 5);
+    const rel = snapshotPath("mock", start, 5);
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(
       join(dir, rel),
@@ -408,7 +407,7 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
   test("without the manifest, a file with rows outside its hour is read from its data (the in-hour range is needed)", async () => {
     const dir = dirs();
     const start = SDAY + 10 * H;
-    const rel = bucketPath("mock", start, 5);
+    const rel = snapshotPath("mock", start, 5);
     // written by our encoder (created_by "surveillance"): its metadata is trusted
     const table = rowsToTable([
       bookRow(start + 1000, "mock", "a", "yes", 1),

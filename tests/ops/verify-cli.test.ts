@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bucketPath } from "../../src/timebucket.ts";
+import { snapshotPath } from "../../src/layout.ts";
 import { bookRow, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { FILES, relOf, writeBucketChangeDataset } from "../helpers/bucket-change.ts";
@@ -12,13 +12,13 @@ setDefaultTimeout(60_000);
 
 const T = Date.UTC(2026, 4, 6, 7, 10);
 const T2 = Date.UTC(2026, 4, 6, 8, 0);
-const badRel = bucketPath("mock", T2, 5);
+const badRel = snapshotPath("mock", T2, 5);
 
 describe("surveillance verify / status (CLI)", () => {
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "verify-cli-"));
-    await writeSnapshotFile(join(dir, bucketPath("mock", T, 5)), [
+    await writeSnapshotFile(join(dir, snapshotPath("mock", T, 5)), [
       bookRow(T + 1, "mock", "a", "yes", 1),
       bookRow(T + 2, "mock", "b", "yes", 1),
     ]);

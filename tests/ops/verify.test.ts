@@ -13,9 +13,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dictionary, Float64, Int32, Utf8 } from "apache-arrow";
-import { bucketPath } from "../../src/timebucket.ts";
-import { verifyDataset, type Problem } from "../../src/storage/verify.ts";
-import { manifestPath, readManifest, type ManifestEntry } from "../../src/storage/manifest.ts";
+import { snapshotPath, manifestPath } from "../../src/layout.ts";
+import { verifyDataset, type Problem } from "../../src/ops/verify.ts";
+import { readManifest, type ManifestEntry } from "../../src/storage/manifest.ts";
 import { BookGen } from "../helpers/books.ts";
 import { openWriter, tempDirs } from "../helpers/store.ts";
 import { DAY, FILES, relOf, writeBucketChangeDataset } from "../helpers/bucket-change.ts";
@@ -62,7 +62,7 @@ describe("verifyDataset", () => {
 
   /** Adds a hand-built file (exact schema unless overridden) and its manifest line, as the writer would. */
   async function put(start: number, rows: SnapshotRow[], venue = "mock", overrides = {}): Promise<string> {
-    const rel = bucketPath(venue, start, 5);
+    const rel = snapshotPath(venue, start, 5);
     const bytes = await writeSnapshotFile(join(dir, rel), rows, overrides);
     const entry: Partial<ManifestEntry> = {
       path: rel,
@@ -92,7 +92,7 @@ describe("verifyDataset", () => {
 
     beforeAll(async () => {
       // 1. a file of the writer's, truncated
-      rels.truncated = bucketPath("kalshi", H10 + 10 * MIN, 5);
+      rels.truncated = snapshotPath("kalshi", H10 + 10 * MIN, 5);
       const abs = join(dir, rels.truncated);
       truncateSync(abs, Math.floor(statSync(abs).size / 2));
       // 2. wrong types: seq as float64, venue dictionary-encoded
@@ -113,7 +113,7 @@ describe("verifyDataset", () => {
       rows[5].ts_recv = H + 65 * MIN;
       rels.partition = await put(at(5), rows);
       // 6. manifest row count mismatch on a file of the writer's
-      rels.count = bucketPath("mock", H10 + 20 * MIN, 5);
+      rels.count = snapshotPath("mock", H10 + 20 * MIN, 5);
       const mf = readFileSync(manifestPath(dir), "utf8").split("\n");
       writeFileSync(
         manifestPath(dir),
@@ -146,7 +146,7 @@ describe("verifyDataset", () => {
       rels.bucket = await put(at(9), rows);
       appendFileSync(
         manifestPath(dir),
-        JSON.stringify({ path: bucketPath("mock", at(11), 5), venue: "mock", rows: 7, bytes: 1000 }) + "\n",
+        JSON.stringify({ path: snapshotPath("mock", at(11), 5), venue: "mock", rows: 7, bytes: 1000 }) + "\n",
       );
       const r = await verifyDataset(dir, { ...(await opts()), fromTs: H10 });
       problems = r.problems;
@@ -180,7 +180,7 @@ describe("verifyDataset", () => {
     });
     test("manifest row count mismatch and a file missing from disk", () => {
       expect(find(rels.count, "row_count")[0].message).toMatch(/^file has \d+ rows, the manifest says 99$/);
-      expect(find(bucketPath("mock", at(11), 5), "missing")).toHaveLength(1);
+      expect(find(snapshotPath("mock", at(11), 5), "missing")).toHaveLength(1);
     });
     test("mid and spread inconsistent with best bid/ask", () => {
       expect(find(rels.mid, "mid", 1)).toHaveLength(1);

@@ -4,7 +4,7 @@ import { parseConfig } from "../../src/config.ts";
 import { type Candidate, matchVenues, pairKey } from "../../src/pairs/match.ts";
 import { closeSimilarity, scorePair, viewOf } from "../../src/pairs/score.ts";
 import { MockVenue } from "../../src/venue/mock.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 5, 1, 8);

@@ -12,7 +12,7 @@ import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
 import { runCollect } from "../../src/collector/run.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;

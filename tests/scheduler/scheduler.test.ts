@@ -8,7 +8,7 @@ import {
   Scheduler,
   type TargetSet,
 } from "../../src/scheduler/scheduler.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const H = 3_600_000;
 const P = 180_000; // default rotation period

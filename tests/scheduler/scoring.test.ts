@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isEligible, rankMarkets, rankWithoutStats } from "../../src/scheduler/scoring.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const H = 3_600_000;

@@ -4,7 +4,7 @@ import { UserError } from "../../src/errors.ts";
 import { computeTargets, Scheduler } from "../../src/scheduler/scheduler.ts";
 import type { SelectionSettings } from "../../src/scheduler/selection-config.ts";
 import { describeSelection, type Selection, selectMarkets } from "../../src/scheduler/selection.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const H = 3_600_000;
 const D = 24 * H;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ColumnBuffer } from "../../src/storage/_columns.ts";
-import { tableToRows } from "../../src/storage/read.ts";
+import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
+import { tableToRows } from "../../src/parquet/read.ts";
 import { normalizeSnapshot, type SnapshotInput, type SnapshotRow } from "../../src/schema.ts";
 import { Table } from "apache-arrow";
 import { BookGen, copyInput } from "../helpers/books.ts";

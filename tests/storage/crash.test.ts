@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { checkManifest } from "../../src/storage/manifest.ts";
-import { parquetFileInfo, readSnapshotFile } from "../../src/storage/read.ts";
+import { parquetFileInfo, readSnapshotFile } from "../../src/parquet/read.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, tempDir } from "../helpers/store.ts";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { checkManifest, readManifest } from "../../src/storage/manifest.ts";
-import { readSnapshotFile } from "../../src/storage/read.ts";
+import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { globFiles, openWriter, settleOnClock, T0, tempDirs } from "../helpers/store.ts";

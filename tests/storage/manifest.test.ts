@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { nodeFs } from "../../src/storage/fs.ts";
-import { appendManifest, manifestPath, readManifest, type ManifestEntry } from "../../src/storage/manifest.ts";
+import { appendManifest, readManifest, type ManifestEntry } from "../../src/storage/manifest.ts";
+import { manifestPath } from "../../src/layout.ts";
 
 describe("manifest after a torn append", () => {
   test("the next entry starts on its own line and reads back", async () => {

@@ -3,10 +3,10 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFil
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/metrics.ts";
-import { readSnapshotFile } from "../../src/storage/read.ts";
-import { listStagedSummary } from "../../src/storage/staged-summary.ts";
+import { readSnapshotFile } from "../../src/parquet/read.ts";
+import { listStagedSummary } from "../../src/ops/staged-summary.ts";
 import { decodeSegment } from "../../src/storage/staging.ts";
-import { dayStatus, formatStatus } from "../../src/storage/status.ts";
+import { dayStatus, formatStatus } from "../../src/ops/status.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { globFiles, openWriter, settleOnClock, T0, tempDirs } from "../helpers/store.ts";

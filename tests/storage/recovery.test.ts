@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { readManifest } from "../../src/storage/manifest.ts";
-import { readSnapshotFile } from "../../src/storage/read.ts";
+import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, T0, tempDir } from "../helpers/store.ts";
 

@@ -1,16 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Table } from "apache-arrow";
-import { ColumnBuffer, decodePart } from "../../src/storage/_columns.ts";
+import { ColumnBuffer, decodePart } from "../../src/storage/column-buffer.ts";
 import { nodeFs, writeAtomic } from "../../src/storage/fs.ts";
-import { tableToRows } from "../../src/storage/read.ts";
-import {
-  decodeSegment,
-  encodeSegment,
-  parseBucketDir,
-  readSegmentStats,
-  stagingBucketDir,
-} from "../../src/storage/staging.ts";
+import { tableToRows } from "../../src/parquet/read.ts";
+import { decodeSegment, encodeSegment, readSegmentStats } from "../../src/storage/staging.ts";
+import { parseBucketDir, stagingBucketDir } from "../../src/layout.ts";
 import { BookGen } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";
 

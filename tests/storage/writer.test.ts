@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 import { checkManifest, readManifest } from "../../src/storage/manifest.ts";
-import { parquetFileInfo, readSnapshotFile } from "../../src/storage/read.ts";
+import { parquetFileInfo, readSnapshotFile } from "../../src/parquet/read.ts";
 import { BookGen, copyInput } from "../helpers/books.ts";
 import { globFiles, openWriter, T0, tempDirs } from "../helpers/store.ts";
 

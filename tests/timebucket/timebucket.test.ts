@@ -1,13 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import {
-  bucketEnd,
-  bucketFileName,
-  bucketPath,
-  bucketStart,
-  partitionDir,
-  utcDate,
-  utcHour,
-} from "../../src/timebucket.ts";
+import { bucketEnd, bucketStart, utcDate, utcHour } from "../../src/timebucket.ts";
+import { bucketFileName, snapshotPath, partitionDir } from "../../src/layout.ts";
 
 const T = (s: string) => Date.parse(s);
 
@@ -66,13 +59,13 @@ describe("partition and file names", () => {
       "orderbook_snapshots/venue=polymarket/date=2026-06-15/hour=00/snapshots_2026-06-15T00-00.parquet",
     ],
   ] as const)("%i-minute bucket path of %s", (m, ts, path) => {
-    expect(bucketPath("polymarket", T(ts), m)).toBe(path);
+    expect(snapshotPath("polymarket", T(ts), m)).toBe(path);
   });
 
   test("late-rows files are numbered next to the bucket's file", () => {
     const ts = T("2026-06-15T13:42:10.000Z");
     expect(bucketFileName(ts, 5, 1)).toBe("snapshots_2026-06-15T13-40_1.parquet");
-    expect(bucketPath("mock", ts, 5, 2)).toBe(
+    expect(snapshotPath("mock", ts, 5, 2)).toBe(
       "orderbook_snapshots/venue=mock/date=2026-06-15/hour=13/snapshots_2026-06-15T13-40_2.parquet",
     );
   });
@@ -86,7 +79,7 @@ describe("partition and file names", () => {
       expect(partitionDir("v", ts)).toBe(
         `venue=v/date=${d.toISOString().slice(0, 10)}/hour=${d.toISOString().slice(11, 13)}`,
       );
-      names.add(bucketPath("v", ts, 1));
+      names.add(snapshotPath("v", ts, 1));
     }
     expect(names.size).toBe(120);
   });

@@ -11,7 +11,7 @@ import { REFUSED_RETRY_MS } from "../../src/venue/kalshi/refusals.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { drive } from "../helpers/sim-driver.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer, type KalshiServer } from "./kalshi-server.ts";
+import { startKalshiServer, type KalshiServer } from "../helpers/kalshi-server.ts";
 
 const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const keyPath = join(dir, "test-private-key.pem");

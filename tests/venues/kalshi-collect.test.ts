@@ -15,14 +15,14 @@ import { runCollect } from "../../src/collector/run.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { readLatestUniverse, scanAll } from "../../src/scanner/scanner.ts";
-import { SnapshotWriter } from "../../src/storage/parquet-writer.ts";
-import { listDatasetFiles } from "../../src/storage/parquet-read.ts";
-import { readSnapshotFile } from "../../src/storage/read.ts";
+import { SnapshotWriter } from "../../src/storage/writer.ts";
+import { listDatasetFiles } from "../../src/layout.ts";
+import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { createAdapter } from "../../src/venue/index.ts";
 import type { SnapshotRow } from "../../src/schema.ts";
 import { drive } from "../helpers/sim-driver.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "./kalshi-server.ts";
+import { startKalshiServer } from "../helpers/kalshi-server.ts";
 
 const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };

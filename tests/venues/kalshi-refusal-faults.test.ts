@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { Collector, VenueCollector } from "../../src/collector/collector.ts";
-import { journalPath, readJournal } from "../../src/collector/journal.ts";
+import { readJournal } from "../../src/collector/journal.ts";
+import { journalPath } from "../../src/layout.ts";
 import { ChurnLimiter, type Targets } from "../../src/collector/subscriptions.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
@@ -21,7 +22,7 @@ import type { VenueEvent } from "../../src/venue/types.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 import { tempDirs } from "../helpers/store.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "./kalshi-server.ts";
+import { startKalshiServer } from "../helpers/kalshi-server.ts";
 
 const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };

@@ -14,7 +14,7 @@ import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import { PROBE_PAUSE_MS, REFUSED_RETRY_MS, RefusalSearch } from "../../src/venue/kalshi/refusals.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "./kalshi-server.ts";
+import { startKalshiServer } from "../helpers/kalshi-server.ts";
 
 const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };

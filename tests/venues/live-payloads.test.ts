@@ -9,7 +9,8 @@ import { decodeFrame, deltaEvents, marketInfo, snapshotEvents } from "../../src/
 import { discoverMarkets, toMarketInfo } from "../../src/venue/polymarket/discovery.ts";
 import { decimal, mapFrame, mapMessage } from "../../src/venue/polymarket/mapper.ts";
 import { WireMessage } from "../../src/venue/polymarket/wire.ts";
-import type { MarketInfo, VenueEvent } from "../../src/venue/types.ts";
+import type { VenueEvent } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 import { frameText, readFixture } from "../helpers/fixtures.ts";
 
 const strip = (evs: VenueEvent[]) => evs.map((e) => (e.kind === "rejected" ? { kind: e.kind, reason: e.reason } : e));

@@ -5,8 +5,9 @@ import { PacedRest } from "../../src/venue/_rest.ts";
 import { createAdapter } from "../../src/venue/index.ts";
 import { BOOK_WAIT_MS, type PolymarketAdapter } from "../../src/venue/polymarket/adapter.ts";
 import { discoverMarkets } from "../../src/venue/polymarket/discovery.ts";
-import type { BookSnapshotEvent, MarketRef, VenueEvent } from "../../src/venue/types.ts";
-import { conditionId, PolymarketServer, type PolymarketServerOptions, tokenIds } from "./polymarket-server.ts";
+import type { BookSnapshotEvent, VenueEvent } from "../../src/venue/types.ts";
+import type { MarketRef } from "../../src/market.ts";
+import { conditionId, PolymarketServer, type PolymarketServerOptions, tokenIds } from "../helpers/polymarket-server.ts";
 
 let server: PolymarketServer | null = null;
 let adapter: PolymarketAdapter | null = null;

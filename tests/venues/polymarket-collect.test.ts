@@ -17,9 +17,10 @@ import type { SnapshotRow } from "../../src/schema.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { createAdapter } from "../../src/venue/index.ts";
-import type { EventSink, MarketRef } from "../../src/venue/types.ts";
+import type { EventSink } from "../../src/venue/types.ts";
+import type { MarketRef } from "../../src/market.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
-import { conditionId, PolymarketServer, tokenIds } from "./polymarket-server.ts";
+import { conditionId, PolymarketServer, tokenIds } from "../helpers/polymarket-server.ts";
 
 const T0 = Date.UTC(2026, 2, 1, 12);
 const dirs: string[] = [];

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/run-cli.ts";
-import { conditionId, PolymarketServer, tokenIds } from "./polymarket-server.ts";
+import { conditionId, PolymarketServer, tokenIds } from "../helpers/polymarket-server.ts";
 
 const server = new PolymarketServer({ markets: 730, badEvery: 50 });
 const dir = mkdtempSync(join(tmpdir(), "pm-scan-"));

@@ -1,16 +1,8 @@
 /** The Kalshi adapter: public REST discovery plus the signed WebSocket feed. */
 import type { VenueConfig } from "../../config.ts";
 import { logger } from "../../log.ts";
-import type {
-  AdapterContext,
-  AdapterFactory,
-  BookKey,
-  DiscoverOptions,
-  EventSink,
-  MarketInfo,
-  MarketRef,
-  VenueAdapter,
-} from "../types.ts";
+import type { AdapterContext, AdapterFactory, BookKey, DiscoverOptions, EventSink, VenueAdapter } from "../types.ts";
+import type { MarketInfo, MarketRef } from "../../market.ts";
 import { KalshiRest } from "./discovery.ts";
 import { KalshiFeed } from "./feed.ts";
 

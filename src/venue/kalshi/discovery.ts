@@ -3,7 +3,8 @@ import * as v from "valibot";
 import type { Clock } from "../../clock.ts";
 import type { KalshiOptions } from "../../config.ts";
 import { PacedRest } from "../_rest.ts";
-import type { BookSnapshotEvent, DiscoverOptions, MarketInfo, RejectedEvent } from "../types.ts";
+import type { BookSnapshotEvent, DiscoverOptions, RejectedEvent } from "../types.ts";
+import type { MarketInfo } from "../../market.ts";
 import { marketInfo, restBookEvents } from "./mapper.ts";
 import { MarketsPageSchema } from "./wire.ts";
 

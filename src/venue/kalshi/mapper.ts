@@ -4,7 +4,8 @@
  * dollars 0..1 (cents / 100), rounded to the 1e-4 tick so derived prices are exact (0.6, not 0.6000000000000001).
  */
 import * as v from "valibot";
-import type { BookSnapshotEvent, LevelEvent, MarketInfo, RejectedEvent } from "../types.ts";
+import type { BookSnapshotEvent, LevelEvent, RejectedEvent } from "../types.ts";
+import type { MarketInfo } from "../../market.ts";
 import {
   DataEnvelopeSchema,
   ErrorReplySchema,

@@ -1,5 +1,5 @@
 /**
- * Kalshi messages exactly as the venue sends them (venue-protocols.md "Kalshi"): the newer decimal-string forms
+ * Kalshi messages exactly as the venue sends them (docs/venues/kalshi.md): the newer decimal-string forms
  * (`*_dollars_fp`, `*_fp`, `price_dollars`, `ts_ms`) and the older integer-cent forms (`yes`, `no`, `price`,
  * `delta`, `ts` in seconds). Unknown fields are ignored; a side with no bids may be omitted.
  *

@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import { HttpError, type PacedRest } from "../_rest.ts";
-import type { MarketInfo } from "../types.ts";
+import type { MarketInfo } from "../../market.ts";
 import { GammaKeysetPage, GammaMarket } from "./wire.ts";
 
 export const PAGE_LIMIT = 100;

@@ -7,7 +7,8 @@
 import type { Clock } from "../../clock.ts";
 import { OpenGate, ReconnectingSocket } from "../_socket.ts";
 import type { BackoffSettings } from "../backoff.ts";
-import type { ConnectionEvent, MarketRef } from "../types.ts";
+import type { ConnectionEvent } from "../types.ts";
+import type { MarketRef } from "../../market.ts";
 import type { DynamicSubscribe, InitialSubscribe } from "./wire.ts";
 
 export interface FeedOptions {

@@ -1,5 +1,5 @@
 /**
- * Polymarket messages exactly as the venue sends them (venue-protocols.md): numbers as decimal strings,
+ * Polymarket messages exactly as the venue sends them (docs/venues/polymarket.md): numbers as decimal strings,
  * `clobTokenIds`/`outcomes` as JSON-encoded strings, WebSocket frames that are one object or an array of them.
  * Unknown fields are ignored (valibot `object` strips them). Conversion to numbers happens in the mapper.
  */

@@ -7,7 +7,7 @@
  * malformed frames.
  */
 import type { Server, ServerWebSocket } from "bun";
-import { rng } from "../helpers/books.ts";
+import { rng } from "./books.ts";
 
 export interface PolymarketServerOptions {
   /** Open markets in the universe. */

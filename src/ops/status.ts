@@ -5,9 +5,10 @@
  */
 import { utcDate } from "../timebucket.ts";
 import { formatInferred, inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } from "./file-buckets.ts";
-import { readManifest, type ManifestEntry } from "./manifest.ts";
-import { summaryFromMetadata } from "./parquet-footer.ts";
-import { listDatasetFiles, readParquetFile } from "./parquet-read.ts";
+import { readManifest, type ManifestEntry } from "../storage/manifest.ts";
+import { summaryFromMetadata } from "../parquet/footer.ts";
+import { listDatasetFiles } from "../layout.ts";
+import { readParquetFile } from "../parquet/read.ts";
 import { listQuarantined, listStagedSummary } from "./staged-summary.ts";
 
 const HOUR = 3_600_000;
@@ -73,7 +74,7 @@ export interface FileFacts {
 
 /**
  * Rows, ts_recv range and distinct market ids of a final file: from its metadata (row-group statistics and
- * market_id dictionary pages, see parquet-footer.ts) when the file allows, else (or with `fromData`) by reading
+ * market_id dictionary pages, see parquet/footer.ts) when the file allows, else (or with `fromData`) by reading
  * ts_recv and market_id. `hourTs` asks for the range within that hour too (bucket inference). Throws when the
  * file cannot be read.
  */

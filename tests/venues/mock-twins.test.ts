@@ -3,7 +3,8 @@ import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";
 import { MockVenue } from "../../src/venue/mock.ts";
-import type { MarketInfo, VenueEvent } from "../../src/venue/types.ts";
+import type { VenueEvent } from "../../src/venue/types.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const T0 = Date.UTC(2026, 5, 1, 8);
 const HOUR = 3_600_000;

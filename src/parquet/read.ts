@@ -2,13 +2,18 @@
 import { readFileSync } from "node:fs";
 import { type Table, tableFromIPC } from "apache-arrow";
 import type { SnapshotRow, SnapshotStatus } from "../schema.ts";
-import { pw } from "./parquet-wasm.ts";
+import { pw } from "./wasm.ts";
 
 /** Reads a Parquet file (or its bytes) into an Arrow JS table; `columns` limits what is decoded. */
 export function readSnapshotTable(pathOrBytes: string | Uint8Array, columns?: string[]): Table {
   const bytes = typeof pathOrBytes === "string" ? readFileSync(pathOrBytes) : pathOrBytes;
   const wasmTable = pw.readParquet(bytes, columns ? { columns } : undefined);
   return tableFromIPC(wasmTable.intoIPCStream());
+}
+
+/** Reads a whole Parquet file (or only `columns`) into an Arrow table; throws on a truncated or corrupt file. */
+export async function readParquetFile(path: string, columns?: string[]): Promise<Table> {
+  return readSnapshotTable(new Uint8Array(await Bun.file(path).arrayBuffer()), columns);
 }
 
 /** Row count and rows per row group from the footer alone (nothing decoded). */

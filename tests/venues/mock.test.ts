@@ -4,7 +4,8 @@ import { parseConfig, type VenueConfig } from "../../src/config.ts";
 import { createAdapter } from "../../src/venue/index.ts";
 import { corruptLevel, mapMockMessage, type MockWireLevel } from "../../src/venue/mock-mapper.ts";
 import { anchorOf, MockVenue } from "../../src/venue/mock.ts";
-import type { MarketInfo, MarketRef, VenueEvent } from "../../src/venue/types.ts";
+import type { VenueEvent } from "../../src/venue/types.ts";
+import type { MarketInfo, MarketRef } from "../../src/market.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 

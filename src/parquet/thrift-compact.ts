@@ -1,6 +1,6 @@
 /**
  * A generic Thrift compact-protocol decoder, enough for Parquet footers and page headers (the writer's encoder is in
- * parquet-encode.ts). A struct decodes to a field id → value map, so callers pick the fields they know and unknown
+ * parquet/encode.ts). A struct decodes to a field id → value map, so callers pick the fields they know and unknown
  * ones are skipped for free. Throws on anything malformed (truncated input, unknown type, absurd sizes): callers
  * treat that as "cannot read this from metadata".
  */

@@ -2,13 +2,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Table } from "apache-arrow";
-import { ColumnBuffer } from "../../src/storage/_columns.ts";
+import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
 import { compactSegments } from "../../src/storage/compact.ts";
 import { nodeFs, writeAtomic } from "../../src/storage/fs.ts";
-import { parquetFileInfo, readSnapshotTable, tableToRows } from "../../src/storage/read.ts";
+import { parquetFileInfo, readSnapshotTable, tableToRows } from "../../src/parquet/read.ts";
 import { encodeSegment } from "../../src/storage/staging.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
-import { ParquetStreamEncoder } from "../../src/storage/parquet-encode.ts";
+import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
 import { BookGen } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";
 

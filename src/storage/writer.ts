@@ -10,8 +10,9 @@ import type { WriterSettings } from "../config.ts";
 import { logger, RateLimitedLog } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { SNAPSHOT_SCHEMA, type SnapshotInput, type SnapshotSink } from "../schema.ts";
-import { bucketPath, bucketStart } from "../timebucket.ts";
-import { ColumnBuffer } from "./_columns.ts";
+import { bucketStart } from "../timebucket.ts";
+import { snapshotPath, stagingBucketDir, stagingRoot } from "../layout.ts";
+import { ColumnBuffer } from "./column-buffer.ts";
 import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
@@ -23,7 +24,7 @@ import {
   trailerParts,
   trailerStart,
 } from "./quarantine.ts";
-import { ParquetStreamEncoder } from "./parquet-encode.ts";
+import { ParquetStreamEncoder } from "../parquet/encode.ts";
 import {
   ENCODE_AT_FLUSH_ROWS,
   encodeRowGroupSegment,
@@ -34,10 +35,8 @@ import {
   listStaged,
   MARKER,
   removeStaged,
-  STAGING_DIR,
   segmentName,
   segmentNumber,
-  stagingBucketDir,
 } from "./staging.ts";
 
 const log = logger("writer");
@@ -564,7 +563,7 @@ export class SnapshotWriter implements SnapshotSink {
   private async freeTarget(st: BucketState): Promise<string> {
     const claimed = new Set(this.states.map((s) => s.marker?.target).filter((t) => t !== undefined));
     for (let n = 0; ; n++) {
-      const rel = bucketPath(st.venue, st.start, st.minutes, n);
+      const rel = snapshotPath(st.venue, st.start, st.minutes, n);
       if (claimed.has(rel)) continue;
       if ((await this.fs.size(join(this.dataDir, rel))) === undefined) return rel;
     }
@@ -714,7 +713,7 @@ export class SnapshotWriter implements SnapshotSink {
     try {
       staged = await listStaged(this.fs, this.dataDir);
     } catch (e) {
-      throw new Error(`cannot read the staging area ${join(this.dataDir, STAGING_DIR)}: ${errCode(e)}`);
+      throw new Error(`cannot read the staging area ${stagingRoot(this.dataDir)}: ${errCode(e)}`);
     }
     if (staged.length === 0) return;
     for (const e of (await readManifest(this.dataDir, this.fs)).entries) this.manifestPaths.add(e.path);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { readStruct } from "../../src/storage/thrift-compact.ts";
+import { readStruct } from "../../src/parquet/thrift-compact.ts";
 
 /** Bytes written out by hand from the compact protocol spec (field header = delta << 4 | type). */
 const b = (...xs: number[]) => Uint8Array.from(xs);

@@ -3,8 +3,8 @@ import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Table, tableToIPC } from "apache-arrow";
-import { ColumnBuffer } from "../../src/storage/_columns.ts";
-import { ParquetStreamEncoder } from "../../src/storage/parquet-encode.ts";
+import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
+import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
 import {
   chunkDictionary,
   decodePlainByteArrays,
@@ -14,8 +14,8 @@ import {
   summaryFromMetadata,
   type ColumnChunkInfo,
   type FooterInfo,
-} from "../../src/storage/parquet-footer.ts";
-import { pw } from "../../src/storage/parquet-wasm.ts";
+} from "../../src/parquet/footer.ts";
+import { pw } from "../../src/parquet/wasm.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
 import { BookGen } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";

@@ -1,5 +1,5 @@
 /**
- * A loopback Kalshi (Bun.serve, port 0) speaking the protocol of venue-protocols.md: REST `/markets` cursor paging
+ * A loopback Kalshi (Bun.serve, port 0) speaking the protocol of docs/venues/kalshi.md: REST `/markets` cursor paging
  * and `/markets/{ticker}/orderbook`, and the WebSocket with signed upgrade (401 unless the RSA-PSS signature verifies
  * with the public key), sids, subscribe / update_subscription / unsubscribe, snapshots and deltas in both the dollar
  * and the old cent forms. Tests drive faults: skip a seq, go silent, drop, send raw (malformed) frames, 429.

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { parseFileMetaData, summaryFromMetadata, zstdContentSize } from "../../src/storage/parquet-footer.ts";
-import { readStruct } from "../../src/storage/thrift-compact.ts";
+import { parseFileMetaData, summaryFromMetadata, zstdContentSize } from "../../src/parquet/footer.ts";
+import { readStruct } from "../../src/parquet/thrift-compact.ts";
 import { tempDir } from "../helpers/store.ts";
 
 const tmp = tempDir("surv-footer-hostile-");

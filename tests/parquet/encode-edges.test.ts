@@ -2,11 +2,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Table } from "apache-arrow";
-import { ColumnBuffer } from "../../src/storage/_columns.ts";
+import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
 import { nodeFs } from "../../src/storage/fs.ts";
-import { readSnapshotTable, tableToRows } from "../../src/storage/read.ts";
+import { readSnapshotTable, tableToRows } from "../../src/parquet/read.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
-import { ParquetStreamEncoder } from "../../src/storage/parquet-encode.ts";
+import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
 import { tempDir } from "../helpers/store.ts";
 
 const tmp = tempDir("surv-encode-edges-");

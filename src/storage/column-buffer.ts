@@ -5,7 +5,7 @@
  */
 import { DataType, makeData, RecordBatch, Struct, type Data } from "apache-arrow";
 import { deriveStatus, SNAPSHOT_SCHEMA, type SnapshotInput } from "../schema.ts";
-import { attachStringIds } from "./parquet-encode.ts";
+import { attachStringIds } from "../parquet/encode.ts";
 
 const TWO32 = 4294967296;
 const encoder = new TextEncoder();

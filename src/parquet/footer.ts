@@ -350,7 +350,7 @@ export function readFooter(fd: number, size: number): { footer: FooterInfo; foot
   return { footer: parseFileMetaData(tail.subarray(tailLen - 8 - len, tailLen - 8)), footerStart };
 }
 
-/** created_by of the files src/storage/parquet-encode.ts writes. */
+/** created_by of the files src/parquet/encode.ts writes. */
 const OUR_WRITER = "surveillance";
 
 export interface MetadataSummary {

@@ -4,14 +4,8 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import {
-  QUARANTINE_DIR,
-  STAGING_DIR,
-  decodeSegment,
-  parseBucketDir,
-  segmentNumber,
-  type SegmentStats,
-} from "./staging.ts";
+import { decodeSegment, segmentNumber, type SegmentStats } from "../storage/staging.ts";
+import { QUARANTINE_DIR, parseBucketDir, stagingRoot, QUARANTINE_REL } from "../layout.ts";
 
 export interface StagedSummary {
   venue: string;
@@ -49,7 +43,7 @@ const ls = (dir: string) => {
 };
 
 export async function listStagedSummary(dataDir: string): Promise<StagedSummary[]> {
-  const root = join(dataDir, STAGING_DIR);
+  const root = stagingRoot(dataDir);
   const byBucket = new Map<string, StagedSummary & { marketSet: Set<string> }>();
   for (const venue of ls(root)) {
     if (venue === QUARANTINE_DIR) continue; // see listQuarantined
@@ -106,6 +100,6 @@ export async function listStagedSummary(dataDir: string): Promise<StagedSummary[
 
 /** Quarantined staged data (`_staging/_quarantine/<venue>/<bucketdir>-<n>`, src/storage/quarantine.ts), as paths relative to the data dir. */
 export function listQuarantined(dataDir: string): string[] {
-  const root = join(STAGING_DIR, QUARANTINE_DIR);
+  const root = QUARANTINE_REL;
   return ls(join(dataDir, root)).flatMap((venue) => ls(join(dataDir, root, venue)).map((d) => join(root, venue, d)));
 }

@@ -1,5 +1,5 @@
 /**
- * Checks the recorded dataset against SPEC.md: exact schema, row counts vs the manifest, partition path vs rows,
+ * Checks the recorded dataset against docs/storage-format.md: exact schema, row counts vs the manifest, partition path vs rows,
  * and the book invariants on every row. Reads with parquet-wasm + apache-arrow (no Polars).
  */
 import { existsSync } from "node:fs";
@@ -8,8 +8,9 @@ import { DataType, type Data, type Field, type Table } from "apache-arrow";
 import { ALL_COLUMNS, REQUIRED_COLUMNS, SNAPSHOT_SCHEMA } from "../schema.ts";
 import { bucketStart, utcDate, utcHour } from "../timebucket.ts";
 import { inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } from "./file-buckets.ts";
-import { MANIFEST_DIR, MANIFEST_FILE, type ManifestEntry, type ManifestRead } from "./manifest.ts";
-import { listDatasetFiles, readParquetFile, type DatasetFile } from "./parquet-read.ts";
+import type { ManifestEntry, ManifestRead } from "../storage/manifest.ts";
+import { listDatasetFiles, type DatasetFile, MANIFEST_DIR, MANIFEST_FILE } from "../layout.ts";
+import { readParquetFile } from "../parquet/read.ts";
 
 export interface Problem {
   /** Path relative to the data dir. */
@@ -373,7 +374,7 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
       fileProblem("row_count", `file has ${table.numRows} rows, the manifest says ${entry.rows}`);
     const schemaErrs = schemaProblems(table.schema.fields);
     for (const msg of schemaErrs) fileProblem("schema", msg);
-    if (schemaErrs.length > 0) continue; // row checks read the columns by their SPEC types
+    if (schemaErrs.length > 0) continue; // row checks read the columns by their schema types
     let bucket: FileBucket | undefined;
     if (bucketTs !== undefined && listedMinutes !== undefined)
       bucket = { start: bucketTs, minutes: listedMinutes, note: "" };
