@@ -4,7 +4,7 @@
  * every token is subscribed; from then on sends price_change frames at the given rate (entries/s over all tokens)
  * and prints `SENT <entries so far>` every second.
  */
-import { PolymarketServer } from "../tests/venues/polymarket-server.ts";
+import { PolymarketServer } from "../tests/helpers/polymarket-server.ts";
 
 const markets = Number(process.argv[2] ?? 5556);
 const rate = Number(process.argv[3] ?? 10_000);

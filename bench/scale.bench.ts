@@ -29,7 +29,7 @@ import { scanAll } from "../src/scanner/scanner.ts";
 import type { SnapshotInput } from "../src/schema.ts";
 import { circleOrder, computeTargets } from "../src/scheduler/scheduler.ts";
 import { selectMarkets } from "../src/scheduler/selection.ts";
-import { SnapshotWriter } from "../src/storage/parquet-writer.ts";
+import { SnapshotWriter } from "../src/storage/writer.ts";
 import { parseUniverseYielding } from "../src/scanner/scanner.ts";
 import { mockUniverse } from "../src/venue/mock.ts";
 

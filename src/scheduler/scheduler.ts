@@ -13,7 +13,7 @@
  * of HOT and all of WARM come from the markets the filter leaves eligible.
  */
 import type { CollectSettings } from "../config.ts";
-import type { MarketInfo, MarketRef } from "../venue/types.ts";
+import type { MarketInfo, MarketRef } from "../market.ts";
 import { rankTop } from "./scoring.ts";
 import { SELECTION_DEFAULTS, type SelectionSettings } from "./selection-config.ts";
 import { type Selection, selectMarkets } from "./selection.ts";

@@ -1,6 +1,6 @@
 /** Which markets matter most: eligibility and the ranking that picks HOT. Pure. */
 import { MinHeap } from "../min-heap.ts";
-import type { MarketInfo } from "../venue/types.ts";
+import type { MarketInfo } from "../market.ts";
 
 /** A market closing within this long is "closing soon" (ranked first when there are no stats). */
 export const CLOSING_SOON_MS = 24 * 3_600_000;

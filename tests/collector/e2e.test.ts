@@ -15,8 +15,8 @@ import { SimClock } from "../../src/clock.ts";
 import { parseConfig, type Config } from "../../src/config.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
 import { REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
-import { bucketPath } from "../../src/timebucket.ts";
-import type { MarketInfo } from "../../src/venue/types.ts";
+import { journalPath, snapshotPath } from "../../src/layout.ts";
+import type { MarketInfo } from "../../src/market.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const HOUR = 3_600_000;

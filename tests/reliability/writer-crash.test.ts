@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { nodeFs, type StorageFs } from "../../src/storage/fs.ts";
 import { readManifest } from "../../src/storage/manifest.ts";
-import { readSnapshotFile } from "../../src/storage/read.ts";
+import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { decodeSegment, MARKER } from "../../src/storage/staging.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, T0, tempDir } from "../helpers/store.ts";

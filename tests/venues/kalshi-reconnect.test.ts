@@ -12,7 +12,7 @@ import { createAdapter } from "../../src/venue/index.ts";
 import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "./kalshi-server.ts";
+import { startKalshiServer } from "../helpers/kalshi-server.ts";
 
 const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));

@@ -14,7 +14,7 @@ import { runCollect } from "../../src/collector/run.ts";
 import { parseConfig } from "../../src/config.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
 import type { SnapshotInput, SnapshotSink } from "../../src/schema.ts";
-import { startKalshiServer } from "./kalshi-server.ts";
+import { startKalshiServer } from "../helpers/kalshi-server.ts";
 
 const fixtures = join(import.meta.dir, "..", "fixtures", "kalshi");
 const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(fixtures, "test-private-key.pem") };

@@ -8,13 +8,14 @@ import { consola } from "consola";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { journalPath, readJournal } from "../../src/collector/journal.ts";
+import { readJournal } from "../../src/collector/journal.ts";
+import { journalPath } from "../../src/layout.ts";
 import { runCollect } from "../../src/collector/run.ts";
 import { type Clock, SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
 import type { SnapshotInput, SnapshotSink } from "../../src/schema.ts";
-import { PolymarketServer } from "./polymarket-server.ts";
+import { PolymarketServer } from "../helpers/polymarket-server.ts";
 
 const T0 = Date.UTC(2026, 2, 1, 12);
 const MARKETS = 5556; // every 10th is not accepting orders (server fixture): 5,000 active, 10,000 tokens
