@@ -53,7 +53,7 @@ export const MODULES: Record<string, MutateModule> = {
     tests: ["tests/collector/inputs.test.ts", "tests/collector/start-inputs.test.ts", "tests/collector/reload.test.ts"],
   },
   writer: {
-    src: ["src/storage/parquet-writer.ts", "src/storage/staging.ts", "src/storage/compact.ts"],
+    src: ["src/storage/writer.ts", "src/storage/staging.ts", "src/storage/compact.ts"],
     tests: [
       "tests/storage/writer.test.ts",
       "tests/storage/staging.test.ts",

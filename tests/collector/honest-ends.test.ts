@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/run-cli.ts";
-import { PolymarketServer } from "../venues/polymarket-server.ts";
+import { PolymarketServer } from "../helpers/polymarket-server.ts";
 
 let dir: string;
 let server: PolymarketServer;

@@ -21,7 +21,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   scheduler: ["base", "parquet"],
   storage: ["base", "parquet"],
   collector: ["base", "venue", "scanner", "scheduler", "storage", "pairs"],
-  analytics: ["base", "parquet", "scanner", "storage"],
+  analytics: ["base", "parquet", "scanner", "storage", "pairs"],
   ops: ["base", "parquet", "storage"],
   pairs: ["base", "scanner"],
   edge: ["base", "parquet", "venue", "scanner", "scheduler", "storage", "collector", "analytics", "ops", "pairs"],

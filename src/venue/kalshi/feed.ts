@@ -11,14 +11,8 @@ import { UserError } from "../../errors.ts";
 import type { Timer } from "../../clock.ts";
 import { logger, RateLimitedLog } from "../../log.ts";
 import { ReconnectingSocket } from "../_socket.ts";
-import {
-  type AdapterContext,
-  type BookKey,
-  type EventSink,
-  type MarketRef,
-  urlHost,
-  type VenueEvent,
-} from "../types.ts";
+import { type AdapterContext, type BookKey, type EventSink, urlHost, type VenueEvent } from "../types.ts";
+import type { MarketRef } from "../../market.ts";
 import { authHeaders, loadCredentials, type KalshiCredentials } from "./auth.ts";
 import type { KalshiRest } from "./discovery.ts";
 import { decodeFrame, deltaEvents, OUTCOMES, snapshotEvents } from "./mapper.ts";

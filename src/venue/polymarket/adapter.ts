@@ -2,16 +2,8 @@
 import type { PolymarketOptions, VenueConfig } from "../../config.ts";
 import { logger } from "../../log.ts";
 import { PacedRest } from "../_rest.ts";
-import type {
-  AdapterContext,
-  AdapterFactory,
-  BookKey,
-  DiscoverOptions,
-  EventSink,
-  MarketInfo,
-  MarketRef,
-  VenueAdapter,
-} from "../types.ts";
+import type { AdapterContext, AdapterFactory, BookKey, DiscoverOptions, EventSink, VenueAdapter } from "../types.ts";
+import type { MarketInfo, MarketRef } from "../../market.ts";
 import { urlHost } from "../types.ts";
 import { discoverMarkets } from "./discovery.ts";
 import { PolymarketFeed } from "./feed.ts";
