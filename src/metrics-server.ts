@@ -28,10 +28,17 @@ export function updateProcessMetrics(metrics: Metrics): void {
   metrics.set("surveillance_process_heap_used_bytes", {}, mem.heapUsed, "JS heap in use in bytes");
 }
 
-/** Starts the endpoint, or returns undefined when `listen` is "" (off). */
+/** Whether each venue is collecting now, for /healthz. */
+export type HealthCheck = () => { venue: string; collecting: boolean; reason?: string }[];
+
+/**
+ * Starts the endpoint, or returns undefined when `listen` is "" (off). `/` answers with a pointer, `/healthz` with one
+ * line per venue: 200 when every venue is collecting, 503 when one is not (a load balancer or watchdog checks it).
+ */
 export function startMetricsServer(
   settings: Pick<MetricsSettings, "listen">,
   metrics: Metrics,
+  health?: HealthCheck,
 ): MetricsServer | undefined {
   if (!settings.listen) return undefined;
   const { hostname, port } = parseListen(settings.listen);
@@ -42,6 +49,15 @@ export function startMetricsServer(
       port,
       fetch(req) {
         const url = new URL(req.url);
+        if (url.pathname === "/") return new Response("surveillance: metrics at /metrics, venue health at /healthz\n");
+        if (url.pathname === "/healthz") {
+          const venues = health?.() ?? [];
+          const lines = venues.map((v) => `${v.venue} ${v.collecting ? "collecting" : `not collecting: ${v.reason}`}`);
+          const ok = venues.every((v) => v.collecting);
+          return new Response(`${ok ? "ok" : "unhealthy"}\n${lines.map((l) => `${l}\n`).join("")}`, {
+            status: ok ? 200 : 503,
+          });
+        }
         if (url.pathname !== "/metrics") return new Response("not found; try /metrics\n", { status: 404 });
         if (req.method !== "GET" && req.method !== "HEAD")
           return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });

@@ -555,7 +555,7 @@ export class VenueCollector {
     const bump = (name: string, value: number, labels: Record<string, string> = L) => {
       const k = `${name}|${JSON.stringify(labels)}`;
       const d = value - (this.published.get(k) ?? 0);
-      if (d !== 0) metrics.inc(name, labels, d);
+      if (d !== 0 || !this.published.has(k)) metrics.inc(name, labels, d); // at 0 from the first publish
       this.published.set(k, value);
     };
     const { up } = this.connectedCount();

@@ -18,6 +18,7 @@ import { SnapshotWriter } from "../storage/writer.ts";
 import { createAdapter } from "../venue/index.ts";
 import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
 import { ScheduleInputs } from "./inputs.ts";
+import { declareZeroMetrics } from "./metric-zeros.ts";
 import { ChurnLimiter } from "./subscriptions.ts";
 
 export interface CollectOptions {
@@ -168,7 +169,18 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
         clock,
         metrics,
       }));
-    const server = startMetricsServer(config.metrics, metrics);
+    declareZeroMetrics(
+      metrics,
+      config.selected.map((v) => v.name),
+    );
+    const server = startMetricsServer(config.metrics, metrics, () =>
+      venues.map((v) => {
+        const refusedBy = collector?.refused.find((r) => r.venue === v.venue)?.error;
+        const reason =
+          refusedBy?.message ?? v.notCollectingReason() ?? (v.connectedCount().up === 0 ? "disconnected" : undefined);
+        return { venue: v.venue, collecting: reason === undefined, reason };
+      }),
+    );
     if (server) log.info(`metrics at http://${server.address}/metrics`);
     const venues: VenueCollector[] = [];
     let collector: Collector | undefined;

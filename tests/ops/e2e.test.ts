@@ -109,7 +109,7 @@ describe("collect → metrics, status, verify", () => {
       // every collector/writer family is prefixed and typed
       for (const name of exp.types.keys()) expect(name.startsWith("surveillance_")).toBe(true);
       const res = await fetch(url.replace("/metrics", "/"));
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(200); // a pointer to /metrics
     } finally {
       proc.kill("SIGTERM");
       await proc.exited;

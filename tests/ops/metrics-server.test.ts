@@ -95,9 +95,10 @@ describe("metrics server", () => {
     expect(await value()).toBe(first + 1);
   });
 
-  test("404 elsewhere", async () => {
+  test("/ points at /metrics; 404 elsewhere", async () => {
     const res = await fetch(`http://127.0.0.1:${server!.port}/`);
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("/metrics");
     expect((await fetch(`http://127.0.0.1:${server!.port}/metrics/x`)).status).toBe(404);
   });
 
