@@ -94,6 +94,8 @@ export interface KalshiServer {
   delta(ticker: string, side: "yes" | "no", priceCents: number, delta: number, tsMs: number): void;
   /** The next data message of every sid skips one seq number. */
   skipSeq(): void;
+  /** While on, update_subscription "ok" replies carry the sid's current seq instead of the next one (as Kalshi does). */
+  repeatSeqOnOk(on: boolean): void;
   /** While on, get_snapshot requests are held (a slow venue); turning it off answers them. */
   holdSnapshots(on: boolean): void;
   /** Stop sending anything (data and pings) until unmuted. */
@@ -167,6 +169,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
   let throttleLeft = 0;
   let throttleSecs = 0;
   let skip = false;
+  let okRepeats = false;
   let muted = false;
   let hold = false;
   const held: (() => void)[] = [];
@@ -333,7 +336,13 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
         err(6, "Already subscribed");
         return sendSnapshots(ws, sids[0], tickers);
       }
-      send(ws, { id: c.id, sid: sids[0], seq: nextSeq(sub), type: "ok", msg: { market_tickers: [...sub.tickers] } });
+      send(ws, {
+        id: c.id,
+        sid: sids[0],
+        seq: okRepeats ? sub.seq : nextSeq(sub),
+        type: "ok",
+        msg: { market_tickers: [...sub.tickers] },
+      });
       return sendSnapshots(ws, sids[0], tickers);
     }
     if (p.action === "delete_markets") {
@@ -341,7 +350,7 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
       return send(ws, {
         id: c.id,
         sid: sids[0],
-        seq: nextSeq(sub),
+        seq: okRepeats ? sub.seq : nextSeq(sub),
         type: "ok",
         msg: { market_tickers: [...sub.tickers] },
       });
@@ -424,6 +433,9 @@ export function startKalshiServer(o: KalshiServerOptions): KalshiServer {
     },
     skipSeq() {
       skip = true;
+    },
+    repeatSeqOnOk(on) {
+      okRepeats = on;
     },
     holdSnapshots(on) {
       hold = on;

@@ -228,6 +228,25 @@ describe("kalshi feed against the loopback server", () => {
     expect([...server.subscribed()].sort()).toEqual([tickers[1], tickers[2], tickers[3]].sort());
   });
 
+  test("an update_subscription ok repeating the sid's current seq is not a rejection", async () => {
+    ref = new RefBooks();
+    a = await adapter();
+    server.repeatSeqOnOk(true);
+    try {
+      await a.connect(ref.sink);
+      a.subscribe(refs(tickers.slice(0, 2)));
+      await waitFor(() => ref.of("book").length === 4, "snapshots");
+      a.subscribe(refs([tickers[2]]));
+      a.unsubscribe(refs([tickers[0]]));
+      await waitFor(() => server.subscribed().has(tickers[2]) && !server.subscribed().has(tickers[0]), "churn applied");
+      await waitFor(() => ref.of("info").length >= 2, "both ok replies");
+      expect(ref.of("rejected")).toEqual([]);
+      expect(ref.of("stale")).toEqual([]);
+    } finally {
+      server.repeatSeqOnOk(false);
+    }
+  });
+
   test("a seq gap marks the sid's books stale, asks for snapshots and recovers", async () => {
     ref = new RefBooks();
     a = await adapter();

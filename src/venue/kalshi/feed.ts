@@ -125,7 +125,8 @@ export class KalshiFeed {
         this.emit({
           kind: "venue_error",
           reason: refused ? "auth_refused" : "connect_failed",
-          detail: r.reason,
+          // A login refused mid-run (key revoked, clock skew) gets the advice given at start-up.
+          detail: refused ? `${r.reason ?? `HTTP ${r.status}`}. ${this.loginAdvice()}` : r.reason,
           connect: { connId: 0, host: urlHost(this.o.ws_url) },
         });
       },
@@ -139,9 +140,13 @@ export class KalshiFeed {
       throw new UserError(
         `kalshi: the WebSocket login was refused (HTTP ${r.status}): the signature made with ${this.o.private_key_env} did not verify for the key id in ${this.o.key_id_env}`,
         1,
-        `Check that ${this.o.key_id_env} is the id of the API key whose private key ${this.o.private_key_env} names, and that this machine's clock is right.`,
+        this.loginAdvice(),
       );
     }
+  }
+
+  private loginAdvice(): string {
+    return `Check that ${this.o.key_id_env} is the id of the API key whose private key ${this.o.private_key_env} names, and that this machine's clock is right.`;
   }
 
   private opened(): void {
@@ -279,9 +284,16 @@ export class KalshiFeed {
           this.commands.delete(d.id);
           if (this.refusals.succeeded(d.id, this.ctx.clock.now())) this.pump();
         }
-        // replies on a sid (update_subscription "ok") take a seq number too
+        // replies on a sid (update_subscription "ok") carry a seq too: Kalshi repeats the sid's current one (not a
+        // fault, nothing was lost); a later one is checked like data (a gap still counts)
         if (d.sid !== undefined && d.seq !== undefined && d.sid !== this.sid) return this.foreign(d.sid, d.type);
-        if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
+        if (
+          d.sid !== undefined &&
+          d.seq !== undefined &&
+          d.seq !== this.lastSeq.get(d.sid) &&
+          !this.checkSeq(d.sid, d.seq)
+        )
+          return;
         return this.emit({ kind: "info", type: d.type });
     }
   }
