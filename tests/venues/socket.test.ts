@@ -7,6 +7,8 @@ import { waitFor } from "../helpers/wait.ts";
 /** A loopback server that refuses a bad header with 401 and lets the test drop or mute its sockets. */
 const sockets: ServerWebSocket<unknown>[] = [];
 const seenHeaders: string[] = [];
+/** Close code and reason of every connection as the server saw it end. */
+const serverCloses: string[] = [];
 const server = Bun.serve({
   port: 0,
   fetch(req, srv) {
@@ -21,6 +23,9 @@ const server = Bun.serve({
     },
     message(ws, m) {
       ws.send(`echo:${m}`);
+    },
+    close(_ws, code, reason) {
+      serverCloses.push(`${code} ${reason}`);
     },
   },
 });
@@ -81,6 +86,34 @@ describe("ReconnectingSocket", () => {
     await clock.advance(0);
     await waitFor(() => s.connected, "reconnect after silence");
     expect(s.opens).toBe(2);
+    await s.close();
+  });
+
+  test("a frame mid-way moves the silence deadline to that frame + silenceTimeoutMs; the drop tells the venue why", async () => {
+    const clock = new SimClock();
+    const events: string[] = [];
+    const s = new ReconnectingSocket({
+      url,
+      clock,
+      backoff,
+      random: () => 0,
+      silenceTimeoutMs: 30_000,
+      onOpen: () => {},
+      onMessage: (d) => events.push(d),
+      onClose: (r) => events.push(`close:${r}`),
+    });
+    await s.start();
+    const closesBefore = serverCloses.length;
+    await clock.advance(20_000);
+    s.send("x");
+    await waitFor(() => events.includes("echo:x"), "echo at 20 s");
+    // first check at 30 s sees 10 s of quiet and re-arms for the 20 s left: dead at 50 s, not before
+    await clock.advance(29_999);
+    expect(events.filter((e) => e.startsWith("close:"))).toEqual([]);
+    await clock.advance(1);
+    expect(events.filter((e) => e.startsWith("close:"))).toEqual(["close:silent for 30 s"]);
+    await waitFor(() => serverCloses.length > closesBefore, "the server sees the close");
+    expect(serverCloses[closesBefore]).toBe("4000 silent for 30 s");
     await s.close();
   });
 
