@@ -229,16 +229,30 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     while (t < dayEnd) {
       const nextKill = killAt.find((k) => k > t + 10 * MIN);
       let sent: "kill" | "term" | undefined;
-      const child = spawnChild({ config, start: t, until: dayEnd + 3_600_000, scan: first }, durable, (now, c) => {
-        if (sent) return;
-        if (nextKill !== undefined && now >= nextKill) {
-          sent = "kill";
-          c.proc.kill("SIGKILL");
-        } else if (now >= dayEnd) {
-          sent = "term";
-          c.proc.kill("SIGTERM");
-        }
-      });
+      const child = spawnChild(
+        {
+          config,
+          start: t,
+          until: dayEnd + 3_600_000,
+          scan: first,
+          // Each day the wall clock steps forward 90 s at 06:00 and back 7.3 s at 18:00 (off the snapshot grid).
+          steps: [
+            { at: dayStart + 6 * 3_600_000, by: 90_000 },
+            { at: dayStart + 18 * 3_600_000, by: -7_300 },
+          ],
+        },
+        durable,
+        (now, c) => {
+          if (sent) return;
+          if (nextKill !== undefined && now >= nextKill) {
+            sent = "kill";
+            c.proc.kill("SIGKILL");
+          } else if (now >= dayEnd) {
+            sent = "term";
+            c.proc.kill("SIGTERM");
+          }
+        },
+      );
       first = false;
       fig.children++;
       const code = await child.exited;
