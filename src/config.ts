@@ -11,6 +11,7 @@ import {
   selectionOf,
   selectionProblem,
 } from "./scheduler/selection-config.ts";
+import * as up from "./upload/config.ts";
 
 const posInt = (max = Number.MAX_SAFE_INTEGER) =>
   v.pipe(
@@ -218,6 +219,9 @@ const FileSchema = v.strictObject({
   collector: v.optional(partial(collectEntries)),
   metrics: v.optional(partial(metricsEntries)),
   pairs: v.optional(partial(pairsEntries)),
+  upload: v.optional(partial(up.uploadEntries)),
+  retention: v.optional(partial(up.retentionEntries)),
+  disk: v.optional(partial(up.diskEntries)),
   venues: v.optional(v.record(v.string(), v.record(v.string(), v.unknown()))),
 });
 
@@ -240,6 +244,9 @@ export interface Config {
   writer: WriterSettings;
   metrics: MetricsSettings;
   pairs: PairsSettings;
+  upload: up.UploadSettings;
+  retention: up.RetentionSettings;
+  disk: up.DiskSettings;
   /** Every configured venue (enabled or not), in file order; `selected` says which this run acts on. */
   venues: VenueConfig[];
   selected: VenueConfig[];
@@ -297,6 +304,10 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
       writer.retry_cap_ms,
       `must be ≥ writer.retry_base_ms (${writer.retry_base_ms})`,
     );
+  const upload = { ...up.UPLOAD_DEFAULTS, ...strip(file.upload) } as up.UploadSettings;
+  up.checkUpload(upload, (k, val, why) => refuse(source, k, val, why));
+  const disk = { ...up.DISK_DEFAULTS, ...strip(file.disk) } as up.DiskSettings;
+  up.checkDisk(disk, (k, val, why) => refuse(source, k, val, why));
   const globalCollect = { ...COLLECT_DEFAULTS, ...strip(file.collector) } as CollectSettings;
   checkCollect(source, "collector.", globalCollect);
 
@@ -380,6 +391,9 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
     writer,
     metrics: { ...METRICS_DEFAULTS, ...strip(file.metrics) } as MetricsSettings,
     pairs: { ...PAIRS_DEFAULTS, ...strip(file.pairs) } as PairsSettings,
+    upload,
+    retention: { ...up.RETENTION_DEFAULTS, ...strip(file.retention) } as up.RetentionSettings,
+    disk,
     venues,
     selected,
   };

@@ -15,6 +15,7 @@ import { confirmedPairPins } from "../pairs/run.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { describeSelection, SELECTION_METRICS, type Selection } from "../scheduler/selection.ts";
 import { SnapshotWriter } from "../storage/writer.ts";
+import { type DataOffBox, prepareBucket, startDataOffBox } from "../upload/start.ts";
 import { createAdapter } from "../venue/index.ts";
 import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
 import { ScheduleInputs } from "./inputs.ts";
@@ -117,6 +118,7 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
     );
 
   // Everything that can fail on the user's side is checked before anything is opened.
+  const bucket = prepareBucket(config, opts.env ?? {}); // missing credentials: exit 2, naming the variables
   const inputs = new Map<string, ScheduleInputs>();
   for (const v of config.selected)
     inputs.set(
@@ -184,6 +186,7 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
     if (server) log.info(`metrics at http://${server.address}/metrics`);
     const venues: VenueCollector[] = [];
     let collector: Collector | undefined;
+    let offBox: DataOffBox | undefined;
     try {
       for (const v of config.selected) {
         const input = inputs.get(v.name)!;
@@ -226,6 +229,8 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       collector = new Collector(venues, sink);
       metrics.onRender(() => venues.forEach((v) => v.publish(clock.now()))); // /metrics is current, not as of the last status line
       sink.start?.();
+      // Off the hot path: the uploader reads final files on its own timers; nothing in collection awaits it.
+      offBox = await startDataOffBox(config, bucket, clock, metrics);
       if (await startUnlessStopped(collector, signal)) {
         for (const v of config.selected) inputs.get(v.name)!.start(v.collect.rotation_period_secs * 1000);
         const refused = new Set(collector.refused.map((r) => r.venue));
@@ -244,6 +249,8 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       // the collector first: finalizing must not wait for an input file being read
       await (collector ?? new Collector(venues, sink)).stop();
       for (const input of inputs.values()) await input.stop();
+      // after the writer: its last files are final now, and the drain copies them
+      await offBox?.stop();
       await server?.stop();
     }
     const now = clock.now();
