@@ -15,6 +15,7 @@ import { confirmedPairPins } from "../pairs/run.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { describeSelection, SELECTION_METRICS, type Selection } from "../scheduler/selection.ts";
 import { SnapshotWriter } from "../storage/writer.ts";
+import type { FreeSpaceProbe } from "../upload/disk-guard.ts";
 import { type DataOffBox, prepareBucket, startDataOffBox } from "../upload/start.ts";
 import { createAdapter } from "../venue/index.ts";
 import { Collector, type ClosableSink, VenueCollector } from "./collector.ts";
@@ -35,6 +36,8 @@ export interface CollectOptions {
   env?: Record<string, string | undefined>;
   /** false when the caller already holds the data dir's lock (demo); default: taken here, before the writer opens. */
   lock?: boolean;
+  /** Free-space probe of the disk guard (tests); default statfs. */
+  diskProbe?: FreeSpaceProbe;
   /** Injected sink (benchmarks); default the Parquet writer. */
   sink?: ClosableSink & { start?(): void };
 }
@@ -230,7 +233,7 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
       metrics.onRender(() => venues.forEach((v) => v.publish(clock.now()))); // /metrics is current, not as of the last status line
       sink.start?.();
       // Off the hot path: the uploader reads final files on its own timers; nothing in collection awaits it.
-      offBox = await startDataOffBox(config, bucket, clock, metrics);
+      offBox = await startDataOffBox(config, bucket, clock, metrics, opts.diskProbe);
       if (await startUnlessStopped(collector, signal)) {
         for (const v of config.selected) inputs.get(v.name)!.start(v.collect.rotation_period_secs * 1000);
         const refused = new Set(collector.refused.map((r) => r.venue));
