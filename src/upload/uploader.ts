@@ -76,7 +76,7 @@ export class Uploader {
   private readonly random: () => number;
   private scanTimer: { cancel(): void } | null = null;
   private wakeTimer: { cancel(): void; at: number } | null = null;
-  private scanning: Promise<void> | null = null;
+  private scanning: Promise<number> | null = null;
   private pausedUntil = 0;
   private failures = 0;
   private closed = false;
@@ -101,7 +101,7 @@ export class Uploader {
   }
 
   /** Runs one scan now (tests, drain); `force` also copies appending files whose last copy is recent. */
-  scan(force = false): Promise<void> {
+  scan(force = false): Promise<number> {
     this.scanning ??= this.scanNow(force).finally(() => {
       this.scanning = null;
     });
@@ -135,7 +135,11 @@ export class Uploader {
     const deadline = clock.now() + maxMs;
     for (;;) {
       this.pump();
-      if (this.pending.size === 0 && this.inFlight.size === 0) break;
+      if (this.pending.size === 0 && this.inFlight.size === 0) {
+        // A file appended while its copy was in flight was skipped by the scan above: scan until nothing is new.
+        if (clock.now() >= deadline || (await this.scan(true)) === 0) break;
+        continue;
+      }
       if (this.inFlight.size > 0) {
         await new Promise<void>((r) => this.settledWaiters.push(r));
         continue;
@@ -172,8 +176,10 @@ export class Uploader {
     });
   }
 
-  private async scanNow(force: boolean): Promise<void> {
+  /** Returns how many files it queued. */
+  private async scanNow(force: boolean): Promise<number> {
     const now = this.o.clock.now();
+    const before = this.pending.size;
     const ledger = this.o.ledger;
     for (const e of await this.tail.next()) {
       const c = snapshotCandidate(e);
@@ -199,6 +205,7 @@ export class Uploader {
     }
     this.publish();
     this.pump();
+    return Math.max(0, this.pending.size - before);
   }
 
   private enqueue(c: Candidate, now: number): void {
