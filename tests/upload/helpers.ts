@@ -33,14 +33,14 @@ export function uploadConfig(
 
 /**
  * Every file of the data tree that should be in the bucket, by its own rules (not the uploader's): everything but
- * the staging area, the upload ledger and hidden temp files.
+ * the staging area, the upload ledger, the writer's lock and hidden temp files.
  */
 export function localFinalFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const name of readdirSync(join(dir, rel))) {
       const r = rel ? `${rel}/${name}` : name;
-      if (r === "_staging" || r === "_upload" || name.startsWith(".")) continue;
+      if (r === "_staging" || r === "_upload" || r === "_writer.lock" || name.startsWith(".")) continue;
       if (statSync(join(dir, r)).isDirectory()) walk(r);
       else out.push(r);
     }
