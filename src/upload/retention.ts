@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Ledger } from "./ledger.ts";
 import { type Candidate, type FileKind, isTempName, listOtherFiles, partsOf } from "./tree.ts";
-import { DATASET_DIR } from "../timebucket.ts";
+import { DATASET_DIR } from "../layout.ts";
 
 export interface LocalFile {
   rel: string;

@@ -4,9 +4,17 @@
  * universe and stats files (replaced atomically). Never the staging area, temp files or the upload ledger.
  */
 import { join } from "node:path";
-import { MANIFEST_DIR, MANIFEST_FILE, manifestPath, type ManifestEntry } from "../storage/manifest.ts";
+import {
+  DATASET_DIR,
+  MANIFEST_DIR,
+  MANIFEST_FILE,
+  manifestPath,
+  METADATA_DIR,
+  STATS_DIR,
+  SUBSCRIPTIONS_DIR,
+} from "../layout.ts";
+import type { ManifestEntry } from "../storage/manifest.ts";
 import { nodeFs, type StorageFs } from "../storage/fs.ts";
-import { DATASET_DIR } from "../timebucket.ts";
 
 export type FileKind = "snapshot" | "manifest" | "journal" | "universe" | "stats";
 
@@ -29,9 +37,9 @@ export const JOURNAL_SETTLE_MS = 10 * 60_000;
 
 /** Directories (under the data dir) scanned for non-snapshot files, with the kind of what they hold. */
 const GLOBS: { kind: FileKind; dir: string; glob: string }[] = [
-  { kind: "journal", dir: "subscriptions", glob: "venue=*/date=*/*.jsonl" },
-  { kind: "universe", dir: "metadata", glob: "venue=*/date=*/*" },
-  { kind: "stats", dir: "stats", glob: "venue=*/date=*/*" },
+  { kind: "journal", dir: SUBSCRIPTIONS_DIR, glob: "venue=*/date=*/*.jsonl" },
+  { kind: "universe", dir: METADATA_DIR, glob: "venue=*/date=*/*" },
+  { kind: "stats", dir: STATS_DIR, glob: "venue=*/date=*/*" },
 ];
 
 const PARTS = /(?:^|\/)venue=([^/]+)\/date=(\d{4}-\d{2}-\d{2})\//;

@@ -14,7 +14,7 @@ import { SimClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
 import { nodeFs, type StorageFs } from "../../src/storage/fs.ts";
-import { SnapshotWriter } from "../../src/storage/parquet-writer.ts";
+import { SnapshotWriter } from "../../src/storage/writer.ts";
 import { type S3Server, startS3 } from "../helpers/s3-server.ts";
 import { bucketKeys, client, CREDS, uploadConfig } from "./helpers.ts";
 
