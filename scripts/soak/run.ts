@@ -42,6 +42,8 @@ const sim = want("sim")
       killsPerDay: Number(a.kills ?? 2),
       // The quick form records fewer markets so that one simulated day fits CI's budget.
       maxSubs: a.quick ? 100 : 200,
+      // A quick day writes ~150 MB, a default one ~330 MB: the disk fills past its floor within the run.
+      fsMb: a.quick ? 160 : 1200,
       keepDir: a.keep,
       log: say,
     })
@@ -69,6 +71,11 @@ if (sim) {
   if (sim.filesMissingPin > 0) fails.push(`${sim.filesMissingPin} final files miss a pinned market`);
   if (sim.pinBooksBelowHot > 0) fails.push(`${sim.pinBooksBelowHot} pinned books below HOT cadence in a file`);
   if (sim.filteredOutRows > 0) fails.push(`${sim.filteredOutRows} rows of markets the filter excludes`);
+  if (sim.archive.bucketDiffers.length > 0)
+    fails.push(`bucket differs from the verified file: ${sim.archive.bucketDiffers.slice(0, 3).join(", ")}`);
+  if (sim.archive.deletedUnverified.length > 0)
+    fails.push(`deleted locally without a verified copy: ${sim.archive.deletedUnverified.slice(0, 3).join(", ")}`);
+  if (sim.archive.verified === 0) fails.push("nothing was uploaded");
   if (sim.outsideLayout.length > 0) fails.push(`outside the layout: ${sim.outsideLayout.slice(0, 3).join(", ")}`);
   // RSS after day 1 flat within ±10% (of the day-2 figure).
   const later = sim.days.slice(1).map((d) => d.peakRssMb);
@@ -94,6 +101,9 @@ if (sim) {
     );
   console.log(
     `rows durable ${sim.durable}, found ${sim.found}, lost ${sim.lost}, duplicates ${sim.duplicates}, verify exit ${sim.verifyExit}; pins ${sim.pins.length}: files missing one ${sim.filesMissingPin}, books below HOT cadence ${sim.pinBooksBelowHot}; rows outside the filter ${sim.filteredOutRows}`,
+  );
+  console.log(
+    `upload: ${sim.archive.verified} files verified in the bucket (${sim.archive.bucketDiffers.length} differ), store away 1 simulated h/day (${sim.archive.outageFaults} requests refused); disk ${sim.archive.fsMb ? `${sim.archive.fsMb} MB tmpfs` : "not a small fs (no mount)"}: ${sim.archive.deletedLocally} final files deleted locally by the guard, ${sim.archive.deletedUnverified.length} of them unverified`,
   );
 }
 if (rt.length > 0) {

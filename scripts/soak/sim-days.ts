@@ -3,13 +3,13 @@
  * SIGTERM restart at the end of each day and seeded random SIGKILLs. The harness counts what each child reported
  * durable and checks the data dir at the end (and sizes and RSS per day on the way).
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { DATASET_DIR } from "../../src/layout.ts";
 import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset } from "../chaos/dataset-check.ts";
+import { type ArchiveCheck, checkArchive, S3_ENV, startArchive } from "./archive.ts";
 import type { SoakChildParams } from "./child.ts";
 
 const DAY = 86_400_000;
@@ -22,6 +22,8 @@ export interface SimDaysOptions {
   killsPerDay: number;
   /** max_subs_per_venue (hot_count is a fifth of it). */
   maxSubs: number;
+  /** Size of the tmpfs holding the data dir, MB: it nears its floor within the run (upload and disk guard on). */
+  fsMb: number;
   keepDir?: boolean;
   log: (m: string) => void;
 }
@@ -50,6 +52,7 @@ export interface SimDaysResult {
   verifyTail: string;
   outsideLayout: string[];
   pins: string[];
+  archive: ArchiveCheck & { fsMb: number; outageFaults: number };
   /** Final files missing a pinned market, and pinned books recorded below 90% of HOT cadence in a file. */
   filesMissingPin: number;
   pinBooksBelowHot: number;
@@ -109,9 +112,16 @@ export function soakPins(o: Pick<SimDaysOptions, "universe" | "seed">, t0: numbe
   return [sports.market_id, ...rest.map((m) => m.market_id)];
 }
 
-export function soakConfig(dataDir: string, o: SimDaysOptions, pins: string[]): Record<string, unknown> {
+export function soakConfig(
+  dataDir: string,
+  o: SimDaysOptions,
+  pins: string[],
+  offBox: { upload: Record<string, unknown>; disk: Record<string, unknown> },
+): Record<string, unknown> {
   return {
     data_dir: dataDir,
+    upload: offBox.upload,
+    disk: offBox.disk,
     writer: { flush_secs: 5 },
     metrics: { log_interval_secs: 3600 },
     collector: { max_subs_per_venue: o.maxSubs, hot_count: Math.round(o.maxSubs / 5) },
@@ -139,10 +149,13 @@ interface Child {
   exited: Promise<number>;
 }
 
+let logFile = "/dev/null";
+
 function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: (t: number, c: Child) => void): Child {
   const proc = Bun.spawn(["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)], {
     stdout: "pipe",
-    stderr: "ignore",
+    // The child's logs, kept for a failure's post-mortem (appended across children).
+    stderr: Bun.file(logFile),
     stdin: "ignore",
   });
   const child: Child = { proc, lastT: params.start, peakRss: 0, durable: 0, done: false, exited: proc.exited };
@@ -198,10 +211,15 @@ export function outsideLayout(dataDir: string): string[] {
 
 export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
   const rand = mulberry32(o.seed);
-  const dataDir = mkdtempSync(join(tmpdir(), "soak-days-"));
+  const archive = await startArchive(o.fsMb);
+  const dataDir = archive.dataDir;
+  logFile = `${dataDir}.log`;
+  o.log(
+    `data dir ${dataDir} (${archive.fsMb ? `${archive.fsMb} MB tmpfs` : "plain directory"}), child logs ${logFile}`,
+  );
   const t0 = Date.UTC(2026, 0, 5);
   const pins = soakPins(o, t0, o.days);
-  const config = soakConfig(dataDir, o, pins);
+  const config = soakConfig(dataDir, o, pins, archive);
   const durable = new Map<string, number>();
   const days: DayFigures[] = [];
   /** From the last progress line of a killed child (the kill came at most a simulated minute later) to its restart. */
@@ -235,6 +253,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
           start: t,
           until: dayEnd + 3_600_000,
           scan: first,
+          env: S3_ENV,
           // Each day the wall clock steps forward 90 s at 06:00 and back 7.3 s at 18:00 (off the snapshot grid).
           steps: [
             { at: dayStart + 6 * 3_600_000, by: 90_000 },
@@ -243,6 +262,10 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
         },
         durable,
         (now, c) => {
+          // The object store is away from 10:00 to 11:00 simulated time each day (answers 500).
+          const hourOfDay = (now - dayStart) / 3_600_000;
+          const away = hourOfDay >= 10 && hourOfDay < 11;
+          if (away !== (archive.proxy.mode === "500")) archive.proxy.set(away ? "500" : "pass");
           if (sent) return;
           if (nextKill !== undefined && now >= nextKill) {
             sent = "kill";
@@ -276,7 +299,18 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
       `${fig.day}: ${fig.children} runs, ${fig.kills} kills, ${fig.durable} rows durable, peak RSS ${fig.peakRssMb.toFixed(0)} MB, ${fig.wallSecs.toFixed(0)} s`,
     );
   }
-  const check = await checkDataset(dataDir);
+  archive.proxy.set("pass");
+  const manifestPaths = existsSync(join(dataDir, "_manifest", "orderbook_snapshots.jsonl"))
+    ? (await Bun.file(join(dataDir, "_manifest", "orderbook_snapshots.jsonl")).text())
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l) => (JSON.parse(l) as { path: string }).path)
+    : [];
+  const arch = await checkArchive(archive, manifestPaths);
+  const layoutIssues = outsideLayout(dataDir);
+  // From here on the whole record: the local tree with what the disk guard deleted restored from the bucket.
+  const whole = arch.restoredDir;
+  const check = await checkDataset(whole);
   let found = 0;
   let lost = 0;
   for (const [m, n] of durable) {
@@ -284,9 +318,9 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     if (f < n) lost += n - f;
   }
   for (const n of check.rowsByMarket.values()) found += n;
-  const selection = await checkSelection(dataDir, pins, 2000, down);
+  const selection = await checkSelection(whole, pins, 2000, down);
   const verify = Bun.spawnSync(
-    ["bun", join(import.meta.dir, "../../bin/surveillance.ts"), "verify", "--data-dir", dataDir],
+    ["bun", join(import.meta.dir, "../../bin/surveillance.ts"), "verify", "--data-dir", whole],
     {
       stdout: "pipe",
       stderr: "pipe",
@@ -304,11 +338,13 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     manifestOk: check.manifestOk,
     verifyExit: verify.exitCode ?? -1,
     verifyTail,
-    outsideLayout: outsideLayout(dataDir),
+    outsideLayout: layoutIssues,
     pins,
+    archive: { ...arch, fsMb: archive.fsMb, outageFaults: archive.proxy.faults["500"] ?? 0 },
     ...selection,
     dataDir,
   };
-  if (!o.keepDir) rmSync(dataDir, { recursive: true, force: true });
+  await archive.close();
+  if (!o.keepDir) rmSync(whole, { recursive: true, force: true });
   return result;
 }
