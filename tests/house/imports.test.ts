@@ -20,11 +20,25 @@ const MAY_IMPORT: Record<string, string[]> = {
   scanner: ["base", "venue"],
   scheduler: ["base", "parquet"],
   storage: ["base", "parquet"],
-  collector: ["base", "venue", "scanner", "scheduler", "storage", "pairs"],
+  collector: ["base", "venue", "scanner", "scheduler", "storage", "pairs", "upload"],
   analytics: ["base", "parquet", "scanner", "storage", "pairs"],
   ops: ["base", "parquet", "storage"],
   pairs: ["base", "scanner"],
-  edge: ["base", "parquet", "venue", "scanner", "scheduler", "storage", "collector", "analytics", "ops", "pairs"],
+  // Off the box: reads the final files the writer made (after storage in the flow), started by collect.
+  upload: ["base", "storage"],
+  edge: [
+    "base",
+    "parquet",
+    "venue",
+    "scanner",
+    "scheduler",
+    "storage",
+    "collector",
+    "analytics",
+    "ops",
+    "pairs",
+    "upload",
+  ],
 };
 
 /** The room of a file, by its path relative to src/. */
