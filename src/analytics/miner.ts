@@ -18,6 +18,7 @@ import { utcDate } from "../timebucket.ts";
 import { existsSync } from "node:fs";
 import { checkParquetFile, datasetVenues, type FileCheck } from "./dataset-files.ts";
 import { readManifest } from "../storage/manifest.ts";
+import { addParity, addTop, firstOutcome, qualityMetrics, suspectReason } from "./quality.ts";
 import { type BookAcc, bookKey, changedBetween, mergeBooks, newAcc, SERIES_BUCKET_MS } from "./partials.ts";
 import { dayIdentity, type FileIdentity, type NamedSeries, readPartials, writePartials } from "./partials-store.ts";
 import { listDatasetFiles, type DatasetFile, datasetRoot, datasetVenueDir } from "../layout.ts";
@@ -71,6 +72,8 @@ export interface VenueResult {
   lastTs: number | null;
   minutesSource: "journal" | "snapshots";
   top: { depth: RankedBook[]; spread: RankedBook[]; activity: RankedBook[] };
+  /** Books whose quality figures look wrong (crossed, often locked, YES/NO parity off), worst first, at most `top`. */
+  suspects: { market_id: string; outcome_id: string; reason: string; title?: string }[];
   statsFile?: string;
 }
 
@@ -212,10 +215,28 @@ function addChunk(loaded: DataFrame, maxGapMs: number, accs: Map<string, BookAcc
   const [seq, bbp, bbs, bap, bas, mid, spread, depth, stale] = ["seq", ...TOB, "mid", "spread", "depth", "stale"].map(
     col,
   );
+  const sibling = siblings(books);
   const tobNow = [0, 0, 0, 0];
   for (let i = 0; i < ts.length; i++) {
     const a = books[idx[i]];
     const t = ts[i];
+    addTop(a.quality, bbp[i], bap[i]);
+    // Parity: paired with the other outcome's latest snapshot when that one is unpaired and nearer than half this
+    // book's own snapshot interval (so a tick's two snapshots pair, never one with the previous tick's).
+    const sib = sibling[idx[i]];
+    let paired = false;
+    if (sib !== undefined && sib.n > 0 && !sib.lastPaired) {
+      const window = a.n > 0 ? (t - a.lastTs) / 2 : maxGapMs / 2;
+      if (Math.abs(t - sib.lastTs) < window) {
+        const sb = sib.lastTob[0];
+        const sa = sib.lastTob[2];
+        if (firstOutcome(a.outcome_id, sib.outcome_id) === a.outcome_id) addParity(a.quality, bbp[i], bap[i], sb, sa);
+        else addParity(sib.quality, sb, sa, bbp[i], bap[i]);
+        sib.lastPaired = true;
+        paired = true;
+      }
+    }
+    a.lastPaired = paired;
     tobNow[0] = bbp[i];
     tobNow[1] = bbs[i];
     tobNow[2] = bap[i];
@@ -286,6 +307,48 @@ function addChunk(loaded: DataFrame, maxGapMs: number, accs: Map<string, BookAcc
   }
 }
 
+/** Suspect books (quality.ts suspectReason), most crossed first, then locked, then parity p95. */
+function suspectsOf(books: BookMetrics[], top: number): { market_id: string; outcome_id: string; reason: string }[] {
+  const p95 = (b: BookMetrics) => Math.max(b.parity_bid_p95 ?? 0, b.parity_ask_p95 ?? 0);
+  return books
+    .map((b) => ({ b, reason: suspectReason(b) }))
+    .filter((x) => x.reason !== "")
+    .sort((x, y) => y.b.share_crossed - x.b.share_crossed || y.b.share_locked - x.b.share_locked || p95(y.b) - p95(x.b))
+    .slice(0, top)
+    .map(({ b, reason }) => ({ market_id: b.market_id, outcome_id: b.outcome_id, reason }));
+}
+
+/** Per binary market (two books), the book holding its parity sums: the first outcome (quality.ts firstOutcome). */
+function parityBooks(accs: Map<string, BookAcc>): Map<string, BookAcc> {
+  const byMarket = new Map<string, BookAcc[]>();
+  for (const a of accs.values()) {
+    const l = byMarket.get(a.market_id);
+    if (l) l.push(a);
+    else byMarket.set(a.market_id, [a]);
+  }
+  const out = new Map<string, BookAcc>();
+  for (const [m, l] of byMarket)
+    if (l.length === 2) out.set(m, firstOutcome(l[0].outcome_id, l[1].outcome_id) === l[0].outcome_id ? l[0] : l[1]);
+  return out;
+}
+
+/** For each book of a chunk, the other outcome's book when its market is binary in the chunk (two books). */
+function siblings(books: BookAcc[]): (BookAcc | undefined)[] {
+  const byMarket = new Map<string, number[]>();
+  books.forEach((b, i) => {
+    const l = byMarket.get(b.market_id);
+    if (l) l.push(i);
+    else byMarket.set(b.market_id, [i]);
+  });
+  const out: (BookAcc | undefined)[] = new Array(books.length);
+  for (const l of byMarket.values())
+    if (l.length === 2) {
+      out[l[0]] = books[l[1]];
+      out[l[1]] = books[l[0]];
+    }
+  return out;
+}
+
 /** Median of a multiset given as value → count (mean of the two middle values when the count is even). */
 export function medianOfCounts(counts: Map<number, number>): number | null {
   const entries = [...counts].sort((a, b) => a[0] - b[0]);
@@ -302,9 +365,10 @@ export function medianOfCounts(counts: Map<number, number>): number | null {
   return total % 2 === 1 ? at((total - 1) / 2) : (at(total / 2 - 1) + at(total / 2)) / 2;
 }
 
-function finish(a: BookAcc, minutesWatched: number): BookMetrics {
+function finish(a: BookAcc, minutesWatched: number, parity: BookAcc | undefined): BookMetrics {
   const observedMinutes = a.observedMs / 60_000;
   return {
+    ...qualityMetrics(a.quality, a.n, parity?.quality),
     market_id: a.market_id,
     outcome_id: a.outcome_id,
     snapshots: a.n,
@@ -552,8 +616,9 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
       journal && firstTs !== null && lastTs !== null
         ? watchedMinutes(journal, Math.max(opts.from, firstTs), Math.min(opts.to, lastTs))
         : undefined;
+    const parityOf = parityBooks(accs);
     const books = [...accs.values()].map((a) =>
-      finish(a, (watched && minutesFor(watched, a.market_id, a.outcome_id)) ?? a.minutes),
+      finish(a, (watched && minutesFor(watched, a.market_id, a.outcome_id)) ?? a.minutes, parityOf.get(a.market_id)),
     );
     scoreBooks(books);
     books.sort(
@@ -587,6 +652,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
         spread: withTitle(topBySpread(books, opts.top)),
         activity: withTitle(topByActivity(books, opts.top)),
       },
+      suspects: suspectsOf(books, opts.top).map((s) => ({ ...s, title: titles.get(s.market_id) })),
       statsFile,
     });
   }

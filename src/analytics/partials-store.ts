@@ -11,7 +11,7 @@ import { statsPath } from "../layout.ts";
 import { accFromJson, accToJson, type BookAcc, type BookSeries, bookKey } from "./partials.ts";
 
 /** Bumped when the meaning of a field changes: partials of another version are mined again. */
-export const PARTIALS_VERSION = 1;
+export const PARTIALS_VERSION = 2; // 2: quality sums (crossed/locked, parity)
 
 export interface FileIdentity {
   path: string;

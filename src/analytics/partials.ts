@@ -5,6 +5,8 @@
  * the seam included. Pure functions; the files live in partials-store.ts.
  */
 
+import { mergeQuality, newQuality, type QualityAcc, qualityFromJson, qualityToJson } from "./quality.ts";
+
 /** Running sums of one book over a stretch of time, plus its first and last snapshot (for the seams). */
 export interface BookAcc {
   market_id: string;
@@ -33,6 +35,10 @@ export interface BookAcc {
   spreads: Map<number, number>;
   /** Per 5-minute bucket sums for the report (only when asked for). */
   series?: BookSeries;
+  /** Crossed/locked counts and, on a binary market's first outcome, the YES/NO parity sums (quality.ts). */
+  quality: QualityAcc;
+  /** Whether the last snapshot was paired with the other outcome's for parity (not stored: a seam loses one pair). */
+  lastPaired: boolean;
 }
 
 /** The additive fields: a new metric that is a sum or a count is one more name here (and a field of BookAcc). */
@@ -94,6 +100,8 @@ export function newAcc(market_id: string, outcome_id: string, withSeries = false
     lastTob: [NaN, NaN, NaN, NaN],
     spreads: new Map(),
     series: withSeries ? emptySeries() : undefined,
+    quality: newQuality(),
+    lastPaired: false,
   };
 }
 
@@ -120,7 +128,13 @@ export function changedBetween(prevSeq: number, prevTob: ArrayLike<number>, seq:
 export function mergeAcc(into: BookAcc, next: BookAcc, maxGapMs: number): void {
   if (next.n === 0) return;
   if (into.n === 0) {
-    Object.assign(into, { ...next, spreads: new Map(next.spreads), series: into.series ?? next.series });
+    Object.assign(into, {
+      ...next,
+      spreads: new Map(next.spreads),
+      series: into.series ?? next.series,
+      quality: newQuality(),
+    });
+    mergeQuality(into.quality, next.quality);
     if (into.series && next.series && into.series !== next.series) appendSeries(into.series, next.series);
     return;
   }
@@ -131,6 +145,8 @@ export function mergeAcc(into: BookAcc, next: BookAcc, maxGapMs: number): void {
   }
   for (const f of ADDITIVE_FIELDS) into[f as Additive] += next[f as Additive];
   for (const [v, c] of next.spreads) into.spreads.set(v, (into.spreads.get(v) ?? 0) + c);
+  mergeQuality(into.quality, next.quality);
+  into.lastPaired = next.lastPaired;
   into.lastTs = next.lastTs;
   into.lastSeq = next.lastSeq;
   into.lastTob = [...next.lastTob];
@@ -166,6 +182,7 @@ export function accToJson(a: BookAcc): PartialJson {
   o.lastSeq = a.lastSeq;
   o.lastTob = a.lastTob.map(nan);
   o.spreads = [...a.spreads];
+  o.quality = qualityToJson(a.quality);
   return o;
 }
 
@@ -181,5 +198,6 @@ export function accFromJson(o: PartialJson): BookAcc {
   a.lastSeq = num(o.lastSeq);
   a.lastTob = (o.lastTob as unknown[]).map(num);
   a.spreads = new Map(o.spreads as [number, number][]);
+  a.quality = qualityFromJson(o.quality);
   return a;
 }

@@ -6,7 +6,9 @@
  * quality = max(0, 1 − share_empty − share_stale). Ranks make the three units comparable and robust to outliers.
  */
 
-export interface BookMetrics {
+import type { QualityMetrics } from "./quality.ts";
+
+export interface BookMetrics extends QualityMetrics {
   market_id: string;
   outcome_id: string;
   snapshots: number;

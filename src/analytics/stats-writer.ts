@@ -39,6 +39,14 @@ const STATS_FIELDS: [keyof BookMetrics, DataType, boolean][] = [
   ["avg_mid", new Float64(), true],
   ["first_ts", new Int64(), false],
   ["last_ts", new Int64(), false],
+  // quality (quality.ts), after the first columns: readers by name see them, older readers ignore them
+  ["share_crossed", new Float64(), false],
+  ["share_locked", new Float64(), false],
+  ["parity_pairs", new Int64(), false],
+  ["parity_bid_mean_abs", new Float64(), true],
+  ["parity_bid_p95", new Float64(), true],
+  ["parity_ask_mean_abs", new Float64(), true],
+  ["parity_ask_p95", new Float64(), true],
 ];
 
 export function statsToParquet(books: BookMetrics[]): Uint8Array {

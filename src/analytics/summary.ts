@@ -51,6 +51,12 @@ export function formatSummary(r: MineResult): string {
       ),
     );
     out.push(...table("by activity (book changes per minute)", v.top.activity, (b) => num(b.activity, 2)));
+    if (v.suspects.length === 0) out.push("  suspect books: none (no crossed book, locked < 5%, parity p95 ≤ 0.05)");
+    else {
+      out.push("  suspect books (recorded as sent)");
+      for (const s of v.suspects)
+        out.push(`       ${s.market_id} ${s.outcome_id}  ${s.reason}${s.title ? `  ${s.title}` : ""}`);
+    }
     if (v.statsFile) out.push(`  stats: ${v.statsFile}`);
     out.push("");
   }

@@ -18,6 +18,7 @@ import { writeStats } from "../../src/analytics/stats-writer.ts";
 import { statsPath } from "../../src/layout.ts";
 import { readLatestStats, readStatsFile } from "../../src/scheduler/stats-reader.ts";
 import { watchedMinutes, type JournalEvent } from "../../src/analytics/journal.ts";
+import { NO_QUALITY } from "../../src/analytics/quality.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -29,6 +30,7 @@ const tmp = () => {
 
 function book(market: string, outcome: string, score: number, extra: Partial<BookMetrics> = {}): BookMetrics {
   return {
+    ...NO_QUALITY,
     market_id: market,
     outcome_id: outcome,
     snapshots: 10,

@@ -15,6 +15,7 @@ import { universePath, statsPath } from "../../src/layout.ts";
 import { writeStats } from "../../src/analytics/stats-writer.ts";
 import type { MarketInfo } from "../../src/market.ts";
 import { tempDirs } from "../helpers/store.ts";
+import { NO_QUALITY } from "../../src/analytics/quality.ts";
 
 const dir = tempDirs("inputs-");
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0); // a rotation boundary for a 180 s period
@@ -43,6 +44,7 @@ const jsonl = (...names: string[]) => universeToJsonl(names.map(market));
 
 function book(market_id: string, score: number): BookMetrics {
   return {
+    ...NO_QUALITY,
     market_id,
     outcome_id: `${market_id}-yes`,
     snapshots: 10,

@@ -22,6 +22,7 @@ import { anchorOf, mockUniverse } from "../../src/venue/mock.ts";
 import type { MarketInfo } from "../../src/market.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 import { tempDirs } from "../helpers/store.ts";
+import { NO_QUALITY } from "../../src/analytics/quality.ts";
 
 const dir = tempDirs("reload-");
 const S = 1000;
@@ -241,6 +242,7 @@ describe("collect takes newer inputs while it runs", () => {
 
 function statsRow(market_id: string, score: number): BookMetrics {
   return {
+    ...NO_QUALITY,
     market_id,
     outcome_id: `${market_id}-yes`,
     snapshots: 100,
