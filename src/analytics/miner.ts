@@ -310,10 +310,12 @@ function addChunk(loaded: DataFrame, maxGapMs: number, accs: Map<string, BookAcc
 /** Suspect books (quality.ts suspectReason), most crossed first, then locked, then parity p95. */
 function suspectsOf(books: BookMetrics[], top: number): { market_id: string; outcome_id: string; reason: string }[] {
   const p95 = (b: BookMetrics) => Math.max(b.parity_bid_p95 ?? 0, b.parity_ask_p95 ?? 0);
+  const crossed = (b: BookMetrics) => b.share_crossed ?? 0;
+  const locked = (b: BookMetrics) => b.share_locked ?? 0;
   return books
     .map((b) => ({ b, reason: suspectReason(b) }))
     .filter((x) => x.reason !== "")
-    .sort((x, y) => y.b.share_crossed - x.b.share_crossed || y.b.share_locked - x.b.share_locked || p95(y.b) - p95(x.b))
+    .sort((x, y) => crossed(y.b) - crossed(x.b) || locked(y.b) - locked(x.b) || p95(y.b) - p95(x.b))
     .slice(0, top)
     .map(({ b, reason }) => ({ market_id: b.market_id, outcome_id: b.outcome_id, reason }));
 }

@@ -129,7 +129,8 @@ export function qualityMetrics(q: QualityAcc, snapshots: number, parity: Quality
 export const SUSPECT = { crossed: 0, locked: 0.05, parityP95: 0.05 } as const;
 
 /** Why a book is suspect ("" when it is not). */
-export function suspectReason(m: QualityMetrics): string {
+export function suspectReason(q: Partial<QualityMetrics>): string {
+  const m = { ...NO_QUALITY, ...q };
   const why: string[] = [];
   if (m.share_crossed > SUSPECT.crossed) why.push(`crossed ${(m.share_crossed * 100).toFixed(2)}%`);
   if (m.share_locked >= SUSPECT.locked) why.push(`locked ${(m.share_locked * 100).toFixed(2)}%`);

@@ -8,7 +8,8 @@
 
 import type { QualityMetrics } from "./quality.ts";
 
-export interface BookMetrics extends QualityMetrics {
+/** The quality figures are optional: rows built without them (older callers) read as never measured. */
+export interface BookMetrics extends Partial<QualityMetrics> {
   market_id: string;
   outcome_id: string;
   snapshots: number;

@@ -16,6 +16,7 @@ import {
   vectorFromArray,
   type DataType,
 } from "apache-arrow";
+import { NO_QUALITY } from "./quality.ts";
 import type { BookMetrics } from "./score.ts";
 import { statsPath } from "../layout.ts";
 import { pw } from "../parquet/wasm.ts";
@@ -52,6 +53,7 @@ const STATS_FIELDS: [keyof BookMetrics, DataType, boolean][] = [
 export function statsToParquet(books: BookMetrics[]): Uint8Array {
   const fields = STATS_FIELDS.map(([name, type, nullable]) => new Field(name, type, nullable));
   const cols: Record<string, Vector> = {};
+  books = books.map((b) => ({ ...NO_QUALITY, ...b }));
   for (const [name, type] of STATS_FIELDS) {
     const isInt = type instanceof Int64;
     cols[name] = vectorFromArray(books.map((b) => (isInt ? BigInt(b[name] as number) : b[name])) as never, type);
