@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { mine } from "../../src/analytics/miner.ts";
 import { percentileOfCounts } from "../../src/analytics/quality.ts";
 import { normalizeSnapshot } from "../../src/schema.ts";
-import { bucketPath } from "../../src/timebucket.ts";
+import { snapshotPath } from "../../src/layout.ts";
 import { writeSnapshotFile } from "../helpers/snapshot-files.ts";
 
 const T = Date.UTC(2026, 0, 1, 10);
@@ -52,7 +52,7 @@ async function dataset(): Promise<string> {
   rows.push(row(T + 40_005, "mP", "no", 0.55, 0.6)); // its yes snapshot is missing: unpaired
   rows.push(row(T, "mQ", "yes", 0.3, 0.35), row(T + 10_000, "mQ", "yes", 0.3, 0.35)); // one outcome only
   rows.sort((a, b) => a.ts_recv - b.ts_recv);
-  await writeSnapshotFile(join(dir, bucketPath("mock", T, 5)), rows);
+  await writeSnapshotFile(join(dir, snapshotPath("mock", T, 5)), rows);
   return dir;
 }
 
