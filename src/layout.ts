@@ -209,3 +209,22 @@ export function listDatasetFiles(
   }
   return out;
 }
+
+export const MAPPINGS_DIR = "mappings";
+export const CANDIDATES_FILE = "candidates.jsonl";
+export const PAIRS_FILE = "pairs.jsonl";
+
+/** Proposed cross-venue pairs, `mappings/candidates.jsonl`. */
+export function candidatesPath(dataDir: string): string {
+  return join(dataDir, MAPPINGS_DIR, CANDIDATES_FILE);
+}
+
+/** The confirmed (and rejected) pairs, `mappings/pairs.jsonl`. */
+export function mappingPath(dataDir: string): string {
+  return join(dataDir, MAPPINGS_DIR, PAIRS_FILE);
+}
+
+/** Paired-book metrics of a day, `stats/pairs/date=D/pairs.parquet`. */
+export function pairsStatsPath(dataDir: string, date: string): string {
+  return join(dataDir, STATS_DIR, "pairs", `date=${date}`, "pairs.parquet");
+}

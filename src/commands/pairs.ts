@@ -40,7 +40,8 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const { UserError } = await import("../errors.ts");
     const { RealClock } = await import("../clock.ts");
-    const { proposePairs, decidePairs, mappingPath } = await import("../pairs/run.ts");
+    const { proposePairs, decidePairs } = await import("../pairs/run.ts");
+    const { mappingPath } = await import("../layout.ts");
     const config = await commandConfig(args, rawArgs);
     const now = new RealClock().now();
     const accept = repeatedArg(rawArgs, "accept");

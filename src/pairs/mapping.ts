@@ -3,12 +3,9 @@
  * or by `surveillance pairs --accept/--reject`. Parsing, deciding and pinning are pure; file I/O sits in the command.
  */
 import { UserError } from "../errors.ts";
+import { CANDIDATES_FILE, PAIRS_FILE } from "../layout.ts";
 import { type Candidate, pairKey } from "./match.ts";
 import type { Orientation } from "./score.ts";
-
-export const MAPPINGS_DIR = "mappings";
-export const CANDIDATES_FILE = "candidates.jsonl";
-export const PAIRS_FILE = "pairs.jsonl";
 
 export interface PairRecord {
   a_venue: string;

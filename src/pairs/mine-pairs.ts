@@ -5,18 +5,15 @@
  */
 import { renameSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import pl from "nodejs-polars";
 import { findLatestUniverse } from "../scanner/scanner.ts";
 import { listDatasetFiles } from "../layout.ts";
-import { STATS_DIR } from "../layout.ts";
+import { pairsStatsPath } from "../layout.ts";
 import { utcDate } from "../timebucket.ts";
 import type { PairRecord } from "./mapping.ts";
 import { type BookSeries, orient, type PairChart, type PairMetrics, pairChart, pairMetrics } from "./metrics.ts";
 import { readMapping } from "./run.ts";
-
-export const pairsStatsPath = (dataDir: string, date: string) =>
-  join(dataDir, STATS_DIR, "pairs", `date=${date}`, "pairs.parquet");
 
 export interface PairRow extends PairMetrics {
   a_venue: string;

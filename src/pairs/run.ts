@@ -7,15 +7,13 @@ import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
 import { UserError } from "../errors.ts";
 import { findLatestUniverse } from "../scanner/scanner.ts";
+import { candidatesPath, mappingPath } from "../layout.ts";
 import { nodeFs, writeAtomic } from "../storage/fs.ts";
 import {
-  CANDIDATES_FILE,
   candidatesToJsonl,
   decide,
   decidedKeys,
-  MAPPINGS_DIR,
   mappingToJsonl,
-  PAIRS_FILE,
   type PairRecord,
   parseCandidates,
   parseMapping,
@@ -24,9 +22,6 @@ import {
 } from "./mapping.ts";
 import { type Candidate, knownPairs, type MatchQuality, matchQuality, matchVenues } from "./match.ts";
 import type { Orientation } from "./score.ts";
-
-export const candidatesPath = (dataDir: string) => join(dataDir, MAPPINGS_DIR, CANDIDATES_FILE);
-export const mappingPath = (dataDir: string) => join(dataDir, MAPPINGS_DIR, PAIRS_FILE);
 
 async function readText(path: string): Promise<string | undefined> {
   try {
