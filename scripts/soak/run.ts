@@ -84,8 +84,8 @@ if (sim) {
     const worst = Math.max(...later.map((x) => Math.abs(x / ref - 1)));
     if (worst > 0.1) fails.push(`peak RSS after day 1 varies by ${(worst * 100).toFixed(0)}% (> 10%)`);
   }
-  // Journal and manifest sizes linear in time: each day's growth within ±25% of the mean daily growth.
-  for (const key of ["journalBytes", "manifestBytes"] as const) {
+  // Journal, upload ledger and manifest sizes linear in time: each day's growth within ±25% of the mean daily growth.
+  for (const key of ["journalBytes", "ledgerBytes", "manifestBytes"] as const) {
     const grow = sim.days.map((d, i) => d[key] - (i > 0 ? sim.days[i - 1][key] : 0));
     if (grow.length > 2) {
       const mean = grow.reduce((s, x) => s + x, 0) / grow.length;
@@ -93,11 +93,11 @@ if (sim) {
       if (worst > 0.25) fails.push(`${key} not linear: daily growth varies by ${(worst * 100).toFixed(0)}%`);
     }
   }
-  console.log("| day | runs | kills | rows durable | peak RSS MB | journal KB | manifest KB | wall s |");
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log("| day | runs | kills | rows durable | peak RSS MB | journal KB | ledger KB | manifest KB | wall s |");
+  console.log("|---|---|---|---|---|---|---|---|---|");
   for (const d of sim.days)
     console.log(
-      `| ${d.day} | ${d.children} | ${d.kills} | ${d.durable} | ${d.peakRssMb.toFixed(0)} | ${(d.journalBytes / 1024).toFixed(0)} | ${(d.manifestBytes / 1024).toFixed(0)} | ${d.wallSecs.toFixed(0)} |`,
+      `| ${d.day} | ${d.children} | ${d.kills} | ${d.durable} | ${d.peakRssMb.toFixed(0)} | ${(d.journalBytes / 1024).toFixed(0)} | ${(d.ledgerBytes / 1024).toFixed(0)} | ${(d.manifestBytes / 1024).toFixed(0)} | ${d.wallSecs.toFixed(0)} |`,
     );
   console.log(
     `rows durable ${sim.durable}, found ${sim.found}, lost ${sim.lost}, duplicates ${sim.duplicates}, verify exit ${sim.verifyExit}; pins ${sim.pins.length}: files missing one ${sim.filesMissingPin}, books below HOT cadence ${sim.pinBooksBelowHot}; rows outside the filter ${sim.filteredOutRows}`,

@@ -6,7 +6,8 @@
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DATASET_DIR } from "../../src/layout.ts";
+import { DATASET_DIR, MANIFEST_DIR, SUBSCRIPTIONS_DIR } from "../../src/layout.ts";
+import { ledgerPath } from "../../src/upload/ledger.ts";
 import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset } from "../chaos/dataset-check.ts";
 import { type ArchiveCheck, checkArchive, S3_ENV, startArchive } from "./archive.ts";
@@ -36,6 +37,8 @@ export interface DayFigures {
   peakRssMb: number;
   journalBytes: number;
   manifestBytes: number;
+  /** The upload ledger (`_upload/ledger.jsonl`): one line per verified copy, so it grows with the files uploaded. */
+  ledgerBytes: number;
   wallSecs: number;
 }
 
@@ -241,6 +244,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
       peakRssMb: 0,
       journalBytes: 0,
       manifestBytes: 0,
+      ledgerBytes: 0,
       wallSecs: 0,
     };
     let first = true;
@@ -291,8 +295,9 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
         t = Math.max(dayEnd, child.lastT) + 30_000;
       }
     }
-    fig.journalBytes = dirBytes(join(dataDir, "subscriptions"));
-    fig.manifestBytes = dirBytes(join(dataDir, "_manifest"));
+    fig.journalBytes = dirBytes(join(dataDir, SUBSCRIPTIONS_DIR));
+    fig.manifestBytes = dirBytes(join(dataDir, MANIFEST_DIR));
+    fig.ledgerBytes = existsSync(ledgerPath(dataDir)) ? statSync(ledgerPath(dataDir)).size : 0;
     fig.wallSecs = (performance.now() - wall) / 1000;
     days.push(fig);
     o.log(
