@@ -3,13 +3,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import type { SnapshotRow } from "../../src/schema.ts";
 import { rowsFor } from "../helpers/mining-days.ts";
 import { REPO } from "../helpers/run-cli.ts";
+import {
+  chdbLoaded,
+  chdbWhy,
+  clickhouseRows,
+  duckdbRows as duckdb,
+  type SqlRow as Row,
+} from "../helpers/sql-engines.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
-type Row = Record<string, unknown>;
 type Expected = { key: string; snapshots: number; avgSpread: number; firstRecv: number };
 
 const DOC = readFileSync(join(REPO, "docs", "reading-the-data.md"), "utf8");
@@ -85,25 +90,6 @@ function expectSame(got: Expected[]) {
   expect(rows.some((r) => Number.isNaN(r.spread))).toBe(true);
 }
 
-async function duckdb(sql: string): Promise<Row[]> {
-  const inst = await DuckDBInstance.create(":memory:", { threads: "2" });
-  const conn = await inst.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRowObjectsJS() as Row[];
-  } finally {
-    conn.closeSync();
-    inst.closeSync();
-  }
-}
-
-let chdbQuery: ((sql: string, format: string) => string) | undefined;
-let chdbWhy = "";
-try {
-  chdbQuery = (await import("chdb")).query;
-} catch (e) {
-  chdbWhy = `chdb does not load here: ${(e as Error).message}`;
-}
-
 describe("reading the data: docs/reading-the-data.md", () => {
   test("DuckDB recipe", async () => {
     expectSame(normalize(await duckdb(withData(recipe("duckdb", "sql")))));
@@ -133,13 +119,7 @@ describe("reading the data: docs/reading-the-data.md", () => {
     expectSame(normalize(JSON.parse(line.slice(2)) as Row[]));
   });
 
-  test.skipIf(!chdbQuery)(`ClickHouse (chDB) recipe${chdbWhy ? ` (${chdbWhy})` : ""}`, () => {
-    const out = chdbQuery!(withData(recipe("chdb", "sql")), "JSONEachRow");
-    const got = out
-      .trim()
-      .split("\n")
-      .filter((l) => l)
-      .map((l) => JSON.parse(l) as Row);
-    expectSame(normalize(got));
+  test.skipIf(!chdbLoaded)(`ClickHouse (chDB) recipe${chdbWhy ? ` (${chdbWhy})` : ""}`, () => {
+    expectSame(normalize(clickhouseRows(withData(recipe("chdb", "sql")))));
   });
 });

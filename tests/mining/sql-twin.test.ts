@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { mine } from "../../src/analytics/miner.ts";
 import { latestStatsPath, readStatsFile } from "../../src/scheduler/stats-reader.ts";
 import { D1, DAY, rowsFor } from "../helpers/mining-days.ts";
 import { REPO, runCli } from "../helpers/run-cli.ts";
+import { chdbLoaded, chdbWhy, clickhouseRows, duckdbRows, type SqlRow as Row } from "../helpers/sql-engines.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const HOUR = 3_600_000;
@@ -28,36 +28,8 @@ const fill = (sql: string, dir: string, from: number, to: number) =>
     .replaceAll("{{from}}", String(from))
     .replaceAll("{{to}}", String(to));
 
-type Row = Record<string, unknown>;
-
-async function duckdb(sql: string): Promise<Row[]> {
-  const inst = await DuckDBInstance.create(":memory:", { threads: "2" });
-  const conn = await inst.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRowObjectsJS() as Row[];
-  } finally {
-    conn.closeSync();
-    inst.closeSync();
-  }
-}
-
-/** chDB loads a 560 MB libchdb.so; where the platform package is missing the ClickHouse half is skipped, saying why. */
-let chdbQuery: ((sql: string, format: string) => string) | undefined;
-let chdbWhy = "";
-try {
-  chdbQuery = (await import("chdb")).query;
-} catch (e) {
-  chdbWhy = `chdb does not load here: ${(e as Error).message}`;
-}
-
-function clickhouse(sql: string): Row[] {
-  const out = chdbQuery!(sql, "JSONEachRow");
-  return out
-    .trim()
-    .split("\n")
-    .filter((l) => l)
-    .map((l) => JSON.parse(l) as Row);
-}
+const duckdb = duckdbRows;
+const clickhouse = clickhouseRows;
 
 const INT = ["snapshots", "changes", "first_ts", "last_ts"];
 const FLOAT = [
@@ -157,7 +129,7 @@ describe("the stats as SQL", () => {
     });
 
   for (const name of ["demo", "sim"])
-    test.skipIf(!chdbQuery)(`ClickHouse (chDB) over the ${name} dataset equals the miner ${chdbWhy}`, () => {
+    test.skipIf(!chdbLoaded)(`ClickHouse (chDB) over the ${name} dataset equals the miner ${chdbWhy}`, () => {
       const c = cases[name];
       expectEqual(clickhouse(fill(docSql("clickhouse"), c.dir, c.from, c.to)), c.stats, c.withMinutes);
     });
