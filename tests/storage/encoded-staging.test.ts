@@ -32,11 +32,21 @@ describe("a damaged encoded row group is quarantined, never copied", () => {
     // one bit in the header's JSON, still valid JSON: a chunk offset '0' → '1' (the header places the body's bytes)
     [
       "header",
-      (bytes: Uint8Array, hlen: number, header: string) =>
+      (bytes: Uint8Array, hlen: number, header: string): void =>
         void (bytes[8 + header.indexOf('"offset":0') + '"offset":'.length] ^= 0x01),
     ],
+    // one bit of the last digit of max_ts: valid JSON, plausible stats, chunk offsets untouched; only the header's
+    // own CRC-32 tells (without it the row group would be copied under stats it does not have)
+    [
+      "header stats",
+      (bytes: Uint8Array, hlen: number, header: string) => {
+        let j = header.indexOf('"max_ts":') + '"max_ts":'.length;
+        while (header[j] >= "0" && header[j] <= "9") j++;
+        bytes[8 + j - 1] ^= 0x01;
+      },
+    ],
     // one bit in a page of the body
-    ["body", (bytes: Uint8Array, hlen: number) => void (bytes[8 + hlen + 4 + 500] ^= 0x10)],
+    ["body", (bytes: Uint8Array, hlen: number): void => void (bytes[8 + hlen + 4 + 500] ^= 0x10)],
   ] as const)(
     "a flipped bit in the %s: the part fails its CRC, is quarantined, no unreadable final file",
     async (_where, flip) => {

@@ -51,4 +51,40 @@ describe("recovery of staged rows (in-process: the first writer is abandoned wit
     expect(globFiles(d, "_staging/**/*")).toEqual([]);
     expect((await readManifest(d)).entries.map((e) => e.rows).reduce((x, y) => x + y)).toBe(3500);
   });
+
+  test("after recovery the open bucket's next segment follows the last staged one: no staged segment is replaced", async () => {
+    const t = tempDir("surv-recover-");
+    cleanups.push(t.cleanup);
+    const d = t.dir;
+    const a = await openWriter(d, { bucket_minutes: 5 });
+    const g = new BookGen({ start: T0, stepMs: 100 });
+    const keys = new Set<string>();
+    const key = (ts: number, m: string, o: string, seq: number) => `${ts}|${m}|${o}|${seq}`;
+    // Three flushes into bucket 00:00: segments 1, 2 and 3 of one staging directory.
+    for (let f = 0; f < 3; f++) {
+      for (let i = 0; i < 400; i++) {
+        const s = g.next();
+        keys.add(key(s.tsRecv, s.marketId, s.outcomeId, s.seq));
+        a.w.append(s);
+      }
+      await a.w.flush();
+    }
+    expect(globFiles(d, "_staging/mock/*/seg-*.arrows").length).toBe(3);
+    // Restart while 00:00 is still open: the new writer adds segments to the same directory.
+    const b = await openWriter(d, { bucket_minutes: 5 }, { clock: new SimClock(T0 + 3 * MIN) });
+    for (let f = 0; f < 2; f++) {
+      for (let i = 0; i < 300; i++) {
+        const s = g.next();
+        keys.add(key(s.tsRecv, s.marketId, s.outcomeId, s.seq));
+        b.w.append(s);
+      }
+      await b.w.flush();
+    }
+    expect(globFiles(d, "_staging/mock/*/seg-*.arrows").length).toBe(5);
+    await b.w.close();
+    const files = globFiles(d, "orderbook_snapshots/**/*.parquet");
+    const rows = files.flatMap((f) => readSnapshotFile(join(d, f)));
+    expect(rows.length).toBe(3 * 400 + 2 * 300);
+    expect(new Set(rows.map((r) => key(r.ts_recv, r.market_id, r.outcome_id, r.seq)))).toEqual(keys);
+  });
 });

@@ -34,6 +34,29 @@ describe("staged segments", () => {
     expect(await readSegmentStats(nodeFs, path)).toEqual(back);
   });
 
+  test("a trailer whose length field claims more bytes than the segment has is refused, by decodeSegment and readSegmentStats", async () => {
+    const t = tempDir("surv-seg-");
+    cleanups.push(t.cleanup);
+    const buf = new ColumnBuffer(50);
+    const g = new BookGen({ seed: 12 });
+    for (let i = 0; i < 30; i++) buf.append(g.next());
+    const stats = { rows: 30, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets].sort() };
+    const chunks = [...encodeSegment(buf, stats)];
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let o = 0;
+    for (const c of chunks) bytes.set(c, o), (o += c.length);
+    expect(decodeSegment(bytes).stats).toMatchObject(stats);
+    // The length field (u32 LE just before the 8-byte magic) grown by the segment's size: read as an offset from the
+    // end it would land on the real JSON again, so only the range check refuses it.
+    const dv = new DataView(bytes.buffer);
+    const at = bytes.length - 12;
+    dv.setUint32(at, dv.getUint32(at, true) + bytes.length, true);
+    expect(() => decodeSegment(bytes)).toThrow("trailer length out of range");
+    const path = join(t.dir, "seg-000001.arrows");
+    await Bun.write(path, bytes);
+    await expect(readSegmentStats(nodeFs, path)).rejects.toThrow("trailer length out of range");
+  });
+
   test("staging directory names round-trip (venue, bucket start, minutes, generation)", () => {
     const start = Date.UTC(2026, 11, 31, 23, 55);
     const dir = stagingBucketDir("/data", "kalshi", start, 5, 12);

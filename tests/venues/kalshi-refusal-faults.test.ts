@@ -125,13 +125,16 @@ describe("kalshi adapter: faults not about tickers", () => {
     return { a, ev };
   }
 
-  for (const [code, what] of [
-    [10, "Channel error"],
-    [null, "something went wrong"],
-  ] as const) {
+  for (const [i, [code, what]] of (
+    [
+      [10, "Channel error"],
+      [null, "something went wrong"],
+      [4, "Subscription IDs required"],
+    ] as const
+  ).entries()) {
     test(`one error reply (code ${code ?? "none"}) on an add_markets of good tickers refuses nothing: retried after the pause`, async () => {
       const { a, ev } = await connected();
-      const [g0, g1, g2, g3] = server.openTickers.slice(code === null ? 4 : 0, code === null ? 8 : 4);
+      const [g0, g1, g2, g3] = server.openTickers.slice(4 * i, 4 * i + 4);
       a.subscribe(refs([g0]));
       await waitFor(() => server.subscribed().has(g0), "sid");
       server.failNext(1, code, what);
