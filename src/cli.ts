@@ -1,9 +1,10 @@
 /** Root command: lazy subcommands so `--help` never pays for Polars or Arrow; one place maps errors to exit codes. */
-import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
+import { stripVTControlCharacters } from "node:util";
+import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import { consola } from "consola";
 import pkg from "../package.json" with { type: "json" };
 import { EXIT_RUNTIME, EXIT_USAGE, UserError } from "./errors.ts";
-import { setupLogging } from "./log.ts";
+import { setupLogging, setupReporters, wantsColor } from "./log.ts";
 
 export const main = defineCommand({
   meta: {
@@ -22,6 +23,14 @@ export const main = defineCommand({
   },
 });
 
+/** citty's usage, without its colour codes when stdout is no terminal or NO_COLOR is set (citty checks neither). */
+async function showUsage(...[cmd, parent]: Parameters<typeof renderUsage>): Promise<void> {
+  const text = await renderUsage(cmd, parent);
+  process.stdout.write(
+    `${(wantsColor(process.stdout) ? text : stripVTControlCharacters(text)).replace(/[ \t]+$/gm, "")}\n`,
+  );
+}
+
 async function resolveSub(
   cmd: CommandDef<any>,
   rawArgs: string[],
@@ -39,8 +48,8 @@ async function resolveSub(
 
 export async function runCli(rawArgs: string[] = process.argv.slice(2)): Promise<never> {
   const verbose = rawArgs.includes("--verbose");
-  // stdout carries only results; every log line (advice included) goes to stderr.
-  consola.options.stdout = process.stderr;
+  // stdout carries only results; every log line (advice included) goes to stderr, one line each.
+  setupReporters("pretty");
   // JSON from the first line when asked on the command line (errors before the config is read included).
   const fmtAt = rawArgs.findIndex((a) => a === "--log-format" || a.startsWith("--log-format="));
   if (fmtAt >= 0 && (rawArgs[fmtAt].split("=")[1] ?? rawArgs[fmtAt + 1]) === "json") setupLogging("json", verbose);

@@ -84,7 +84,6 @@ async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
   const secs = () => ((performance.now() - wall) / 1000).toFixed(1);
 
   print(`surveillance demo: mock venue${venues.length > 1 ? "s" : ""} ${venues.join(", ")}, data in ${dataDir}`);
-  print("");
   print(`1. scan: writing the market universe`);
   const scans = await scanAll(cfg, { clock, env: {} });
   for (const s of scans) {
@@ -106,7 +105,6 @@ async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
     );
   }
 
-  print("");
   print(
     `2. collect: ${opts.durationMs / 60_000} simulated minutes (HOT every ${cfg.selected[0].collect.snapshot_interval_ms_hot / 1000} s, WARM every ${cfg.selected[0].collect.snapshot_interval_ms_warm / 1000} s, WARM rotating every ${cfg.selected[0].collect.rotation_period_secs} s)`,
   );
@@ -120,14 +118,13 @@ async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
     );
   }
 
-  print("");
   print("3. mine: ranking the books from the Parquet files");
   const { mine } = await import("./analytics/miner.ts");
   const { formatSummary } = await import("./analytics/summary.ts");
   const from = Math.floor(start / HOUR) * HOUR;
   const to = Math.ceil((clock.now() + 1) / HOUR) * HOUR;
   const result = await mine({ dataDir, venues, from, to, top: opts.top });
-  print(formatSummary(result).replace(/^/gm, "   "));
+  for (const line of formatSummary(result).split("\n")) if (line.trim() !== "") print(`   ${line}`);
   const { buildReport } = await import("./analytics/report.ts");
   const { writeReport } = await import("./analytics/report-html.ts");
   const { join } = await import("node:path");
@@ -135,7 +132,6 @@ async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
   await writeReport(reportFile, buildReport(dataDir, result, clock.now()));
   print(`   report: ${reportFile} (open it in a browser; it needs no network)`);
 
-  print("");
   print("4. schedule again: HOT now comes from the stats cache");
   for (const v of cfg.selected) {
     const universe = (await readLatestUniverse(dataDir, v.name, clock.now())) ?? [];
@@ -156,7 +152,6 @@ async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
   const firstDay = utcDate(start);
   const lastDay = utcDate(end - 1);
   const day = firstDay === lastDay ? firstDay : "*";
-  print("");
   print(`done in ${secs()} s. Files:`);
   print(`   ${dataDir}/metadata/venue=*/date=${day}/universe.jsonl`);
   print(`   ${dataDir}/orderbook_snapshots/venue=*/date=${day}/hour=*/snapshots_*.parquet`);

@@ -1,10 +1,9 @@
-/** Logging through consola to stderr: pretty for humans, one JSON object per line with --log-format json. */
+/** Logging through consola to stderr: one line per message for humans, one JSON object per line with --log-format json. */
+import { formatWithOptions } from "node:util";
 import { consola, type ConsolaInstance, type LogObject } from "consola";
 
 export type LogFormat = "pretty" | "json";
 
-// consola's own reporters (fancy on a terminal, basic otherwise), kept to wrap and to restore.
-const defaultReporters = [...consola.options.reporters];
 const secrets = new Set<string>();
 
 /**
@@ -58,19 +57,78 @@ const jsonReporter = {
   },
 };
 
-export function setupLogging(format: LogFormat, verbose = false): void {
-  const base = format === "json" ? [jsonReporter] : defaultReporters;
-  const wrapped = base.map((r) => ({
-    log: (obj: LogObject, ctx: Parameters<typeof r.log>[1]) => r.log({ ...obj, args: obj.args.map(redactArg) }, ctx),
-  }));
-  // withTag() copies level, reporters and streams into the new instance, and modules make their loggers at
-  // import (often before this runs): set them on every logger made so far, not only on the root.
+/**
+ * Whether to colour what goes to `stream`: never with NO_COLOR (any non-empty value) or TERM=dumb, always with
+ * FORCE_COLOR (other than 0/false), else only on a terminal. consola and citty decide on stdout alone, at import.
+ */
+export function wantsColor(
+  stream: { isTTY?: boolean },
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false") return true;
+  return stream.isTTY === true && env.TERM !== "dumb";
+}
+
+const ansi = (open: number, close: number) => (t: string) => `\x1b[${open}m${t}\x1b[${close}m`;
+const plain = (t: string) => t;
+const gray = ansi(90, 39);
+const BADGES: Record<string, [string, (t: string) => string]> = {
+  fatal: ["FATAL", ansi(31, 39)],
+  error: ["ERROR", ansi(31, 39)],
+  fail: ["FAIL", ansi(31, 39)],
+  warn: ["WARN", ansi(33, 39)],
+  info: ["ℹ", ansi(36, 39)],
+  start: ["◐", ansi(35, 39)],
+  success: ["✔", ansi(32, 39)],
+  ready: ["✔", ansi(32, 39)],
+  debug: ["⚙", gray],
+  trace: ["→", gray],
+  verbose: ["⚙", gray],
+};
+
+/** `[tag] BADGE message`, one line per message (continuation lines of a stack kept, blank ones dropped). */
+export function formatLine(obj: Pick<LogObject, "type" | "tag" | "args">, color: boolean): string {
+  const text = formatWithOptions(
+    { colors: false, compact: true },
+    ...obj.args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : a)),
+  );
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  const [badge, paint] = BADGES[obj.type] ?? ["", plain];
+  const parts = [obj.tag ? (color ? gray(`[${obj.tag}]`) : `[${obj.tag}]`) : "", color ? paint(badge) : badge];
+  const head = parts.filter(Boolean).join(" ");
+  return [head ? `${head} ${lines[0] ?? ""}` : (lines[0] ?? ""), ...lines.slice(1)].join("\n");
+}
+
+type ReporterContext = { options: { stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } };
+
+const lineReporter = {
+  log(obj: LogObject, ctx: ReporterContext) {
+    const stream = (obj.level < 2 ? ctx.options.stderr : ctx.options.stdout) ?? process.stderr;
+    stream.write(`${formatLine(obj, wantsColor(stream))}\n`);
+  },
+};
+
+function reporters(format: LogFormat) {
+  const base = format === "json" ? jsonReporter : lineReporter;
+  return [{ log: (obj: LogObject, ctx: ReporterContext) => base.log({ ...obj, args: obj.args.map(redactArg) }, ctx) }];
+}
+
+/** Reporters and streams only (the level stays): for the lines the CLI may log before the config is read. */
+export function setupReporters(format: LogFormat): void {
   for (const l of [consola, ...tagged]) {
-    l.level = verbose ? 4 : 3;
     // consola writes info/log to stdout by default; stdout carries only results.
     l.options.stdout = process.stderr;
-    l.setReporters([...wrapped]);
+    l.options.stderr = process.stderr;
+    l.setReporters(reporters(format));
   }
+}
+
+export function setupLogging(format: LogFormat, verbose = false): void {
+  // withTag() copies level, reporters and streams into the new instance, and modules make their loggers at
+  // import (often before this runs): set them on every logger made so far, not only on the root.
+  setupReporters(format);
+  for (const l of [consola, ...tagged]) l.level = verbose ? 4 : 3;
 }
 
 /** Tagged loggers made so far: withTag() copies the level, so setupLogging sets it on each (modules make theirs at import). */

@@ -124,6 +124,7 @@ export class VenueCollector {
   private running = false;
   private readonly log: ConsolaInstance;
   private readonly warn: RateLimitedLog;
+  private readonly quiet = new QuietTally();
   private published = new Map<string, number>();
   private lastStatus = { ts: 0, rows: 0 };
   /** The scheduler's last answer: applied again when a refused market's exclusion ends. */
@@ -192,6 +193,7 @@ export class VenueCollector {
     const stopTs = this.o.clock.now();
     for (const c of this.plan.current.values()) this.journal.record(stopTs, c.ref, "unsubscribe", "stop");
     await this.flushJournal();
+    this.logQuiet();
     this.publish(this.o.clock.now());
   }
 
@@ -523,11 +525,7 @@ export class VenueCollector {
       }
       this.counters.watchdog++;
       this.plan.requestResubscribe(id, "watchdog");
-      this.warn.warn(
-        "watchdog",
-        `${id}: no message for ${Math.round((now - Math.min(...[...m.values()].map((b) => b.lastMessageTs))) / 1000)} s with the connection up; resubscribe queued`,
-        now,
-      );
+      this.quiet.add(id, Math.round((now - Math.min(...[...m.values()].map((b) => b.lastMessageTs))) / 1000));
       queued = true;
     }
     if (queued) this.pump(now);
@@ -586,8 +584,15 @@ export class VenueCollector {
     return n;
   }
 
+  /** The watchdog's resubscribes since the last status line, as one line (a quiet venue would log one per market). */
+  private logQuiet(): void {
+    const line = this.quiet.take();
+    if (line) this.log.warn(line);
+  }
+
   /** The periodic status line; values come from the registry so they match /metrics. */
   status(now: number): string {
+    this.logQuiet();
     this.publish(now);
     const { metrics, venue, settings } = this.o;
     const L = { venue };
@@ -625,6 +630,35 @@ export class VenueCollector {
       this.after(ms, tick);
     };
     this.after(ms, tick);
+  }
+}
+
+/** Silent markets the watchdog queued for a resubscribe, summed into one line: count, silence range, first ids. */
+export class QuietTally {
+  private ids: string[] = [];
+  private n = 0;
+  private minS = Infinity;
+  private maxS = 0;
+  constructor(private readonly show = 5) {}
+
+  add(marketId: string, silentS: number): void {
+    this.n++;
+    if (this.ids.length < this.show && !this.ids.includes(marketId)) this.ids.push(marketId);
+    this.minS = Math.min(this.minS, silentS);
+    this.maxS = Math.max(this.maxS, silentS);
+  }
+
+  /** The line for what was added since the last take (undefined when nothing was), and a fresh start. */
+  take(): string | undefined {
+    if (this.n === 0) return undefined;
+    const silence = this.minS === this.maxS ? `${this.minS} s` : `${this.minS}-${this.maxS} s`;
+    const more = this.n > this.ids.length ? `, … ${this.n - this.ids.length} more` : "";
+    const line = `watchdog: ${this.n} resubscribe${this.n === 1 ? "" : "s"} queued for markets silent ${silence} with the connection up (${this.ids.join(", ")}${more})`;
+    this.ids = [];
+    this.n = 0;
+    this.minS = Infinity;
+    this.maxS = 0;
+    return line;
   }
 }
 

@@ -15,7 +15,7 @@ export default defineCommand({
       default: "1h",
       valueHint: "DURATION",
     },
-    top: { type: "string", description: "Books per ranking in the summary", default: "5", valueHint: "N" },
+    top: { type: "string", description: "Books per ranking in the summary", default: "3", valueHint: "N" },
   },
   async run({ args, rawArgs }) {
     const { mkdtempSync } = await import("node:fs");

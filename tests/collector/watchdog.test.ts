@@ -6,12 +6,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { Collector } from "../../src/collector/collector.ts";
 import { SimClock } from "../../src/clock.ts";
 import { COLLECT_DEFAULTS } from "../../src/config.ts";
-import { Metrics } from "../../src/metrics.ts";
 import { bookEvent, FakeAdapter, levelEvent, refs } from "../helpers/fake-adapter.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
+import { testVenueCollector } from "../helpers/venue-collector.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const S = 1000;
@@ -19,7 +19,6 @@ const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 async function setup(silenceSecs: number, markets: number) {
   const dataDir = await mkdtemp(join(tmpdir(), "watchdog-"));
@@ -27,19 +26,12 @@ async function setup(silenceSecs: number, markets: number) {
   const clock = new SimClock(T0);
   const adapter = new FakeAdapter(clock);
   const m = refs(markets);
-  const vc = new VenueCollector({
-    venue: "fake",
+  const vc = testVenueCollector({
     settings: { ...COLLECT_DEFAULTS, silence_timeout_secs: silenceSecs, stale_after_secs: 86_400 },
     adapter,
-    sink: new FakeSink(),
     clock,
-    metrics: new Metrics(),
     dataDir,
-    topK: 50,
-    flushSecs: 5,
-    logIntervalSecs: 3600,
     targets: () => ({ hot: m, warm: [] }),
-    log: silentLog,
   });
   const collector = new Collector([vc], new FakeSink());
   /** Seconds after T0 of each watchdog unsubscribe of `id`. */

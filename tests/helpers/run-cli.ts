@@ -11,11 +11,14 @@ export interface CliResult {
 
 export async function runCli(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string } = {},
+  /** `env` is laid over this process' environment and NO_COLOR=1; a name given as undefined is unset. */
+  opts: { env?: Record<string, string | undefined>; cwd?: string } = {},
 ): Promise<CliResult> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: "1", ...opts.env })) if (v !== undefined) env[k] = v;
   const proc = Bun.spawn(["bun", join(REPO, "bin", "surveillance.ts"), ...args], {
     cwd: opts.cwd ?? REPO,
-    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+    env,
     stdout: "pipe",
     stderr: "pipe",
   });
