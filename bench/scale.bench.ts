@@ -32,6 +32,7 @@ import { selectMarkets } from "../src/scheduler/selection.ts";
 import { SnapshotWriter } from "../src/storage/writer.ts";
 import { parseUniverseYielding } from "../src/scanner/scanner.ts";
 import { mockUniverse } from "../src/venue/mock.ts";
+import { COLLECTOR_METRICS } from "../src/collector/metric-names.ts";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -126,8 +127,8 @@ const L = { venue: "polymarket" };
 const read = () => ({
   t: performance.now(),
   cpu: process.cpuUsage(),
-  updates: metrics.get("surveillance_book_updates_total", L),
-  rows: metrics.get("surveillance_snapshots_total", L),
+  updates: metrics.get(COLLECTOR_METRICS.updates, L),
+  rows: metrics.get(COLLECTOR_METRICS.snapshots, L),
   sent,
 });
 const until = async (pred: () => boolean, maxMs: number) => {

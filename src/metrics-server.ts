@@ -21,11 +21,17 @@ export function parseListen(listen: string): { hostname: string; port: number } 
   return { hostname: m[1] ?? (m[2] || "127.0.0.1"), port };
 }
 
+/** The process' metric names (gauges, no labels). */
+export const PROCESS_METRICS = {
+  rss: "surveillance_process_resident_memory_bytes",
+  heapUsed: "surveillance_process_heap_used_bytes",
+} as const;
+
 /** Process-level gauges refreshed at each scrape (memory is what an operator watches on a weeks-long run). */
 export function updateProcessMetrics(metrics: Metrics): void {
   const mem = process.memoryUsage();
-  metrics.set("surveillance_process_resident_memory_bytes", {}, mem.rss, "Resident set size of the process in bytes");
-  metrics.set("surveillance_process_heap_used_bytes", {}, mem.heapUsed, "JS heap in use in bytes");
+  metrics.set(PROCESS_METRICS.rss, {}, mem.rss, "Resident set size of the process in bytes");
+  metrics.set(PROCESS_METRICS.heapUsed, {}, mem.heapUsed, "JS heap in use in bytes");
 }
 
 /** Whether each venue is collecting now, for /healthz. */

@@ -12,8 +12,10 @@ import type { Metrics } from "../metrics.ts";
 import type { SnapshotSink } from "../schema.ts";
 import type { BookKey, ConnectionEvent, VenueAdapter, VenueEvent } from "../venue/types.ts";
 import type { MarketRef } from "../market.ts";
+import { WRITER_METRICS as W } from "../storage/metric-names.ts";
 import { Applied, BookStore } from "./book.ts";
 import { SubscriptionJournal } from "./journal.ts";
+import { COLLECTOR_METRICS as M } from "./metric-names.ts";
 import { Snapshotter } from "./snapshotter.ts";
 import { ChurnLimiter, SubscriptionPlan, type SubChange, type Targets } from "./subscriptions.ts";
 
@@ -62,26 +64,6 @@ interface ConnState {
   /** When it went down (lost, or attempts failing before the first open); undefined while up. */
   downSince?: number;
 }
-
-/** Metric names (Prometheus), all labelled with `venue`. */
-export const M = {
-  connected: "surveillance_connected",
-  subscriptions: "surveillance_subscriptions",
-  updates: "surveillance_book_updates_total",
-  snapshots: "surveillance_snapshots_total",
-  staleSnapshots: "surveillance_stale_snapshots_total",
-  reconnects: "surveillance_reconnects_total",
-  rejected: "surveillance_rejected_messages_total",
-  gaps: "surveillance_seq_gaps_total",
-  resyncs: "surveillance_resyncs_total",
-  watchdog: "surveillance_watchdog_resubscribes_total",
-  changes: "surveillance_subscription_changes_total",
-  churnUsed: "surveillance_churn_used",
-  pending: "surveillance_subscription_changes_pending",
-  venueErrors: "surveillance_venue_errors_total",
-  connectAttempts: "surveillance_connect_attempts_total",
-  connectFailures: "surveillance_connect_failures_total",
-} as const;
 
 const iso = (ts: number) => new Date(ts).toISOString();
 
@@ -669,11 +651,11 @@ export function writerFigures(
 ): { buffered: number; flushes: number; rows: number; bytes: number; ms: number } {
   const L = { venue };
   return {
-    buffered: metrics.get("surveillance_writer_rows_buffered"),
-    flushes: metrics.get("surveillance_writer_flushes_total"),
-    rows: metrics.get("surveillance_writer_rows_staged_total", L),
-    bytes: metrics.get("surveillance_writer_bytes_staged_total", L),
-    ms: metrics.get("surveillance_writer_flush_seconds_total") * 1000,
+    buffered: metrics.get(W.rowsBuffered),
+    flushes: metrics.get(W.flushes),
+    rows: metrics.get(W.rowsStaged, L),
+    bytes: metrics.get(W.bytesStaged, L),
+    ms: metrics.get(W.flushSeconds) * 1000,
   };
 }
 

@@ -23,14 +23,7 @@ import {
   universeVenueDir,
 } from "../layout.ts";
 import type { MarketInfo } from "../market.ts";
-
-/** Metric names, labelled with `venue` (and `input`: universe | stats). */
-export const INPUT_METRICS = {
-  reloads: "surveillance_input_reloads_total",
-  failures: "surveillance_input_reload_failures_total",
-  universe: "surveillance_universe_markets",
-  scores: "surveillance_stats_scores",
-} as const;
+import { INPUT_HELP, INPUT_METRICS } from "./metric-names.ts";
 
 type Input = "universe" | "stats";
 
@@ -256,12 +249,7 @@ export class ScheduleInputs {
       return false;
     }
     this.failed.delete(input);
-    this.o.metrics.inc(
-      INPUT_METRICS.reloads,
-      { venue: this.o.venue, input },
-      1,
-      "newer universe/stats files taken while collecting",
-    );
+    this.o.metrics.inc(INPUT_METRICS.reloads, { venue: this.o.venue, input }, 1, INPUT_HELP.reloads);
     return true;
   }
 
@@ -269,12 +257,7 @@ export class ScheduleInputs {
   private fail(input: Input, key: string, now: number, why: string): void {
     if (this.failed.get(input) === key) return;
     this.failed.set(input, key);
-    this.o.metrics.inc(
-      INPUT_METRICS.failures,
-      { venue: this.o.venue, input },
-      1,
-      "universe/stats files that could not be taken (previous data kept)",
-    );
+    this.o.metrics.inc(INPUT_METRICS.failures, { venue: this.o.venue, input }, 1, INPUT_HELP.failures);
     const kept = input === "universe" ? (this.universeFile ? this.describeUniverse() : "none") : this.describeStats();
     this.warn.warn(
       `${this.o.venue} ${input}`,

@@ -4,38 +4,21 @@
  * The collector's own counters are declared by its first publish; these are the writer's and the input watcher's.
  */
 import type { Metrics } from "../metrics.ts";
-import { INPUT_METRICS } from "./inputs.ts";
-
-/** Per-venue writer counters and their help (the same text the writer registers them with). */
-const WRITER_VENUE_COUNTERS: [string, string][] = [
-  ["surveillance_writer_rows_staged_total", "rows made durable in staging"],
-  ["surveillance_writer_bytes_staged_total", "bytes written to staging"],
-  ["surveillance_writer_rows_finalized_total", "rows in final Parquet files"],
-  ["surveillance_writer_bytes_finalized_total", "bytes of final Parquet files"],
-  ["surveillance_writer_files_finalized_total", "final Parquet files written"],
-  ["surveillance_writer_rows_dropped_total", "rows dropped (buffer full or writer closed)"],
-  ["surveillance_writer_encode_failures_total", "flushes whose encoding failed (staged raw instead)"],
-  ["surveillance_writer_quarantined_segments_total", "unreadable staged segments moved to _staging/_quarantine"],
-];
+import { WRITER_HELP, WRITER_METRICS as W, WRITER_VENUE_COUNTERS } from "../storage/metric-names.ts";
+import { INPUT_HELP, INPUT_METRICS } from "./metric-names.ts";
 
 /** The write error codes a disk usually gives; others appear with their first occurrence. */
 export const COMMON_WRITE_ERROR_CODES = ["ENOSPC", "EIO", "EACCES", "EROFS", "EDQUOT"];
 
 export function declareZeroMetrics(metrics: Metrics, venues: string[]): void {
-  metrics.inc("surveillance_writer_flushes_total", {}, 0, "writer flushes");
-  metrics.inc("surveillance_writer_flush_seconds_total", {}, 0, "time spent flushing");
-  for (const code of COMMON_WRITE_ERROR_CODES)
-    metrics.inc("surveillance_writer_write_errors_total", { code }, 0, "failed writes (retried)");
+  metrics.inc(W.flushes, {}, 0, WRITER_HELP.flushes);
+  metrics.inc(W.flushSeconds, {}, 0, WRITER_HELP.flushSeconds);
+  for (const code of COMMON_WRITE_ERROR_CODES) metrics.inc(W.writeErrors, { code }, 0, WRITER_HELP.writeErrors);
   for (const venue of venues) {
-    for (const [name, help] of WRITER_VENUE_COUNTERS) metrics.inc(name, { venue }, 0, help);
+    for (const k of WRITER_VENUE_COUNTERS) metrics.inc(W[k], { venue }, 0, WRITER_HELP[k]);
     for (const input of ["universe", "stats"]) {
-      metrics.inc(INPUT_METRICS.reloads, { venue, input }, 0, "newer universe/stats files taken while collecting");
-      metrics.inc(
-        INPUT_METRICS.failures,
-        { venue, input },
-        0,
-        "universe/stats files that could not be taken (previous data kept)",
-      );
+      metrics.inc(INPUT_METRICS.reloads, { venue, input }, 0, INPUT_HELP.reloads);
+      metrics.inc(INPUT_METRICS.failures, { venue, input }, 0, INPUT_HELP.failures);
     }
   }
 }

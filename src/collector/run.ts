@@ -13,7 +13,9 @@ import { Metrics } from "../metrics.ts";
 import { startMetricsServer } from "../metrics-server.ts";
 import { confirmedPairPins } from "../pairs/run.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { describeSelection, SELECTION_METRICS, type Selection } from "../scheduler/selection.ts";
+import { SELECTION_METRICS } from "../scheduler/metric-names.ts";
+import { describeSelection, type Selection } from "../scheduler/selection.ts";
+import { WRITER_METRICS } from "../storage/metric-names.ts";
 import { SnapshotWriter } from "../storage/writer.ts";
 import type { FreeSpaceProbe } from "../upload/disk-guard.ts";
 import { type DataOffBox, prepareBucket, startDataOffBox } from "../upload/start.ts";
@@ -270,7 +272,7 @@ export async function runCollect(config: Config, opts: CollectOptions = {}): Pro
         rejected: v.rejectedTotal(),
         collecting: reason === undefined,
         ...(reason !== undefined ? { reason } : {}),
-        filesFinalized: metrics.get("surveillance_writer_files_finalized_total", { venue: v.venue }),
+        filesFinalized: metrics.get(WRITER_METRICS.filesFinalized, { venue: v.venue }),
         staleShare: v.snapshotter.rows > 0 ? v.snapshotter.staleRows / v.snapshotter.rows : 0,
         downtimeMs: v.downtimeMs(now),
         connectAttempts: v.counters.connectAttempts,

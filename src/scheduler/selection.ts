@@ -6,13 +6,6 @@ import type { MarketInfo } from "../market.ts";
 import { isEligible } from "./scoring.ts";
 import { durationMs, type FilterSettings, type SelectionSettings } from "./selection-config.ts";
 
-/** Metric names (gauges), labelled with `venue`. */
-export const SELECTION_METRICS = {
-  eligible: "surveillance_eligible_markets",
-  pinned: "surveillance_pins",
-  pinsMissing: "surveillance_pins_missing",
-} as const;
-
 export interface MissingPin {
   market_id: string;
   why: "not in the universe" | "closed" | "no order book";

@@ -16,6 +16,7 @@ import { ColumnBuffer } from "./column-buffer.ts";
 import { addStats, compactSegments, type CompactResult } from "./compact.ts";
 import { errCode, nodeFs, type StorageFs, tmpName, writeAtomic } from "./fs.ts";
 import { appendManifest, type ManifestEntry, readManifest } from "./manifest.ts";
+import { WRITER_HELP, WRITER_METRICS as W } from "./metric-names.ts";
 import {
   freeQuarantineDir,
   isCorrupt,
@@ -357,8 +358,8 @@ export class SnapshotWriter implements SnapshotSink {
       this.st.lastFlushMs = ms;
       this.st.lastFlushRows = this.st.rowsStaged + this.st.rowsFinalized - rows0;
       this.st.lastFlushBytes = this.st.bytesStaged - bytes0;
-      this.metrics?.inc("surveillance_writer_flushes_total", {}, 1, "writer flushes");
-      this.metrics?.inc("surveillance_writer_flush_seconds_total", {}, ms / 1000, "time spent flushing");
+      this.count("flushes", {}, 1);
+      this.count("flushSeconds", {}, ms / 1000);
       this.publishGauges();
     }
     if (this.failures > 0) {
@@ -390,18 +391,8 @@ export class SnapshotWriter implements SnapshotSink {
       this.st.rowsBuffered -= buf.length;
       this.st.rowsStaged += buf.length;
       this.st.bytesStaged += bytes;
-      this.metrics?.inc(
-        "surveillance_writer_rows_staged_total",
-        { venue: st.venue },
-        buf.length,
-        "rows made durable in staging",
-      );
-      this.metrics?.inc(
-        "surveillance_writer_bytes_staged_total",
-        { venue: st.venue },
-        bytes,
-        "bytes written to staging",
-      );
+      this.count("rowsStaged", { venue: st.venue }, buf.length);
+      this.count("bytesStaged", { venue: st.venue }, bytes);
       this.onDurable?.(st.venue, rowsByMarket);
       this.release(buf);
     }
@@ -421,12 +412,7 @@ export class SnapshotWriter implements SnapshotSink {
           ),
         ];
       } catch (e) {
-        this.metrics?.inc(
-          "surveillance_writer_encode_failures_total",
-          { venue },
-          1,
-          "flushes whose encoding failed (staged raw instead)",
-        );
+        this.count("encodeFailures", { venue }, 1);
         this.errLog.warn(
           "encode",
           `encoding a flush of ${buf.length} rows failed (${(e as Error)?.message ?? e}); staging it raw instead`,
@@ -531,24 +517,9 @@ export class SnapshotWriter implements SnapshotSink {
     this.st.rowsFinalized += res.rows;
     this.st.bytesFinalized += res.bytes;
     this.st.filesFinalized++;
-    this.metrics?.inc(
-      "surveillance_writer_rows_finalized_total",
-      { venue: st.venue },
-      res.rows,
-      "rows in final Parquet files",
-    );
-    this.metrics?.inc(
-      "surveillance_writer_bytes_finalized_total",
-      { venue: st.venue },
-      res.bytes,
-      "bytes of final Parquet files",
-    );
-    this.metrics?.inc(
-      "surveillance_writer_files_finalized_total",
-      { venue: st.venue },
-      1,
-      "final Parquet files written",
-    );
+    this.count("rowsFinalized", { venue: st.venue }, res.rows);
+    this.count("bytesFinalized", { venue: st.venue }, res.bytes);
+    this.count("filesFinalized", { venue: st.venue }, 1);
     this.forget(st);
   }
 
@@ -614,12 +585,7 @@ export class SnapshotWriter implements SnapshotSink {
       qdir ??= await freeQuarantineDir(this.fs, this.dataDir, venue, dir);
       const salvaged = await quarantineSegment(this.fs, dir, seg, bytes, reason, qdir);
       quarantined++;
-      this.metrics?.inc(
-        "surveillance_writer_quarantined_segments_total",
-        { venue },
-        1,
-        "unreadable staged segments moved to _staging/_quarantine",
-      );
+      this.count("quarantined", { venue }, 1);
       log.error(
         `unreadable staged segment ${path}: ${reason}; moved to ${join(qdir, seg)}, ${salvaged.rows} rows salvaged`,
       );
@@ -667,7 +633,7 @@ export class SnapshotWriter implements SnapshotSink {
       this.settings.retry_base_ms * 2 ** Math.min(this.failures - 1, 30),
     );
     this.retryAt = this.clock.now() + delay;
-    this.metrics?.inc("surveillance_writer_write_errors_total", { code }, 1, "failed writes (retried)");
+    this.count("writeErrors", { code }, 1);
     this.errLog.warn(
       `write:${code}`,
       `write failed (${this.st.lastError}); ${this.st.rowsBuffered} rows kept in memory, retry in ${delay} ms (attempt ${this.failures})`,
@@ -683,12 +649,7 @@ export class SnapshotWriter implements SnapshotSink {
 
   private drop(venue: string, why: string): void {
     this.st.droppedRows++;
-    this.metrics?.inc(
-      "surveillance_writer_rows_dropped_total",
-      { venue },
-      1,
-      "rows dropped (buffer full or writer closed)",
-    );
+    this.count("rowsDropped", { venue }, 1);
     this.errLog.warn(
       `drop:${why}`,
       `DROPPING snapshot rows: ${why} (max_buffer_rows=${this.settings.max_buffer_rows}, ${this.st.droppedRows} dropped so far, last error: ${this.st.lastError ?? "none"})`,
@@ -698,14 +659,17 @@ export class SnapshotWriter implements SnapshotSink {
 
   private publishGauges(): void {
     if (!this.metrics) return;
-    this.metrics.set("surveillance_writer_rows_buffered", {}, this.st.rowsBuffered, "rows in memory, not yet durable");
-    this.metrics.set(
-      "surveillance_writer_rows_staged",
-      {},
-      this.st.rowsStaged,
-      "rows durable in staging, not yet final",
-    );
-    this.metrics.set("surveillance_writer_pending_buckets", {}, this.states.length, "buckets not yet finalized");
+    this.gauge("rowsBuffered", this.st.rowsBuffered);
+    this.gauge("rowsStagedNow", this.st.rowsStaged);
+    this.gauge("pendingBuckets", this.states.length);
+  }
+
+  private count(k: keyof typeof W, labels: Record<string, string>, value: number): void {
+    this.metrics?.inc(W[k], labels, value, WRITER_HELP[k]);
+  }
+
+  private gauge(k: keyof typeof W, value: number): void {
+    this.metrics?.set(W[k], {}, value, WRITER_HELP[k]);
   }
 
   private async recover(): Promise<void> {

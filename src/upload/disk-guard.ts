@@ -12,14 +12,8 @@ import { logger, RateLimitedLog } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { DiskSettings, RetentionSettings } from "./config.ts";
 import type { Ledger } from "./ledger.ts";
+import { DISK_METRICS } from "./metric-names.ts";
 import { guardVictims, type LocalFile, listLocalFiles, retentionVictims } from "./retention.ts";
-
-export const DISK_METRICS = {
-  free: "surveillance_disk_free_bytes",
-  low: "surveillance_disk_low",
-  deleted: "surveillance_disk_deleted_files_total",
-  deletedBytes: "surveillance_disk_deleted_bytes_total",
-} as const;
 
 export interface DiskSpace {
   free: number;

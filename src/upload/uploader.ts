@@ -12,17 +12,9 @@ import { logger, RateLimitedLog } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { UploadSettings } from "./config.ts";
 import type { Ledger } from "./ledger.ts";
+import { UPLOAD_METRICS } from "./metric-names.ts";
 import { type Bucket, errorClass } from "./s3.ts";
 import { type Candidate, listOtherFiles, ManifestTail, snapshotCandidate } from "./tree.ts";
-
-/** The uploader's metric names, in one place. */
-export const UPLOAD_METRICS = {
-  lag: "surveillance_upload_lag_seconds",
-  pending: "surveillance_upload_pending_files",
-  bytes: "surveillance_upload_bytes_total",
-  files: "surveillance_upload_files_total",
-  errors: "surveillance_upload_errors_total",
-} as const;
 
 export class VerifyError extends Error {
   override readonly name = "VerifyError";

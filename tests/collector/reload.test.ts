@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BookMetrics } from "../../src/analytics/score.ts";
 import { SimClock } from "../../src/clock.ts";
-import { INPUT_METRICS } from "../../src/collector/inputs.ts";
+import { INPUT_METRICS } from "../../src/collector/metric-names.ts";
 import { readJournal, type JournalEntry } from "../../src/collector/journal.ts";
 import { runCollect } from "../../src/collector/run.ts";
 import { parseConfig, type Config } from "../../src/config.ts";

@@ -17,6 +17,7 @@ import { parseConfig, type Config } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
 import type { MarketInfo } from "../../src/market.ts";
+import { SELECTION_METRICS } from "../../src/scheduler/metric-names.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;
@@ -136,8 +137,8 @@ describe("choosing what is recorded, on the mock", () => {
   });
 
   test("the missing pin is counted in the gauge; eligible markets are gauged", () => {
-    expect(metrics.get("surveillance_pins_missing", { venue: "mock" })).toBe(1);
-    expect(metrics.get("surveillance_eligible_markets", { venue: "mock" })).toBe(universe.filter(passes).length);
+    expect(metrics.get(SELECTION_METRICS.pinsMissing, { venue: "mock" })).toBe(1);
+    expect(metrics.get(SELECTION_METRICS.eligible, { venue: "mock" })).toBe(universe.filter(passes).length);
   });
 
   test("after a restart every target market has a journal subscribe at once, whatever the churn limit", () => {

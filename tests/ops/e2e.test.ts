@@ -6,6 +6,9 @@ import { tmpdir } from "node:os";
 import { readManifest } from "../../src/storage/manifest.ts";
 import { parseExposition } from "../helpers/prom-parse.ts";
 import { REPO, runCli } from "../helpers/run-cli.ts";
+import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
+import { COLLECTOR_METRICS } from "../../src/collector/metric-names.ts";
+import { PROCESS_METRICS } from "../../src/metrics-server.ts";
 
 // spawns the CLI / writes real files: the 5 s default is too short on a loaded machine (bunfig has no timeout key)
 setDefaultTimeout(60_000);
@@ -92,20 +95,16 @@ describe("collect → metrics, status, verify", () => {
       reader.releaseLock();
       // scrape until the writer has flushed once (a condition, not a fixed sleep)
       let exp = parseExposition(await (await fetch(url)).text());
-      for (
-        let i = 0;
-        i < 100 && !exp.samples.some((s) => s.name === "surveillance_writer_flushes_total" && s.value > 0);
-        i++
-      ) {
+      for (let i = 0; i < 100 && !exp.samples.some((s) => s.name === WRITER_METRICS.flushes && s.value > 0); i++) {
         await Bun.sleep(100);
         exp = parseExposition(await (await fetch(url)).text());
       }
       const series = (name: string) => exp.samples.filter((s) => s.name === name);
-      expect(series("surveillance_snapshots_total")[0]).toMatchObject({ labels: { venue: "mock" } });
-      expect(series("surveillance_snapshots_total")[0].value).toBeGreaterThan(0);
-      expect(series("surveillance_connected").find((s) => s.labels.venue === "mock")?.value).toBe(1);
-      expect(series("surveillance_writer_flushes_total").reduce((t, s) => t + s.value, 0)).toBeGreaterThan(0);
-      expect(series("surveillance_process_resident_memory_bytes")[0].value).toBeGreaterThan(1e6);
+      expect(series(COLLECTOR_METRICS.snapshots)[0]).toMatchObject({ labels: { venue: "mock" } });
+      expect(series(COLLECTOR_METRICS.snapshots)[0].value).toBeGreaterThan(0);
+      expect(series(COLLECTOR_METRICS.connected).find((s) => s.labels.venue === "mock")?.value).toBe(1);
+      expect(series(WRITER_METRICS.flushes).reduce((t, s) => t + s.value, 0)).toBeGreaterThan(0);
+      expect(series(PROCESS_METRICS.rss)[0].value).toBeGreaterThan(1e6);
       // every collector/writer family is prefixed and typed
       for (const name of exp.types.keys()) expect(name.startsWith("surveillance_")).toBe(true);
       const res = await fetch(url.replace("/metrics", "/"));

@@ -1,12 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Metrics } from "../../src/metrics.ts";
 import {
+  PROCESS_METRICS,
   PROMETHEUS_CONTENT_TYPE,
   parseListen,
   startMetricsServer,
   type MetricsServer,
 } from "../../src/metrics-server.ts";
 import { parseExposition } from "../helpers/prom-parse.ts";
+import { COLLECTOR_METRICS } from "../../src/collector/metric-names.ts";
 
 describe("parseExposition (the test's own parser)", () => {
   test("rejects malformed lines", () => {
@@ -32,15 +34,10 @@ describe("parseExposition (the test's own parser)", () => {
 
 describe("metrics server", () => {
   const metrics = new Metrics();
-  metrics.inc("surveillance_snapshots_total", { venue: "mock" }, 41, "Snapshots taken");
-  metrics.inc("surveillance_snapshots_total", { venue: "mock" });
-  metrics.inc(
-    "surveillance_rejected_messages_total",
-    { venue: "kalshi", reason: 'bad "json"\\ \n line' },
-    3,
-    "Rejected\nmessages",
-  );
-  metrics.set("surveillance_connected", { venue: "polymarket" }, NaN);
+  metrics.inc(COLLECTOR_METRICS.snapshots, { venue: "mock" }, 41, "Snapshots taken");
+  metrics.inc(COLLECTOR_METRICS.snapshots, { venue: "mock" });
+  metrics.inc(COLLECTOR_METRICS.rejected, { venue: "kalshi", reason: 'bad "json"\\ \n line' }, 3, "Rejected\nmessages");
+  metrics.set(COLLECTOR_METRICS.connected, { venue: "polymarket" }, NaN);
   metrics.set("surveillance_flush_last_ms", { venue: "mock" }, Infinity);
   metrics.set("surveillance_queue_rows", { venue: "mock" }, 1.5e-7);
   let server: MetricsServer | undefined;
@@ -69,19 +66,17 @@ describe("metrics server", () => {
     const exp = parseExposition(await res.text());
     const find = (name: string, labels: Record<string, string>) =>
       exp.samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels));
-    expect(find("surveillance_snapshots_total", { venue: "mock" })?.value).toBe(42);
-    expect(exp.types.get("surveillance_snapshots_total")).toBe("counter");
-    expect(exp.helps.get("surveillance_snapshots_total")).toBe("Snapshots taken");
-    expect(exp.helps.get("surveillance_rejected_messages_total")).toBe("Rejected\nmessages");
-    expect(
-      find("surveillance_rejected_messages_total", { venue: "kalshi", reason: 'bad "json"\\ \n line' })?.value,
-    ).toBe(3);
-    expect(find("surveillance_connected", { venue: "polymarket" })?.value).toBeNaN();
+    expect(find(COLLECTOR_METRICS.snapshots, { venue: "mock" })?.value).toBe(42);
+    expect(exp.types.get(COLLECTOR_METRICS.snapshots)).toBe("counter");
+    expect(exp.helps.get(COLLECTOR_METRICS.snapshots)).toBe("Snapshots taken");
+    expect(exp.helps.get(COLLECTOR_METRICS.rejected)).toBe("Rejected\nmessages");
+    expect(find(COLLECTOR_METRICS.rejected, { venue: "kalshi", reason: 'bad "json"\\ \n line' })?.value).toBe(3);
+    expect(find(COLLECTOR_METRICS.connected, { venue: "polymarket" })?.value).toBeNaN();
     expect(find("surveillance_flush_last_ms", { venue: "mock" })?.value).toBe(Infinity);
     expect(find("surveillance_queue_rows", { venue: "mock" })?.value).toBe(1.5e-7);
-    expect(exp.types.get("surveillance_connected")).toBe("gauge");
+    expect(exp.types.get(COLLECTOR_METRICS.connected)).toBe("gauge");
     // RSS is refreshed at scrape: a live process has a resident set of at least a megabyte.
-    expect(find("surveillance_process_resident_memory_bytes", {})!.value).toBeGreaterThan(1e6);
+    expect(find(PROCESS_METRICS.rss, {})!.value).toBeGreaterThan(1e6);
   });
 
   test("onRender hooks run at each scrape", async () => {

@@ -1,6 +1,7 @@
 /**
  * /metrics during a real collect: every counter is there at 0 from the start (an increase() alert sees the first
- * event), `/` points at /metrics, `/healthz` says per venue whether it is collecting (503 until it is, then 200).
+ * event), every family served is in a table of metric names and those tables are served whole, `/` points at
+ * /metrics, `/healthz` says per venue whether it is collecting (503 until it is, then 200).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -8,6 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseExposition } from "../helpers/prom-parse.ts";
 import { REPO, runCli } from "../helpers/run-cli.ts";
+import { COLLECTOR_METRICS, INPUT_METRICS } from "../../src/collector/metric-names.ts";
+import { PROCESS_METRICS } from "../../src/metrics-server.ts";
+import { SELECTION_METRICS } from "../../src/scheduler/metric-names.ts";
+import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
+import { ALL_METRIC_TABLES } from "../helpers/metric-tables.ts";
 
 let dir: string;
 let cfg: string;
@@ -46,26 +52,41 @@ test("zero counters with their labels, / and /healthz", async () => {
 
     let samples = parseExposition(await (await fetch(`${base}/metrics`)).text()).samples;
     // Poll until the collector has published once (it does at each scrape after the venues are built).
-    while (!samples.some((s) => s.name === "surveillance_reconnects_total") && performance.now() < deadline) {
+    while (!samples.some((s) => s.name === COLLECTOR_METRICS.reconnects) && performance.now() < deadline) {
       await Bun.sleep(50);
       samples = parseExposition(await (await fetch(`${base}/metrics`)).text()).samples;
     }
     const value = (name: string, labels: Record<string, string>) =>
       samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
     for (const name of [
-      "surveillance_reconnects_total",
-      "surveillance_seq_gaps_total",
-      "surveillance_resyncs_total",
-      "surveillance_watchdog_resubscribes_total",
-      "surveillance_venue_errors_total",
-      "surveillance_connect_failures_total",
-      "surveillance_writer_rows_dropped_total",
-      "surveillance_writer_quarantined_segments_total",
-      "surveillance_writer_files_finalized_total",
+      COLLECTOR_METRICS.reconnects,
+      COLLECTOR_METRICS.gaps,
+      COLLECTOR_METRICS.resyncs,
+      COLLECTOR_METRICS.watchdog,
+      COLLECTOR_METRICS.venueErrors,
+      COLLECTOR_METRICS.connectFailures,
+      WRITER_METRICS.rowsDropped,
+      WRITER_METRICS.quarantined,
+      WRITER_METRICS.filesFinalized,
     ])
       expect([name, value(name, { venue: "mock" })]).toEqual([name, 0]);
-    expect(value("surveillance_writer_write_errors_total", { code: "ENOSPC" })).toBe(0);
-    expect(value("surveillance_input_reload_failures_total", { venue: "mock", input: "universe" })).toBe(0);
+    expect(value(WRITER_METRICS.writeErrors, { code: "ENOSPC" })).toBe(0);
+    expect(value(INPUT_METRICS.failures, { venue: "mock", input: "universe" })).toBe(0);
+
+    // /metrics against the tables: every family served is in one; every table a collect without upload writes is
+    // served whole (the writer's gauges from its first flush: polled for), but for the rejected messages: labelled by
+    // reason, a series appears with the first message rejected for it.
+    const whole = [COLLECTOR_METRICS, INPUT_METRICS, WRITER_METRICS, SELECTION_METRICS, PROCESS_METRICS]
+      .flatMap((t) => Object.values(t))
+      .filter((n) => n !== COLLECTOR_METRICS.rejected);
+    let served = new Set(samples.map((s) => s.name));
+    while (whole.some((n) => !served.has(n)) && performance.now() < deadline) {
+      await Bun.sleep(50);
+      served = new Set(parseExposition(await (await fetch(`${base}/metrics`)).text()).samples.map((s) => s.name));
+    }
+    const tabled = new Set(Object.values(ALL_METRIC_TABLES).flatMap((t) => Object.values(t)));
+    expect([...served].filter((n) => !tabled.has(n))).toEqual([]);
+    expect(whole.filter((n) => !served.has(n))).toEqual([]);
 
     const root = await fetch(`${base}/`);
     expect(root.status).toBe(200);

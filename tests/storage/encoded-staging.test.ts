@@ -10,6 +10,7 @@ import { readSnapshotFile, tableToRows } from "../../src/parquet/read.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, T0, tempDirs } from "../helpers/store.ts";
+import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
 
 const dir = tempDirs("surv-encoded-staging-");
 const MIN = 60_000;
@@ -62,7 +63,7 @@ describe("a damaged encoded row group is quarantined, never copied", () => {
       const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
       await b.w.close();
       expect(globFiles(d, "orderbook_snapshots/**/*.parquet")).toEqual([]); // its only rows are in quarantine
-      expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+      expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(1);
       const q = globFiles(d, "_staging/_quarantine/**/*.arrows");
       expect(q.length).toBe(1);
       expect(new Uint8Array(readFileSync(join(d, q[0])))).toEqual(new Uint8Array(bytes)); // kept byte for byte
@@ -94,7 +95,7 @@ describe("a damaged encoded row group is quarantined, never copied", () => {
     } finally {
       proto.encodeRowGroup = original;
     }
-    expect(metrics.get("surveillance_writer_encode_failures_total", { venue: "mock" })).toBe(1);
+    expect(metrics.get(WRITER_METRICS.encodeFailures, { venue: "mock" })).toBe(1);
     expect(w.status()).toMatchObject({ rowsBuffered: 0, rowsStaged: 1500, writeErrors: 0 });
     await w.close();
     const finals = globFiles(d, "orderbook_snapshots/**/*.parquet");

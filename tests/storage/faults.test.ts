@@ -8,6 +8,7 @@ import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { globFiles, openWriter, settleOnClock, T0, tempDirs } from "../helpers/store.ts";
+import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
 
 const dir = tempDirs("surv-faults-");
 const MIN = 60_000;
@@ -38,7 +39,7 @@ describe("write errors", () => {
     // attempts at +0, +500, +1500 (capped: 500, 1000, then 1500 instead of 2000) and success at +3000
     expect(f.failures.map((x) => x.at - T0)).toEqual([0, 500, 1500]);
     expect(w.status()).toMatchObject({ rowsBuffered: 0, rowsStaged: 200, writeErrors: 3, lastError: null });
-    expect(metrics.get("surveillance_writer_write_errors_total", { code: "EIO" })).toBe(3);
+    expect(metrics.get(WRITER_METRICS.writeErrors, { code: "EIO" })).toBe(3);
     await w.close();
     expect(allRows(d).length).toBe(200);
   });
@@ -85,8 +86,8 @@ describe("write errors", () => {
     await w["chain"]; // the triggered flushes run on real I/O: let the failing ones finish (and arm the retry)
     expect(w.status()).toMatchObject({ rowsBuffered: 1000, droppedRows: 500 });
     expect(w.status().writeErrors).toBeGreaterThanOrEqual(1);
-    expect(metrics.get("surveillance_writer_rows_dropped_total", { venue: "mock" })).toBe(500);
-    expect(metrics.render()).toContain('surveillance_writer_rows_dropped_total{venue="mock"} 500');
+    expect(metrics.get(WRITER_METRICS.rowsDropped, { venue: "mock" })).toBe(500);
+    expect(metrics.render()).toContain(`${WRITER_METRICS.rowsDropped}{venue="mock"} 500`);
     f.clear();
     await clock.advance(60_000);
     expect(w.status()).toMatchObject({ rowsBuffered: 0, rowsStaged: 1000 });

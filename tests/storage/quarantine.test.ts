@@ -10,6 +10,7 @@ import { dayStatus, formatStatus } from "../../src/ops/status.ts";
 import { BookGen } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { globFiles, openWriter, settleOnClock, T0, tempDirs } from "../helpers/store.ts";
+import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
 
 const dir = tempDirs("surv-quar-");
 const MIN = 60_000;
@@ -61,7 +62,7 @@ describe("unreadable staged segments", () => {
     expect([rowsOf(d, `${base}00.parquet`), rowsOf(d, `${base}01.parquet`), rowsOf(d, `${base}02.parquet`)]).toEqual([
       100, 50, 100,
     ]);
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+    expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(1);
     const q = globFiles(d, "_staging/_quarantine/**/*");
     const qdir = `_staging/_quarantine/mock/${bad[1].split("/")[2]}-1`;
     expect(q).toEqual([`${qdir}/seg-000002.arrows`, `${qdir}/seg-000002.arrows.reason.txt`]);
@@ -88,7 +89,7 @@ describe("unreadable staged segments", () => {
     await b.w.close();
     expect(finals(d).length).toBe(1);
     expect(rowsOf(d, finals(d)[0])).toBe(2 * 16_384);
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+    expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(1);
     const q = globFiles(d, "_staging/_quarantine/**/*.arrows");
     expect(q.length).toBe(1);
     expect(statSync(join(d, q[0])).size).toBe(Math.floor(size * 0.9));
@@ -104,7 +105,7 @@ describe("unreadable staged segments", () => {
     const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
     await b.w.close();
     expect(finals(d).map((f) => rowsOf(d, f))).toEqual([26_666]);
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+    expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(1);
     expect(globFiles(d, "_staging/_quarantine/**/*.arrows").length).toBe(1);
     expect(size).toBeGreaterThan(lens[0] + lens[1] + lens[2]); // the trailer was cut off too
   }, 60_000);
@@ -120,7 +121,7 @@ describe("unreadable staged segments", () => {
     const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
     await b.w.close();
     expect(finals(d).map((f) => rowsOf(d, f))).toEqual([13_333 + 13_334]);
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+    expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(1);
   }, 60_000);
 
   test("a corrupt middle part with an intact trailer: the parts before and after it are salvaged", async () => {
@@ -134,7 +135,7 @@ describe("unreadable staged segments", () => {
     const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
     await b.w.close();
     expect(finals(d).map((f) => rowsOf(d, f))).toEqual([40_000 - 16_384]);
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+    expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(1);
   }, 60_000);
 
   test("a segment with an intact trailer but a corrupt part: finalization quarantines it and the other buckets still finalize", async () => {
@@ -148,7 +149,7 @@ describe("unreadable staged segments", () => {
     const b = await openWriter(d, { bucket_minutes: 1 }, { clock: new SimClock(T0 + 10 * MIN), metrics });
     await b.w.close();
     expect(finals(d).map((f) => rowsOf(d, f))).toEqual([100, 50, 100]);
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(1);
+    expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(1);
     expect(readdirSync(join(d, "_staging/_quarantine/mock")).length).toBe(1);
   });
 
@@ -164,7 +165,7 @@ describe("unreadable staged segments", () => {
     await clock.advance(10_000);
     expect(finals(d).map((x) => rowsOf(d, x))).toEqual([100, 100, 100]);
     expect(existsSync(join(d, "_staging/_quarantine"))).toBe(false);
-    expect(metrics.get("surveillance_writer_quarantined_segments_total", { venue: "mock" })).toBe(0);
+    expect(metrics.get(WRITER_METRICS.quarantined, { venue: "mock" })).toBe(0);
     await b.w.close();
   });
 });

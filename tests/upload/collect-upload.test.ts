@@ -15,6 +15,8 @@ import { Metrics } from "../../src/metrics.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
 import { type FaultProxy, type S3Server, startFaultProxy, startS3 } from "../helpers/s3-server.ts";
 import { bucketKeys, client, CREDS, localFinalFiles, sameBytes, uploadConfig } from "./helpers.ts";
+import { UPLOAD_METRICS } from "../../src/upload/metric-names.ts";
+import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;
@@ -60,8 +62,8 @@ describe("collect with upload on", () => {
     const c = client(s3.endpoint, s3.bucket);
     expect(await bucketKeys(c, "one/")).toEqual(local);
     for (const f of local) expect(await sameBytes(c, `one/${f}`, join(dir, f))).toBe(true);
-    expect(metrics.get("surveillance_upload_pending_files")).toBe(0);
-    expect(metrics.get("surveillance_upload_lag_seconds")).toBe(0);
+    expect(metrics.get(UPLOAD_METRICS.pending)).toBe(0);
+    expect(metrics.get(UPLOAD_METRICS.lag)).toBe(0);
   }, 60_000);
 
   test("endpoint down for a simulated hour: collection unaffected, the lag grows, then drains", async () => {
@@ -80,7 +82,7 @@ describe("collect with upload on", () => {
     const lag: [number, number][] = [];
     const sample = () => {
       metrics.render(); // what a scrape would see
-      lag.push([clock.now() - T0, metrics.get("surveillance_upload_lag_seconds")]);
+      lag.push([clock.now() - T0, metrics.get(UPLOAD_METRICS.lag)]);
       if (clock.now() < T0 + 80 * MIN) clock.setTimer(5 * MIN, sample);
     };
     proxy.set("drop");
@@ -89,9 +91,9 @@ describe("collect with upload on", () => {
     const summary = await runCollect(config, { clock, durationMs: 80 * MIN, metrics, env: CREDS });
 
     expect(summary[0].snapshots).toBe(baseSummary[0].snapshots);
-    expect(metrics.get("surveillance_writer_rows_dropped_total", { venue: "mock" })).toBe(0);
+    expect(metrics.get(WRITER_METRICS.rowsDropped, { venue: "mock" })).toBe(0);
     expect(proxy.faults.drop).toBeGreaterThan(5);
-    expect(metrics.sum("surveillance_upload_errors_total")).toBeGreaterThan(5);
+    expect(metrics.sum(UPLOAD_METRICS.errors)).toBeGreaterThan(5);
     // Lag while down: the first files waited since the first minutes; at 55 min that is ≥ 45 min.
     const at = (t: number) => lag.find(([x]) => x === t)![1];
     expect(at(55 * MIN)).toBeGreaterThanOrEqual(45 * 60);
@@ -101,7 +103,7 @@ describe("collect with upload on", () => {
     const local = localFinalFiles(dir);
     const c = client(s3.endpoint, s3.bucket);
     expect(await bucketKeys(c, "down/")).toEqual(local);
-    expect(metrics.get("surveillance_upload_pending_files")).toBe(0);
+    expect(metrics.get(UPLOAD_METRICS.pending)).toBe(0);
   }, 120_000);
 
   test("403 and 500 answers: retried, counted by class, one log line per class", async () => {
@@ -120,8 +122,8 @@ describe("collect with upload on", () => {
     } finally {
       restore();
     }
-    expect(metrics.get("surveillance_upload_errors_total", { code: "AccessDenied" })).toBeGreaterThan(2);
-    expect(metrics.get("surveillance_upload_errors_total", { code: "InternalError" })).toBeGreaterThan(2);
+    expect(metrics.get(UPLOAD_METRICS.errors, { code: "AccessDenied" })).toBeGreaterThan(2);
+    expect(metrics.get(UPLOAD_METRICS.errors, { code: "InternalError" })).toBeGreaterThan(2);
     const lines = warnings.filter((w) => w.includes("upload of"));
     expect(lines.filter((w) => w.includes("AccessDenied")).length).toBe(1);
     expect(lines.filter((w) => w.includes("InternalError")).length).toBe(1);

@@ -17,6 +17,8 @@ import { nodeFs, type StorageFs } from "../../src/storage/fs.ts";
 import { SnapshotWriter } from "../../src/storage/writer.ts";
 import { type S3Server, startS3 } from "../helpers/s3-server.ts";
 import { bucketKeys, client, CREDS, uploadConfig } from "./helpers.ts";
+import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
+import { DISK_METRICS } from "../../src/upload/metric-names.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const HOUR = 3_600_000;
@@ -101,8 +103,8 @@ test("a filling disk: verified files deleted oldest first, the writer drops no r
   const onDisk = new Set([...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: dir })]);
   const deleted = manifest.filter((e) => !onDisk.has(e.path)).map((e) => e.path);
 
-  expect(metrics.get("surveillance_writer_rows_dropped_total", { venue: "mock" })).toBe(0);
-  expect(metrics.get("surveillance_disk_deleted_files_total", { reason: "floor" })).toBe(deleted.length);
+  expect(metrics.get(WRITER_METRICS.rowsDropped, { venue: "mock" })).toBe(0);
+  expect(metrics.get(DISK_METRICS.deleted, { reason: "floor" })).toBe(deleted.length);
   expect(deleted.length).toBeGreaterThan(3); // the disk did fill: the guard had to act
   // Oldest first: every deleted file is older than every snapshot file still on disk.
   const kept = manifest.filter((e) => onDisk.has(e.path)).map((e) => e.path);

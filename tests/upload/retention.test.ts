@@ -14,6 +14,7 @@ import { Metrics } from "../../src/metrics.ts";
 import { DISK_DEFAULTS } from "../../src/upload/config.ts";
 import { DiskGuard } from "../../src/upload/disk-guard.ts";
 import { Ledger } from "../../src/upload/ledger.ts";
+import { DISK_METRICS } from "../../src/upload/metric-names.ts";
 
 const NOW = Date.UTC(2026, 0, 10, 12);
 const URL = "s3://bkt/p";
@@ -121,9 +122,9 @@ describe("disk guard", () => {
     await guard.check();
     expect(deleted).toEqual([snap(1, 22), snap(1, 23)]);
     expect(existsSync(join(dir, snap(1, 2)))).toBe(true);
-    expect(metrics.get("surveillance_disk_deleted_files_total", { reason: "floor" })).toBe(2);
-    expect(metrics.get("surveillance_disk_free_bytes")).toBe(600_000);
-    expect(metrics.get("surveillance_disk_low")).toBe(1); // still below the 0.8 MB warning level
+    expect(metrics.get(DISK_METRICS.deleted, { reason: "floor" })).toBe(2);
+    expect(metrics.get(DISK_METRICS.free)).toBe(600_000);
+    expect(metrics.get(DISK_METRICS.low)).toBe(1); // still below the 0.8 MB warning level
   });
 
   test("nothing verified to delete: nothing deleted, the floor is reported", async () => {
