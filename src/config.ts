@@ -3,7 +3,10 @@ import * as v from "valibot";
 import { UserError } from "./errors.ts";
 import { registerSecret } from "./log.ts";
 import { PAIRS_DEFAULTS, type PairsSettings, pairsEntries } from "./pairs/config.ts";
-import { resolveMockTwins } from "./venue/mock/config.ts";
+import { nonNegInt, posInt } from "./config-values.ts";
+import { KALSHI_DEFAULTS, type KalshiOptions, kalshiEntries } from "./venue/kalshi/config.ts";
+import { MOCK_DEFAULTS, type MockOptions, mockEntries, resolveMockTwins } from "./venue/mock/config.ts";
+import { POLYMARKET_DEFAULTS, type PolymarketOptions, polymarketEntries } from "./venue/polymarket/config.ts";
 import {
   SELECTION_DEFAULTS,
   type SelectionSettings,
@@ -12,19 +15,6 @@ import {
   selectionProblem,
 } from "./scheduler/selection-config.ts";
 import * as up from "./upload/config.ts";
-
-const posInt = (max = Number.MAX_SAFE_INTEGER) =>
-  v.pipe(
-    v.number(),
-    v.integer("must be an integer"),
-    v.minValue(1, "must be ≥ 1"),
-    v.maxValue(max, `must be ≤ ${max}`),
-  );
-const nonNegInt = () => v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0, "must be ≥ 0"));
-const nonNeg = () => v.pipe(v.number(), v.minValue(0, "must be ≥ 0"));
-const rate = () => v.pipe(v.number(), v.minValue(0, "must be ≥ 0"), v.maxValue(1, "must be ≤ 1"));
-const url = () => v.pipe(v.string(), v.regex(/^(https?|wss?):\/\/\S+$/, "must be an http(s):// or ws(s):// URL"));
-const envName = () => v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"));
 
 /** Per-venue collection settings: set under [collector] for all venues, overridable in [venues.NAME]. */
 const collectEntries = {
@@ -60,95 +50,13 @@ export const COLLECT_DEFAULTS: CollectSettings = {
   connect_timeout_secs: 15,
 };
 
-const mockEntries = {
-  universe_size: posInt(1_000_000),
-  seed: nonNegInt(),
-  updates_per_sec: nonNeg(),
-  clock_speed: nonNeg(),
-  closed_share: rate(),
-  drop_rate_per_hour: nonNeg(),
-  gap_rate: rate(),
-  malformed_rate: rate(),
-  moves_per_hour: nonNeg(),
-  twin_of: v.pipe(
-    v.string(),
-    v.regex(/^$|^[a-z0-9_]+$/, 'must be "" (none) or the name of another mock venue section'),
-  ),
-  twin_share: rate(),
-};
-export type MockOptions = { [K in Exclude<keyof typeof mockEntries, "twin_of">]: number } & {
-  twin_of: string;
-  /** Resolved from twin_of at load: the other mock's name and options (its universe and books are twinned). */
-  twin_source?: { venue: string; options: MockOptions };
-};
-export const MOCK_DEFAULTS: MockOptions = {
-  universe_size: 400,
-  seed: 42,
-  updates_per_sec: 2,
-  clock_speed: 0,
-  closed_share: 0.05,
-  drop_rate_per_hour: 0,
-  gap_rate: 0,
-  malformed_rate: 0,
-  moves_per_hour: 0,
-  twin_of: "",
-  twin_share: 0.3,
-};
-
-const polymarketEntries = {
-  gamma_url: url(),
-  clob_url: url(),
-  ws_url: url(),
-  max_assets_per_connection: posInt(500),
-  connection_open_pause_ms: nonNegInt(),
-  ping_interval_secs: posInt(),
-  pong_timeout_secs: posInt(),
-  rest_requests_per_10s: posInt(),
-};
-export type PolymarketOptions = {
-  gamma_url: string;
-  clob_url: string;
-  ws_url: string;
-  max_assets_per_connection: number;
-  connection_open_pause_ms: number;
-  ping_interval_secs: number;
-  pong_timeout_secs: number;
-  rest_requests_per_10s: number;
-};
-export const POLYMARKET_DEFAULTS: PolymarketOptions = {
-  gamma_url: "https://gamma-api.polymarket.com",
-  clob_url: "https://clob.polymarket.com",
-  ws_url: "wss://ws-subscriptions-clob.polymarket.com/ws/market",
-  max_assets_per_connection: 400,
-  connection_open_pause_ms: 1000,
-  ping_interval_secs: 10,
-  pong_timeout_secs: 30,
-  rest_requests_per_10s: 100,
-};
-
-const kalshiEntries = {
-  rest_url: url(),
-  ws_url: url(),
-  key_id_env: envName(),
-  private_key_env: envName(),
-  heartbeat_timeout_secs: posInt(),
-  rest_requests_per_sec: posInt(),
-};
-export type KalshiOptions = {
-  rest_url: string;
-  ws_url: string;
-  key_id_env: string;
-  private_key_env: string;
-  heartbeat_timeout_secs: number;
-  rest_requests_per_sec: number;
-};
-export const KALSHI_DEFAULTS: KalshiOptions = {
-  rest_url: "https://api.elections.kalshi.com/trade-api/v2",
-  ws_url: "wss://api.elections.kalshi.com/trade-api/ws/v2",
-  key_id_env: "KALSHI_API_KEY_ID",
-  private_key_env: "KALSHI_PRIVATE_KEY_PATH",
-  heartbeat_timeout_secs: 30,
-  rest_requests_per_sec: 10,
+export {
+  KALSHI_DEFAULTS,
+  type KalshiOptions,
+  MOCK_DEFAULTS,
+  type MockOptions,
+  POLYMARKET_DEFAULTS,
+  type PolymarketOptions,
 };
 
 export const VENUE_KINDS = {

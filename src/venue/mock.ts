@@ -5,7 +5,8 @@
  * messages) are injected at the configured rates.
  */
 import { SimClock, type Clock, type Timer } from "../clock.ts";
-import type { MockOptions, VenueConfig } from "../config.ts";
+import type { VenueConfig } from "../config.ts";
+import type { MockOptions } from "./mock/config.ts";
 import { Backoff } from "./backoff.ts";
 import { corruptLevel, mapMockMessage, type MockWireLevel, type MockWireMessage } from "./mock-mapper.ts";
 import { canFlip, renderTitle, rewordTitle, type TitleSpec, titleSpec } from "./mock-titles.ts";

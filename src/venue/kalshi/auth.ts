@@ -5,7 +5,7 @@
  */
 import { constants, createPrivateKey, sign, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { KalshiOptions } from "../../config.ts";
+import type { KalshiOptions } from "./config.ts";
 import { readSecret } from "../../config.ts";
 import { UserError } from "../../errors.ts";
 import { registerSecret } from "../../log.ts";

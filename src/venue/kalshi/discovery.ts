@@ -1,7 +1,7 @@
 /** Kalshi public REST: the open-market universe (cursor pagination) and one market's order book (for resync). No auth. */
 import * as v from "valibot";
 import type { Clock } from "../../clock.ts";
-import type { KalshiOptions } from "../../config.ts";
+import type { KalshiOptions } from "./config.ts";
 import { PacedRest } from "../_rest.ts";
 import type { BookSnapshotEvent, DiscoverOptions, RejectedEvent } from "../types.ts";
 import type { MarketInfo } from "../../market.ts";

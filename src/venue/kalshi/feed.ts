@@ -6,7 +6,8 @@
  * reply the feed does not take (late, to a command given up and already replaced) is unsubscribed at once, and data
  * frames of any sid but ours are dropped and counted, so a stray subscription never feeds the books.
  */
-import type { CollectSettings, KalshiOptions } from "../../config.ts";
+import type { CollectSettings } from "../../config.ts";
+import type { KalshiOptions } from "./config.ts";
 import { UserError } from "../../errors.ts";
 import type { Timer } from "../../clock.ts";
 import { logger, RateLimitedLog } from "../../log.ts";

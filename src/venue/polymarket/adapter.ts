@@ -1,5 +1,6 @@
 /** The Polymarket VenueAdapter: Gamma discovery, the market-channel feed, the mapper, and REST `/book` resync. */
-import type { PolymarketOptions, VenueConfig } from "../../config.ts";
+import type { VenueConfig } from "../../config.ts";
+import type { PolymarketOptions } from "./config.ts";
 import { logger } from "../../log.ts";
 import { PacedRest } from "../_rest.ts";
 import type { AdapterContext, AdapterFactory, BookKey, DiscoverOptions, EventSink, VenueAdapter } from "../types.ts";
