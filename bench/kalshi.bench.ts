@@ -142,7 +142,7 @@ run("feed frame handler (seq check)+book", (books) => {
     { clock, env: {} },
     new KalshiRest(KALSHI_DEFAULTS, clock),
   );
-  feed["sid"] = 1; // the frames' sid: the feed drops frames of any sid but its own
+  feed["sub"].sid = 1; // the frames' sid: the feed drops frames of any sid but its own
   let levels = 0;
   feed["sink"] = (ev) => {
     if (ev.kind === "level") {

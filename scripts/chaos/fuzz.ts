@@ -356,12 +356,12 @@ export async function runFuzz(venue: FuzzVenue, o: { messages: number; seed: num
     const kf = new KalshiFeed(cfg.options as never, cfg.collect, ctx, {} as never);
     const inner = kf as unknown as {
       sink: EventSink;
-      sid: number;
+      sub: { sid: number };
       targets: Set<string>;
       socket: unknown;
       onFrame(t: string): void;
     };
-    inner.sid = 1;
+    inner.sub.sid = 1;
     for (const ref of gen.refs) inner.targets.add(ref.market_id);
     inner.socket = { send: () => true, reconnect: () => {}, connected: true };
     Object.defineProperty(inner, "sink", { get: () => sink });

@@ -14,13 +14,13 @@ function kalshiFeed() {
   const events: VenueEvent[] = [];
   const inner = feed as unknown as {
     sink: EventSink;
-    sid: number;
+    sub: { sid: number };
     targets: Set<string>;
     socket: unknown;
     onFrame(t: string): void;
   };
   inner.sink = (ev) => void events.push(ev);
-  inner.sid = 1;
+  inner.sub.sid = 1;
   inner.targets.add("KX-1");
   inner.socket = { send: () => true, reconnect: () => {} };
   return { frame: (o: unknown) => inner.onFrame(JSON.stringify(o)), events };

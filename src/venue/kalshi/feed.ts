@@ -1,10 +1,7 @@
 /**
- * Kalshi WebSocket feed: one signed connection, one `orderbook_delta` subscription (sid) whose tickers change through
- * `update_subscription` add_markets / delete_markets, seq checked per sid (a gap → stale + get_snapshot). Socket,
- * reconnect and silence detection are the shared ReconnectingSocket; mapping is mapper.ts. A command the venue
- * refuses for one of its tickers is narrowed down by refusals.ts; refused tickers are not sent again. A `subscribed`
- * reply the feed does not take (late, to a command given up and already replaced) is unsubscribed at once, and data
- * frames of any sid but ours are dropped and counted, so a stray subscription never feeds the books.
+ * Kalshi WebSocket feed: one signed connection, one `orderbook_delta` subscription whose tickers change through
+ * `update_subscription` (sid and queued changes: subscription.ts; seq per sid: seq.ts; refusals: refusals.ts).
+ * Socket, reconnect and silence are the shared ReconnectingSocket; mapping is mapper.ts (docs/venues/kalshi.md).
  */
 import type { CollectSettings } from "../../config.ts";
 import type { KalshiOptions } from "./config.ts";
@@ -18,12 +15,12 @@ import { authHeaders, loadCredentials, type KalshiCredentials } from "./auth.ts"
 import type { KalshiRest } from "./discovery.ts";
 import { decodeFrame, deltaEvents, OUTCOMES, snapshotEvents } from "./mapper.ts";
 import { REFUSED_RETRY_MS, RefusalSearch } from "./refusals.ts";
+import { SeqTracker } from "./seq.ts";
+import { type Change, SubscriptionState } from "./subscription.ts";
 
 const CHANNEL = "orderbook_delta";
 /** An unanswered get_snapshot for a ticker is not repeated sooner than this. */
 const SNAPSHOT_RETRY_MS = 10_000;
-/** A seq this far past the last one is garbage, not a gap (no sid carries a million messages between two frames). */
-const MAX_SEQ_JUMP = 1_000_000;
 /**
  * Error codes that Kalshi documents as being about something other than the command's tickers (malformed command,
  * unknown sid or channel, authentication, channel error, internal error, timeout, buffer or market-count limits,
@@ -45,12 +42,9 @@ export class KalshiFeed {
   private sink: EventSink = () => {};
   /** Markets we want, whatever the connection state: exactly what a reconnect subscribes. */
   private readonly targets = new Set<string>();
-  private sid: number | null = null;
-  /** id of the in-flight `subscribe` command; changes meanwhile are queued and sent once the sid is known. */
-  private subscribeId: number | null = null;
-  private readonly queuedAdd = new Set<string>();
-  private readonly queuedDel = new Set<string>();
-  private readonly lastSeq = new Map<number, number>();
+  /** Our sid, the subscribe in flight and the changes queued behind it. */
+  private readonly sub = new SubscriptionState();
+  private readonly seqs = new SeqTracker();
   /** Tickers with a get_snapshot in flight → when it was asked. */
   private readonly snapshotAsked = new Map<string, number>();
   /** Commands awaiting a reply → kind, and the tickers of a subscribe / add_markets (to narrow down a refusal). */
@@ -151,11 +145,8 @@ export class KalshiFeed {
   }
 
   private opened(): void {
-    this.sid = null;
-    this.subscribeId = null;
-    this.queuedAdd.clear();
-    this.queuedDel.clear();
-    this.lastSeq.clear();
+    this.sub.reset();
+    this.seqs.clear();
     this.snapshotAsked.clear();
     this.refusals.reset();
     const tickers = this.wantedList();
@@ -169,8 +160,7 @@ export class KalshiFeed {
   }
 
   private closed(reason: string): void {
-    this.sid = null;
-    this.subscribeId = null;
+    this.sub.lost();
     this.refusals.reset();
     this.log.warn(`disconnected (${reason}); reconnecting with backoff`);
     this.emit({ kind: "connection", state: "disconnected", connId: 0, markets: [...this.targets], reason });
@@ -187,19 +177,20 @@ export class KalshiFeed {
 
   private sendSubscribe(tickers: string[]): number {
     if (tickers.length === 0) return -1;
-    this.subscribeId = this.command(
+    this.sub.subscribeId = this.command(
       "subscribe",
       "subscribe",
       { channels: [CHANNEL], market_tickers: tickers },
       tickers,
     );
-    return this.subscribeId;
+    return this.sub.subscribeId;
   }
 
   private update(action: "add_markets" | "delete_markets" | "get_snapshot", tickers: string[]): number {
-    if (tickers.length === 0 || this.sid === null) return -1;
+    const sid = this.sub.sid;
+    if (tickers.length === 0 || sid === null) return -1;
     const carried = action === "add_markets" ? tickers : undefined;
-    return this.command(action, "update_subscription", { sids: [this.sid], market_tickers: tickers, action }, carried);
+    return this.command(action, "update_subscription", { sids: [sid], market_tickers: tickers, action }, carried);
   }
 
   subscribe(markets: MarketRef[]): void {
@@ -221,14 +212,11 @@ export class KalshiFeed {
   }
 
   /** A change of the target set: on the existing sid when there is one, queued while the subscribe is in flight. */
-  private change(tickers: string[], action: "add_markets" | "delete_markets"): void {
+  private change(tickers: string[], action: Change): void {
     if (tickers.length === 0 || !this.socket?.connected) return; // a (re)connect subscribes the current set
-    if (this.sid !== null) return void this.update(action, tickers);
-    if (this.subscribeId !== null) {
-      const [q, other] = action === "add_markets" ? [this.queuedAdd, this.queuedDel] : [this.queuedDel, this.queuedAdd];
-      for (const t of tickers) if (!other.delete(t)) q.add(t);
-      return;
-    }
+    const route = this.sub.route();
+    if (route === "sid") return void this.update(action, tickers);
+    if (route === "queue") return this.sub.queue(action, tickers);
     if (!this.refusals.idle()) {
       // A refusal is being narrowed down with no subscription yet: additions take their turn as a probe.
       if (action === "add_markets") this.refusals.add(tickers);
@@ -243,7 +231,7 @@ export class KalshiFeed {
       (t) => this.targets.has(t) && !this.refusals.isRefused(t),
     );
     if (tickers.length === 0 || !this.socket?.connected) return;
-    if (this.sid !== null) return this.requestSnapshots(tickers.filter((t) => this.wanted(t)));
+    if (this.sub.sid !== null) return this.requestSnapshots(tickers.filter((t) => this.wanted(t)));
     for (const t of tickers) {
       this.rest.orderbook(t).then(
         (r) => (Array.isArray(r) ? r.forEach((b) => this.emit(b)) : this.emit(r)),
@@ -257,7 +245,7 @@ export class KalshiFeed {
     switch (d.kind) {
       case "delta":
       case "snapshot": {
-        if (d.sid !== this.sid) return this.foreign(d.sid, d.kind);
+        if (d.sid !== this.sub.sid) return this.foreign(d.sid, d.kind);
         if (!this.checkSeq(d.sid, d.seq)) return;
         const evs = d.kind === "delta" ? deltaEvents(d.msg, d.seq) : snapshotEvents(d.msg, d.seq);
         if (Array.isArray(evs)) {
@@ -269,13 +257,13 @@ export class KalshiFeed {
         return;
       }
       case "rejected":
-        if (d.sid !== undefined && d.sid !== this.sid) return this.foreign(d.sid, d.reason);
+        if (d.sid !== undefined && d.sid !== this.sub.sid) return this.foreign(d.sid, d.reason);
         if (d.sid !== undefined && d.seq !== undefined && !this.checkSeq(d.sid, d.seq)) return;
         if (d.ticker !== undefined) return this.lostUpdate(d.ticker, d.reason, d.sample);
         return this.emit({ kind: "rejected", reason: d.reason, sample: d.sample });
       case "subscribed":
         if (d.channel !== undefined && d.channel !== CHANNEL) return;
-        if (d.id !== undefined && d.id !== this.subscribeId) return this.lateSubscribed(d.id, d.sid);
+        if (d.id !== undefined && d.id !== this.sub.subscribeId) return this.lateSubscribed(d.id, d.sid);
         return this.adopt(d.id, d.sid);
       case "error":
         return this.errorReply(d.id, d.code, d.text);
@@ -287,11 +275,11 @@ export class KalshiFeed {
         }
         // replies on a sid (update_subscription "ok") carry a seq too: Kalshi repeats the sid's current one (not a
         // fault, nothing was lost); a later one is checked like data (a gap still counts)
-        if (d.sid !== undefined && d.seq !== undefined && d.sid !== this.sid) return this.foreign(d.sid, d.type);
+        if (d.sid !== undefined && d.seq !== undefined && d.sid !== this.sub.sid) return this.foreign(d.sid, d.type);
         if (
           d.sid !== undefined &&
           d.seq !== undefined &&
-          d.seq !== this.lastSeq.get(d.sid) &&
+          !this.seqs.isCurrent(d.sid, d.seq) &&
           !this.checkSeq(d.sid, d.seq)
         )
           return;
@@ -301,22 +289,19 @@ export class KalshiFeed {
 
   /** The subscribe in flight (or, with no id, the venue's only one) went through: `sid` is ours; queued changes go on it. */
   private adopt(id: number | undefined, sid: number): void {
-    this.sid = sid;
-    this.subscribeId = null;
+    const queued = this.sub.adopt(sid);
     if (id !== undefined) {
       this.commands.delete(id);
       this.refusals.succeeded(id, this.ctx.clock.now());
     }
     this.update(
       "add_markets",
-      [...this.queuedAdd].filter((t) => this.targets.has(t)),
+      queued.add.filter((t) => this.targets.has(t)),
     );
     this.update(
       "delete_markets",
-      [...this.queuedDel].filter((t) => !this.targets.has(t)),
+      queued.del.filter((t) => !this.targets.has(t)),
     );
-    this.queuedAdd.clear();
-    this.queuedDel.clear();
     this.pump();
   }
 
@@ -327,7 +312,7 @@ export class KalshiFeed {
    */
   private lateSubscribed(id: number, sid: number): void {
     const now = this.ctx.clock.now();
-    if (this.sid === null && this.subscribeId === null && this.refusals.adoptLate(id, now)) return this.adopt(id, sid);
+    if (this.sub.route() === "none" && this.refusals.adoptLate(id, now)) return this.adopt(id, sid);
     this.refusals.forgetExpired(id); // its requeued copy stands
     this.commands.delete(id);
     this.warnLimited.warn(
@@ -360,7 +345,7 @@ export class KalshiFeed {
     const now = this.ctx.clock.now();
     this.warnLimited.warn(
       "foreign sid",
-      `dropping frames of sid ${sid} (not ours: ${this.sid ?? "none"}), e.g. ${what}; ${this.foreignFrames} so far`,
+      `dropping frames of sid ${sid} (not ours: ${this.sub.sid ?? "none"}), e.g. ${what}; ${this.foreignFrames} so far`,
       now,
     );
     this.emit({ kind: "info", type: "foreign_sid" });
@@ -373,19 +358,15 @@ export class KalshiFeed {
    */
   private errorReply(id: number | undefined, code: number | undefined, text: string): void {
     const c = id !== undefined ? this.commands.get(id) : undefined;
-    if (code === ALREADY_SUBSCRIBED && id !== undefined && id !== this.subscribeId && c !== undefined) {
+    if (code === ALREADY_SUBSCRIBED && id !== undefined && id !== this.sub.subscribeId && c !== undefined) {
       this.commands.delete(id);
       if (this.refusals.succeeded(id, this.ctx.clock.now())) this.pump();
       return this.emit({ kind: "info", type: "already_subscribed" });
     }
     if (id !== undefined) this.commands.delete(id);
-    if (id !== undefined && id === this.subscribeId) {
-      this.subscribeId = null;
+    if (id !== undefined && id === this.sub.subscribeId) {
       // Nothing is subscribed: additions queued behind it wait for the next subscribe, deletions are moot.
-      const queued = [...this.queuedAdd].filter((t) => this.targets.has(t));
-      this.queuedAdd.clear();
-      this.queuedDel.clear();
-      this.refusals.add(queued);
+      this.refusals.add(this.sub.subscribeFailed().filter((t) => this.targets.has(t)));
     }
     const now = this.ctx.clock.now();
     if (
@@ -426,11 +407,11 @@ export class KalshiFeed {
   private pump(): void {
     const now = this.ctx.clock.now();
     const expired = this.refusals.expire(now);
-    if (expired !== null && expired === this.subscribeId) this.subscribeId = null;
-    const canSend = this.socket?.connected === true && this.subscribeId === null;
+    if (expired !== null && expired === this.sub.subscribeId) this.sub.subscribeId = null;
+    const canSend = this.socket?.connected === true && this.sub.subscribeId === null;
     if (canSend)
       this.refusals.next(now, (tickers) =>
-        this.sid !== null ? this.update("add_markets", tickers) : this.sendSubscribe(tickers),
+        this.sub.sid !== null ? this.update("add_markets", tickers) : this.sendSubscribe(tickers),
       );
     if (this.refusedNames.length > 0 && this.refusals.idle()) {
       const n = this.refusedNames;
@@ -443,7 +424,7 @@ export class KalshiFeed {
       );
       this.refusedNames = [];
     }
-    this.arm(this.refusals.wakeAt(now, this.socket?.connected === true && this.subscribeId === null), now);
+    this.arm(this.refusals.wakeAt(now, this.socket?.connected === true && this.sub.subscribeId === null), now);
     const report = this.refusedUnreported;
     this.refusedUnreported = [];
     for (const r of report)
@@ -463,22 +444,19 @@ export class KalshiFeed {
     });
   }
 
-  /** Per-sid seq: +1 is normal; a jump is a gap (stale + snapshots); a repeat or step back is dropped (false). */
+  /** Per-sid seq (seq.ts): +1 is normal; a jump is a gap (stale + snapshots); a repeat or step back is dropped (false). */
   private checkSeq(sid: number, seq: number): boolean {
-    const last = this.lastSeq.get(sid);
-    if (!Number.isSafeInteger(seq) || seq < 0 || (last !== undefined && seq - last > MAX_SEQ_JUMP)) {
-      // Taken as the new position, a garbage seq (1e308) would make every later message look old, for good.
-      this.emit({ kind: "rejected", reason: "seq_implausible", sample: `sid ${sid} seq ${seq} after ${last ?? "-"}` });
+    const v = this.seqs.take(sid, seq);
+    if (v.kind === "implausible" || v.kind === "not_increasing") {
+      const sample = `sid ${sid} seq ${seq} after ${v.last ?? "-"}`;
+      this.emit({
+        kind: "rejected",
+        reason: v.kind === "implausible" ? "seq_implausible" : "seq_not_increasing",
+        sample,
+      });
       return false;
     }
-    if (last !== undefined && seq !== last + 1) {
-      if (seq <= last) {
-        this.emit({ kind: "rejected", reason: "seq_not_increasing", sample: `sid ${sid} seq ${seq} after ${last}` });
-        return false;
-      }
-      this.gap(sid, last, seq);
-    }
-    this.lastSeq.set(sid, seq);
+    if (v.kind === "gap") this.gap(sid, v.last, seq);
     return true;
   }
 
