@@ -21,6 +21,8 @@ import type { EventSink } from "../../src/venue/types.ts";
 import type { MarketRef } from "../../src/market.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 import { conditionId, PolymarketServer, tokenIds } from "../helpers/polymarket-server.ts";
+import { scanThenCollect } from "../helpers/scan-collect.ts";
+import { settled, stepUntil } from "../helpers/sim-driver.ts";
 
 const T0 = Date.UTC(2026, 2, 1, 12);
 const dirs: string[] = [];
@@ -35,15 +37,6 @@ const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 type Book = ReturnType<PolymarketServer["expectedBook"]>;
 
 /** Advances simulated time in 50 ms steps, giving the loopback I/O a real turn after each, until `pred` holds. */
-async function stepUntil(clock: SimClock, pred: () => boolean, what: string, stepMs = 50): Promise<void> {
-  const deadline = performance.now() + 60_000;
-  while (!pred()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await clock.advance(stepMs);
-    await Bun.sleep(1);
-  }
-}
-
 describe("collect polymarket against the loopback venue", () => {
   test("snapshot rows match the books the server sent, silent tokens included (REST resync)", async () => {
     const clock = new SimClock(T0);
@@ -181,14 +174,6 @@ describe("collect polymarket against the loopback venue", () => {
       },
     });
     const step = (pred: () => boolean, what: string) => stepUntil(sim, pred, what);
-    const settled = <T>(p: Promise<T>) => {
-      const st = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-      p.then(
-        (v) => Object.assign(st, { done: true, value: v }),
-        (e) => Object.assign(st, { done: true, error: e }),
-      );
-      return st;
-    };
     // states[k] holds from bursts[k] on; states[0] is the initial dump.
     const bursts = [-Infinity];
     const states: Map<string, Book>[] = [];
@@ -276,24 +261,7 @@ describe("collect polymarket against the loopback venue", () => {
         polymarket: { ...server.venueOptions(), max_assets_per_connection: 8, connection_open_pause_ms: 500 },
       },
     });
-    const settled = (p: Promise<unknown>) => {
-      const st = { done: false, error: undefined as unknown };
-      p.then(
-        () => (st.done = true),
-        (e) => Object.assign(st, { done: true, error: e }),
-      );
-      return st;
-    };
-    consola.level = 0;
-    try {
-      const scan = settled(scanAll(config, { clock, env: {} }));
-      await stepUntil(sim, () => scan.done, "scan");
-      const run = settled(runCollect(config, { clock, durationMs: 6 * 60_000, env: {}, sink: new FakeSink() }));
-      await stepUntil(sim, () => run.done, "six simulated minutes", 200);
-      expect(run.error).toBeUndefined();
-    } finally {
-      consola.level = 3;
-    }
+    await scanThenCollect(config, { sim, clock, env: {}, durationMs: 6 * 60_000, sink: new FakeSink(), stepMs: 200 });
     // One change per market per message: an initial subscribe or a subscribe op adds, an unsubscribe op removes.
     const changes: { t: number; op: string; market: string }[] = [];
     for (const r of server.received) {

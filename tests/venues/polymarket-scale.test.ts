@@ -4,44 +4,20 @@
  * connection_open_pause_ms apart, every token's first book arrives, and the snapshot rows equal the server's books.
  */
 import { afterAll, expect, test } from "bun:test";
-import { consola } from "consola";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readJournal } from "../../src/collector/journal.ts";
 import { journalPath } from "../../src/layout.ts";
-import { runCollect } from "../../src/collector/run.ts";
 import { type Clock, SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
-import { scanAll } from "../../src/scanner/scanner.ts";
-import type { SnapshotInput, SnapshotSink } from "../../src/schema.ts";
 import { PolymarketServer } from "../helpers/polymarket-server.ts";
+import { FirstRowSink, scanThenCollect } from "../helpers/scan-collect.ts";
 
 const T0 = Date.UTC(2026, 2, 1, 12);
 const MARKETS = 5556; // every 10th is not accepting orders (server fixture): 5,000 active, 10,000 tokens
 const PAUSE_MS = 1000;
 const PER_SOCKET = 500;
-
-/** Keeps the first snapshot of each book and counts the rest (10,000 books: no row list). */
-class FirstRowSink implements SnapshotSink {
-  readonly first = new Map<
-    string,
-    { ts: number; bidPx: number[]; bidSz: number[]; askPx: number[]; askSz: number[] }
-  >();
-  rows = 0;
-  append(s: SnapshotInput): void {
-    this.rows++;
-    if (s.staleReason !== null || this.first.has(s.outcomeId)) return;
-    this.first.set(s.outcomeId, {
-      ts: s.tsRecv,
-      bidPx: Array.from(s.bids.px.subarray(0, s.bids.len)),
-      bidSz: Array.from(s.bids.sz.subarray(0, s.bids.len)),
-      askPx: Array.from(s.asks.px.subarray(0, s.asks.len)),
-      askSz: Array.from(s.asks.sz.subarray(0, s.asks.len)),
-    });
-  }
-  async close(): Promise<void> {}
-}
 
 let dir = "";
 afterAll(async () => {
@@ -72,35 +48,11 @@ test("5,000 markets / 10,000 tokens: sockets ≤ 500 tokens, paced openings, eve
       },
     },
   });
-  const settled = (p: Promise<unknown>) => {
-    const st = { done: false, error: undefined as unknown };
-    p.then(
-      () => (st.done = true),
-      (e) => Object.assign(st, { done: true, error: e }),
-    );
-    return st;
-  };
-  const stepUntil = async (pred: () => boolean, what: string) => {
-    const deadline = performance.now() + 120_000;
-    while (!pred()) {
-      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sim.advance(50);
-      await Bun.sleep(1);
-    }
-  };
-  const sink = new FirstRowSink();
-  consola.level = 0;
+  const sink = new FirstRowSink((s) => s.outcomeId);
   let start = 0;
   try {
-    const scan = settled(scanAll(config, { clock, env: {} }));
-    await stepUntil(() => scan.done, "scan");
-    expect(scan.error).toBeUndefined();
-    start = sim.now();
-    const run = settled(runCollect(config, { clock, durationMs: 45_000, env: {}, sink }));
-    await stepUntil(() => run.done, "45 simulated seconds");
-    expect(run.error).toBeUndefined();
+    ({ start } = await scanThenCollect(config, { sim, clock, env: {}, durationMs: 45_000, sink }));
   } finally {
-    consola.level = 3;
     server.stop();
   }
 
