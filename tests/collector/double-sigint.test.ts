@@ -7,24 +7,19 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parquetMetadata } from "hyparquet";
-import { REPO, runCli } from "../helpers/run-cli.ts";
+import { finalRows, glob, LIVE_MOCK_TOML, spawnCollect } from "../helpers/live-collect.ts";
+import { runCli } from "../helpers/run-cli.ts";
 
 let dir: string;
 let cfg: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "sigint2-"));
   cfg = join(dir, "test.toml");
-  await Bun.write(
-    cfg,
-    `[writer]\nflush_secs = 1\n[collector]\nmax_subs_per_venue = 6\nhot_count = 3\nsnapshot_interval_ms_hot = 200\nsnapshot_interval_ms_warm = 200\n[venues.mock]\nuniverse_size = 20\nclock_speed = 1\nupdates_per_sec = 20\n`,
-  );
+  await Bun.write(cfg, LIVE_MOCK_TOML);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const glob = (d: string, p: string) => [...new Bun.Glob(p).scanSync({ cwd: d })];
 
 /** Rows in a staged segment, from its trailer: ... JSON trailer, u32 LE trailer length, 8-byte magic "SVSEG001". */
 function segmentRows(path: string): number {
@@ -33,12 +28,6 @@ function segmentRows(path: string): number {
   const len = b.readUInt32LE(b.length - 12);
   return JSON.parse(b.subarray(b.length - 12 - len, b.length - 12).toString()).rows;
 }
-
-const finalRows = (d: string) =>
-  glob(d, "orderbook_snapshots/**/*.parquet").reduce((n, f) => {
-    const b = readFileSync(join(d, f));
-    return n + Number(parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)).num_rows);
-  }, 0);
 
 async function readUntil(
   reader: { read(): Promise<{ value?: Uint8Array; done: boolean }> },
@@ -59,10 +48,7 @@ test("a second SIGINT exits at once (130) during a failing finalization; nothing
   expect((await runCli(["scan", "--config", cfg, "--data-dir", d])).code).toBe(0);
   // Final files cannot be written: the dataset directory's name is taken by a file. Staging still works.
   writeFileSync(join(d, "orderbook_snapshots"), "in the way\n");
-  const proc = Bun.spawn(
-    ["bun", join(REPO, "bin", "surveillance.ts"), "collect", "--config", cfg, "--data-dir", d, "--duration", "1h"],
-    { cwd: REPO, env: { ...process.env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" },
-  );
+  const proc = spawnCollect(cfg, d, "1h");
   const reader = proc.stderr.getReader();
   const err = { text: "" };
   await readUntil(reader, err, "collecting mock");

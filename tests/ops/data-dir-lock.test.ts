@@ -4,9 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parquetMetadata } from "hyparquet";
 import { acquireDataDirLock } from "../../src/data-dir-lock.ts";
-import { REPO, runCli } from "../helpers/run-cli.ts";
+import { finalRows, glob, LIVE_MOCK_TOML, spawnCollect } from "../helpers/live-collect.ts";
+import { runCli } from "../helpers/run-cli.ts";
 
 const SLOW = 90_000;
 let dir: string;
@@ -14,34 +14,11 @@ let cfg: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "lock-"));
   cfg = join(dir, "test.toml");
-  // Real time (clock_speed 1) so both processes overlap; rows staged every second.
-  await Bun.write(
-    cfg,
-    `[writer]\nflush_secs = 1\n[collector]\nmax_subs_per_venue = 6\nhot_count = 3\nsnapshot_interval_ms_hot = 200\nsnapshot_interval_ms_warm = 200\n[venues.mock]\nuniverse_size = 20\nclock_speed = 1\nupdates_per_sec = 20\n`,
-  );
+  await Bun.write(cfg, LIVE_MOCK_TOML); // real time, so both processes overlap
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const glob = (d: string, p: string) => [...new Bun.Glob(p).scanSync({ cwd: d })];
-const finalRows = (d: string) =>
-  glob(d, "orderbook_snapshots/**/*.parquet").reduce((n, f) => {
-    const b = readFileSync(join(d, f));
-    return n + Number(parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)).num_rows);
-  }, 0);
-
-function spawnCollect(d: string) {
-  return Bun.spawn(
-    ["bun", join(REPO, "bin", "surveillance.ts"), "collect", "--config", cfg, "--data-dir", d, "--duration", "1000h"],
-    {
-      cwd: REPO,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-  );
-}
 
 async function until(pred: () => boolean, what: string, ms = 30_000) {
   const deadline = performance.now() + ms;
@@ -57,7 +34,7 @@ describe("data dir lock", () => {
     async () => {
       const d = join(dir, "two");
       expect((await runCli(["scan", "--config", cfg, "--data-dir", d])).code).toBe(0);
-      const a = spawnCollect(d);
+      const a = spawnCollect(cfg, d, "1000h");
       let errA = "";
       const pump = (async () => {
         for await (const chunk of a.stderr) errA += new TextDecoder().decode(chunk);
