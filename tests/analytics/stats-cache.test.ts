@@ -18,7 +18,7 @@ import { writeStats } from "../../src/analytics/stats-writer.ts";
 import { statsPath } from "../../src/layout.ts";
 import { readLatestStats, readStatsFile } from "../../src/scheduler/stats-reader.ts";
 import { watchedMinutes, type JournalEvent } from "../../src/analytics/journal.ts";
-import { NO_QUALITY } from "../../src/analytics/quality.ts";
+import { statsRow } from "../helpers/stats-rows.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -28,29 +28,8 @@ const tmp = () => {
   return d;
 };
 
-function book(market: string, outcome: string, score: number, extra: Partial<BookMetrics> = {}): BookMetrics {
-  return {
-    ...NO_QUALITY,
-    market_id: market,
-    outcome_id: outcome,
-    snapshots: 10,
-    minutes_watched: 5,
-    avg_depth: 100,
-    avg_spread: 0.02,
-    median_spread: 0.02,
-    share_one_sided: 0,
-    share_empty: 0,
-    share_stale: 0,
-    changes: 3,
-    observed_minutes: 4,
-    activity: 0.75,
-    avg_mid: 0.5,
-    first_ts: 1,
-    last_ts: 2,
-    score,
-    ...extra,
-  };
-}
+const book = (market: string, outcome: string, score: number, extra: Partial<BookMetrics> = {}) =>
+  statsRow(market, score, { outcome_id: outcome, ...extra });
 
 describe("stats cache", () => {
   test("round-trips, atomically (no temp file left), nulls kept", async () => {

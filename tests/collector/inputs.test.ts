@@ -6,7 +6,6 @@ import { describe, expect, test } from "bun:test";
 import { consola } from "consola";
 import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { BookMetrics } from "../../src/analytics/score.ts";
 import { SimClock } from "../../src/clock.ts";
 import { ScheduleInputs } from "../../src/collector/inputs.ts";
 import { INPUT_METRICS } from "../../src/collector/metric-names.ts";
@@ -16,7 +15,7 @@ import { universePath, statsPath } from "../../src/layout.ts";
 import { writeStats } from "../../src/analytics/stats-writer.ts";
 import type { MarketInfo } from "../../src/market.ts";
 import { tempDirs } from "../helpers/store.ts";
-import { NO_QUALITY } from "../../src/analytics/quality.ts";
+import { statsRow } from "../helpers/stats-rows.ts";
 
 const dir = tempDirs("inputs-");
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0); // a rotation boundary for a 180 s period
@@ -42,29 +41,6 @@ function putUniverse(d: string, ts: number, text: string): string {
   return p;
 }
 const jsonl = (...names: string[]) => universeToJsonl(names.map(market));
-
-function book(market_id: string, score: number): BookMetrics {
-  return {
-    ...NO_QUALITY,
-    market_id,
-    outcome_id: `${market_id}-yes`,
-    snapshots: 10,
-    minutes_watched: 5,
-    avg_depth: 100,
-    avg_spread: 0.02,
-    median_spread: 0.02,
-    share_one_sided: 0,
-    share_empty: 0,
-    share_stale: 0,
-    changes: 3,
-    observed_minutes: 4,
-    activity: 0.75,
-    avg_mid: 0.5,
-    first_ts: 1,
-    last_ts: 2,
-    score,
-  };
-}
 
 /** Loads with a logger (tag collect) whose lines the test reads. */
 async function open(d: string, clock: SimClock, metrics = new Metrics()) {
@@ -225,7 +201,7 @@ describe("ScheduleInputs", () => {
     const { inputs, metrics, warnings } = await open(d, clock);
     expect(inputs.scores).toBeUndefined();
     inputs.start(PERIOD);
-    writeStats(d, "mock", "2026-01-01", [book("a", 0.2), book("b", 0.7)]);
+    writeStats(d, "mock", "2026-01-01", [statsRow("a", 0.2), statsRow("b", 0.7)]);
     await clock.advance(PERIOD);
     expect(inputs.scores).toEqual(
       new Map([

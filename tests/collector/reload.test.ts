@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { consola, type ConsolaReporter } from "consola";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BookMetrics } from "../../src/analytics/score.ts";
 import { SimClock } from "../../src/clock.ts";
 import { INPUT_METRICS } from "../../src/collector/metric-names.ts";
 import { readJournal, type JournalEntry } from "../../src/collector/journal.ts";
@@ -22,7 +21,7 @@ import { anchorOf, mockUniverse } from "../../src/venue/mock.ts";
 import type { MarketInfo } from "../../src/market.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 import { tempDirs } from "../helpers/store.ts";
-import { NO_QUALITY } from "../../src/analytics/quality.ts";
+import { statsRow } from "../helpers/stats-rows.ts";
 
 const dir = tempDirs("reload-");
 const S = 1000;
@@ -239,26 +238,3 @@ describe("collect takes newer inputs while it runs", () => {
     expectChurnAndSwapRules(j, CHURN, 8);
   }, 60_000);
 });
-
-function statsRow(market_id: string, score: number): BookMetrics {
-  return {
-    ...NO_QUALITY,
-    market_id,
-    outcome_id: `${market_id}-yes`,
-    snapshots: 100,
-    minutes_watched: 10,
-    avg_depth: 500,
-    avg_spread: 0.01,
-    median_spread: 0.01,
-    share_one_sided: 0,
-    share_empty: 0,
-    share_stale: 0,
-    changes: 40,
-    observed_minutes: 10,
-    activity: 4,
-    avg_mid: 0.5,
-    first_ts: 0,
-    last_ts: 1,
-    score,
-  };
-}

@@ -5,7 +5,6 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { consola } from "consola";
 import { join } from "node:path";
-import type { BookMetrics } from "../../src/analytics/score.ts";
 import { SimClock } from "../../src/clock.ts";
 import { ScheduleInputs } from "../../src/collector/inputs.ts";
 import { readJournal } from "../../src/collector/journal.ts";
@@ -18,32 +17,11 @@ import { writeStats } from "../../src/analytics/stats-writer.ts";
 import { anchorOf, mockUniverse } from "../../src/venue/mock.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 import { tempDirs } from "../helpers/store.ts";
+import { statsRow } from "../helpers/stats-rows.ts";
 
 const dir = tempDirs("start-inputs-");
 const T0 = Date.UTC(2026, 0, 1, 12);
 const MOCK = { universe_size: 80, seed: 7, updates_per_sec: 1, closed_share: 0 };
-
-function statsRow(market_id: string, score: number): BookMetrics {
-  return {
-    market_id,
-    outcome_id: `${market_id}-yes`,
-    snapshots: 100,
-    minutes_watched: 10,
-    avg_depth: 500,
-    avg_spread: 0.01,
-    median_spread: 0.01,
-    share_one_sided: 0,
-    share_empty: 0,
-    share_stale: 0,
-    changes: 40,
-    observed_minutes: 10,
-    activity: 4,
-    avg_mid: 0.5,
-    first_ts: 0,
-    last_ts: 1,
-    score,
-  };
-}
 
 /** 20 long-lived markets without close/creation times: unscored, HOT is the 3 smallest ids. Scores pick the 3 largest. */
 async function prepare(d: string): Promise<{ firstHot: string[]; picked: string[] }> {
