@@ -2,37 +2,17 @@
  * Kalshi error code 6 ("already subscribed", seen in older captures) answering an add_markets: harmless for the
  * set it answers. The tickers stream, none is refused, no venue error is raised and the add is not sent again.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
-import { createPublicKey } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { SimClock } from "../../src/clock.ts";
-import { parseConfig } from "../../src/config.ts";
-import { createAdapter } from "../../src/venue/index.ts";
-import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
+import { expect, test } from "bun:test";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { kalshiLoopback } from "../helpers/kalshi-loopback.ts";
 
-const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
-const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
-const clock = new SimClock(Date.UTC(2026, 10, 25, 17, 0, 0));
-const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
-const server = startKalshiServer({ clock, publicKey, keyId: "test-key-id", markets: 20 });
-afterAll(() => server.stop());
-const opened: KalshiAdapter[] = [];
-afterEach(async () => {
-  for (const a of opened.splice(0)) await a.close();
-});
+const { clock, server, openAdapter } = kalshiLoopback(20);
 
 const refs = (ts: string[]) => ts.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] }));
 
 test("an add_markets answered with code 6 is taken as done: books stream, nothing refused, no venue error", async () => {
-  const cfg = parseConfig({
-    venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
-  }).venues[0];
-  const a = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
-  opened.push(a);
+  const a = await openAdapter();
   const list: VenueEvent[] = [];
   await a.connect((e) => void list.push(e));
   const [first, ...more] = server.openTickers.slice(0, 4);

@@ -3,36 +3,16 @@
  * to the first one then comes late, its sid must not stay streaming beside ours: it is unsubscribed at once, and its
  * frames until then are dropped and counted, not applied to the books (no duplicate deltas, no gap, no resync).
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
-import { createPublicKey } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { SimClock } from "../../src/clock.ts";
-import { parseConfig } from "../../src/config.ts";
-import { createAdapter } from "../../src/venue/index.ts";
-import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
+import { expect, test } from "bun:test";
 import { PROBE_REPLY_TIMEOUT_MS, RefusalSearch } from "../../src/venue/kalshi/refusals.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { kalshiLoopback } from "../helpers/kalshi-loopback.ts";
 
-const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
-const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
-const clock = new SimClock(Date.UTC(2026, 10, 25, 17, 0, 0));
-const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
-const server = startKalshiServer({ clock, publicKey, keyId: "test-key-id", markets: 20 });
-afterAll(() => server.stop());
-const opened: KalshiAdapter[] = [];
-afterEach(async () => {
-  for (const a of opened.splice(0)) await a.close();
-});
+const { clock, server, openAdapter } = kalshiLoopback(20);
 
 test("a late `subscribed` to a probe given up and re-sent: its sid is unsubscribed, its frames dropped and counted, books undisturbed", async () => {
-  const cfg = parseConfig({
-    venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
-  }).venues[0];
-  const a = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
-  opened.push(a);
+  const a = await openAdapter();
   const ev: VenueEvent[] = [];
   await a.connect((e) => void ev.push(e));
   const g = server.openTickers[3];

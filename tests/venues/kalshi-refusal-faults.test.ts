@@ -4,38 +4,25 @@
  * resubscribed by its watchdog); probes and the collector's changes share one churn budget, in markets.
  * (From review 3 of 34d53dd, plus the fixes' own tests.)
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { createPublicKey } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { SimClock } from "../../src/clock.ts";
 import { Collector, VenueCollector } from "../../src/collector/collector.ts";
 import { readJournal } from "../../src/collector/journal.ts";
 import { journalPath } from "../../src/layout.ts";
 import { ChurnLimiter, type Targets } from "../../src/collector/subscriptions.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
-import { createAdapter } from "../../src/venue/index.ts";
 import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import { PROBE_PAUSE_MS, REFUSED_RETRY_MS, RefusalSearch } from "../../src/venue/kalshi/refusals.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
 import { tempDirs } from "../helpers/store.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { kalshiLoopback } from "../helpers/kalshi-loopback.ts";
 
-const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
-const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
+const { clock, server, openAdapter } = kalshiLoopback(120);
 const T0 = Date.UTC(2026, 10, 25, 17, 0, 0);
-const clock = new SimClock(T0);
-const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
-const server = startKalshiServer({ clock, publicKey, keyId: "test-key-id", markets: 120 });
-afterAll(() => server.stop());
 const tmp = tempDirs("kalshi-faults-");
-const opened: KalshiAdapter[] = [];
-afterEach(async () => {
-  for (const a of opened.splice(0)) await a.close();
-});
 
 const refs = (ts: string[]) => ts.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] }));
 const tickersOf = (c: { params: Record<string, unknown> }) => (c.params.market_tickers as string[] | undefined) ?? [];
@@ -115,11 +102,7 @@ describe("refusal search: conviction only by a refusal of the ticker alone", () 
 
 describe("kalshi adapter: faults not about tickers", () => {
   async function connected(): Promise<{ a: KalshiAdapter; ev: VenueEvent[] }> {
-    const cfg = parseConfig({
-      venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
-    }).venues[0];
-    const a = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
-    opened.push(a);
+    const a = await openAdapter();
     const ev: VenueEvent[] = [];
     await a.connect((e) => void ev.push(e));
     return { a, ev };
@@ -186,9 +169,7 @@ describe("collector: a refused market", () => {
       collector: { silence_timeout_secs: 10, subscription_churn_limit_per_minute: 20 },
       venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
     };
-    const cfg = parseConfig(settings).venues[0];
-    const adapter = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
-    opened.push(adapter);
+    const adapter = await openAdapter({}, settings.collector);
     const good = server.openTickers.slice(10, 13);
     const BAD = "KXNOPE-WD";
     let targets = refs([...good, BAD]);
@@ -244,12 +225,7 @@ describe("collector: a refused market", () => {
       collector: { silence_timeout_secs: 86_400, subscription_churn_limit_per_minute: 20 },
       venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
     };
-    const adapter = (await createAdapter(parseConfig(settings).venues[0], {
-      clock,
-      env,
-      random: () => 0.5,
-    })) as KalshiAdapter;
-    opened.push(adapter);
+    const adapter = await openAdapter({}, settings.collector);
     const [g, t] = server.openTickers.slice(20, 22);
     server.setClosed(t, true);
     const { vc, collector } = collectorFor(adapter, settings, () => ({ hot: refs([g, t]), warm: [] }));
@@ -272,13 +248,7 @@ describe("one churn budget for the collector's changes and the adapter's probes"
       venues: { kalshi: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 86_400 } },
     };
     const churn = new ChurnLimiter(LIMIT);
-    const adapter = (await createAdapter(parseConfig(settings).venues[0], {
-      clock,
-      env,
-      random: () => 0.5,
-      churn,
-    })) as KalshiAdapter;
-    opened.push(adapter);
+    const adapter = await openAdapter({}, settings.collector, { churn });
     const good = server.openTickers.slice(40, 58); // 18
     const all = [...good.slice(0, 3), "KXNOPE-X1", ...good.slice(3, 11), "KXNOPE-X2", ...good.slice(11)];
     const { vc, collector } = collectorFor(adapter, settings, () => ({ hot: refs(all), warm: [] }), churn);

@@ -3,46 +3,18 @@
  * narrows it down with a bounded number of paced commands, streams the good tickers, marks the bad ones refused
  * and does not send them again until they leave and re-enter the targets (or the back-off passes).
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { createPublicKey } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { SimClock } from "../../src/clock.ts";
-import { parseConfig } from "../../src/config.ts";
-import { createAdapter } from "../../src/venue/index.ts";
+import { describe, expect, test } from "bun:test";
 import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import { PROBE_PAUSE_MS, REFUSED_RETRY_MS, RefusalSearch } from "../../src/venue/kalshi/refusals.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { kalshiLoopback } from "../helpers/kalshi-loopback.ts";
 
-const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
-const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
-const clock = new SimClock(Date.UTC(2026, 10, 25, 17, 0, 0));
-const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
-const server = startKalshiServer({ clock, publicKey, keyId: "test-key-id", markets: 200 });
-afterAll(() => server.stop());
-
-const opened: KalshiAdapter[] = [];
-afterEach(async () => {
-  for (const a of opened.splice(0)) await a.close();
-});
+const { clock, server, openAdapter } = kalshiLoopback(200);
 
 /** A connected adapter; the heartbeat is long so hours of simulated time pass without a silence reconnect. */
 async function connected(extra: Record<string, unknown> = {}): Promise<{ a: KalshiAdapter; ev: Events }> {
-  const cfg = parseConfig({
-    venues: {
-      kalshi: {
-        rest_url: server.restUrl,
-        ws_url: server.wsUrl,
-        heartbeat_timeout_secs: 86_400,
-        reconnect_base_ms: 1000,
-        ...extra,
-      },
-    },
-  }).venues[0];
-  const a = (await createAdapter(cfg, { clock, env, random: () => 0.5 })) as KalshiAdapter;
-  opened.push(a);
+  const a = await openAdapter({ reconnect_base_ms: 1000, ...extra });
   const ev = new Events();
   await a.connect(ev.sink);
   return { a, ev };
