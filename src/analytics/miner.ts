@@ -1,16 +1,7 @@
 /**
- * `surveillance mine`: per-book metrics over a date/hour range of the snapshot dataset, with nodejs-polars.
- *
- * The file list is built from partition directory names (files out of range are never opened). Each venue is mined
- * in chunks of whole hour partitions (bounded memory, progress per chunk): a lazy Polars scan per chunk reads only the
- * scalar columns (bid_depth3/ask_depth3 when the file has them, else the top 3 of the size lists) within the range,
- * and one typed-array pass adds each snapshot to its book's running sums. The sums carry over from chunk to chunk, so
- * chunking changes nothing in the results (the pair of snapshots across a chunk boundary counts like any other).
- *
- * A range is cut into UTC days. A whole day whose partials (partials-store.ts) were built from the very files it has
- * now is merged from them without opening a snapshot file; other whole days are read and their partials written;
- * the hours of a day the range cuts (`--from D1T05`) are read from the snapshots and not stored. The days' sums
- * merge in time order (partials.ts), so the result is that of one pass over the whole range.
+ * `surveillance mine`: per-book metrics over a date/hour range with nodejs-polars, in chunks of hour partitions whose
+ * sums carry over (chunking changes nothing); whole unchanged days merge from their day partials (partials-store.ts).
+ * The passes, ranges and partials: docs/mining.md.
  */
 import type { DataFrame, LazyDataFrame } from "nodejs-polars";
 import { UserError } from "../errors.ts";

@@ -1,9 +1,6 @@
 /**
- * The combined score the scheduler uses for HOT, and the three rankings. Pure functions over per-book metrics.
- *
- * score = quality × (pr(avg_depth) + pr(−avg_spread) + pr(activity)) / 3, where pr is the percentile rank in [0, 1]
- * among the venue's books in the mined range (ties share their average rank; a book without a value ranks 0) and
- * quality = max(0, 1 − share_empty − share_stale). Ranks make the three units comparable and robust to outliers.
+ * The combined score the scheduler uses for HOT, and the three rankings; pure functions over per-book metrics
+ * (percentile ranks of depth, −spread and activity, times quality: the formula in docs/mining.md).
  */
 
 import type { QualityMetrics } from "./quality.ts";

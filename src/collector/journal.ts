@@ -1,12 +1,7 @@
 /**
- * Subscription journal: every subscribe/unsubscribe the collector applies, one JSON line per (market, outcome),
- * in data/subscriptions/venue=V/date=YYYY-MM-DD/events.jsonl, so the miner knows how long each book was watched.
- * Appends are buffered and flushed on the writer's cadence (and on stop).
- *
- * Run markers let a reader tell a crash from watched time: `start` when a run starts, `alive` at every flush, so a
- * run that ends without its stop records (SIGKILL, OOM, power loss) was watching until its last marker at most.
- * The first record of each UTC day is preceded by a `carry` subscribe of every market still subscribed (at the day's
- * start), so one day file alone says what was open.
+ * Subscription journal: each subscribe/unsubscribe applied, one JSON line per book in subscriptions/venue=V/date=D/
+ * events.jsonl, buffered and flushed on the writer's cadence; `start`/`alive` markers and the day's `carry` records
+ * let the miner tell watched time from a crash (docs/collecting.md).
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";

@@ -1,11 +1,7 @@
 /**
- * A small streaming Parquet encoder for flat schemas of int64, float64, utf8 and list<float64> (the snapshot
- * schema), with native ZSTD (Bun.zstdCompressSync). Measured against parquet-wasm in bench/writer.bench.ts: the
- * wasm encoder (ZSTD inside wasm, list levels via arrow-rs) did not reach the writer's throughput target, while
- * our typed arrays plus native ZSTD do. Format: Parquet v1 data pages, PLAIN or RLE_DICTIONARY values (dictionary
- * pages for strings and for float columns with few distinct values), levels as bit-packed RLE-hybrid runs; Thrift
- * compact protocol footer. One row group per `rowGroupRows` rows (or one per encodeRowGroup call), one page per
- * column chunk; memory is one row group of input batches plus one page.
+ * A small streaming Parquet encoder for the snapshot schema's flat int64/float64/utf8/list<float64> columns: v1 data
+ * pages, PLAIN or RLE_DICTIONARY, RLE-hybrid levels, native ZSTD, one page per column chunk per row group. Why ours
+ * and not parquet-wasm (measured): docs/storage-format.md.
  */
 import { type Data, DataType, type RecordBatch, type Schema } from "apache-arrow";
 

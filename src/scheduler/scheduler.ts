@@ -1,16 +1,7 @@
 /**
- * The target subscription set per venue: HOT (best ranked, stable across rotations) + WARM (the rest up to
- * max_subs_per_venue), rotated every rotation_period_secs. Pure: the next set is a function of the universe, the
- * scores, the time and the previous set.
- *
- * WARM walks a fixed circle of the non-HOT eligible markets (ordered by a hash of market_id): at each rotation
- * the `rotationStep` longest-watched WARM markets leave and the next ones on the circle join. The step is sized
- * to the churn limit, so the collector can actually apply each rotation in its period; every eligible market is
- * watched within ceil((eligible - hot - warm) / step) + 1 periods (ceil(eligible_rest / warm) when the churn limit
- * allows replacing all of WARM each period). A universe change moves WARM by about one market per market changed.
- *
- * Pins (selection.ts) come first in HOT, in pin order, and count toward hot_count and max_subs_per_venue; the rest
- * of HOT and all of WARM come from the markets the filter leaves eligible.
+ * The target set per venue, pure: pins, then HOT (best ranked, stable) + WARM walking a fixed hash-ordered circle of
+ * the other eligible markets, `rotationStep` swapped per rotation period (sized to the churn limit). How long a full
+ * pass takes and how a universe change moves WARM: docs/collecting.md.
  */
 import type { CollectSettings } from "../config.ts";
 import type { MarketInfo, MarketRef } from "../market.ts";

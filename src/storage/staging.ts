@@ -1,15 +1,7 @@
 /**
- * The staging area: rows made durable between flushes, outside the dataset tree so no dataset glob sees them.
- * `<dataDir>/_staging/<venue>/<YYYY-MM-DDTHH-mm>_<M>m_g<N>/seg-000001.arrows`, one directory per (venue, bucket,
- * generation). A segment is a run of "parts", then a JSON trailer with the segment's stats and part lengths, the
- * trailer's length (u32 LE) and an 8-byte magic. A part starts with an 8-byte head: u32 LE header length, u32 LE
- * kind, then its JSON header (padded to 8). Two kinds:
- * - PART_RAW: ≤ PART_ROWS rows of the writer's column buffers written as they are, 8-byte aligned
- *   (ColumnBuffer.partChunks / decodePart); compaction encodes them. Small flushes (the collector's every-5-s case)
- *   stage this way, so the final file still gets row groups of row_group_rows rows, the best compression.
- * - PART_ROWGROUP: one Parquet row group, already encoded (parquet/encode.ts EncodedRowGroup) with its chunk
- *   metadata and a CRC-32 of its bytes in the header, then the header's own CRC-32. Large flushes (≥ ENCODE_AT_FLUSH_ROWS rows) stage this way,
- *   so rows are encoded once: compaction copies the row group into the final file instead of re-encoding it.
+ * The staging area: rows made durable between flushes, under `_staging/<venue>/<bucket>_<M>m_g<N>/` where no dataset
+ * glob sees them. A segment is parts (raw column buffers, or an encoded row group with CRCs) + a JSON trailer + its
+ * length + magic; the byte layout and why two kinds of part: docs/storage-format.md.
  */
 import { dirname, join } from "node:path";
 import type { RecordBatch } from "apache-arrow";

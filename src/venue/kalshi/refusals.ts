@@ -1,25 +1,7 @@
 /**
- * Which tickers of a refused command the venue will not take. Kalshi refuses a whole `subscribe` (or
- * `update_subscription` add_markets) when one ticker is unknown or closed, and its error reply does not name the
- * ticker. Re-sending the set on every later change would storm the venue and leave the good tickers uncollected,
- * so the refused set is searched instead:
- *
- * - it is split in halves and each half is tried as a probe (depth-first, one probe in flight at a time);
- * - a half that is refused is split again; a ticker is refused only when a command carrying it alone was refused
- *   (nothing is inferred: a refusal may not have been about any ticker, and a sibling that goes through proves
- *   nothing about the other half);
- * - when every probe of a refused set goes through, the refusal was transient: nothing is refused, and the pause
- *   before the next probes doubles, as after a command lost to a venue fault.
- *
- * Bound: every probe is a node of the halving tree of the refused set, tried only after its parent was refused (or
- * was too large for the churn budget), so a refused set of n tickers costs at most 2·(n−1) probes whatever the
- * venue answers; with d tickers the venue consistently refuses (n within the budget), at most
- * max(2, 2·d·⌈log2 n⌉) (≤ d refused nodes per level, two probes each).
- *
- * Probes draw from the venue's churn budget, counted in markets (a probe of n tickers uses n), the same
- * SlidingWindowLimiter the collector's changes use when it passes one (AdapterContext.churn); a probe larger than the
- * whole budget is halved first, unsent. A refused ticker is not sent again until it leaves the targets (re-entering
- * tries it afresh) or `retryMs` passes (a market may open later): then the due ones are tried as one probe.
+ * Which tickers of a refused `subscribe` / add_markets the venue will not take (its error names none): the set is
+ * halved into probes, depth-first, within the churn budget; a ticker is refused only when it was refused alone.
+ * The probe bound (2·(n−1); max(2, 2·d·⌈log2 n⌉) for d bad) and the retry rules: docs/venues/kalshi.md.
  */
 import { SlidingWindowLimiter } from "../../sliding-window.ts";
 

@@ -1,11 +1,6 @@
 /**
- * Kalshi messages exactly as the venue sends them (docs/venues/kalshi.md): the newer decimal-string forms
- * (`*_dollars_fp`, `*_fp`, `price_dollars`, `ts_ms`) and the older integer-cent forms (`yes`, `no`, `price`,
- * `delta`, `ts` in seconds). Unknown fields are ignored; a side with no bids may be omitted.
- *
- * The valibot schemas are the reference. Deltas are the hot path (hundreds of thousands per second), so
- * `isDeltaMsg` is a hand check that accepts exactly what `DeltaMsgSchema` accepts (tests assert they agree on
- * every fixture and on mutations of them); valibot's `safeParse` costs several times more per message (bench).
+ * Kalshi messages exactly as sent, decimal-string and older integer-cent forms (docs/venues/kalshi.md); valibot
+ * schemas are the reference, and `isDeltaMsg`, the hot path, is a hand check accepting exactly what they accept.
  */
 import * as v from "valibot";
 

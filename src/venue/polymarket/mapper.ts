@@ -1,12 +1,7 @@
 /**
- * Pure Polymarket mapper: one market-channel frame (text) or message in, normalized VenueEvents out.
- * No I/O, no clock: the caller stamps events with its receive time when it hands them to the sink.
- *
- * Validation on the hot path is hand-rolled instead of `v.safeParse(WireMessage, …)`: valibot builds an output
- * copy of every message, and parse+validate+apply ran at about half the throughput with it (bench/polymarket.bench.ts
- * prints both), which leaves no headroom over the 400k entries/s target on this shared machine. The checks below accept exactly what the valibot schemas in wire.ts accept
- * (same decimal regex, same required fields and literals); tests/venues/polymarket-mapper.test.ts runs every
- * fixture through both and requires the same verdict.
+ * Pure Polymarket mapper: one market-channel frame in, normalized VenueEvents out (the caller stamps receive time).
+ * Validation is a hand check accepting exactly what wire.ts's valibot schemas accept (tests compare both on every
+ * fixture): valibot halved throughput (docs/venues/polymarket.md, bench/polymarket.bench.ts).
  */
 import type { BookSnapshotEvent, LevelEvent, VenueEvent } from "../types.ts";
 import { INFO_EVENT_TYPES } from "./wire.ts";
