@@ -1,7 +1,6 @@
 /**
- * The day partials on disk, next to the day's stats cache: `stats/venue=V/date=D/partials.json` (per-book sums,
- * histograms, first/last snapshot) and `series.json.gz` (per-book 5-minute sums, read only for the report). Each is
- * stamped with the identity of the snapshot files it was built from (path, bytes, and the manifest's rows), so a day
+ * The day partials on disk next to the day's stats: `partials.json` and `series.json.gz` (5-minute sums, for the
+ * report), each stamped with the identity of the snapshot files it came from (path, bytes, manifest rows), so a day
  * whose files changed (a late `_1` file, a compaction) is mined again.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";

@@ -1,8 +1,7 @@
 /**
- * Mergeable per-book partial aggregates: what the miner adds up for one book over one stretch of time (a day, or the
- * hours of a partial day), as sums, counts, an exact spread histogram and the first/last snapshot. Two stretches of
- * the same book merge in time order into what one pass over both would have produced, the consecutive pair across
- * the seam included. Pure functions; the files live in partials-store.ts.
+ * Mergeable per-book aggregates over a stretch of time (sums, counts, an exact spread histogram, first/last
+ * snapshot); two stretches merge in time order into what one pass over both gives, the pair across the seam
+ * included. Pure; the files are partials-store.ts.
  */
 
 import { mergeQuality, newQuality, type QualityAcc, qualityFromJson, qualityToJson } from "./quality.ts";

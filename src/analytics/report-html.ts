@@ -1,8 +1,7 @@
 /**
- * Renders ReportData as one self-contained HTML file: uPlot (its minified script and CSS inlined, 53 KB) draws the
- * time charts, a canvas the coverage heatmap, plain tables the rankings. Nothing is fetched at view time.
- * uPlot over ECharts/Vega-Lite: it is made for dense time series (fast, small, MIT, no dependencies), which is
- * all the charts here are; ECharts would add ~1 MB to every report.
+ * Renders ReportData as one self-contained HTML file (nothing fetched at view time): uPlot inlined (53 KB; made for
+ * dense time series, where ECharts would add ~1 MB) for the charts, a canvas for the coverage heatmap, tables for
+ * the rankings.
  */
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };

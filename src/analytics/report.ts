@@ -1,8 +1,7 @@
 /**
- * The data of `mine --report`: per venue, coverage (markets × hours from the journal's subscribed minutes), the top
- * books' spread/depth/mid over time, the stale/one-sided/empty shares over time, and the rankings. Built from a
- * MineResult and the 5-minute series next to the day partials (no snapshot file is read again), downsampled to at
- * most MAX_POINTS buckets so a long range stays small; report-html.ts renders it.
+ * The data of `mine --report`, per venue: coverage (markets × hours), the top books' spread/depth/mid and the
+ * stale/one-sided/empty shares over time, the rankings; from a MineResult and the day partials' 5-minute series
+ * (no snapshot read again), downsampled to MAX_POINTS. report-html.ts renders it.
  */
 import { readSeries, type NamedSeries } from "./partials-store.ts";
 import { bookKey, SERIES_BUCKET_MS } from "./partials.ts";

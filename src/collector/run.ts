@@ -1,8 +1,7 @@
 /**
- * `surveillance collect` as a function: picks the clock, opens the writer, builds one VenueCollector per selected
- * venue (universe from the scanner, scores from the miner, targets from the scheduler), runs until the end time or
- * the abort signal, then stops cleanly (the writer finalizes every bucket). Newer universe and stats files are taken
- * while it runs (ScheduleInputs, checked once per rotation period).
+ * `surveillance collect` as a function: the clock, the writer, one VenueCollector per selected venue (universe,
+ * scores, scheduler targets), newer inputs taken while it runs (ScheduleInputs); until the end time or the abort
+ * signal, then a clean stop (every bucket finalized).
  */
 import { clockForSpeed, RealClock, SimClock, type Clock } from "../clock.ts";
 import type { Config, MockOptions } from "../config.ts";

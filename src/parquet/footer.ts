@@ -1,8 +1,7 @@
 /**
- * Answers from a Parquet file's metadata instead of its data pages: row counts, an INT64 column's min/max from the
- * row groups' statistics, a string column's distinct values from its dictionary pages. Anything that does not
- * plainly hold (no exact statistics, a chunk not wholly dictionary-encoded, an unknown codec, bytes that do not
- * parse) gives undefined, so the caller reads the data instead: never a guess.
+ * Answers from a Parquet file's metadata instead of its pages: row counts, an INT64 column's min/max, a string
+ * column's distinct values from its dictionaries. When that does not plainly hold (inexact statistics, a chunk not
+ * wholly dictionary-encoded, an unknown codec, bytes that do not parse): undefined, and the caller reads the data.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { readStruct, type ThriftStruct, type ThriftValue } from "./thrift-compact.ts";

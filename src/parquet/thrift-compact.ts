@@ -1,8 +1,7 @@
 /**
- * A generic Thrift compact-protocol decoder, enough for Parquet footers and page headers (the writer's encoder is in
- * parquet/encode.ts). A struct decodes to a field id → value map, so callers pick the fields they know and unknown
- * ones are skipped for free. Throws on anything malformed (truncated input, unknown type, absurd sizes): callers
- * treat that as "cannot read this from metadata".
+ * A generic Thrift compact-protocol decoder for Parquet footers and page headers: a struct decodes to a field id →
+ * value map (unknown fields skipped for free). Anything malformed throws: callers take that as "cannot read this
+ * from metadata".
  */
 
 /** A decoded value: i8/i16/i32/i64 and double as number (i64 beyond 2^53 loses precision: check before use). */

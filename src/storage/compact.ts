@@ -1,8 +1,7 @@
 /**
- * Compaction of a staged bucket into its one final Parquet file. Parts are read one at a time: raw parts are encoded
- * (our encoder, or parquet-wasm's streaming writer for snappy) in row groups of row_group_rows rows, encoded row
- * groups staged by a large flush are copied as they are. Memory is bounded by a part plus the row group being
- * encoded, never by the bucket.
+ * Compaction of a staged bucket into its final Parquet file, one part at a time: raw parts encoded in row groups of
+ * row_group_rows (parquet-wasm for snappy), encoded row groups copied as they are. Memory: a part plus the row group
+ * being encoded, never the bucket.
  */
 import { dirname } from "node:path";
 import { Table, tableToIPC } from "apache-arrow";

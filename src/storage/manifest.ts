@@ -1,8 +1,7 @@
 /**
- * Append-only manifest of finalized snapshot files, `<dataDir>/_manifest/orderbook_snapshots.jsonl`: one JSON
- * object per line, written (and fsynced) after the file's rename. It lives outside `orderbook_snapshots/` so
- * no Parquet glob or Hive reader trips over it. The miner can prune by venue/time/markets without opening
- * files; `checkManifest` compares it with what is on disk.
+ * Append-only manifest of finalized snapshot files, `_manifest/orderbook_snapshots.jsonl` (outside the dataset glob):
+ * one JSON line per file, fsynced after its rename, so readers prune by venue/time/markets without opening files;
+ * `checkManifest` compares it with the disk.
  */
 import { dirname, join, relative } from "node:path";
 import { DATASET_DIR, manifestPath } from "../layout.ts";

@@ -1,8 +1,7 @@
 /**
- * The snapshot store's writer. Rows are buffered per (venue, bucket) in columnar form, made durable as staged
- * segments (bucket change, flush_rows, flush_secs), and compacted into the bucket's one final Parquet file
- * once the bucket closes. Nothing is dropped silently: write errors are retried with backoff and rows stay
- * buffered up to writer.max_buffer_rows, beyond which rows are dropped with a counted, logged error.
+ * The snapshot writer: rows buffered per (venue, bucket) in columns, made durable as staged segments, compacted into
+ * the bucket's one final Parquet file once it closes. Write errors are retried with backoff, rows held up to
+ * writer.max_buffer_rows; beyond it they are dropped, counted and logged, never silently (docs/storage-format.md).
  */
 import { join } from "node:path";
 import type { Clock, Timer } from "../clock.ts";

@@ -1,8 +1,7 @@
 /**
- * Deterministic synthetic venue. The universe and every book come from the seed; events run on the injected
- * clock through ONE timer and one heap of next-update times for all subscribed markets, so it scales to
- * thousands of markets and runs as fast as a SimClock is driven. Faults (drops, seq gaps, malformed
- * messages) are injected at the configured rates.
+ * Deterministic synthetic venue: universe and books from the seed, events on the injected clock through one timer
+ * and one heap of next-update times (thousands of markets, as fast as a SimClock is driven); drops, seq gaps and
+ * malformed messages injected at the configured rates.
  */
 import { SimClock, type Clock, type Timer } from "../clock.ts";
 import type { VenueConfig } from "../config.ts";

@@ -1,8 +1,7 @@
 /**
- * Polymarket discovery: Gamma keyset pagination over open markets (`after_cursor` / `next_cursor`), with the
- * legacy `/markets?offset=` listing as a fallback when the keyset endpoint is missing. Each market becomes one
- * MarketInfo; a market whose clobTokenIds/outcomes do not parse or differ in length is rejected and counted. Markets
- * that are not tradable by design (placeholders nested in events, no CLOB book) are counted apart from bad ones.
+ * Polymarket discovery: Gamma keyset pagination over open markets (legacy `/markets?offset=` as a fallback), one
+ * MarketInfo each; a market whose clobTokenIds/outcomes do not parse or differ in length is rejected and counted,
+ * apart from those not tradable by design (placeholders nested in events, no CLOB book).
  */
 import * as v from "valibot";
 import { HttpError, type PacedRest } from "../_rest.ts";

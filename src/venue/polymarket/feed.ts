@@ -1,7 +1,6 @@
 /**
- * Polymarket market channel: owns the sockets, knows nothing of books. Markets (all their tokens) are packed
- * onto connections of at most `maxAssets` token ids; a new connection is opened only when the others are full,
- * opens are spaced by an OpenGate, and each connection reconnects on its own (the others are not disturbed),
+ * Polymarket market channel: owns the sockets, knows nothing of books. Markets are packed onto connections of at most
+ * `maxAssets` tokens, a new one opened (spaced by an OpenGate) only when the others are full; each reconnects alone,
  * resubscribing exactly its current assets.
  */
 import type { Clock } from "../../clock.ts";
