@@ -448,142 +448,175 @@ export class ParquetStreamEncoder {
     this.rows += g.rows;
   }
 
-  /** One column chunk of a row group: its pages appended to `out`, its metadata (offsets relative to out's start). */
+  /**
+   * One column chunk of a row group, read as levels → values → pages: the rep/def levels and the values go into the
+   * page body (scratch), then the dictionary page (if any) and the data page are appended to `out`. Its metadata,
+   * offsets relative to out's start.
+   */
   private encodeColumn(
     col: ColumnSpec,
     datas: Data[],
     rows: number,
     out: { pieces: Uint8Array[]; bytes: number },
   ): ChunkMeta {
+    this.body.n = 0;
+    const levels = col.kind === "listf64" ? this.listLevels(datas) : this.nullLevels(col, datas, rows);
+    const values =
+      col.kind === "listf64" ? this.listValues(datas, levels.nvals) : this.scalarValues(col, datas, rows, levels.nulls);
+    return this.pages(col, levels.numValues, values, out);
+  }
+
+  /**
+   * A list column's rep and def levels into the body. An empty list is one (rep 0, def 0) entry; a list of n items
+   * is rep 0,1,1… and def 1,1,1…. So def is all ones but a zero per empty list, rep all ones but a zero where each
+   * list starts: fill, then clear bits. px and sz of a side have the same list lengths: the levels of the previous
+   * list column are reused when its lengths match.
+   */
+  private listLevels(datas: Data[]): { numValues: number; nvals: number; nulls: number } {
     const body = this.body;
-    body.n = 0;
-    let numValues = rows;
-    let stats: ChunkMeta["stats"];
-    let dict: Float64Array | undefined;
-    let stringDict: { raw: Uint8Array; count: number } | undefined;
-    const leaf = leafOf(col);
-    if (col.kind === "listf64") {
-      const rep = this.rep;
-      const def = this.def;
-      let nvals = 0;
-      const cached = this.levels;
-      if (cached.datas !== null && sameListShape(cached.datas, datas)) {
-        // px and sz of a side have the same list lengths: their levels are identical, encode them once
-        body.put(cached.bytes.buf.subarray(0, cached.bytes.n));
-        numValues = cached.numValues;
-        nvals = cached.nvals;
-      } else {
-        // An empty list is one (rep 0, def 0) entry; a list of n items is rep 0,1,1… and def 1,1,1…. So def is all
-        // ones but a zero per empty list, rep all ones but a zero where each list starts: fill, then clear bits.
-        let entries = 0;
-        for (const d of datas) {
-          const off = d.valueOffsets as Int32Array;
-          nvals += off[d.length] - off[0];
-          for (let i = 0; i < d.length; i++) if (off[i + 1] === off[i]) entries++;
-        }
-        entries += nvals;
-        rep.clear();
-        def.clear();
-        rep.fillOnes(entries);
-        def.fillOnes(entries);
-        const rb = rep.bits;
-        const db = def.bits;
-        let p = 0;
-        for (const d of datas) {
-          const off = d.valueOffsets as Int32Array;
-          for (let i = 0; i < d.length; i++) {
-            const n = off[i + 1] - off[i];
-            rb[p >> 3] &= ~(1 << (p & 7));
-            if (n === 0) {
-              db[p >> 3] &= ~(1 << (p & 7));
-              p++;
-            } else p += n;
-          }
-        }
-        numValues = entries;
-        rep.writeTo(body);
-        def.writeTo(body);
-        cached.datas = datas;
-        cached.numValues = numValues;
-        cached.nvals = nvals;
-        cached.bytes.n = 0;
-        cached.bytes.put(body.buf.subarray(0, body.n));
-      }
-      const ranges: [Float64Array, number, number][] = datas.map((d) => {
-        const off = d.valueOffsets as Int32Array;
-        return [d.children[0].values as Float64Array, off[0], off[d.length]];
-      });
-      dict = this.dictionary.build(ranges, nvals);
-      if (dict) this.dictionary.writeIndices(body, nvals);
-      else {
-        body.ensure(nvals * 8);
-        for (const [vals, a, b] of ranges) body.put(bytesOf(vals, a, b - a, 8));
-      }
-    } else {
-      let nulls = 0;
-      if (col.nullable) {
-        const def = this.def;
-        def.clear();
-        for (const d of datas) {
-          if (d.nullCount === 0) {
-            def.fillOnes(d.length);
-            continue;
-          }
-          // validity bits are the def levels (max level 1): copy them bit by bit (the offsets need not align)
-          const p0 = def.count;
-          def.fillOnes(d.length);
-          const db = def.bits;
-          const bm = d.nullBitmap!;
-          const o = d.offset;
-          for (let i = 0; i < d.length; i++) {
-            if (((bm[(o + i) >> 3] >> ((o + i) & 7)) & 1) === 0) {
-              db[(p0 + i) >> 3] &= ~(1 << ((p0 + i) & 7));
-              nulls++;
-            }
-          }
-        }
-        def.writeTo(body);
-      }
-      if (col.kind === "utf8") {
-        stringDict = this.strings.build(datas);
-        if (stringDict) this.strings.writeIndices(body);
-        else writePlainStrings(body, datas);
-      } else if (
-        col.kind === "f64" &&
-        !col.nullable &&
-        (dict = this.dictionary.build(
-          datas.map((d) => [d.values as Float64Array, 0, d.length]),
-          rows,
-        ))
-      ) {
-        this.dictionary.writeIndices(body, rows);
-      } else if (nulls === 0) {
-        for (const d of datas) body.put(bytesOf(d.values as ArrayBufferView, 0, d.length, 8));
-      } else {
-        body.ensure((rows - nulls) * 8);
-        for (const d of datas) {
-          const src = bytesOf(d.values as ArrayBufferView, 0, d.length, 8);
-          const someNull = d.nullCount > 0;
-          const bm = d.nullBitmap;
-          const o = d.offset;
-          const out = body.buf;
-          let n = body.n;
-          for (let i = 0; i < d.length; i++) {
-            if (someNull && ((bm![(o + i) >> 3] >> ((o + i) & 7)) & 1) === 0) continue;
-            for (let k = i * 8; k < i * 8 + 8; k++) out[n++] = src[k];
-          }
-          body.n = n;
-        }
-      }
-      if (col.kind === "i64") stats = int64Stats(datas, nulls);
+    const cached = this.levels;
+    if (cached.datas !== null && sameListShape(cached.datas, datas)) {
+      body.put(cached.bytes.buf.subarray(0, cached.bytes.n));
+      return { numValues: cached.numValues, nvals: cached.nvals, nulls: 0 };
     }
+    const rep = this.rep;
+    const def = this.def;
+    let nvals = 0;
+    let entries = 0;
+    for (const d of datas) {
+      const off = d.valueOffsets as Int32Array;
+      nvals += off[d.length] - off[0];
+      for (let i = 0; i < d.length; i++) if (off[i + 1] === off[i]) entries++;
+    }
+    entries += nvals;
+    rep.clear();
+    def.clear();
+    rep.fillOnes(entries);
+    def.fillOnes(entries);
+    const rb = rep.bits;
+    const db = def.bits;
+    let p = 0;
+    for (const d of datas) {
+      const off = d.valueOffsets as Int32Array;
+      for (let i = 0; i < d.length; i++) {
+        const n = off[i + 1] - off[i];
+        rb[p >> 3] &= ~(1 << (p & 7));
+        if (n === 0) {
+          db[p >> 3] &= ~(1 << (p & 7));
+          p++;
+        } else p += n;
+      }
+    }
+    rep.writeTo(body);
+    def.writeTo(body);
+    cached.datas = datas;
+    cached.numValues = entries;
+    cached.nvals = nvals;
+    cached.bytes.n = 0;
+    cached.bytes.put(body.buf.subarray(0, body.n));
+    return { numValues: entries, nvals, nulls: 0 };
+  }
+
+  /** A scalar column's def levels into the body when it is nullable (the validity bits are the levels, max 1). */
+  private nullLevels(
+    col: ColumnSpec,
+    datas: Data[],
+    rows: number,
+  ): { numValues: number; nvals: number; nulls: number } {
+    let nulls = 0;
+    if (col.nullable) {
+      const def = this.def;
+      def.clear();
+      for (const d of datas) {
+        if (d.nullCount === 0) {
+          def.fillOnes(d.length);
+          continue;
+        }
+        // copied bit by bit: the offsets need not align
+        const p0 = def.count;
+        def.fillOnes(d.length);
+        const db = def.bits;
+        const bm = d.nullBitmap!;
+        const o = d.offset;
+        for (let i = 0; i < d.length; i++) {
+          if (((bm[(o + i) >> 3] >> ((o + i) & 7)) & 1) === 0) {
+            db[(p0 + i) >> 3] &= ~(1 << ((p0 + i) & 7));
+            nulls++;
+          }
+        }
+      }
+      def.writeTo(this.body);
+    }
+    return { numValues: rows, nvals: rows - nulls, nulls };
+  }
+
+  /** A list column's item values into the body: dictionary indices when the floats have few distinct values, else PLAIN. */
+  private listValues(datas: Data[], nvals: number): ColumnValues {
+    const body = this.body;
+    const ranges: [Float64Array, number, number][] = datas.map((d) => {
+      const off = d.valueOffsets as Int32Array;
+      return [d.children[0].values as Float64Array, off[0], off[d.length]];
+    });
+    const dict = this.dictionary.build(ranges, nvals);
+    if (dict) this.dictionary.writeIndices(body, nvals);
+    else {
+      body.ensure(nvals * 8);
+      for (const [vals, a, b] of ranges) body.put(bytesOf(vals, a, b - a, 8));
+    }
+    return { dictPage: dict && floatPage(dict) };
+  }
+
+  /** A scalar column's non-null values into the body: a string or float dictionary's indices, else PLAIN; int64 stats. */
+  private scalarValues(col: ColumnSpec, datas: Data[], rows: number, nulls: number): ColumnValues {
+    const body = this.body;
+    if (col.kind === "utf8") {
+      const dictPage = this.strings.build(datas);
+      if (dictPage) this.strings.writeIndices(body);
+      else writePlainStrings(body, datas);
+      return { dictPage };
+    }
+    if (col.kind === "f64" && !col.nullable) {
+      const dict = this.dictionary.build(
+        datas.map((d) => [d.values as Float64Array, 0, d.length]),
+        rows,
+      );
+      if (dict) {
+        this.dictionary.writeIndices(body, rows);
+        return { dictPage: floatPage(dict) };
+      }
+    }
+    if (nulls === 0) {
+      for (const d of datas) body.put(bytesOf(d.values as ArrayBufferView, 0, d.length, 8));
+    } else {
+      body.ensure((rows - nulls) * 8);
+      for (const d of datas) {
+        const src = bytesOf(d.values as ArrayBufferView, 0, d.length, 8);
+        const someNull = d.nullCount > 0;
+        const bm = d.nullBitmap;
+        const o = d.offset;
+        const out = body.buf;
+        let n = body.n;
+        for (let i = 0; i < d.length; i++) {
+          if (someNull && ((bm![(o + i) >> 3] >> ((o + i) & 7)) & 1) === 0) continue;
+          for (let k = i * 8; k < i * 8 + 8; k++) out[n++] = src[k];
+        }
+        body.n = n;
+      }
+    }
+    return { stats: col.kind === "i64" ? int64Stats(datas, nulls) : undefined };
+  }
+
+  /** The dictionary page (the distinct values, PLAIN) if any, then the data page (the body), appended to `out`. */
+  private pages(
+    col: ColumnSpec,
+    numValues: number,
+    { dictPage, stats }: ColumnValues,
+    out: { pieces: Uint8Array[]; bytes: number },
+  ): ChunkMeta {
+    const leaf = leafOf(col);
     let dictOffset: number | undefined;
     let dictBytes = { raw: 0, compressed: 0 };
-    const dictPage = dict
-      ? { raw: new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength), count: dict.length }
-      : stringDict;
     if (dictPage) {
-      // dictionary page first: the distinct values, PLAIN
       const draw = dictPage.raw;
       const dpage = this.compress(draw);
       const dheader = new Thrift()
@@ -598,6 +631,7 @@ export class ParquetStreamEncoder {
       out.bytes += dheader.length + dpage.length;
       dictBytes = { raw: dheader.length + draw.length, compressed: dheader.length + dpage.length };
     }
+    const body = this.body;
     const raw = body.buf.subarray(0, body.n);
     const page = this.compress(raw);
     const header = new Thrift()
@@ -720,6 +754,17 @@ const MAGIC = new TextEncoder().encode("PAR1");
  * price levels recur snapshot after snapshot) that odd widths smear across bytes: smaller output, faster ZSTD, and a
  * plain byte copy instead of bit shuffling. Readers take any width ≥ the minimum.
  */
+/** What a column's values leave for its pages: the dictionary page's content, if any, and int64 statistics. */
+interface ColumnValues {
+  dictPage?: { raw: Uint8Array; count: number };
+  stats?: ChunkMeta["stats"];
+}
+
+/** A float dictionary's values as its page content (PLAIN). */
+function floatPage(dict: Float64Array): { raw: Uint8Array; count: number } {
+  return { raw: new Uint8Array(dict.buffer, dict.byteOffset, dict.byteLength), count: dict.length };
+}
+
 function writeBitPacked(out: Bytes, idx: Int32Array, n: number, distinct: number): void {
   let w = 1;
   while (1 << w < distinct) w++;
