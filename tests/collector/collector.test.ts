@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { Collector } from "../../src/collector/collector.ts";
 import { COLLECTOR_METRICS as M } from "../../src/collector/metric-names.ts";
 import { readJournal } from "../../src/collector/journal.ts";
 import { journalPath } from "../../src/layout.ts";
@@ -14,14 +14,13 @@ import { startUnlessStopped } from "../../src/collector/run.ts";
 import type { EventSink } from "../../src/venue/types.ts";
 import { bookEvent, FakeAdapter, levelEvent, refs } from "../helpers/fake-adapter.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
+import { testVenueCollector } from "../helpers/venue-collector.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 async function setup(opts: { settings?: Partial<CollectSettings>; targets?: (now: number) => Targets } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), "collector-"));
@@ -32,19 +31,15 @@ async function setup(opts: { settings?: Partial<CollectSettings>; targets?: (now
   const metrics = new Metrics();
   const settings = { ...COLLECT_DEFAULTS, ...opts.settings };
   const m = refs(4);
-  const vc = new VenueCollector({
-    venue: "fake",
+  const vc = testVenueCollector({
     settings,
     adapter,
     sink,
     clock,
     metrics,
     dataDir,
-    topK: 50,
-    flushSecs: 5,
     logIntervalSecs: 10,
     targets: opts.targets ?? (() => ({ hot: [m[0]], warm: m.slice(1) })),
-    log: silentLog,
   });
   return { dataDir, clock, adapter, sink, metrics, vc, collector: new Collector([vc], sink) };
 }
@@ -313,7 +308,7 @@ describe("VenueCollector", () => {
     const metrics = new Metrics();
     const m = refs(2);
     const make = (venue: string, adapter: FakeAdapter) =>
-      new VenueCollector({
+      testVenueCollector({
         venue,
         settings: COLLECT_DEFAULTS,
         adapter,
@@ -321,11 +316,8 @@ describe("VenueCollector", () => {
         clock,
         metrics,
         dataDir,
-        topK: 50,
-        flushSecs: 5,
         logIntervalSecs: 10,
         targets: () => ({ hot: [m[0]], warm: [m[1]] }),
-        log: silentLog,
       });
     const stalled = new StallingAdapter(clock);
     const healthy = new FakeAdapter(clock);

@@ -4,16 +4,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { readJournal as minerReadJournal, watchedMinutes } from "../../src/analytics/journal.ts";
 import { SimClock } from "../../src/clock.ts";
-import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { Collector } from "../../src/collector/collector.ts";
 import { readJournal, SubscriptionJournal } from "../../src/collector/journal.ts";
 import { journalPath } from "../../src/layout.ts";
 import { COLLECT_DEFAULTS } from "../../src/config.ts";
-import { Metrics } from "../../src/metrics.ts";
 import { FakeAdapter, refs } from "../helpers/fake-adapter.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
+import { testVenueCollector } from "../helpers/venue-collector.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
-const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
@@ -51,19 +50,14 @@ test("a stop journals unsubscribes, so minutes watched exclude the gap until a r
   const m = refs(2);
   const run = () => {
     const sink = new FakeSink();
-    const vc = new VenueCollector({
-      venue: "fake",
+    const vc = testVenueCollector({
       settings: COLLECT_DEFAULTS,
       adapter: new FakeAdapter(clock),
       sink,
       clock,
-      metrics: new Metrics(),
       dataDir,
-      topK: 50,
-      flushSecs: 5,
       logIntervalSecs: 10,
       targets: () => ({ hot: [m[0]], warm: [m[1]] }),
-      log: silentLog,
     });
     return new Collector([vc], sink);
   };

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { Collector } from "../../src/collector/collector.ts";
 import { COLLECTOR_METRICS as M } from "../../src/collector/metric-names.ts";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
@@ -11,13 +11,13 @@ import { Metrics } from "../../src/metrics.ts";
 import { MockVenue } from "../../src/venue/mock.ts";
 import type { ConnectionEvent, EventSink } from "../../src/venue/types.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
+import { testVenueCollector } from "../helpers/venue-collector.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 async function run(
   mock: Record<string, unknown>,
@@ -60,7 +60,7 @@ async function run(
   }
   const sink = new FakeSink();
   const metrics = new Metrics();
-  const vc = new VenueCollector({
+  const vc = testVenueCollector({
     venue: "mock",
     settings: cfg.collect,
     adapter: venue,
@@ -68,11 +68,8 @@ async function run(
     clock,
     metrics,
     dataDir,
-    topK: 50,
-    flushSecs: 5,
     logIntervalSecs: 60,
     targets: () => ({ hot: active.slice(0, 5), warm: active.slice(5, 20) }),
-    log: silentLog,
   });
   const c = new Collector([vc], sink);
   await c.start();

@@ -10,10 +10,9 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
-import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { Collector } from "../../src/collector/collector.ts";
 import { runCollect } from "../../src/collector/run.ts";
 import { parseConfig } from "../../src/config.ts";
-import { Metrics } from "../../src/metrics.ts";
 import { readLatestUniverse, scanAll } from "../../src/scanner/scanner.ts";
 import { SnapshotWriter } from "../../src/storage/writer.ts";
 import { listDatasetFiles } from "../../src/layout.ts";
@@ -23,6 +22,7 @@ import type { SnapshotRow } from "../../src/schema.ts";
 import { drive } from "../helpers/sim-driver.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { testVenueCollector } from "../helpers/venue-collector.ts";
 
 const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
@@ -39,7 +39,6 @@ afterAll(async () => {
   server.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
-const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 const config = parseConfig(
   {
@@ -86,19 +85,15 @@ describe("kalshi end to end", () => {
     const cfg = config.selected[0];
     const adapter = await createAdapter(cfg, { clock, env, random: () => 0.5 });
     const writer = await SnapshotWriter.open({ dataDir, settings: config.writer, topK: 50, clock });
-    const vc = new VenueCollector({
+    const vc = testVenueCollector({
       venue: "kalshi",
       settings: cfg.collect,
       adapter,
       sink: writer,
       clock,
-      metrics: new Metrics(),
       dataDir,
-      topK: 50,
-      flushSecs: 5,
       logIntervalSecs: 60,
       targets: () => ({ hot: refs.slice(0, 3), warm: refs.slice(3) }),
-      log: silentLog,
     });
     const collector = new Collector([vc], writer);
     await collector.start();
@@ -254,19 +249,15 @@ describe("kalshi end to end", () => {
     };
     const adapter = await createAdapter(cfg, { clock, env, random: () => 0.5 });
     const sink = { append() {}, async close() {} };
-    const vc = new VenueCollector({
+    const vc = testVenueCollector({
       venue: "kalshi",
       settings: cfg.collect,
       adapter,
       sink,
       clock,
-      metrics: new Metrics(),
       dataDir,
-      topK: 50,
-      flushSecs: 5,
       logIntervalSecs: 600,
       targets,
-      log: silentLog,
     });
     const before = server.commands.length;
     await vc.start();

@@ -6,12 +6,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { Collector } from "../../src/collector/collector.ts";
 import { readJournal } from "../../src/collector/journal.ts";
 import { journalPath } from "../../src/layout.ts";
 import { ChurnLimiter, type Targets } from "../../src/collector/subscriptions.ts";
 import { parseConfig } from "../../src/config.ts";
-import { Metrics } from "../../src/metrics.ts";
 import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import { PROBE_PAUSE_MS, REFUSED_RETRY_MS, RefusalSearch } from "../../src/venue/kalshi/refusals.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
@@ -19,6 +18,7 @@ import { FakeSink } from "../helpers/fake-sink.ts";
 import { tempDirs } from "../helpers/store.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { kalshiLoopback } from "../helpers/kalshi-loopback.ts";
+import { testVenueCollector } from "../helpers/venue-collector.ts";
 
 const { clock, server, openAdapter } = kalshiLoopback(120);
 const T0 = Date.UTC(2026, 10, 25, 17, 0, 0);
@@ -26,7 +26,6 @@ const tmp = tempDirs("kalshi-faults-");
 
 const refs = (ts: string[]) => ts.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] }));
 const tickersOf = (c: { params: Record<string, unknown> }) => (c.params.market_tickers as string[] | undefined) ?? [];
-const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 /** Drives a search against a venue that refuses a probe when `refuses(tickers)`; returns the probes sent. */
 function drive(s: RefusalSearch, refuses: (t: string[]) => boolean, start = 0): { probes: string[][]; now: number } {
@@ -145,19 +144,15 @@ function collectorFor(
   const cfg = parseConfig(settings).venues[0];
   const sink = new FakeSink();
   const dataDir = tmp();
-  const vc = new VenueCollector({
+  const vc = testVenueCollector({
     venue: "kalshi",
     settings: cfg.collect,
     adapter: a,
     sink,
     clock,
-    metrics: new Metrics(),
     dataDir,
-    topK: 50,
-    flushSecs: 5,
     logIntervalSecs: 600,
     targets,
-    log: silentLog,
     churn,
   });
   return { vc, sink, dataDir, collector: new Collector([vc], sink) };

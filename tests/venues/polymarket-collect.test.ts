@@ -9,13 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consola } from "consola";
 import pl from "nodejs-polars";
-import { Collector, VenueCollector } from "../../src/collector/collector.ts";
+import { Collector } from "../../src/collector/collector.ts";
 import { runCollect } from "../../src/collector/run.ts";
 import { type Clock, SimClock } from "../../src/clock.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
 import type { SnapshotRow } from "../../src/schema.ts";
 import { parseConfig } from "../../src/config.ts";
-import { Metrics } from "../../src/metrics.ts";
 import { createAdapter } from "../../src/venue/index.ts";
 import type { EventSink } from "../../src/venue/types.ts";
 import type { MarketRef } from "../../src/market.ts";
@@ -23,6 +22,7 @@ import { FakeSink } from "../helpers/fake-sink.ts";
 import { conditionId, PolymarketServer, tokenIds } from "../helpers/polymarket-server.ts";
 import { scanThenCollect } from "../helpers/scan-collect.ts";
 import { settled, stepUntil } from "../helpers/sim-driver.ts";
+import { testVenueCollector } from "../helpers/venue-collector.ts";
 
 const T0 = Date.UTC(2026, 2, 1, 12);
 const dirs: string[] = [];
@@ -32,7 +32,6 @@ afterEach(async () => {
   server = null;
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-const silentLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 type Book = ReturnType<PolymarketServer["expectedBook"]>;
 
@@ -61,19 +60,16 @@ describe("collect polymarket against the loopback venue", () => {
       outcome_ids: tokenIds(i + 1),
     }));
     const sink = new FakeSink();
-    const vc = new VenueCollector({
+    const vc = testVenueCollector({
       venue: "polymarket",
       settings: cfg.collect,
       adapter,
       sink,
       clock,
-      metrics: new Metrics(),
       dataDir,
       topK,
-      flushSecs: 5,
       logIntervalSecs: 600,
       targets: () => ({ hot: markets.slice(0, 4), warm: markets.slice(4) }),
-      log: silentLog,
     });
     const collector = new Collector([vc], sink);
 
