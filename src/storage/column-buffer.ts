@@ -463,22 +463,17 @@ export class ColumnBuffer {
     return { rows: this.length, minTs: this.minTs, maxTs: this.maxTs, markets: this.markets };
   }
 
+  /** The int64 and string column builders (the float scalars are plain arrays grown below, the lists the sides'). */
+  private keyedColumns() {
+    return [this.tsRecv, this.seq, this.sourceTs, this.venue, this.marketId, this.outcomeId, this.status, this.err];
+  }
+
   /** Empties the buffer, keeping its capacity for reuse. */
   reset(): void {
     this.length = 0;
     this.minTs = Infinity;
     this.maxTs = -Infinity;
-    for (const c of [
-      this.tsRecv,
-      this.seq,
-      this.sourceTs,
-      this.venue,
-      this.marketId,
-      this.outcomeId,
-      this.status,
-      this.err,
-    ])
-      c.reset();
+    for (const c of this.keyedColumns()) c.reset();
     this.bids.reset();
     this.asks.reset();
   }
@@ -486,17 +481,7 @@ export class ColumnBuffer {
   /** Grows every per-row array at once, so the per-column puts of the hot path never check capacity. */
   private growRows(need: number): void {
     const rows = Math.max(need, this.mid.length * 2);
-    for (const c of [
-      this.tsRecv,
-      this.seq,
-      this.sourceTs,
-      this.venue,
-      this.marketId,
-      this.outcomeId,
-      this.status,
-      this.err,
-    ])
-      c.reserve(rows);
+    for (const c of this.keyedColumns()) c.reserve(rows);
     this.bids.reserve(rows);
     this.asks.reserve(rows);
     this.bestBidPx = grow(this.bestBidPx, rows);
