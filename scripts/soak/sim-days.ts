@@ -7,7 +7,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { DATASET_DIR, MANIFEST_DIR, SUBSCRIPTIONS_DIR } from "../../src/layout.ts";
-import { ledgerPath } from "../../src/upload/ledger.ts";
+import { ledgerPath, readLedger } from "../../src/upload/ledger.ts";
 import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset } from "../chaos/dataset-check.ts";
 import { type ArchiveCheck, checkArchive, S3_ENV, startArchive } from "./archive.ts";
@@ -37,8 +37,13 @@ export interface DayFigures {
   peakRssMb: number;
   journalBytes: number;
   manifestBytes: number;
-  /** The upload ledger (`_upload/ledger.jsonl`): one line per verified copy, so it grows with the files uploaded. */
+  /**
+   * The upload ledger (`_upload/ledger.jsonl`): one line per verified copy, so it grows with the files uploaded, plus
+   * superseded lines (the current journal day is uploaded again as it grows) until a start compacts it.
+   */
   ledgerBytes: number;
+  /** What the ledger would be compacted: the last line of each path, the part that must grow linearly. */
+  ledgerLiveBytes: number;
   wallSecs: number;
 }
 
@@ -59,6 +64,8 @@ export interface SimDaysResult {
   /** Final files missing a pinned market, and pinned books recorded below 90% of HOT cadence in a file. */
   filesMissingPin: number;
   pinBooksBelowHot: number;
+  /** A few of them: file, book, rows and span. */
+  belowHotExamples: string[];
   /** Rows of markets the filter excludes (sports) that are not pinned. */
   filteredOutRows: number;
   dataDir: string;
@@ -80,11 +87,25 @@ async function checkSelection(dataDir: string, pins: string[], hotMs: number, do
     await c.runAndReadAll(
       `SELECT filename, market_id, outcome_id, count(*) AS n, min(ts_recv) AS lo, max(ts_recv) AS hi FROM read_parquet('${glob}', filename = true, hive_partitioning = false) WHERE market_id IN (${pinList}) GROUP BY filename, market_id, outcome_id`,
     )
-  ).getRowObjectsJS() as { n: bigint; lo: bigint; hi: bigint }[];
-  // Time the book was recordable in the file: its span less the collector's downtime (kill to restart) inside it.
+  ).getRowObjectsJS() as {
+    filename: string;
+    market_id: string;
+    outcome_id: string;
+    n: bigint;
+    lo: bigint;
+    hi: bigint;
+  }[];
+  // Time the book was recordable in the file: its span less the downtime (kill to restart) and clock jumps inside it.
   const upMs = (lo: number, hi: number) =>
     down.reduce((ms, [a, b]) => ms - Math.max(0, Math.min(hi, b) - Math.max(lo, a)), hi - lo);
-  const pinBooksBelowHot = perBook.filter((b) => Number(b.n) < 0.9 * (upMs(Number(b.lo), Number(b.hi)) / hotMs)).length;
+  const below = perBook.filter((b) => Number(b.n) < 0.9 * (upMs(Number(b.lo), Number(b.hi)) / hotMs));
+  const pinBooksBelowHot = below.length;
+  const belowHotExamples = below
+    .slice(0, 5)
+    .map(
+      (b) =>
+        `${String(b.filename).split("/").slice(-2).join("/")} ${b.market_id}/${b.outcome_id}: ${b.n} rows over ${((Number(b.hi) - Number(b.lo)) / 1000).toFixed(0)} s (${new Date(Number(b.lo)).toISOString().slice(11, 19)}-${new Date(Number(b.hi)).toISOString().slice(11, 19)})`,
+    );
   const universeGlob = `${join(dataDir, "metadata")}/**/universe.jsonl`;
   const filteredOutRows = Number(
     (
@@ -94,7 +115,7 @@ async function checkSelection(dataDir: string, pins: string[], hotMs: number, do
     ).getRowObjectsJS()[0].n,
   );
   c.closeSync();
-  return { filesMissingPin, pinBooksBelowHot, filteredOutRows };
+  return { filesMissingPin, pinBooksBelowHot, belowHotExamples, filteredOutRows };
 }
 
 /** The filter every soak day runs with: no sports market is eligible (pins excepted). */
@@ -150,6 +171,8 @@ interface Child {
   durable: number;
   done: boolean;
   exited: Promise<number>;
+  /** Forward clock steps the child made: [from, to] sim ms. */
+  jumps: [number, number][];
 }
 
 let logFile = "/dev/null";
@@ -161,7 +184,15 @@ function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: 
     stderr: Bun.file(logFile),
     stdin: "ignore",
   });
-  const child: Child = { proc, lastT: params.start, peakRss: 0, durable: 0, done: false, exited: proc.exited };
+  const child: Child = {
+    proc,
+    lastT: params.start,
+    peakRss: 0,
+    durable: 0,
+    done: false,
+    exited: proc.exited,
+    jumps: [],
+  };
   (async () => {
     const dec = new TextDecoder();
     let buf = "";
@@ -171,7 +202,10 @@ function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: 
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.startsWith("T ")) {
+        if (line.startsWith("S ")) {
+          const [, from, to] = line.split(" ").map(Number);
+          if (to > from) child.jumps.push([from, to]);
+        } else if (line.startsWith("T ")) {
           const [, t, rss] = line.split(" ");
           child.lastT = Number(t);
           child.peakRss = Math.max(child.peakRss, Number(rss));
@@ -225,7 +259,10 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
   const config = soakConfig(dataDir, o, pins, archive);
   const durable = new Map<string, number>();
   const days: DayFigures[] = [];
-  /** From the last progress line of a killed child (the kill came at most a simulated minute later) to its restart. */
+  /**
+   * Sim time nothing could be recorded in: from the last progress line of a killed child (the kill came at most a
+   * simulated minute later) to its restart, and each forward clock step (the wall clock jumped over it).
+   */
   const down: [number, number][] = [];
   let t = t0;
   for (let d = 0; d < o.days; d++) {
@@ -245,6 +282,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
       journalBytes: 0,
       manifestBytes: 0,
       ledgerBytes: 0,
+      ledgerLiveBytes: 0,
       wallSecs: 0,
     };
     let first = true;
@@ -285,6 +323,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
       const code = await child.exited;
       fig.durable += child.durable;
       fig.peakRssMb = Math.max(fig.peakRssMb, child.peakRss / 1e6);
+      down.push(...child.jumps);
       if (sent === "kill") {
         fig.kills++;
         o.log(`${fig.day}: SIGKILL at ${new Date(child.lastT).toISOString().slice(11, 16)}, restarting`);
@@ -298,6 +337,8 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     fig.journalBytes = dirBytes(join(dataDir, SUBSCRIPTIONS_DIR));
     fig.manifestBytes = dirBytes(join(dataDir, MANIFEST_DIR));
     fig.ledgerBytes = existsSync(ledgerPath(dataDir)) ? statSync(ledgerPath(dataDir)).size : 0;
+    const live = new Map((await readLedger(dataDir)).map((e) => [`${e.url} ${e.path}`, JSON.stringify(e).length + 1]));
+    fig.ledgerLiveBytes = [...live.values()].reduce((a, b) => a + b, 0);
     fig.wallSecs = (performance.now() - wall) / 1000;
     days.push(fig);
     o.log(
