@@ -17,8 +17,18 @@ const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-/** A user's terminal settings with both streams piped: colour must come from neither TERM nor a test variable. */
-const PIPED = { NO_COLOR: undefined, FORCE_COLOR: undefined, NODE_ENV: undefined, TERM: "xterm-256color" };
+/**
+ * A user's terminal settings with both streams piped: colour must come from neither TERM nor a test variable.
+ * CI and TEST unset too: citty drops its help colours under either, whatever FORCE_COLOR says.
+ */
+const PIPED = {
+  NO_COLOR: undefined,
+  FORCE_COLOR: undefined,
+  NODE_ENV: undefined,
+  CI: undefined,
+  TEST: undefined,
+  TERM: "xterm-256color",
+};
 
 describe("colour decision", () => {
   test("a terminal gets colour, a pipe none; NO_COLOR (non-empty) wins, FORCE_COLOR forces", () => {
