@@ -12,6 +12,7 @@ import { parquetFileInfo } from "../../src/parquet/read.ts";
 import { DATASET_DIR } from "../../src/layout.ts";
 import { mulberry32 } from "../../src/venue/mock.ts";
 import type { ChildParams } from "./child.ts";
+import { spawnLineChild } from "../line-child.ts";
 import { startKalshiServer } from "../../tests/helpers/kalshi-server.ts";
 import { conditionId, PolymarketServer, tokenIds } from "../../tests/helpers/polymarket-server.ts";
 import { checkDataset, FinalFileWatch } from "./dataset-check.ts";
@@ -73,37 +74,25 @@ interface Session {
 }
 
 function spawnChild(params: ChildParams, durable: Map<string, number>, session: Session) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)], {
-    stdout: "pipe",
-    stderr: "ignore",
-    stdin: "ignore",
-  });
   const readyWaiters: (() => void)[] = [];
-  const lines = (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line === "READY") {
-          session.ready = true;
-          for (const w of readyWaiters.splice(0)) w();
-        } else if (line.startsWith("D ")) {
-          const sp = line.indexOf(" ", 2);
-          session.appended = Math.max(session.appended, Number(line.slice(2, sp)));
-          for (const [m, n] of Object.entries(JSON.parse(line.slice(sp + 1)) as Record<string, number>))
-            durable.set(m, (durable.get(m) ?? 0) + n);
-        } else if (line.startsWith("DONE ")) {
-          session.done = JSON.parse(line.slice(5));
-        }
+  const { proc, closed } = spawnLineChild(
+    ["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)],
+    (line) => {
+      if (line === "READY") {
+        session.ready = true;
+        for (const w of readyWaiters.splice(0)) w();
+      } else if (line.startsWith("D ")) {
+        const sp = line.indexOf(" ", 2);
+        session.appended = Math.max(session.appended, Number(line.slice(2, sp)));
+        for (const [m, n] of Object.entries(JSON.parse(line.slice(sp + 1)) as Record<string, number>))
+          durable.set(m, (durable.get(m) ?? 0) + n);
+      } else if (line.startsWith("DONE ")) {
+        session.done = JSON.parse(line.slice(5));
       }
-    }
-  })();
+    },
+  );
   const ready = () => (session.ready ? Promise.resolve() : new Promise<void>((r) => readyWaiters.push(r)));
-  return { proc, lines, ready };
+  return { proc, closed, ready };
 }
 
 export async function runKills(o: KillOptions): Promise<KillResult> {
@@ -193,8 +182,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
     if (!session.ready) killsBeforeReady++;
     childPeak = Math.max(childPeak, peakRssMb(c.proc.pid));
     c.proc.kill("SIGKILL");
-    await c.proc.exited;
-    await c.lines;
+    await c.closed;
     produced += session.appended;
     // Whatever a dataset glob sees right after a kill must be complete Parquet.
     for (const f of watch.scan(dataDir)) {
@@ -215,8 +203,7 @@ export async function runKills(o: KillOptions): Promise<KillResult> {
   await Bun.sleep(500);
   childPeak = Math.max(childPeak, peakRssMb(c.proc.pid));
   c.proc.kill("SIGTERM");
-  const code = await c.proc.exited;
-  await c.lines;
+  const code = await c.closed;
   if (feeder) clearInterval(feeder);
   stopServer();
   if (code !== 0 || !session.done) throw new Error(`the final collector run did not stop cleanly (exit ${code})`);

@@ -14,6 +14,7 @@ import { mulberry32 } from "../../src/venue/mock.ts";
 import { type KalshiServer, startKalshiServer } from "../../tests/helpers/kalshi-server.ts";
 import { conditionId, PolymarketServer, tokenIds } from "../../tests/helpers/polymarket-server.ts";
 import type { ChildParams } from "../chaos/child.ts";
+import { spawnLineChild } from "../line-child.ts";
 
 const TOP_K = 10;
 const MIN = 60_000;
@@ -107,37 +108,170 @@ function maxPerWindow(ts: number[], windowMs: number): number {
 async function spawnChild(params: ChildParams) {
   const file = join(params.dataDir, "..", `${params.dataDir.split("/").pop()}.params.json`);
   await Bun.write(file, JSON.stringify(params));
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../chaos/child.ts"), `@${file}`], {
-    stdout: "pipe",
-    stderr: "ignore",
-    stdin: "ignore",
-  });
   let ready!: () => void;
   const isReady = new Promise<void>((r) => (ready = r));
   let done = false;
-  const lines = (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line === "READY") ready();
-        else if (line.startsWith("DONE ")) done = true;
-      }
-    }
-  })();
+  const { proc, closed } = spawnLineChild(["bun", join(import.meta.dir, "../chaos/child.ts"), `@${file}`], (line) => {
+    if (line === "READY") ready();
+    else if (line.startsWith("DONE ")) done = true;
+  });
   await Promise.race([isReady, proc.exited]);
   return {
     proc,
     async stop(): Promise<void> {
       proc.kill("SIGTERM");
-      const code = await proc.exited;
-      await lines;
+      const code = await closed;
       if (code !== 0 || !done) throw new Error(`collector child did not stop cleanly (exit ${code})`);
     },
+  };
+}
+
+/** One venue's loopback server as the harness drives it. */
+interface Rig {
+  /** Sends the next level changes (every 50 ms). */
+  tick: () => void;
+  /** Applies one seeded fault (drop, half-open, 429 burst, seq gap, closed ticker), counted in `faults`. */
+  fault: () => void;
+  /** What the server had sent for the outcome key `market\0outcome`. */
+  check: (outcomeKey: string) => History | undefined;
+  /** The times of the upgrade requests the server saw. */
+  attempts: () => number[];
+  stop: () => void;
+  /** Upgrade attempts allowed per minute within one collector process. */
+  attemptBound: number;
+}
+
+interface RigContext {
+  markets: number;
+  ratePerSec: number;
+  rand: () => number;
+  faults: Record<string, number>;
+  /** When a socket went half-open: rows behind the server until the silence is detected are expected. */
+  halfOpenAt: number[];
+  params: ChildParams;
+}
+
+function polymarketRig(c: RigContext): Rig {
+  const { rand, faults } = c;
+  const server = new RecordingPolymarket({ markets: c.markets + 20, depth: 8, maxAssetsPerConnection: 500 });
+  const targets = Array.from({ length: c.markets }, (_, i) => ({
+    market_id: conditionId(i + 1),
+    outcome_ids: tokenIds(i + 1),
+  }));
+  c.params.remote = {
+    kind: "polymarket",
+    options: { ...server.venueOptions(), max_assets_per_connection: 500, connection_open_pause_ms: 200 },
+    targets,
+  };
+  const perTick = Math.max(1, Math.round(c.ratePerSec / 20));
+  const conns = Math.ceil((c.markets * 2) / 500);
+  return {
+    tick: () => void server.updates(perTick),
+    fault: () => {
+      const r = rand();
+      const ids = [...server.conns.keys()];
+      if (ids.length === 0) return;
+      const id = ids[Math.floor(rand() * ids.length)];
+      if (r < 0.4) {
+        server.drop(id);
+        faults.drops++;
+      } else if (r < 0.7) {
+        server.mute(id);
+        faults.halfOpen++;
+        c.halfOpenAt.push(Date.now());
+      } else {
+        (server.opts as { ws429Always: boolean }).ws429Always = true;
+        setTimeout(() => ((server.opts as { ws429Always: boolean }).ws429Always = false), 5000);
+        server.drop(id);
+        faults.bursts429++;
+      }
+    },
+    check: (k) => server.history.get(k.split("\u0000")[1]),
+    attempts: () => server.upgradeAttempts,
+    stop: () => server.stop(),
+    attemptBound: conns * 10 + conns,
+  };
+}
+
+async function kalshiRig(c: RigContext): Promise<Rig> {
+  const { rand, faults } = c;
+  const dir = join(import.meta.dir, "..", "..", "tests", "fixtures", "kalshi");
+  const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
+  const { RealClock } = await import("../../src/clock.ts");
+  const server = startKalshiServer({ clock: new RealClock(), publicKey, keyId: "k", markets: c.markets + 40 });
+  const tickers = server.openTickers.slice(0, c.markets);
+  c.params.remote = {
+    kind: "kalshi",
+    options: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 20 },
+    env: { KALSHI_API_KEY_ID: "k", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") },
+    targets: tickers.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] })),
+  };
+  const history = new Map<string, History>();
+  const rec = (t: string, when: number) => {
+    for (const side of ["yes", "no"] as const) {
+      const k = `${t}\u0000${side}`;
+      let h = history.get(k);
+      if (!h) history.set(k, (h = { t: [], key: [] }));
+      const key = kalshiKey(server, t, side);
+      if (h.key[h.key.length - 1] !== key) {
+        h.t.push(when);
+        h.key.push(key);
+      }
+    }
+  };
+  for (const t of tickers) rec(t, -Infinity);
+  const perTick = Math.max(1, Math.round(c.ratePerSec / 20));
+  let pings = 0;
+  let muted = false;
+  return {
+    tick: () => {
+      if (++pings % 100 === 0) server.ping();
+      for (let i = 0; i < perTick; i++) {
+        const t = tickers[Math.floor(rand() * tickers.length)];
+        const side = rand() < 0.5 ? "yes" : "no";
+        const book = server.books.get(t)![side];
+        const best = Math.max(1, ...book.keys());
+        const now = Date.now();
+        server.delta(
+          t,
+          side,
+          Math.max(1, best - Math.floor(rand() * 3)),
+          rand() < 0.3 ? -1 : 1 + Math.floor(rand() * 20),
+          now,
+        );
+        rec(t, now);
+      }
+    },
+    fault: () => {
+      const r = rand();
+      if (muted) {
+        server.mute(false);
+        muted = false;
+      } else if (r < 0.3) {
+        server.drop();
+        faults.drops++;
+      } else if (r < 0.5) {
+        server.mute(true);
+        muted = true;
+        faults.halfOpen++;
+        c.halfOpenAt.push(Date.now());
+      } else if (r < 0.65) {
+        server.refuseUpgrades(429);
+        setTimeout(() => server.refuseUpgrades(null), 5000);
+        server.drop();
+        faults.bursts429++;
+      } else if (r < 0.9) {
+        server.skipSeq();
+        faults.seqGaps++;
+      } else {
+        server.setClosed(tickers[Math.floor(rand() * tickers.length)], true);
+        faults.closedTickers++;
+      }
+    },
+    check: (k) => history.get(k),
+    attempts: () => server.upgradeAttempts,
+    stop: () => server.stop(),
+    attemptBound: 11,
   };
 }
 
@@ -162,134 +296,15 @@ export async function runRealtime(
     hot: Math.round(o.markets / 5),
     warm: o.markets - Math.round(o.markets / 5),
   };
-  let tick: () => void;
-  let check: (outcomeKey: string, ts: number) => History | undefined;
-  let attempts: () => number[];
-  let stopServer: () => void;
-  let attemptBound: number;
-  if (venue === "polymarket") {
-    const server = new RecordingPolymarket({ markets: o.markets + 20, depth: 8, maxAssetsPerConnection: 500 });
-    const targets = Array.from({ length: o.markets }, (_, i) => ({
-      market_id: conditionId(i + 1),
-      outcome_ids: tokenIds(i + 1),
-    }));
-    params.remote = {
-      kind: "polymarket",
-      options: { ...server.venueOptions(), max_assets_per_connection: 500, connection_open_pause_ms: 200 },
-      targets,
-    };
-    const perTick = Math.max(1, Math.round(o.ratePerSec / 20));
-    tick = () => void server.updates(perTick);
-    check = (k) => server.history.get(k.split("\u0000")[1]);
-    attempts = () => server.upgradeAttempts;
-    stopServer = () => server.stop();
-    const conns = Math.ceil((o.markets * 2) / 500);
-    attemptBound = conns * 10 + conns;
-    const faultTick = () => {
-      const r = rand();
-      const ids = [...server.conns.keys()];
-      if (ids.length === 0) return;
-      const id = ids[Math.floor(rand() * ids.length)];
-      if (r < 0.4) {
-        server.drop(id);
-        faults.drops++;
-      } else if (r < 0.7) {
-        server.mute(id);
-        faults.halfOpen++;
-        halfOpenAt.push(Date.now());
-      } else {
-        (server.opts as { ws429Always: boolean }).ws429Always = true;
-        setTimeout(() => ((server.opts as { ws429Always: boolean }).ws429Always = false), 5000);
-        server.drop(id);
-        faults.bursts429++;
-      }
-    };
-    (tick as unknown as { faults: () => void }).faults = faultTick;
-  } else {
-    const dir = join(import.meta.dir, "..", "..", "tests", "fixtures", "kalshi");
-    const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
-    const { RealClock } = await import("../../src/clock.ts");
-    const server = startKalshiServer({ clock: new RealClock(), publicKey, keyId: "k", markets: o.markets + 40 });
-    const tickers = server.openTickers.slice(0, o.markets);
-    params.remote = {
-      kind: "kalshi",
-      options: { rest_url: server.restUrl, ws_url: server.wsUrl, heartbeat_timeout_secs: 20 },
-      env: { KALSHI_API_KEY_ID: "k", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") },
-      targets: tickers.map((t) => ({ market_id: t, outcome_ids: ["yes", "no"] })),
-    };
-    const history = new Map<string, History>();
-    const rec = (t: string, when: number) => {
-      for (const side of ["yes", "no"] as const) {
-        const k = `${t}\u0000${side}`;
-        let h = history.get(k);
-        if (!h) history.set(k, (h = { t: [], key: [] }));
-        const key = kalshiKey(server, t, side);
-        if (h.key[h.key.length - 1] !== key) {
-          h.t.push(when);
-          h.key.push(key);
-        }
-      }
-    };
-    for (const t of tickers) rec(t, -Infinity);
-    const perTick = Math.max(1, Math.round(o.ratePerSec / 20));
-    let pings = 0;
-    tick = () => {
-      if (++pings % 100 === 0) server.ping();
-      for (let i = 0; i < perTick; i++) {
-        const t = tickers[Math.floor(rand() * tickers.length)];
-        const side = rand() < 0.5 ? "yes" : "no";
-        const book = server.books.get(t)![side];
-        const best = Math.max(1, ...book.keys());
-        const now = Date.now();
-        server.delta(
-          t,
-          side,
-          Math.max(1, best - Math.floor(rand() * 3)),
-          rand() < 0.3 ? -1 : 1 + Math.floor(rand() * 20),
-          now,
-        );
-        rec(t, now);
-      }
-    };
-    check = (k) => history.get(k);
-    attempts = () => server.upgradeAttempts;
-    stopServer = () => server.stop();
-    attemptBound = 11;
-    let muted = false;
-    (tick as unknown as { faults: () => void }).faults = () => {
-      const r = rand();
-      if (muted) {
-        server.mute(false);
-        muted = false;
-      } else if (r < 0.3) {
-        server.drop();
-        faults.drops++;
-      } else if (r < 0.5) {
-        server.mute(true);
-        muted = true;
-        faults.halfOpen++;
-        halfOpenAt.push(Date.now());
-      } else if (r < 0.65) {
-        server.refuseUpgrades(429);
-        setTimeout(() => server.refuseUpgrades(null), 5000);
-        server.drop();
-        faults.bursts429++;
-      } else if (r < 0.9) {
-        server.skipSeq();
-        faults.seqGaps++;
-      } else {
-        server.setClosed(tickers[Math.floor(rand() * tickers.length)], true);
-        faults.closedTickers++;
-      }
-    };
-  }
+  const ctx: RigContext = { markets: o.markets, ratePerSec: o.ratePerSec, rand, faults, halfOpenAt, params };
+  const rig = venue === "polymarket" ? polymarketRig(ctx) : await kalshiRig(ctx);
   const durationMs = o.minutes * MIN;
   const started = Date.now();
   let sessionStart = Date.now();
   let child = await spawnChild(params);
-  const feeder = setInterval(tick, 50);
+  const feeder = setInterval(rig.tick, 50);
   const faultEvery = Math.max(10_000, durationMs / 20);
-  const faulter = setInterval((tick as unknown as { faults: () => void }).faults, faultEvery);
+  const faulter = setInterval(rig.fault, faultEvery);
   let restarts = 0;
   for (const at of [durationMs / 3, (2 * durationMs) / 3]) {
     await Bun.sleep(Math.max(0, started + at - Date.now()));
@@ -305,8 +320,8 @@ export async function runRealtime(
   await child.stop();
   sessions.push([sessionStart, Date.now()]);
   clearInterval(feeder);
-  const upgrade = [...attempts()];
-  stopServer();
+  const upgrade = [...rig.attempts()];
+  rig.stop();
 
   // The oracle: each ok row equals a state the server had sent before the row's time (and no older than the
   // state the previous row of that book matched).
@@ -341,7 +356,7 @@ export async function runRealtime(
     if (r.status !== "ok") continue;
     okRows++;
     const k = `${r.market_id}\u0000${r.outcome_id}`;
-    const h = check(k, Number(r.ts_recv));
+    const h = rig.check(k);
     const key = keyOf(r.bid_px, r.bid_sz, r.ask_px, r.ask_sz);
     const ts = Number(r.ts_recv);
     const from = lastIdx.get(k) ?? 0;
@@ -386,7 +401,7 @@ export async function runRealtime(
         ),
       ),
     ),
-    attemptBound,
+    attemptBound: rig.attemptBound,
     statusCounts,
   };
 }

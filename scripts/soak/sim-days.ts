@@ -11,6 +11,7 @@ import { ledgerPath, readLedger } from "../../src/upload/ledger.ts";
 import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset } from "../chaos/dataset-check.ts";
 import { type ArchiveCheck, checkArchive, S3_ENV, startArchive } from "./archive.ts";
+import { type LineChild, spawnLineChild } from "../line-child.ts";
 import type { SoakChildParams } from "./child.ts";
 
 const DAY = 86_400_000;
@@ -165,7 +166,7 @@ export function soakConfig(
 }
 
 interface Child {
-  proc: ReturnType<typeof Bun.spawn>;
+  proc: LineChild["proc"];
   lastT: number;
   peakRss: number;
   durable: number;
@@ -178,47 +179,31 @@ interface Child {
 let logFile = "/dev/null";
 
 function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: (t: number, c: Child) => void): Child {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)], {
-    stdout: "pipe",
+  const child = { lastT: params.start, peakRss: 0, durable: 0, done: false, jumps: [] } as unknown as Child;
+  const { proc, closed } = spawnLineChild(
+    ["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)],
+    (line) => {
+      if (line.startsWith("S ")) {
+        const [, from, to] = line.split(" ").map(Number);
+        if (to > from) child.jumps.push([from, to]);
+      } else if (line.startsWith("T ")) {
+        const [, t, rss] = line.split(" ");
+        child.lastT = Number(t);
+        child.peakRss = Math.max(child.peakRss, Number(rss));
+        onT(child.lastT, child);
+      } else if (line.startsWith("D ")) {
+        for (const [m, n] of Object.entries(JSON.parse(line.slice(2)) as Record<string, number>)) {
+          durable.set(m, (durable.get(m) ?? 0) + n);
+          child.durable += n;
+        }
+      } else if (line === "DONE") child.done = true;
+    },
     // The child's logs, kept for a failure's post-mortem (appended across children).
-    stderr: Bun.file(logFile),
-    stdin: "ignore",
-  });
-  const child: Child = {
-    proc,
-    lastT: params.start,
-    peakRss: 0,
-    durable: 0,
-    done: false,
-    exited: proc.exited,
-    jumps: [],
-  };
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith("S ")) {
-          const [, from, to] = line.split(" ").map(Number);
-          if (to > from) child.jumps.push([from, to]);
-        } else if (line.startsWith("T ")) {
-          const [, t, rss] = line.split(" ");
-          child.lastT = Number(t);
-          child.peakRss = Math.max(child.peakRss, Number(rss));
-          onT(child.lastT, child);
-        } else if (line.startsWith("D ")) {
-          for (const [m, n] of Object.entries(JSON.parse(line.slice(2)) as Record<string, number>)) {
-            durable.set(m, (durable.get(m) ?? 0) + n);
-            child.durable += n;
-          }
-        } else if (line === "DONE") child.done = true;
-      }
-    }
-  })();
+    Bun.file(logFile),
+  );
+  child.proc = proc;
+  // Exit alone can come before the last D and DONE lines were read: the day's figures wait for both.
+  child.exited = closed;
   return child;
 }
 
