@@ -1,5 +1,7 @@
 /** TOML → valibot → typed Config. Every refusal names the key path, the value and the reason (exit 2, nothing written). */
+import { resolve } from "node:path";
 import * as v from "valibot";
+import { closestName, tomlSyntaxError } from "./config-errors.ts";
 import { UserError } from "./errors.ts";
 import { registerSecret } from "./log.ts";
 import { PAIRS_DEFAULTS, type PairsSettings, pairsEntries } from "./pairs/config.ts";
@@ -189,9 +191,37 @@ function parseSection<T>(source: string, prefix: string, schema: v.GenericSchema
   const path = v.getDotPath(issue);
   const key = path ? `${prefix}${path}` : prefix.replace(/\.$/, "") || "(root)";
   if (issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never") {
-    refuse(source, key, issue.input, "unknown key");
+    unknownKey(source, prefix, schema, issue.path?.map((p) => String(p.key)) ?? [], issue.path?.at(-1)?.value);
   }
   refuse(source, key, issue.input, issue.message);
+}
+
+/** The entries of the object schema at `path` (optional wrappers looked through); [] where there is none. */
+function keysAt(schema: v.GenericSchema, path: string[]): string[] {
+  const unwrap = (s: unknown) =>
+    (s as { type?: string; wrapped?: unknown }).type === "optional" ? (s as { wrapped: unknown }).wrapped : s;
+  let s: unknown = schema;
+  for (const k of path) s = (unwrap(s) as { entries?: Record<string, unknown> }).entries?.[k];
+  return Object.keys((unwrap(s) as { entries?: Record<string, unknown> } | undefined)?.entries ?? {});
+}
+
+/** `metrics.listn = "…": unknown key; did you mean metrics.listen?` (the suggestion from the schema's keys of that table). */
+function unknownKey(source: string, prefix: string, schema: v.GenericSchema, path: string[], value: unknown): never {
+  const name = path.at(-1) ?? "";
+  const table = `${prefix}${path.slice(0, -1).join(".")}`.replace(/\.$/, "");
+  const known = keysAt(schema, path.slice(0, -1));
+  const near = closestName(name, known);
+  const dotted = (k: string) => (table ? `${table}.${k}` : k);
+  const isTable = typeof value === "object" && value !== null && !Array.isArray(value);
+  const what = isTable ? `[${dotted(name)}]` : `${dotted(name)} = ${fmtValue(value)}`;
+  const hint = near ? `; did you mean ${isTable ? `[${dotted(near)}]` : dotted(near)}?` : "";
+  throw new UserError(
+    `${source}: ${what}: unknown ${isTable ? "table" : "key"}${hint}`,
+    2,
+    near
+      ? "Fix the key and run again (config/surveillance.toml lists every key with its default); nothing was written."
+      : `The keys of ${table ? `[${table}]` : "the top level"}: ${known.join(", ")} (config/surveillance.toml lists each with its default). Nothing was written.`,
+  );
 }
 
 /** Validates an already parsed TOML document. Pure: no file or environment access. */
@@ -226,11 +256,12 @@ export function parseConfig(doc: unknown, source = "config", overrides: ConfigOv
     if (!VENUE_NAME.test(name)) refuse(source, `venues.${name}`, name, "a venue name must match [a-z0-9_]+");
     const kindRaw = (raw as Record<string, unknown>).kind ?? name;
     if (!(typeof kindRaw === "string" && kindRaw in VENUE_KINDS)) {
+      const near = typeof kindRaw === "string" ? closestName(kindRaw, Object.keys(VENUE_KINDS)) : undefined;
       refuse(
         source,
         `${prefix}kind`,
         kindRaw,
-        `no adapter for this venue; set kind to one of ${Object.keys(VENUE_KINDS).join(", ")}`,
+        `no adapter for this venue; ${near ? `did you mean ${(raw as Record<string, unknown>).kind === undefined ? `[venues.${near}]` : `"${near}"`}? Or ` : ""}set kind to one of ${Object.keys(VENUE_KINDS).join(", ")}`,
       );
     }
     const kind = kindRaw as VenueKind;
@@ -325,6 +356,16 @@ function checkCollect(source: string, prefix: string, c: CollectSettings): void 
 }
 
 export const DEFAULT_CONFIG_PATH = "config/surveillance.toml";
+/** `Config.source` when no file was read. */
+export const BUILTIN_SOURCE = "(built-in defaults)";
+
+/** The start-up line that says which config a run uses (or that it runs on the defaults) and where its data goes. */
+export function configNotice(config: Config, cwd: string): string {
+  const dataDir = resolve(cwd, config.data_dir);
+  if (config.source === BUILTIN_SOURCE)
+    return `no --config and no ${DEFAULT_CONFIG_PATH} in ${cwd}: running on the built-in defaults; data dir ${dataDir}`;
+  return `config ${resolve(cwd, config.source)}; data dir ${dataDir}`;
+}
 
 /** Reads and validates the config file. A missing file at the default path means built-in defaults; a missing explicit one is an error. */
 export async function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}): Promise<Config> {
@@ -338,15 +379,24 @@ export async function loadConfig(path: string | undefined, overrides: ConfigOver
         2,
         "Pass --config PATH to an existing file, or omit it to use config/surveillance.toml.",
       );
-    return parseConfig({}, "(built-in defaults)", overrides);
+    return parseConfig({}, BUILTIN_SOURCE, overrides);
   }
-  let doc: unknown;
+  return parseConfig(parseToml(await file.text(), p), p, overrides);
+}
+
+/** Parses TOML text; a syntax error names the file, line and column (exit 2). */
+export function parseToml(text: string, source: string): unknown {
   try {
-    doc = Bun.TOML.parse(await file.text());
-  } catch (e) {
-    throw new UserError(`${p}: not valid TOML: ${(e as Error).message}`, 2);
+    return Bun.TOML.parse(text);
+  } catch {
+    const e = tomlSyntaxError(text);
+    const line = e?.line !== undefined ? text.split("\n")[e.line - 1].trim() : undefined;
+    throw new UserError(
+      `${source}: not valid TOML${e?.line !== undefined ? ` at line ${e.line}, column ${e.column}` : ""}: ${e?.reason ?? "syntax error"}`,
+      2,
+      `${line !== undefined ? `Line ${e!.line} reads: ${line.length > 80 ? `${line.slice(0, 77)}...` : line}. ` : ""}Fix the file and run again; nothing was written.`,
+    );
   }
-  return parseConfig(doc, p, overrides);
 }
 
 /** Reads a credential from the environment variable the config names. The value is never logged. */

@@ -29,6 +29,8 @@ export default defineCommand({
     const durationMs = args.duration !== undefined ? parseDuration(String(args.duration)) : undefined;
     const untilTs = args.until !== undefined ? parseUntil(String(args.until)) : undefined;
     const config = await commandConfig(args, rawArgs);
+    const [{ configNotice }, { logger }] = await Promise.all([import("../config.ts"), import("../log.ts")]);
+    logger("collect").info(configNotice(config, process.cwd()));
     if (durationMs === undefined && untilTs === undefined) {
       const { SimClock } = await import("../clock.ts");
       if (chooseClock(config) instanceof SimClock) {
@@ -56,7 +58,6 @@ export default defineCommand({
       // A selected venue that never collected is a failed run unless partial runs are allowed: one line each, why.
       const idle = summary.filter((s) => !s.collecting);
       if (idle.length > 0) {
-        const { logger } = await import("../log.ts");
         for (const s of idle) logger("collect").error(`${s.venue} never reached collecting: ${s.reason}`);
         if (!args["allow-partial"]) process.exitCode = 1;
       }
