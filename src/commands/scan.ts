@@ -39,10 +39,11 @@ export default defineCommand({
     for (const r of results) {
       if (r.ok) console.log(`${r.venue}: ${r.markets} markets (${r.active} active) -> ${r.path}`);
       else {
+        // The reason once, on stderr; stdout keeps one result line per venue for scripts.
         const msg = r.error instanceof Error ? r.error.message : String(r.error);
         log.error(`${r.venue}: scan failed: ${msg}; the previous universe file (if any) is kept`);
         if (args.verbose && r.error instanceof Error) log.debug(r.error.stack);
-        console.log(`${r.venue}: FAILED (${msg})`);
+        console.log(`${r.venue}: FAILED (reason on stderr)`);
       }
     }
     if (results.some((r) => !r.ok)) process.exitCode = 1;

@@ -7,7 +7,7 @@ import * as fsp from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Config, VenueConfig } from "../config.ts";
 import { UserError } from "../errors.ts";
-import { nodeFs, writeAtomic } from "../storage/fs.ts";
+import { ensureWritableDir, errCode, nodeFs, writeAtomic } from "../storage/fs.ts";
 import { utcDate } from "../timebucket.ts";
 import { datesUpTo, universePath, universePathOn, universeVenueDir } from "../layout.ts";
 import { createAdapter } from "../venue/index.ts";
@@ -84,8 +84,20 @@ export async function scanVenue(
   }
 }
 
-/** Scans every selected venue; one venue's failure is reported in its result and does not stop the others. */
+/**
+ * Scans every selected venue; one venue's failure is reported in its result and does not stop the others. The data
+ * dir is checked first (created when missing, written to): one that cannot be written fails before any network work.
+ */
 export async function scanAll(config: Config, ctx: AdapterContext, opts: ScanOptions = {}): Promise<ScanResult[]> {
+  try {
+    await ensureWritableDir(nodeFs, config.data_dir);
+  } catch (e) {
+    throw new UserError(
+      `data dir ${config.data_dir} cannot be written (${errCode(e)}); nothing was fetched`,
+      1,
+      "Pass --data-dir DIR (or set data_dir) to a directory this user can create and write.",
+    );
+  }
   const results: ScanResult[] = [];
   for (const cfg of config.selected) {
     try {

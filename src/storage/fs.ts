@@ -198,6 +198,15 @@ export function tmpName(path: string): string {
   return `${path.slice(0, slash + 1)}.tmp-${path.slice(slash + 1)}.partial`;
 }
 
+/** Creates `dir` when missing and proves it writable with a probe file made and removed there; throws the I/O error. */
+export async function ensureWritableDir(fs: StorageFs, dir: string): Promise<void> {
+  await fs.mkdirp(dir);
+  const probe = `${dir.replace(/\/+$/, "")}/.write-probe-${process.pid}`;
+  const h = await fs.create(probe);
+  await h.commit();
+  await fs.unlink(probe);
+}
+
 /** errno code of an I/O error ("EIO", "ENOSPC", …) or a short description. */
 export function errCode(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;

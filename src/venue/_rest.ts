@@ -83,9 +83,9 @@ export class PacedRest {
         await this.o.clock.sleep(backoffDelay(attempt, this.settings(), random), signal);
         continue;
       }
-      throw new HttpError(res.status, u.toString(), `GET ${u.pathname}: HTTP ${res.status}`);
+      throw new HttpError(res.status, u.toString(), `GET ${u.origin}${u.pathname}: HTTP ${res.status}`);
     }
-    throw new HttpError(0, u.toString(), `GET ${u.pathname}: gave up after ${max} attempts (${last})`);
+    throw new HttpError(0, u.toString(), `GET ${u.origin}${u.pathname}: gave up after ${max} attempts (${last})`);
   }
 
   private settings() {

@@ -24,6 +24,7 @@ import {
   writeUniverse,
 } from "../../src/scanner/scanner.ts";
 import { ADAPTERS } from "../../src/venue/index.ts";
+import { runCli } from "../helpers/run-cli.ts";
 import type { AdapterFactory } from "../../src/venue/types.ts";
 
 const dirs: string[] = [];
@@ -227,4 +228,40 @@ describe("surveillance scan (CLI)", () => {
     const bad = run(["--config", cfgPath, "--data-dir", d, "--venue", "mock", "--limit", "zero"]);
     expect(bad.code).toBe(2);
   });
+
+  test("an unwritable data dir fails before any network work; a venue's failure is printed once and names the host", async () => {
+    const d = tmp();
+    let requests = 0;
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => {
+        requests++;
+        return new Response("no", { status: 404 });
+      },
+    });
+    try {
+      const host = `127.0.0.1:${server.port}`;
+      const cfgPath = join(d, "s.toml");
+      writeFileSync(cfgPath, `[venues.polymarket]\ngamma_url = "http://${host}"\nclob_url = "http://${host}"\n`);
+      // the data dir's path is taken by a file: it can be neither created nor written (chmod stops no root)
+      writeFileSync(join(d, "taken"), "");
+      const blocked = await runCli(["scan", "--config", cfgPath, "--data-dir", join(d, "taken", "data")]);
+      expect(blocked.code).toBe(1);
+      expect(blocked.stderr).toContain(
+        `data dir ${join(d, "taken", "data")} cannot be written (ENOTDIR); nothing was fetched`,
+      );
+      expect(requests).toBe(0);
+
+      const failed = await runCli(["scan", "--config", cfgPath, "--data-dir", join(d, "data")]);
+      expect(failed.code).toBe(1);
+      expect(requests).toBeGreaterThan(0);
+      const reason = `GET http://${host}/markets: HTTP 404`; // after the keyset endpoint, the offset one
+      expect(`${failed.stdout}${failed.stderr}`.split(reason).length - 1).toBe(1);
+      expect(failed.stderr).toContain(`[scan] ERROR polymarket: scan failed: ${reason}`);
+      expect(failed.stdout).toBe("polymarket: FAILED (reason on stderr)\n");
+    } finally {
+      server.stop(true);
+    }
+  }, 60_000);
 });
