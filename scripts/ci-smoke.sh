@@ -10,6 +10,10 @@ cd "$tmp"
 echo "== smoke: $exe demo (in $tmp)"
 "$exe" demo --data-dir "$tmp/data" --duration 15m --top 3 > demo.out 2> demo.err || { echo "demo failed:"; cat demo.err; exit 1; }
 grep -q "4. schedule again" demo.out || { echo "demo output incomplete:"; cat demo.out; exit 1; }
+# The "Next:" lines run as printed: they start with the executable's own path (surveillance is on no PATH).
+next=$(grep -A4 '^Next:' demo.out | grep 'what is on disk:' | sed 's/^[^:]*: *//')
+case "$next" in "$exe "*|"${exe#./} "*) ;; *) echo "demo's Next: line does not start with $exe: $next"; exit 1 ;; esac
+sh -c "$next" > /dev/null || { echo "demo's Next: line failed: $next"; exit 1; }
 n=$(find "$tmp/data/orderbook_snapshots" -name '*.parquet' | wc -l)
 [ "$n" -ge 3 ] || { echo "expected snapshot files, found $n"; exit 1; }
 ls "$tmp"/data/stats/venue=mock/date=*/stats.parquet >/dev/null

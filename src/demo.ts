@@ -7,6 +7,7 @@ import { SimClock } from "./clock.ts";
 import type { Config, MockOptions, VenueConfig } from "./config.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
 import { UserError } from "./errors.ts";
+import { shellWord } from "./invocation.ts";
 import { logger } from "./log.ts";
 import { computeTargets } from "./scheduler/scheduler.ts";
 import { readLatestUniverse, scanAll } from "./scanner/scanner.ts";
@@ -22,6 +23,8 @@ export interface DemoOptions {
   now: number;
   /** Where the narrative goes (stdout in the command). */
   print: (line: string) => void;
+  /** How the "Next:" lines start the program, as it was started (src/invocation.ts): e.g. `bun run start --`. */
+  cli: string;
 }
 
 const HOUR = 3_600_000;
@@ -158,12 +161,15 @@ async function demo(cfg: Config, opts: DemoOptions): Promise<void> {
   print(`   ${dataDir}/subscriptions/venue=*/date=${day}/events.jsonl`);
   print(`   ${dataDir}/stats/venue=*/date=${day}/stats.parquet`);
   print("Next:");
-  print(
-    `   surveillance mine --data-dir ${dataDir} --from ${firstDay}${lastDay !== firstDay ? ` --to ${lastDay}` : ""} --json     # the same summary as JSON`,
-  );
-  print(`   surveillance status --data-dir ${dataDir}                         # what is on disk`);
-  print(`   surveillance verify --data-dir ${dataDir}                         # check every file against the schema`);
-  print(
-    `   surveillance collect --data-dir ${dataDir} --duration 10m         # collect again: HOT now comes from the stats`,
-  );
+  const dir = shellWord(dataDir);
+  const toDay = lastDay !== firstDay ? ` --to ${lastDay}` : "";
+  const next: [string, string][] = [
+    [`mine --data-dir ${dir} --from ${firstDay}${toDay} --json`, "the same summary as JSON"],
+    [`status --data-dir ${dir}`, "what is on disk"],
+    [`verify --data-dir ${dir}`, "check every file against the schema"],
+    [`collect --data-dir ${dir} --duration 10m`, "collect again (HOT from the stats)"],
+  ];
+  // The command ends the line (no trailing `# comment`: zsh's default takes it as arguments), so it copies as is.
+  const width = Math.max(...next.map(([, w]) => w.length)) + 1;
+  for (const [cmd, what] of next) print(`   ${`${what}:`.padEnd(width)}  ${opts.cli} ${cmd}`);
 }

@@ -31,6 +31,13 @@ export default defineCommand({
       throw new UserError(`--top ${JSON.stringify(args.top)}: expected a whole number ≥ 1`, 2);
     const dataDir = args["data-dir"] ?? mkdtempSync(join(tmpdir(), "surveillance-demo-"));
     const config = await commandConfig({ ...args, "data-dir": dataDir }, rawArgs);
-    await runDemo(config, { durationMs, top, now: new RealClock().now(), print: (line) => console.log(line) });
+    const { thisCliCommand } = await import("../invocation.ts");
+    await runDemo(config, {
+      durationMs,
+      top,
+      now: new RealClock().now(),
+      print: (line) => console.log(line),
+      cli: thisCliCommand(),
+    });
   },
 });

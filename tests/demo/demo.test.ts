@@ -9,7 +9,7 @@ import { listDatasetFiles } from "../../src/layout.ts";
 import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { latestStatsPath, readLatestStats, readStatsFile } from "../../src/scheduler/stats-reader.ts";
 import { globFiles } from "../helpers/store.ts";
-import { runCli } from "../helpers/run-cli.ts";
+import { REPO, runCli } from "../helpers/run-cli.ts";
 
 const M = 60_000;
 /** Start of the bucket a snapshot file is named after (`snapshots_YYYY-MM-DDTHH-mm.parquet`). */
@@ -48,6 +48,20 @@ describe("surveillance demo", () => {
     const best = [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0];
     const hotSection = r.stdout.slice(r.stdout.indexOf("4. schedule again"));
     expect(hotSection).toContain(best);
+
+    // The "Next:" lines run as printed (from the checkout: `bun run start --`; `surveillance` is on no PATH).
+    const next = r.stdout.slice(r.stdout.indexOf("Next:")).split("\n").slice(1, 5);
+    expect(next.map((l) => /^ {3}[^:]+: +bun run start -- (\w+) --data-dir /.exec(l)?.[1])).toEqual([
+      "mine",
+      "status",
+      "verify",
+      "collect",
+    ]);
+    for (const line of next.slice(0, 3)) {
+      const cmd = line.slice(line.indexOf("bun run start"));
+      const p = Bun.spawnSync(["sh", "-c", cmd], { cwd: REPO, env: { ...process.env, NO_COLOR: "1" } });
+      expect({ cmd, code: p.exitCode }).toEqual({ cmd, code: 0 });
+    }
   }, 180_000);
 });
 
@@ -68,7 +82,7 @@ describe("demo window", () => {
     const now = Date.UTC(2026, 0, 2, 0, 7, 30);
     const end = Date.UTC(2026, 0, 2, 0, 5);
     const lines: string[] = [];
-    await runDemo(config, { durationMs: 20 * M, top: 3, now, print: (l) => lines.push(l) });
+    await runDemo(config, { durationMs: 20 * M, top: 3, now, print: (l) => lines.push(l), cli: "surveillance" });
     const files = listDatasetFiles(dir, { venues: ["mock"] });
     expect(files.map((f) => f.name).sort()).toEqual(
       ["2026-01-01T23-45", "2026-01-01T23-50", "2026-01-01T23-55", "2026-01-02T00-00"].map(
