@@ -8,7 +8,8 @@ import { parseConfig } from "../../src/config.ts";
 import { createAdapter } from "../../src/venue/index.ts";
 import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import type { AdapterContext } from "../../src/venue/types.ts";
-import { startKalshiServer } from "./kalshi-server.ts";
+import { type KalshiServer, startKalshiServer } from "./kalshi-server.ts";
+import { waitFor } from "./wait.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "fixtures", "kalshi");
 /** The credentials' environment: the test key id and the path of its private key. */
@@ -47,4 +48,17 @@ export function kalshiLoopback(markets: number) {
     return a;
   };
   return { clock, server, openAdapter };
+}
+
+/**
+ * Advances `clock` by `ms` in 100 ms steps through a reconnect outage, letting each attempt reach the server before
+ * the next step (an attempt in flight arms no timer: the step waits for it to land).
+ */
+export async function stepThroughAttempts(clock: SimClock, server: KalshiServer, ms: number): Promise<void> {
+  for (let i = 0; i < ms / 100; i++) {
+    const n = server.upgradeAttempts.length;
+    await clock.advance(100);
+    if (clock.nextAt() === undefined) await waitFor(() => server.upgradeAttempts.length > n, "the attempt");
+    await Bun.sleep(0);
+  }
 }

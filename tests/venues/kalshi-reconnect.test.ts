@@ -13,6 +13,7 @@ import type { KalshiAdapter } from "../../src/venue/kalshi/adapter.ts";
 import type { VenueEvent } from "../../src/venue/types.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { stepThroughAttempts } from "../helpers/kalshi-loopback.ts";
 
 const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
 const publicKey = createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8"));
@@ -48,13 +49,7 @@ describe("kalshi reconnects through an outage", () => {
     server.drop();
     await waitFor(() => events.some((e) => e.kind === "connection" && e.state === "disconnected"), "drop seen");
     const from = server.upgradeAttempts.length;
-    // 40 simulated seconds in 100 ms steps, letting each attempt reach the server before the next step
-    for (let i = 0; i < 400; i++) {
-      const n = server.upgradeAttempts.length;
-      await clock.advance(100);
-      if (clock.nextAt() === undefined) await waitFor(() => server.upgradeAttempts.length > n, "the attempt");
-      await Bun.sleep(0);
-    }
+    await stepThroughAttempts(clock, server, 40_000); // 40 simulated seconds
     const at = server.upgradeAttempts.slice(from);
     const gaps = at.slice(1).map((t, i) => (t - at[i]) / 1000);
     // 0.5 × 1 s, 2 s, then 0.5 × the 4 s cap forever (uncapped: 4 s, 8 s, 16 s…)
