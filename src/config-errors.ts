@@ -39,38 +39,45 @@ const parseError = (text: string): string | undefined => {
   }
 };
 
+/** Texts longer than this get no position: Bun's parse grows faster than linearly with the keys of a table. */
+const MAX_SEARCHED = 32 * 1024;
+
 export interface TomlSyntaxError {
   /** The parser's reason, without its "TOML Parse error: " prefix. */
   reason: string;
-  /** 1-based; undefined when no prefix of the text reproduces the error. */
+  /** 1-based; undefined when the text is too long to search. */
   line?: number;
   column?: number;
 }
 
+/** The least n in (lo, hi] with `fails(n)`, given that `fails(hi)` holds and failing, once it starts, goes on. */
+function firstFailing(lo: number, hi: number, fails: (n: number) => boolean): number {
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (fails(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
 /**
  * The syntax error of `text`, or undefined when it parses. Bun's error carries no position, so it is found by
- * parsing prefixes: the error is at the first line, and in it the first character, whose prefix fails with the
- * same message as the whole text (the parser reads left to right, so that is where it gave up).
+ * bisecting on prefixes: the first line, then within it the first character, whose prefix fails with the whole text's
+ * message. The parser reads left to right, so every prefix that reaches where it gave up fails the same way; a shorter
+ * one either parses or stops on a different message (an unfinished token), which makes the bisection exact.
  */
 export function tomlSyntaxError(text: string): TomlSyntaxError | undefined {
   const full = parseError(text);
   if (full === undefined) return undefined;
   const reason = full.replace(/^TOML Parse error: /, "");
-  const lines = text.split("\n");
-  let start = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const end = start + lines[i].length;
-    if (parseError(text.slice(0, end + 1)) === full) {
-      let column = lines[i].length + 1; // found at the line's end
-      for (let c = 1; c <= lines[i].length; c++) {
-        if (parseError(text.slice(0, start + c)) === full) {
-          column = c;
-          break;
-        }
-      }
-      return { reason, line: i + 1, column };
-    }
-    start = end + 1;
-  }
-  return { reason };
+  if (text.length > MAX_SEARCHED) return { reason };
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  const lineEnd = (l: number) => (l + 1 < starts.length ? starts[l + 1] : text.length + 1); // past its newline
+  const fails = (end: number) => parseError(text.slice(0, end)) === full;
+  const line = firstFailing(-1, starts.length - 1, (l) => fails(lineEnd(l))); // 0-based
+  const len = lineEnd(line) - 1 - starts[line];
+  // A prefix that ends inside the line (columns 1..len), else the error is at the line's end (column len + 1).
+  const column = firstFailing(0, len + 1, (c) => (c > len ? true : fails(starts[line] + c)));
+  return { reason, line: line + 1, column };
 }

@@ -93,6 +93,22 @@ describe("TOML syntax errors", () => {
     expect(u.advice).toContain(`Line ${line} reads: ${text.split("\n")[line - 1].trim()}.`);
   });
 
+  test("a long file is searched by bisection; one far larger than any config gets the reason alone", () => {
+    // 200 tables of 5 keys (the shipped config has about 100 keys), the error on the last line
+    const body = Array.from({ length: 200 }, (_, t) => `[t${t}]\n${"abcde".replace(/./g, (k) => `${k} = 1\n`)}`);
+    const long = `${body.join("")}[last]\nk = tru\n`;
+    let t = performance.now();
+    expect(tomlSyntaxError(long)).toMatchObject({ line: 1202, column: 7 });
+    expect(performance.now() - t).toBeLessThan(1000);
+    const big = `${"# a comment line to make the file long\n".repeat(1000)}bad = = 1\n`;
+    t = performance.now();
+    expect(tomlSyntaxError(big)).toEqual({ reason: "Expected a value but found '='" });
+    expect(refusal(() => parseToml(big, "big.toml")).message).toBe(
+      "big.toml: not valid TOML: Expected a value but found '='",
+    );
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
   test("valid TOML has no syntax error; the shipped config is valid", async () => {
     expect(tomlSyntaxError("a = 1\n[b]\nc = 'd'\n")).toBeUndefined();
     const shipped = await Bun.file(join(import.meta.dir, "..", "..", "config", "surveillance.toml")).text();
