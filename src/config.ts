@@ -205,7 +205,7 @@ function keysAt(schema: v.GenericSchema, path: string[]): string[] {
   return Object.keys((unwrap(s) as { entries?: Record<string, unknown> } | undefined)?.entries ?? {});
 }
 
-/** `metrics.listn = "…": unknown key; did you mean metrics.listen?` (the suggestion from the schema's keys of that table). */
+/** `metrics.listn: unknown key; did you mean metrics.listen?` (the suggestion from the schema's keys of that table). */
 function unknownKey(source: string, prefix: string, schema: v.GenericSchema, path: string[], value: unknown): never {
   const name = path.at(-1) ?? "";
   const table = `${prefix}${path.slice(0, -1).join(".")}`.replace(/\.$/, "");
@@ -213,7 +213,8 @@ function unknownKey(source: string, prefix: string, schema: v.GenericSchema, pat
   const near = closestName(name, known);
   const dotted = (k: string) => (table ? `${table}.${k}` : k);
   const isTable = typeof value === "object" && value !== null && !Array.isArray(value);
-  const what = isTable ? `[${dotted(name)}]` : `${dotted(name)} = ${fmtValue(value)}`;
+  // The value is not shown: a key the schema does not know may hold anything (a pasted secret, say).
+  const what = isTable ? `[${dotted(name)}]` : dotted(name);
   const hint = near ? `; did you mean ${isTable ? `[${dotted(near)}]` : dotted(near)}?` : "";
   throw new UserError(
     `${source}: ${what}: unknown ${isTable ? "table" : "key"}${hint}`,

@@ -22,25 +22,25 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe("unknown keys", () => {
-  test("the key path is the key, the value its value, and the nearest key of that table is suggested", () => {
+  test("the key path is named as the key (its value not shown), with the nearest key of that table", () => {
     const e = refusal(() => parseConfig({ metrics: { listn: "127.0.0.1:9464" } }, "t.toml"));
     expect(e.exitCode).toBe(2);
-    expect(e.message).toBe('t.toml: metrics.listn = "127.0.0.1:9464": unknown key; did you mean metrics.listen?');
+    expect(e.message).toBe("t.toml: metrics.listn: unknown key; did you mean metrics.listen?");
   });
 
   test.each([
-    [{ writer: { flush_sec: 5 } }, "writer.flush_sec = 5: unknown key; did you mean writer.flush_secs?"],
-    [{ collector: { hot_cuont: 5 } }, "collector.hot_cuont = 5: unknown key; did you mean collector.hot_count?"],
+    [{ writer: { flush_sec: 5 } }, "writer.flush_sec: unknown key; did you mean writer.flush_secs?"],
+    [{ collector: { hot_cuont: 5 } }, "collector.hot_cuont: unknown key; did you mean collector.hot_count?"],
     [
       { venues: { mock: { universe_sise: 9 } } },
-      "venues.mock.universe_sise = 9: unknown key; did you mean venues.mock.universe_size?",
+      "venues.mock.universe_sise: unknown key; did you mean venues.mock.universe_size?",
     ],
     // a kalshi section is checked against the kalshi adapter's keys, not the mock's
     [
       { venues: { kalshi: { key_id_nev: "K" } } },
-      'venues.kalshi.key_id_nev = "K": unknown key; did you mean venues.kalshi.key_id_env?',
+      "venues.kalshi.key_id_nev: unknown key; did you mean venues.kalshi.key_id_env?",
     ],
-    [{ datadir: "d" }, 'datadir = "d": unknown key; did you mean data_dir?'],
+    [{ datadir: "d" }, "datadir: unknown key; did you mean data_dir?"],
     [{ metrix: { listen: "" } }, "[metrix]: unknown table; did you mean [metrics]?"],
   ])("%j: %s", (doc, expected) => {
     const e = refusal(() => parseConfig(doc, "t.toml"));
@@ -50,7 +50,7 @@ describe("unknown keys", () => {
 
   test("no suggestion for a key like none of the table's; the advice lists them", () => {
     const e = refusal(() => parseConfig({ metrics: { zzzzzzzz: 1 } }, "t.toml"));
-    expect(e.message).toBe("t.toml: metrics.zzzzzzzz = 1: unknown key");
+    expect(e.message).toBe("t.toml: metrics.zzzzzzzz: unknown key");
     expect(e.advice).toContain("The keys of [metrics]: listen, log_interval_secs");
   });
 
@@ -125,7 +125,8 @@ describe("through the CLI", () => {
     writeFileSync(join(d, "syntax.toml"), "[collector]\nhot_count = = 3\n");
     const typo = await runCli(["collect", "--config", join(d, "typo.toml"), "--data-dir", data, "--duration", "1s"]);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain('metrics.listn = "127.0.0.1:9464": unknown key; did you mean metrics.listen?');
+    expect(typo.stderr).toContain("typo.toml: metrics.listn: unknown key; did you mean metrics.listen?");
+    expect(typo.stderr).not.toContain("127.0.0.1:9464");
     const syntax = await runCli([
       "collect",
       "--config",

@@ -33,7 +33,6 @@ describe("parseConfig", () => {
   });
 
   test.each([
-    [{ writer: { flush_rows: 10, bogus: 1 } }, "writer.bogus", "unknown key"],
     [{ top_k: "fifty" }, "top_k", "Expected number"],
     [{ collector: { rotation_period_secs: -5 } }, "collector.rotation_period_secs", "≥ 1"],
     [{ venues: { mock: { hot_count: 300 } } }, "venues.mock.hot_count", "max_subs_per_venue"],
