@@ -390,12 +390,13 @@ export function parseToml(text: string, source: string): unknown {
   try {
     return Bun.TOML.parse(text);
   } catch {
+    // The line is not quoted back: like an unknown key's value, it may hold anything.
     const e = tomlSyntaxError(text);
-    const line = e?.line !== undefined ? text.split("\n")[e.line - 1].trim() : undefined;
+    const at = e?.line !== undefined ? ` at line ${e.line}, column ${e.column}` : "";
     throw new UserError(
-      `${source}: not valid TOML${e?.line !== undefined ? ` at line ${e.line}, column ${e.column}` : ""}: ${e?.reason ?? "syntax error"}`,
+      `${source}: not valid TOML${at}: ${e?.reason ?? "syntax error"}`,
       2,
-      `${line !== undefined ? `Line ${e!.line} reads: ${line.length > 80 ? `${line.slice(0, 77)}...` : line}. ` : ""}Fix the file and run again; nothing was written.`,
+      `Fix ${at ? `line ${e!.line}` : "the file"} and run again; nothing was written.`,
     );
   }
 }
