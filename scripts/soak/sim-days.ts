@@ -69,6 +69,7 @@ export interface SimDaysResult {
   belowHotExamples: string[];
   /** Rows of markets the filter excludes (sports) that are not pinned. */
   filteredOutRows: number;
+  /** The whole record (removed at the end unless keepDir). */
   dataDir: string;
 }
 
@@ -373,9 +374,11 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     pins,
     archive: { ...arch, fsMb: archive.fsMb, outageFaults: archive.proxy.faults["500"] ?? 0 },
     ...selection,
-    dataDir,
+    // The tmpfs goes with the archive; what --keep keeps is the whole record (local tree + files fetched back).
+    dataDir: whole,
   };
   await archive.close();
-  if (!o.keepDir) rmSync(whole, { recursive: true, force: true });
+  if (o.keepDir) o.log(`kept the whole record (local tree with the guard's deletions fetched back) in ${whole}`);
+  else rmSync(whole, { recursive: true, force: true });
   return result;
 }
