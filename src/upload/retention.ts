@@ -88,11 +88,20 @@ export function retentionVictims(
   return deletable(files, ledger).filter((f) => Date.parse(f.date!) < cutoff);
 }
 
-/** Disk guard: the oldest deletable files whose sizes add up to at least `needBytes` (all of them if they do not). */
+/**
+ * Disk guard: deletable files whose sizes add up to at least `needBytes` (all of them if they do not), snapshot files
+ * oldest first, and only then the rest oldest first: journal, universe and stats days are small, and status, mine and
+ * the coverage figures read them locally.
+ */
 export function guardVictims(files: LocalFile[], ledger: Ledger | undefined, needBytes: number): LocalFile[] {
   const out: LocalFile[] = [];
   let freed = 0;
-  for (const f of deletable(files, ledger)) {
+  const candidates = deletable(files, ledger);
+  const ordered = [
+    ...candidates.filter((f) => f.kind === "snapshot"),
+    ...candidates.filter((f) => f.kind !== "snapshot"),
+  ];
+  for (const f of ordered) {
     if (freed >= needBytes) break;
     out.push(f);
     freed += f.size;

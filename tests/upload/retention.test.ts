@@ -127,6 +127,41 @@ describe("disk guard", () => {
     expect(metrics.get(DISK_METRICS.low)).toBe(1); // still below the 0.8 MB warning level
   });
 
+  test("below the floor: snapshot files go before older journal and universe days, which go only when needed", async () => {
+    const journal = "subscriptions/venue=mock/date=2026-01-01/events.jsonl";
+    const universe = "metadata/venue=mock/date=2026-01-01/universe.jsonl";
+    const universeNewest = "metadata/venue=mock/date=2026-01-05/universe.jsonl";
+    const snaps = [snap(4, 1), snap(3, 5)];
+    for (const f of [journal, universe, universeNewest, ...snaps]) put(f, 100_000);
+    const ledger = await Ledger.open(dir, URL);
+    for (const f of [journal, universe, universeNewest, ...snaps]) await verify(ledger, f);
+    const run = async (needKb: number) => {
+      const deleted: string[] = [];
+      const used = () =>
+        [...new Bun.Glob("**/*.*").scanSync({ cwd: dir })].reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+      const CAP = 1_000_000;
+      const floor = (CAP - used() + needKb * 1000) / 1e9; // free space short of the floor by needKb
+      const guard = new DiskGuard({
+        dataDir: dir,
+        disk: { ...DISK_DEFAULTS, min_free_gb: floor, min_free_pct: 0, floor_free_gb: floor, floor_free_pct: 0 },
+        retention: { keep_local_days: 0 },
+        ledger,
+        clock: new SimClock(NOW),
+        probe: async () => ({ free: CAP - used(), total: CAP }),
+        onDelete: (f) => deleted.push(f.rel),
+      });
+      await guard.check();
+      return deleted;
+    };
+    // Short by 150 kB: the two snapshot files (newer than the journal and universe day) go, oldest first.
+    expect(await run(150)).toEqual([snap(3, 5), snap(4, 1)]);
+    // Short by 50 kB more and no snapshot left: the oldest other day goes; the newest universe never does.
+    const next = await run(50);
+    expect(next.length).toBe(1);
+    expect([journal, universe]).toContain(next[0]);
+    expect(existsSync(join(dir, universeNewest))).toBe(true);
+  });
+
   test("nothing verified to delete: nothing deleted, the floor is reported", async () => {
     put(snap(1, 1), 100_000);
     const lines: string[] = [];
