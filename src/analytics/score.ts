@@ -81,13 +81,26 @@ const byId = (a: Rankable, b: Rankable) =>
           ? 1
           : 0;
 
+/** The three orderings without the id tie-break: 0 means two books rank on equal values. */
+const depthCmp = (a: Rankable, b: Rankable) => key(b.avg_depth!) - key(a.avg_depth!);
+const spreadCmp = (a: Rankable, b: Rankable) =>
+  key(a.avg_spread!) - key(b.avg_spread!) || key(b.avg_depth ?? 0) - key(a.avg_depth ?? 0);
+const activityCmp = (a: Rankable, b: Rankable) => key(b.activity!) - key(a.activity!);
+
+/** The orderings (the DuckDB cross-check folds its own sorted tables with them). */
+export const RANKINGS = { depth: depthCmp, spread: spreadCmp, activity: activityCmp } as const;
+
 /**
- * The first n rows of a ranking (`sorted`, best first) with each binary market (two books among `sorted`: YES
- * and NO of one Kalshi market, the two tokens of one Polymarket condition, mirrors of one another) on one row:
- * the side ranked better, YES (quality.ts firstOutcome) when both rank on an equal value (Kalshi's two sides are
- * exact mirrors); the other side is named in `mirror_outcome_id` and not listed again.
+ * The first n rows of a ranking (`sorted` by `cmp`, then id) with each binary market (two books among `sorted`:
+ * YES and NO of one Kalshi market, the two tokens of one Polymarket condition, mirrors of one another) on one
+ * row: the side ranked better, YES (quality.ts firstOutcome) when both rank on equal values (Kalshi's two sides
+ * are exact mirrors); the other side is named in `mirror_outcome_id` and not listed again.
  */
-export function foldMirrors<T extends Rankable>(sorted: T[], n: number, value: (b: T) => number): Folded<T>[] {
+export function foldMirrors<T extends Rankable>(
+  sorted: T[],
+  n: number,
+  cmp: (a: Rankable, b: Rankable) => number,
+): Folded<T>[] {
   const perMarket = new Map<string, number>();
   for (const b of sorted) perMarket.set(b.market_id, (perMarket.get(b.market_id) ?? 0) + 1);
   const rowOf = new Map<string, number>();
@@ -102,48 +115,38 @@ export function foldMirrors<T extends Rankable>(sorted: T[], n: number, value: (
       continue;
     }
     const shown = out[at];
-    const tie = key(value(b)) === key(value(shown));
-    const better = tie && firstOutcome(b.outcome_id, shown.outcome_id) === b.outcome_id;
+    const better = cmp(b, shown) === 0 && firstOutcome(b.outcome_id, shown.outcome_id) === b.outcome_id;
     out[at] = better ? { ...b, mirror_outcome_id: shown.outcome_id } : { ...shown, mirror_outcome_id: b.outcome_id };
   }
   return out;
 }
 
-const depthOf = (b: Rankable) => b.avg_depth!;
-const spreadOf = (b: Rankable) => b.avg_spread!;
-const activityOf = (b: Rankable) => b.activity!;
-
 /** Every book with a depth by average depth (desc), ties by id. */
 export function byDepth<T extends Rankable>(books: T[]): T[] {
-  return books.filter((b) => b.avg_depth !== null).sort((a, b) => key(depthOf(b)) - key(depthOf(a)) || byId(a, b));
+  return books.filter((b) => b.avg_depth !== null).sort((a, b) => depthCmp(a, b) || byId(a, b));
 }
 
 /** Every book with a two-sided snapshot by tightest average spread (asc), ties by deeper, then id. */
 export function bySpread<T extends Rankable>(books: T[]): T[] {
-  return books
-    .filter((b) => b.avg_spread !== null)
-    .sort((a, b) => key(spreadOf(a)) - key(spreadOf(b)) || key(b.avg_depth ?? 0) - key(a.avg_depth ?? 0) || byId(a, b));
+  return books.filter((b) => b.avg_spread !== null).sort((a, b) => spreadCmp(a, b) || byId(a, b));
 }
 
 /** Every timed book by activity (book changes per minute, desc), ties by id. */
 export function byActivity<T extends Rankable>(books: T[]): T[] {
-  return books.filter((b) => b.activity !== null).sort((a, b) => key(activityOf(b)) - key(activityOf(a)) || byId(a, b));
+  return books.filter((b) => b.activity !== null).sort((a, b) => activityCmp(a, b) || byId(a, b));
 }
 
 /** Top n by average depth, mirror books folded (foldMirrors). */
 export function topByDepth<T extends Rankable>(books: T[], n: number): Folded<T>[] {
-  return foldMirrors(byDepth(books), n, depthOf);
+  return foldMirrors(byDepth(books), n, depthCmp);
 }
 
 /** Top n by tightest average spread, mirror books folded. */
 export function topBySpread<T extends Rankable>(books: T[], n: number): Folded<T>[] {
-  return foldMirrors(bySpread(books), n, spreadOf);
+  return foldMirrors(bySpread(books), n, spreadCmp);
 }
 
 /** Top n by activity, mirror books folded. */
 export function topByActivity<T extends Rankable>(books: T[], n: number): Folded<T>[] {
-  return foldMirrors(byActivity(books), n, activityOf);
+  return foldMirrors(byActivity(books), n, activityCmp);
 }
-
-/** The value each ranking orders by (the DuckDB cross-check folds its own orderings with it). */
-export const RANKED_VALUE = { depth: depthOf, spread: spreadOf, activity: activityOf } as const;

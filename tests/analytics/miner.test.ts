@@ -8,7 +8,7 @@ import { listDatasetFiles, snapshotPath } from "../../src/layout.ts";
 import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
 import { parquetBytes, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { duckdbBooks } from "../helpers/duckdb-rankings.ts";
-import { foldMirrors, RANKED_VALUE } from "../../src/analytics/score.ts";
+import { foldMirrors, RANKINGS } from "../../src/analytics/score.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const T = Date.UTC(2026, 0, 1);
@@ -253,19 +253,19 @@ describe("mine vs DuckDB", () => {
     const dDepth = foldMirrors(
       [...duck].sort((a, b) => rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b)),
       10,
-      RANKED_VALUE.depth,
+      RANKINGS.depth,
     );
     const dSpread = foldMirrors(
       duck
         .filter((b) => b.avg_spread !== null)
         .sort((a, b) => rnd(a.avg_spread!) - rnd(b.avg_spread!) || rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b)),
       10,
-      RANKED_VALUE.spread,
+      RANKINGS.spread,
     );
     const dAct = foldMirrors(
       duck.filter((b) => b.activity !== null).sort((a, b) => rnd(b.activity!) - rnd(a.activity!) || byId(a, b)),
       10,
-      RANKED_VALUE.activity,
+      RANKINGS.activity,
     );
     const v = r.venues[0];
     expect(v.top.depth.map(key)).toEqual(dDepth.map(key));
