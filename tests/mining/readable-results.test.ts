@@ -3,7 +3,7 @@
  * binary markets' mirror books on one row, snake_case JSON keys, ranges printed as given.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { snapshotPath, universePathOn } from "../../src/layout.ts";
@@ -142,6 +142,29 @@ describe("mine tables", () => {
       "KXSNOW-26JAN01",
     ]);
     expect(r.stdout).toContain("(+X): the market's other outcome X");
+  }, 60_000);
+});
+
+describe("HTML report", () => {
+  test("its rankings, chart legends and heatmap name books as the tables do", async () => {
+    const file = join(dir, "report.html");
+    expect((await runCli([...mineArgs(), "--report", file])).code).toBe(0);
+    const html = readFileSync(file, "utf8");
+    const data = JSON.parse(/<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1]);
+    const poly = data.venues.find((v: { venue: string }) => v.venue === "polymarket");
+    expect(poly.rankings.depth[0]).toMatchObject({
+      market_id: COND_A,
+      outcome_id: A1,
+      outcome_text: "Chiefs (+Eagles)",
+    });
+    expect(poly.rankings.depth.length).toBe(5); // folded as in the text summary
+    const c = poly.rankings.depth[2];
+    expect(c.market_short).toContain("…");
+    expect(c.outcome_text.startsWith("? ")).toBe(true);
+    expect(poly.top.map((t: { label: string }) => t.label)).toContain("Super Bowl winner · Chiefs");
+    const heat = poly.coverage.markets.find((m: { market_id: string }) => m.market_id === COND_C);
+    expect(heat.market_short.length).toBeLessThan(COND_C.length);
+    expect(html).toContain(`${formatRange(H3, H3 + 2 * HOUR)} UTC`);
   }, 60_000);
 });
 
