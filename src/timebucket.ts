@@ -33,3 +33,23 @@ export function parseDateHour(s: string): number | undefined {
     return undefined;
   return ts;
 }
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * A range [from, to) written the way `--from`/`--to` give it, both ends included: `2026-01-01T03 .. 2026-01-01T04`
+ * for hours 03 and 04, `2026-01-01 .. 2026-01-07` for whole days, one name when it is one day or hour (a bound off
+ * the hour grid, which no flag gives: both to the minute, the end excluded).
+ */
+export function formatRange(from: number, to: number): string {
+  if (from % HOUR_MS !== 0 || to % HOUR_MS !== 0) {
+    const minute = (ts: number) => new Date(ts).toISOString().slice(0, 16);
+    return `${minute(from)} .. ${minute(to)} (end excluded)`;
+  }
+  const dayAligned = (ts: number) => ts % DAY_MS === 0;
+  const hourName = (ts: number) => `${utcDate(ts)}T${utcHour(ts)}`;
+  const start = dayAligned(from) ? utcDate(from) : hourName(from);
+  const end = dayAligned(from) && dayAligned(to) ? utcDate(to - DAY_MS) : hourName(to - HOUR_MS);
+  return start === end ? start : `${start} .. ${end}`;
+}

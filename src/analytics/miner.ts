@@ -5,7 +5,7 @@
  */
 import type { DataFrame, LazyDataFrame } from "nodejs-polars";
 import { UserError } from "../errors.ts";
-import { utcDate } from "../timebucket.ts";
+import { formatRange, utcDate } from "../timebucket.ts";
 import { existsSync } from "node:fs";
 import { checkParquetFile, datasetVenues, type FileCheck } from "./dataset-files.ts";
 import { readManifest } from "../storage/manifest.ts";
@@ -14,7 +14,8 @@ import { type BookAcc, bookKey, changedBetween, mergeBooks, newAcc, SERIES_BUCKE
 import { dayIdentity, type FileIdentity, type NamedSeries, readPartials, writePartials } from "./partials-store.ts";
 import { listDatasetFiles, type DatasetFile, datasetRoot, datasetVenueDir } from "../layout.ts";
 import { minutesFor, readJournal, watchedMinutes } from "./journal.ts";
-import { scoreBooks, topByActivity, topByDepth, topBySpread, type BookMetrics } from "./score.ts";
+import { type Folded, scoreBooks, topByActivity, topByDepth, topBySpread, type BookMetrics } from "./score.ts";
+import { outcomeLabel, outcomeNames } from "./labels.ts";
 import { findLatestUniverse } from "../scanner/scanner.ts";
 import { writeStats } from "./stats-writer.ts";
 
@@ -43,8 +44,13 @@ export interface MineOptions {
   onSkip?: (file: string, reason: string) => void;
 }
 
+/** A ranking's row: the book with its market's title and outcome label (labels.ts), and its folded mirror if any. */
 export interface RankedBook extends BookMetrics {
   title?: string;
+  outcome_label: string;
+  /** The other outcome of this binary market, folded into this row (score.ts foldMirrors). */
+  mirror_outcome_id?: string;
+  mirror_outcome_label?: string;
 }
 
 export interface VenueResult {
@@ -64,7 +70,7 @@ export interface VenueResult {
   minutesSource: "journal" | "snapshots";
   top: { depth: RankedBook[]; spread: RankedBook[]; activity: RankedBook[] };
   /** Books whose quality figures look wrong (crossed, often locked, YES/NO parity off), worst first, at most `top`. */
-  suspects: { market_id: string; outcome_id: string; reason: string; title?: string }[];
+  suspects: (Suspect & { outcome_label: string; mirror_outcome_label?: string; title?: string })[];
   statsFile?: string;
 }
 
@@ -81,6 +87,8 @@ export interface MineResult {
   series: Map<string, VenueSeriesSource>;
   /** Market titles per venue (from the universe). */
   titles: Map<string, Map<string, string>>;
+  /** Outcome names per venue and book (`bookKey`), where the universe names them (labels.ts outcomeNames). */
+  outcomeNames: Map<string, Map<string, string>>;
 }
 
 export const DEFAULT_MAX_GAP_MS = 60_000;
@@ -299,16 +307,28 @@ function addChunk(loaded: DataFrame, maxGapMs: number, accs: Map<string, BookAcc
 }
 
 /** Suspect books (quality.ts suspectReason), most crossed first, then locked, then parity p95. */
-function suspectsOf(books: BookMetrics[], top: number): { market_id: string; outcome_id: string; reason: string }[] {
+/** A suspect book; the other outcome of its market folded in when that one is suspect for the same reason. */
+type Suspect = { market_id: string; outcome_id: string; reason: string; mirror_outcome_id?: string };
+
+function suspectsOf(books: BookMetrics[], top: number): Suspect[] {
   const p95 = (b: BookMetrics) => Math.max(b.parity_bid_p95 ?? 0, b.parity_ask_p95 ?? 0);
   const crossed = (b: BookMetrics) => b.share_crossed ?? 0;
   const locked = (b: BookMetrics) => b.share_locked ?? 0;
-  return books
+  const sorted = books
     .map((b) => ({ b, reason: suspectReason(b) }))
     .filter((x) => x.reason !== "")
-    .sort((x, y) => crossed(y.b) - crossed(x.b) || locked(y.b) - locked(x.b) || p95(y.b) - p95(x.b))
-    .slice(0, top)
-    .map(({ b, reason }) => ({ market_id: b.market_id, outcome_id: b.outcome_id, reason }));
+    .sort((x, y) => crossed(y.b) - crossed(x.b) || locked(y.b) - locked(x.b) || p95(y.b) - p95(x.b));
+  // A binary market's YES/NO parity is one figure, so both its books carry it: one line per market and reason.
+  const perMarket = new Map<string, number>();
+  for (const b of books) perMarket.set(b.market_id, (perMarket.get(b.market_id) ?? 0) + 1);
+  const rows = new Map<string, Suspect>();
+  for (const { b, reason } of sorted) {
+    const k = perMarket.get(b.market_id) === 2 ? `${b.market_id}\u0000${reason}` : bookKey(b.market_id, b.outcome_id);
+    const row = rows.get(k);
+    if (row) row.mirror_outcome_id ??= b.outcome_id;
+    else if (rows.size < top) rows.set(k, { market_id: b.market_id, outcome_id: b.outcome_id, reason });
+  }
+  return [...rows.values()];
 }
 
 /** Per binary market (two books), the book holding its parity sums: the first outcome (quality.ts firstOutcome). */
@@ -402,13 +422,20 @@ function chunkByHours(files: DatasetFile[], hours: number): DatasetFile[][] {
   return chunks;
 }
 
-/** Market titles from the newest universe on or before `asOf`; none (not an error) when there is no readable universe. */
-async function readTitles(dataDir: string, venue: string, asOf: number): Promise<Map<string, string>> {
+/**
+ * Market titles and outcome names from the newest universe on or before `asOf`; none (not an error) when there is
+ * no readable universe.
+ */
+async function readNames(
+  dataDir: string,
+  venue: string,
+  asOf: number,
+): Promise<{ titles: Map<string, string>; outcomes: Map<string, string> }> {
   try {
-    const u = await findLatestUniverse(dataDir, venue, asOf);
-    return new Map((u?.markets ?? []).map((m) => [m.market_id, m.title]));
+    const markets = (await findLatestUniverse(dataDir, venue, asOf))?.markets ?? [];
+    return { titles: new Map(markets.map((m) => [m.market_id, m.title])), outcomes: outcomeNames(markets) };
   } catch {
-    return new Map();
+    return { titles: new Map(), outcomes: new Map() };
   }
 }
 
@@ -532,7 +559,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
   }));
   const total = perVenue.reduce((s, v) => s + v.files.length, 0);
   if (total === 0) {
-    const range = `${new Date(opts.from).toISOString().slice(0, 13)}h .. ${new Date(opts.to).toISOString().slice(0, 13)}h UTC`;
+    const range = `${formatRange(opts.from, opts.to)} UTC`;
     throw new UserError(
       `no snapshot files in range ${range} for ${venues.join(", ") || "any venue"} under ${root}`,
       1,
@@ -565,6 +592,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
   const booksByVenue = new Map<string, BookMetrics[]>();
   const seriesByVenue = new Map<string, VenueSeriesSource>();
   const titlesByVenue = new Map<string, Map<string, string>>();
+  const outcomesByVenue = new Map<string, Map<string, string>>();
   for (const { venue, files, segments } of plans) {
     const accs = new Map<string, BookAcc>();
     const skippedBefore = skipped.length;
@@ -620,10 +648,17 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
         (a.market_id < b.market_id ? -1 : a.market_id > b.market_id ? 1 : a.outcome_id < b.outcome_id ? -1 : 1),
     );
     booksByVenue.set(venue, books);
-    const titles = await readTitles(opts.dataDir, venue, lastTs ?? opts.to - 1);
+    const { titles, outcomes } = await readNames(opts.dataDir, venue, lastTs ?? opts.to - 1);
     titlesByVenue.set(venue, titles);
-    const withTitle = (list: BookMetrics[]): RankedBook[] =>
-      list.map((b) => ({ ...b, title: titles.get(b.market_id) }));
+    outcomesByVenue.set(venue, outcomes);
+    const label = (market_id: string, outcome_id: string) => outcomeLabel(market_id, outcome_id, outcomes);
+    const withTitle = (list: Folded<BookMetrics>[]): RankedBook[] =>
+      list.map((b) => ({
+        ...b,
+        title: titles.get(b.market_id),
+        outcome_label: label(b.market_id, b.outcome_id),
+        ...(b.mirror_outcome_id === undefined ? {} : { mirror_outcome_label: label(b.market_id, b.mirror_outcome_id) }),
+      }));
     let statsFile: string | undefined;
     if (opts.writeStats !== false && books.length > 0 && lastTs !== null)
       statsFile = writeStats(opts.dataDir, venue, utcDate(lastTs), books);
@@ -645,7 +680,12 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
         spread: withTitle(topBySpread(books, opts.top)),
         activity: withTitle(topByActivity(books, opts.top)),
       },
-      suspects: suspectsOf(books, opts.top).map((s) => ({ ...s, title: titles.get(s.market_id) })),
+      suspects: suspectsOf(books, opts.top).map((s) => ({
+        ...s,
+        outcome_label: label(s.market_id, s.outcome_id),
+        ...(s.mirror_outcome_id === undefined ? {} : { mirror_outcome_label: label(s.market_id, s.mirror_outcome_id) }),
+        title: titles.get(s.market_id),
+      })),
       statsFile,
     });
   }
@@ -667,6 +707,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     books: booksByVenue,
     series: seriesByVenue,
     titles: titlesByVenue,
+    outcomeNames: outcomesByVenue,
   };
 }
 

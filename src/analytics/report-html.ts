@@ -6,6 +6,7 @@
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import type { ReportData } from "./report.ts";
+import { formatRange } from "../timebucket.ts";
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -48,7 +49,7 @@ const PAGE_JS = `
   function heatmap(parent, cov) {
     var wrap = el("div", { "class": "heat" });
     var labels = el("div", { "class": "heat-labels" });
-    cov.markets.forEach(function (m) { labels.appendChild(el("div", { title: m.market_id }, m.title ? m.title : m.market_id)); });
+    cov.markets.forEach(function (m) { labels.appendChild(el("div", { title: m.market_id }, m.title ? m.title : m.market_short)); });
     var cw = Math.max(2, Math.min(24, Math.floor(820 / Math.max(1, cov.cells.length))));
     var canvas = el("canvas", { "class": "heatmap", width: String(cw * cov.cells.length), height: String(12 * cov.markets.length + 16) });
     var g = canvas.getContext("2d");
@@ -69,8 +70,8 @@ const PAGE_JS = `
     books.forEach(function (b, i) {
       var tr = el("tr");
       tr.appendChild(el("td", { "class": "n" }, String(i + 1)));
-      tr.appendChild(el("td", { title: b.market_id }, b.title ? b.title : b.market_id));
-      tr.appendChild(el("td", {}, b.outcome_id));
+      tr.appendChild(el("td", { title: b.market_id }, b.title ? b.title : b.market_short));
+      tr.appendChild(el("td", { title: b.outcome_id }, b.outcome_text));
       tr.appendChild(el("td", { "class": "n" }, value.get(b)));
       tr.appendChild(el("td", { "class": "n" }, fmt(b.minutes_watched, 0)));
       tb.appendChild(tr);
@@ -128,7 +129,7 @@ export function reportHtml(d: ReportData): string {
 </head>
 <body>
 <h1>surveillance report</h1>
-<p class="meta">${esc(venues)} · ${esc(iso(d.from))} to ${esc(iso(d.to))} · generated ${esc(iso(d.generatedAt))}</p>
+<p class="meta">${esc(venues)} · ${esc(formatRange(d.from, d.to))} UTC · generated ${esc(iso(d.generatedAt))}</p>
 <div id="venues"></div>
 <script id="report-data" type="application/json">${scriptJson(d)}</script>
 <script>${uplotJs}</script>

@@ -8,6 +8,7 @@ import { bookKey, SERIES_BUCKET_MS } from "./partials.ts";
 import { readJournal, watchedMinutes } from "./journal.ts";
 import type { MineResult, RankedBook, VenueResult, VenueSeriesSource } from "./miner.ts";
 import type { ReportPair } from "../pairs/mine-pairs.ts";
+import { type BookNamer, bookNamer, MARKET_ID_WIDTH, outcomeLabel, shortIds } from "./labels.ts";
 
 const HOUR = 3_600_000;
 /** Points per time chart at most (a 30-day range: 1-hour buckets). */
@@ -21,6 +22,9 @@ export interface ReportBook {
   market_id: string;
   outcome_id: string;
   title?: string;
+  /** As the text tables name it (labels.ts bookNamer): the shortened market id, the outcome label and folded mirror. */
+  market_short: string;
+  outcome_text: string;
   avg_depth: number | null;
   avg_spread: number | null;
   median_spread: number | null;
@@ -42,7 +46,7 @@ export interface VenueReport {
     /** Cell starts (epoch ms) and width. */
     cells: number[];
     cellMs: number;
-    markets: { market_id: string; title?: string }[];
+    markets: { market_id: string; market_short: string; title?: string }[];
     marketsTotal: number;
     /** Per market, per cell: the share of the cell the market was watched (0..1). */
     share: number[][];
@@ -65,18 +69,22 @@ export interface ReportData {
   pairs?: ReportPair[];
 }
 
-const pick = (b: RankedBook): ReportBook => ({
-  market_id: b.market_id,
-  outcome_id: b.outcome_id,
-  title: b.title,
-  avg_depth: b.avg_depth,
-  avg_spread: b.avg_spread,
-  median_spread: b.median_spread,
-  activity: b.activity,
-  minutes_watched: b.minutes_watched,
-  snapshots: b.snapshots,
-  score: b.score,
-});
+const pick =
+  (name: BookNamer) =>
+  (b: RankedBook): ReportBook => ({
+    market_id: b.market_id,
+    outcome_id: b.outcome_id,
+    title: b.title,
+    market_short: name(b).id,
+    outcome_text: name(b).outcome,
+    avg_depth: b.avg_depth,
+    avg_spread: b.avg_spread,
+    median_spread: b.median_spread,
+    activity: b.activity,
+    minutes_watched: b.minutes_watched,
+    snapshots: b.snapshots,
+    score: b.score,
+  });
 
 /** Chart bucket width: a multiple of the 5-minute series bucket giving at most MAX_POINTS buckets. */
 export function bucketWidth(spanMs: number): number {
@@ -176,6 +184,8 @@ function venueReport(dataDir: string, r: MineResult, v: VenueResult, allBooks: R
       share.set(market, row);
     }
   }
+  const name = bookNamer([...v.top.depth, ...v.top.spread, ...v.top.activity, ...topBooks]);
+  const short = shortIds(share.keys(), MARKET_ID_WIDTH);
   const ranked = [...share].map(([m, row]) => ({ m, row, total: row.reduce((a, b) => a + b, 0) }));
   ranked.sort((a, b) => b.total - a.total || (a.m < b.m ? -1 : 1));
   const heat = ranked.slice(0, MAX_HEATMAP_MARKETS);
@@ -190,7 +200,7 @@ function venueReport(dataDir: string, r: MineResult, v: VenueResult, allBooks: R
       source,
       cells,
       cellMs,
-      markets: heat.map((h) => ({ market_id: h.m, title: titles.get(h.m) })),
+      markets: heat.map((h) => ({ market_id: h.m, market_short: short.get(h.m)!, title: titles.get(h.m) })),
       marketsTotal: share.size,
       share: heat.map((h) => h.row.map((x) => Number(x.toFixed(3)))),
     },
@@ -202,15 +212,15 @@ function venueReport(dataDir: string, r: MineResult, v: VenueResult, allBooks: R
       empty: ratio(venueEmpty, venueN),
     },
     top: topBooks.map((b, i) => ({
-      label: `${b.title ?? b.market_id} · ${b.outcome_id}`,
+      label: `${b.title ?? name(b).id} · ${name(b).outcome}`,
       spread: ratio(per[i].spread, per[i].nSpread),
       depth: ratio(per[i].depth, per[i].n),
       mid: ratio(per[i].mid, per[i].nSpread),
     })),
     rankings: {
-      depth: v.top.depth.map(pick),
-      spread: v.top.spread.map(pick),
-      activity: v.top.activity.map(pick),
+      depth: v.top.depth.map(pick(name)),
+      spread: v.top.spread.map(pick(name)),
+      activity: v.top.activity.map(pick(name)),
     },
   };
 }
@@ -223,7 +233,12 @@ export function buildReport(dataDir: string, r: MineResult, generatedAt: number)
     to: r.to,
     venues: r.venues.map((v) => {
       const titles = r.titles.get(v.venue);
-      const books = (r.books.get(v.venue) ?? []).map((b) => ({ ...b, title: titles?.get(b.market_id) }));
+      const names = r.outcomeNames.get(v.venue);
+      const books = (r.books.get(v.venue) ?? []).map((b) => ({
+        ...b,
+        title: titles?.get(b.market_id),
+        outcome_label: outcomeLabel(b.market_id, b.outcome_id, names),
+      }));
       return venueReport(dataDir, r, v, books);
     }),
   };

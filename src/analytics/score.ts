@@ -3,7 +3,7 @@
  * (percentile ranks of depth, −spread and activity, times quality: the formula in docs/mining.md).
  */
 
-import type { QualityMetrics } from "./quality.ts";
+import { firstOutcome, type QualityMetrics } from "./quality.ts";
 
 /** The quality figures are optional: rows built without them (older callers) read as never measured. */
 export interface BookMetrics extends Partial<QualityMetrics> {
@@ -64,6 +64,9 @@ type Rankable = Pick<BookMetrics, "market_id" | "outcome_id"> & {
   activity: number | null;
 };
 
+/** A ranked row: the book, and the other outcome of its binary market when that book was folded into this row. */
+export type Folded<T> = T & { mirror_outcome_id?: string };
+
 /** 12 significant digits: engines summing in different orders must not reorder books whose averages are equal. */
 const key = (x: number) => Number(x.toPrecision(12));
 
@@ -78,28 +81,72 @@ const byId = (a: Rankable, b: Rankable) =>
           ? 1
           : 0;
 
-/** Top n by average depth (desc), ties by id. */
-export function topByDepth<T extends Rankable>(books: T[], n: number): T[] {
-  return books
-    .filter((b) => b.avg_depth !== null)
-    .sort((a, b) => key(b.avg_depth!) - key(a.avg_depth!) || byId(a, b))
-    .slice(0, n);
+/** The three orderings without the id tie-break: 0 means two books rank on equal values. */
+const depthCmp = (a: Rankable, b: Rankable) => key(b.avg_depth!) - key(a.avg_depth!);
+const spreadCmp = (a: Rankable, b: Rankable) =>
+  key(a.avg_spread!) - key(b.avg_spread!) || key(b.avg_depth ?? 0) - key(a.avg_depth ?? 0);
+const activityCmp = (a: Rankable, b: Rankable) => key(b.activity!) - key(a.activity!);
+
+/** The orderings (the DuckDB cross-check folds its own sorted tables with them). */
+export const RANKINGS = { depth: depthCmp, spread: spreadCmp, activity: activityCmp } as const;
+
+/**
+ * The first n rows of a ranking (`sorted` by `cmp`, then id) with each binary market (two books among `sorted`:
+ * YES and NO of one Kalshi market, the two tokens of one Polymarket condition, mirrors of one another) on one
+ * row: the side ranked better, YES (quality.ts firstOutcome) when both rank on equal values (Kalshi's two sides
+ * are exact mirrors); the other side is named in `mirror_outcome_id` and not listed again.
+ */
+export function foldMirrors<T extends Rankable>(
+  sorted: T[],
+  n: number,
+  cmp: (a: Rankable, b: Rankable) => number,
+): Folded<T>[] {
+  const perMarket = new Map<string, number>();
+  for (const b of sorted) perMarket.set(b.market_id, (perMarket.get(b.market_id) ?? 0) + 1);
+  const rowOf = new Map<string, number>();
+  const out: Folded<T>[] = [];
+  for (const b of sorted) {
+    const binary = perMarket.get(b.market_id) === 2;
+    const at = binary ? rowOf.get(b.market_id) : undefined;
+    if (at === undefined) {
+      if (out.length >= n) continue;
+      if (binary) rowOf.set(b.market_id, out.length);
+      out.push({ ...b });
+      continue;
+    }
+    const shown = out[at];
+    const better = cmp(b, shown) === 0 && firstOutcome(b.outcome_id, shown.outcome_id) === b.outcome_id;
+    out[at] = better ? { ...b, mirror_outcome_id: shown.outcome_id } : { ...shown, mirror_outcome_id: b.outcome_id };
+  }
+  return out;
 }
 
-/** Top n by tightest average spread (asc, books with a two-sided snapshot only), ties by deeper, then id. */
-export function topBySpread<T extends Rankable>(books: T[], n: number): T[] {
-  return books
-    .filter((b) => b.avg_spread !== null)
-    .sort(
-      (a, b) => key(a.avg_spread!) - key(b.avg_spread!) || key(b.avg_depth ?? 0) - key(a.avg_depth ?? 0) || byId(a, b),
-    )
-    .slice(0, n);
+/** Every book with a depth by average depth (desc), ties by id. */
+export function byDepth<T extends Rankable>(books: T[]): T[] {
+  return books.filter((b) => b.avg_depth !== null).sort((a, b) => depthCmp(a, b) || byId(a, b));
 }
 
-/** Top n by activity (book changes per minute, desc), ties by id. */
-export function topByActivity<T extends Rankable>(books: T[], n: number): T[] {
-  return books
-    .filter((b) => b.activity !== null)
-    .sort((a, b) => key(b.activity!) - key(a.activity!) || byId(a, b))
-    .slice(0, n);
+/** Every book with a two-sided snapshot by tightest average spread (asc), ties by deeper, then id. */
+export function bySpread<T extends Rankable>(books: T[]): T[] {
+  return books.filter((b) => b.avg_spread !== null).sort((a, b) => spreadCmp(a, b) || byId(a, b));
+}
+
+/** Every timed book by activity (book changes per minute, desc), ties by id. */
+export function byActivity<T extends Rankable>(books: T[]): T[] {
+  return books.filter((b) => b.activity !== null).sort((a, b) => activityCmp(a, b) || byId(a, b));
+}
+
+/** Top n by average depth, mirror books folded (foldMirrors). */
+export function topByDepth<T extends Rankable>(books: T[], n: number): Folded<T>[] {
+  return foldMirrors(byDepth(books), n, depthCmp);
+}
+
+/** Top n by tightest average spread, mirror books folded. */
+export function topBySpread<T extends Rankable>(books: T[], n: number): Folded<T>[] {
+  return foldMirrors(bySpread(books), n, spreadCmp);
+}
+
+/** Top n by activity, mirror books folded. */
+export function topByActivity<T extends Rankable>(books: T[], n: number): Folded<T>[] {
+  return foldMirrors(byActivity(books), n, activityCmp);
 }

@@ -8,6 +8,7 @@ import { listDatasetFiles, snapshotPath } from "../../src/layout.ts";
 import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
 import { parquetBytes, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
 import { duckdbBooks } from "../helpers/duckdb-rankings.ts";
+import { foldMirrors, RANKINGS } from "../../src/analytics/score.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const T = Date.UTC(2026, 0, 1);
@@ -248,15 +249,24 @@ describe("mine vs DuckDB", () => {
     const rnd = (x: number) => Math.round(x * 1e9) / 1e9;
     const byId = (a: { market_id: string; outcome_id: string }, b: { market_id: string; outcome_id: string }) =>
       key(a).localeCompare(key(b));
-    const dDepth = [...duck].sort((a, b) => rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b)).slice(0, 10);
-    const dSpread = duck
-      .filter((b) => b.avg_spread !== null)
-      .sort((a, b) => rnd(a.avg_spread!) - rnd(b.avg_spread!) || rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b))
-      .slice(0, 10);
-    const dAct = duck
-      .filter((b) => b.activity !== null)
-      .sort((a, b) => rnd(b.activity!) - rnd(a.activity!) || byId(a, b))
-      .slice(0, 10);
+    // Each ranking's yes/no mirrors folded onto one row, as the miner's top lists are.
+    const dDepth = foldMirrors(
+      [...duck].sort((a, b) => rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b)),
+      10,
+      RANKINGS.depth,
+    );
+    const dSpread = foldMirrors(
+      duck
+        .filter((b) => b.avg_spread !== null)
+        .sort((a, b) => rnd(a.avg_spread!) - rnd(b.avg_spread!) || rnd(b.avg_depth) - rnd(a.avg_depth) || byId(a, b)),
+      10,
+      RANKINGS.spread,
+    );
+    const dAct = foldMirrors(
+      duck.filter((b) => b.activity !== null).sort((a, b) => rnd(b.activity!) - rnd(a.activity!) || byId(a, b)),
+      10,
+      RANKINGS.activity,
+    );
     const v = r.venues[0];
     expect(v.top.depth.map(key)).toEqual(dDepth.map(key));
     expect(v.top.spread.map(key)).toEqual(dSpread.map(key));

@@ -5,7 +5,7 @@ import { Field, Schema, Table, tableToIPC, vectorFromArray, type DataType } from
 import { Table as WasmTable, writeParquet } from "parquet-wasm";
 import { SNAPSHOT_SCHEMA, normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 
-/** A plausible book row at `ts` (levels around 0.5, sorted by normalizeSnapshot). */
+/** A plausible book row at `ts` (levels around 0.5, sorted by normalizeSnapshot); `size` sets every level's size. */
 export function bookRow(
   ts: number,
   venue: string,
@@ -13,6 +13,7 @@ export function bookRow(
   outcome: string,
   seq: number,
   levels = 3,
+  size?: number,
 ): SnapshotRow {
   const bidPx: number[] = [],
     bidSz: number[] = [],
@@ -20,9 +21,9 @@ export function bookRow(
     askSz: number[] = [];
   for (let i = 0; i < levels; i++) {
     bidPx.push(0.49 - i * 0.01);
-    bidSz.push(100 + i * 10 + seq);
+    bidSz.push(size ?? 100 + i * 10 + seq);
     askPx.push(0.51 + i * 0.01);
-    askSz.push(50 + i * 5);
+    askSz.push(size ?? 50 + i * 5);
   }
   return normalizeSnapshot(
     {

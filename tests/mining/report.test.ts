@@ -84,7 +84,7 @@ describe("HTML report", () => {
         file,
       ]);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout).venues[0].daysFromPartials).toBe(2);
+      expect(JSON.parse(r.stdout).venues[0].days_from_partials).toBe(2);
       const html = readFileSync(file, "utf8");
       const data = JSON.parse(
         /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1],
