@@ -2,6 +2,7 @@
  * One collector process of the simulated-days soak: scan (the mock universe of this simulated day) then `collect`
  * on a SimClock from `start` to `until`. stdout is a line protocol for the harness (logs go to stderr):
  *   T <sim ms> <rss bytes>   progress, once per simulated minute (a clock step, when asked, happens there)
+ *   M <rss bytes>            settled RSS, once per simulated hour: after a full garbage collection
  *   S <from ms> <to ms>      the clock was just stepped (a wall-clock jump: nothing is recordable between the two)
  *   D <json>                 rows just made durable, per market (after the segment's fsync + rename)
  *   DONE                     graceful stop finished
@@ -45,6 +46,7 @@ const sink = await SnapshotWriter.open({
 const ac = new AbortController();
 process.on("SIGTERM", () => ac.abort(new Error("SIGTERM")));
 const steps = [...(p.steps ?? [])].sort((a, b) => a.at - b.at).filter((s) => s.at > p.start);
+let minutes = 0;
 const tick = () => {
   while (steps.length > 0 && clock.now() >= steps[0].at) {
     const from = clock.now();
@@ -52,6 +54,10 @@ const tick = () => {
     out(`S ${from} ${clock.now()}`);
   }
   out(`T ${clock.now()} ${process.memoryUsage().rss}`);
+  if (++minutes % 60 === 0) {
+    Bun.gc(true);
+    out(`M ${process.memoryUsage().rss}`);
+  }
   clock.setTimer(60_000, tick);
 };
 tick();

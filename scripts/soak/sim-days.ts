@@ -36,6 +36,8 @@ export interface DayFigures {
   kills: number;
   durable: number;
   peakRssMb: number;
+  /** The median over the day of the RSS a child reports each simulated hour right after a full GC. */
+  settledRssMb: number;
   journalBytes: number;
   manifestBytes: number;
   /**
@@ -171,6 +173,8 @@ interface Child {
   lastT: number;
   peakRss: number;
   durable: number;
+  /** RSS after a full GC, once per simulated hour. */
+  settled: number[];
   done: boolean;
   exited: Promise<number>;
   /** Forward clock steps the child made: [from, to] sim ms. */
@@ -180,7 +184,14 @@ interface Child {
 let logFile = "/dev/null";
 
 function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: (t: number, c: Child) => void): Child {
-  const child = { lastT: params.start, peakRss: 0, durable: 0, done: false, jumps: [] } as unknown as Child;
+  const child = {
+    lastT: params.start,
+    peakRss: 0,
+    durable: 0,
+    settled: [],
+    done: false,
+    jumps: [],
+  } as unknown as Child;
   const { proc, closed } = spawnLineChild(
     ["bun", join(import.meta.dir, "child.ts"), JSON.stringify(params)],
     (line) => {
@@ -192,6 +203,8 @@ function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: 
         child.lastT = Number(t);
         child.peakRss = Math.max(child.peakRss, Number(rss));
         onT(child.lastT, child);
+      } else if (line.startsWith("M ")) {
+        child.settled.push(Number(line.slice(2)));
       } else if (line.startsWith("D ")) {
         for (const [m, n] of Object.entries(JSON.parse(line.slice(2)) as Record<string, number>)) {
           durable.set(m, (durable.get(m) ?? 0) + n);
@@ -265,6 +278,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
       kills: 0,
       durable: 0,
       peakRssMb: 0,
+      settledRssMb: 0,
       journalBytes: 0,
       manifestBytes: 0,
       ledgerBytes: 0,
@@ -272,6 +286,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
       wallSecs: 0,
     };
     let first = true;
+    const settled: number[] = [];
     while (t < dayEnd) {
       const nextKill = killAt.find((k) => k > t + 10 * MIN);
       let sent: "kill" | "term" | undefined;
@@ -309,6 +324,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
       const code = await child.exited;
       fig.durable += child.durable;
       fig.peakRssMb = Math.max(fig.peakRssMb, child.peakRss / 1e6);
+      settled.push(...child.settled);
       down.push(...child.jumps);
       if (sent === "kill") {
         fig.kills++;
@@ -320,6 +336,8 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
         t = Math.max(dayEnd, child.lastT) + 30_000;
       }
     }
+    settled.sort((x, y) => x - y);
+    fig.settledRssMb = settled.length > 0 ? settled[Math.floor(settled.length / 2)] / 1e6 : 0;
     fig.journalBytes = dirBytes(join(dataDir, SUBSCRIPTIONS_DIR));
     fig.manifestBytes = dirBytes(join(dataDir, MANIFEST_DIR));
     fig.ledgerBytes = existsSync(ledgerPath(dataDir)) ? statSync(ledgerPath(dataDir)).size : 0;
@@ -328,7 +346,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     fig.wallSecs = (performance.now() - wall) / 1000;
     days.push(fig);
     o.log(
-      `${fig.day}: ${fig.children} runs, ${fig.kills} kills, ${fig.durable} rows durable, peak RSS ${fig.peakRssMb.toFixed(0)} MB, ${fig.wallSecs.toFixed(0)} s`,
+      `${fig.day}: ${fig.children} runs, ${fig.kills} kills, ${fig.durable} rows durable, peak RSS ${fig.peakRssMb.toFixed(0)} MB (settled ${fig.settledRssMb.toFixed(0)}), ${fig.wallSecs.toFixed(0)} s`,
     );
   }
   archive.proxy.set("pass");
