@@ -3,6 +3,7 @@
  * sums carry over (chunking changes nothing); whole unchanged days merge from their day partials (partials-store.ts).
  * The passes, ranges and partials: docs/mining.md.
  */
+import { thisCliCommand } from "../invocation.ts";
 import type { DataFrame, LazyDataFrame } from "nodejs-polars";
 import { UserError } from "../errors.ts";
 import { formatRange, utcDate } from "../timebucket.ts";
@@ -541,7 +542,7 @@ export async function mine(opts: MineOptions): Promise<MineResult> {
     throw new UserError(
       `no snapshot dataset at ${root}`,
       1,
-      "Run `surveillance collect` (or `surveillance demo`) first, or pass --data-dir to where the data is.",
+      `Run \`${thisCliCommand()} collect\` (or \`${thisCliCommand()} demo\`) first, or pass --data-dir to where the data is.`,
     );
   }
   const venues = opts.venues && opts.venues.length > 0 ? opts.venues : datasetVenues(opts.dataDir);

@@ -3,6 +3,7 @@
  * runs: a check on the clock stats the newest dated file of each (path, mtime, size) and rereads only what changed.
  * A newer file that cannot be taken (gone, torn, invalid) is logged once and counted, and the previous data stays.
  */
+import { thisCliCommand } from "../invocation.ts";
 import type { ConsolaInstance } from "consola";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { relative } from "node:path";
@@ -96,7 +97,7 @@ export class ScheduleInputs {
       throw new UserError(
         `no market universe for venue ${o.venue} (looked for ${universePath(o.dataDir, o.venue, now)} and earlier days)`,
         1,
-        "Run `surveillance scan` first (same --config / --data-dir / --venue).",
+        `Run \`${thisCliCommand()} scan\` first (same --config / --data-dir / --venue).`,
       );
     }
     inputs.universe = await readUniverse(file.path, file.path);

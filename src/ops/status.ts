@@ -3,6 +3,7 @@
  * missing buckets and staged-but-not-finalized data. Answers from each final file's footer and market_id dictionary
  * pages where the file allows (our writer's files), else reads two columns with parquet-wasm; no Polars.
  */
+import { thisCliCommand } from "../invocation.ts";
 import { utcDate } from "../timebucket.ts";
 import { formatInferred, inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } from "./file-buckets.ts";
 import { readManifest, type ManifestEntry } from "../storage/manifest.ts";
@@ -297,7 +298,7 @@ export function formatStatus(s: DayStatus): string {
   }
   const unreadable = s.hours.flatMap((h) => h.unreadable);
   out.push(...formatInferred(s.inferred, s.bucket_minutes));
-  if (unreadable.length) out.push(`unreadable (run \`surveillance verify\`): ${unreadable.join(", ")}`);
+  if (unreadable.length) out.push(`unreadable (run \`${thisCliCommand()} verify\`): ${unreadable.join(", ")}`);
   if (s.quarantined?.length)
     out.push(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
   return out.join("\n");

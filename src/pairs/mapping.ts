@@ -2,6 +2,7 @@
  * The confirmed mapping: `mappings/pairs.jsonl`, one decided pair per line (confirmed or rejected), edited by hand
  * or by `surveillance pairs --accept/--reject`. Parsing, deciding and pinning are pure; file I/O sits in the command.
  */
+import { thisCliCommand } from "../invocation.ts";
 import { UserError } from "../errors.ts";
 import { CANDIDATES_FILE, PAIRS_FILE } from "../layout.ts";
 import { type Candidate, pairKey } from "./match.ts";
@@ -93,7 +94,7 @@ export function parseCandidates(text: string, source = CANDIDATES_FILE): Candida
         throw new UserError(
           `${source}:${i + 1}: not valid JSON (${(e as Error).message})`,
           2,
-          "Run `surveillance pairs` again to rewrite the candidates.",
+          `Run \`${thisCliCommand()} pairs\` again to rewrite the candidates.`,
         );
       }
     });
@@ -121,7 +122,7 @@ export function resolvePairSpec(
       throw new UserError(
         `${s}: no candidate #${n} (candidates.jsonl has ${cands.length})`,
         2,
-        "Run `surveillance pairs` to list candidates, or name the pair as VENUE:MARKET_ID=VENUE:MARKET_ID.",
+        `Run \`${thisCliCommand()} pairs\` to list candidates, or name the pair as VENUE:MARKET_ID=VENUE:MARKET_ID.`,
       );
     return { ...c };
   }
@@ -130,7 +131,7 @@ export function resolvePairSpec(
     throw new UserError(
       `${s}: not a pair (want a candidate number or VENUE:MARKET_ID=VENUE:MARKET_ID)`,
       2,
-      "Example: surveillance pairs --accept 1 --reject polymarket:0xabc=kalshi:KXBTC-26DEC31-T100000",
+      `Example: ${thisCliCommand()} pairs --accept 1 --reject polymarket:0xabc=kalshi:KXBTC-26DEC31-T100000`,
     );
   const [, a_venue, a_market_id, b_venue, b_market_id] = m;
   if (a_venue === b_venue) throw new UserError(`${s}: both markets are on ${a_venue}; a pair spans two venues`, 2);

@@ -2,6 +2,7 @@
  * `surveillance pairs` at the file edge: reads the newest universe of each selected venue and the mapping, writes
  * mappings/candidates.jsonl (undecided proposals, best first), or records --accept/--reject decisions in pairs.jsonl.
  */
+import { thisCliCommand } from "../invocation.ts";
 import * as fsp from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
@@ -81,7 +82,7 @@ export async function proposePairs(
       throw new UserError(
         `no universe for ${v} under ${join(config.data_dir, "metadata")}`,
         2,
-        `Run \`surveillance scan --venue ${v}\` first.`,
+        `Run \`${thisCliCommand()} scan --venue ${v}\` first.`,
       );
     universes.set(v, u);
   }

@@ -3,6 +3,7 @@
  * `metadata/venue=V/date=YYYY-MM-DD/universe.jsonl`, atomically, so a failed scan leaves the previous file.
  * The scheduler and miner read it back with `readLatestUniverse`.
  */
+import { thisCliCommand } from "../invocation.ts";
 import * as fsp from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Config, VenueConfig } from "../config.ts";
@@ -188,14 +189,14 @@ function parseUniverseLine(raw: string, i: number, source: string, out: MarketIn
     throw new UserError(
       `${source}:${i + 1}: not valid JSON (${(e as Error).message})`,
       1,
-      "Run `surveillance scan` again to rewrite the universe file.",
+      `Run \`${thisCliCommand()} scan\` again to rewrite the universe file.`,
     );
   }
   if (typeof m?.market_id !== "string" || !Array.isArray(m.outcome_ids) || typeof m.status !== "string") {
     throw new UserError(
       `${source}:${i + 1}: a market needs market_id, outcome_ids and status`,
       1,
-      "Run `surveillance scan` again to rewrite the universe file.",
+      `Run \`${thisCliCommand()} scan\` again to rewrite the universe file.`,
     );
   }
   if (!Array.isArray(m.tags)) m.tags = [];
