@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import pl from "nodejs-polars";
 import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
 import { BookGen, copyInput } from "../helpers/books.ts";
 import { openWriter, T0, tempDir } from "../helpers/store.ts";
+import { withDuckdb } from "../helpers/sql-engines.ts";
 
 // Written once per staging mode: two venues, buckets across an hour boundary, varied books; read back by two engines.
 // A flush every 450 rows: staged raw (compaction encodes them, row groups of 400), or, with encodeAtFlushRows 300,
@@ -117,45 +117,35 @@ for (const [mode, encodeAtFlushRows] of [
       });
 
       test("DuckDB reads the dataset with hive partitioning: exact types, identical rows", async () => {
-        const db = await DuckDBInstance.create(":memory:");
-        const conn = await db.connect();
-        try {
+        await withDuckdb(async (query) => {
           const src = `read_parquet('${glob()}', hive_partitioning = true)`;
-          const desc = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${src}`)).getRowObjectsJS();
+          const desc = await query(`DESCRIBE SELECT * FROM ${src}`);
           const types = Object.fromEntries(desc.map((r) => [r.column_name as string, r.column_type as string]));
           expect(types).toMatchObject({ ...EXPECTED_DUCKDB_TYPES, date: "DATE" }); // DuckDB types the zero-padded hour as VARCHAR
-          const nullable = (
-            await conn.runAndReadAll(
-              `SELECT count(*) FILTER (WHERE err IS NULL) AS e, count(*) FILTER (WHERE source_ts IS NULL) AS s FROM ${src}`,
-            )
-          ).getRowObjectsJS()[0];
+          const [nullable] = await query(
+            `SELECT count(*) FILTER (WHERE err IS NULL) AS e, count(*) FILTER (WHERE source_ts IS NULL) AS s FROM ${src}`,
+          );
           expect(Number(nullable.e)).toBe(expected.filter((r) => r.err === null).length);
           expect(Number(nullable.s)).toBe(expected.filter((r) => r.source_ts === null).length);
-          const rows = (await conn.runAndReadAll(`SELECT * EXCLUDE (date, hour) FROM ${src} ORDER BY venue, ts_recv`))
-            .getRowObjectsJS()
-            .map((r) => normalize(r as Record<string, unknown>));
+          const rows = (await query(`SELECT * EXCLUDE (date, hour) FROM ${src} ORDER BY venue, ts_recv`)).map((r) =>
+            normalize(r as Record<string, unknown>),
+          );
           expect(rows).toEqual(expected);
           // the venue partition value agrees with the column in the file
-          const mismatch = (
-            await conn.runAndReadAll(
-              `SELECT count(*) AS n FROM ${src} WHERE filename NOT LIKE '%venue=' || venue || '/%'`
-                .replace("FROM", ", filename FROM")
-                .replace("SELECT count(*) AS n , filename", "SELECT count(*) AS n"),
-            )
-          ).getRowObjectsJS();
+          const mismatch = await query(
+            `SELECT count(*) AS n FROM ${src} WHERE filename NOT LIKE '%venue=' || venue || '/%'`
+              .replace("FROM", ", filename FROM")
+              .replace("SELECT count(*) AS n , filename", "SELECT count(*) AS n"),
+          );
           expect(Number(mismatch[0].n)).toBe(0);
           // row groups: raw rows are cut at row_group_rows (400); a 450-row flush staged encoded is two of 225
-          const sizes = (
-            await conn.runAndReadAll(`SELECT DISTINCT row_group_num_rows AS n FROM parquet_metadata('${glob()}')`)
-          )
-            .getRowObjectsJS()
-            .map((r) => Number(r.n));
+          const sizes = (await query(`SELECT DISTINCT row_group_num_rows AS n FROM parquet_metadata('${glob()}')`)).map(
+            (r) => Number(r.n),
+          );
           expect(sizes.includes(225)).toBe(encodeAtFlushRows === 300);
           expect(sizes.includes(400)).toBe(encodeAtFlushRows !== 300);
           expect(Math.max(...sizes)).toBeLessThanOrEqual(400);
-        } finally {
-          conn.closeSync();
-        }
+        });
       });
 
       test("hyparquet (an independent pure-JS reader) reads every file: identical rows, NaN and nulls included", async () => {
