@@ -1,3 +1,4 @@
+/** The encoder's edge cases: all-null and all-empty columns, odd slice offsets, >65,536 strings, misfit row groups. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Table } from "apache-arrow";

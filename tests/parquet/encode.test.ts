@@ -1,3 +1,4 @@
+/** Our Parquet encoder on compacted and flush-time row groups: statistics, dictionaries, read back by three readers. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Table } from "apache-arrow";

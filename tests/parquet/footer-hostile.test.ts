@@ -1,3 +1,4 @@
+/** The footer reader on foreign and hostile files: unused dictionaries, deep nesting, huge footers, ZSTD sizes. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** The footer reader on our files (checked field by field against DuckDB's parquet_metadata) and on other writers'. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

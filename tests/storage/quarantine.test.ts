@@ -1,3 +1,4 @@
+/** Unreadable staged segments: what is salvaged, what is quarantined and counted, and I/O errors that are neither. */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** Files written by the real writer, read back by Polars, DuckDB and hyparquet: exact types, identical rows. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
