@@ -207,7 +207,7 @@ describe("kalshi end to end", () => {
         Object.assign(tagged.call(consola, tag), {
           error: (m: string) => lines.push(`[${tag}] ${m}`),
         })) as typeof consola.withTag;
-      let summary;
+      let summary: Awaited<ReturnType<typeof runCollect>>;
       try {
         summary = await runCollect(both, { clock: c, durationMs: 20_000, env: {} });
       } finally {
