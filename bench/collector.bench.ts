@@ -1,10 +1,6 @@
 /**
- * The collector's hot path with the mock venue at max speed: 1,000 markets = 2,000 subscribed books, top_k = 50.
- *  - live: mock.pump() → collector.onEvent → BookStore, and the snapshotter → the writer's column buffers
- *    (ColumnBuffer.append; Parquet encoding excluded, the writer's benchmark covers it), driven directly (no timers);
- *  - replay: the same kind of events recorded first, then fed to the collector alone (what the collector adds);
- *  - snapshots: the snapshotter alone over the 2,000 books into the column buffers.
- * Reports book updates/s, snapshot rows/s and peak RSS. Figures are noisy on a shared machine.
+ * The collector's hot path with the mock venue at max speed (1,000 markets, top_k 50): mock + collector live, the
+ * collector alone on replayed events, the snapshotter into the column buffers (docs/collecting.md, Benchmark).
  */
 import { VenueCollector } from "../src/collector/collector.ts";
 import { SimClock } from "../src/clock.ts";

@@ -1,16 +1,7 @@
 /**
- * Miner benchmark: one simulated day (two venues × 400 books: HOT 80 @ 2 s, WARM 320 @ 10 s, ~20 levels a side,
- * top_k 50 → ≈ 12.4 M rows) written by the real SnapshotWriter, then the miner (nodejs-polars, derived scalar
- * columns), the miner forced onto the list columns, and DuckDB (threads=2, list columns) computing the same three
- * rankings from the same files, each in its own child process so wall time and peak RSS are its own. Then mining
- * scale: "new-day" mines the day as a new one (partials and series written), and a 30-day tree (the day's files
- * hard-linked under 29 more dates, its partials copied with shifted times) is merged from partials only, followed
- * by the HTML report of the 30 days (build time and size).
- *
- *   bun bench/miner.bench.ts [--scale 0.25] [--regen] [--skip-lists]
- *
- * --scale is the fraction of the day generated (default 1). The dataset is cached in $TMPDIR/surveillance-bench and
- * regenerated when the writer's encoding sources change.
+ * One simulated day by the real writer, mined by the miner, the miner on the list columns and DuckDB (each its own
+ * process), then new-day, a 30-day merge and its report (docs/performance.md, docs/mining.md).
+ * `bun bench/miner.bench.ts [--scale F] [--regen] [--skip-lists]`; the day is cached in $TMPDIR/surveillance-bench.
  */
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,9 +1,6 @@
 /**
- * Operator commands on an hour of realistic data written by the real writer: `verify` (every row, every
- * invariant, parquet-wasm) and `status` (footers and market_id dictionary pages; `status-data` reads the two
- * columns with parquet-wasm instead, as for files the metadata cannot answer for), no Polars. rows/s, MB/s of
- * Parquet, peak RSS.
- * `bun run bench ops` (ROWS=… to change the size). Figures are noisy on a shared machine.
+ * `verify` and `status` (from metadata, and `status-data` reading the columns) on an hour written by the real writer:
+ * rows/s, MB/s, peak RSS (docs/operations.md). `bun run bench ops` (ROWS=… to change the size).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,9 +1,6 @@
 /**
- * Polymarket message stream, replayed from memory (no network): text frame → JSON.parse + validation (mapper)
- * → book apply. Reports price_change entries/s and frames/s (per CPU-second of this process, best of 3, and per wall-second), MB/s of
- * frame text, and peak RSS; also the same
- * stream validated with valibot's safeParse first, to show why the hot path uses the hand-rolled check.
- * Uses the collector's BookStore (src/collector/book.ts) when it exists, else a minimal typed-array book.
+ * Polymarket frames replayed from memory through JSON.parse → mapper → BookStore, and again with valibot's safeParse
+ * in front (why the hot path checks by hand): entries/s, frames/s, MB/s, peak RSS (docs/venues/polymarket.md).
  */
 import * as v from "valibot";
 import { mapFrame, mapMessage } from "../src/venue/polymarket/mapper.ts";

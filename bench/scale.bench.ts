@@ -1,20 +1,6 @@
 /**
- * 5,000 markets per venue, for real: `surveillance collect` (RealClock, the real Polymarket adapter and the real
- * Parquet writer) with max_subs_per_venue = 5000 against the loopback Polymarket (bench/scale-venue.ts, its own
- * process): 5,000 markets = 10,000 tokens on sockets of ≤ 500 opened connection_open_pause_ms (1 s) apart.
- * Reports the time from start to full subscription (every token subscribed on the wire, and every book in a
- * snapshot), then over a sustained window: book updates/s, snapshot rows/s, peak RSS and the CPU share of one core
- * of this process (the venue's load is in the other process), each next to its target.
- *
- * Rate assumption: 10,000 price_change entries/s over the 10,000 tokens (1 update per token per second on
- * average). Neither venue publishes a per-token rate; Polymarket's market channel is described by people building
- * on it as "thousands of updates per second" across the busiest markets during major events (dev.to, "Optimizing
- * WebSocket Processing for High-Speed Market Data with Polymarket CLOB"); 5,000 markets include many quiet ones,
- * so one per token per second is a busy-hours figure. `--rate N` changes it.
- *
- * Then, in memory: a 120,000-line universe file parsed (collect's reload path), and one rotation's pins + filter +
- * targets over it with max_subs_per_venue = 5000.
- *
+ * `surveillance collect` for real with 5,000 markets against the loopback Polymarket in its own process, then a
+ * 120,000-line universe parse and one rotation in memory; each figure next to its target (docs/scale.md).
  * `bun run bench scale [--seconds 60] [--rate 10000]`
  */
 import { consola } from "consola";

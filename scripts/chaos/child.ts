@@ -1,9 +1,6 @@
 /**
- * The collector process the kill scenario SIGKILLs: mock venue → collector → writer on a scaled clock that keeps
- * running across restarts. stdout is a line protocol for the harness (stderr carries the logs):
- *   READY                      recovery done, collecting
- *   D <appended> <json>        rows just made durable, per market (after the segment's fsync + rename)
- *   DONE <json>                graceful stop finished (writer status)
+ * The collector process the kill scenario SIGKILLs: mock venue (or a loopback one) → collector → writer on a scaled
+ * clock that keeps running across restarts; it reports to the harness on stdout (the protocol at `out`).
  */
 import { ScaledClock } from "../../src/clock.ts";
 import { setupLogging } from "../../src/log.ts";
@@ -30,6 +27,12 @@ const p = JSON.parse(arg.startsWith("@") ? await Bun.file(arg.slice(1)).text() :
 setupLogging("json", false);
 const clock = new ScaledClock(p.speed, p.simStart + (Date.now() - p.realAnchor) * p.speed);
 let appended = 0;
+/**
+ * stdout is a line protocol for the harness (stderr carries the logs):
+ *   READY                      recovery done, collecting
+ *   D <appended> <json>        rows just made durable, per market (after the segment's fsync + rename)
+ *   DONE <json>                graceful stop finished (writer status)
+ */
 const out = (line: string) => process.stdout.write(line + "\n");
 const rig = await buildRig({
   dataDir: p.dataDir,

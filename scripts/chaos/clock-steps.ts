@@ -62,7 +62,7 @@ export async function runClockSteps(o: { seed: number; steps?: number }): Promis
   const rand = mulberry32(o.seed ^ 0x51ed);
   const produced = new Map<string, number>();
   let stepAt: number | null = null;
-  // biome-ignore lint: assigned below, read by the append hook only after that
+  // assigned below, read by the append hook only after that
   let res = {} as ClockStepResult;
   const rig = await buildRig({
     dataDir,

@@ -1,10 +1,6 @@
 /**
- * `bun run chaos`: the fault harness. Runs every scenario (SIGKILL + restart, network faults on the loopback
- * venues and the mock, malformed-input fuzz per venue, disk full / read-only, wall-clock steps), prints one table
- * on stdout (progress and logs on stderr) and exits 1 if anything was lost, duplicated or broke an invariant.
- *   bun run chaos                      full run (32 kills on the mock + 11 each on loopback Polymarket and Kalshi, 100k fuzz messages per venue)
- *   bun run chaos --quick              a short pass (a few kills, 5k fuzz messages)
- *   bun run chaos --seed 7 --kills 40 --fuzz 200000 --json
+ * `bun run chaos`: the fault harness (SIGKILL + restart, network faults, malformed-input fuzz, disk full / read-only,
+ * clock steps). One table on stdout; exit 1 if anything was lost, duplicated or broke an invariant. docs/reliability.md
  */
 import { parseArgs } from "node:util";
 import { setupLogging } from "../../src/log.ts";

@@ -1,10 +1,6 @@
 /**
- * `bun run mutate [module…] [--max N] [--seed S] [--list]`: mutation testing of the modules in modules.ts. Each mutant
- * is applied to a throw-away copy of the tree (never the worktree), the module's test files run against it with
- * `bun test --bail` under a timeout, and the copy's file is put back before the next one. Not part of CI (slow).
- * Survivors listed in equivalent.ts are counted as equivalent/accepted; the score is killed / non-equivalent.
- * A written-by-hand runner rather than StrykerJS: its command runner would re-run a whole `bun test` per mutant
- * too, and this one needs no instrumentation, mutates a copy and samples per module (2 shared cores).
+ * `bun run mutate [module…] [--max N] [--seed S] [--list]`: each mutant of the modules in modules.ts applied to a
+ * throw-away copy of the tree, that module's tests run against it; score killed / non-equivalent (docs/reliability.md).
  */
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";

@@ -1,11 +1,6 @@
 /**
- * One collector process of the simulated-days soak: scan (the mock universe of this simulated day) then `collect`
- * on a SimClock from `start` to `until`. stdout is a line protocol for the harness (logs go to stderr):
- *   T <sim ms> <rss bytes>   progress, once per simulated minute (a clock step, when asked, happens there)
- *   M <rss bytes>            settled RSS, once per simulated hour: after a full garbage collection
- *   S <from ms> <to ms>      the clock was just stepped (a wall-clock jump: nothing is recordable between the two)
- *   D <json>                 rows just made durable, per market (after the segment's fsync + rename)
- *   DONE                     graceful stop finished
+ * One collector process of the simulated-days soak: scan (the mock universe of this simulated day), then `collect`
+ * on a SimClock from `start` to `until`; it reports to the harness on stdout (the protocol at `out`).
  */
 import { SimClock } from "../../src/clock.ts";
 import { runCollect } from "../../src/collector/run.ts";
@@ -29,6 +24,14 @@ export interface SoakChildParams {
 
 const p = JSON.parse(process.argv[2]) as SoakChildParams;
 setupLogging("json", false);
+/**
+ * stdout is a line protocol for the harness (logs go to stderr):
+ *   T <sim ms> <rss bytes>   progress, once per simulated minute (a clock step, when asked, happens there)
+ *   M <rss bytes>            settled RSS, once per simulated hour: after a full garbage collection
+ *   S <from ms> <to ms>      the clock was just stepped (a wall-clock jump: nothing is recordable between the two)
+ *   D <json>                 rows just made durable, per market (after the segment's fsync + rename)
+ *   DONE                     graceful stop finished
+ */
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const config = parseConfig(p.config, "soak");
 const clock = new SimClock(p.start);

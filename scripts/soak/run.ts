@@ -1,9 +1,6 @@
 /**
- * `bun run soak`: the long-run proof. Part 1 runs simulated days on the mock venue with every fault on; part 2 runs
- * real time against the loopback Polymarket and Kalshi servers. Prints one figures table and ends with one line,
- * `soak: PASS …` or `soak: FAIL …` (exit 1).
- *   bun run soak            seven simulated days
- *   bun run soak --quick    one simulated day (CI)
+ * `bun run soak [--quick]`: the long-run proof, simulated days on the mock with every fault on beside real time on the
+ * loopback venues; one figures table, then `soak: PASS …` or `soak: FAIL …` (exit 1) (docs/reliability.md).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

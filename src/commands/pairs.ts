@@ -1,3 +1,4 @@
+/** `surveillance pairs`: propose cross-venue candidates, or record --accept / --reject decisions (pairs/run.ts). */
 import { defineCommand } from "citty";
 import { commandConfig, repeatedArg, sharedArgs } from "./_shared.ts";
 

@@ -1,3 +1,4 @@
+/** `surveillance status`: one UTC day of the data tree per venue and hour, from the files' metadata (ops/status.ts). */
 import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 import { parseDay } from "./_range.ts";

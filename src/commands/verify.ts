@@ -1,3 +1,4 @@
+/** `surveillance verify`: final files in range against schema and manifest (ops/verify.ts); exit 1 on any fault. */
 import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 import { parseRange } from "./_range.ts";

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
 import { UserError } from "../errors.ts";
 import { findLatestUniverse } from "../scanner/scanner.ts";
-import { candidatesPath, mappingPath } from "../layout.ts";
+import { candidatesPath, mappingPath, METADATA_DIR } from "../layout.ts";
 import { nodeFs, writeAtomic } from "../storage/fs.ts";
 import {
   candidatesToJsonl,
@@ -80,7 +80,7 @@ export async function proposePairs(
     const u = await findLatestUniverse(config.data_dir, v, now);
     if (!u)
       throw new UserError(
-        `no universe for ${v} under ${join(config.data_dir, "metadata")}`,
+        `no universe for ${v} under ${join(config.data_dir, METADATA_DIR)}`,
         2,
         `Run \`${thisCliCommand()} scan --venue ${v}\` first.`,
       );

@@ -113,7 +113,6 @@ export class SnapshotWriter implements SnapshotSink {
   private readonly clock: Clock;
   private readonly metrics?: Metrics;
   private readonly graceMs: number;
-  private readonly bucketMs: number;
   private readonly onDurable?: WriterOptions["onDurable"];
   private readonly encodeAtFlushRows: number;
   /** Every bucket with rows not yet final, in creation order. */
@@ -167,7 +166,6 @@ export class SnapshotWriter implements SnapshotSink {
     this.graceMs = opts.closeGraceMs ?? 2000;
     this.onDurable = opts.onDurable;
     this.encodeAtFlushRows = opts.encodeAtFlushRows ?? ENCODE_AT_FLUSH_ROWS;
-    this.bucketMs = opts.settings.bucket_minutes * 60_000;
   }
 
   /** Opens the store and recovers what a dead process left staged: closed buckets are finalized, the open one continues. */

@@ -306,6 +306,17 @@ export class MockVenue implements VenueAdapter {
   private reconnectAt = Infinity;
   private outageUntil = -Infinity;
   private corruptCount = 0;
+  /** The level message of the update being sent, refilled per update: the mapper and corruptLevel copy what they keep. */
+  private readonly wire: MockWireLevel = {
+    type: "level",
+    market: "",
+    outcome: "",
+    side: "bid",
+    price: 0,
+    size: 0,
+    seq: 0,
+    ts: 0,
+  };
 
   constructor(cfg: VenueConfig, ctx: AdapterContext, opts: MockVenueOptions = {}) {
     this.name = cfg.name;
@@ -728,18 +739,16 @@ export class MockVenue implements VenueAdapter {
     b.seq++;
     // Faults: a malformed frame is extra noise (no seq, no state); a gap is a real lost update.
     const o = this.o;
+    const w = this.wire;
+    w.market = this.universe[i].market_id;
+    w.outcome = b.outcomeId;
+    w.side = side;
+    w.price = PRICE[tick];
+    w.size = size;
+    w.seq = b.seq;
+    w.ts = Math.floor(at);
     if (o.malformed_rate > 0 && this.faultRng() < o.malformed_rate) {
       this.stats.malformed++;
-      const w: MockWireLevel = {
-        type: "level",
-        market: this.universe[i].market_id,
-        outcome: b.outcomeId,
-        side,
-        price: PRICE[tick],
-        size,
-        seq: b.seq,
-        ts: Math.floor(at),
-      };
       this.deliver(corruptLevel(w, this.corruptCount++), now);
     }
     if (o.gap_rate > 0 && this.faultRng() < o.gap_rate) {
@@ -747,19 +756,7 @@ export class MockVenue implements VenueAdapter {
       return; // applied to our book, never sent: the next message's seq skips one
     }
     this.stats.levels++;
-    this.deliver(
-      {
-        type: "level",
-        market: this.universe[i].market_id,
-        outcome: b.outcomeId,
-        side,
-        price: PRICE[tick],
-        size,
-        seq: b.seq,
-        ts: Math.floor(at),
-      } satisfies MockWireLevel,
-      now,
-    );
+    this.deliver(w, now);
   }
 
   /** Keeps the one timer set to the next thing due (coalesced to batchMs). */

@@ -1,3 +1,4 @@
+/** The binary min-heap behind SimClock timers, snapshot due times and scoring: pops against a stable sort. */
 import { describe, expect, test } from "bun:test";
 import { MinHeap } from "../../src/min-heap.ts";
 import { rng } from "../helpers/books.ts";

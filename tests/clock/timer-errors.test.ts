@@ -1,3 +1,4 @@
+/** A timer that throws: logged and counted on real and scaled clocks, surfaced to the test on a SimClock. */
 import { expect, test } from "bun:test";
 import { RealClock, ScaledClock, SimClock, timerErrorCount } from "../../src/clock.ts";
 import { stopOnUncaught } from "../../src/collector/run.ts";

@@ -17,6 +17,7 @@ import { scanAll } from "../../src/scanner/scanner.ts";
 import { REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
 import { journalPath, snapshotPath } from "../../src/layout.ts";
 import type { MarketInfo } from "../../src/market.ts";
+import { POLARS_TYPES, polarsTypeNames } from "../helpers/column-types.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const HOUR = 3_600_000;
@@ -64,15 +65,7 @@ beforeAll(async () => {
   journal = await readJournal(join(dir, journalPath("mock", T0)));
   files = [...new Bun.Glob("orderbook_snapshots/**/*.parquet").scanSync({ cwd: dir })].sort();
   const df = pl.concat(files.map((f) => pl.readParquet(join(dir, f))));
-  types = Object.fromEntries(
-    Object.entries(df.schema as Record<string, unknown>).map(([k, t]) => [
-      k,
-      String(t)
-        .replaceAll("DataType(", "(")
-        .replace(/\((\w+)\)/g, "$1")
-        .replace(/^\((.*)\)$/, "$1"),
-    ]),
-  );
+  types = polarsTypeNames(df.schema);
   rows = df.toRecords() as unknown as SnapshotRow[];
   consola.level = 3;
 }, 120_000);
@@ -101,28 +94,7 @@ describe("collect one simulated hour of the mock venue", () => {
 
   test("schema: the exact column order and types", () => {
     expect(Object.keys(types).slice(0, REQUIRED_COLUMNS.length)).toEqual([...REQUIRED_COLUMNS]);
-    expect(types).toMatchObject({
-      ts_recv: "Int64",
-      venue: "String",
-      market_id: "String",
-      outcome_id: "String",
-      seq: "Int64",
-      best_bid_px: "Float64",
-      best_bid_sz: "Float64",
-      best_ask_px: "Float64",
-      best_ask_sz: "Float64",
-      mid: "Float64",
-      spread: "Float64",
-      bid_px: "List(Float64)",
-      bid_sz: "List(Float64)",
-      ask_px: "List(Float64)",
-      ask_sz: "List(Float64)",
-      status: "String",
-      err: "String",
-      source_ts: "Int64",
-      bid_depth3: "Float64",
-      ask_depth3: "Float64",
-    });
+    expect(types).toMatchObject(POLARS_TYPES);
     expect(summary[0].snapshots).toBe(rows.length);
   });
 

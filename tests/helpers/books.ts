@@ -1,5 +1,14 @@
 /** Seeded synthetic snapshots with realistic, varied books (tests and benchmarks). */
-import type { SnapshotInput } from "../../src/schema.ts";
+import type { SideView, SnapshotInput } from "../../src/schema.ts";
+
+/** One side of a hand-made snapshot from [price, size] levels, best first. */
+export function sideOf(levels: number[][]): SideView {
+  return {
+    px: Float64Array.from(levels.map((l) => l[0])),
+    sz: Float64Array.from(levels.map((l) => l[1])),
+    len: levels.length,
+  };
+}
 
 /** mulberry32: small deterministic PRNG. */
 export function rng(seed: number): () => number {

@@ -1,11 +1,7 @@
 /**
- * A loopback Kalshi (Bun.serve, port 0) speaking the protocol of docs/venues/kalshi.md: REST `/markets` cursor paging
- * and `/markets/{ticker}/orderbook`, and the WebSocket with signed upgrade (401 unless the RSA-PSS signature verifies
- * with the public key), sids, subscribe / update_subscription / unsubscribe, snapshots and deltas in both the dollar
- * and the old cent forms. Tests drive faults: skip a seq, go silent, drop, send raw (malformed) frames, 429.
- * Like the venue, it refuses a whole subscribe / update_subscription that holds one unknown or closed ticker, with
- * an error reply that does not say which.
- * Books are kept in integer cents (bids only per side, as Kalshi keeps them).
+ * A loopback Kalshi (Bun.serve, port 0) speaking docs/venues/kalshi.md: REST listing and orderbook, the signed socket
+ * (sids, subscribe / update_subscription / unsubscribe, dollar and cent forms); it refuses a whole command holding one
+ * unknown or closed ticker without saying which, as the venue does. Fault knobs: KalshiServer. Books in integer cents.
  */
 import type { Server, ServerWebSocket } from "bun";
 import { constants, verify, type KeyObject } from "node:crypto";

@@ -1,10 +1,7 @@
 /**
- * A loopback Polymarket (port 0) for tests: Gamma keyset + legacy offset listing, CLOB `/book`, and the market
- * WebSocket, speaking the documented shapes (string numbers, JSON-string clobTokenIds, array frames). It keeps
- * its own books as price-string → size maps, so tests can compare what the adapter built with `expectedBook`,
- * an independent computation. Knobs: cursor-ignoring Gamma, 429s (REST and upgrades), assets-per-connection
- * enforcement, silent assets (no data, PONG still answered), muted connections (nothing at all), drops,
- * malformed frames.
+ * A loopback Polymarket (port 0): Gamma keyset + offset listing, CLOB `/book` and the market WebSocket in the
+ * documented shapes. Its books are price-string → size maps, so `expectedBook` computes independently what the adapter
+ * should hold. Fault knobs (429s, per-connection limits, silent or muted assets, drops, malformed frames): options.
  */
 import type { Server, ServerWebSocket } from "bun";
 import { rng } from "./books.ts";

@@ -3,16 +3,21 @@ import { DuckDBInstance } from "@duckdb/node-api";
 
 export type SqlRow = Record<string, unknown>;
 
-/** Runs `sql` in a fresh in-memory DuckDB. */
-export async function duckdbRows(sql: string): Promise<SqlRow[]> {
+/** A fresh in-memory DuckDB for `use`, which queries it (rows as plain objects); closed once `use` settles. */
+export async function withDuckdb<T>(use: (query: (sql: string) => Promise<SqlRow[]>) => Promise<T>): Promise<T> {
   const inst = await DuckDBInstance.create(":memory:", { threads: "2" });
   const conn = await inst.connect();
   try {
-    return (await conn.runAndReadAll(sql)).getRowObjectsJS() as SqlRow[];
+    return await use(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS() as SqlRow[]);
   } finally {
     conn.closeSync();
     inst.closeSync();
   }
+}
+
+/** Runs `sql` in a fresh in-memory DuckDB. */
+export function duckdbRows(sql: string): Promise<SqlRow[]> {
+  return withDuckdb((query) => query(sql));
 }
 
 /** chDB loads a 560 MB libchdb.so; where the platform package is missing, `chdbWhy` says why and tests skip. */

@@ -1,5 +1,5 @@
-import { afterEach } from "bun:test";
 /** Temp data dirs and writer set-up for storage tests. */
+import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

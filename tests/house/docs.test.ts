@@ -28,7 +28,13 @@ describe("docs", () => {
   });
 
   test("nothing refers to files outside the repository", () => {
-    const outside = [["venue", "protocols.md"].join("-"), ["..", "shared"].join("/"), ["SP" + "EC", "md"].join(".")];
+    // Spelled in pieces so this file does not match itself.
+    const outside = [
+      ["venue", "protocols.md"].join("-"),
+      ["..", "shared"].join("/"),
+      ["SP" + "EC", "md"].join("."),
+      ["STY" + "LE", "md"].join("."),
+    ];
     const hits: string[] = [];
     for (const f of tracked) {
       const text = readFileSync(join(REPO, f), "utf8");

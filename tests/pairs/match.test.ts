@@ -1,3 +1,4 @@
+/** Cross-venue pair scoring and matching: reworded questions, orientation, close-time tolerance, on mock twins. */
 import { describe, expect, test } from "bun:test";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";

@@ -1,3 +1,4 @@
+/** Metrics of confirmed pairs (mid differences, crossable shares, lead/lag) by hand; in files and the report. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

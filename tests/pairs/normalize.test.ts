@@ -1,3 +1,4 @@
+/** Title normalisation for pair matching: dates, numbers with scales, stop words, polarity, light stemming. */
 import { describe, expect, test } from "bun:test";
 import { extractDates, extractNumbers, normalizeTitle, stem } from "../../src/pairs/normalize.ts";
 

@@ -1,3 +1,4 @@
+/** `surveillance pairs` end to end: candidates written, decisions recorded, bad usage exit 2. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,32 +1,29 @@
+/** The encoder's edge cases: all-null and all-empty columns, odd slice offsets, >65,536 strings, misfit row groups. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { Table } from "apache-arrow";
 import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
 import { nodeFs } from "../../src/storage/fs.ts";
 import { readSnapshotTable, tableToRows } from "../../src/parquet/read.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
 import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
+import { sideOf } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";
+import { withDuckdb } from "../helpers/sql-engines.ts";
 
 const tmp = tempDir("surv-encode-edges-");
 afterAll(() => tmp.cleanup());
 const T0 = Date.UTC(2026, 0, 1);
 
 function snap(i: number, bids: number[][], asks: number[][]) {
-  const side = (lv: number[][]) => ({
-    px: Float64Array.from(lv.map((l) => l[0])),
-    sz: Float64Array.from(lv.map((l) => l[1])),
-    len: lv.length,
-  });
   return {
     tsRecv: T0 + i,
     venue: "mock",
     marketId: `m${i % 7}`,
     outcomeId: "yes",
     seq: i + 1,
-    bids: side(bids),
-    asks: side(asks),
+    bids: sideOf(bids),
+    asks: sideOf(asks),
     staleReason: null,
     sourceTs: null,
   };
@@ -58,18 +55,12 @@ describe("encoded row groups, edge cases", () => {
     const expected = [...tableToRows(new Table([a.toRecordBatch()])), ...tableToRows(new Table([b.toRecordBatch()]))];
     const out = await encodeFile("allnull.parquet", [a, b]);
     expect(tableToRows(readSnapshotTable(out))).toEqual(expected);
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
-      const rows = (
-        await conn.runAndReadAll(`SELECT err, source_ts, bid_px, status FROM read_parquet('${out}')`)
-      ).getRowObjectsJS();
+    await withDuckdb(async (query) => {
+      const rows = await query(`SELECT err, source_ts, bid_px, status FROM read_parquet('${out}')`);
       expect(rows.map((r) => [r.err ?? null, r.source_ts ?? null, (r.bid_px as number[]).length, r.status])).toEqual(
         expected.map((r) => [r.err, null, r.bid_px.length, r.status]),
       );
-    } finally {
-      conn.closeSync();
-    }
+    });
     const pl = (await import("nodejs-polars")).default;
     const df = pl.readParquet(out);
     expect(df.getColumn("err").toArray() as unknown[]).toEqual(expected.map((r) => r.err));
@@ -137,20 +128,14 @@ describe("encoded row groups, edge cases", () => {
     const expected = tableToRows(new Table([a.toRecordBatch()]));
     const out = await encodeFile("wide-ids.parquet", [a]);
     expect(tableToRows(readSnapshotTable(out)).map((r) => r.market_id)).toEqual(expected.map((r) => r.market_id));
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
-      const meta = (
-        await conn.runAndReadAll(
-          `SELECT encodings AS e FROM parquet_metadata('${out}') WHERE path_in_schema = 'market_id'`,
-        )
-      ).getRowObjectsJS();
+    await withDuckdb(async (query) => {
+      const meta = await query(
+        `SELECT encodings AS e FROM parquet_metadata('${out}') WHERE path_in_schema = 'market_id'`,
+      );
       expect(String(meta[0].e)).not.toContain("RLE_DICTIONARY");
-      const ids = (await conn.runAndReadAll(`SELECT market_id FROM read_parquet('${out}')`)).getRowObjectsJS();
+      const ids = await query(`SELECT market_id FROM read_parquet('${out}')`);
       expect(ids.map((r) => r.market_id)).toEqual(expected.map((r) => r.market_id));
-    } finally {
-      conn.closeSync();
-    }
+    });
     const pl = (await import("nodejs-polars")).default;
     expect(pl.readParquet(out).getColumn("market_id").toArray()).toEqual(expected.map((r) => r.market_id));
   });

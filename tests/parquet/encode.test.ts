@@ -1,6 +1,6 @@
+/** Our Parquet encoder on compacted and flush-time row groups: statistics, dictionaries, read back by three readers. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { Table } from "apache-arrow";
 import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
 import { compactSegments } from "../../src/storage/compact.ts";
@@ -9,8 +9,9 @@ import { parquetFileInfo, readSnapshotTable, tableToRows } from "../../src/parqu
 import { encodeSegment } from "../../src/storage/staging.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
 import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
-import { BookGen } from "../helpers/books.ts";
+import { BookGen, sideOf } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";
+import { withDuckdb } from "../helpers/sql-engines.ts";
 
 const tmp = tempDir("surv-encode-");
 afterAll(() => tmp.cleanup());
@@ -61,14 +62,10 @@ describe("Parquet encoding of compacted buckets", () => {
 
   test("DuckDB sees ZSTD and exact ts_recv min/max statistics per row group (for pruning)", async () => {
     const { out, rows } = await build("stats", "zstd", 600);
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
-      const meta = (
-        await conn.runAndReadAll(
-          `SELECT row_group_id, path_in_schema, compression, stats_min_value, stats_max_value FROM parquet_metadata('${out}') WHERE path_in_schema = 'ts_recv' ORDER BY row_group_id, path_in_schema`,
-        )
-      ).getRowObjectsJS();
+    await withDuckdb(async (query) => {
+      const meta = await query(
+        `SELECT row_group_id, path_in_schema, compression, stats_min_value, stats_max_value FROM parquet_metadata('${out}') WHERE path_in_schema = 'ts_recv' ORDER BY row_group_id, path_in_schema`,
+      );
       const ts = meta.filter((m) => m.path_in_schema === "ts_recv");
       expect(ts.length).toBe(4);
       for (const m of ts) {
@@ -79,22 +76,16 @@ describe("Parquet encoding of compacted buckets", () => {
         ]);
         expect(m.compression).toBe("ZSTD");
       }
-    } finally {
-      conn.closeSync();
-    }
+    });
   });
 
   test("seq (not monotonic) and source_ts (nullable) get exact min/max statistics per row group too", async () => {
     const { out, rows } = await build("stats2", "zstd", 600);
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
+    await withDuckdb(async (query) => {
       for (const col of ["seq", "source_ts"] as const) {
-        const meta = (
-          await conn.runAndReadAll(
-            `SELECT row_group_id, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata('${out}') WHERE path_in_schema = '${col}' ORDER BY row_group_id`,
-          )
-        ).getRowObjectsJS();
+        const meta = await query(
+          `SELECT row_group_id, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata('${out}') WHERE path_in_schema = '${col}' ORDER BY row_group_id`,
+        );
         expect(meta.length).toBe(4);
         for (const m of meta) {
           const all = rows.slice(Number(m.row_group_id) * 600, Number(m.row_group_id) * 600 + 600).map((r) => r[col]);
@@ -110,9 +101,7 @@ describe("Parquet encoding of compacted buckets", () => {
       // the extremes are not at the ends of the row group for seq: the test would pass for a first/last-row bug otherwise
       const seq0 = rows.slice(0, 600).map((r) => Number(r.seq));
       expect(Math.max(...seq0)).not.toBe(seq0[599]);
-    } finally {
-      conn.closeSync();
-    }
+    });
   });
 });
 
@@ -123,19 +112,14 @@ function snap(
   asks: number[][],
   extra: { venue?: string; market?: string; stale?: string } = {},
 ) {
-  const side = (lv: number[][]) => ({
-    px: Float64Array.from(lv.map((l) => l[0])),
-    sz: Float64Array.from(lv.map((l) => l[1])),
-    len: lv.length,
-  });
   return {
     tsRecv: T0 + i,
     venue: extra.venue ?? "mock",
     marketId: extra.market ?? `m${i % 7}`,
     outcomeId: i % 2 ? "yes" : "no",
     seq: i + 1,
-    bids: side(bids),
-    asks: side(asks),
+    bids: sideOf(bids),
+    asks: sideOf(asks),
     staleReason: extra.stale ?? null,
     sourceTs: i % 3 ? T0 + i - 5 : null,
   };
@@ -193,29 +177,21 @@ describe("row groups encoded at flush time (encodeRowGroup → writeEncoded)", (
     expect(Object.is(got[900].bid_px[0], -0)).toBe(true);
     expect(got.filter((r) => Number.isNaN(r.mid)).length).toBe(expected.filter((r) => Number.isNaN(r.mid)).length);
 
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
-      const enc2 = (
-        await conn.runAndReadAll(
-          `SELECT row_group_id AS g, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`,
-        )
-      ).getRowObjectsJS();
+    await withDuckdb(async (query) => {
+      const enc2 = await query(
+        `SELECT row_group_id AS g, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`,
+      );
       const encodingOf = (g: number, p: string) => String(enc2.find((r) => Number(r.g) === g && r.p === p)!.e);
       for (const p of ["bid_px, list, item", "market_id", "venue", "err", "status", "mid", "spread", "best_bid_px"])
         expect(encodingOf(0, p)).toContain("RLE_DICTIONARY");
       expect(encodingOf(2, "bid_px, list, item")).not.toContain("RLE_DICTIONARY");
       expect(encodingOf(2, "bid_sz, list, item")).not.toContain("RLE_DICTIONARY");
-      const rows = (
-        await conn.runAndReadAll(`SELECT market_id, venue, err, bid_px, mid FROM read_parquet('${out}')`)
-      ).getRowObjectsJS();
+      const rows = await query(`SELECT market_id, venue, err, bid_px, mid FROM read_parquet('${out}')`);
       expect(rows.map((r) => [r.market_id, r.venue, r.err ?? null])).toEqual(
         expected.map((r) => [r.market_id, r.venue, r.err]),
       );
       expect(rows.map((r) => (r.bid_px as number[]).map(Number))).toEqual(expected.map((r) => r.bid_px));
-    } finally {
-      conn.closeSync();
-    }
+    });
     const pl = (await import("nodejs-polars")).default;
     const df = pl.readParquet(out);
     expect(df.getColumn("market_id").toArray()).toEqual(expected.map((r) => r.market_id));
@@ -254,24 +230,18 @@ describe("string dictionaries of compacted rows (decoded from staging, no ids: h
     // row groups of 70,000 rows: the first holds 300 + 67,000 distinct market ids (past the 65,536 cap), the second 3,000
     await compactSegments(nodeFs, segs, out, { compression: "zstd", row_group_rows: 3000 + 67_000 });
     expect(tableToRows(readSnapshotTable(out))).toEqual(expected);
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
-      const meta = (
-        await conn.runAndReadAll(
-          `SELECT row_group_id AS g, row_group_num_rows AS n, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`,
-        )
-      ).getRowObjectsJS();
+    await withDuckdb(async (query) => {
+      const meta = await query(
+        `SELECT row_group_id AS g, row_group_num_rows AS n, path_in_schema AS p, encodings AS e FROM parquet_metadata('${out}')`,
+      );
       const encodingOf = (g: number, p: string) => String(meta.find((r) => Number(r.g) === g && r.p === p)!.e);
       expect(meta.filter((r) => r.p === "market_id").map((r) => Number(r.n))).toEqual([70_000, 3000]);
       // group 0: PLAIN market ids; its status/venue/err/outcome_id still dictionaries
       expect(encodingOf(0, "market_id")).not.toContain("RLE_DICTIONARY");
       for (const p of ["status", "venue", "err", "outcome_id"]) expect(encodingOf(0, p)).toContain("RLE_DICTIONARY");
       expect(encodingOf(1, "market_id")).toContain("RLE_DICTIONARY"); // 3,000 distinct
-      const ids = (await conn.runAndReadAll(`SELECT market_id, err FROM read_parquet('${out}')`)).getRowObjectsJS();
+      const ids = await query(`SELECT market_id, err FROM read_parquet('${out}')`);
       expect(ids.map((r) => [r.market_id, r.err ?? null])).toEqual(expected.map((r) => [r.market_id, r.err]));
-    } finally {
-      conn.closeSync();
-    }
+    });
   });
 });

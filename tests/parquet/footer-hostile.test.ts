@@ -1,9 +1,10 @@
+/** The footer reader on foreign and hostile files: unused dictionaries, deep nesting, huge footers, ZSTD sizes. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { parseFileMetaData, summaryFromMetadata, zstdContentSize } from "../../src/parquet/footer.ts";
 import { readStruct } from "../../src/parquet/thrift-compact.ts";
+import { duckdbRows } from "../helpers/sql-engines.ts";
 import { tempDir } from "../helpers/store.ts";
 
 const tmp = tempDir("surv-footer-hostile-");
@@ -190,14 +191,9 @@ describe("foreign and hostile files", () => {
   test("a dictionary page with entries no row uses (parquet-cpp categoricals, DuckDB ENUMs): not trusted, the data is read", async () => {
     const path = join(tmp.dir, "unused-dict.parquet");
     writeFileSync(path, handFile([1000, 2000, 3000], ["m-a", "m-b", "never-traded"], [0, 1, 0]));
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    const truth = (
-      await conn.runAndReadAll(
-        `SELECT count(*)::INT AS n, min(ts_recv)::BIGINT AS lo, max(ts_recv)::BIGINT AS hi, list(DISTINCT market_id ORDER BY market_id) AS m FROM '${path}'`,
-      )
-    ).getRowObjectsJS()[0];
-    conn.closeSync();
+    const [truth] = await duckdbRows(
+      `SELECT count(*)::INT AS n, min(ts_recv)::BIGINT AS lo, max(ts_recv)::BIGINT AS hi, list(DISTINCT market_id ORDER BY market_id) AS m FROM '${path}'`,
+    );
     expect(truth.n).toBe(3); // the file itself is valid: DuckDB reads it
     expect(truth.m).toEqual(["m-a", "m-b"]);
     const s = summaryFromMetadata(path, { int64: "ts_recv", string: "market_id" });

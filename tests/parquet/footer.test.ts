@@ -1,7 +1,7 @@
+/** The footer reader on our files (checked field by field against DuckDB's parquet_metadata) and on other writers'. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { Table, tableToIPC } from "apache-arrow";
 import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
 import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
@@ -19,6 +19,7 @@ import { pw } from "../../src/parquet/wasm.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
 import { BookGen } from "../helpers/books.ts";
 import { tempDir } from "../helpers/store.ts";
+import { withDuckdb } from "../helpers/sql-engines.ts";
 
 const tmp = tempDir("surv-footer-");
 afterAll(() => tmp.cleanup());
@@ -109,16 +110,11 @@ describe("footer of our encoder's files", () => {
       expect(footer.numRows).toBe(2500);
       expect(footer.rowGroups.map((g) => g.numRows)).toEqual([700, 700, 700, 400]);
       expect(footer.createdBy).toBe("surveillance");
-      const db = await DuckDBInstance.create(":memory:");
-      const conn = await db.connect();
-      try {
-        const meta = (
-          await conn.runAndReadAll(
-            `SELECT row_group_id AS g, row_group_num_rows AS n, path_in_schema AS p, type, compression, num_values, dictionary_page_offset AS d,
+      await withDuckdb(async (query) => {
+        const meta =
+          await query(`SELECT row_group_id AS g, row_group_num_rows AS n, path_in_schema AS p, type, compression, num_values, dictionary_page_offset AS d,
            data_page_offset AS o, total_compressed_size AS c, total_uncompressed_size AS u, stats_min_value AS lo, stats_max_value AS hi
-         FROM parquet_metadata('${w.path}') ORDER BY row_group_id, column_id`,
-          )
-        ).getRowObjectsJS();
+         FROM parquet_metadata('${w.path}') ORDER BY row_group_id, column_id`);
         const mine = footer.rowGroups.flatMap((g, i) => g.columns.map((c) => ({ g: i, n: g.numRows, c })));
         expect(mine.length).toBe(meta.length);
         for (let k = 0; k < meta.length; k++) {
@@ -153,9 +149,7 @@ describe("footer of our encoder's files", () => {
         expect(footer.leaves.map((l) => l.path.join("."))).toEqual([
           ...new Set(meta.map((m) => String(m.p).replaceAll(", ", "."))),
         ]);
-      } finally {
-        conn.closeSync();
-      }
+      });
     },
   );
 

@@ -1,3 +1,4 @@
+/** The Thrift compact reader on hand-assembled bytes: scalars, field-id deltas, containers, malformed input. */
 import { describe, expect, test } from "bun:test";
 import { readStruct } from "../../src/parquet/thrift-compact.ts";
 

@@ -137,7 +137,7 @@ describe("scanner", () => {
     const cfg = parseConfig({ data_dir: d, venues: { kalshi: { enabled: true }, mock: { universe_size: 3 } } });
     const original = ADAPTERS.kalshi;
     ADAPTERS.kalshi = async () => failing;
-    let res;
+    let res: Awaited<ReturnType<typeof scanAll>>;
     try {
       res = await scanAll(cfg, { clock: new SimClock(T0), env: {} });
     } finally {

@@ -1,3 +1,4 @@
+/** Rotation epochs and target sets (HOT, rotating WARM) worked out by hand: sizes, coverage, churn, determinism. */
 import { describe, expect, test } from "bun:test";
 import { COLLECT_DEFAULTS, type CollectSettings } from "../../src/config.ts";
 import {

@@ -1,3 +1,4 @@
+/** Eligibility and the market ranking with and without stats, against hand-ordered lists. */
 import { describe, expect, test } from "bun:test";
 import { isEligible, rankMarkets, rankWithoutStats } from "../../src/scheduler/scoring.ts";
 import type { MarketInfo } from "../../src/market.ts";

@@ -1,3 +1,4 @@
+/** Per-venue pins and filter clauses (docs/choosing-markets.md): what each clause keeps, the funnel, config checks. */
 import { describe, expect, test } from "bun:test";
 import { COLLECT_DEFAULTS, type CollectSettings, parseConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";

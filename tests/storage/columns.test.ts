@@ -1,3 +1,4 @@
+/** ColumnBuffer against normalizeSnapshot and hand-written rows: derived columns, caps, int64 range, reuse. */
 import { describe, expect, test } from "bun:test";
 import { ColumnBuffer } from "../../src/storage/column-buffer.ts";
 import { tableToRows } from "../../src/parquet/read.ts";

@@ -1,3 +1,4 @@
+/** The manifest after a torn append: the next entry still starts on its own line. */
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** Unreadable staged segments: what is salvaged, what is quarantined and counted, and I/O errors that are neither. */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -181,7 +182,7 @@ describe("close() under a brief disk failure", () => {
     return { d, clock, f, w, g };
   }
   test("backs off on the clock between attempts and finalizes once the disk recovers; no row is lost", async () => {
-    const { d, clock, f, w, g } = await hundredRowsOnFaultyFs();
+    const { d, clock, f, w } = await hundredRowsOnFaultyFs();
     f.fail("create", "ENOSPC", { times: 3 });
     await settleOnClock(clock, w.close());
     expect(f.failures.map((x) => x.at - T0)).toEqual([0, 1000, 3000]); // delays 1 s, 2 s, then success at +7 s
@@ -189,7 +190,7 @@ describe("close() under a brief disk failure", () => {
   });
 
   test("gives up after about 60 s, saying how many rows are staged and lost", async () => {
-    const { d, clock, f, w, g } = await hundredRowsOnFaultyFs();
+    const { clock, f, w, g } = await hundredRowsOnFaultyFs();
     await w.flush();
     for (let i = 0; i < 30; i++) w.append(g.next());
     f.fail("create", "EIO");

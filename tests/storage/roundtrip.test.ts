@@ -1,11 +1,13 @@
+/** Files written by the real writer, read back by Polars, DuckDB and hyparquet: exact types, identical rows. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import pl from "nodejs-polars";
 import { normalizeSnapshot, REQUIRED_COLUMNS, type SnapshotRow } from "../../src/schema.ts";
 import { BookGen, copyInput } from "../helpers/books.ts";
 import { openWriter, T0, tempDir } from "../helpers/store.ts";
+import { DUCKDB_TYPES, POLARS_TYPES, polarsTypeNames } from "../helpers/column-types.ts";
+import { withDuckdb } from "../helpers/sql-engines.ts";
 
 // Written once per staging mode: two venues, buckets across an hour boundary, varied books; read back by two engines.
 // A flush every 450 rows: staged raw (compaction encodes them, row groups of 400), or, with encodeAtFlushRows 300,
@@ -40,29 +42,6 @@ for (const [mode, encodeAtFlushRows] of [
     });
     afterAll(() => tmp.cleanup());
 
-    const EXPECTED_DUCKDB_TYPES: Record<string, string> = {
-      ts_recv: "BIGINT",
-      venue: "VARCHAR",
-      market_id: "VARCHAR",
-      outcome_id: "VARCHAR",
-      seq: "BIGINT",
-      best_bid_px: "DOUBLE",
-      best_bid_sz: "DOUBLE",
-      best_ask_px: "DOUBLE",
-      best_ask_sz: "DOUBLE",
-      mid: "DOUBLE",
-      spread: "DOUBLE",
-      bid_px: "DOUBLE[]",
-      bid_sz: "DOUBLE[]",
-      ask_px: "DOUBLE[]",
-      ask_sz: "DOUBLE[]",
-      status: "VARCHAR",
-      err: "VARCHAR",
-      source_ts: "BIGINT",
-      bid_depth3: "DOUBLE",
-      ask_depth3: "DOUBLE",
-    };
-
     function normalize(r: Record<string, unknown>): SnapshotRow {
       const o: Record<string, unknown> = {};
       for (const k of Object.keys(expected[0])) {
@@ -82,80 +61,44 @@ for (const [mode, encodeAtFlushRows] of [
 
       test("nodejs-polars reads the dataset with hive partitioning: exact types, identical rows", async () => {
         const df = (await pl.scanParquet(glob(), { hivePartitioning: true }).collect()).sort(["venue", "ts_recv"]);
-        const schema = df.schema as Record<string, unknown>;
-        // "DataType(List(DataType(Float64)))" → "List(Float64)"
-        const types = Object.fromEntries(
-          Object.entries(schema).map(([k, t]) => [
-            k,
-            String(t)
-              .replaceAll("DataType(", "(")
-              .replace(/\((\w+)\)/g, "$1")
-              .replace(/^\((.*)\)$/, "$1"),
-          ]),
-        );
+        const types = polarsTypeNames(df.schema);
         expect(Object.keys(types).slice(0, REQUIRED_COLUMNS.length)).toEqual([...REQUIRED_COLUMNS]);
-        expect(types).toMatchObject({
-          ts_recv: "Int64",
-          venue: "String",
-          market_id: "String",
-          outcome_id: "String",
-          seq: "Int64",
-          mid: "Float64",
-          bid_px: "List(Float64)",
-          ask_sz: "List(Float64)",
-          status: "String",
-          err: "String",
-          source_ts: "Int64",
-          bid_depth3: "Float64",
-          ask_depth3: "Float64",
-          date: "Date",
-          hour: "Int64",
-        });
+        expect(types).toMatchObject({ ...POLARS_TYPES, date: "Date", hour: "Int64" });
         const rows = df.drop("date", "hour").toRecords().map(normalize);
         expect(rows.length).toBe(expected.length);
         expect(rows).toEqual(expected);
       });
 
       test("DuckDB reads the dataset with hive partitioning: exact types, identical rows", async () => {
-        const db = await DuckDBInstance.create(":memory:");
-        const conn = await db.connect();
-        try {
+        await withDuckdb(async (query) => {
           const src = `read_parquet('${glob()}', hive_partitioning = true)`;
-          const desc = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${src}`)).getRowObjectsJS();
+          const desc = await query(`DESCRIBE SELECT * FROM ${src}`);
           const types = Object.fromEntries(desc.map((r) => [r.column_name as string, r.column_type as string]));
-          expect(types).toMatchObject({ ...EXPECTED_DUCKDB_TYPES, date: "DATE" }); // DuckDB types the zero-padded hour as VARCHAR
-          const nullable = (
-            await conn.runAndReadAll(
-              `SELECT count(*) FILTER (WHERE err IS NULL) AS e, count(*) FILTER (WHERE source_ts IS NULL) AS s FROM ${src}`,
-            )
-          ).getRowObjectsJS()[0];
+          expect(types).toMatchObject({ ...DUCKDB_TYPES, date: "DATE" }); // DuckDB types the zero-padded hour as VARCHAR
+          const [nullable] = await query(
+            `SELECT count(*) FILTER (WHERE err IS NULL) AS e, count(*) FILTER (WHERE source_ts IS NULL) AS s FROM ${src}`,
+          );
           expect(Number(nullable.e)).toBe(expected.filter((r) => r.err === null).length);
           expect(Number(nullable.s)).toBe(expected.filter((r) => r.source_ts === null).length);
-          const rows = (await conn.runAndReadAll(`SELECT * EXCLUDE (date, hour) FROM ${src} ORDER BY venue, ts_recv`))
-            .getRowObjectsJS()
-            .map((r) => normalize(r as Record<string, unknown>));
+          const rows = (await query(`SELECT * EXCLUDE (date, hour) FROM ${src} ORDER BY venue, ts_recv`)).map((r) =>
+            normalize(r as Record<string, unknown>),
+          );
           expect(rows).toEqual(expected);
           // the venue partition value agrees with the column in the file
-          const mismatch = (
-            await conn.runAndReadAll(
-              `SELECT count(*) AS n FROM ${src} WHERE filename NOT LIKE '%venue=' || venue || '/%'`
-                .replace("FROM", ", filename FROM")
-                .replace("SELECT count(*) AS n , filename", "SELECT count(*) AS n"),
-            )
-          ).getRowObjectsJS();
+          const mismatch = await query(
+            `SELECT count(*) AS n FROM ${src} WHERE filename NOT LIKE '%venue=' || venue || '/%'`
+              .replace("FROM", ", filename FROM")
+              .replace("SELECT count(*) AS n , filename", "SELECT count(*) AS n"),
+          );
           expect(Number(mismatch[0].n)).toBe(0);
           // row groups: raw rows are cut at row_group_rows (400); a 450-row flush staged encoded is two of 225
-          const sizes = (
-            await conn.runAndReadAll(`SELECT DISTINCT row_group_num_rows AS n FROM parquet_metadata('${glob()}')`)
-          )
-            .getRowObjectsJS()
-            .map((r) => Number(r.n));
+          const sizes = (await query(`SELECT DISTINCT row_group_num_rows AS n FROM parquet_metadata('${glob()}')`)).map(
+            (r) => Number(r.n),
+          );
           expect(sizes.includes(225)).toBe(encodeAtFlushRows === 300);
           expect(sizes.includes(400)).toBe(encodeAtFlushRows !== 300);
           expect(Math.max(...sizes)).toBeLessThanOrEqual(400);
-        } finally {
-          conn.closeSync();
-        }
+        });
       });
 
       test("hyparquet (an independent pure-JS reader) reads every file: identical rows, NaN and nulls included", async () => {

@@ -1,3 +1,4 @@
+/** Bucket arithmetic and the partition and file names it gives, across hour, day and year boundaries. */
 import { describe, expect, test } from "bun:test";
 import { bucketEnd, bucketStart, utcDate, utcHour } from "../../src/timebucket.ts";
 import { bucketFileName, snapshotPath, partitionDir } from "../../src/layout.ts";

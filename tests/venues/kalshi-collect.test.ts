@@ -4,9 +4,7 @@
  * from Parquet match the books the server holds, computed independently here (yes asks = NO bids at 1 − p).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createPublicKey } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
@@ -21,22 +19,14 @@ import { createAdapter } from "../../src/venue/index.ts";
 import type { SnapshotRow } from "../../src/schema.ts";
 import { drive } from "../helpers/sim-driver.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { KALSHI_TEST_ENV, KALSHI_TEST_T0, kalshiLoopback } from "../helpers/kalshi-loopback.ts";
 import { testVenueCollector } from "../helpers/venue-collector.ts";
 
-const dir = join(import.meta.dir, "..", "fixtures", "kalshi");
-const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(dir, "test-private-key.pem") };
-const T0 = Date.UTC(2026, 10, 25, 17, 0, 0);
-const clock = new SimClock(T0);
-const server = startKalshiServer({
-  clock,
-  publicKey: createPublicKey(readFileSync(join(dir, "test-public-key.pem"), "utf8")),
-  keyId: "test-key-id",
-  markets: 1200,
-});
+const env = KALSHI_TEST_ENV;
+const T0 = KALSHI_TEST_T0;
+const { clock, server } = kalshiLoopback(1200);
 const dataDir = await mkdtemp(join(tmpdir(), "kalshi-e2e-"));
 afterAll(async () => {
-  server.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -207,7 +197,7 @@ describe("kalshi end to end", () => {
         Object.assign(tagged.call(consola, tag), {
           error: (m: string) => lines.push(`[${tag}] ${m}`),
         })) as typeof consola.withTag;
-      let summary;
+      let summary: Awaited<ReturnType<typeof runCollect>>;
       try {
         summary = await runCollect(both, { clock: c, durationMs: 20_000, env: {} });
       } finally {

@@ -1,3 +1,4 @@
+/** Kalshi wire frames (tests/fixtures/kalshi) → normalized events: snapshots, deltas, replies, rejections. */
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { decodeFrame, deltaEvents, marketInfo, restBookEvents, snapshotEvents } from "../../src/venue/kalshi/mapper.ts";

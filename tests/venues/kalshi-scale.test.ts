@@ -3,32 +3,20 @@
  * them, every book's snapshot arrives, and the snapshot rows equal the server's books (computed here, independently).
  */
 import { afterAll, expect, test } from "bun:test";
-import { createPublicKey } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
-import { startKalshiServer } from "../helpers/kalshi-server.ts";
+import { KALSHI_TEST_ENV, kalshiLoopback } from "../helpers/kalshi-loopback.ts";
 import { FirstRowSink, scanThenCollect } from "../helpers/scan-collect.ts";
 
-const fixtures = join(import.meta.dir, "..", "fixtures", "kalshi");
-const env = { KALSHI_API_KEY_ID: "test-key-id", KALSHI_PRIVATE_KEY_PATH: join(fixtures, "test-private-key.pem") };
-const T0 = Date.UTC(2026, 10, 25, 17, 0, 0);
+const env = KALSHI_TEST_ENV;
 const N = 5000;
 
-const clock = new SimClock(T0);
 // 1 in 50 listed markets is past its close time: 5,102 listed, 5,000 open.
-const server = startKalshiServer({
-  clock,
-  publicKey: createPublicKey(readFileSync(join(fixtures, "test-public-key.pem"), "utf8")),
-  keyId: "test-key-id",
-  markets: 5102,
-});
+const { clock, server } = kalshiLoopback(5102);
 const dataDir = await mkdtemp(join(tmpdir(), "kalshi-scale-"));
 afterAll(async () => {
-  server.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 

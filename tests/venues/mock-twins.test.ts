@@ -1,3 +1,4 @@
+/** Mock twins: reworded twin markets of another mock, and books whose mids follow the source's after the lag. */
 import { describe, expect, test } from "bun:test";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";

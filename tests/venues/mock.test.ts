@@ -1,3 +1,4 @@
+/** The mock venue: a seeded universe and event stream, sane books, activity profiles, unsubscribe, resync, close. */
 import { describe, expect, test } from "bun:test";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig, type VenueConfig } from "../../src/config.ts";

@@ -1,3 +1,4 @@
+/** Polymarket wire frames (tests/fixtures/polymarket) → normalized events, and the hot-path check against valibot. */
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { decimal, mapFrame, mapMessage, SIZELESS_ENTRY } from "../../src/venue/polymarket/mapper.ts";
