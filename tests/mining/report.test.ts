@@ -115,7 +115,8 @@ describe("HTML report", () => {
     120_000,
   );
 
-  test.skipIf(chromium !== null)("chromium is missing: the rendering tests were skipped", () => {
+  // Runs only without chromium, so a run log says why the rendering tests did not run (skipped when chromium is here).
+  test.skipIf(chromium !== null)("only without chromium: warns that the rendering tests were skipped", () => {
     console.warn("no chromium on PATH (apt-get install -y chromium): report rendering not checked");
   });
 });
