@@ -108,6 +108,10 @@ export interface SnapshotInput {
 /** Anything that accepts snapshots (the Parquet writer, a test collector). */
 export interface SnapshotSink {
   append(s: SnapshotInput): void;
+  /** Every row appended with an earlier ts_recv is durable (the writer's last complete flush); journaled on `alive`. */
+  durableBefore?(): number;
+  /** Rows dropped for `venue` since the last call, per hour start (epoch ms); journaled as `dropped`. */
+  takeDropped?(venue: string): Map<number, number>;
 }
 
 /** Status and err from the side lengths and staleness: stale wins, then empty, then partial. */

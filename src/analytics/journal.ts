@@ -1,8 +1,5 @@
 /** Minutes each book was actually subscribed, from the collector's subscription journal (data/subscriptions/…/events.jsonl). */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { JOURNAL_FILE, journalVenueDir } from "../layout.ts";
-import { utcDate } from "../timebucket.ts";
+import { readJournalRecords } from "../journal-records.ts";
 
 export interface SubscriptionEvent {
   ts: number;
@@ -36,31 +33,10 @@ export function journalKey(marketId: string, outcomeId: string | null | undefine
 
 /** Journal events of `venue` from the day files covering [from, to), in time order; undefined when there is no journal. */
 export function readJournal(dataDir: string, venue: string, from: number, to: number): JournalEvent[] | undefined {
-  const dir = journalVenueDir(dataDir, venue);
-  if (!existsSync(dir)) return undefined;
-  const first = utcDate(from);
-  const last = utcDate(to - 1);
-  const events: JournalEvent[] = [];
-  let found = false;
-  for (const name of readdirSync(dir).sort()) {
-    const m = /^date=(\d{4}-\d{2}-\d{2})$/.exec(name);
-    if (!m || m[1] < first || m[1] > last) continue;
-    const file = join(dir, name, JOURNAL_FILE);
-    if (!existsSync(file)) continue;
-    found = true;
-    for (const line of readFileSync(file, "utf8").split("\n")) {
-      if (!line.trim()) continue;
-      try {
-        const e = JSON.parse(line) as JournalEvent;
-        // A torn last line (collector killed mid-write) is skipped, not fatal.
-        if (typeof e.ts === "number" && (isSubscription(e) || isMarker(e))) events.push(e);
-      } catch {
-        /* partial line */
-      }
-    }
-  }
-  if (!found) return undefined;
-  return events.sort((a, b) => a.ts - b.ts);
+  const all = readJournalRecords(dataDir, venue, from, to);
+  if (!all) return undefined;
+  // Only subscription records and run markers: the other kinds (tier, target, stall, ...) are for status --coverage.
+  return all.filter((e) => isSubscription(e) || isMarker(e as JournalEvent)) as JournalEvent[];
 }
 
 /**

@@ -109,6 +109,8 @@ export class VenueCollector {
   private readonly quiet = new QuietTally();
   private published = new Map<string, number>();
   private lastStatus = { ts: 0, rows: 0 };
+  /** The target set changed since the waiting markets were last journaled. */
+  private targetsChanged = false;
   /** The scheduler's last answer: applied again when a refused market's exclusion ends. */
   private lastTargets: Targets | null = null;
 
@@ -123,8 +125,9 @@ export class VenueCollector {
       hotIntervalMs: s.snapshot_interval_ms_hot,
       warmIntervalMs: s.snapshot_interval_ms_warm,
       staleAfterMs: s.stale_after_secs * 1000,
+      onStall: (from, now) => this.journal.note({ ts: now, action: "stall", from }),
     });
-    this.journal = new SubscriptionJournal(o.dataDir, o.venue);
+    this.journal = new SubscriptionJournal(o.dataDir, o.venue, (id) => this.snapshotter.dueOf(id));
     this.log = o.log ?? logger(o.venue);
     this.warn = new RateLimitedLog((m) => this.log.warn(m));
   }
@@ -138,7 +141,11 @@ export class VenueCollector {
     const { clock, settings: s } = this.o;
     this.running = true;
     this.lastStatus = { ts: clock.now(), rows: 0 };
-    this.journal.started(clock.now());
+    this.journal.started(clock.now(), {
+      hot_ms: s.snapshot_interval_ms_hot,
+      warm_ms: s.snapshot_interval_ms_warm,
+      flush_ms: this.o.flushSecs * 1000,
+    });
     await this.o.adapter.connect(this.onEvent);
     if (!this.running) return; // stopped while connecting: arm nothing
     this.snapshotter.start();
@@ -161,10 +168,13 @@ export class VenueCollector {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    // The stop instant: a snapshot due then is taken (as on an unsubscribe), and the stop records carry it.
+    const stopTs = this.o.clock.now();
     for (const t of this.timers) t.cancel();
     this.timers.clear();
     this.pumpTimer?.cancel();
     this.pumpTimer = null;
+    this.snapshotter.runDue(stopTs);
     this.snapshotter.stop();
     try {
       await this.o.adapter.close();
@@ -172,8 +182,8 @@ export class VenueCollector {
       this.log.warn(`closing the connection failed: ${(e as Error).message}`);
     }
     // Journal the stop so the miner does not count the time until a restart as watched.
-    const stopTs = this.o.clock.now();
     for (const c of this.plan.current.values()) this.journal.record(stopTs, c.ref, "unsubscribe", "stop");
+    for (const id of this.journal.waitingIds()) this.journal.untarget(stopTs, id, "stop");
     await this.flushJournal();
     this.logQuiet();
     this.publish(this.o.clock.now());
@@ -210,6 +220,7 @@ export class VenueCollector {
         return;
       case "resolved":
         this.plan.exclude(ev.marketId);
+        this.targetsChanged = true;
         this.pump(tsRecv);
         return;
       case "refused":
@@ -277,6 +288,7 @@ export class VenueCollector {
     if (!cur) return; // left meanwhile
     const until = now + retryAfterMs;
     this.plan.refuse(marketId, until);
+    this.targetsChanged = true;
     this.journal.record(now, cur.ref, "unsubscribe", "refused");
     this.counters.unsubscribes++;
     this.dropMarket(marketId, now);
@@ -336,6 +348,8 @@ export class VenueCollector {
   private onConnection(ev: ConnectionEvent, ts: number): void {
     if (ev.state === "closed") {
       // Retired on purpose (emptied): forget it, so it no longer counts in connected N/N; its books are not stale.
+      const gone = this.conns.get(ev.connId);
+      if (gone && !gone.up && gone.everDown) this.journal.note({ ts, action: "up", conn: ev.connId });
       this.conns.delete(ev.connId);
       for (const [m, id] of this.marketConn) if (id === ev.connId) this.marketConn.delete(m);
       return;
@@ -357,6 +371,7 @@ export class VenueCollector {
       c.since = ts;
       c.downSince ??= ts;
       this.counters.disconnects++;
+      this.journal.note({ ts, action: "down", conn: ev.connId });
       const why = `disconnected since ${iso(ts)}${ev.reason ? ` (${ev.reason})` : ""}`;
       affected((id) => {
         const m = this.books.market(id);
@@ -374,6 +389,7 @@ export class VenueCollector {
     if (c.downSince !== undefined) this.downMs += ts - c.downSince;
     c.downSince = undefined;
     if (!wasDown) return; // first connect: the subscription pump does the subscribing
+    this.journal.note({ ts, action: "up", conn: ev.connId });
     this.counters.reconnects++;
     // Resubscribe exactly the current set carried by this connection; books stay stale until a fresh book.
     const refs: MarketRef[] = [];
@@ -428,8 +444,24 @@ export class VenueCollector {
   }
 
   private applyTargets(t: Targets, now: number): void {
-    for (const r of this.plan.setTarget(t)) this.snapshotter.setTier(r.market.market_id, r.tier);
+    for (const r of this.plan.setTarget(t)) {
+      this.snapshotter.setTier(r.market.market_id, r.tier);
+      this.journal.tier(now, r.market, r.tier);
+    }
+    this.targetsChanged = true;
     this.pump(now);
+  }
+
+  /**
+   * Journals the targets left waiting for churn budget (`target`) and those that left the target set while waiting
+   * (`untarget`): the snapshots not yet subscribed in status --coverage. A subscribe closes a wait by itself.
+   */
+  private journalWaiting(now: number): void {
+    this.targetsChanged = false;
+    for (const id of this.journal.waitingIds())
+      if (!this.plan.isTargeted(id) && !this.plan.current.has(id)) this.journal.untarget(now, id, "untargeted");
+    for (const t of this.plan.waiting())
+      if (!this.journal.isWaiting(t.ref.market_id)) this.journal.target(now, t.ref, t.tier);
   }
 
   /** Applies whatever changes the churn budget allows now, and arms one timer for when more budget frees up. */
@@ -437,6 +469,7 @@ export class VenueCollector {
     if (!this.running) return;
     const changes = this.plan.next(now, this.limiter);
     if (changes.length > 0) this.apply(changes, now);
+    if (this.targetsChanged) this.journalWaiting(now);
     if (this.plan.pending() > 0) {
       const at = Math.max(now + 1, this.limiter.nextFreeAt(now, this.plan.nextNeed()));
       if (at !== this.pumpAt) {
@@ -462,7 +495,7 @@ export class VenueCollector {
         const c = changes[i];
         const id = c.market.market_id;
         batch.push(c.market);
-        this.journal.record(now, c.market, c.action, c.reason);
+        this.journal.record(now, c.market, c.action, c.reason, c.action === "subscribe" ? c.tier : undefined);
         const resub = c.reason === "watchdog";
         if (action === "subscribe") {
           this.counters.subscribes++;
@@ -515,7 +548,11 @@ export class VenueCollector {
 
   /** Appends the journal with an `alive` marker: a crash after this loses at most one flush interval of watched time. */
   async flushJournal(): Promise<void> {
-    this.journal.alive(this.o.clock.now());
+    const now = this.o.clock.now();
+    const sink = this.o.sink;
+    for (const [hour, rows] of sink.takeDropped?.(this.o.venue) ?? [])
+      this.journal.note({ ts: now, action: "dropped", hour, rows });
+    this.journal.alive(now, sink.durableBefore?.());
     try {
       await this.journal.flush();
     } catch (e) {

@@ -18,6 +18,11 @@ export interface SnapshotterOptions {
   warmIntervalMs: number;
   /** A book with no applied change for this long is snapshotted as stale. */
   staleAfterMs: number;
+  /**
+   * Called when snapshots were skipped: at `now` the snapshotter caught up on everything due since `from` (a forward
+   * clock step or a stalled process), one snapshot per market and the rest skipped (journaled for status --coverage).
+   */
+  onStall?: (from: number, now: number) => void;
 }
 
 interface Slot {
@@ -55,6 +60,11 @@ export class Snapshotter {
     return this.slots.get(marketId)?.tier;
   }
 
+  /** When the market's next snapshot is due (undefined when it is not snapshotted). */
+  dueOf(marketId: string): number | undefined {
+    return this.slots.get(marketId)?.dueAt;
+  }
+
   /** Starts snapshotting a market: first snapshot one interval after `now`. Replaces an existing slot. */
   add(marketId: string, books: BookState[], tier: Tier, now: number): void {
     this.remove(marketId);
@@ -65,22 +75,32 @@ export class Snapshotter {
   }
 
   /**
-   * Stops snapshotting a market. Given `now`, a snapshot due exactly then is taken first, so a market watched over
-   * [s, e] has floor((e - s) / interval) rows whichever same-time timer the clock fires first.
+   * Stops snapshotting a market. Given `now`, a snapshot due then (or overdue) is taken first, so a market watched
+   * over [s, e] has floor((e - s) / interval) rows whichever same-time timer the clock fires first.
    */
   remove(marketId: string, now?: number): void {
     const s = this.slots.get(marketId);
     if (!s) return;
     // (dueAt is never changed in place: the slot may sit anywhere in the heap.)
-    if (now !== undefined && s.dueAt === now && this.running) this.snapshotMarket(s, now);
+    if (now !== undefined && s.dueAt <= now && this.running) {
+      this.snapshotMarket(s, now);
+      if (s.dueAt + this.interval(s.tier) <= now) this.o.onStall?.(s.dueAt, now);
+    }
     s.removed = true; // dropped lazily when it reaches the top of the heap
     this.slots.delete(marketId);
   }
 
-  /** A new tier takes effect at once: the next snapshot is one new interval after the last one (or now, if that is past). */
+  /**
+   * A new tier takes effect at once: the next snapshot is one new interval after the last one (or now, if that is
+   * past). A snapshot due now is taken first (under the old tier), so the result does not depend on timer order.
+   */
   setTier(marketId: string, tier: Tier): void {
-    const s = this.slots.get(marketId);
+    let s = this.slots.get(marketId);
     if (!s || s.tier === tier) return;
+    if (this.running && s.dueAt <= this.o.clock.now()) {
+      this.runDue(this.o.clock.now());
+      s = this.slots.get(marketId)!;
+    }
     const last = s.dueAt - this.interval(s.tier);
     s.removed = true;
     const moved: Slot = {
@@ -110,16 +130,23 @@ export class Snapshotter {
   /** Snapshots every slot due at or before `now`, then re-arms the timer. Public so a driver can call it directly. */
   runDue(now: number): void {
     const h = this.heap;
+    let from = Infinity;
+    let skipped = false;
     for (let top = h.peek(); top !== undefined && (top.removed || top.dueAt <= now); top = h.peek()) {
       const s = h.pop()!;
       if (s.removed) continue;
+      if (from === Infinity) from = s.dueAt;
       this.snapshotMarket(s, now);
       const step = this.interval(s.tier);
       s.dueAt += step;
       // Behind by more than an interval (a stalled real clock): skip the missed ones, don't burst.
-      if (s.dueAt <= now) s.dueAt = now + step;
+      if (s.dueAt <= now) {
+        s.dueAt = now + step;
+        skipped = true;
+      }
       h.push(s);
     }
+    if (skipped) this.o.onStall?.(from, now);
   }
 
   private snapshotMarket(s: Slot, now: number): void {

@@ -103,6 +103,15 @@ export class SubscriptionPlan {
     return true;
   }
 
+  isTargeted(marketId: string): boolean {
+    return this.target.has(marketId);
+  }
+
+  /** Targets not subscribed yet (waiting for churn budget). */
+  *waiting(): Generator<{ ref: MarketRef; tier: Tier }> {
+    for (const [id, t] of this.target) if (!this.current.has(id)) yield t;
+  }
+
   isRefused(marketId: string): boolean {
     return this.refused.has(marketId);
   }

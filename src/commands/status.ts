@@ -1,5 +1,6 @@
 /** `surveillance status`: one UTC day of the data tree per venue and hour, from the files' metadata (ops/status.ts). */
 import { defineCommand } from "citty";
+import { COLLECT_DEFAULTS } from "../config.ts";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 import { parseDay } from "./_range.ts";
 
@@ -12,19 +13,48 @@ export default defineCommand({
     ...sharedArgs,
     date: { type: "string", description: "UTC day to report (default: today, UTC)", valueHint: "YYYY-MM-DD" },
     json: { type: "boolean", description: "Print the status as JSON", default: false },
+    coverage: {
+      type: "boolean",
+      description: "Per venue and hour: snapshots the schedule called for, rows recorded, missing ones by cause",
+      default: false,
+    },
   },
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
-    const [{ dayStatus, formatStatus }, { RealClock }, { bucketStart }] = await Promise.all([
-      import("../ops/status.ts"),
-      import("../clock.ts"),
-      import("../timebucket.ts"),
-    ]);
-    const dayTs = args.date ? parseDay(args.date) : bucketStart(new RealClock().now(), 24 * 60);
+    const [{ dayStatus, formatStatus, dayCoverage }, { formatCoverage }, { RealClock }, { bucketStart }] =
+      await Promise.all([
+        import("../ops/status.ts"),
+        import("../ops/coverage.ts"),
+        import("../clock.ts"),
+        import("../timebucket.ts"),
+      ]);
+    const now = new RealClock().now();
+    const dayTs = args.date ? parseDay(args.date) : bucketStart(now, 24 * 60);
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
     const s = await dayStatus(config.data_dir, dayTs, { bucketMinutes: config.writer.bucket_minutes, venues });
-    if (args.json) console.log(JSON.stringify(s, null, 2));
-    else if (s.hours.length === 0) {
+    const coverage = args.coverage
+      ? dayCoverage(config.data_dir, s, dayTs, {
+          venues: config.selected.map((v) => v.name),
+          now,
+          cadence: (name) => {
+            const c = config.venues.find((v) => v.name === name)?.collect ?? COLLECT_DEFAULTS;
+            return {
+              hot_ms: c.snapshot_interval_ms_hot,
+              warm_ms: c.snapshot_interval_ms_warm,
+              flush_ms: config.writer.flush_secs * 1000,
+            };
+          },
+        })
+      : undefined;
+    if (args.json) console.log(JSON.stringify(coverage ? { ...s, coverage } : s, null, 2));
+    else if (coverage) {
+      console.log(s.hours.length === 0 ? `${s.date} (UTC): no data under ${config.data_dir}` : formatStatus(s));
+      console.log(
+        coverage.length === 0
+          ? "coverage: no subscription journal for the day"
+          : `coverage: snapshots the journal's schedule called for vs rows recorded (final + staged)\n${formatCoverage(coverage)}`,
+      );
+    } else if (s.hours.length === 0) {
       console.log(`${s.date} (UTC): no data under ${config.data_dir}`);
       if (s.quarantined.length)
         console.log(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);

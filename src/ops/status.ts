@@ -11,6 +11,8 @@ import { summaryFromMetadata } from "../parquet/footer.ts";
 import { listDatasetFiles } from "../layout.ts";
 import { readParquetFile } from "../parquet/read.ts";
 import { listQuarantined, listStagedSummary } from "./staged-summary.ts";
+import { readJournalRecords } from "../journal-records.ts";
+import { type Cadence, computeCoverage, type CoverageRow } from "./coverage.ts";
 
 const HOUR = 3_600_000;
 const MIN = 60_000;
@@ -302,4 +304,29 @@ export function formatStatus(s: DayStatus): string {
   if (s.quarantined?.length)
     out.push(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
   return out.join("\n");
+}
+
+/**
+ * Coverage of a day (`status --coverage`): per venue with a journal, the journal from the day before (the schedule's
+ * phase and a crash across midnight) through the day, replayed against the rows the status counted (final and
+ * staged). `cadence` per venue from the config, for runs whose journal does not say; `now` cuts today short.
+ */
+export function dayCoverage(
+  dataDir: string,
+  s: DayStatus,
+  dayTs: number,
+  opts: { cadence: (venue: string) => Cadence; venues: string[]; now: number },
+): CoverageRow[] {
+  const to = Math.min(dayTs + 24 * HOUR, opts.now);
+  const out: CoverageRow[] = [];
+  for (const venue of [...new Set([...opts.venues, ...s.venues])].sort()) {
+    const records = readJournalRecords(dataDir, venue, dayTs - 24 * HOUR, dayTs + 24 * HOUR);
+    const recorded = new Map<number, number>();
+    for (const h of s.hours) if (h.venue === venue) recorded.set(dayTs + Number(h.hour) * HOUR, h.rows + h.staged_rows);
+    if (!records && recorded.size === 0) continue;
+    out.push(
+      ...computeCoverage({ venue, records: records ?? [], cadence: opts.cadence(venue), from: dayTs, to, recorded }),
+    );
+  }
+  return out;
 }

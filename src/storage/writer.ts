@@ -124,6 +124,10 @@ export class SnapshotWriter implements SnapshotSink {
   private spare: ColumnBuffer[] = [];
   private nextGen = 1;
   private manifestPaths = new Set<string>();
+  /** Rows appended with an earlier ts_recv are durable: the start of the last flush that staged every buffer. */
+  private durableTs: number;
+  /** Dropped rows not yet handed to takeDropped: venue → hour start → rows. */
+  private readonly dropsUntaken = new Map<string, Map<number, number>>();
 
   private chain: Promise<unknown> = Promise.resolve();
   private flushQueued = false;
@@ -166,6 +170,17 @@ export class SnapshotWriter implements SnapshotSink {
     this.graceMs = opts.closeGraceMs ?? 2000;
     this.onDurable = opts.onDurable;
     this.encodeAtFlushRows = opts.encodeAtFlushRows ?? ENCODE_AT_FLUSH_ROWS;
+    this.durableTs = this.clock.now(); // nothing was appended before the writer opened
+  }
+
+  durableBefore(): number {
+    return this.durableTs;
+  }
+
+  takeDropped(venue: string): Map<number, number> {
+    const m = this.dropsUntaken.get(venue) ?? new Map<number, number>();
+    this.dropsUntaken.delete(venue);
+    return m;
   }
 
   /** Opens the store and recovers what a dead process left staged: closed buckets are finalized, the open one continues. */
@@ -178,8 +193,8 @@ export class SnapshotWriter implements SnapshotSink {
   // ---- hot path ----
 
   append(s: SnapshotInput): void {
-    if (this.closed) return this.drop(s.venue, "writer is closed");
-    if (this.st.rowsBuffered >= this.settings.max_buffer_rows) return this.drop(s.venue, "buffer full");
+    if (this.closed) return this.drop(s.venue, "writer is closed", s.tsRecv);
+    if (this.st.rowsBuffered >= this.settings.max_buffer_rows) return this.drop(s.venue, "buffer full", s.tsRecv);
     const start = bucketStart(s.tsRecv, this.settings.bucket_minutes);
     let st = this.last;
     if (st === null || st.start !== start || st.venue !== s.venue) {
@@ -309,6 +324,7 @@ export class SnapshotWriter implements SnapshotSink {
 
   private async flushOnce(all: boolean): Promise<void> {
     this.flushQueued = false;
+    const cut = this.clock.now();
     const t0 = performance.now();
     const rows0 = this.st.rowsStaged + this.st.rowsFinalized;
     const bytes0 = this.st.bytesStaged;
@@ -345,6 +361,7 @@ export class SnapshotWriter implements SnapshotSink {
         }
       }
       if (firstErr !== undefined) throw firstErr;
+      this.durableTs = Math.max(this.durableTs, cut);
     } catch (e) {
       this.onWriteError(e);
       throw e instanceof WriteFailure ? e : new WriteFailure(errCode(e));
@@ -644,8 +661,12 @@ export class SnapshotWriter implements SnapshotSink {
     }
   }
 
-  private drop(venue: string, why: string): void {
+  private drop(venue: string, why: string, ts: number): void {
     this.st.droppedRows++;
+    let byHour = this.dropsUntaken.get(venue);
+    if (!byHour) this.dropsUntaken.set(venue, (byHour = new Map()));
+    const hour = ts - (ts % 3_600_000);
+    byHour.set(hour, (byHour.get(hour) ?? 0) + 1);
     this.count("rowsDropped", { venue }, 1);
     this.errLog.warn(
       `drop:${why}`,

@@ -67,8 +67,10 @@ describe("VenueCollector", () => {
       outcome_id: "yes",
       action: "subscribe",
       reason: "hot",
+      tier: "hot",
     });
     expect(j[2].reason).toBe("warm");
+    expect(j[2].tier).toBe("warm");
     // the stop unsubscribes every current book, at the stop time
     expect(
       j

@@ -1,0 +1,171 @@
+/** Coverage accounting on hand-written journals: the schedule replayed, the missing snapshots attributed by cause. */
+import { describe, expect, test } from "bun:test";
+import { type CoverageRecord, computeCoverage, formatCoverage } from "../../src/ops/coverage.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+const S = 1000;
+const cadence = { hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 };
+
+const book = (sec: number, action: string, market: string, extra: Partial<CoverageRecord> = {}): CoverageRecord => ({
+  ts: T0 + sec * S,
+  action,
+  market_id: market,
+  outcome_id: "yes",
+  ...extra,
+});
+const mark = (sec: number, action: string, extra: Partial<CoverageRecord> = {}): CoverageRecord => ({
+  ts: T0 + sec * S,
+  action,
+  ...extra,
+});
+
+/**
+ * Run 1 from 00:00:00: a HOT and b WARM; c waits for budget 60-95 s; a goes WARM at 121 s; the clock jumps from
+ * 200 s to 260 s; the connection is down 300-330 s; the writer drops 4 rows; last `alive` at 600 s (durable up to
+ * 590 s), then the process dies. Run 2 starts at 900 s, subscribes a HOT and stops at 1000 s.
+ */
+const journal: CoverageRecord[] = [
+  mark(0, "start", cadence),
+  book(0, "subscribe", "a", { reason: "hot", tier: "hot" }),
+  book(0, "subscribe", "b", { reason: "warm", tier: "warm" }),
+  book(60, "target", "c", { tier: "warm" }),
+  book(95, "subscribe", "c", { reason: "rotation", tier: "warm" }),
+  book(121, "tier", "a", { tier: "warm" }),
+  // A watchdog resubscribe leaves the schedule alone; a resync subscribe of an open book too.
+  book(150, "unsubscribe", "b", { reason: "watchdog" }),
+  book(150, "subscribe", "b", { reason: "watchdog", tier: "warm" }),
+  mark(260, "stall", { from: T0 + 200 * S }),
+  mark(300, "down", { conn: 0 }),
+  mark(330, "up", { conn: 0 }),
+  book(330, "subscribe", "a", { reason: "resync" }),
+  mark(400, "dropped", { hour: T0, rows: 4 }),
+  mark(600, "alive", { durable: T0 + 590 * S }),
+  mark(900, "start", cadence),
+  book(900, "subscribe", "a", { reason: "hot", tier: "hot" }),
+  book(1000, "unsubscribe", "a", { reason: "stop" }),
+  mark(1000, "alive", { durable: T0 + 1000 * S }),
+];
+
+// By hand. a: HOT 2..120 s (60), WARM from 130 s: 130..190 (7), the jump's 200..260 (7: one taken, 6 skipped),
+// 270..890 until run 2 starts (63). b: 10..190 (19), 200..260 (7, 6 skipped), 270..890 (63). c: waiting, due at
+// 70, 80, 90 (3), then 105..195 (10), 205..255 (6, 5 skipped), 270..890 (63). Run 2's a: 902..1000 (50).
+const EXPECTED = 60 + 7 + 7 + 63 + (19 + 7 + 63) + (3 + 10 + 6 + 63) + 50;
+const STALLED = 6 + 6 + 5;
+// The crash window [590 s, 900 s): 590..890 for each of the three (31 each).
+const CRASH_WINDOW = 3 * 31;
+
+/** The journal above over its day, with `recorded` rows in hour 00. */
+const ofJournal = (recorded: number) =>
+  computeCoverage({
+    venue: "v",
+    records: journal,
+    cadence,
+    from: T0,
+    to: T0 + 86_400_000,
+    recorded: new Map([[T0, recorded]]),
+  });
+
+function hour0(recorded: number) {
+  const rows = ofJournal(recorded);
+  expect(rows.map((r) => r.hour)).toEqual(["00", "day"]);
+  return rows[0];
+}
+
+describe("coverage from a hand-written journal", () => {
+  test("everything journaled: expected by hand, every missing snapshot attributed, unknown 0", () => {
+    const recorded = EXPECTED - 3 - STALLED - 4 - CRASH_WINDOW;
+    const h = hour0(recorded);
+    expect(h.expected).toBe(358);
+    expect(h.expected).toBe(EXPECTED);
+    expect(h.recorded).toBe(recorded);
+    expect(h).toMatchObject({
+      missing: EXPECTED - recorded,
+      not_subscribed: 3,
+      stalled: STALLED,
+      writer_dropped: 4,
+      crash: CRASH_WINDOW,
+      in_flight: 0,
+      unknown: 0,
+      extra: 0,
+      // 300, 310, 320 s for each of the three books (the grid after the jump is at 270 + 10k)
+      disconnected: 9,
+    });
+    expect(h.coverage_pct).toBeCloseTo((recorded / EXPECTED) * 100, 2);
+  });
+
+  test("rows the dead run made durable after its last alive shrink the crash share; a loss outside any window is unknown", () => {
+    const base = EXPECTED - 3 - STALLED - 4 - CRASH_WINDOW;
+    expect(hour0(base + 10)).toMatchObject({ crash: CRASH_WINDOW - 10, unknown: 0 });
+    expect(hour0(base - 7)).toMatchObject({ crash: CRASH_WINDOW, unknown: 7, extra: 0 });
+    expect(hour0(EXPECTED)).toMatchObject({ crash: 0, unknown: 0, extra: 3 + STALLED + 4 });
+  });
+
+  test("the newest run's tail after its last sign of life is in flight, cut at one flush interval; hours split", () => {
+    const records = [
+      { ts: T0 + 3540 * S, action: "start", ...cadence },
+      { ts: T0 + 3540 * S, action: "subscribe", market_id: "a", outcome_id: "yes", reason: "hot", tier: "hot" },
+      { ts: T0 + 3630 * S, action: "alive", durable: T0 + 3625 * S },
+    ];
+    const rows = computeCoverage({
+      venue: "v",
+      records,
+      cadence,
+      from: T0,
+      to: T0 + 4200 * S,
+      recorded: new Map([
+        [T0, 29],
+        [T0 + 3600 * S, 13],
+      ]),
+    });
+    // 00:59:02..00:59:58 (29); 01:00:00..01:00:34 (18), of which 01:00:26..34 (5) after the durable mark
+    expect(rows.map((r) => [r.hour, r.expected, r.recorded, r.in_flight, r.unknown])).toEqual([
+      ["00", 29, 29, 0, 0],
+      ["01", 18, 13, 5, 0],
+      ["day", 47, 42, 5, 0],
+    ]);
+  });
+
+  test("a day's carry continues the schedule at its due time; a carried wait keeps its start", () => {
+    const day2 = T0 + 86_400_000;
+    const records = [
+      {
+        ts: day2,
+        action: "subscribe",
+        market_id: "a",
+        outcome_id: "yes",
+        reason: "carry",
+        tier: "warm",
+        due: day2 + 7000,
+      },
+      {
+        ts: day2,
+        action: "target",
+        market_id: "c",
+        outcome_id: "yes",
+        reason: "carry",
+        tier: "hot",
+        since: day2 - 3000,
+      },
+      { ts: day2 + 9000, action: "subscribe", market_id: "c", outcome_id: "yes", reason: "hot", tier: "hot" },
+      { ts: day2 + 60_000, action: "unsubscribe", market_id: "a", outcome_id: "yes", reason: "stop" },
+      { ts: day2 + 60_000, action: "unsubscribe", market_id: "c", outcome_id: "yes", reason: "stop" },
+    ];
+    const [h] = computeCoverage({
+      venue: "v",
+      records,
+      cadence,
+      from: day2,
+      to: day2 + 86_400_000,
+      recorded: new Map(),
+    });
+    // a: 7, 17, ..., 57 s (6); c waiting since -3 s: -1 (the day before), 1, 3, 5, 7 s (4 in the day); c: 11..60 s (25)
+    expect(h).toMatchObject({ expected: 6 + 4 + 25, not_subscribed: 4 });
+  });
+
+  test("the table has a line per hour and the day total", () => {
+    const t = formatCoverage(ofJournal(200)).split("\n");
+    expect(t).toHaveLength(3);
+    expect(t[0]).toMatch(/^venue\s+hour\s+expected\s+recorded\s+coverage\s+missing\s+not_subscribed/);
+    expect(t[2]).toMatch(/^v\s+day\s+358\s+200\s+55\.87%/);
+  });
+});
