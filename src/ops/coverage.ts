@@ -381,10 +381,8 @@ function attribute(
 const pct = (recorded: number, expected: number) =>
   expected > 0 ? Math.round((recorded / expected) * 100_000) / 1000 : null;
 
-const SUMMED = [
-  "expected",
-  "recorded",
-  "missing",
+/** The causes and the stale share, in table order. */
+const COLUMNS = [
   "not_subscribed",
   "crash",
   "in_flight",
@@ -394,6 +392,7 @@ const SUMMED = [
   "extra",
   "disconnected",
 ] as const;
+const SUMMED = ["expected", "recorded", "missing", ...COLUMNS] as const;
 
 function totalRow(venue: string, rows: CoverageRow[]): CoverageRow {
   const t = { venue, hour: "day", coverage_pct: null } as CoverageRow;
@@ -402,9 +401,9 @@ function totalRow(venue: string, rows: CoverageRow[]): CoverageRow {
   return t;
 }
 
-/** The coverage table: one line per venue and hour, then the venue's day. */
+/** The coverage table: one line per venue and hour, then the venue's day; columns named as in --json. */
 export function formatCoverage(rows: CoverageRow[]): string {
-  const head = ["venue", "hour", "expected", "recorded", "coverage", "missing", ...CAUSE_HEADS.map((c) => c[1])];
+  const head = ["venue", "hour", "expected", "recorded", "coverage", "missing", ...COLUMNS];
   const lines = [
     head,
     ...rows.map((r) => [
@@ -414,7 +413,7 @@ export function formatCoverage(rows: CoverageRow[]): string {
       String(r.recorded),
       r.coverage_pct === null ? "-" : `${r.coverage_pct.toFixed(2)}%`,
       String(r.missing),
-      ...CAUSE_HEADS.map((c) => String(r[c[0]])),
+      ...COLUMNS.map((c) => String(r[c])),
     ]),
   ];
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
@@ -427,14 +426,3 @@ export function formatCoverage(rows: CoverageRow[]): string {
     )
     .join("\n");
 }
-
-const CAUSE_HEADS: [(keyof CoverageRow & keyof MissingCauses) | "extra" | "disconnected", string][] = [
-  ["not_subscribed", "not_subscribed"],
-  ["crash", "crash"],
-  ["in_flight", "in_flight"],
-  ["stalled", "stalled"],
-  ["writer_dropped", "dropped"],
-  ["unknown", "unknown"],
-  ["extra", "extra"],
-  ["disconnected", "disconnected(stale)"],
-];
