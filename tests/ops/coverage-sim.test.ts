@@ -20,6 +20,7 @@ import type { SnapshotInput } from "../../src/schema.ts";
 import { SnapshotWriter } from "../../src/storage/writer.ts";
 import { MockVenue } from "../../src/venue/mock.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
+import { runCli } from "../helpers/run-cli.ts";
 import { duckdbRows } from "../helpers/sql-engines.ts";
 import { testVenueCollector } from "../helpers/venue-collector.ts";
 
@@ -212,6 +213,15 @@ test("a day with drops, clock steps, a crash and a full disk: expected matches a
   expect(day.disconnected).toBeGreaterThan(0);
   expect(day.in_flight).toBe(0);
   expect(day.coverage_pct!).toBeGreaterThan(80);
+
+  // The command says the same, as JSON (snake_case) and as a table.
+  const args = ["status", "--data-dir", dataDir, "--date", "2026-01-01", "--coverage"];
+  const json = await runCli([...args, "--json"]);
+  expect(json.code).toBe(0);
+  expect(JSON.parse(json.stdout).coverage).toEqual(cov);
+  const table = await runCli(args);
+  expect(table.stdout).toMatch(/\nvenue +hour +expected +recorded +coverage +missing +not_subscribed +crash/);
+  expect(table.stdout).toMatch(new RegExp(`\\nmock +day +${day.expected} +${day.recorded} `));
 }, 120_000);
 
 const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
