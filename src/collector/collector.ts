@@ -127,7 +127,7 @@ export class VenueCollector {
       staleAfterMs: s.stale_after_secs * 1000,
       onStall: (from, now) => this.journal.note({ ts: now, action: "stall", from }),
     });
-    this.journal = new SubscriptionJournal(o.dataDir, o.venue, (id) => this.snapshotter.dueOf(id));
+    this.journal = new SubscriptionJournal(o.dataDir, o.venue, (id, from) => this.snapshotter.dueOf(id, from));
     this.log = o.log ?? logger(o.venue);
     this.warn = new RateLimitedLog((m) => this.log.warn(m));
   }
@@ -445,8 +445,9 @@ export class VenueCollector {
 
   private applyTargets(t: Targets, now: number): void {
     for (const r of this.plan.setTarget(t)) {
-      this.snapshotter.setTier(r.market.market_id, r.tier);
+      // Journaled first: a new day's carry, written ahead of it, is the schedule before the change.
       this.journal.tier(now, r.market, r.tier);
+      this.snapshotter.setTier(r.market.market_id, r.tier);
     }
     this.targetsChanged = true;
     this.pump(now);

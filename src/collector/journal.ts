@@ -61,11 +61,11 @@ export class SubscriptionJournal {
   private dayEnd = -Infinity;
   written = 0;
 
-  /** `dueOf`: when a subscribed market's next snapshot is due (the snapshotter's), for the day carry. */
+  /** `dueOf`: a subscribed market's first snapshot due at or after a time (the snapshotter's), for the day carry. */
   constructor(
     private readonly dataDir: string,
     private readonly venue: string,
-    private readonly dueOf: (marketId: string) => number | undefined = () => undefined,
+    private readonly dueOf: (marketId: string, from: number) => number | undefined = () => undefined,
   ) {}
 
   /** A subscribe or unsubscribe applied; a subscribe without `tier` keeps the market's journaled tier (a resync). */
@@ -156,7 +156,7 @@ export class SubscriptionJournal {
       // Not on the run's first record: a run's own first subscribes are in its first day file anyway.
       if (this.dayEnd !== -Infinity) {
         for (const [id, o] of this.open) {
-          const due = this.dueOf(id);
+          const due = this.dueOf(id, dayStart);
           this.push(lines, dayStart, o.ref, {
             action: "subscribe",
             reason: "carry",

@@ -60,9 +60,15 @@ export class Snapshotter {
     return this.slots.get(marketId)?.tier;
   }
 
-  /** When the market's next snapshot is due (undefined when it is not snapshotted). */
-  dueOf(marketId: string): number | undefined {
-    return this.slots.get(marketId)?.dueAt;
+  /**
+   * When the market's next snapshot is due (undefined when it is not snapshotted); with `from`, the first one at or
+   * after `from` on its schedule (the slot's interval back from the next), for a day's carry written after midnight.
+   */
+  dueOf(marketId: string, from?: number): number | undefined {
+    const s = this.slots.get(marketId);
+    if (!s || from === undefined || s.dueAt <= from) return s?.dueAt;
+    const step = this.interval(s.tier);
+    return s.dueAt - Math.floor((s.dueAt - from) / step) * step;
   }
 
   /** Starts snapshotting a market: first snapshot one interval after `now`. Replaces an existing slot. */

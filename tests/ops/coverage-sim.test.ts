@@ -4,15 +4,15 @@
  * minute (the writer drops rows), a backward clock step. Expected snapshots are counted independently from what the
  * snapshotter handed the writer plus what it could not take; recorded rows with DuckDB; nothing is left unknown.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { consola } from "consola";
+import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { Collector, type VenueCollector } from "../../src/collector/collector.ts";
 import { parseConfig } from "../../src/config.ts";
 import { readJournalRecords } from "../../src/journal-records.ts";
+import { journalPath } from "../../src/layout.ts";
 import type { MarketRef } from "../../src/market.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { dayCoverage, dayStatus } from "../../src/ops/status.ts";
@@ -27,21 +27,10 @@ import { testVenueCollector } from "../helpers/venue-collector.ts";
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
 const HOUR = 3_600_000;
-const S1 = T0 + 40 * MIN; // run 1 starts
-const STEP_FWD = T0 + 55 * MIN; // the wall clock jumps 90 s forward
-const CRASH = T0 + 70 * MIN + 2500; // between two flush ticks: the rows since the last one are lost
-const S2 = T0 + 80 * MIN; // run 2 starts
-const DISK_BAD = [T0 + 90 * MIN, T0 + 91 * MIN]; // every staged write fails
-const STEP_BACK = T0 + 100 * MIN; // the wall clock steps back 7.3 s
-const END = T0 + 130 * MIN;
+const DAY = 24 * HOUR;
 
 const dirs: string[] = [];
-// The full disk makes the writer log its retries and drops: expected here, kept off the test output.
-beforeAll(() => void (consola.level = 0));
-afterAll(() => {
-  consola.level = 3;
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const cfg = parseConfig({
   writer: { flush_secs: 5, bucket_minutes: 5, max_buffer_rows: 60 },
@@ -66,11 +55,6 @@ class Hours extends Map<number, number> {
     this.set(h, (this.get(h) ?? 0) + n);
   }
 }
-/** Snapshots the snapshotter handed the writer (appended, whatever became of them), per hour. */
-const taken = new Hours();
-/** Snapshots it could not take: skipped across the forward step, due while the process was dead. */
-const skipped = new Hours();
-const dead = new Hours();
 
 /** HOT: two of the first four (changing every 2 min, so tiers change); WARM: the other two and 8 of the next 12. */
 function targetsOf(pool: MarketRef[]) {
@@ -83,7 +67,8 @@ function targetsOf(pool: MarketRef[]) {
   };
 }
 
-async function startRun(dataDir: string, clock: SimClock, faulty?: FaultyFs) {
+/** `taken`: snapshots the snapshotter handed the writer (appended, whatever became of them), per hour. */
+async function startRun(dataDir: string, clock: SimClock, taken: Hours, faulty?: FaultyFs) {
   const venue = new MockVenue(v, { clock, env: {} });
   const pool = (await venue.discover())
     .filter((m) => m.status === "active")
@@ -132,36 +117,63 @@ function dueIn(vc: VenueCollector, a: number, b: number, into: Hours, at: (t: nu
   }
 }
 
-test("a day with drops, clock steps, a crash and a full disk: expected matches an independent count, unknown is 0", async () => {
+interface Scenario {
+  start: number;
+  /** The wall clock jumps 90 s forward (run 1). */
+  stepForward?: number;
+  /** Run 1 dies (never stopped, its writer never closed): between two flush ticks, so rows since the last are lost. */
+  crash: number;
+  restart: number;
+  /** Every staged write fails over [from, to) (run 2): the buffer overflows max_buffer_rows, rows are dropped. */
+  diskFull?: [number, number];
+  /** The wall clock steps back 7.3 s (run 2). */
+  stepBack?: number;
+  end: number;
+}
+
+/**
+ * Runs the scenario, then for each UTC day it touches checks the coverage against the independent counts:
+ * expected = taken + skipped across the forward step + due while dead + due while waiting for budget (by hand from
+ * the journal's target records); recorded = DuckDB's count; unknown and extra 0. Returns the coverage rows.
+ */
+async function simulate(sc: Scenario) {
   const dataDir = mkdtempSync(join(tmpdir(), "coverage-sim-"));
   dirs.push(dataDir);
+  const taken = new Hours();
+  const skipped = new Hours();
+  const dead = new Hours();
 
-  // Run 1: a forward step at STEP_FWD, then the process dies at CRASH (never stopped, its writer never closed).
-  const clock1 = new SimClock(S1);
-  const r1 = await startRun(dataDir, clock1);
-  clock1.setTimer(STEP_FWD - S1, () => {
-    // Every book catches up at the new time with one snapshot; the rest of what was due meanwhile is skipped.
-    const to = STEP_FWD + 90_000;
-    dueIn(r1.vc, STEP_FWD, to, skipped, () => to, 1);
-    clock1.set(to);
-  });
-  await clock1.runUntil(CRASH);
+  const clock1 = new SimClock(sc.start);
+  const r1 = await startRun(dataDir, clock1, taken);
+  if (sc.stepForward !== undefined) {
+    const at = sc.stepForward;
+    clock1.setTimer(at - sc.start, () => {
+      // Every book catches up at the new time with one snapshot; the rest of what was due meanwhile is skipped.
+      dueIn(r1.vc, at, at + 90_000, skipped, () => at + 90_000, 1);
+      clock1.set(at + 90_000);
+    });
+  }
+  await clock1.runUntil(sc.crash);
   await r1.vc.journal.flush(); // the journal's last append lands, as it would have before the kill
   // What the dead process would have snapshotted until the restart.
-  dueIn(r1.vc, CRASH + 1, S2 - 1, dead, (t) => t);
+  dueIn(r1.vc, sc.crash + 1, sc.restart - 1, dead, (t) => t);
 
-  // Run 2: recovers the staged rows, a minute of failing writes (buffer over max_buffer_rows: drops), a step back.
-  const clock2 = new SimClock(S2);
+  // Run 2 recovers the staged rows of run 1 and is stopped cleanly.
+  const clock2 = new SimClock(sc.restart);
   const faulty = new FaultyFs(() => clock2.now());
-  const r2 = await startRun(dataDir, clock2, faulty);
-  clock2.setTimer(DISK_BAD[0] - S2, () => faulty.fail("create", "ENOSPC"));
-  clock2.setTimer(DISK_BAD[1] - S2, () => faulty.clear());
-  clock2.setTimer(STEP_BACK - S2, () => clock2.set(STEP_BACK - 7300));
-  await clock2.runUntil(END);
+  const r2 = await startRun(dataDir, clock2, taken, faulty);
+  if (sc.diskFull) {
+    clock2.setTimer(sc.diskFull[0] - sc.restart, () => faulty.fail("create", "ENOSPC"));
+    clock2.setTimer(sc.diskFull[1] - sc.restart, () => faulty.clear());
+  }
+  const back = sc.stepBack;
+  if (back !== undefined) clock2.setTimer(back - sc.restart, () => clock2.set(back - 7300));
+  await clock2.runUntil(sc.end);
   await r2.c.stop();
 
   // Not subscribed, by hand from the journal: a `target` at t0 waits until its subscribe/untarget at t1 (or the end
   // of its run: the last record before the next start), due at t0 + k * interval (k >= 1) before t1.
+  const firstDay = sc.start - (sc.start % DAY);
   const waiting = new Hours();
   const since = new Map<string, { ts: number; tier: unknown }>();
   const endWait = (k: string, t1: number) => {
@@ -169,44 +181,68 @@ test("a day with drops, clock steps, a crash and a full disk: expected matches a
     for (let t = w.ts + interval(w.tier as string); t < t1; t += interval(w.tier as string)) waiting.add(t);
     since.delete(k);
   };
-  let last = S1;
-  for (const r of readJournalRecords(dataDir, "mock", T0, T0 + 24 * HOUR)!) {
+  let last = sc.start;
+  for (const r of readJournalRecords(dataDir, "mock", firstDay, sc.end)!) {
     const k = `${r.market_id} ${r.outcome_id}`;
     if (r.action === "start") for (const open of [...since.keys()]) endWait(open, last);
-    if (r.action === "target") since.set(k, { ts: r.ts, tier: r.tier });
+    if (r.action === "target" && r.reason !== "carry") since.set(k, { ts: r.ts, tier: r.tier });
     else if ((r.action === "subscribe" || r.action === "untarget") && since.has(k)) endWait(k, r.ts);
     last = r.ts;
   }
   expect(since.size).toBe(0);
 
-  const status = await dayStatus(dataDir, T0, { bucketMinutes: cfg.writer.bucket_minutes });
-  const cov = dayCoverage(dataDir, status, T0, {
-    venues: ["mock"],
-    now: Infinity,
-    cadence: () => ({ hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 }),
-  });
-  const hours = cov.filter((r) => r.hour !== "day");
-  const day = cov.find((r) => r.hour === "day")!;
-  expect(hours.map((r) => r.hour)).toEqual(["00", "01", "02"]);
-
   // Recorded: DuckDB over the final files (nothing is left staged after the clean stop).
-  const counted = await duckdbRows(
-    `SELECT (ts_recv // ${HOUR}) * ${HOUR} AS h, count(*)::INTEGER AS n FROM read_parquet('${dataDir}/orderbook_snapshots/**/*.parquet', hive_partitioning = false) GROUP BY h ORDER BY h`,
+  const counted = new Map(
+    (
+      await duckdbRows(
+        `SELECT (ts_recv // ${HOUR}) * ${HOUR} AS h, count(*)::INTEGER AS n FROM read_parquet('${dataDir}/orderbook_snapshots/**/*.parquet', hive_partitioning = false) GROUP BY h`,
+      )
+    ).map((x) => [Number(x.h), Number(x.n)]),
   );
-  expect(hours.map((r) => r.recorded)).toEqual(counted.map((x) => Number(x.n)));
-
-  for (const r of hours) {
-    const h = T0 + Number(r.hour) * HOUR;
-    // Expected: what the snapshotter took + what it skipped + what it could not take (dead, not subscribed).
-    const indep = (taken.get(h) ?? 0) + (skipped.get(h) ?? 0) + (dead.get(h) ?? 0) + (waiting.get(h) ?? 0);
-    expect({ hour: r.hour, expected: r.expected }).toEqual({ hour: r.hour, expected: indep });
-    expect({ hour: r.hour, unknown: r.unknown, extra: r.extra }).toEqual({ hour: r.hour, unknown: 0, extra: 0 });
-    expect(r.not_subscribed).toBe(waiting.get(h) ?? 0);
-    expect(r.stalled).toBe(skipped.get(h) ?? 0);
-    expect(r.missing).toBe(r.not_subscribed + r.crash + r.in_flight + r.stalled + r.writer_dropped);
+  const all = [];
+  for (let dayTs = firstDay; dayTs < sc.end; dayTs += DAY) {
+    const status = await dayStatus(dataDir, dayTs, { bucketMinutes: cfg.writer.bucket_minutes });
+    const cov = dayCoverage(dataDir, status, dayTs, {
+      venues: ["mock"],
+      now: Infinity,
+      cadence: () => ({ hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 }),
+    });
+    for (const r of cov.filter((x) => x.hour !== "day")) {
+      const h = dayTs + Number(r.hour) * HOUR;
+      const indep = (taken.get(h) ?? 0) + (skipped.get(h) ?? 0) + (dead.get(h) ?? 0) + (waiting.get(h) ?? 0);
+      const at = new Date(h).toISOString().slice(0, 13);
+      expect({ at, expected: r.expected, recorded: r.recorded }).toEqual({
+        at,
+        expected: indep,
+        recorded: counted.get(h) ?? 0,
+      });
+      expect({ at, unknown: r.unknown, extra: r.extra }).toEqual({ at, unknown: 0, extra: 0 });
+      expect(r.not_subscribed).toBe(waiting.get(h) ?? 0);
+      expect(r.stalled).toBe(skipped.get(h) ?? 0);
+      expect(r.missing).toBe(r.not_subscribed + r.crash + r.in_flight + r.stalled + r.writer_dropped);
+    }
+    all.push({ dayTs, dataDir, cov, day: cov.find((r) => r.hour === "day")! });
   }
+  // Every hour with rows or with snapshots due is in a day's coverage.
+  const covered = all.flatMap((d) => d.cov.filter((r) => r.hour !== "day").map((r) => d.dayTs + Number(r.hour) * HOUR));
+  expect(covered.sort()).toEqual([...new Set([...counted.keys(), ...taken.keys(), ...dead.keys()])].sort());
+  return { all, dead: sum(dead) };
+}
+
+test("drops, clock steps both ways, a crash and restart, a full disk: expected matches an independent count, unknown 0", async () => {
+  const { all, dead } = await simulate({
+    start: T0 + 40 * MIN,
+    stepForward: T0 + 55 * MIN,
+    crash: T0 + 70 * MIN + 2500,
+    restart: T0 + 80 * MIN,
+    diskFull: [T0 + 90 * MIN, T0 + 91 * MIN],
+    stepBack: T0 + 100 * MIN,
+    end: T0 + 130 * MIN,
+  });
+  expect(all.map((d) => d.cov.map((r) => r.hour))).toEqual([["00", "01", "02", "day"]]);
   // The scenario exercised every cause.
-  expect(day.crash).toBeGreaterThan(sum(dead));
+  const { day, cov, dataDir } = all[0];
+  expect(day.crash).toBeGreaterThan(dead);
   expect(day.stalled).toBeGreaterThan(0);
   expect(day.not_subscribed).toBeGreaterThan(0);
   expect(day.writer_dropped).toBeGreaterThan(0);
@@ -223,5 +259,33 @@ test("a day with drops, clock steps, a crash and a full disk: expected matches a
   expect(table.stdout).toMatch(/\nvenue +hour +expected +recorded +coverage +missing +not_subscribed +crash/);
   expect(table.stdout).toMatch(new RegExp(`\\nmock +day +${day.expected} +${day.recorded} `));
 }, 120_000);
+
+test("across midnight: a run carried into the next day's file dies there; each day's coverage adds up, unknown 0", async () => {
+  const { all } = await simulate({
+    start: T0 + 23 * HOUR + 45 * MIN,
+    crash: T0 + DAY + 5 * MIN + 2500,
+    restart: T0 + DAY + 12 * MIN,
+    end: T0 + DAY + 20 * MIN,
+  });
+  expect(all.map((d) => d.cov.map((r) => r.hour))).toEqual([
+    ["23", "day"],
+    ["00", "day"],
+  ]);
+  expect(all[1].day.crash).toBeGreaterThan(0);
+  // Without the first day's journal (deleted, say) the second day's file alone gives the same figures: its carry
+  // records continue each schedule at its due time, and carry the markets still waiting.
+  const { dataDir, dayTs, cov } = all[1];
+  rmSync(journalDayDir(dataDir, T0), { recursive: true });
+  const status = await dayStatus(dataDir, dayTs, { bucketMinutes: cfg.writer.bucket_minutes });
+  expect(
+    dayCoverage(dataDir, status, dayTs, {
+      venues: ["mock"],
+      now: Infinity,
+      cadence: () => ({ hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 }),
+    }),
+  ).toEqual(cov);
+}, 120_000);
+
+const journalDayDir = (dataDir: string, ts: number) => dirname(join(dataDir, journalPath("mock", ts)));
 
 const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
