@@ -307,9 +307,9 @@ export function formatStatus(s: DayStatus): string {
 }
 
 /**
- * Coverage of a day (`status --coverage`): per venue with a journal, the journal from the day before (the schedule's
- * phase and a crash across midnight) through the day, replayed against the rows the status counted (final and
- * staged). `cadence` per venue from the config, for runs whose journal does not say; `now` cuts today short.
+ * Coverage of a day (`status --coverage`): per venue with a journal, the journal from the day before through the
+ * day after, replayed against the rows the status counted (final and staged). `cadence` per venue from the config,
+ * for runs whose journal does not say; `now` cuts today short.
  */
 export function dayCoverage(
   dataDir: string,
@@ -320,7 +320,8 @@ export function dayCoverage(
   const to = Math.min(dayTs + 24 * HOUR, opts.now);
   const out: CoverageRow[] = [];
   for (const venue of [...new Set([...opts.venues, ...s.venues])].sort()) {
-    const records = readJournalRecords(dataDir, venue, dayTs - 24 * HOUR, dayTs + 24 * HOUR);
+    // The day before (phase, a crash across midnight) and after (the restart that closes a crash window).
+    const records = readJournalRecords(dataDir, venue, dayTs - 24 * HOUR, dayTs + 48 * HOUR);
     const recorded = new Map<number, number>();
     for (const h of s.hours) if (h.venue === venue) recorded.set(dayTs + Number(h.hour) * HOUR, h.rows + h.staged_rows);
     if (!records && recorded.size === 0) continue;

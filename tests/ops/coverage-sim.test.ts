@@ -286,6 +286,16 @@ test("across midnight: a run carried into the next day's file dies there; each d
   ).toEqual(cov);
 }, 120_000);
 
+test("a run that dies before midnight and restarts after: the crash window spans both days, unknown 0", async () => {
+  const { all } = await simulate({
+    start: T0 + 23 * HOUR + 45 * MIN,
+    crash: T0 + 23 * HOUR + 58 * MIN + 2500,
+    restart: T0 + DAY + 3 * MIN,
+    end: T0 + DAY + 10 * MIN,
+  });
+  expect(all.map((d) => d.day.crash > 0)).toEqual([true, true]);
+}, 120_000);
+
 const journalDayDir = (dataDir: string, ts: number) => dirname(join(dataDir, journalPath("mock", ts)));
 
 const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
