@@ -35,4 +35,17 @@ export const EQUIVALENT: EquivalentMutant[] = [
     after: "for (let j = i; j <= n; j++) {",
     reason: "the extra step writes slot n, past the new length (never read)",
   },
+  {
+    file: "src/ops/coverage.ts",
+    before: "if (last && s.from <= last.to) last.to = Math.max(last.to, s.to);",
+    after: "if (last && s.from < last.to) last.to = Math.max(last.to, s.to);",
+    reason: "two half-open down spans that touch count the same snapshots merged or apart",
+  },
+  {
+    file: "src/ops/coverage.ts",
+    before: "if (books.has(k) || waits.has(k)) break;",
+    after: "if (false) break;",
+    reason:
+      "accepted: the collector journals `target` only for a market not subscribed, and a waiting market's day carry repeats its `since`; the guard is for journals it never writes",
+  },
 ];

@@ -75,6 +75,10 @@ export const MODULES: Record<string, MutateModule> = {
       "tests/venues/kalshi-late-reply.test.ts",
     ],
   },
+  coverage: {
+    src: ["src/ops/coverage.ts"],
+    tests: ["tests/ops/coverage.test.ts", "tests/ops/coverage-sim.test.ts"],
+  },
   polymarket: {
     src: ["src/venue/polymarket/feed.ts"],
     tests: ["tests/venues/polymarket-adapter.test.ts", "tests/venues/polymarket-collect.test.ts"],

@@ -71,6 +71,10 @@ function hour0(recorded: number) {
   return rows[0];
 }
 
+/** The rows of `records` over the day starting `day`, nothing recorded. */
+const rowsOf = (records: CoverageRecord[], day: number) =>
+  computeCoverage({ venue: "v", records, cadence, from: day, to: day + 86_400_000, recorded: new Map() });
+
 describe("coverage from a hand-written journal", () => {
   test("everything journaled: expected by hand, every missing snapshot attributed, unknown 0", () => {
     const recorded = EXPECTED - 3 - STALLED - 4 - CRASH_WINDOW;
@@ -150,16 +154,52 @@ describe("coverage from a hand-written journal", () => {
       { ts: day2 + 60_000, action: "unsubscribe", market_id: "a", outcome_id: "yes", reason: "stop" },
       { ts: day2 + 60_000, action: "unsubscribe", market_id: "c", outcome_id: "yes", reason: "stop" },
     ];
-    const [h] = computeCoverage({
-      venue: "v",
-      records,
-      cadence,
-      from: day2,
-      to: day2 + 86_400_000,
-      recorded: new Map(),
-    });
+    const [h] = rowsOf(records, day2);
     // a: 7, 17, ..., 57 s (6); c waiting since -3 s: -1 (the day before), 1, 3, 5, 7 s (4 in the day); c: 11..60 s (25)
     expect(h).toMatchObject({ expected: 6 + 4 + 25, not_subscribed: 4 });
+  });
+
+  test("a journal from before coverage records: tiers from the subscribe reasons, cadences from the config", () => {
+    const records = [
+      { ts: T0, action: "start" },
+      { ts: T0, action: "subscribe", market_id: "h", outcome_id: "yes", reason: "hot" },
+      { ts: T0, action: "subscribe", market_id: "w", outcome_id: "yes", reason: "warm" },
+      { ts: T0 + 30_000, action: "subscribe", market_id: "r", outcome_id: "yes", reason: "rotation" },
+      { ts: T0 + 60_000, action: "unsubscribe", market_id: "h", outcome_id: "yes", reason: "stop" },
+      { ts: T0 + 60_000, action: "unsubscribe", market_id: "w", outcome_id: "yes", reason: "stop" },
+      { ts: T0 + 60_000, action: "unsubscribe", market_id: "r", outcome_id: "yes", reason: "stop" },
+    ];
+    const [h] = rowsOf(records, T0);
+    // h: 2..60 s (30); w: 10..60 s (6); r: 40..60 s (3)
+    expect(h.expected).toBe(30 + 6 + 3);
+  });
+
+  test("a wait still open when its run dies ends at the run's last record; drops of another day are not counted", () => {
+    const records = [
+      { ts: T0 + 10_000, action: "start", ...cadence },
+      { ts: T0 + 10_000, action: "target", market_id: "c", outcome_id: "yes", tier: "hot" },
+      { ts: T0 + 20_000, action: "alive", durable: T0 + 20_000 },
+      { ts: T0 + 20_000, action: "dropped", hour: T0 - 3_600_000, rows: 7 },
+      { ts: T0 + 90_000, action: "start", ...cadence },
+      { ts: T0 + 90_000, action: "target", market_id: "c", outcome_id: "yes", tier: "hot" },
+      { ts: T0 + 95_000, action: "alive", durable: T0 + 95_000 },
+    ];
+    const [h] = rowsOf(records, T0);
+    // 12..18 s (4) in the first run; 92..94 s (2) in the second, whose journal ends at 95 s
+    expect(h).toMatchObject({ expected: 6, not_subscribed: 6, writer_dropped: 0 });
+  });
+
+  test("a stall at midnight counts in the day's first hour", () => {
+    const day2 = T0 + 86_400_000;
+    const records = [
+      { ts: day2 - 10_000, action: "start", ...cadence },
+      { ts: day2 - 10_000, action: "subscribe", market_id: "a", outcome_id: "yes", reason: "hot", tier: "hot" },
+      { ts: day2, action: "stall", from: day2 - 5000 },
+      { ts: day2 + 1000, action: "unsubscribe", market_id: "a", outcome_id: "yes", reason: "stop" },
+    ];
+    const [h] = rowsOf(records, day2);
+    // due at -4, -2, 0 s: one taken at 0 s, two skipped (counted at the catch-up's hour)
+    expect(h).toMatchObject({ hour: "00", expected: 3, stalled: 2 });
   });
 
   test("the table has a line per hour and the day total", () => {
