@@ -111,3 +111,61 @@ test("run markers and the day carry: a new day file starts with what is subscrib
     "5000 alive",
   ]);
 });
+
+test("coverage fields: subscribes carry the tier, a day's carry the first snapshot due after midnight, a wait its start", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "journal-"));
+  dirs.push(dataDir);
+  const day2 = T0 + 86_400_000;
+  const asked: number[] = [];
+  const j = new SubscriptionJournal(dataDir, "fake", (_id, from) => (asked.push(from), from + 7000));
+  j.started(day2 - 60_000, { hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 });
+  j.record(day2 - 60_000, { market_id: "a", outcome_ids: ["yes"] }, "subscribe", "hot", "hot");
+  j.tier(day2 - 30_000, { market_id: "a", outcome_ids: ["yes"] }, "warm");
+  j.record(day2 - 20_000, { market_id: "a", outcome_ids: ["yes"] }, "subscribe", "resync");
+  j.target(day2 - 10_000, { market_id: "c", outcome_ids: ["yes"] }, "hot");
+  j.alive(day2 - 5_000, day2 - 6_000);
+  j.alive(day2 + 5_000, day2 + 4_000);
+  j.untarget(day2 + 6_000, "c", "untargeted");
+  j.untarget(day2 + 7_000, "c", "again"); // not waiting any more: nothing
+  await j.flush();
+  const all = async (ts: number) =>
+    (await readFile(join(dataDir, journalPath("fake", ts)), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+  const day1 = await all(T0);
+  expect(day1[0]).toMatchObject({ action: "start", hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 });
+  expect(day1.slice(1).map((e) => [e.action, e.reason ?? null, e.tier ?? null])).toEqual([
+    ["subscribe", "hot", "hot"],
+    ["tier", null, "warm"],
+    ["subscribe", "resync", "warm"], // a resync keeps the journaled tier
+    ["target", null, "hot"],
+    ["alive", null, null],
+  ]);
+  expect(day1.at(-1).durable).toBe(day2 - 6_000);
+  expect(await all(day2)).toEqual([
+    {
+      ts: day2,
+      venue: "fake",
+      market_id: "a",
+      outcome_id: "yes",
+      action: "subscribe",
+      reason: "carry",
+      tier: "warm",
+      due: day2 + 7000,
+    },
+    {
+      ts: day2,
+      venue: "fake",
+      market_id: "c",
+      outcome_id: "yes",
+      action: "target",
+      tier: "hot",
+      since: day2 - 10_000,
+      reason: "carry",
+    },
+    { ts: day2 + 5_000, venue: "fake", action: "alive", durable: day2 + 4_000 },
+    { ts: day2 + 6_000, venue: "fake", market_id: "c", outcome_id: "yes", action: "untarget", reason: "untargeted" },
+  ]);
+  expect(asked).toEqual([day2]);
+});

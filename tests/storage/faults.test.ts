@@ -44,6 +44,38 @@ describe("write errors", () => {
     expect(allRows(d).length).toBe(200);
   });
 
+  test("the durable mark moves only with a flush that staged every buffer; drops are handed out per venue and hour, once", async () => {
+    const d = dir();
+    const clock = new SimClock(T0);
+    const f = new FaultyFs(() => clock.now());
+    const { w } = await openWriter(d, { max_buffer_rows: 15, flush_secs: 3600 }, { clock, fs: f.fs });
+    expect(w.durableBefore()).toBe(T0); // nothing was appended before the writer opened
+    const g = new BookGen({ start: T0, stepMs: 1 });
+    for (let i = 0; i < 10; i++) w.append(g.next());
+    await clock.advance(1000);
+    await w.flush();
+    expect(w.durableBefore()).toBe(T0 + 1000);
+    f.fail("create", "EIO", { match: "_staging" });
+    for (let i = 0; i < 20; i++) w.append(g.next());
+    await clock.advance(1000);
+    await expect(w.flush()).rejects.toThrow("EIO");
+    expect(w.durableBefore()).toBe(T0 + 1000);
+    // 15 buffered, 5 dropped; the next hour's rows are counted under their own hour
+    const late = new BookGen({ start: T0 + 3_600_000, stepMs: 1 });
+    for (let i = 0; i < 2; i++) w.append(late.next());
+    expect([...w.takeDropped("mock")]).toEqual([
+      [T0, 5],
+      [T0 + 3_600_000, 2],
+    ]);
+    expect(w.takeDropped("mock").size).toBe(0);
+    expect(w.takeDropped("other").size).toBe(0);
+    f.clear();
+    await clock.advance(1000);
+    await w.flush();
+    expect(w.durableBefore()).toBe(T0 + 3000);
+    await w.close();
+  });
+
   test("ENOSPC while compacting: no partial file is visible, the bucket is finalized exactly once after a retry", async () => {
     const d = dir();
     const clock = new SimClock(T0);
