@@ -8,11 +8,12 @@ import { FakeSink } from "../helpers/fake-sink.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function setup(topK = 50) {
+function setup(topK = 50, onStall?: (from: number, now: number) => void) {
   const clock = new SimClock(T0);
   const sink = new FakeSink();
   const books = new BookStore();
   const snap = new Snapshotter({
+    onStall,
     venue: "v",
     clock,
     sink,
@@ -129,5 +130,33 @@ describe("Snapshotter", () => {
         i % 3 === 0 ? [2000, 4000] : Array.from({ length: 10 }, (_, k) => 2000 * (k + 1)),
       );
     }
+  });
+
+  test("after a forward clock step: one snapshot per market at the new time, the skip reported once with its start", async () => {
+    const stalls: [number, number][] = [];
+    const { clock, sink, books, snap } = setup(50, (from, now) => stalls.push([from - T0, now - T0]));
+    snap.add("h", books.addMarket("h", ["yes"], T0), "hot", T0);
+    snap.add("w", books.addMarket("w", ["yes"], T0), "warm", T0);
+    await clock.runUntil(T0 + 10_500);
+    expect(stalls).toEqual([]);
+    clock.set(T0 + 31_000); // due meanwhile: h at 12..30 s, w at 20, 30 s
+    await clock.runUntil(T0 + 32_000);
+    expect(stalls).toEqual([[12_000, 31_000]]);
+    expect(sink.of("h").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 6000, 8000, 10_000, 31_000]);
+    expect(sink.of("w").map((r) => r.ts_recv - T0)).toEqual([10_000, 31_000]);
+    expect(snap.dueOf("h")).toBe(T0 + 33_000);
+    // The first due at or after a time on the market's schedule (what a day's carry records).
+    expect(snap.dueOf("w", T0 + 25_000)).toBe(T0 + 31_000);
+    expect(snap.dueOf("w", T0 + 20_000)).toBe(T0 + 21_000);
+  });
+
+  test("a tier change at a due instant takes that snapshot first, whichever timer fires first", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
+    await clock.runUntil(T0 + 3999); // the snapshot due at 4 s has not fired
+    clock.set(T0 + 4000);
+    snap.setTier("m", "warm");
+    await clock.runUntil(T0 + 30_000);
+    expect(sink.of("m").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 14_000, 24_000]);
   });
 });
