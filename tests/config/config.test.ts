@@ -1,3 +1,4 @@
+/** parseConfig: defaults, venue overrides, refusals naming the key, --venue selection. */
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";

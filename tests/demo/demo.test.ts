@@ -1,3 +1,4 @@
+/** `surveillance demo` end to end through the CLI, and the demo's window across a day boundary. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
