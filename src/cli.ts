@@ -1,6 +1,6 @@
 /** Root command: lazy subcommands so `--help` never pays for Polars or Arrow; one place maps errors to exit codes. */
 import { stripVTControlCharacters } from "node:util";
-import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
 import { consola } from "consola";
 import pkg from "../package.json" with { type: "json" };
 import { EXIT_RUNTIME, EXIT_USAGE, UserError } from "./errors.ts";
@@ -32,14 +32,14 @@ async function showUsage(...[cmd, parent]: Parameters<typeof renderUsage>): Prom
 }
 
 async function resolveSub(
-  cmd: CommandDef<any>,
+  cmd: CommandDef<ArgsDef>,
   rawArgs: string[],
-): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+): Promise<[CommandDef<ArgsDef>, CommandDef<ArgsDef> | undefined]> {
   const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
   const idx = rawArgs.findIndex((a) => !a.startsWith("-"));
   const name = idx >= 0 ? rawArgs[idx] : undefined;
   if (subs && name && name in subs) {
-    const entry = (subs as Record<string, any>)[name];
+    const entry = subs[name];
     const sub = typeof entry === "function" ? await entry() : await entry;
     return resolveSub(sub, rawArgs.slice(idx + 1)).then(([c]) => [c, cmd]);
   }
@@ -79,7 +79,7 @@ export async function runCli(rawArgs: string[] = process.argv.slice(2)): Promise
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** citty ignores unknown flags; a mistyped `--durtion 5s` must not silently run without a limit. */
-async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<void> {
+async function checkFlags(cmd: CommandDef<ArgsDef>, rawArgs: string[]): Promise<void> {
   const args = ((typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {}) as Record<
     string,
     { type?: string; alias?: string | string[] }

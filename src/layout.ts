@@ -44,10 +44,13 @@ export function partitionDir(venue: string, ts: number): string {
   return `venue=${venue}/date=${utcDate(ts)}/hour=${utcHour(ts)}`;
 }
 
+/** Every final file's name starts with this (then the bucket start, see bucketFileName). */
+const SNAPSHOT_PREFIX = "snapshots_";
+
 /** `snapshots_YYYY-MM-DDTHH-mm.parquet` for the bucket that contains ts; `suffix` > 0 numbers a late-rows file. */
 export function bucketFileName(ts: number, minutes: number, suffix = 0): string {
   const start = new Date(bucketStart(ts, minutes));
-  const base = `snapshots_${utcDate(start.getTime())}T${pad2(start.getUTCHours())}-${pad2(start.getUTCMinutes())}`;
+  const base = `${SNAPSHOT_PREFIX}${utcDate(start.getTime())}T${pad2(start.getUTCHours())}-${pad2(start.getUTCMinutes())}`;
   return suffix > 0 ? `${base}_${suffix}.parquet` : `${base}.parquet`;
 }
 
@@ -104,6 +107,20 @@ export function lockPath(dataDir: string): string {
 /** `<dataDir>/_staging`. */
 export function stagingRoot(dataDir: string): string {
   return join(dataDir, STAGING_DIR);
+}
+
+/**
+ * Globs (relative to the data dir, `/`-separated) for the files of one day, `date` (or `*`), of every venue:
+ * universes, snapshot files, subscription journals, stats.
+ */
+export function dayGlobs(date: string): string[] {
+  const day = (dir: string) => `${dir}/venue=*/date=${date}`;
+  return [
+    `${day(METADATA_DIR)}/${UNIVERSE_FILE}`,
+    `${day(DATASET_DIR)}/hour=*/${SNAPSHOT_PREFIX}*.parquet`,
+    `${day(SUBSCRIPTIONS_DIR)}/${JOURNAL_FILE}`,
+    `${day(STATS_DIR)}/${STATS_FILE}`,
+  ];
 }
 
 /** `<dir>/date=YYYY-MM-DD/<file>`: a dated file under one of the per-venue roots above. */

@@ -1,3 +1,4 @@
+/** `surveillance collect`: record the scheduler's markets until --duration, --until or a signal (collector/run.ts). */
 import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 

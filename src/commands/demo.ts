@@ -1,3 +1,4 @@
+/** `surveillance demo`: scan, collect, mine and reschedule on the mock venue in a temporary data dir (demo.ts). */
 import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 

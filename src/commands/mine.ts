@@ -1,3 +1,4 @@
+/** `surveillance mine`: rankings and stats cache over a range, confirmed pairs, an HTML report (analytics/miner.ts). */
 import { defineCommand } from "citty";
 import { commandConfig, repeatedArg, sharedArgs } from "./_shared.ts";
 

@@ -1,3 +1,4 @@
+/** `surveillance scan`: each selected venue's market universe into the data tree (scanner/scanner.ts). */
 import { defineCommand } from "citty";
 import { commandConfig, sharedArgs } from "./_shared.ts";
 

@@ -1,3 +1,4 @@
+/** The loop closed: mined stats feed the scheduler, HOT takes the best-scored markets, WARM keeps rotating. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** The miner on bad ground: range pruning, unreadable files skipped and named (exit 1), nothing to mine, bad usage. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

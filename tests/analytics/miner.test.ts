@@ -1,3 +1,4 @@
+/** The miner's metrics against a hand computation and DuckDB: chunking, journal minutes watched, hour ranges. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

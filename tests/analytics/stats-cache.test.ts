@@ -1,3 +1,4 @@
+/** The stats cache written atomically and read back, score percentiles, and watched minutes from the journal. */
 import { afterAll, describe, expect, test } from "bun:test";
 import {
   closeSync,

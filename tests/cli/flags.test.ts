@@ -1,3 +1,4 @@
+/** Flags through the CLI: unknown options and unbounded simulated runs refused (exit 2), every known form accepted. */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

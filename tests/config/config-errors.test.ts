@@ -4,26 +4,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closestName, editDistance, tomlSyntaxError } from "../../src/config-errors.ts";
-import { parseConfig, parseToml } from "../../src/config.ts";
-import { UserError } from "../../src/errors.ts";
+import { parseToml } from "../../src/config.ts";
+import { configRefusal, refusal } from "../helpers/refusal.ts";
 import { runCli } from "../helpers/run-cli.ts";
-
-function refusal(f: () => unknown): UserError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error("accepted");
-}
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe("unknown keys", () => {
   test("the key path is named as the key (its value not shown), with the nearest key of that table", () => {
-    const e = refusal(() => parseConfig({ metrics: { listn: "127.0.0.1:9464" } }, "t.toml"));
+    const e = configRefusal({ metrics: { listn: "127.0.0.1:9464" } });
     expect(e.exitCode).toBe(2);
     expect(e.message).toBe("t.toml: metrics.listn: unknown key; did you mean metrics.listen?");
   });
@@ -43,19 +33,19 @@ describe("unknown keys", () => {
     [{ datadir: "d" }, "datadir: unknown key; did you mean data_dir?"],
     [{ metrix: { listen: "" } }, "[metrix]: unknown table; did you mean [metrics]?"],
   ])("%j: %s", (doc, expected) => {
-    const e = refusal(() => parseConfig(doc, "t.toml"));
+    const e = configRefusal(doc);
     expect(e.message).toBe(`t.toml: ${expected}`);
     expect(e.exitCode).toBe(2);
   });
 
   test("no suggestion for a key like none of the table's; the advice lists them", () => {
-    const e = refusal(() => parseConfig({ metrics: { zzzzzzzz: 1 } }, "t.toml"));
+    const e = configRefusal({ metrics: { zzzzzzzz: 1 } });
     expect(e.message).toBe("t.toml: metrics.zzzzzzzz: unknown key");
     expect(e.advice).toContain("The keys of [metrics]: listen, log_interval_secs");
   });
 
   test("a mistyped venue section name suggests the adapter it was meant for", () => {
-    const e = refusal(() => parseConfig({ venues: { kalsh: { enabled: true } } }, "t.toml"));
+    const e = configRefusal({ venues: { kalsh: { enabled: true } } });
     expect(e.message).toContain("venues.kalsh.kind");
     expect(e.message).toContain("did you mean [venues.kalshi]?");
   });

@@ -1,16 +1,8 @@
+/** parseConfig: defaults, venue overrides, refusals naming the key, --venue selection. */
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";
-
-function refusal(doc: unknown): UserError {
-  try {
-    parseConfig(doc, "t.toml");
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error("config was accepted");
-}
+import { configRefusal } from "../helpers/refusal.ts";
 
 describe("parseConfig", () => {
   test("defaults when empty: mock enabled, documented values", () => {
@@ -41,7 +33,7 @@ describe("parseConfig", () => {
     [{ venues: { nowhere: {} } }, "venues.nowhere.kind", "no adapter"],
     [{ venues: { kalshi: { key_id_env: "not a name" } } }, "venues.kalshi.key_id_env", "environment variable"],
   ])("refuses %j naming %s", (doc, key, reason) => {
-    const e = refusal(doc);
+    const e = configRefusal(doc);
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain(`${key} =`);
     expect(e.message).toContain(reason);

@@ -1,3 +1,4 @@
+/** `surveillance demo` end to end through the CLI, and the demo's window across a day boundary. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -107,5 +108,13 @@ describe("demo window", () => {
     const out = lines.join("\n");
     expect(out).toContain("2026-01-01 23:45:02 .. 2026-01-02 00:04:58 UTC");
     expect(out).toContain("--from 2026-01-01 --to 2026-01-02 --json");
+    // The "Files:" globs (layout.ts's dayGlobs, date=* across two days) each find what the demo wrote.
+    const globs = lines.slice(lines.findIndex((l) => l.endsWith("Files:")) + 1, lines.indexOf("Next:"));
+    expect(globs).toHaveLength(4);
+    for (const g of globs) {
+      expect(g).toStartWith(`   ${dir}/`);
+      expect(g).toContain("/date=*/");
+      expect(globFiles(dir, g.slice(`   ${dir}/`.length)).length).toBeGreaterThan(0);
+    }
   }, 120_000);
 });

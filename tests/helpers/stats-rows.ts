@@ -1,4 +1,7 @@
-/** A stats-cache row (one book's metrics and score) with plain figures, for the tests that only care about a few. */
+/**
+ * A stats-cache row (one book's metrics and score) with plain figures, for the tests that only care about a few; and
+ * the metrics' columns by how two computations of them compare.
+ */
 import { NO_QUALITY } from "../../src/analytics/quality.ts";
 import type { BookMetrics } from "../../src/analytics/score.ts";
 
@@ -25,3 +28,19 @@ export function statsRow(market_id: string, score: number, extra: Partial<BookMe
     ...extra,
   };
 }
+
+/** Counts and timestamps: equal whichever engine or merge path computed them. */
+export const COUNT_COLUMNS = ["snapshots", "changes", "first_ts", "last_ts"] as const satisfies (keyof BookMetrics)[];
+
+/** Sums, averages and shares of floats: equal to a relative 1e-9 (summation order differs). Not median_spread. */
+export const FLOAT_COLUMNS = [
+  "avg_depth",
+  "avg_spread",
+  "avg_mid",
+  "share_one_sided",
+  "share_empty",
+  "share_stale",
+  "observed_minutes",
+  "activity",
+  "score",
+] as const satisfies (keyof BookMetrics)[];

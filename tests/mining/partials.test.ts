@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type MineResult, mine, polarsReader, type SnapshotReader } from "../../src/analytics/miner.ts";
 import { partialsPath } from "../../src/analytics/partials-store.ts";
 import { D1, DAY, HOUR, rowsFor } from "../helpers/mining-days.ts";
+import { COUNT_COLUMNS, FLOAT_COLUMNS } from "../helpers/stats-rows.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const dirs: string[] = [];
@@ -36,19 +37,9 @@ function expectSame(got: MineResult, want: MineResult): void {
   expect(g.map((b) => `${b.market_id}/${b.outcome_id}`)).toEqual(w.map((b) => `${b.market_id}/${b.outcome_id}`));
   g.forEach((b, i) => {
     const o = w[i];
-    for (const k of ["snapshots", "changes", "first_ts", "last_ts", "median_spread", "minutes_watched"] as const)
+    for (const k of [...COUNT_COLUMNS, "median_spread", "minutes_watched"] as const)
       expect([k, b[k]]).toEqual([k, o[k]]);
-    for (const k of [
-      "avg_depth",
-      "avg_spread",
-      "avg_mid",
-      "share_one_sided",
-      "share_empty",
-      "share_stale",
-      "observed_minutes",
-      "activity",
-      "score",
-    ] as const) {
+    for (const k of FLOAT_COLUMNS) {
       expect(b[k] === null).toBe(o[k] === null);
       expect([k, rel(b[k] as number, o[k] as number)]).toEqual([k, expect.any(Number)]);
       expect(rel(b[k] as number, o[k] as number)).toBeLessThan(1e-9);

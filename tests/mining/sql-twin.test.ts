@@ -8,6 +8,7 @@ import { latestStatsPath, readStatsFile } from "../../src/scheduler/stats-reader
 import { D1, DAY, rowsFor } from "../helpers/mining-days.ts";
 import { REPO, runCli } from "../helpers/run-cli.ts";
 import { chdbLoaded, chdbWhy, clickhouseRows, duckdbRows, type SqlRow as Row } from "../helpers/sql-engines.ts";
+import { COUNT_COLUMNS, FLOAT_COLUMNS } from "../helpers/stats-rows.ts";
 import { writeRowsWithWriter } from "../helpers/write-rows.ts";
 
 const HOUR = 3_600_000;
@@ -31,19 +32,8 @@ const fill = (sql: string, dir: string, from: number, to: number) =>
 const duckdb = duckdbRows;
 const clickhouse = clickhouseRows;
 
-const INT = ["snapshots", "changes", "first_ts", "last_ts"];
-const FLOAT = [
-  "avg_depth",
-  "avg_spread",
-  "median_spread",
-  "avg_mid",
-  "share_one_sided",
-  "share_empty",
-  "share_stale",
-  "observed_minutes",
-  "activity",
-  "score",
-];
+/** median_spread is compared exactly below, but null-aware like the floats. */
+const FLOAT = [...FLOAT_COLUMNS, "median_spread"];
 
 /** Whether another book's avg_depth, avg_spread or activity equals this one's to 1e-9 relative (but maybe not bit for bit). */
 function nearTie(s: Row, all: Row[]): boolean {
@@ -65,7 +55,7 @@ function expectEqual(sqlRows: Row[], stats: Row[], withMinutes: boolean): void {
   for (const s of stats) {
     const q = byKey.get(key(s))!;
     expect(q).toBeDefined();
-    for (const k of INT) expect([key(s), k, Number(q[k])]).toEqual([key(s), k, Number(s[k])]);
+    for (const k of COUNT_COLUMNS) expect([key(s), k, Number(q[k])]).toEqual([key(s), k, Number(s[k])]);
     if (withMinutes) expect(Number(q.snapshot_minutes)).toBe(Number(s.minutes_watched));
     for (const k of FLOAT) {
       const a = q[k] === null ? null : Number(q[k]);

@@ -1,3 +1,4 @@
+/** Logging: --log-format json on every command, pretty logs off a terminal, setupLogging, secret redaction. */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

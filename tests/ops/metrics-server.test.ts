@@ -1,3 +1,4 @@
+/** The Prometheus endpoint: valid exposition with every value, scrape hooks, listen parsing, a busy port. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Metrics } from "../../src/metrics.ts";
 import {

@@ -1,3 +1,4 @@
+/** The scanner: atomic universe files, failing venues isolated, readLatestUniverse, and `surveillance scan` itself. */
 import { afterAll, describe, expect, test } from "bun:test";
 import {
   closeSync,
