@@ -98,6 +98,14 @@ if (sim) {
     fails.push(`deleted locally without a verified copy: ${sim.archive.deletedUnverified.slice(0, 3).join(", ")}`);
   if (sim.archive.verified === 0) fails.push("nothing was uploaded");
   if (sim.outsideLayout.length > 0) fails.push(`outside the layout: ${sim.outsideLayout.slice(0, 3).join(", ")}`);
+  // Coverage (the collector's own accounting, status --coverage): every missing snapshot explained (unknown 0 in
+  // every hour), and at least 99.9% of what was due recorded while the collector ran (crash windows, clock-step
+  // stalls, the in-flight tail and the churn wait taken out, each of them counted).
+  for (const c of sim.coverage) {
+    if (c.unknown > 0)
+      fails.push(`${c.day}: ${c.unknown} missing snapshots unexplained (${c.unknownHours.slice(0, 3).join(", ")})`);
+    if (c.runningPct < 99.9) fails.push(`${c.day}: coverage while running ${c.runningPct.toFixed(3)}% (< 99.9%)`);
+  }
   // RSS after day 1 flat within ±10% of its mean: the settled figure (after a full GC, the day's median), as a leak
   // shows there; the peak depends on when the collector last ran its GC and on the machine's load, so it is shown only.
   const later = sim.days.slice(1).map((d) => d.settledRssMb);
@@ -127,6 +135,15 @@ if (sim) {
   for (const d of sim.days)
     console.log(
       `| ${d.day} | ${d.children} | ${d.kills} | ${d.durable} | ${d.settledRssMb.toFixed(0)} (${d.peakRssMb.toFixed(0)}) | ${(d.journalBytes / 1024).toFixed(0)} | ${(d.ledgerBytes / 1024).toFixed(0)} (${(d.ledgerLiveBytes / 1024).toFixed(0)}) | ${(d.manifestBytes / 1024).toFixed(0)} | ${d.wallSecs.toFixed(0)} |`,
+    );
+  console.log("");
+  console.log(
+    "| day | expected | recorded | coverage while running | crash | in flight | clock-step stalls | churn wait | writer drops | unknown | extra |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const c of sim.coverage)
+    console.log(
+      `| ${c.day} | ${c.expected} | ${c.recorded} | ${c.runningPct.toFixed(3)}% | ${c.crash} | ${c.inFlight} | ${c.stalled} | ${c.notSubscribed} | ${c.writerDropped} | ${c.unknown} | ${c.extra} |`,
     );
   console.log(
     `rows durable ${sim.durable}, found ${sim.found}, lost ${sim.lost}, duplicates ${sim.duplicates}, verify exit ${sim.verifyExit}; pins ${sim.pins.length}: files missing one ${sim.filesMissingPin}, books below HOT cadence ${sim.pinBooksBelowHot}; rows outside the filter ${sim.filteredOutRows}`,

@@ -7,6 +7,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { DATASET_DIR, MANIFEST_DIR, SUBSCRIPTIONS_DIR } from "../../src/layout.ts";
+import { dayCoverage, dayStatus } from "../../src/ops/status.ts";
 import { ledgerPath, readLedger } from "../../src/upload/ledger.ts";
 import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset } from "../chaos/dataset-check.ts";
@@ -50,6 +51,26 @@ export interface DayFigures {
   wallSecs: number;
 }
 
+/** One simulated day's coverage figures, from the collector's own accounting (src/ops/coverage.ts). */
+export interface DayCoverage {
+  day: string;
+  expected: number;
+  recorded: number;
+  /** Missing by cause, day total. */
+  crash: number;
+  inFlight: number;
+  stalled: number;
+  notSubscribed: number;
+  writerDropped: number;
+  /** Summed over the hours (each hour's unknown, so one hour's extra cannot hide another's unknown). */
+  unknown: number;
+  extra: number;
+  /** recorded / (expected − what the downtime and the churn wait explain): the share recorded while running. */
+  runningPct: number;
+  /** Hours with unknown > 0 (a few, for the FAIL line). */
+  unknownHours: string[];
+}
+
 export interface SimDaysResult {
   days: DayFigures[];
   durable: number;
@@ -71,6 +92,8 @@ export interface SimDaysResult {
   belowHotExamples: string[];
   /** Rows of markets the filter excludes (sports) that are not pinned. */
   filteredOutRows: number;
+  /** `status --coverage` per simulated day (its day line), on the whole record. */
+  coverage: DayCoverage[];
   /** The whole record (removed at the end unless keepDir). */
   dataDir: string;
 }
@@ -221,6 +244,42 @@ function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: 
   return child;
 }
 
+/**
+ * The coverage accounting of the record (`status --coverage`, run on the whole tree: the guard's deletions fetched
+ * back) for each simulated day. The cadences are the soak config's (2 s HOT, 10 s WARM, 5 s flush).
+ */
+async function soakCoverage(whole: string, t0: number, days: number): Promise<DayCoverage[]> {
+  const out: DayCoverage[] = [];
+  for (let d = 0; d < days; d++) {
+    const dayTs = t0 + d * DAY;
+    const s = await dayStatus(whole, dayTs, { bucketMinutes: 5, venues: ["mock"] });
+    const rows = dayCoverage(whole, s, dayTs, {
+      venues: ["mock"],
+      now: Number.POSITIVE_INFINITY,
+      cadence: () => ({ hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 }),
+    });
+    const day = rows.find((r) => r.hour === "day");
+    const hours = rows.filter((r) => r.hour !== "day");
+    if (!day) throw new Error(`no coverage figures for ${new Date(dayTs).toISOString().slice(0, 10)}`);
+    const explainedAway = day.crash + day.in_flight + day.stalled + day.not_subscribed;
+    out.push({
+      day: new Date(dayTs).toISOString().slice(0, 10),
+      expected: day.expected,
+      recorded: day.recorded,
+      crash: day.crash,
+      inFlight: day.in_flight,
+      stalled: day.stalled,
+      notSubscribed: day.not_subscribed,
+      writerDropped: day.writer_dropped,
+      unknown: hours.reduce((n, h) => n + h.unknown, 0),
+      extra: hours.reduce((n, h) => n + h.extra, 0),
+      runningPct: (100 * day.recorded) / Math.max(1, day.expected - explainedAway),
+      unknownHours: hours.filter((h) => h.unknown > 0).map((h) => `${h.hour}h ${h.unknown}`),
+    });
+  }
+  return out;
+}
+
 function dirBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
@@ -369,6 +428,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
   }
   for (const n of check.rowsByMarket.values()) found += n;
   const selection = await checkSelection(whole, pins, 2000, down);
+  const coverage = await soakCoverage(whole, t0, o.days);
   const verify = Bun.spawnSync(
     ["bun", join(import.meta.dir, "../../bin/surveillance.ts"), "verify", "--data-dir", whole],
     {
@@ -392,6 +452,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
     pins,
     archive: { ...arch, fsMb: archive.fsMb, outageFaults: archive.proxy.faults["500"] ?? 0 },
     ...selection,
+    coverage,
     // The tmpfs goes with the archive; what --keep keeps is the whole record (local tree + files fetched back).
     dataDir: whole,
   };
