@@ -1,12 +1,15 @@
 /**
  * Surviving mutants judged equivalent (no behaviour can tell them apart) or accepted (a change no test should pin),
  * each with its reason; `bun run mutate` counts them apart from real survivors. Keyed by file and the line before and
- * after the change (trimmed), so an entry goes stale, and the mutant counts again, when the line is edited.
+ * after the change (trimmed), so an entry goes stale, and the mutant counts again, when the line is edited. A line
+ * written at several places is told apart by `above`, the line just above it (trimmed).
  */
 export interface EquivalentMutant {
   file: string;
   before: string;
   after: string;
+  /** Only where the line above is this one (trimmed); without it the entry holds wherever the line occurs. */
+  above?: string;
   reason: string;
 }
 
@@ -22,6 +25,34 @@ export const EQUIVALENT: EquivalentMutant[] = [
     before: "if (ws && ws.readyState <= 1) ws.close(4000, reason.slice(0, 100));",
     after: "if (ws && ws.readyState <= 1) ws.close(4000, reason.slice(0, 101));",
     reason: "accepted: a guard under the 123-byte close-reason limit; 100 or 101 both stay under it",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: "this.firstResult = null;",
+    after: "void 0;",
+    reason: "a promise's resolve is idempotent: calling the first result's resolver again changes nothing",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: 'ws.binaryType = "arraybuffer";',
+    after: "void 0;",
+    reason:
+      "accepted: Bun's default binaryType is nodebuffer, a Uint8Array TextDecoder decodes the same; it matters on runtimes defaulting to blob",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: "if (gen !== this.gen || !this.open) return;",
+    after: "if (gen !== this.gen && !this.open) return;",
+    reason:
+      "the keepalive timer is cancelled on every path that moves gen or clears open (lost, close), so no stale tick runs (the watchdog's same line is the same)",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: "if (gen !== this.gen) return;",
+    after: "if (false) return;",
+    above: "private lost(gen: number, reason: string): void {",
+    reason:
+      "in lost(): every caller passes the current generation (the close and watchdog handlers check it first, reconnect passes this.gen)",
   },
   {
     file: "src/collector/book.ts",
