@@ -80,6 +80,26 @@ export const EQUIVALENT: EquivalentMutant[] = [
       "accepted: when WARM holds exactly every other market, the walk takes the same set from the cursor instead of in circle order; only WARM's order and the cursor differ, which no claim pins",
   },
   {
+    file: "src/collector/snapshotter.ts",
+    before: "this.timer = null;",
+    after: "void 0;",
+    reason:
+      "in stop(), arm() and the timer callback alike: the field is only ever cancelled again, and cancelling a fired or cancelled timer does nothing (timerAt decides re-arming)",
+  },
+  {
+    file: "src/collector/snapshotter.ts",
+    before: "if (!this.running) return;",
+    after: "if (false) return;",
+    above: "this.timerAt = Infinity;",
+    reason: "in the timer callback: stop() cancels the timer, so the callback never runs stopped",
+  },
+  {
+    file: "src/collector/snapshotter.ts",
+    before: "return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.id < b.id);",
+    after: "return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.id <= b.id);",
+    reason: "ids are unique and the heap never compares a slot with itself, so < and <= agree",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",
