@@ -100,6 +100,49 @@ export const EQUIVALENT: EquivalentMutant[] = [
     reason: "ids are unique and the heap never compares a slot with itself, so < and <= agree",
   },
   {
+    file: "src/venue/kalshi/feed.ts",
+    before: "this.commands.delete(id);",
+    after: "void 0;",
+    above: "const c = this.commands.get(id);",
+    reason:
+      "accepted: in lateAdded, the entry of a command already answered; the map is bounded (1000, oldest dropped) and a command id is answered once, so only a long run of late oks could push out a pending command's entry",
+  },
+  {
+    file: "src/venue/kalshi/feed.ts",
+    before: "this.commands.delete(id);",
+    after: "void 0;",
+    above: "this.refusals.forgetExpired(id); // its requeued copy stands",
+    reason: "accepted: in lateSubscribed, the entry of a command already answered (as the lateAdded one above it)",
+  },
+  {
+    file: "src/venue/kalshi/feed.ts",
+    before: "if (id !== undefined) this.commands.delete(id);",
+    after: "if (id === undefined) this.commands.delete(id);",
+    reason:
+      "accepted: the entry of a command answered with an error stays; the map is bounded (1000, oldest dropped) and each id is answered once, so only a long run of error replies could push out a pending command's entry",
+  },
+  {
+    file: "src/venue/kalshi/feed.ts",
+    before: "this.wake = null;",
+    after: "void 0;",
+    reason:
+      "the field is only ever cancelled again, and cancelling a fired or cancelled timer does nothing (wakeAt decides re-arming)",
+  },
+  {
+    file: "src/venue/kalshi/refusals.ts",
+    before: "if (p.of && --p.of.open === 0) p.of.settled = true; // emptied: nothing to conclude",
+    after: "if (p.of && ++p.of.open === 0) p.of.settled = true; // emptied: nothing to conclude",
+    reason:
+      "an emptied probe comes only from drop(), which has settled its refused set already; a settled set's open count decides nothing",
+  },
+  {
+    file: "src/venue/kalshi/refusals.ts",
+    before: "const need = top ? Math.max(1, Math.min(top.tickers.length, this.limiter.limit)) : 0;",
+    after: "const need = top ? Math.max(0, Math.min(top.tickers.length, this.limiter.limit)) : 0;",
+    reason:
+      "differs only for an emptied probe on top: an earlier wake-up, at which next() drops it (no command, no budget) and the next probe waits as before",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",

@@ -74,6 +74,8 @@ export const MODULES: Record<string, MutateModule> = {
       "tests/venues/kalshi-refusals.test.ts",
       "tests/venues/kalshi-refusal-faults.test.ts",
       "tests/venues/kalshi-late-reply.test.ts",
+      "tests/venues/kalshi-refusal-search.test.ts",
+      "tests/venues/kalshi-feed-faults.test.ts",
     ],
   },
   polymarket: {
