@@ -1,12 +1,15 @@
 /**
  * Surviving mutants judged equivalent (no behaviour can tell them apart) or accepted (a change no test should pin),
  * each with its reason; `bun run mutate` counts them apart from real survivors. Keyed by file and the line before and
- * after the change (trimmed), so an entry goes stale, and the mutant counts again, when the line is edited.
+ * after the change (trimmed), so an entry goes stale, and the mutant counts again, when the line is edited. A line
+ * written at several places is told apart by `above`, the line just above it (trimmed).
  */
 export interface EquivalentMutant {
   file: string;
   before: string;
   after: string;
+  /** Only where the line above is this one (trimmed); without it the entry holds wherever the line occurs. */
+  above?: string;
   reason: string;
 }
 
@@ -22,6 +25,122 @@ export const EQUIVALENT: EquivalentMutant[] = [
     before: "if (ws && ws.readyState <= 1) ws.close(4000, reason.slice(0, 100));",
     after: "if (ws && ws.readyState <= 1) ws.close(4000, reason.slice(0, 101));",
     reason: "accepted: a guard under the 123-byte close-reason limit; 100 or 101 both stay under it",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: "this.firstResult = null;",
+    after: "void 0;",
+    reason: "a promise's resolve is idempotent: calling the first result's resolver again changes nothing",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: 'ws.binaryType = "arraybuffer";',
+    after: "void 0;",
+    reason:
+      "accepted: Bun's default binaryType is nodebuffer, a Uint8Array TextDecoder decodes the same; it matters on runtimes defaulting to blob",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: "if (gen !== this.gen || !this.open) return;",
+    after: "if (gen !== this.gen && !this.open) return;",
+    reason:
+      "the keepalive timer is cancelled on every path that moves gen or clears open (lost, close), so no stale tick runs (the watchdog's same line is the same)",
+  },
+  {
+    file: "src/venue/_socket.ts",
+    before: "if (gen !== this.gen) return;",
+    after: "if (false) return;",
+    above: "private lost(gen: number, reason: string): void {",
+    reason:
+      "in lost(): every caller passes the current generation (the close and watchdog handlers check it first, reconnect passes this.gen)",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "if (start < 0) start = 0;",
+    after: "if (start <= 0) start = 0;",
+    reason: "start is -1 or an index; at 0 it sets 0 to 0",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "if (start < 0) start = 0;",
+    after: "if (start < 1) start = 0;",
+    reason: "start is -1 or an index; at 0 it sets 0 to 0",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "private pinsChanged = false;",
+    after: "private pinsChanged = true;",
+    reason: "the first targets() call reports the selection anyway (no universe seen yet) and clears the flag",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "if (warmSize >= rest.length) warm = rest.map((r) => r.m);",
+    after: "if (warmSize > rest.length) warm = rest.map((r) => r.m);",
+    reason:
+      "accepted: when WARM holds exactly every other market, the walk takes the same set from the cursor instead of in circle order; only WARM's order and the cursor differ, which no claim pins",
+  },
+  {
+    file: "src/collector/snapshotter.ts",
+    before: "this.timer = null;",
+    after: "void 0;",
+    reason:
+      "in stop(), arm() and the timer callback alike: the field is only ever cancelled again, and cancelling a fired or cancelled timer does nothing (timerAt decides re-arming)",
+  },
+  {
+    file: "src/collector/snapshotter.ts",
+    before: "if (!this.running) return;",
+    after: "if (false) return;",
+    above: "this.timerAt = Infinity;",
+    reason: "in the timer callback: stop() cancels the timer, so the callback never runs stopped",
+  },
+  {
+    file: "src/collector/snapshotter.ts",
+    before: "return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.id < b.id);",
+    after: "return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.id <= b.id);",
+    reason: "ids are unique and the heap never compares a slot with itself, so < and <= agree",
+  },
+  {
+    file: "src/venue/kalshi/feed.ts",
+    before: "this.commands.delete(id);",
+    after: "void 0;",
+    above: "const c = this.commands.get(id);",
+    reason:
+      "accepted: in lateAdded, the entry of a command already answered; the map is bounded (1000, oldest dropped) and a command id is answered once, so only a long run of late oks could push out a pending command's entry",
+  },
+  {
+    file: "src/venue/kalshi/feed.ts",
+    before: "this.commands.delete(id);",
+    after: "void 0;",
+    above: "this.refusals.forgetExpired(id); // its requeued copy stands",
+    reason: "accepted: in lateSubscribed, the entry of a command already answered (as the lateAdded one above it)",
+  },
+  {
+    file: "src/venue/kalshi/feed.ts",
+    before: "if (id !== undefined) this.commands.delete(id);",
+    after: "if (id === undefined) this.commands.delete(id);",
+    reason:
+      "accepted: the entry of a command answered with an error stays; the map is bounded (1000, oldest dropped) and each id is answered once, so only a long run of error replies could push out a pending command's entry",
+  },
+  {
+    file: "src/venue/kalshi/feed.ts",
+    before: "this.wake = null;",
+    after: "void 0;",
+    reason:
+      "the field is only ever cancelled again, and cancelling a fired or cancelled timer does nothing (wakeAt decides re-arming)",
+  },
+  {
+    file: "src/venue/kalshi/refusals.ts",
+    before: "if (p.of && --p.of.open === 0) p.of.settled = true; // emptied: nothing to conclude",
+    after: "if (p.of && ++p.of.open === 0) p.of.settled = true; // emptied: nothing to conclude",
+    reason:
+      "an emptied probe comes only from drop(), which has settled its refused set already; a settled set's open count decides nothing",
+  },
+  {
+    file: "src/venue/kalshi/refusals.ts",
+    before: "const need = top ? Math.max(1, Math.min(top.tickers.length, this.limiter.limit)) : 0;",
+    after: "const need = top ? Math.max(0, Math.min(top.tickers.length, this.limiter.limit)) : 0;",
+    reason:
+      "differs only for an emptied probe on top: an earlier wake-up, at which next() drops it (no command, no budget) and the next probe waits as before",
   },
   {
     file: "src/collector/book.ts",

@@ -22,6 +22,7 @@ export const MODULES: Record<string, MutateModule> = {
     src: ["src/venue/_socket.ts"],
     tests: [
       "tests/venues/socket.test.ts",
+      "tests/venues/socket-events.test.ts",
       "tests/venues/kalshi-reconnect.test.ts",
       "tests/venues/kalshi-adapter.test.ts",
       "tests/venues/polymarket-adapter.test.ts",
@@ -73,6 +74,8 @@ export const MODULES: Record<string, MutateModule> = {
       "tests/venues/kalshi-refusals.test.ts",
       "tests/venues/kalshi-refusal-faults.test.ts",
       "tests/venues/kalshi-late-reply.test.ts",
+      "tests/venues/kalshi-refusal-search.test.ts",
+      "tests/venues/kalshi-feed-faults.test.ts",
     ],
   },
   coverage: {

@@ -11,6 +11,8 @@ export interface Mutant {
   /** The whole line before and after (trimmed), for the report and the equivalence list. */
   before: string;
   after: string;
+  /** The line above (trimmed): tells apart the same line written at two places, for the equivalence list. */
+  above: string;
   /** Offset and length replaced in the file, and the replacement. */
   at: number;
   len: number;
@@ -182,7 +184,8 @@ export function mutantsOf(file: string, src: string): Mutant[] {
     if (skipLine(before)) return;
     const col = at - starts[l];
     const after = (before.slice(0, col) + text + src.slice(at + len, at + len + 400)).split("\n")[0];
-    out.push({ file, line: l + 1, op, before: before.trim(), after: after.trim(), at, len, text });
+    const above = l > 0 ? lineText(l - 1).trim() : "";
+    out.push({ file, line: l + 1, op, before: before.trim(), after: after.trim(), above, at, len, text });
   };
   for (const r of RULES) {
     r.re.lastIndex = 0;

@@ -58,11 +58,12 @@ function runTests(cwd: string, tests: string[], timeoutMs: number): Promise<"pas
   });
 }
 
-const key = (m: Pick<Mutant, "file" | "before" | "after">) => `${m.file}|${m.before}|${m.after}`;
+const key = (m: Pick<Mutant, "file" | "before" | "after">, above?: string) =>
+  `${m.file}|${above === undefined ? "" : `${above}|`}${m.before}|${m.after}`;
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const equivalent = new Map(EQUIVALENT.map((e) => [key(e), e.reason]));
+  const equivalent = new Map(EQUIVALENT.map((e) => [key(e, e.above), e.reason]));
   const copy = mkdtempSync(join(tmpdir(), "surveillance-mutate-"));
   const results: Record<string, unknown>[] = [];
   const cleanup = () => rmSync(copy, { recursive: true, force: true });
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
         } finally {
           writeFileSync(path, original);
         }
-        const eq = equivalent.get(key(m));
+        const eq = equivalent.get(key(m, m.above)) ?? equivalent.get(key(m));
         const status = r === "fail" ? "killed" : r === "timeout" ? "timeout" : eq ? "equivalent" : "survived";
         counts[status]++;
         if (status === "survived" || status === "equivalent") survivors.push({ ...m, status, reason: eq });

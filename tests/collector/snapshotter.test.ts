@@ -59,6 +59,7 @@ describe("Snapshotter", () => {
       [80_000, "stale"],
     ]);
     expect(rows[6].err).toBe("no update since 2026-01-01T00:00:05.000Z");
+    expect([snap.rows, snap.staleRows]).toEqual([8, 2]);
     expect(rows[0].best_bid_px).toBe(0.4);
     expect(rows[0].best_ask_sz).toBe(2);
   });
@@ -158,5 +159,68 @@ describe("Snapshotter", () => {
     snap.setTier("m", "warm");
     await clock.runUntil(T0 + 30_000);
     expect(sink.of("m").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 14_000, 24_000]);
+  });
+
+  test("markets due at the same time are snapshotted in the order they were added, a retiered one as added then", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "warm", T0);
+    for (let i = 0; i < 20; i++) snap.add(`m${i}`, books.addMarket(`m${i}`, ["yes"], T0), "hot", T0);
+    snap.setTier("a", "hot"); // last snapshot "at" T0: next at T0 + 2 s, after the 20 already there
+    snap.add("z", books.addMarket("z", ["yes"], T0), "hot", T0);
+    await clock.runUntil(T0 + 6000);
+    const order = [...Array.from({ length: 20 }, (_, i) => `m${i}`), "a", "z"];
+    for (const t of [2000, 4000, 6000])
+      expect(sink.rows.filter((r) => r.ts_recv - T0 === t).map((r) => r.market_id)).toEqual(order);
+  });
+
+  test("HOT to WARM: the next snapshot is one WARM interval after the last one", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    snap.add("b", books.addMarket("b", ["yes"], T0), "hot", T0);
+    await clock.runUntil(T0 + 5000);
+    snap.setTier("a", "warm");
+    await clock.runUntil(T0 + 30_000);
+    expect(sink.of("a").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 14_000, 24_000]);
+    expect(sink.of("b").length).toBe(15);
+  });
+
+  test("the only market going WARM to HOT is snapshotted one HOT interval after its last snapshot", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "warm", T0);
+    await clock.runUntil(T0 + 10_000);
+    snap.setTier("a", "hot");
+    await clock.runUntil(T0 + 14_000);
+    expect(sink.of("a").map((r) => r.ts_recv - T0)).toEqual([10_000, 12_000, 14_000]);
+  });
+
+  test("after stop() a market added is never snapshotted and no timer is left", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.stop();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    expect(clock.pending()).toBe(0);
+    await clock.runUntil(T0 + 10_000);
+    snap.remove("a", T0 + 10_000);
+    expect(sink.rows).toEqual([]);
+  });
+
+  test("a clock that jumped ahead (stalled process) gets one snapshot per market, not the missed ones", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    clock.set(T0 + 7000);
+    await clock.runUntil(T0 + 11_000);
+    expect(sink.of("a").map((r) => r.ts_recv - T0)).toEqual([7000, 9000, 11_000]);
+  });
+
+  test("a removed market leaves no wake-up: the timer is set for the next live one", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    snap.remove("a");
+    snap.add("b", books.addMarket("b", ["yes"], T0), "warm", T0);
+    expect(clock.nextAt()).toBe(T0 + 10_000);
+    await clock.runUntil(T0 + 20_000);
+    expect(sink.rows.map((r) => [r.market_id, r.ts_recv - T0])).toEqual([
+      ["b", 10_000],
+      ["b", 20_000],
+    ]);
   });
 });

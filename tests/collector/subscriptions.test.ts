@@ -52,6 +52,16 @@ describe("ChurnLimiter", () => {
   });
 });
 
+/** A plan whose first fill (free) subscribed `n` HOT markets m0…, with a churn limit of `limit`. */
+function hotPlan(n: number, limit: number) {
+  const p = new SubscriptionPlan();
+  const l = new ChurnLimiter(limit);
+  const m = refs(n);
+  p.setTarget({ hot: m, warm: [] });
+  p.next(0, l);
+  return { p, l, m };
+}
+
 describe("SubscriptionPlan", () => {
   const times = (changes: SubChange[], t: number, into: number[]) => changes.forEach(() => into.push(t));
 
@@ -152,14 +162,12 @@ describe("SubscriptionPlan", () => {
     ]);
     expect(p.next(1, l)).toEqual([]);
     expect(l.used(1)).toBe(0); // the first fill is not churn, a tier change costs nothing
+    expect(p.countByTier()).toEqual({ hot: 1, warm: 2 });
+    expect(p.current.get("m1")!.tier).toBe("hot");
   });
 
   test("a resubscribe is unsubscribe then subscribe, costs two, and waits for two units", () => {
-    const p = new SubscriptionPlan();
-    const l = new ChurnLimiter(3);
-    const m = refs(2);
-    p.setTarget({ hot: m, warm: [] });
-    p.next(0, l);
+    const { p, l } = hotPlan(2, 3);
     l.record(0, 2); // other changes used 2 of the 3 units
     p.requestResubscribe("m1", "watchdog");
     expect(p.nextNeed()).toBe(2);
@@ -173,11 +181,7 @@ describe("SubscriptionPlan", () => {
   });
 
   test("excluded (resolved) markets are unsubscribed and never come back", () => {
-    const p = new SubscriptionPlan();
-    const l = new ChurnLimiter(10);
-    const m = refs(2);
-    p.setTarget({ hot: m, warm: [] });
-    p.next(0, l);
+    const { p, l, m } = hotPlan(2, 10);
     p.exclude("m0");
     expect(p.next(1, l).map((x) => [x.action, x.market.market_id])).toEqual([["unsubscribe", "m0"]]);
     p.setTarget({ hot: m, warm: [] });
@@ -201,5 +205,98 @@ describe("SubscriptionPlan", () => {
     expect(maxInWindow(changeTimes)).toBeLessThanOrEqual(20);
     for (let t = 3600_000; p.pending() > 0; t += 60_000) times(p.next(t, l), t, changeTimes);
     expect(p.current.size).toBe(15);
+  });
+
+  test("a later refill from nothing is churn, not a second free first fill", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(3);
+    const m = refs(8);
+    p.setTarget({ hot: [], warm: m.slice(0, 2) });
+    p.next(0, l);
+    p.setTarget({ hot: [], warm: [] });
+    expect(p.next(0, l).map((x) => x.action)).toEqual(["unsubscribe", "unsubscribe"]);
+    p.setTarget({ hot: [], warm: m.slice(2, 8) });
+    expect(p.next(60_000, l).map((x) => [x.action, x.market.market_id, x.reason])).toEqual([
+      ["subscribe", "m2", "rotation"],
+      ["subscribe", "m3", "rotation"],
+      ["subscribe", "m4", "rotation"],
+    ]);
+    expect(l.used(60_000)).toBe(3);
+    expect(p.pending()).toBe(3); // m5, m6, m7 still to subscribe
+  });
+
+  test("pending() counts each missing subscribe, each unsubscribe and two per resubscribe", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(0); // no budget after the first fill: nothing moves
+    const m = refs(6);
+    p.setTarget({ hot: [m[0]], warm: [m[1], m[2]] });
+    p.next(0, l);
+    p.requestResubscribe("m0", "watchdog");
+    p.setTarget({ hot: [m[0]], warm: [m[2], m[3], m[4], m[5]] });
+    expect(p.next(1, l)).toEqual([]);
+    expect(p.pending()).toBe(2 + 3 + 1); // m0 resubscribed; m3, m4, m5 subscribed; m1 unsubscribed
+  });
+
+  test("a swap unsubscribes a leaving WARM market before a leaving HOT one", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(100);
+    const [h0, h1, w0, w1, x, y] = refs(6);
+    p.setTarget({ hot: [h0, h1], warm: [w0, w1] });
+    p.next(0, l);
+    p.setTarget({ hot: [h1], warm: [w1, x, y] });
+    expect(p.next(1000, l).map((c) => [c.action, c.market.market_id, c.reason])).toEqual([
+      ["subscribe", "m4", "rotation"],
+      ["unsubscribe", "m2", "rotation"],
+      ["subscribe", "m5", "rotation"],
+      ["unsubscribe", "m0", "hot"],
+    ]);
+  });
+
+  test("resubscribes: two units each, exactly two suffice; unsubscribes wait behind them", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(4);
+    const m = refs(3);
+    p.setTarget({ hot: m, warm: [] });
+    p.next(0, l); // free
+    p.requestResubscribe("m0", "watchdog");
+    p.requestResubscribe("m1", "resync");
+    expect(p.next(1, l).map((x) => [x.action, x.market.market_id])).toEqual([
+      ["unsubscribe", "m0"],
+      ["subscribe", "m0"],
+      ["unsubscribe", "m1"],
+      ["subscribe", "m1"],
+    ]);
+    // other changes: 1 unit at 30 s, 2 at 40 s; at 60.001 s one unit is free: the resubscribe waits, and the
+    // unsubscribe of m1 (one unit) waits behind it
+    l.record(30_000, 1);
+    l.record(40_000, 2);
+    p.requestResubscribe("m0", "watchdog");
+    p.setTarget({ hot: [m[0], m[2]], warm: [] });
+    expect(p.next(60_001, l)).toEqual([]);
+    expect(p.nextNeed()).toBe(2);
+    // at 90.001 s exactly two units: the resubscribe goes, the unsubscribe still waits
+    expect(p.next(90_001, l).map((x) => [x.action, x.market.market_id])).toEqual([
+      ["unsubscribe", "m0"],
+      ["subscribe", "m0"],
+    ]);
+  });
+
+  test("a resubscribe asked for a market that then leaves the target: only its unsubscribe, needing one unit", () => {
+    const { p, l, m } = hotPlan(2, 10);
+    p.requestResubscribe("m1", "watchdog");
+    p.setTarget({ hot: [m[0]], warm: [] });
+    expect(p.nextNeed()).toBe(1);
+    expect(p.next(1, l).map((x) => [x.action, x.market.market_id, x.reason])).toEqual([["unsubscribe", "m1", "hot"]]);
+    expect(p.pending()).toBe(0);
+  });
+
+  test("unrefuse ends only the refusal it names, not a later one", () => {
+    const p = new SubscriptionPlan();
+    p.refuse("m0", 100);
+    p.refuse("m0", 200);
+    expect(p.unrefuse("m0", 100)).toBe(false);
+    expect(p.isRefused("m0")).toBe(true);
+    expect(p.unrefuse("m0", 200)).toBe(true);
+    expect(p.isRefused("m0")).toBe(false);
   });
 });

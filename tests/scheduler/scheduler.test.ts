@@ -2,6 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { COLLECT_DEFAULTS, type CollectSettings } from "../../src/config.ts";
 import {
+  circleOrder,
+  circlePos,
   computeTargets,
   nextRotationAt,
   rotationEpoch,
@@ -194,5 +196,81 @@ describe("computeTargets", () => {
     expect(computeTargets({ universe: u, now: T0 + 10, settings: s })).toEqual(a);
     const b = computeTargets({ universe: u, now: T0 + P, settings: s });
     expect(warmIds(b)).not.toEqual(warmIds(a));
+  });
+});
+
+/** The epoch whose fresh-start position on the circle is `pos`: the inverse of ×0x9e3779b1 mod 2^32 (Newton). */
+function epochAt(pos: number): number {
+  const g = 0x9e3779b1;
+  let inv = g;
+  for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(g, inv));
+  return Math.imul(pos, inv) >>> 0;
+}
+
+/** The markets outside HOT (m0000…m0039 with the default settings and no scores) in circle order, by hand. */
+function restByCircle(u: MarketInfo[]): MarketInfo[] {
+  return u
+    .filter((m) => m.market_id >= "m0040")
+    .sort((a, b) => circlePos(a.market_id) - circlePos(b.market_id) || (a.market_id < b.market_id ? -1 : 1));
+}
+
+describe("the rotation circle", () => {
+  test("a market's place is the 32-bit FNV-1a of its id (published test vectors)", () => {
+    expect(circlePos("")).toBe(0x811c9dc5);
+    expect(circlePos("a")).toBe(0xe40c292c);
+    expect(circlePos("foobar")).toBe(0xbf9cf968);
+  });
+
+  test("two ids on the same place are ordered by id, whatever order the universe lists them in", () => {
+    const [a, b] = universe(2).map((m, i) => ({ ...m, market_id: ["K192029gpz", "K1t9pa8618"][i] }));
+    expect(circlePos(a.market_id)).toBe(circlePos(b.market_id)); // an FNV-1a collision
+    expect(circleOrder([a, b]).map((p) => p.m.market_id)).toEqual(["K192029gpz", "K1t9pa8618"]);
+    expect(circleOrder([b, a]).map((p) => p.m.market_id)).toEqual(["K192029gpz", "K1t9pa8618"]);
+  });
+
+  test("a fresh start fills WARM from the first market at or after the epoch's place, in circle order", () => {
+    const u = universe(500);
+    const circle = restByCircle(u);
+    const first = circle[100];
+    const epoch = epochAt(circlePos(first.market_id));
+    expect(Math.imul(epoch, 0x9e3779b1) >>> 0).toBe(circlePos(first.market_id));
+    const t = computeTargets({ universe: u, now: T0, settings: settings(), epoch });
+    expect(t.warm.map((m) => m.market_id)).toEqual(circle.slice(100, 260).map((m) => m.market_id));
+    expect(t.cursor).toBe(circlePos(circle[259].market_id));
+  });
+
+  test("a fresh start placed past the last market wraps to the first one on the circle", () => {
+    const u = universe(500);
+    const circle = restByCircle(u);
+    expect(circlePos(circle[circle.length - 1].market_id)).toBeLessThan(0xfffffffe);
+    const t = computeTargets({ universe: u, now: T0, settings: settings(), epoch: epochAt(0xffffffff) });
+    expect(t.warm.map((m) => m.market_id)).toEqual(circle.slice(0, 160).map((m) => m.market_id));
+  });
+
+  test("WARM shrunk within an epoch (max_subs lowered) drops its oldest members and adds none", () => {
+    const u = universe(500);
+    const a = computeTargets({ universe: u, now: T0, settings: settings() });
+    const b = computeTargets({
+      universe: u,
+      now: T0 + 1000,
+      settings: settings({ max_subs_per_venue: 150 }),
+      previous: a,
+    });
+    expect(b.hot).toEqual(a.hot);
+    expect(b.warm.map((m) => m.market_id)).toEqual(a.warm.slice(50).map((m) => m.market_id));
+  });
+
+  test("a universe grown past WARM within an epoch keeps every WARM member and fills up with new markets, none twice", () => {
+    const small = universe(190); // 150 outside HOT: all fit
+    // the epoch's place is a WARM member's: the walk for the grown universe starts on a market WARM already has
+    const epoch = epochAt(circlePos(restByCircle(small)[0].market_id));
+    const a = computeTargets({ universe: small, now: T0, settings: settings(), epoch });
+    expect(a.warm.length).toBe(150);
+    const b = computeTargets({ universe: universe(240), now: T0 + 1000, settings: settings(), previous: a, epoch });
+    expect(b.hot).toEqual(a.hot);
+    expect(b.warm.length).toBe(160);
+    expect(new Set(ids(b)).size).toBe(200);
+    expect(b.warm.slice(0, 150)).toEqual(a.warm);
+    for (const m of b.warm.slice(150)) expect(m.market_id >= "m0190").toBe(true);
   });
 });

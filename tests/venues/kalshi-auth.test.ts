@@ -69,7 +69,7 @@ describe("kalshi auth", () => {
     expect(none.message).toContain("MY_KID and MY_PEM are not set");
     expect(err({ MY_KID: "secret-id" }).message).toContain("MY_PEM is not set");
     const missingFile = err({ MY_KID: "secret-id", MY_PEM: "/nonexistent/secret-path.pem" });
-    expect(missingFile.message).toContain("MY_PEM");
+    expect(missingFile.message).toContain("cannot read the private key file named by MY_PEM (ENOENT)");
     expect(missingFile.message).not.toContain("secret-path");
     const badPem = err({
       MY_KID: "secret-id",

@@ -115,7 +115,7 @@ export class RefusalSearch {
    */
   lost(id: number, tickers: string[], now: number): void {
     if (this.inFlight?.id === id) {
-      this.push(this.inFlight.probe);
+      this.requeueInFlight();
       this.inFlight = null;
     } else this.add(tickers.filter((t) => this.isTarget(t) && !this.refused.has(t) && !this.waiting.has(t)));
     this.pause(now);
@@ -166,7 +166,7 @@ export class RefusalSearch {
   expire(now: number): number | null {
     if (!this.inFlight || now - this.inFlight.at < PROBE_REPLY_TIMEOUT_MS) return null;
     const id = this.inFlight.id;
-    this.push(this.inFlight.probe);
+    this.requeueInFlight();
     if (this.expired.size >= 100) this.expired.delete(this.expired.keys().next().value!);
     this.expired.set(id, this.inFlight.probe);
     this.inFlight = null;
@@ -262,6 +262,16 @@ export class RefusalSearch {
     const mid = tickers.length >> 1;
     this.push({ tickers: tickers.slice(mid), intact: true, of });
     this.push({ tickers: tickers.slice(0, mid), intact: true, of });
+  }
+
+  /**
+   * The probe in flight back on the stack (given up or lost), without the tickers that left the targets meanwhile:
+   * drop() could not take them out of a probe already sent, and sending them again would stream unwanted markets.
+   */
+  private requeueInFlight(): void {
+    const p = this.inFlight!.probe;
+    p.tickers = p.tickers.filter((t) => this.isTarget(t));
+    this.push(p);
   }
 
   private push(p: Probe): void {
