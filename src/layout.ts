@@ -26,6 +26,10 @@ export const LOCK_FILE = "_writer.lock";
 export const STAGING_DIR = "_staging";
 /** Unreadable staged segments: `_staging/_quarantine/<venue>/<bucketdir>-<n>/`. */
 export const QUARANTINE_DIR = "_quarantine";
+/** The uploader's own state, never uploaded: `_upload/ledger.jsonl` (verified copies), `_upload/last-error.json`. */
+export const UPLOAD_DIR = "_upload";
+export const LEDGER_FILE = "ledger.jsonl";
+export const LAST_ERROR_FILE = "last-error.json";
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 
@@ -97,6 +101,21 @@ export function journalPath(venue: string, ts: number): string {
 /** `<dataDir>/_manifest/orderbook_snapshots.jsonl`. */
 export function manifestPath(dataDir: string): string {
   return join(dataDir, MANIFEST_DIR, MANIFEST_FILE);
+}
+
+/** `<dataDir>/_upload`. */
+export function uploadDir(dataDir: string): string {
+  return join(dataDir, UPLOAD_DIR);
+}
+
+/** `<dataDir>/_upload/ledger.jsonl`: one line per verified copy in the bucket. */
+export function ledgerPath(dataDir: string): string {
+  return join(dataDir, UPLOAD_DIR, LEDGER_FILE);
+}
+
+/** `<dataDir>/_upload/last-error.json`: the uploader's last failure, present while failures last. */
+export function lastErrorPath(dataDir: string): string {
+  return join(dataDir, UPLOAD_DIR, LAST_ERROR_FILE);
 }
 
 /** `<dataDir>/_writer.lock`. */

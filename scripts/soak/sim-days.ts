@@ -6,9 +6,9 @@
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DATASET_DIR, MANIFEST_DIR, SUBSCRIPTIONS_DIR } from "../../src/layout.ts";
+import { DATASET_DIR, ledgerPath, MANIFEST_DIR, SUBSCRIPTIONS_DIR } from "../../src/layout.ts";
 import { dayCoverage, dayStatus } from "../../src/ops/status.ts";
-import { ledgerPath, readLedger } from "../../src/upload/ledger.ts";
+import { readLedger } from "../../src/upload/ledger.ts";
 import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
 import { checkDataset } from "../chaos/dataset-check.ts";
 import { type ArchiveCheck, checkArchive, S3_ENV, startArchive } from "./archive.ts";

@@ -21,17 +21,27 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
-    const [{ dayStatus, formatStatus, dayCoverage }, { formatCoverage }, { RealClock }, { bucketStart }] =
-      await Promise.all([
-        import("../ops/status.ts"),
-        import("../ops/coverage.ts"),
-        import("../clock.ts"),
-        import("../timebucket.ts"),
-      ]);
+    const [
+      { dayStatus, formatStatus, dayCoverage },
+      { formatCoverage },
+      { RealClock },
+      { bucketStart },
+      { verifiedCopies },
+    ] = await Promise.all([
+      import("../ops/status.ts"),
+      import("../ops/coverage.ts"),
+      import("../clock.ts"),
+      import("../timebucket.ts"),
+      import("../upload/ledger.ts"),
+    ]);
     const now = new RealClock().now();
     const dayTs = args.date ? parseDay(args.date) : bucketStart(now, 24 * 60);
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
-    const s = await dayStatus(config.data_dir, dayTs, { bucketMinutes: config.writer.bucket_minutes, venues });
+    const s = await dayStatus(config.data_dir, dayTs, {
+      bucketMinutes: config.writer.bucket_minutes,
+      venues,
+      archived: await verifiedCopies(config.data_dir),
+    });
     const coverage = args.coverage
       ? dayCoverage(config.data_dir, s, dayTs, {
           venues: config.selected.map((v) => v.name),

@@ -18,15 +18,23 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const config = await commandConfig(args, rawArgs);
     const range = parseRange(args.from, args.to);
-    const [{ verifyDataset }, { readManifest }, { manifestPath }, { formatInferred }, { UserError }, { logger }] =
-      await Promise.all([
-        import("../ops/verify.ts"),
-        import("../storage/manifest.ts"),
-        import("../layout.ts"),
-        import("../ops/file-buckets.ts"),
-        import("../errors.ts"),
-        import("../log.ts"),
-      ]);
+    const [
+      { verifyDataset },
+      { readManifest },
+      { manifestPath },
+      { formatInferred },
+      { UserError },
+      { logger },
+      { verifiedCopies },
+    ] = await Promise.all([
+      import("../ops/verify.ts"),
+      import("../storage/manifest.ts"),
+      import("../layout.ts"),
+      import("../ops/file-buckets.ts"),
+      import("../errors.ts"),
+      import("../log.ts"),
+      import("../upload/ledger.ts"),
+    ]);
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
     const hasManifest = await Bun.file(manifestPath(config.data_dir)).exists();
     if (!hasManifest)
@@ -38,8 +46,9 @@ export default defineCommand({
       topK: config.top_k,
       bucketMinutes: config.writer.bucket_minutes,
       manifest,
+      archived: await verifiedCopies(config.data_dir),
     });
-    if (report.files === 0 && report.problems.length === 0) {
+    if (report.files === 0 && report.problems.length === 0 && report.archived.length === 0) {
       throw new UserError(
         `no final files in range under ${config.data_dir}`,
         1,
@@ -58,6 +67,8 @@ export default defineCommand({
             problems: report.problems,
             suppressed: report.suppressed,
             inferred: report.inferred,
+            archived_files: report.archived.length,
+            pending: report.pending,
           },
           null,
           2,
@@ -69,6 +80,11 @@ export default defineCommand({
       for (const [file, n] of Object.entries(report.suppressed))
         console.log(`${file}: ${n} more row problems not listed`);
       for (const line of formatInferred(report.inferred, config.writer.bucket_minutes)) console.log(line);
+      const archived = report.archived.length;
+      if (archived > 0)
+        console.log(
+          `${archived} archived file(s): listed in the manifest, deleted locally after a verified upload (not read here; verify --data-dir s3://… reads the bucket)`,
+        );
       console.log(
         report.problems.length === 0
           ? `OK: ${report.files} files, ${report.rows} rows`

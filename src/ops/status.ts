@@ -1,7 +1,7 @@
 /**
  * What an operator asks of a data dir: per venue and hour, files, rows, distinct markets, bytes, first/last ts,
- * missing buckets and staged-but-not-finalized data. Answers from each final file's footer and market_id dictionary
- * pages where the file allows (our writer's files), else reads two columns with parquet-wasm; no Polars.
+ * missing buckets, staged-but-not-finalized data and archived files (deleted locally after a verified upload). Answers
+ * from each final file's footer and dictionary pages where the file allows, else reads two columns; no Polars.
  */
 import { thisCliCommand } from "../invocation.ts";
 import { utcDate } from "../timebucket.ts";
@@ -39,6 +39,19 @@ export interface HourStatus {
   staged_buckets: string[];
   /** Files that could not be read (run verify). */
   unreadable: string[];
+  /** Files the manifest lists that are no longer on disk but verified in the bucket (retention, the disk guard). */
+  archived_files: number;
+  /** Their rows and bytes, as the manifest lists them. */
+  archived_rows: number;
+  archived_bytes: number;
+}
+
+/** Verified copies in the bucket by path (the upload ledger's): a listed file gone from disk with one is archived. */
+export type ArchivedCopies = ReadonlyMap<string, { size: number }>;
+
+/** A manifest entry whose file is gone from disk but whose verified copy (of the listed size) is in the bucket. */
+export function isArchived(e: ManifestEntry, archived: ArchivedCopies | undefined): boolean {
+  return archived?.get(e.path)?.size === e.bytes;
 }
 
 export interface DayStatus {
@@ -130,6 +143,8 @@ export async function dayStatus(
     bucketMinutes: number;
     venues?: string[] /** read the columns even where metadata would do (tests) */;
     fromData?: boolean;
+    /** The upload ledger's verified copies: listed files gone from disk with one are counted as archived. */
+    archived?: ArchivedCopies;
   },
 ): Promise<DayStatus> {
   const date = utcDate(dayTs);
@@ -165,6 +180,9 @@ export async function dayStatus(
         staged_bytes: 0,
         staged_buckets: [],
         unreadable: [],
+        archived_files: 0,
+        archived_rows: 0,
+        archived_bytes: 0,
         marketSet: new Set(),
       };
       acc.set(k, a);
@@ -208,6 +226,17 @@ export async function dayStatus(
       a.unreadable.push(f.rel);
     }
     if (start !== undefined) cover(f.venue, start, minutes ?? inferBucketMinutes(start, opts.bucketMinutes).minutes);
+  }
+  // Listed, gone from disk, verified in the bucket: archived, and its bucket is covered (not missing).
+  const onDisk = new Set(files.map((f) => f.rel));
+  for (const e of listed.values()) {
+    if (onDisk.has(e.path) || !isArchived(e, opts.archived)) continue;
+    if (opts.venues?.length && !opts.venues.includes(e.venue)) continue;
+    const a = get(e.venue, e.bucket_start - (e.bucket_start % HOUR));
+    a.archived_files++;
+    a.archived_rows += e.rows;
+    a.archived_bytes += e.bytes;
+    if (isBucketMinutes(e.bucket_minutes)) cover(e.venue, e.bucket_start, e.bucket_minutes);
   }
   for (const s of staged) {
     const a = get(s.venue, s.start - (s.start % HOUR));
@@ -264,7 +293,10 @@ const clock = (ts: number | null) => (ts === null ? "-" : new Date(ts).toISOStri
 
 /** Compact fixed-width table, one line per venue and hour, and a total per venue. */
 export function formatStatus(s: DayStatus): string {
+  // The archived column only when something is: a tree without upload reads as it always did.
+  const withArchived = s.hours.some((h) => h.archived_files > 0);
   const head = ["venue", "hour", "files", "rows", "markets", "bytes", "first", "last", "missing", "staged"];
+  if (withArchived) head.push("archived");
   const lines: string[][] = [head];
   const listed = (xs: string[]) =>
     xs.length === 0 ? "-" : xs.length <= 3 ? xs.join(",") : `${xs.length} (${xs[0]}..${xs[xs.length - 1]})`;
@@ -280,6 +312,7 @@ export function formatStatus(s: DayStatus): string {
       clock(h.last_ts),
       listed(h.missing_buckets),
       h.staged_rows ? `${h.staged_rows} rows in ${h.staged_buckets.join(",")}` : "-",
+      ...(withArchived ? [h.archived_files ? `${h.archived_files} (${mb(h.archived_rows)} rows)` : "-"] : []),
     ]);
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
@@ -292,10 +325,14 @@ export function formatStatus(s: DayStatus): string {
   out.unshift(`${s.date} (UTC), ${bucketsPhrase(s)}`);
   for (const v of s.venues) {
     const hs = s.hours.filter((h) => h.venue === v);
-    const sum = (k: "files" | "rows" | "bytes" | "staged_rows") => hs.reduce((t, h) => t + h[k], 0);
+    const sum = (k: "files" | "rows" | "bytes" | "staged_rows" | "archived_files" | "archived_rows") =>
+      hs.reduce((t, h) => t + h[k], 0);
     const missing = hs.reduce((t, h) => t + h.missing_buckets.length, 0);
+    const archived = sum("archived_files")
+      ? `, ${sum("archived_files")} archived files (${sum("archived_rows")} rows; deleted locally, verified in the bucket)`
+      : "";
     out.push(
-      `${v}: ${sum("files")} files, ${sum("rows")} rows, ${mb(sum("bytes"))}B, ${missing} missing buckets, ${sum("staged_rows")} staged rows`,
+      `${v}: ${sum("files")} files, ${sum("rows")} rows, ${mb(sum("bytes"))}B, ${missing} missing buckets, ${sum("staged_rows")} staged rows${archived}`,
     );
   }
   const unreadable = s.hours.flatMap((h) => h.unreadable);
@@ -323,7 +360,9 @@ export function dayCoverage(
     // The day before (phase, a crash across midnight) and after (the restart that closes a crash window).
     const records = readJournalRecords(dataDir, venue, dayTs - 24 * HOUR, dayTs + 48 * HOUR);
     const recorded = new Map<number, number>();
-    for (const h of s.hours) if (h.venue === venue) recorded.set(dayTs + Number(h.hour) * HOUR, h.rows + h.staged_rows);
+    // archived rows (deleted locally after a verified upload) were recorded: they count
+    for (const h of s.hours)
+      if (h.venue === venue) recorded.set(dayTs + Number(h.hour) * HOUR, h.rows + h.staged_rows + h.archived_rows);
     if (!records && recorded.size === 0) continue;
     out.push(
       ...computeCoverage({ venue, records: records ?? [], cadence: opts.cadence(venue), from: dayTs, to, recorded }),

@@ -11,6 +11,7 @@ import { inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } fro
 import type { ManifestEntry, ManifestRead } from "../storage/manifest.ts";
 import { listDatasetFiles, type DatasetFile, MANIFEST_DIR, MANIFEST_FILE } from "../layout.ts";
 import { readParquetFile } from "../parquet/read.ts";
+import { type ArchivedCopies, isArchived } from "./status.ts";
 
 export interface Problem {
   /** Path relative to the data dir. */
@@ -36,6 +37,13 @@ export interface VerifyOptions {
   manifest?: ManifestRead | (() => Promise<ManifestRead>);
   /** Per-file cap on row problems of one check (the rest are counted). */
   maxRowProblems?: number;
+  /** The upload ledger's verified copies: a listed file gone from disk with one is archived, not missing. */
+  archived?: ArchivedCopies;
+  /**
+   * Reading a copy of the bucket: a listed file absent whose manifest line was written at or after this time (epoch
+   * ms) is pending (the manifest's copy runs ahead of the files' while the uploader catches up), not missing.
+   */
+  pendingSince?: number;
 }
 
 export interface VerifyReport {
@@ -46,6 +54,10 @@ export interface VerifyReport {
   suppressed: Record<string, number>;
   /** Files without a bucket length in the manifest that were judged by another length than the configured one. */
   inferred: InferredBucket[];
+  /** Listed, gone from disk, verified in the bucket (not read here). */
+  archived: string[];
+  /** Listed, not (yet) in the bucket copy read, listed recently (see pendingSince). */
+  pending: string[];
 }
 
 const FILE_NAME = /^snapshots_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})(?:_(\d+))?\.parquet$/;
@@ -308,7 +320,15 @@ function checkRows(
 export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promise<VerifyReport> {
   const files = listDatasetFiles(dataDir, opts);
   const cap = opts.maxRowProblems ?? 20;
-  const report: VerifyReport = { files: files.length, rows: 0, problems: [], suppressed: {}, inferred: [] };
+  const report: VerifyReport = {
+    files: files.length,
+    rows: 0,
+    problems: [],
+    suppressed: {},
+    inferred: [],
+    archived: [],
+    pending: [],
+  };
   const seen = new Set<string>();
   const listed = new Map<string, ManifestEntry>();
   const manifest = typeof opts.manifest === "function" ? await opts.manifest() : opts.manifest;
@@ -397,10 +417,12 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
       else report.suppressed[file.rel] = (report.suppressed[file.rel] ?? 0) + 1;
     });
   }
-  for (const rel of listed.keys()) {
+  for (const [rel, e] of listed) {
     // present now = finalized by a running collector after the listing: not missing (the next verify reads it)
-    if (!seen.has(rel) && !existsSync(join(dataDir, rel)))
-      report.problems.push({ file: rel, check: "missing", message: "in the manifest but not on disk" });
+    if (seen.has(rel) || existsSync(join(dataDir, rel))) continue;
+    if (isArchived(e, opts.archived)) report.archived.push(rel);
+    else if (opts.pendingSince !== undefined && e.written_at >= opts.pendingSince) report.pending.push(rel);
+    else report.problems.push({ file: rel, check: "missing", message: "in the manifest but not on disk" });
   }
   return report;
 }

@@ -3,11 +3,8 @@
  * sha256, target URL). A restart reads it instead of listing the bucket; a file whose line is there (same target,
  * same size and mtime) is never uploaded again. A crash before the line is written just means that file goes again.
  */
-import { join } from "node:path";
+import { ledgerPath, uploadDir } from "../layout.ts";
 import { nodeFs, type StorageFs, writeAtomic } from "../storage/fs.ts";
-
-export const UPLOAD_DIR = "_upload";
-export const LEDGER_FILE = "ledger.jsonl";
 
 export interface LedgerEntry {
   /** Relative to the data dir (and to the target's prefix), `/`-separated. */
@@ -20,10 +17,6 @@ export interface LedgerEntry {
   url: string;
   /** Injected-clock time of the verification, epoch ms. */
   verified_at: number;
-}
-
-export function ledgerPath(dataDir: string): string {
-  return join(dataDir, UPLOAD_DIR, LEDGER_FILE);
 }
 
 export class Ledger {
@@ -67,7 +60,7 @@ export class Ledger {
 
   async record(e: Omit<LedgerEntry, "url">): Promise<void> {
     const entry: LedgerEntry = { ...e, url: this.url };
-    await this.fs.mkdirp(join(this.dataDir, UPLOAD_DIR));
+    await this.fs.mkdirp(uploadDir(this.dataDir));
     await this.fs.appendDurable(ledgerPath(this.dataDir), `${JSON.stringify(entry)}\n`);
     this.byPath.set(e.path, entry);
     this.lines++;
@@ -94,5 +87,15 @@ export async function readLedger(dataDir: string, fs: StorageFs = nodeFs): Promi
       // a torn last line after a crash: that file is simply uploaded again
     }
   }
+  return out;
+}
+
+/**
+ * The verified copies the ledger records, the last line per path, whatever the target: a file listed here and gone
+ * from the local disk was deleted by retention or the disk guard after its upload, "archived", not lost.
+ */
+export async function verifiedCopies(dataDir: string, fs: StorageFs = nodeFs): Promise<Map<string, LedgerEntry>> {
+  const out = new Map<string, LedgerEntry>();
+  for (const e of await readLedger(dataDir, fs)) out.set(e.path, e);
   return out;
 }

@@ -3,11 +3,9 @@
  * the manifest and the ledger), how far the copy is complete, and the uploader's last error (`_upload/last-error.json`,
  * written by the uploader while failures last).
  */
-import { join } from "node:path";
+import { lastErrorPath } from "../layout.ts";
 import { readManifest } from "../storage/manifest.ts";
-import { readLedger, UPLOAD_DIR } from "./ledger.ts";
-
-export const LAST_ERROR_FILE = "last-error.json";
+import { readLedger } from "./ledger.ts";
 
 export interface VenueUploadState {
   venue: string;
@@ -50,7 +48,7 @@ export async function uploadStatus(dataDir: string, url: string): Promise<VenueU
 }
 
 async function readLastError(dataDir: string): Promise<string | null> {
-  const f = Bun.file(join(dataDir, UPLOAD_DIR, LAST_ERROR_FILE));
+  const f = Bun.file(lastErrorPath(dataDir));
   if (!(await f.exists())) return null;
   try {
     const j = (await f.json()) as { error?: string; at?: string };
