@@ -56,18 +56,24 @@ export default defineCommand({
           },
         })
       : undefined;
-    if (args.json) console.log(JSON.stringify(coverage ? { ...s, coverage } : s, null, 2));
-    else if (coverage) {
-      console.log(s.hours.length === 0 ? `${s.date} (UTC): no data under ${config.data_dir}` : formatStatus(s));
-      console.log(
-        coverage.length === 0
-          ? "coverage: no subscription journal for the day"
-          : `coverage: snapshots the journal's schedule called for vs rows recorded (final + staged)\n${formatCoverage(coverage)}`,
-      );
-    } else if (s.hours.length === 0) {
-      console.log(`${s.date} (UTC): no data under ${config.data_dir}`);
-      if (s.quarantined.length)
-        console.log(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
-    } else console.log(formatStatus(s));
+    // With upload on: per venue over the whole manifest (not only --date), from the ledger and last-error.json.
+    const up = config.upload.url ? await import("../upload/upload-status.ts") : undefined;
+    const upload = await up?.uploadStatus(config.data_dir, config.upload.url, now, venues);
+    if (args.json)
+      console.log(JSON.stringify({ ...s, ...(coverage ? { coverage } : {}), ...(upload ? { upload } : {}) }, null, 2));
+    else {
+      if (s.hours.length === 0) {
+        console.log(`${s.date} (UTC): no data under ${config.data_dir}`);
+        if (s.quarantined.length && !coverage)
+          console.log(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
+      } else console.log(formatStatus(s));
+      if (coverage)
+        console.log(
+          coverage.length === 0
+            ? "coverage: no subscription journal for the day"
+            : `coverage: snapshots the journal's schedule called for vs rows recorded (final + staged)\n${formatCoverage(coverage)}`,
+        );
+      if (up && upload) for (const line of up.formatUploadStatus(upload)) console.log(line);
+    }
   },
 });

@@ -11,6 +11,7 @@ import type { ConsolaInstance } from "consola";
 import { logger, RateLimitedLog } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { UploadSettings } from "./config.ts";
+import { clearLastError, failureClass, type LastError, writeLastError } from "./last-error.ts";
 import type { Ledger } from "./ledger.ts";
 import { UPLOAD_METRICS } from "./metric-names.ts";
 import { type Bucket, errorClass } from "./s3.ts";
@@ -77,6 +78,9 @@ export class Uploader {
   private readonly upTo = new Map<string, string>();
   /** Made per uploader (not at import), so a logger set up for a run sees its lines. */
   private readonly log: ConsolaInstance = logger("upload");
+  /** Writes and removals of _upload/last-error.json, in order; the file may be there from a previous run. */
+  private errorIo: Promise<void> = Promise.resolve();
+  private errorFile = true;
 
   constructor(o: UploaderOptions) {
     this.o = o;
@@ -142,6 +146,7 @@ export class Uploader {
       else await clock.sleep(wake - clock.now());
     }
     this.close();
+    await this.errorIo;
     const left = this.pending.size;
     if (left > 0) this.log.warn(`stopping with ${left} file(s) not yet uploaded; the next start uploads them`);
     this.publish();
@@ -236,7 +241,10 @@ export class Uploader {
     try {
       const done = await this.copy(p.cand);
       this.pending.delete(rel);
-      if (done) this.noteVerified(p.cand);
+      if (done) {
+        this.noteVerified(p.cand);
+        this.recordError(null);
+      }
       if (this.failures > 0) {
         this.log.info(`uploads succeed again after ${this.failures} failed attempt(s) (last: ${this.state.lastError})`);
         this.failures = 0;
@@ -295,12 +303,22 @@ export class Uploader {
   private onFailure(rel: string, e: unknown): void {
     this.failures++;
     const code = errorClass(e);
-    this.state.lastError = `${code}: ${(e as Error)?.message ?? String(e)}`;
+    const message = (e as Error)?.message ?? String(e);
+    this.state.lastError = `${code}: ${message}`;
     this.o.metrics?.inc(UPLOAD_METRICS.errors, { code }, 1, "failed upload attempts (retried), by error class");
     const base = Math.min(this.s.retry_cap_ms, this.s.retry_base_ms * 2 ** Math.min(this.failures - 1, 30));
     // "Equal jitter": half the delay fixed, half random, so many recorders do not retry in step.
     const delay = Math.round(base / 2 + (base / 2) * this.random());
     const now = this.o.clock.now();
+    this.recordError({
+      class: failureClass(code),
+      code,
+      message,
+      file: rel,
+      at: new Date(now).toISOString(),
+      at_ms: now,
+      count: this.failures,
+    });
     this.pausedUntil = Math.max(this.pausedUntil, now + delay);
     this.errLog.warn(
       code,
@@ -308,6 +326,22 @@ export class Uploader {
       now,
     );
     this.wakeAt(this.pausedUntil);
+  }
+
+  /** Writes the last failure to _upload/last-error.json, or (null, after a success) removes it; never awaited. */
+  private recordError(e: LastError | null): void {
+    if (e === null && !this.errorFile) return;
+    this.errorFile = e !== null;
+    const dir = this.o.dataDir;
+    this.errorIo = this.errorIo
+      .then(() => (e ? writeLastError(dir, e) : clearLastError(dir)))
+      .catch((err) =>
+        this.errLog.warn(
+          "last-error",
+          `cannot update the last-error file: ${(err as Error).message}`,
+          this.o.clock.now(),
+        ),
+      );
   }
 
   private noteVerified(c: Candidate): void {

@@ -3,18 +3,15 @@
  * bucket holds every final file byte for byte; an endpoint down for a simulated hour does not touch collection, the
  * lag grows and then drains; 403s and 500s are retried, counted by class and logged once per class.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { consola } from "consola";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCollect } from "../../src/collector/run.ts";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { scanAll } from "../../src/scanner/scanner.ts";
-import { type FaultProxy, type S3Server, startFaultProxy, startS3 } from "../helpers/s3-server.ts";
-import { bucketKeys, client, CREDS, localFinalFiles, sameBytes, uploadConfig } from "./helpers.ts";
+import { bucketKeys, client, CREDS, localFinalFiles, s3Fixture, sameBytes, uploadConfig } from "./helpers.ts";
 import { UPLOAD_METRICS } from "../../src/upload/metric-names.ts";
 import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
 
@@ -22,33 +19,14 @@ const T0 = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-let s3: S3Server;
-let proxy: FaultProxy;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  consola.level = 0;
-  s3 = await startS3();
-  proxy = await startFaultProxy(s3.endpoint);
-});
-afterAll(async () => {
-  consola.level = 3;
-  await proxy.close();
-  await s3.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function freshDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "upload-collect-"));
-  dirs.push(d);
-  return d;
-}
+const fx = s3Fixture("upload-collect-");
+const freshDir = fx.freshDir;
 
 describe("collect with upload on", () => {
   test("after a graceful stop every final file and the manifest are in the bucket, byte-equal", async () => {
-    proxy.set("pass");
+    fx.proxy.set("pass");
     const dir = await freshDir();
-    const config = uploadConfig(dir, proxy.endpoint, s3.bucket, { upload: { url: `s3://${s3.bucket}/one` } });
+    const config = uploadConfig(dir, fx.proxy.endpoint, fx.s3.bucket, { upload: { url: `s3://${fx.s3.bucket}/one` } });
     const clock = new SimClock(T0);
     await scanAll(config, { clock, env: {} });
     const metrics = new Metrics();
@@ -59,7 +37,7 @@ describe("collect with upload on", () => {
     expect(local.filter((f) => f.startsWith("orderbook_snapshots/")).length).toBe(13);
     expect(local.some((f) => f.startsWith("subscriptions/venue=mock/date=2026-01-01/"))).toBe(true);
     expect(local.some((f) => f.startsWith("metadata/venue=mock/"))).toBe(true);
-    const c = client(s3.endpoint, s3.bucket);
+    const c = client(fx.s3.endpoint, fx.s3.bucket);
     expect(await bucketKeys(c, "one/")).toEqual(local);
     for (const f of local) expect(await sameBytes(c, `one/${f}`, join(dir, f))).toBe(true);
     expect(metrics.get(UPLOAD_METRICS.pending)).toBe(0);
@@ -75,7 +53,7 @@ describe("collect with upload on", () => {
     const baseSummary = await runCollect(baseConfig, { clock: bclock, durationMs: 80 * MIN, env: {} });
 
     const dir = await freshDir();
-    const config = uploadConfig(dir, proxy.endpoint, s3.bucket, { upload: { url: `s3://${s3.bucket}/down` } });
+    const config = uploadConfig(dir, fx.proxy.endpoint, fx.s3.bucket, { upload: { url: `s3://${fx.s3.bucket}/down` } });
     const clock = new SimClock(T0);
     await scanAll(config, { clock, env: {} });
     const metrics = new Metrics();
@@ -85,14 +63,14 @@ describe("collect with upload on", () => {
       lag.push([clock.now() - T0, metrics.get(UPLOAD_METRICS.lag)]);
       if (clock.now() < T0 + 80 * MIN) clock.setTimer(5 * MIN, sample);
     };
-    proxy.set("drop");
+    fx.proxy.set("drop");
     clock.setTimer(5 * MIN, sample);
-    clock.setTimer(HOUR, () => proxy.set("pass"));
+    clock.setTimer(HOUR, () => fx.proxy.set("pass"));
     const summary = await runCollect(config, { clock, durationMs: 80 * MIN, metrics, env: CREDS });
 
     expect(summary[0].snapshots).toBe(baseSummary[0].snapshots);
     expect(metrics.get(WRITER_METRICS.rowsDropped, { venue: "mock" })).toBe(0);
-    expect(proxy.faults.drop).toBeGreaterThan(5);
+    expect(fx.proxy.faults.drop).toBeGreaterThan(5);
     expect(metrics.sum(UPLOAD_METRICS.errors)).toBeGreaterThan(5);
     // Lag while down: the first files waited since the first minutes; at 55 min that is ≥ 45 min.
     const at = (t: number) => lag.find(([x]) => x === t)![1];
@@ -101,20 +79,20 @@ describe("collect with upload on", () => {
     // Endpoint back at 1 h: the retry (capped at 60 s in this config) drains the backlog well before 1 h 10.
     expect(at(70 * MIN)).toBeLessThan(5 * 60);
     const local = localFinalFiles(dir);
-    const c = client(s3.endpoint, s3.bucket);
+    const c = client(fx.s3.endpoint, fx.s3.bucket);
     expect(await bucketKeys(c, "down/")).toEqual(local);
     expect(metrics.get(UPLOAD_METRICS.pending)).toBe(0);
   }, 120_000);
 
   test("403 and 500 answers: retried, counted by class, one log line per class", async () => {
     const dir = await freshDir();
-    const config = uploadConfig(dir, proxy.endpoint, s3.bucket, { upload: { url: `s3://${s3.bucket}/err` } });
+    const config = uploadConfig(dir, fx.proxy.endpoint, fx.s3.bucket, { upload: { url: `s3://${fx.s3.bucket}/err` } });
     const clock = new SimClock(T0);
     await scanAll(config, { clock, env: {} });
     const metrics = new Metrics();
-    proxy.set("403");
-    clock.setTimer(20 * MIN, () => proxy.set("500"));
-    clock.setTimer(40 * MIN, () => proxy.set("pass"));
+    fx.proxy.set("403");
+    clock.setTimer(20 * MIN, () => fx.proxy.set("500"));
+    clock.setTimer(40 * MIN, () => fx.proxy.set("pass"));
     const warnings: string[] = [];
     const restore = captureWarnings(warnings);
     try {
@@ -128,7 +106,7 @@ describe("collect with upload on", () => {
     expect(lines.filter((w) => w.includes("AccessDenied")).length).toBe(1);
     expect(lines.filter((w) => w.includes("InternalError")).length).toBe(1);
     expect(warnings.some((w) => w.includes("S3RVER"))).toBe(false); // no credential value in any line
-    const c = client(s3.endpoint, s3.bucket);
+    const c = client(fx.s3.endpoint, fx.s3.bucket);
     expect(await bucketKeys(c, "err/")).toEqual(localFinalFiles(dir));
   }, 60_000);
 });

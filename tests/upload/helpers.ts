@@ -1,7 +1,12 @@
 /** Shared by the upload tests: a config with upload on, the local final files, and the bucket's objects read back. */
+import { afterAll, beforeAll } from "bun:test";
+import { consola } from "consola";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type Config } from "../../src/config.ts";
+import { type FaultProxy, type S3Server, startFaultProxy, startS3 } from "../helpers/s3-server.ts";
 
 export const CREDS = { TEST_S3_KEY: "S3RVER", TEST_S3_SECRET: "S3RVER" };
 
@@ -68,4 +73,35 @@ export async function sameBytes(c: Bun.S3Client, key: string, file: string): Pro
   const remote = new Uint8Array(await c.file(key).arrayBuffer());
   const local = readFileSync(file);
   return remote.length === local.length && Buffer.compare(Buffer.from(remote), local) === 0;
+}
+
+export interface S3Fixture {
+  s3: S3Server;
+  proxy: FaultProxy;
+  /** A fresh temp dir, removed after the file's tests. */
+  freshDir(): Promise<string>;
+}
+
+/** s3rver and the fault proxy in front of it for one test file (started before its tests, stopped after), logs off. */
+export function s3Fixture(prefix: string): S3Fixture {
+  const dirs: string[] = [];
+  const fx = {
+    async freshDir() {
+      const d = await mkdtemp(join(tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+  } as S3Fixture;
+  beforeAll(async () => {
+    consola.level = 0;
+    fx.s3 = await startS3();
+    fx.proxy = await startFaultProxy(fx.s3.endpoint);
+  });
+  afterAll(async () => {
+    consola.level = 3;
+    await fx.proxy.close();
+    await fx.s3.close();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  return fx;
 }
