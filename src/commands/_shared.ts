@@ -1,5 +1,10 @@
-/** Arg fragments shared by every command: one definition of --config, --data-dir, --venue, --log-format, --verbose. */
+/**
+ * Arg fragments shared by every command (--config, --data-dir, --venue, --log-format, --verbose), the config they
+ * load, and the data dir a reader opens (a local dir, or a copy of `s3://BUCKET/PREFIX`).
+ */
 import type { ArgDef } from "citty";
+import type { Config } from "../config.ts";
+import type { DataDir } from "../upload/remote-dir.ts";
 
 export const sharedArgs = {
   config: {
@@ -10,7 +15,8 @@ export const sharedArgs = {
   },
   "data-dir": {
     type: "string",
-    description: "Data directory (overrides data_dir in the config)",
+    description:
+      "Data directory (overrides data_dir in the config); mine, status and verify also read s3://BUCKET/PREFIX with the [upload] endpoint and credentials",
     valueHint: "DIR",
   },
   venue: {
@@ -68,4 +74,14 @@ export function repeatedArg(rawArgs: string[], name: string): string[] {
     else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
   }
   return listArg(out);
+}
+
+/**
+ * The data dir a reader (mine, status, verify) reads: config.data_dir itself, or for `s3://BUCKET/PREFIX` a temp
+ * copy of its objects in [from, to) (src/upload/remote-dir.ts), removed on dispose:
+ * `await using data = await readDataDir(config, range)`.
+ */
+export async function readDataDir(config: Config, range: { from?: number; to?: number }): Promise<DataDir> {
+  const { openDataDir } = await import("../upload/remote-dir.ts");
+  return openDataDir(config, range);
 }

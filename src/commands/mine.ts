@@ -1,6 +1,6 @@
 /** `surveillance mine`: rankings and stats cache over a range, confirmed pairs, an HTML report (analytics/miner.ts). */
 import { defineCommand } from "citty";
-import { commandConfig, repeatedArg, sharedArgs } from "./_shared.ts";
+import { commandConfig, readDataDir, repeatedArg, sharedArgs } from "./_shared.ts";
 
 export const mineArgs = {
   from: {
@@ -53,8 +53,10 @@ export default defineCommand({
     const { wantsProgress, progressBar } = await import("./_progress.ts");
     const bar = wantsProgress(args.json) ? progressBar() : undefined;
     const { mine } = await import("../analytics/miner.ts");
+    // s3://: a temp copy of the range's objects; the stats cache it writes goes with the copy (the bucket is read only).
+    await using data = await readDataDir(cfg, { from, to });
     const result = await mine({
-      dataDir: cfg.data_dir,
+      dataDir: data.dir,
       venues: repeatedArg(rawArgs, "venue"),
       from,
       to,
@@ -63,13 +65,18 @@ export default defineCommand({
       onProgress: bar?.update,
       onSkip: (file, reason) => log.error(`skipped ${file}: ${reason}`),
     }).finally(() => bar?.stop());
+    if (data.remote) {
+      // the stats cache went into the temp copy, removed at exit: name no file that will not be there
+      for (const v of result.venues) v.statsFile = undefined;
+      log.info(`stats cache not kept: ${data.name} is read, never written`);
+    }
     // Confirmed cross-venue pairs (mappings/pairs.jsonl), compared over the same range: nothing when there are none.
     const { minePairs, formatPairs } = await import("../pairs/mine-pairs.ts");
     const { COLLECT_DEFAULTS } = await import("../config.ts");
     const hot = (v: string) =>
       cfg.venues.find((x) => x.name === v)?.collect.snapshot_interval_ms_hot ??
       COLLECT_DEFAULTS.snapshot_interval_ms_hot;
-    const pairs = await minePairs({ dataDir: cfg.data_dir, from, to, hotIntervalMs: hot });
+    const pairs = await minePairs({ dataDir: data.dir, from, to, hotIntervalMs: hot });
     if (args.json)
       console.log(
         JSON.stringify(Object.assign(resultJson(result) as object, pairs ? { pairs: pairs.rows } : {}), null, 2),
@@ -78,9 +85,9 @@ export default defineCommand({
     if (args.report) {
       const { buildReport } = await import("../analytics/report.ts");
       const { writeReport } = await import("../analytics/report-html.ts");
-      const data = buildReport(cfg.data_dir, result, new RealClock().now());
-      if (pairs) data.pairs = (await import("../pairs/mine-pairs.ts")).reportPairs(pairs);
-      const bytes = await writeReport(args.report, data);
+      const report = buildReport(data.dir, result, new RealClock().now());
+      if (pairs) report.pairs = (await import("../pairs/mine-pairs.ts")).reportPairs(pairs);
+      const bytes = await writeReport(args.report, report);
       log.info(`report: ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
     }
     if (result.skipped.length > 0) {

@@ -1,7 +1,7 @@
 /** `surveillance status`: one UTC day of the data tree per venue and hour, from the files' metadata (ops/status.ts). */
 import { defineCommand } from "citty";
 import { COLLECT_DEFAULTS } from "../config.ts";
-import { commandConfig, sharedArgs } from "./_shared.ts";
+import { commandConfig, readDataDir, sharedArgs } from "./_shared.ts";
 import { parseDay } from "./_range.ts";
 
 export default defineCommand({
@@ -37,13 +37,18 @@ export default defineCommand({
     const now = new RealClock().now();
     const dayTs = args.date ? parseDay(args.date) : bucketStart(now, 24 * 60);
     const venues = args.venue ? config.selected.map((v) => v.name) : undefined;
-    const s = await dayStatus(config.data_dir, dayTs, {
+    // s3://: the day's objects (coverage reads the journal from the day before through the day after)
+    const DAY = 86_400_000;
+    const span = args.coverage ? { from: dayTs - DAY, to: dayTs + 2 * DAY } : { from: dayTs, to: dayTs + DAY };
+    await using data = await readDataDir(config, span);
+    const dir = data.dir;
+    const s = await dayStatus(dir, dayTs, {
       bucketMinutes: config.writer.bucket_minutes,
       venues,
-      archived: await verifiedCopies(config.data_dir),
+      archived: await verifiedCopies(dir),
     });
     const coverage = args.coverage
-      ? dayCoverage(config.data_dir, s, dayTs, {
+      ? dayCoverage(dir, s, dayTs, {
           venues: config.selected.map((v) => v.name),
           now,
           cadence: (name) => {
@@ -56,14 +61,15 @@ export default defineCommand({
           },
         })
       : undefined;
-    // With upload on: per venue over the whole manifest (not only --date), from the ledger and last-error.json.
-    const up = config.upload.url ? await import("../upload/upload-status.ts") : undefined;
-    const upload = await up?.uploadStatus(config.data_dir, config.upload.url, now, venues);
+    // With upload on, for the local tree: per venue over the whole manifest (not only --date), from the ledger and
+    // last-error.json. A bucket's copy has neither (the bucket is the target).
+    const up = config.upload.url && !data.remote ? await import("../upload/upload-status.ts") : undefined;
+    const upload = await up?.uploadStatus(dir, config.upload.url, now, venues);
     if (args.json)
       console.log(JSON.stringify({ ...s, ...(coverage ? { coverage } : {}), ...(upload ? { upload } : {}) }, null, 2));
     else {
       if (s.hours.length === 0) {
-        console.log(`${s.date} (UTC): no data under ${config.data_dir}`);
+        console.log(`${s.date} (UTC): no data under ${data.name}`);
         if (s.quarantined.length && !coverage)
           console.log(`quarantined staged data (unreadable segments, see the writer log): ${s.quarantined.join(", ")}`);
       } else console.log(formatStatus(s));

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
 import { UserError } from "../errors.ts";
+import { STAGING_DIR, UPLOAD_DIR } from "../layout.ts";
 import { logger } from "../log.ts";
 import { S3_URL } from "./config.ts";
 import { openBucket, readCredentials } from "./s3.ts";
@@ -26,6 +27,8 @@ export interface DataDir extends AsyncDisposable {
   dir: string;
   /** What the user named (the s3:// URL, or the local dir), for messages. */
   name: string;
+  /** A copy of a bucket (no upload ledger, nothing archived; the manifest may run ahead of the objects). */
+  remote: boolean;
 }
 
 /**
@@ -39,9 +42,9 @@ export async function openDataDir(
   env: Record<string, string | undefined> = process.env,
 ): Promise<DataDir> {
   const url = config.data_dir;
-  if (!isRemoteDir(url)) return { dir: url, name: url, [Symbol.asyncDispose]: async () => {} };
+  if (!isRemoteDir(url)) return { dir: url, name: url, remote: false, [Symbol.asyncDispose]: async () => {} };
   if (!S3_URL.test(url)) throw new UserError(`--data-dir ${url}: not an s3://BUCKET/PREFIX URL`, 2);
-  const bucket = openBucket(config.upload, readCredentials(config.upload, env), url);
+  const bucket = openBucket(config.upload, readCredentials(config.upload, env, url), url);
   let keys: { rel: string; size: number }[];
   try {
     keys = await bucket.list("");
@@ -55,7 +58,9 @@ export async function openDataDir(
   const fromDay = range.from === undefined ? "" : dayOf(range.from);
   const toDay = range.to === undefined ? "9999" : dayOf(range.to - 1);
   const wanted = keys.filter((k) => {
-    if (k.rel.startsWith("_staging/") || k.rel.startsWith("_upload/") || k.rel.endsWith("/")) return false;
+    if (k.rel.startsWith(`${STAGING_DIR}/`) || k.rel.startsWith(`${UPLOAD_DIR}/`) || k.rel.endsWith("/")) return false;
+    // only keys that stay inside the temp copy
+    if (k.rel.startsWith("/") || k.rel.split("/").some((p) => p === ".." || p === "." || p === "")) return false;
     const { date } = partsOf(k.rel);
     return date === undefined || (date >= fromDay && date <= toDay);
   });
@@ -78,7 +83,7 @@ export async function openDataDir(
     await dispose();
     throw e;
   }
-  return { dir, name: url, [Symbol.asyncDispose]: dispose };
+  return { dir, name: url, remote: true, [Symbol.asyncDispose]: dispose };
 }
 
 function dayOf(ts: number): string {

@@ -35,7 +35,12 @@ export interface S3Credentials {
  * Reads the credentials from the named environment variables. Missing ones are refused naming the variables (and
  * the config keys naming them), exit 2, before anything is opened.
  */
-export function readCredentials(u: UploadSettings, env: Record<string, string | undefined>): S3Credentials {
+export function readCredentials(
+  u: UploadSettings,
+  env: Record<string, string | undefined>,
+  /** The `--data-dir s3://…` a reader reads (undefined: the uploader's upload.url). */
+  reading?: string,
+): S3Credentials {
   const get = (name: string) => {
     const val = env[name];
     return val === undefined || val === "" ? undefined : val;
@@ -49,9 +54,11 @@ export function readCredentials(u: UploadSettings, env: Record<string, string | 
   if (u.session_token_env && !sessionToken) missing.push(`${u.session_token_env} (upload.session_token_env)`);
   if (missing.length > 0)
     throw new UserError(
-      `upload.url = ${u.url}: the bucket credentials are not set: environment variable${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} missing or empty`,
+      `${reading ? `--data-dir ${reading}` : `upload.url = ${u.url}`}: the bucket credentials are not set: environment variable${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} missing or empty`,
       2,
-      'Export them (systemd: EnvironmentFile=), or set upload.url = "" to record without uploading.',
+      reading
+        ? "Export them; the names (and endpoint, region) come from the config's [upload] section."
+        : 'Export them (systemd: EnvironmentFile=), or set upload.url = "" to record without uploading.',
     );
   for (const s of [accessKeyId!, secretAccessKey!, sessionToken]) if (s) registerSecret(s);
   return { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey!, sessionToken };
