@@ -67,15 +67,15 @@ describe("--data-dir s3://", () => {
     expect(local.code).toBe(0);
     expect(fromBucket.code).toBe(0);
     // The same but for the time taken and the stats cache, which a bucket's reader does not keep.
-    const strip = (j: { elapsed_ms?: number; venues: { statsFile?: string }[] }) => ({
+    const strip = (j: { elapsed_ms?: number; venues: { stats_file?: string | null }[] }) => ({
       ...j,
       elapsed_ms: 0,
-      venues: j.venues.map((v) => ({ ...v, statsFile: undefined })),
+      venues: j.venues.map((v) => ({ ...v, stats_file: null })),
     });
     const l = local.json();
     expect(l.totals.rows).toBeGreaterThan(1000);
-    expect(l.venues[0].statsFile).toContain(dir);
-    expect(fromBucket.json().venues[0].statsFile).toBeUndefined();
+    expect(l.venues[0].stats_file).toContain(dir);
+    expect(fromBucket.json().venues[0].stats_file).toBeNull();
     expect(strip(fromBucket.json())).toEqual(strip(l));
     expect(fromBucket.stderr).toContain(`from ${remote()}`);
   });
