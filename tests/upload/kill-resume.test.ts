@@ -65,6 +65,10 @@ access_key_id_env = "TEST_S3_KEY"
 secret_access_key_env = "TEST_S3_SECRET"
 request_timeout_secs = 120
 retry_cap_ms = 30000
+# The manifest and today's journal are copied at start and at a stop, not every 300 s: otherwise, with both upload
+# slots held by their stalled copies for request_timeout_secs, no snapshot PUT can be in flight in time (seen on a
+# loaded machine, the stalled requests being the journal's and the manifest's).
+mutable_upload_secs = 86400
 `,
   );
   const env = { ...CREDS, NO_COLOR: "1" };
