@@ -170,6 +170,34 @@ export const EQUIVALENT: EquivalentMutant[] = [
       "accepted: the encoding of the columns outside DICTIONARY_COLUMNS (file size only); every reader reads the same rows",
   },
   {
+    file: "src/collector/inputs.ts",
+    before: "if (this.stopped) return;",
+    after: "if (false) return;",
+    reason:
+      "stop() cancels the timer in the same synchronous step that sets stopped, so the callback never runs stopped",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    before: "this.timer = null;",
+    after: "void 0;",
+    reason: "the field is only ever cancelled again (a no-op on a cancelled timer) or overwritten",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source line, template and all
+    before: "return `${this.universe.length} markets (${active} active) from ${this.rel(this.universeFile!.path)}`;",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the mutated source line
+    after: "return `${this.universe.length} markets (${active} active) from ${this.rel(this.universeFile.path)}`;",
+    reason: "a TypeScript non-null assertion removed: no JavaScript changes",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    before: "if (held.date > utcDate(now) && (await stillThere(held.path))) return false;",
+    after: "if (held.date >= utcDate(now) && (await stillThere(held.path))) return false;",
+    reason:
+      "a held file dated today that is still there is what latestDatedFile returns, so a newest file older than it means it is gone: the two differ only in a race with its deletion",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",
