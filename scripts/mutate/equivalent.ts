@@ -143,6 +143,61 @@ export const EQUIVALENT: EquivalentMutant[] = [
       "differs only for an emptied probe on top: an earlier wake-up, at which next() drops it (no command, no budget) and the next probe waits as before",
   },
   {
+    file: "src/storage/writer.ts",
+    before: "st.active = new ColumnBuffer(this.topK, 16);",
+    after: "void 0;",
+    reason:
+      "accepted: the old buffer left as active is already in pending; once staged it is reset on release, so a retried finalize re-pushes it empty (writer-edges checks the retry writes the row once)",
+  },
+  {
+    file: "src/storage/writer.ts",
+    before: "this.settings.retry_base_ms * 2 ** Math.min(this.failures - 1, 30),",
+    after: "this.settings.retry_base_ms * 2 ** Math.min(this.failures - 1, 31),",
+    reason:
+      "accepted: differs only after 31 failures in a row with retry_cap_ms above 2^30 × retry_base_ms (12 days at 1 ms); the cap applies first",
+  },
+  {
+    file: "src/storage/staging.ts",
+    before: 'if (part.length < 8 || partKind(part) !== PART_ROWGROUP) throw new Error("not a row-group part");',
+    after: 'if (part.length <= 8 || partKind(part) !== PART_ROWGROUP) throw new Error("not a row-group part");',
+    reason: "an 8-byte part is refused either way: the header range check on the next lines throws for it",
+  },
+  {
+    file: "src/storage/compact.ts",
+    before: "dictionaryDefault = false,",
+    after: "dictionaryDefault = true,",
+    reason:
+      "accepted: the encoding of the columns outside DICTIONARY_COLUMNS (file size only); every reader reads the same rows",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    before: "if (this.stopped) return;",
+    after: "if (false) return;",
+    reason:
+      "stop() cancels the timer in the same synchronous step that sets stopped, so the callback never runs stopped",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    before: "this.timer = null;",
+    after: "void 0;",
+    reason: "the field is only ever cancelled again (a no-op on a cancelled timer) or overwritten",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source line, template and all
+    before: "return `${this.universe.length} markets (${active} active) from ${this.rel(this.universeFile!.path)}`;",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the mutated source line
+    after: "return `${this.universe.length} markets (${active} active) from ${this.rel(this.universeFile.path)}`;",
+    reason: "a TypeScript non-null assertion removed: no JavaScript changes",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    before: "if (held.date > utcDate(now) && (await stillThere(held.path))) return false;",
+    after: "if (held.date >= utcDate(now) && (await stillThere(held.path))) return false;",
+    reason:
+      "a held file dated today that is still there is what latestDatedFile returns, so a newest file older than it means it is gone: the two differ only in a race with its deletion",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",

@@ -57,6 +57,8 @@ export const MODULES: Record<string, MutateModule> = {
     src: ["src/storage/writer.ts", "src/storage/staging.ts", "src/storage/compact.ts"],
     tests: [
       "tests/storage/writer.test.ts",
+      "tests/storage/writer-edges.test.ts",
+      "tests/storage/quarantine.test.ts",
       "tests/storage/staging.test.ts",
       "tests/storage/encoded-staging.test.ts",
       "tests/storage/recovery.test.ts",

@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { ScheduleInputs } from "../../src/collector/inputs.ts";
+import { UserError } from "../../src/errors.ts";
 import { INPUT_METRICS } from "../../src/collector/metric-names.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { parseUniverse, parseUniverseYielding, universeToJsonl } from "../../src/scanner/scanner.ts";
@@ -53,6 +54,14 @@ async function open(d: string, clock: SimClock, metrics = new Metrics()) {
   ]);
   const inputs = await ScheduleInputs.load({ dataDir: d, venue: "mock", clock, metrics, log }, clock.now());
   return { inputs, metrics, warnings, infos };
+}
+
+/** A data dir with a universe of `names` dated T0, loaded on a SimClock at T0. */
+async function openWith(...names: string[]) {
+  const d = dir();
+  const clock = new SimClock(T0);
+  const path = putUniverse(d, T0, jsonl(...names));
+  return { d, clock, path, ...(await open(d, clock)) };
 }
 
 const count = (m: Metrics, name: string, input: string) => m.get(name, { venue: "mock", input });
@@ -222,6 +231,108 @@ describe("ScheduleInputs", () => {
     expect(count(metrics, INPUT_METRICS.failures, "stats")).toBe(1);
     expect(warnings.length).toBe(1);
     expect(warnings[0]).toContain("mock: not taking the stats file: stats/venue=mock/date=2026-01-01/stats.parquet");
+    await inputs.stop();
+  });
+
+  test("a check asked for while one is under way (a slow disk) returns false and reads nothing more", async () => {
+    const { d, inputs, metrics } = await openWith("a", "b");
+    putUniverse(d, T0, jsonl("c", "d", "e"));
+    expect(await Promise.all([inputs.check(T0), inputs.check(T0)])).toEqual([true, false]);
+    expect(ids(inputs)).toEqual(["c", "d", "e"]);
+    expect(count(metrics, INPUT_METRICS.reloads, "universe")).toBe(1);
+    expect(await inputs.check(T0)).toBe(false); // done: a new check runs, and finds nothing new
+    await inputs.stop();
+  });
+
+  test("stop() waits for the check under way: what it read is in place when stop() resolves", async () => {
+    const { d, inputs } = await openWith("a", "b");
+    putUniverse(d, T0, jsonl("c"));
+    void inputs.check(T0);
+    await inputs.stop();
+    expect(ids(inputs)).toEqual(["c"]);
+  });
+
+  test("no universe at all: a UserError (exit 1) saying to run scan; a loaded one is published at once", async () => {
+    const d = dir();
+    const clock = new SimClock(T0);
+    const e = await open(d, clock).catch((x) => x);
+    expect(e).toBeInstanceOf(UserError);
+    expect(e.exitCode).toBe(1);
+    expect(e.advice).toContain("surveillance scan");
+    putUniverse(d, T0, jsonl("a", "b", "c"));
+    const { metrics } = await open(d, clock);
+    expect(metrics.get(INPUT_METRICS.universe, { venue: "mock" })).toBe(3);
+  });
+
+  test("stop() leaves no timer behind", async () => {
+    const { clock, inputs } = await openWith("a");
+    inputs.start(PERIOD);
+    expect(clock.pending()).toBe(1);
+    await inputs.stop();
+    expect(clock.pending()).toBe(0);
+  });
+
+  test("the only file gone: reported once, check() says nothing was taken, the data stays", async () => {
+    const { path, inputs, metrics, warnings, infos } = await openWith("a", "b");
+    rmSync(path);
+    expect(await inputs.check(T0)).toBe(false);
+    expect(await inputs.check(T0)).toBe(false);
+    expect(ids(inputs)).toEqual(["a", "b"]);
+    expect(count(metrics, INPUT_METRICS.failures, "universe")).toBe(1);
+    expect(warnings).toEqual([
+      "[collect] mock: not taking the universe file: metadata/venue=mock/date=2026-01-01/universe.jsonl is gone and no other universe file is there; keeping the previous universe (2 markets (2 active) from metadata/venue=mock/date=2026-01-01/universe.jsonl)",
+    ]);
+    expect(infos).toEqual([]);
+    await inputs.stop();
+  });
+
+  test("the day's file gone after the clock stepped back across midnight: reported (it is not only in the future)", async () => {
+    const d = dir();
+    const after = Date.UTC(2026, 0, 2, 0, 5, 0);
+    putUniverse(d, after - 86_400_000, jsonl("yesterday"));
+    const p = putUniverse(d, after, jsonl("today"));
+    const clock = new SimClock(after);
+    const { inputs, metrics, warnings } = await open(d, clock);
+    clock.set(after - 10 * 60_000);
+    rmSync(p);
+    expect(await inputs.check(clock.now())).toBe(false);
+    expect(ids(inputs)).toEqual(["today"]);
+    expect(count(metrics, INPUT_METRICS.failures, "universe")).toBe(1);
+    expect(warnings[0]).toContain("date=2026-01-02/universe.jsonl is gone (the newest is now the older");
+    await inputs.stop();
+  });
+
+  test("a bad newer file that goes away and comes back unchanged is reported again", async () => {
+    const { d, inputs, metrics } = await openWith("a", "b");
+    const next = T0 + 86_400_000;
+    const bad = putUniverse(d, next, "not json\n");
+    const mtime = 1_767_300_000;
+    utimesSync(bad, mtime, mtime);
+    expect(await inputs.check(next)).toBe(false);
+    rmSync(bad); // the held file is the newest again: the failure is over
+    expect(await inputs.check(next)).toBe(false);
+    putUniverse(d, next, "not json\n");
+    utimesSync(bad, mtime, mtime); // the very same path, mtime and size
+    expect(await inputs.check(next)).toBe(false);
+    expect(count(metrics, INPUT_METRICS.failures, "universe")).toBe(2);
+    await inputs.stop();
+  });
+
+  test("the partial-scan check: from 20 active markets held, and counting active markets only", async () => {
+    const d = dir();
+    const clock = new SimClock(T0);
+    const names = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}`);
+    putUniverse(d, T0, jsonl(...names(20, "m")));
+    const { inputs } = await open(d, clock);
+    putUniverse(d, T0, jsonl(...names(9, "k"))); // 9 of 20: refused
+    expect(await inputs.check(T0)).toBe(false);
+    putUniverse(d, T0, jsonl(...names(40, "n")));
+    expect(await inputs.check(T0)).toBe(true);
+    // 40 markets of which 19 active, against 40 active held: refused
+    const closed = names(21, "c").map((id) => ({ ...market(id), status: "closed" as const }));
+    putUniverse(d, T0, universeToJsonl([...names(19, "a").map(market), ...closed]));
+    expect(await inputs.check(T0)).toBe(false);
+    expect(ids(inputs)).toEqual(names(40, "n"));
     await inputs.stop();
   });
 

@@ -210,6 +210,7 @@ describe("staged data across a config change", () => {
       const rows = readSnapshotFile(join(d, finals(d)[0]));
       expect(rows).toEqual(expected);
       expect((await parquetFileInfo(join(d, finals(d)[0]))).rowGroupRows).toEqual([225, 225, 120, 250]);
+      expect(globFiles(d, "**/*.reason.txt")).toEqual([]); // read as staged: nothing quarantined and salvaged
     },
   );
 });
