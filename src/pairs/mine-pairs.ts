@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import pl from "nodejs-polars";
 import { findLatestUniverse } from "../scanner/scanner.ts";
 import { listDatasetFiles } from "../layout.ts";
+import { MARKET_ID_WIDTH, shortIds } from "../short-id.ts";
 import { pairsStatsPath } from "../layout.ts";
 import { utcDate } from "../timebucket.ts";
 import type { PairRecord } from "./mapping.ts";
@@ -221,19 +222,24 @@ export function formatPairs(r: PairsMineResult): string {
   const lines = [
     "Paired books (confirmed pairs; mid A − mid B with B oriented to A's first outcome; crossable = one venue's best bid above the other's best ask, fees and rule differences ignored)",
   ];
+  // Market ids shortened in the middle as in the rankings (condition ids are 66 characters); --json keeps them whole.
+  const short = shortIds(
+    r.rows.flatMap((p) => [p.a_market_id, p.b_market_id]),
+    MARKET_ID_WIDTH,
+  );
   for (const p of r.rows) {
-    lines.push(`  ${pairLine(p)}`);
+    lines.push(`  ${pairLine(p, (id) => short.get(id) ?? id)}`);
   }
   if (r.path) lines.push(`  -> ${r.path}`);
   return lines.join("\n");
 }
 
-function pairLine(p: PairRow): string {
+function pairLine(p: PairRow, id: (marketId: string) => string = (m) => m): string {
   const ll =
     p.lead_lag_secs === null
       ? "lead/lag -"
       : p.lead_lag_secs === 0
         ? `lead/lag 0 s (r ${p.lead_lag_corr!.toFixed(2)})`
         : `${p.lead_lag_secs > 0 ? p.a_venue : p.b_venue} leads by ${Math.abs(p.lead_lag_secs)} s (r ${p.lead_lag_corr!.toFixed(2)})`;
-  return `${p.a_venue}:${p.a_market_id} = ${p.b_venue}:${p.b_market_id} (${p.orientation}): ${p.matched} snapshot pairs, mid diff mean ${signed(p.mean_mid_diff)} median ${signed(p.median_mid_diff)}, crossable ${pct(p.crossable_share)}, ${ll}`;
+  return `${p.a_venue}:${id(p.a_market_id)} = ${p.b_venue}:${id(p.b_market_id)} (${p.orientation}): ${p.matched} snapshot pairs, mid diff mean ${signed(p.mean_mid_diff)} median ${signed(p.median_mid_diff)}, crossable ${pct(p.crossable_share)}, ${ll}`;
 }
