@@ -58,6 +58,38 @@ export function bucketFileName(ts: number, minutes: number, suffix = 0): string 
   return suffix > 0 ? `${base}_${suffix}.parquet` : `${base}.parquet`;
 }
 
+const SNAPSHOT_NAME = /^snapshots_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})(?:_(\d+))?\.parquet$/;
+
+/**
+ * What a final file's name (bucketFileName's) says: the bucket start's date, hour and minute as spelled, the start
+ * (NaN when the digits are no time, e.g. T25-70) and the late-rows number (0 for none); undefined for another name.
+ */
+export function parseSnapshotFileName(
+  name: string,
+): { date: string; hour: string; minute: string; start: number; suffix: number } | undefined {
+  const m = SNAPSHOT_NAME.exec(name);
+  if (!m) return undefined;
+  return {
+    date: m[1],
+    hour: m[2],
+    minute: m[3],
+    start: Date.parse(`${m[1]}T${m[2]}:${m[3]}:00Z`),
+    suffix: +(m[4] ?? 0),
+  };
+}
+
+const PARTITION = /venue=([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//;
+
+/**
+ * The Hive partition a snapshot file's path (partitionDir's, anywhere in it) lies in: venue, date, and the hour's
+ * start (NaN when "HH" is no hour); undefined for a path without one.
+ */
+export function parseSnapshotPartition(path: string): { venue: string; date: string; hourTs: number } | undefined {
+  const m = PARTITION.exec(path);
+  if (!m) return undefined;
+  return { venue: m[1], date: m[2], hourTs: Date.parse(`${m[2]}T${m[3]}:00:00Z`) };
+}
+
 /** A bucket's final file relative to the data dir: `orderbook_snapshots/venue=V/date=…/hour=HH/snapshots_….parquet`. */
 export function snapshotPath(venue: string, ts: number, minutes: number, suffix = 0): string {
   return `${DATASET_DIR}/${partitionDir(venue, ts)}/${bucketFileName(ts, minutes, suffix)}`;

@@ -9,7 +9,14 @@ import { ALL_COLUMNS, REQUIRED_COLUMNS, SNAPSHOT_SCHEMA } from "../schema.ts";
 import { bucketStart, utcDate, utcHour } from "../timebucket.ts";
 import { inferBucketMinutes, isBucketMinutes, tsRange, type InferredBucket } from "./file-buckets.ts";
 import type { ManifestEntry, ManifestRead } from "../storage/manifest.ts";
-import { listDatasetFiles, type DatasetFile, MANIFEST_DIR, MANIFEST_FILE } from "../layout.ts";
+import {
+  type DatasetFile,
+  listDatasetFiles,
+  MANIFEST_DIR,
+  MANIFEST_FILE,
+  parseSnapshotFileName,
+  parseSnapshotPartition,
+} from "../layout.ts";
 import { readParquetFile } from "../parquet/read.ts";
 import { type ArchivedCopies, isArchived } from "./status.ts";
 
@@ -60,7 +67,6 @@ export interface VerifyReport {
   pending: string[];
 }
 
-const FILE_NAME = /^snapshots_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})(?:_(\d+))?\.parquet$/;
 const STATUSES = new Set(["ok", "stale", "partial", "empty"]);
 /** Float tolerance for derived values (mid, spread, depth3) recomputed here. */
 const EPS = 1e-9;
@@ -350,15 +356,15 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
   for (const file of files) {
     seen.add(file.rel);
     const fileProblem = (check: string, message: string) => report.problems.push({ file: file.rel, check, message });
-    const m = FILE_NAME.exec(file.name);
+    const m = parseSnapshotFileName(file.name);
     const entry = listed.get(file.rel);
     // The manifest's bucket length for this file (the config may have changed since it was written); else inferred below.
     const listedMinutes = entry && isBucketMinutes(entry.bucket_minutes) ? entry.bucket_minutes : undefined;
     let bucketTs: number | undefined;
     if (!m) fileProblem("file_name", `file name ${file.name} is not snapshots_YYYY-MM-DDTHH-mm.parquet`);
     else {
-      bucketTs = Date.parse(`${m[1]}T${m[2]}:${m[3]}:00Z`);
-      if (m[1] !== file.date || Number(m[2]) !== file.hour)
+      bucketTs = m.start;
+      if (m.date !== file.date || Number(m.hour) !== file.hour)
         fileProblem(
           "file_name",
           `file name ${file.name} does not match partition date=${file.date}/hour=${String(file.hour).padStart(2, "0")}`,
@@ -366,7 +372,7 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
       else if (listedMinutes !== undefined && bucketStart(bucketTs, listedMinutes) !== bucketTs)
         fileProblem(
           "file_name",
-          `${m[2]}-${m[3]} is not the start of a ${listedMinutes}-minute bucket (the manifest's bucket_minutes)`,
+          `${m.hour}-${m.minute} is not the start of a ${listedMinutes}-minute bucket (the manifest's bucket_minutes)`,
         );
     }
     if (manifest && !entry) fileProblem("manifest", "file is not in the manifest");
@@ -428,9 +434,9 @@ export async function verifyDataset(dataDir: string, opts: VerifyOptions): Promi
 }
 
 function pathInRange(rel: string, opts: VerifyOptions): boolean {
-  const m = /venue=([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(rel);
-  if (!m) return true;
-  if (opts.venues?.length && !opts.venues.includes(m[1])) return false;
-  const ts = Date.parse(`${m[2]}T${m[3]}:00:00Z`);
+  const p = parseSnapshotPartition(rel);
+  if (!p) return true;
+  if (opts.venues?.length && !opts.venues.includes(p.venue)) return false;
+  const ts = p.hourTs;
   return !(opts.fromTs !== undefined && ts < opts.fromTs) && !(opts.toTs !== undefined && ts >= opts.toTs);
 }

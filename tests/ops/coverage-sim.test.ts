@@ -3,9 +3,10 @@
  * clock step, a crash (the process abandoned mid-flush-interval) and a restart, a disk that refuses writes for a
  * minute (the writer drops rows), a backward clock step. Expected snapshots are counted independently from what the
  * snapshotter handed the writer plus what it could not take; recorded rows with DuckDB; nothing is left unknown.
+ * Files deleted locally after a verified upload (archived, from the upload ledger) still count as recorded.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
@@ -17,7 +18,9 @@ import type { MarketRef } from "../../src/market.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { dayCoverage, dayStatus } from "../../src/ops/status.ts";
 import type { SnapshotInput } from "../../src/schema.ts";
+import { readManifest } from "../../src/storage/manifest.ts";
 import { SnapshotWriter } from "../../src/storage/writer.ts";
+import { Ledger, verifiedCopies } from "../../src/upload/ledger.ts";
 import { MockVenue } from "../../src/venue/mock.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -294,6 +297,38 @@ test("a run that dies before midnight and restarts after: the crash window spans
     end: T0 + DAY + 10 * MIN,
   });
   expect(all.map((d) => d.day.crash > 0)).toEqual([true, true]);
+}, 120_000);
+
+test("archived files (deleted locally after a verified upload) still count as recorded: the coverage is unchanged", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "coverage-archived-"));
+  dirs.push(dataDir);
+  const start = T0 + 10 * MIN;
+  const clock = new SimClock(start);
+  const r = await startRun(dataDir, clock, new Hours());
+  await clock.runUntil(start + 20 * MIN);
+  await r.c.stop();
+  const opts = { venues: ["mock"], now: Infinity, cadence: () => ({ hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 }) };
+  const coverage = async () => {
+    const s = await dayStatus(dataDir, T0, { bucketMinutes: 5, archived: await verifiedCopies(dataDir) });
+    return dayCoverage(dataDir, s, T0, opts);
+  };
+  const before = await coverage();
+  const day = before.find((x) => x.hour === "day")!;
+  expect(day.recorded).toBeGreaterThan(0);
+  expect(day.unknown).toBe(0);
+
+  // Half the final files verified in the bucket, then deleted locally (as retention or the disk guard does).
+  const files = (await readManifest(dataDir)).entries.map((e) => e.path);
+  expect(files.length).toBeGreaterThan(2);
+  const ledger = await Ledger.open(dataDir, "s3://bkt/rec");
+  for (const rel of files.filter((_, i) => i % 2 === 0)) {
+    const st = statSync(join(dataDir, rel));
+    await ledger.record({ path: rel, size: st.size, mtime_ms: st.mtimeMs, sha256: "x", verified_at: clock.now() });
+    unlinkSync(join(dataDir, rel));
+  }
+  const after = await coverage();
+  expect(after).toEqual(before);
+  expect(after.find((x) => x.hour === "day")!).toMatchObject({ recorded: day.recorded, unknown: 0 });
 }, 120_000);
 
 const journalDayDir = (dataDir: string, ts: number) => dirname(join(dataDir, journalPath("mock", ts)));

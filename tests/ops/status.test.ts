@@ -13,7 +13,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { tableToIPC } from "apache-arrow";
 import { dayStatus, fileFacts, formatStatus, type DayStatus } from "../../src/ops/status.ts";
 import { parsePageHeader, readFooter } from "../../src/parquet/footer.ts";
@@ -22,6 +21,7 @@ import { pw } from "../../src/parquet/wasm.ts";
 import { ParquetStreamEncoder } from "../../src/parquet/encode.ts";
 import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
 import { bookRow, rowsToTable, writeSnapshotFile } from "../helpers/snapshot-files.ts";
+import { duckdbRows } from "../helpers/sql-engines.ts";
 import { SimClock } from "../../src/clock.ts";
 import { BookGen } from "../helpers/books.ts";
 import { openWriter, tempDir, tempDirs } from "../helpers/store.ts";
@@ -305,22 +305,14 @@ describe("status from metadata (footer statistics and market_id dictionaries) eq
 
   /** Per venue and hour: rows, first/last ts_recv and distinct market ids, by DuckDB over the same files. */
   async function duckdbHours(dir: string): Promise<string[]> {
-    const db = await DuckDBInstance.create(":memory:");
-    const conn = await db.connect();
-    try {
-      const rows = (
-        await conn.runAndReadAll(
-          `SELECT venue, hour, count(*) AS n, min(ts_recv) AS lo, max(ts_recv) AS hi, count(DISTINCT market_id) AS m
-         FROM read_parquet('${dir}/orderbook_snapshots/*/date=2026-05-20/*/*.parquet', hive_partitioning = true, union_by_name = true)
-         GROUP BY ALL ORDER BY venue, hour`,
-        )
-      ).getRowObjectsJS();
-      return rows.map(
-        (r) => `${r.venue}/${String(r.hour).padStart(2, "0")}: ${r.n} rows, ${r.m} markets, ${r.lo}..${r.hi}`,
-      );
-    } finally {
-      conn.closeSync();
-    }
+    const rows = await duckdbRows(
+      `SELECT venue, hour, count(*) AS n, min(ts_recv) AS lo, max(ts_recv) AS hi, count(DISTINCT market_id) AS m
+       FROM read_parquet('${dir}/orderbook_snapshots/*/date=2026-05-20/*/*.parquet', hive_partitioning = true, union_by_name = true)
+       GROUP BY ALL ORDER BY venue, hour`,
+    );
+    return rows.map(
+      (r) => `${r.venue}/${String(r.hour).padStart(2, "0")}: ${r.n} rows, ${r.m} markets, ${r.lo}..${r.hi}`,
+    );
   }
   const ours = (s: DayStatus) =>
     s.hours.map((h) => `${h.venue}/${h.hour}: ${h.rows} rows, ${h.markets} markets, ${h.first_ts}..${h.last_ts}`);

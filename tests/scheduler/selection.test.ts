@@ -1,11 +1,11 @@
 /** Per-venue pins and filter clauses (docs/choosing-markets.md): what each clause keeps, the funnel, config checks. */
 import { describe, expect, test } from "bun:test";
 import { COLLECT_DEFAULTS, type CollectSettings, parseConfig } from "../../src/config.ts";
-import { UserError } from "../../src/errors.ts";
 import { computeTargets, Scheduler } from "../../src/scheduler/scheduler.ts";
 import type { SelectionSettings } from "../../src/scheduler/selection-config.ts";
 import { describeSelection, type Selection, selectMarkets } from "../../src/scheduler/selection.ts";
 import type { MarketInfo } from "../../src/market.ts";
+import { configRefusal } from "../helpers/refusal.ts";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -193,16 +193,6 @@ describe("pins and filter in the target set", () => {
 });
 
 describe("config", () => {
-  const refusal = (doc: unknown): UserError => {
-    try {
-      parseConfig(doc, "t.toml");
-    } catch (e) {
-      if (e instanceof UserError) return e;
-      throw e;
-    }
-    throw new Error("config was accepted");
-  };
-
   test("pin and filter are read per venue, defaults empty", () => {
     const c = parseConfig({
       venues: { mock: { pin: ["a", "b", "a"], filter: { tags_any: ["politics"], closes_within: "7d" } }, kalshi: {} },
@@ -212,18 +202,18 @@ describe("config", () => {
   });
 
   test("more pins than hot_count: exit 2 naming the key", () => {
-    const e = refusal({ venues: { mock: { hot_count: 1, pin: ["a", "b"] } } });
+    const e = configRefusal({ venues: { mock: { hot_count: 1, pin: ["a", "b"] } } });
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain("venues.mock.pin");
     expect(e.message).toContain("hot_count is 1");
     // the global hot_count applies too
-    expect(refusal({ collector: { hot_count: 0 }, venues: { mock: { pin: ["a"] } } }).message).toContain(
+    expect(configRefusal({ collector: { hot_count: 0 }, venues: { mock: { pin: ["a"] } } }).message).toContain(
       "venues.mock.pin",
     );
   });
 
   test("an invalid regex is refused with the key and the regex error", () => {
-    const e = refusal({ venues: { mock: { filter: { title_matches: "(unclosed" } } } });
+    const e = configRefusal({ venues: { mock: { filter: { title_matches: "(unclosed" } } } });
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain("venues.mock.filter.title_matches");
     expect(e.message).toMatch(/not a valid regular expression: .*\S/);
@@ -235,7 +225,7 @@ describe("config", () => {
     [{ filter: { tag_any: ["x"] } }, "venues.mock.filter.tag_any", "unknown key"],
     [{ pin: "abc" }, "venues.mock.pin", "list"],
   ])("refuses %j naming %s", (section, key, reason) => {
-    const e = refusal({ venues: { mock: section } });
+    const e = configRefusal({ venues: { mock: section } });
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain(key);
     expect(e.message).toContain(reason);

@@ -1,7 +1,13 @@
 /** Bucket arithmetic and the partition and file names it gives, across hour, day and year boundaries. */
 import { describe, expect, test } from "bun:test";
 import { bucketEnd, bucketStart, utcDate, utcHour } from "../../src/timebucket.ts";
-import { bucketFileName, snapshotPath, partitionDir } from "../../src/layout.ts";
+import {
+  bucketFileName,
+  parseSnapshotFileName,
+  parseSnapshotPartition,
+  partitionDir,
+  snapshotPath,
+} from "../../src/layout.ts";
 
 const T = (s: string) => Date.parse(s);
 
@@ -69,6 +75,34 @@ describe("partition and file names", () => {
     expect(snapshotPath("mock", ts, 5, 2)).toBe(
       "orderbook_snapshots/venue=mock/date=2026-06-15/hour=13/snapshots_2026-06-15T13-40_2.parquet",
     );
+  });
+
+  test("a final file's path parses back to its partition and bucket start", () => {
+    const ts = T("2026-06-15T13:42:10.000Z");
+    const rel = snapshotPath("mock", ts, 5, 2);
+    expect(parseSnapshotPartition(rel)).toEqual({
+      venue: "mock",
+      date: "2026-06-15",
+      hourTs: T("2026-06-15T13:00:00Z"),
+    });
+    const name = rel.split("/").at(-1)!;
+    expect(parseSnapshotFileName(name)).toEqual({
+      date: "2026-06-15",
+      hour: "13",
+      minute: "40",
+      start: T("2026-06-15T13:40:00Z"),
+      suffix: 2,
+    });
+    expect(parseSnapshotFileName(bucketFileName(ts, 60))).toMatchObject({ minute: "00", suffix: 0 });
+    // As spelled, whatever the digits: a name with no time in them parses, its start NaN (verify says why).
+    expect(parseSnapshotFileName("snapshots_2026-06-15T25-70.parquet")?.start).toBeNaN();
+    for (const bad of [
+      "snapshots_2026-06-15T13-40.arrows",
+      "x_2026-06-15T13-40.parquet",
+      "snapshots_2026-06-15.parquet",
+    ])
+      expect(parseSnapshotFileName(bad)).toBeUndefined();
+    expect(parseSnapshotPartition("orderbook_snapshots/venue=mock/date=2026-06-15/x.parquet")).toBeUndefined();
   });
 
   test("every 1-minute bucket of a day crossing midnight maps to its own hour partition", () => {

@@ -5,19 +5,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config.ts";
-import { UserError } from "../../src/errors.ts";
 import { readCredentials } from "../../src/upload/s3.ts";
+import { configRefusal, refusal } from "../helpers/refusal.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
-const refusal = (doc: unknown): string => {
-  try {
-    parseConfig(doc, "t.toml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as UserError).exitCode).toBe(2);
-    return (e as Error).message;
-  }
-  throw new Error("not refused");
+/** The message parseConfig refuses `doc` with, a usage error (exit 2). */
+const configMessage = (doc: unknown): string => {
+  const e = configRefusal(doc);
+  expect(e.exitCode).toBe(2);
+  return e.message;
 };
 
 const dirs: string[] = [];
@@ -37,19 +33,23 @@ describe("upload config", () => {
   });
 
   test("bad values are refused with the key path", () => {
-    expect(refusal({ upload: { url: "https://bucket/x" } })).toStartWith(
+    expect(configMessage({ upload: { url: "https://bucket/x" } })).toStartWith(
       't.toml: upload.url = "https://bucket/x": must be',
     );
-    expect(refusal({ upload: { url: "s3://B/x" } })).toStartWith("t.toml: upload.url");
-    expect(refusal({ upload: { endpoint: "localhost:9000" } })).toStartWith("t.toml: upload.endpoint");
-    expect(refusal({ upload: { concurrency: 0 } })).toStartWith("t.toml: upload.concurrency = 0: must be ≥ 1");
-    expect(refusal({ upload: { access_key_id_env: "my key" } })).toStartWith("t.toml: upload.access_key_id_env");
-    expect(refusal({ upload: { part_size_mb: 1 } })).toContain("upload.part_size_mb = 1: must be ≥ 5");
-    expect(refusal({ upload: { retry_base_ms: 5000, retry_cap_ms: 1000 } })).toContain("upload.retry_cap_ms = 1000");
-    expect(refusal({ upload: { bucket: "x" } })).toContain("upload.bucket");
-    expect(refusal({ retention: { keep_local_days: -1 } })).toContain("retention.keep_local_days = -1");
-    expect(refusal({ disk: { floor_free_gb: 20, min_free_gb: 10 } })).toContain("disk.floor_free_gb = 20: must be ≤");
-    expect(refusal({ disk: { min_free_pct: 150 } })).toContain("disk.min_free_pct = 150: must be ≤ 100");
+    expect(configMessage({ upload: { url: "s3://B/x" } })).toStartWith("t.toml: upload.url");
+    expect(configMessage({ upload: { endpoint: "localhost:9000" } })).toStartWith("t.toml: upload.endpoint");
+    expect(configMessage({ upload: { concurrency: 0 } })).toStartWith("t.toml: upload.concurrency = 0: must be ≥ 1");
+    expect(configMessage({ upload: { access_key_id_env: "my key" } })).toStartWith("t.toml: upload.access_key_id_env");
+    expect(configMessage({ upload: { part_size_mb: 1 } })).toContain("upload.part_size_mb = 1: must be ≥ 5");
+    expect(configMessage({ upload: { retry_base_ms: 5000, retry_cap_ms: 1000 } })).toContain(
+      "upload.retry_cap_ms = 1000",
+    );
+    expect(configMessage({ upload: { bucket: "x" } })).toContain("upload.bucket");
+    expect(configMessage({ retention: { keep_local_days: -1 } })).toContain("retention.keep_local_days = -1");
+    expect(configMessage({ disk: { floor_free_gb: 20, min_free_gb: 10 } })).toContain(
+      "disk.floor_free_gb = 20: must be ≤",
+    );
+    expect(configMessage({ disk: { min_free_pct: 150 } })).toContain("disk.min_free_pct = 150: must be ≤ 100");
   });
 
   test("missing credentials name the variables, not their values", () => {
@@ -61,13 +61,9 @@ describe("upload config", () => {
         session_token_env: "MY_TOKEN",
       },
     });
-    let msg = "";
-    try {
-      readCredentials(c.upload, { MY_KEY: "AKIAEXAMPLEVALUE" });
-    } catch (e) {
-      msg = (e as Error).message;
-      expect((e as UserError).exitCode).toBe(2);
-    }
+    const e = refusal(() => readCredentials(c.upload, { MY_KEY: "AKIAEXAMPLEVALUE" }));
+    expect(e.exitCode).toBe(2);
+    const msg = e.message;
     expect(msg).toContain("MY_SECRET (upload.secret_access_key_env)");
     expect(msg).toContain("MY_TOKEN (upload.session_token_env)");
     expect(msg).not.toContain("MY_KEY (");
