@@ -307,7 +307,7 @@ export class VenueCollector {
     this.marketConn.delete(id);
   }
 
-  /** An attempt that never opened: counted; each kind of failure (host + reason) is logged once. */
+  /** An attempt that never opened: counted; each kind of failure (host + reason) is logged once per outage. */
   private connectFailed(connId: number, host: string, reason: string, detail: string | undefined, ts: number): void {
     this.counters.connectAttempts++;
     this.counters.connectFailures++;
@@ -322,7 +322,9 @@ export class VenueCollector {
     const kind = `${host}|${reason}`;
     if (this.failureKinds.has(kind)) return;
     this.failureKinds.add(kind);
-    this.log.warn(`${what}; retrying with backoff (further failures of this kind are counted in the status line)`);
+    this.log.warn(
+      `${what}; retrying with backoff (further failures of this kind until a connection opens are counted in the status line)`,
+    );
   }
 
   /** Why the venue never reached "collecting" (no book ever arrived), or undefined once it did. */
@@ -384,6 +386,8 @@ export class VenueCollector {
     const wasDown = c.everDown;
     const downSince = c.since;
     c.up = true;
+    // Connected again: the next outage's failures are news, each kind logged once more.
+    this.failureKinds.clear();
     c.since = ts;
     this.counters.connectAttempts++;
     if (c.downSince !== undefined) this.downMs += ts - c.downSince;
