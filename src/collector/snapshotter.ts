@@ -89,8 +89,11 @@ export class Snapshotter {
     if (!s) return;
     // (dueAt is never changed in place: the slot may sit anywhere in the heap.)
     if (now !== undefined && s.dueAt <= now && this.running) {
-      this.snapshotMarket(s, now);
-      if (s.dueAt + this.interval(s.tier) <= now) this.o.onStall?.(s.dueAt, now);
+      // Behind by more than an interval (a clock step, a stalled process): catch every market up first, so the stall
+      // is reported once from the earliest due of all (reported from this slot's own due, the other markets' earlier
+      // skipped snapshots read as taken: the coverage's unknown after a rotation ran first at a step's instant).
+      if (s.dueAt + this.interval(s.tier) <= now) this.runDue(now);
+      else this.snapshotMarket(s, now);
     }
     s.removed = true; // dropped lazily when it reaches the top of the heap
     this.slots.delete(marketId);

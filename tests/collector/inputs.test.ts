@@ -258,7 +258,7 @@ describe("ScheduleInputs", () => {
     const e = await open(d, clock).catch((x) => x);
     expect(e).toBeInstanceOf(UserError);
     expect(e.exitCode).toBe(1);
-    expect(e.advice).toContain("surveillance scan");
+    expect(e.advice).toMatch(/^Run `.+ scan` first/); // the command as this process was started, then scan
     putUniverse(d, T0, jsonl("a", "b", "c"));
     const { metrics } = await open(d, clock);
     expect(metrics.get(INPUT_METRICS.universe, { venue: "mock" })).toBe(3);

@@ -151,6 +151,20 @@ describe("Snapshotter", () => {
     expect(snap.dueOf("w", T0 + 20_000)).toBe(T0 + 21_000);
   });
 
+  test("a market removed at a forward step's instant before the snapshot timer: one stall, from the earliest due", async () => {
+    const stalls: [number, number][] = [];
+    const { clock, sink, books, snap } = setup(50, (from, now) => stalls.push([from - T0, now - T0]));
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0); // due 2, 4, … s
+    snap.add("b", books.addMarket("b", ["yes"], T0 + 1000), "hot", T0 + 1000); // due 3, 5, … s
+    await clock.runUntil(T0 + 5500);
+    clock.set(T0 + 31_000); // a due at 6..30 s, b at 7..31 s: skipped but for one each
+    snap.remove("b", clock.now()); // e.g. a rotation timer that fires before the snapshotter's at the new time
+    await clock.runUntil(T0 + 31_500);
+    expect(stalls).toEqual([[6000, 31_000]]);
+    expect(sink.of("a").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 31_000]);
+    expect(sink.of("b").map((r) => r.ts_recv - T0)).toEqual([3000, 5000, 31_000]);
+  });
+
   test("a tier change at a due instant takes that snapshot first, whichever timer fires first", async () => {
     const { clock, sink, books, snap } = setup();
     snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
