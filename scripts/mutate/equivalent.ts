@@ -198,6 +198,13 @@ export const EQUIVALENT: EquivalentMutant[] = [
       "a held file dated today that is still there is what latestDatedFile returns, so a newest file older than it means it is gone: the two differ only in a race with its deletion",
   },
   {
+    file: "src/venue/polymarket/feed.ts",
+    before: "if (ids.length === 0) return;",
+    after: "if (false) return;",
+    reason:
+      "sendOp is only called with the tokens of markets held, and a market without outcome ids is never held: the list is never empty",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",
