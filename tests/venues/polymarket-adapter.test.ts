@@ -281,6 +281,23 @@ describe("polymarket feed against the loopback market channel", () => {
     await until(clock, () => books(events).length >= 2, "books after 429s");
     expect(server.refused429.length).toBe(3);
     expect(server.upgradeAttempts.length).toBe(4);
+    expect(adapter.feedState!.openAttempts).toBe(4); // 3 refused + 1 opened, as the status line reports
+    expect(adapter.feedState!.connectionCount).toBe(1);
+  });
+
+  test("after close() the feed holds no connection and opens none for a later subscribe", async () => {
+    const { clock, server, cfg } = setup();
+    const { adapter, events } = await start(clock, cfg);
+    adapter.subscribe([ref(1)]);
+    await until(clock, () => books(events).length >= 2, "books");
+    const feed = adapter.feedState!;
+    feed.close();
+    expect(feed.connectionCount).toBe(0);
+    expect(feed.connectionOf(conditionId(1))).toBeUndefined();
+    feed.subscribe([ref(2)]);
+    expect(feed.connectionCount).toBe(0);
+    await clock.advance(10_000);
+    expect(server.upgradeAttempts.length).toBe(1);
   });
 
   test("a silent book is resynced through REST /book without dropping the socket", async () => {
