@@ -57,6 +57,16 @@ describe("staged segments", () => {
     await expect(readSegmentStats(nodeFs, path)).rejects.toThrow("trailer length out of range");
   });
 
+  test("a segment whose trailer magic is damaged (its last byte) is refused as having no trailer", () => {
+    const buf = new ColumnBuffer(50);
+    const g = new BookGen({ seed: 13 });
+    for (let i = 0; i < 10; i++) buf.append(g.next());
+    const stats = { rows: 10, min_ts: buf.minTs, max_ts: buf.maxTs, markets: [...buf.markets].sort() };
+    const bytes = Buffer.concat([...encodeSegment(buf, stats)]);
+    bytes[bytes.length - 1] ^= 0xff;
+    expect(() => decodeSegment(bytes)).toThrow("has no trailer (torn or garbage)");
+  });
+
   test("staging directory names round-trip (venue, bucket start, minutes, generation)", () => {
     const start = Date.UTC(2026, 11, 31, 23, 55);
     const dir = stagingBucketDir("/data", "kalshi", start, 5, 12);
