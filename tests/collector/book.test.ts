@@ -1,3 +1,4 @@
+/** BookSide and BookStore: sorted levels through inserts and removals, size edges, a full book older than the data applied. */
 import { describe, expect, test } from "bun:test";
 import { Applied, BookSide, BookStore } from "../../src/collector/book.ts";
 import type { BookSnapshotEvent, LevelEvent } from "../../src/venue/types.ts";

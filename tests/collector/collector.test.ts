@@ -1,3 +1,4 @@
+/** VenueCollector on a fake adapter and the SimClock: targets, rotation, seq gaps, rejects, reconnects, the watchdog, stops. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

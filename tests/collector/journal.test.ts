@@ -1,3 +1,4 @@
+/** The subscription journal: torn lines after a crash, unsubscribes at a stop, run markers, day carries, coverage fields. */
 import { afterEach, expect, test } from "bun:test";
 import { appendFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

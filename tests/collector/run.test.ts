@@ -1,3 +1,4 @@
+/** collect's flags: durations, --until, and which clock a run gets (simulated, scaled or real). */
 import { describe, expect, test } from "bun:test";
 import { chooseClock, parseDuration, parseUntil } from "../../src/collector/run.ts";
 import { RealClock, ScaledClock, SimClock } from "../../src/clock.ts";

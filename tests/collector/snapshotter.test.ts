@@ -1,3 +1,4 @@
+/** The Snapshotter on the SimClock: HOT and WARM cadence, quiet books, tier changes, clock steps and the stalls it reports. */
 import { describe, expect, test } from "bun:test";
 import { BookStore } from "../../src/collector/book.ts";
 import { Snapshotter } from "../../src/collector/snapshotter.ts";

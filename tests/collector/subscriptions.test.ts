@@ -1,3 +1,4 @@
+/** The churn limiter and the subscription plan: changes per sliding minute, refills, swaps and resubscribes. */
 import { describe, expect, test } from "bun:test";
 import { ChurnLimiter, SubscriptionPlan, type SubChange } from "../../src/collector/subscriptions.ts";
 import { refs } from "../helpers/fake-adapter.ts";

@@ -1,3 +1,4 @@
+/** dayStatus over writer-made trees: per venue and hour files, rows, markets, gaps and staged rows, from metadata or data. */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import {
   appendFileSync,

@@ -1,3 +1,4 @@
+/** `surveillance verify` and `status` through the CLI: exit codes, named problems, --json, changed bucket lengths. */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** verifyDataset: what the writer wrote is clean; each kind of corruption is named with its file and row. */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import {
   appendFileSync,

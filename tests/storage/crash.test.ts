@@ -1,3 +1,4 @@
+/** A writer child SIGKILLed mid-bucket after a flush: every durable row is recovered at the next start. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";

@@ -1,3 +1,4 @@
+/** Encoded row groups in staging: damaged parts quarantined, never copied; encoding failures staged raw. */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

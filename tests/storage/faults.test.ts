@@ -1,3 +1,4 @@
+/** Write errors (EIO, ENOSPC) on the injected clock: rows stay buffered, retries back off, the durable mark waits. */
 import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** Recovery of staged rows after an abandoned writer: closed buckets finalized at open, the open one continued. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";

@@ -1,3 +1,4 @@
+/** Staged segments: parts and trailer read back exactly; bad lengths and trailers refused; another schema quarantined. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Table } from "apache-arrow";

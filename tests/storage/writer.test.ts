@@ -1,3 +1,4 @@
+/** SnapshotWriter flush rules: flush_rows, flush_secs on the injected clock, bucket closing and finalizing. */
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** The Kalshi adapter against the loopback server: discovery paging and 429s, the feed, resync without a sid, REST books. */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+/** Kalshi request signing: the test vector, what is signed (ms + METHOD + path) and what is not. */
 import { describe, expect, test } from "bun:test";
 import { constants, createPublicKey, verify } from "node:crypto";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** The Polymarket adapter against the loopback Gamma and market channel: discovery paging, bad markets, the feed. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { SimClock } from "../../src/clock.ts";
 import { parseConfig, type VenueConfig } from "../../src/config.ts";

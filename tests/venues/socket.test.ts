@@ -1,3 +1,4 @@
+/** ReconnectingSocket on the injected clock: reconnects with fresh headers, silence detection, refused and stalled upgrades. */
 import { afterAll, describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import { SimClock } from "../../src/clock.ts";
