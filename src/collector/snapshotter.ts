@@ -89,11 +89,12 @@ export class Snapshotter {
     if (!s) return;
     // (dueAt is never changed in place: the slot may sit anywhere in the heap.)
     if (now !== undefined && s.dueAt <= now && this.running) {
-      // Behind by more than an interval (a clock step, a stalled process): catch every market up first, so the stall
-      // is reported once from the earliest due of all (reported from this slot's own due, the other markets' earlier
-      // skipped snapshots read as taken: the coverage's unknown after a rotation ran first at a step's instant).
-      if (s.dueAt + this.interval(s.tier) <= now) this.runDue(now);
-      else this.snapshotMarket(s, now);
+      this.snapshotMarket(s, now);
+      // Behind by more than an interval (a clock step, a stalled process): the stall is reported from the earliest due
+      // of all markets, not this one's, or the others' earlier skipped snapshots would read as taken (coverage's
+      // unknown after a rotation ran first at a step's instant). Only this market is snapshotted here: `now` is its
+      // caller's, and the others are caught up by their own timer.
+      if (s.dueAt + this.interval(s.tier) <= now) this.o.onStall?.(Math.min(s.dueAt, this.earliestDue()), now);
     }
     s.removed = true; // dropped lazily when it reaches the top of the heap
     this.slots.delete(marketId);
@@ -134,6 +135,16 @@ export class Snapshotter {
     this.timer?.cancel();
     this.timer = null;
     this.timerAt = Infinity;
+  }
+
+  /** The earliest due of a live slot (removed ones at the top of the heap are dropped on the way). */
+  private earliestDue(): number {
+    let top = this.heap.peek();
+    while (top?.removed) {
+      this.heap.pop();
+      top = this.heap.peek();
+    }
+    return top?.dueAt ?? Number.POSITIVE_INFINITY;
   }
 
   /** Snapshots every slot due at or before `now`, then re-arms the timer. Public so a driver can call it directly. */
