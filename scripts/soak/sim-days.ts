@@ -7,6 +7,8 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { DATASET_DIR, ledgerPath, MANIFEST_DIR, SUBSCRIPTIONS_DIR } from "../../src/layout.ts";
+import { type Config, parseConfig } from "../../src/config.ts";
+import { configCadence } from "../../src/ops/coverage.ts";
 import { dayCoverage, dayStatus } from "../../src/ops/status.ts";
 import { readLedger } from "../../src/upload/ledger.ts";
 import { mockUniverse, mulberry32 } from "../../src/venue/mock.ts";
@@ -246,9 +248,9 @@ function spawnChild(params: SoakChildParams, durable: Map<string, number>, onT: 
 
 /**
  * The coverage accounting of the record (`status --coverage`, run on the whole tree: the guard's deletions fetched
- * back) for each simulated day. The cadences are the soak config's (2 s HOT, 10 s WARM, 5 s flush).
+ * back) for each simulated day, with the soak config's cadences where a journal's start record lacks them.
  */
-async function soakCoverage(whole: string, t0: number, days: number): Promise<DayCoverage[]> {
+async function soakCoverage(whole: string, config: Config, t0: number, days: number): Promise<DayCoverage[]> {
   const out: DayCoverage[] = [];
   for (let d = 0; d < days; d++) {
     const dayTs = t0 + d * DAY;
@@ -256,7 +258,7 @@ async function soakCoverage(whole: string, t0: number, days: number): Promise<Da
     const rows = dayCoverage(whole, s, dayTs, {
       venues: ["mock"],
       now: Number.POSITIVE_INFINITY,
-      cadence: () => ({ hot_ms: 2000, warm_ms: 10_000, flush_ms: 5000 }),
+      cadence: (venue) => configCadence(config, venue),
     });
     const day = rows.find((r) => r.hour === "day");
     const hours = rows.filter((r) => r.hour !== "day");
@@ -428,7 +430,7 @@ export async function runSimDays(o: SimDaysOptions): Promise<SimDaysResult> {
   }
   for (const n of check.rowsByMarket.values()) found += n;
   const selection = await checkSelection(whole, pins, 2000, down);
-  const coverage = await soakCoverage(whole, t0, o.days);
+  const coverage = await soakCoverage(whole, parseConfig(config, "soak"), t0, o.days);
   const verify = Bun.spawnSync(
     ["bun", join(import.meta.dir, "../../bin/surveillance.ts"), "verify", "--data-dir", whole],
     {

@@ -1,6 +1,5 @@
 /** `surveillance status`: one UTC day of the data tree per venue and hour, from the files' metadata (ops/status.ts). */
 import { defineCommand } from "citty";
-import { COLLECT_DEFAULTS } from "../config.ts";
 import { commandConfig, readDataDir, sharedArgs } from "./_shared.ts";
 import { parseDay } from "./_range.ts";
 
@@ -23,7 +22,7 @@ export default defineCommand({
     const config = await commandConfig(args, rawArgs);
     const [
       { dayStatus, formatStatus, dayCoverage },
-      { formatCoverage },
+      { formatCoverage, configCadence },
       { RealClock },
       { bucketStart },
       { verifiedCopies },
@@ -51,14 +50,7 @@ export default defineCommand({
       ? dayCoverage(dir, s, dayTs, {
           venues: config.selected.map((v) => v.name),
           now,
-          cadence: (name) => {
-            const c = config.venues.find((v) => v.name === name)?.collect ?? COLLECT_DEFAULTS;
-            return {
-              hot_ms: c.snapshot_interval_ms_hot,
-              warm_ms: c.snapshot_interval_ms_warm,
-              flush_ms: config.writer.flush_secs * 1000,
-            };
-          },
+          cadence: (name) => configCadence(config, name),
         })
       : undefined;
     // With upload on, for the local tree: per venue over the whole manifest (not only --date), from the ledger and

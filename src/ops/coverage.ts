@@ -3,6 +3,7 @@
  * schedule from the subscription journal), the rows recorded, and the missing ones attributed to journaled causes.
  * The rules, and what each cause means: docs/operations.md "Coverage".
  */
+import { COLLECT_DEFAULTS, type Config } from "../config.ts";
 import type { JournalTier } from "../journal-records.ts";
 
 const HOUR = 3_600_000;
@@ -31,6 +32,16 @@ export interface Cadence {
   hot_ms: number;
   warm_ms: number;
   flush_ms: number;
+}
+
+/** The cadences `config` schedules `venue` at: for journals whose `start` records do not carry their own. */
+export function configCadence(config: Config, venue: string): Cadence {
+  const c = config.venues.find((v) => v.name === venue)?.collect ?? COLLECT_DEFAULTS;
+  return {
+    hot_ms: c.snapshot_interval_ms_hot,
+    warm_ms: c.snapshot_interval_ms_warm,
+    flush_ms: config.writer.flush_secs * 1000,
+  };
 }
 
 export interface CoverageInput {
