@@ -225,6 +225,28 @@ export const EQUIVALENT: EquivalentMutant[] = [
     reason: "the extra step compares tail[12] with MAGIC[8], both undefined: equal, so nothing changes",
   },
   {
+    file: "src/storage/writer.ts",
+    before: "this.release(buf);",
+    after: "void 0;",
+    reason:
+      "accepted: release() only keeps a staged buffer as the spare for the next one (fewer allocations); without it every buffer is new, the rows and files are the same",
+  },
+  {
+    file: "src/storage/writer.ts",
+    before: "if (this.last === st) this.last = null;",
+    after: "if (false) this.last = null;",
+    above: "if (st.accepting) this.byVenue.get(st.venue)?.delete(st.start);",
+    reason:
+      "forget()'s copy: finalize() already cleared `last` when the state stopped accepting, and a state that does not accept is never made `last` again (stateFor only finds accepting ones), so `last === st` cannot hold here",
+  },
+  {
+    file: "src/storage/writer.ts",
+    before: "const res: CompactResult = { rows: 0, bytes: 0, minTs: Infinity, maxTs: -Infinity, markets: new Set() };",
+    after: "const res: CompactResult = { rows: 0, bytes: 1, minTs: Infinity, maxTs: -Infinity, markets: new Set() };",
+    reason:
+      "statsFromSegments' bytes start: its only caller overwrites res.bytes with the final file's size before using it",
+  },
+  {
     file: "src/collector/book.ts",
     before: "for (let j = this.len; j > i; j--) {",
     after: "for (let j = this.len; j >= i; j--) {",

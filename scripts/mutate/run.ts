@@ -36,23 +36,36 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** Runs the tests in `cwd`; resolves to "pass", "fail" or "timeout" (the process group is killed on timeout). */
-function runTests(cwd: string, tests: string[], timeoutMs: number): Promise<"pass" | "fail" | "timeout"> {
+/**
+ * Runs the tests in `cwd`; resolves to "pass", "fail" or "timeout" (the process group is killed on timeout). With
+ * `failed`, the names of the failing tests are pushed to it (the baseline's, so a flaky test is named, not guessed).
+ */
+function runTests(
+  cwd: string,
+  tests: string[],
+  timeoutMs: number,
+  failed?: string[],
+): Promise<"pass" | "fail" | "timeout"> {
   return new Promise((done) => {
     const p = spawn("bun", ["test", "--bail", "--timeout", "60000", ...tests], {
       cwd,
-      stdio: "ignore",
+      stdio: failed ? ["ignore", "pipe", "pipe"] : "ignore",
       detached: true, // its own process group, so a timeout also ends the CLI children some tests start
       env: { ...process.env, NO_COLOR: "1" },
     });
+    let text = "";
+    p.stdout?.on("data", (b: Buffer) => void (text += b));
+    p.stderr?.on("data", (b: Buffer) => void (text += b));
     const timer = setTimeout(() => {
       try {
         process.kill(-p.pid!, "SIGKILL");
       } catch {}
       done("timeout");
     }, timeoutMs);
-    p.on("exit", (code) => {
+    // "close", not "exit": the output is complete by then
+    p.on("close", (code) => {
       clearTimeout(timer);
+      failed?.push(...text.split("\n").filter((l) => l.startsWith("(fail)")));
       done(code === 0 ? "pass" : "fail");
     });
   });
@@ -97,10 +110,12 @@ async function main(): Promise<void> {
         continue;
       }
       const t0 = performance.now();
-      const base = await runTests(copy, mod.tests, 600_000);
+      const failed: string[] = [];
+      const base = await runTests(copy, mod.tests, 600_000, failed);
       const baseMs = performance.now() - t0;
       if (base !== "pass") {
         console.log(`  the tests do not pass on the unmutated tree (${base}): module skipped`);
+        for (const f of failed) console.log(`    ${f}`);
         results.push({ module: name, error: `baseline ${base}` });
         continue;
       }

@@ -12,6 +12,9 @@ import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { BookGen } from "../helpers/books.ts";
 import { globFiles, openWriter, T0, tempDirs } from "../helpers/store.ts";
 import { WRITER_METRICS } from "../../src/storage/metric-names.ts";
+import { batchStats, decodeRowGroupPart, rowGroupPart } from "../../src/storage/staging.ts";
+import { SNAPSHOT_SCHEMA } from "../../src/schema.ts";
+import { logLines } from "../helpers/log-lines.ts";
 
 const dir = tempDirs("surv-encoded-staging-");
 const MIN = 60_000;
@@ -91,16 +94,54 @@ describe("a damaged encoded row group is quarantined, never copied", () => {
     proto.encodeRowGroup = () => {
       throw new Error("injected encoder bug");
     };
+    let lines: { msg: string }[];
     try {
-      await w.flush(); // must not reject: the rows go to staging raw
+      ({ lines } = await logLines(() => w.flush())); // must not reject: the rows go to staging raw
     } finally {
       proto.encodeRowGroup = original;
     }
+    expect(lines.map((l) => l.msg)).toContain(
+      "encoding a flush of 1500 rows failed (injected encoder bug); staging it raw instead",
+    );
     expect(metrics.get(WRITER_METRICS.encodeFailures, { venue: "mock" })).toBe(1);
     expect(w.status()).toMatchObject({ rowsBuffered: 0, rowsStaged: 1500, writeErrors: 0 });
     await w.close();
     const finals = globFiles(d, "orderbook_snapshots/**/*.parquet");
     expect(readSnapshotFile(join(d, finals[0]))).toEqual(tableToRows(new Table([ref.toRecordBatch()])));
+  });
+});
+
+describe("a row-group part header whose CRCs hold but whose stats are not numbers is refused", () => {
+  /** One encoded row group of 50 rows and its true stats. */
+  function group() {
+    const buf = new ColumnBuffer(50);
+    const g = new BookGen({ start: T0, stepMs: 1, seed: 9 });
+    for (let i = 0; i < 50; i++) buf.append(g.next());
+    const batch = buf.toRecordBatch();
+    const enc = new ParquetStreamEncoder(SNAPSHOT_SCHEMA, { codec: "zstd", rowGroupRows: 65_536 }, () => {
+      throw new Error("no sink");
+    });
+    return { g: enc.encodeRowGroup(batch), stats: batchStats(batch) };
+  }
+  const joined = (chunks: Uint8Array[]) => {
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let o = 0;
+    for (const c of chunks) out.set(c, (o += c.length) - c.length);
+    return out;
+  };
+
+  test("the true stats decode; min_ts, max_ts or markets of the wrong kind each throw 'bad row-group part stats'", () => {
+    const { g, stats } = group();
+    expect(decodeRowGroupPart(joined(rowGroupPart(g, stats))).header).toMatchObject({ rows: 50, ...stats });
+    // NaN is written as null by JSON: the header's own CRC is computed over exactly that text, so only the check stops it
+    for (const bad of [
+      { ...stats, min_ts: Number.NaN },
+      { ...stats, max_ts: Number.NaN },
+      { ...stats, max_ts: Number.POSITIVE_INFINITY },
+      { ...stats, markets: "m1" as unknown as string[] },
+      { ...stats, markets: [...stats.markets, 7 as unknown as string] },
+    ])
+      expect(() => decodeRowGroupPart(joined(rowGroupPart(g, bad)))).toThrow("bad row-group part stats");
   });
 });
 

@@ -1,19 +1,27 @@
 /**
  * SnapshotWriter edges mutation testing found unguarded: a row appended to a bucket while the flush that finalizes
- * it is writing, the gauges a flush publishes, and the parquet-wasm (snappy) compaction of raw staged parts.
+ * it is writing, the gauges and status counters, two venues sharing a bucket, the retry backoff holding back a full
+ * buffer, the "writes succeed again" line, and the parquet-wasm (snappy) compaction of raw staged parts.
  */
 import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
 import { join } from "node:path";
+import { SimClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 import { nodeFs, type StorageFs } from "../../src/storage/fs.ts";
 import { WRITER_METRICS as W } from "../../src/storage/metric-names.ts";
 import { BookGen, copyInput } from "../helpers/books.ts";
+import { FaultyFs } from "../helpers/faulty-fs.ts";
+import { logLines } from "../helpers/log-lines.ts";
+import { withDuckdb } from "../helpers/sql-engines.ts";
 import { globFiles, openWriter, T0, tempDirs } from "../helpers/store.ts";
 
 const dir = tempDirs("writer-edges-");
 const finals = (d: string) => globFiles(d, "orderbook_snapshots/**/*.parquet");
+const segs = (d: string) => globFiles(d, "_staging/**/seg-*.arrows");
+const bytesOf = (d: string, files: string[]) => files.reduce((n, f) => n + statSync(join(d, f)).size, 0);
 const MIN = 60_000;
 
 /**
@@ -106,6 +114,121 @@ describe("SnapshotWriter edges", () => {
     await w.close();
   });
 
+  test("status counts rows and bytes as the disk holds them: zero at open, staged segments, then the final file", async () => {
+    const d = dir();
+    const { w, clock } = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600 });
+    expect(w.status()).toEqual({
+      rowsAppended: 0,
+      rowsBuffered: 0,
+      rowsStaged: 0,
+      rowsFinalized: 0,
+      bytesStaged: 0,
+      bytesFinalized: 0,
+      filesFinalized: 0,
+      flushes: 0,
+      flushMsTotal: 0,
+      lastFlushMs: 0,
+      lastFlushRows: 0,
+      lastFlushBytes: 0,
+      writeErrors: 0,
+      droppedRows: 0,
+      pendingBuckets: 0,
+      lastError: null,
+    });
+    const g = new BookGen({ start: T0, stepMs: 1000, seed: 7 });
+    for (const n of [30, 12]) {
+      for (let i = 0; i < n; i++) w.append(g.next());
+      await w.flush();
+    }
+    const staged = bytesOf(d, segs(d));
+    expect(segs(d).length).toBe(2);
+    expect(w.status()).toMatchObject({ rowsBuffered: 0, rowsStaged: 42, bytesStaged: staged, lastFlushRows: 12 });
+    expect(w.status().lastFlushBytes).toBe(statSync(join(d, segs(d)[1])).size);
+    clock.set(T0 + 10 * MIN); // the bucket is closed: the next flush finalizes it
+    await w.flush();
+    expect(finals(d).length).toBe(1);
+    expect(w.status()).toMatchObject({
+      rowsStaged: 0,
+      bytesStaged: 0,
+      rowsFinalized: 42,
+      bytesFinalized: bytesOf(d, finals(d)),
+      filesFinalized: 1,
+      flushes: 3,
+      pendingBuckets: 0,
+    });
+    await w.close();
+  });
+
+  test("two venues appending in turn to one bucket: one state each, one final file each (no _1 parts)", async () => {
+    const d = dir();
+    const { w } = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600 });
+    const gens = ["mock", "other"].map((venue, i) => new BookGen({ start: T0, stepMs: 1000, seed: 10 + i, venue }));
+    for (let i = 0; i < 20; i++) w.append(gens[i % 2].next());
+    expect(w.status().pendingBuckets).toBe(2);
+    await w.close();
+    expect(finals(d).map((f) => f.replace(/date=.*\//, ""))).toEqual([
+      "orderbook_snapshots/venue=mock/snapshots_2026-01-01T00-00.parquet",
+      "orderbook_snapshots/venue=other/snapshots_2026-01-01T00-00.parquet",
+    ]);
+    for (const f of finals(d)) expect(readSnapshotFile(join(d, f)).length).toBe(10);
+  });
+
+  test("inside a failed write's backoff, full buffers wait for the retry: no write attempt before it is due", async () => {
+    const d = dir();
+    const clock = new SimClock(T0);
+    const f = new FaultyFs(() => clock.now());
+    const { w } = await openWriter(
+      d,
+      { flush_rows: 10, flush_secs: 3600, retry_base_ms: 500, retry_cap_ms: 500 },
+      { clock, fs: f.fs },
+    );
+    f.fail("create", "EIO", { match: "_staging", times: 1 });
+    const g = new BookGen({ start: T0, stepMs: 1 });
+    for (let i = 0; i < 10; i++) w.append(g.next()); // flush_rows: attempt 1, which fails
+    await Bun.sleep(0);
+    await w["chain"];
+    expect(f.failures.length).toBe(1);
+    for (let i = 0; i < 30; i++) w.append(g.next()); // three more full buffers within the 500 ms
+    await Bun.sleep(0);
+    await w["chain"];
+    expect(w.status()).toMatchObject({ writeErrors: 1, rowsBuffered: 40, rowsStaged: 0 });
+    expect(segs(d)).toEqual([]);
+    await clock.advance(500); // the retry, due now
+    expect(w.status()).toMatchObject({ writeErrors: 1, rowsBuffered: 0, rowsStaged: 40 });
+    await w.close();
+  });
+
+  test("'writes succeed again' is logged once, after failures only: never after a flush that follows success", async () => {
+    const d = dir();
+    const clock = new SimClock(T0);
+    const f = new FaultyFs(() => clock.now());
+    const { w } = await openWriter(d, { flush_secs: 3600, retry_base_ms: 500, retry_cap_ms: 500 }, { clock, fs: f.fs });
+    const g = new BookGen({ start: T0, stepMs: 1 });
+    const again = (lines: { msg: string }[]) => lines.filter((l) => l.msg.includes("writes succeed again"));
+    const ok = await logLines(async () => {
+      for (let i = 0; i < 5; i++) w.append(g.next());
+      await w.flush();
+    });
+    expect(again(ok.lines)).toEqual([]);
+    f.fail("create", "EIO", { match: "_staging", times: 2 });
+    const healed = await logLines(async () => {
+      for (let i = 0; i < 5; i++) w.append(g.next());
+      await w.flush().catch(() => {});
+      await clock.advance(500); // fails again
+      await clock.advance(500); // succeeds
+      for (let i = 0; i < 5; i++) w.append(g.next());
+      await w.flush(); // nothing failed since: no second line
+    });
+    expect(f.failures.length).toBe(2);
+    expect(again(healed.lines).map((l) => l.msg)).toEqual([
+      expect.stringMatching(
+        /^writes succeed again after 2 failed attempt\(s\) \(EIO .*_staging.*\); buffered rows are durable$/,
+      ),
+    ]);
+    expect(w.status()).toMatchObject({ rowsStaged: 15, lastError: null });
+    await w.close();
+  });
+
   test("compression = snappy (parquet-wasm) compacts raw staged parts: every row, exact", async () => {
     const d = dir();
     const { w } = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600, compression: "snappy" });
@@ -120,6 +243,14 @@ describe("SnapshotWriter edges", () => {
       await w.flush(); // two raw segments
     }
     await w.close();
-    expect(readSnapshotFile(join(d, finals(d)[0]))).toEqual(expected);
+    const file = join(d, finals(d)[0]);
+    expect(readSnapshotFile(file)).toEqual(expected);
+    // The string columns are dictionary-encoded (DICTIONARY_COLUMNS), the numeric ones not (bench/writer.bench.ts).
+    const encodings = await withDuckdb((q) =>
+      q(`SELECT path_in_schema AS p, encodings AS e FROM parquet_metadata('${file}') WHERE row_group_id = 0`),
+    );
+    const enc = (p: string) => String(encodings.find((r) => r.p === p)?.e);
+    for (const p of ["venue", "market_id", "outcome_id", "status", "err"]) expect(enc(p)).toContain("RLE_DICTIONARY");
+    for (const p of ["mid", "ts_recv"]) expect(enc(p)).not.toContain("RLE_DICTIONARY");
   });
 });

@@ -31,6 +31,14 @@ describe("SnapshotWriter flush rules", () => {
     // staged data is outside the dataset: no dataset glob sees it
     expect(finals(d)).toEqual([]);
     expect(globFiles(d, "**/*.parquet")).toEqual([]);
+    // and every later full buffer too, each with one flush: rows that arrive before the queued flush runs join it
+    for (let round = 2; round <= 3; round++) {
+      for (let i = 0; i < 150; i++) w.append(g.next());
+      await Bun.sleep(0);
+      await w["chain"];
+      expect(segs(d).length).toBe(round);
+      expect(w.status()).toMatchObject({ flushes: round, rowsBuffered: 0, rowsStaged: 100 + 150 * (round - 1) });
+    }
     await w.close();
   });
 
