@@ -43,7 +43,12 @@ export const MODULES: Record<string, MutateModule> = {
   },
   snapshotter: {
     src: ["src/collector/snapshotter.ts"],
-    tests: ["tests/collector/snapshotter.test.ts", "tests/collector/collector.test.ts", "tests/collector/e2e.test.ts"],
+    tests: [
+      "tests/collector/snapshotter.test.ts",
+      "tests/collector/snapshotter-edges.test.ts",
+      "tests/collector/collector.test.ts",
+      "tests/collector/e2e.test.ts",
+    ],
   },
   scheduler: {
     src: ["src/scheduler/scheduler.ts"],
