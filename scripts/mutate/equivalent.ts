@@ -278,4 +278,19 @@ export const EQUIVALENT: EquivalentMutant[] = [
     reason:
       "accepted: the collector journals `target` only for a market not subscribed, and a waiting market's day carry repeats its `since`; the guard is for journals it never writes",
   },
+  {
+    file: "src/ops/coverage.ts",
+    before:
+      '.sort((a, b) => a.r.ts - b.r.ts || (a.r.action === "stall" ? 0 : 1) - (b.r.action === "stall" ? 0 : 1) || a.i - b.i)',
+    after:
+      '.sort((a, b) => a.r.ts - b.r.ts || (a.r.action === "stall" ? 0 : 1) - (b.r.action === "stall" ? 0 : 1) || a.i + b.i)',
+    reason:
+      "Array.prototype.sort is stable (ES2019), so records tied on ts and stall rank keep their journal order without the index tie-break; the mutant's a.i + b.i (> 0 for every tie) only makes the comparator inconsistent, and Bun's (JSC's) merge sort then keeps the input order as well: no difference on 20,000 random record lists of up to 200 records",
+  },
+  {
+    file: "src/ops/coverage.ts",
+    before: "const tailEnd = win.inFlight.at(-1)?.to;",
+    after: "const tailEnd = win.inFlight.at(-0)?.to;",
+    reason: "windows() pushes at most one in-flight window (the newest run's, after its loop), so at(0) is at(-1)",
+  },
 ];

@@ -71,9 +71,9 @@ function hour0(recorded: number) {
   return rows[0];
 }
 
-/** The rows of `records` over the day starting `day`, nothing recorded. */
-const rowsOf = (records: CoverageRecord[], day: number) =>
-  computeCoverage({ venue: "v", records, cadence, from: day, to: day + 86_400_000, recorded: new Map() });
+/** The rows of `records` over the day starting `day`, with `recorded` rows per hour (none by default). */
+const rowsOf = (records: CoverageRecord[], day: number, recorded = new Map<number, number>()) =>
+  computeCoverage({ venue: "v", records, cadence, from: day, to: day + 86_400_000, recorded });
 
 describe("coverage from a hand-written journal", () => {
   test("everything journaled: expected by hand, every missing snapshot attributed, unknown 0", () => {
@@ -207,5 +207,101 @@ describe("coverage from a hand-written journal", () => {
     expect(t).toHaveLength(3);
     expect(t[0]).toMatch(/^venue\s+hour\s+expected\s+recorded\s+coverage\s+missing\s+not_subscribed/);
     expect(t[2]).toMatch(/^v\s+day\s+358\s+200\s+55\.87%/);
+  });
+});
+
+describe("coverage edges (mutation survivors)", () => {
+  test("a tier change does not close a book: the dead run's crash window still covers it", () => {
+    const records = [
+      mark(0, "start", cadence),
+      book(0, "subscribe", "a", { reason: "hot", tier: "hot" }),
+      book(21, "tier", "a", { tier: "warm" }),
+      mark(30, "alive", { durable: T0 + 30 * S }),
+      mark(60, "start", cadence),
+    ];
+    const rows = rowsOf(records, T0, new Map([[T0, 10]]));
+    // HOT 2..20 s (10, recorded), WARM 30, 40, 50 s until run 2 starts (3): all three in the crash window [30 s, 60 s)
+    expect(rows[0]).toMatchObject({ hour: "00", expected: 13, recorded: 10, crash: 3, unknown: 0 });
+  });
+
+  test("a stall keeps the phase of a book only one interval behind; one further behind is re-based", () => {
+    const records = [
+      mark(0, "start", cadence),
+      book(0, "subscribe", "a", { reason: "warm", tier: "warm" }),
+      book(1, "subscribe", "b", { reason: "hot", tier: "hot" }),
+      mark(14, "stall", { from: T0 + 10 * S }),
+      book(40, "unsubscribe", "a", { reason: "stop" }),
+      book(40, "unsubscribe", "b", { reason: "stop" }),
+    ];
+    const [h] = rowsOf(records, T0);
+    // a: 10 s taken at 14 s, then on its phase 20, 30, 40 s (4). b: 3, 5, 7, 9 s; 11 and 13 s at 14 s (one taken,
+    // one skipped), then re-based to 16, 18, ..., 40 s (13): 19.
+    expect(h).toMatchObject({ expected: 4 + 19, stalled: 1 });
+  });
+
+  test("a watchdog unsubscribe keeps the book's slot even when the resubscribe comes off its grid", () => {
+    const records = [
+      mark(0, "start", cadence),
+      book(0, "subscribe", "b", { reason: "warm", tier: "warm" }),
+      book(15, "unsubscribe", "b", { reason: "watchdog" }),
+      book(17, "subscribe", "b", { reason: "watchdog", tier: "warm" }),
+      book(60, "unsubscribe", "b", { reason: "stop" }),
+    ];
+    const [h] = rowsOf(records, T0);
+    // 10, 20, ..., 60 s: the schedule of the first subscribe (not restarted at 17 s)
+    expect(h.expected).toBe(6);
+  });
+
+  test("a dropped record without a row count explains nothing: the loss stays unknown", () => {
+    const records = [
+      mark(0, "start", cadence),
+      book(0, "subscribe", "b", { reason: "warm", tier: "warm" }),
+      mark(30, "dropped", { hour: T0 }),
+      book(60, "unsubscribe", "b", { reason: "stop" }),
+    ];
+    const [h] = rowsOf(records, T0, new Map([[T0, 5]]));
+    expect(h).toMatchObject({ expected: 6, recorded: 5, writer_dropped: 0, unknown: 1 });
+  });
+
+  test("rows recorded outside the day, or none in an hour, add no row", () => {
+    const records = [
+      mark(3600, "start", cadence),
+      book(3600, "subscribe", "b", { reason: "warm", tier: "warm" }),
+      book(3660, "unsubscribe", "b", { reason: "stop" }),
+    ];
+    const rows = rowsOf(
+      records,
+      T0,
+      new Map([
+        [T0 - 3_600_000, 9],
+        [T0 + 3_600_000, 6],
+        [T0 + 5 * 3_600_000, 0],
+        [T0 + 86_400_000, 4],
+      ]),
+    );
+    expect(rows.map((r) => [r.hour, r.expected, r.recorded])).toEqual([
+      ["01", 6, 6],
+      ["day", 6, 6],
+    ]);
+  });
+
+  test("hours come out in time order when a wait's hours are counted after a later hour's", () => {
+    const records = [
+      mark(0, "start", cadence),
+      book(1800, "target", "c", { tier: "warm" }),
+      book(4200, "subscribe", "b", { reason: "warm", tier: "warm" }),
+      book(4260, "unsubscribe", "b", { reason: "stop" }),
+      book(7200, "subscribe", "c", { reason: "rotation", tier: "warm" }),
+      book(7260, "unsubscribe", "c", { reason: "stop" }),
+    ];
+    const rows = rowsOf(records, T0);
+    // c waits from 00:30:00: due 00:30:10..00:59:50 (179) and 01:00:00..01:59:50 (360), counted when it is subscribed
+    // at 02:00; b: 01:10:10..01:11:00 (6); c: 02:00:10..02:01:00 (6)
+    expect(rows.map((r) => [r.hour, r.expected, r.not_subscribed])).toEqual([
+      ["00", 179, 179],
+      ["01", 366, 360],
+      ["02", 6, 0],
+      ["day", 551, 539],
+    ]);
   });
 });
