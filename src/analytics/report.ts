@@ -9,6 +9,7 @@ import { readJournal, watchedMinutes } from "./journal.ts";
 import type { MineResult, RankedBook, VenueResult, VenueSeriesSource } from "./miner.ts";
 import type { ReportPair } from "../pairs/mine-pairs.ts";
 import { type BookNamer, bookNamer, MARKET_ID_WIDTH, outcomeLabel, shortIds } from "./labels.ts";
+import { foldMirrors } from "./score.ts";
 
 const HOUR = 3_600_000;
 /** Points per time chart at most (a 30-day range: 1-hour buckets). */
@@ -117,7 +118,20 @@ function venueReport(dataDir: string, r: MineResult, v: VenueResult, allBooks: R
 
   // The best scored among books watched at least half as long as the longest watched (a 2-minute book is one dot).
   const longest = Math.max(0, ...allBooks.map((b) => b.minutes_watched));
-  const topBooks = allBooks.filter((b) => b.minutes_watched >= longest / 2).slice(0, CHART_BOOKS);
+  // A binary market's two books mirror each other: one line (the better scored, its label saying `(+no)`), as in the
+  // tables, so the five charted are five markets.
+  const watched = allBooks.filter((b) => b.minutes_watched >= longest / 2);
+  const rank = new Map(watched.map((b, i) => [b, i]));
+  const labelOf = new Map(watched.map((b) => [bookKey(b.market_id, b.outcome_id), b.outcome_label]));
+  const topBooks = foldMirrors(
+    watched,
+    CHART_BOOKS,
+    (a, b) => rank.get(a as RankedBook)! - rank.get(b as RankedBook)!,
+  ).map((b) =>
+    b.mirror_outcome_id === undefined
+      ? b
+      : { ...b, mirror_outcome_label: labelOf.get(bookKey(b.market_id, b.mirror_outcome_id)) },
+  );
   const wanted = new Map(topBooks.map((b, i) => [bookKey(b.market_id, b.outcome_id), i]));
   const z = () => new Float64Array(nT);
   const venueN = z();

@@ -161,7 +161,11 @@ describe("HTML report", () => {
     const c = poly.rankings.depth[2];
     expect(c.market_short).toContain("…");
     expect(c.outcome_text.startsWith("? ")).toBe(true);
-    expect(poly.top.map((t: { label: string }) => t.label)).toContain("Super Bowl winner · Chiefs");
+    // The charts' lines are folded like the tables: one per binary market, its mirror named; a 3-outcome market unfolded
+    const labels = poly.top.map((t: { label: string }) => t.label);
+    expect(labels.slice(0, 2)).toEqual(["Super Bowl winner · Chiefs (+Eagles)", "Rain in Paris? · No (+Yes)"]);
+    expect(labels.filter((l: string) => l.includes("(+")).length).toBe(2);
+    expect(new Set(labels).size).toBe(labels.length);
     const heat = poly.coverage.markets.find((m: { market_id: string }) => m.market_id === COND_C);
     expect(heat.market_short.length).toBeLessThan(COND_C.length);
     expect(html).toContain(`${formatRange(H3, H3 + 2 * HOUR)} UTC`);

@@ -88,13 +88,16 @@ describe("HTML report", () => {
       const html = readFileSync(file, "utf8");
       const data = JSON.parse(
         /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1],
-      ) as { venues: { t: number[]; shares: { stale: (number | null)[] }; top: unknown[] }[] };
+      ) as { venues: { t: number[]; shares: { stale: (number | null)[] }; top: { label: string }[] }[] };
       const v = data.venues[0];
       // Snapshots exist in 5 hours of each day: the stale share has values there (from stored and in-memory series).
       const day3 = Date.UTC(2026, 0, 3);
       expect(v.t.some((t, i) => t < day3 && v.shares.stale[i] !== null)).toBe(true);
       expect(v.t.some((t, i) => t >= day3 && v.shares.stale[i] !== null)).toBe(true);
-      expect(v.top.length).toBe(3);
+      // Three books, two markets: mA's YES and NO mirror each other and are charted as one line, as in the tables.
+      expect(v.top.length).toBe(2);
+      expect(v.top.map((b) => b.label.replace(/ · .*/, "")).sort()).toEqual(["mA", "mB"]);
+      expect(v.top.map((b) => b.label).sort()).toEqual(["mA · yes (+no)", "mB · yes"]);
       await expectRenders(file, 1, "mine-report.png");
     },
     120_000,
