@@ -225,6 +225,13 @@ export const EQUIVALENT: EquivalentMutant[] = [
     reason: "the extra step compares tail[12] with MAGIC[8], both undefined: equal, so nothing changes",
   },
   {
+    file: "src/collector/book.ts",
+    before: "quietSince = -1;",
+    after: "quietSince = -0;",
+    reason:
+      "the cache key's start: quietReason starts null, so the first quiet text is built whatever quietSince holds, and built texts set it",
+  },
+  {
     file: "src/collector/snapshotter.ts",
     before: "b.quietSince = b.lastUpdateTs;",
     after: "void 0;",

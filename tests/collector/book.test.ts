@@ -282,6 +282,14 @@ describe("BookStore: a full book older than the data already applied", () => {
     expect(b.sourceTs).toBe(5_200);
   });
 
+  test("a full book's venue time is kept: a book stamped before it, arriving after, is dropped", () => {
+    const s = store();
+    expect(s.applyBook(book([[0.4, 10]], [], 6_000), 6_001)).toBe(Applied.Ok);
+    expect(s.get("m", "yes")!.sourceTs).toBe(6_000);
+    expect(s.applyBook(book([[0.3, 1]], [], 5_500), 6_002)).toBe(Applied.Outdated);
+    expect(levels(s.get("m", "yes")!.bids)).toEqual([[0.4, 10]]);
+  });
+
   test("a book at the same or a later venue time, or without one, replaces", () => {
     const s = store();
     expect(s.applyBook(book([[0.4, 10]], [], 5_000), 5_001)).toBe(Applied.Ok);

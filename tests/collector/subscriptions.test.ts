@@ -226,6 +226,34 @@ describe("SubscriptionPlan", () => {
     expect(p.pending()).toBe(3); // m5, m6, m7 still to subscribe
   });
 
+  test("a first fill of one market counts as the fill: a later refill from nothing is churn", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(3);
+    const m = refs(3);
+    p.setTarget({ hot: [], warm: [m[0]] });
+    expect(p.next(0, l).map((x) => [x.action, x.reason])).toEqual([["subscribe", "warm"]]);
+    p.exclude("m0");
+    expect(p.next(0, l).map((x) => x.action)).toEqual(["unsubscribe"]);
+    p.setTarget({ hot: [], warm: [m[1], m[2]] });
+    expect(p.next(60_000, l).map((x) => [x.action, x.market.market_id, x.reason])).toEqual([
+      ["subscribe", "m1", "rotation"],
+      ["subscribe", "m2", "rotation"],
+    ]);
+    expect(l.used(60_000)).toBe(2);
+  });
+
+  test("a refused market's queued resubscribe is dropped with it: nothing pending, nothing said to be pending", () => {
+    const p = new SubscriptionPlan();
+    const l = new ChurnLimiter(0);
+    const m = refs(2);
+    p.setTarget({ hot: [], warm: m });
+    p.next(0, l);
+    p.requestResubscribe("m0", "watchdog");
+    expect([p.pending(), p.isResubscribePending("m0")]).toEqual([2, true]);
+    p.refuse("m0", 1_000);
+    expect([p.pending(), p.isResubscribePending("m0")]).toEqual([0, false]);
+  });
+
   test("pending() counts each missing subscribe, each unsubscribe and two per resubscribe", () => {
     const p = new SubscriptionPlan();
     const l = new ChurnLimiter(0); // no budget after the first fill: nothing moves
