@@ -240,6 +240,26 @@ export const EQUIVALENT: EquivalentMutant[] = [
   },
   {
     file: "src/storage/writer.ts",
+    before: "if (this.spare.length < 1) this.spare.push(buf);",
+    after: "if (this.spare.length <= 1) this.spare.push(buf);",
+    reason: "accepted: two spare buffers kept instead of one (memory and allocations only); rows and files the same",
+  },
+  {
+    file: "src/storage/staging.ts",
+    before: 'if (start > part.length) throw new Error("row-group part header out of range");',
+    after: 'if (start >= part.length) throw new Error("row-group part header out of range");',
+    reason:
+      "a part that ends right after its header is refused either way: the header's len is ≥ 1 (checked next), so the truncation check throws; only the message differs",
+  },
+  {
+    file: "src/collector/inputs.ts",
+    before: "this.stopped = true;",
+    after: "this.stopped = false;",
+    reason:
+      "stop() cancels the timer the flag is read in (the callback's own `stopped` check is recorded as unreachable for the same reason): nothing reads it after stop()",
+  },
+  {
+    file: "src/storage/writer.ts",
     before: "this.release(buf);",
     after: "void 0;",
     reason:

@@ -4,7 +4,7 @@
  * buffer, the "writes succeed again" line, and the parquet-wasm (snappy) compaction of raw staged parts.
  */
 import { describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { cpSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimClock } from "../../src/clock.ts";
 import { Metrics } from "../../src/metrics.ts";
@@ -12,6 +12,7 @@ import { readSnapshotFile } from "../../src/parquet/read.ts";
 import { normalizeSnapshot, type SnapshotRow } from "../../src/schema.ts";
 import { nodeFs, type StorageFs } from "../../src/storage/fs.ts";
 import { WRITER_METRICS as W } from "../../src/storage/metric-names.ts";
+import { MARKER } from "../../src/storage/staging.ts";
 import { BookGen, copyInput } from "../helpers/books.ts";
 import { FaultyFs } from "../helpers/faulty-fs.ts";
 import { logLines } from "../helpers/log-lines.ts";
@@ -84,7 +85,84 @@ async function flushHeld(seed: number, failAfter: boolean) {
   return { d, w, expected, flushed };
 }
 
+const FINAL = "orderbook_snapshots/venue=mock/date=2026-01-01/hour=00/snapshots_2026-01-01T00-00.parquet";
+const G1 = "_staging/mock/2026-01-01T00-00_5m_g1";
+
+/**
+ * What a process killed mid-finalize leaves: bucket [T0, T0 + 5 min) staged as generation 1 (10 rows) with its
+ * finalize marker naming FINAL, which was never renamed into place. Returns the rows staged.
+ */
+async function killedMidFinalize(d: string): Promise<SnapshotRow[]> {
+  const { w } = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600 });
+  const g = new BookGen({ start: T0, stepMs: 1000, seed: 21 });
+  const rows: SnapshotRow[] = [];
+  for (let i = 0; i < 10; i++) {
+    const s = g.next();
+    rows.push(normalizeSnapshot(copyInput(s), 50));
+    w.append(s);
+  }
+  await w.flush(); // staged, bucket still open; the writer is then abandoned (no close)
+  writeFileSync(join(d, G1, MARKER), JSON.stringify({ target: FINAL, rows: 10 }));
+  return rows;
+}
+
 describe("SnapshotWriter edges", () => {
+  test("a late row for the latest bucket after it was finalized is no bucket change: it waits for the timer", async () => {
+    const d = dir();
+    const { w, clock } = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600 });
+    const g = new BookGen({ start: T0, stepMs: 1000, seed: 22 });
+    for (let i = 0; i < 5; i++) w.append(g.next());
+    clock.set(T0 + 10 * MIN);
+    await w.flush();
+    expect(finals(d)).toEqual([FINAL]);
+    w.append({ ...g.next(), tsRecv: T0 + 4 * MIN }); // a new generation of the same (latest) bucket
+    await Bun.sleep(0);
+    await w["chain"];
+    expect(w.status()).toMatchObject({ rowsBuffered: 1, flushes: 1 });
+    expect(segs(d)).toEqual([]);
+    await w.close();
+    expect(finals(d)).toEqual([FINAL, FINAL.replace(".parquet", "_1.parquet")]);
+  });
+
+  test("recovery: a generation finalized while an older one's claimed name is not yet in place takes the next name", async () => {
+    const d = dir();
+    const rows = await killedMidFinalize(d);
+    cpSync(join(d, G1), join(d, G1.replace("_g1", "_g2")), { recursive: true }); // a second generation …
+    rmSync(join(d, G1.replace("_g1", "_g2"), MARKER)); // … not finalizing yet
+    const clock = new SimClock(T0 + 10 * MIN);
+    const f = new FaultyFs(() => clock.now());
+    f.fail("rename", "EIO", { match: /T00-00\.parquet$/, times: 1 }); // generation 1's rename fails once
+    const { w } = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600 }, { clock, fs: f.fs });
+    await w.flush(); // the retry
+    expect(f.failures.length).toBe(1);
+    expect(finals(d)).toEqual([FINAL, FINAL.replace(".parquet", "_1.parquet")]);
+    for (const file of finals(d)) expect(readSnapshotFile(join(d, file))).toEqual(rows);
+    await w.close();
+  });
+
+  test("recovery: a new generation of a bucket whose recovered one is still finalizing gets a new staging dir", async () => {
+    const d = dir();
+    const rows = await killedMidFinalize(d);
+    const clock = new SimClock(T0 + 2 * MIN); // the bucket is still open by the clock
+    const f = new FaultyFs(() => clock.now());
+    f.fail("rename", "EIO", { match: /\.parquet$/ }); // finalizing fails until cleared
+    const { w } = await openWriter(d, { bucket_minutes: 5, flush_secs: 3600 }, { clock, fs: f.fs });
+    const g = new BookGen({ start: T0 + 2 * MIN, stepMs: 1000, seed: 23 });
+    const late: SnapshotRow[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = g.next();
+      late.push(normalizeSnapshot(copyInput(s), 50));
+      w.append(s); // generation 1 does not accept (it has a marker): a new generation
+    }
+    await w.flush().catch(() => {}); // stages the 3 rows; finalizing generation 1 fails again
+    expect(segs(d).length).toBe(2);
+    f.clear();
+    await w.close();
+    expect(finals(d)).toEqual([FINAL, FINAL.replace(".parquet", "_1.parquet")]);
+    expect(readSnapshotFile(join(d, FINAL))).toEqual(rows);
+    expect(readSnapshotFile(join(d, FINAL.replace(".parquet", "_1.parquet")))).toEqual(late);
+  });
+
   test("a row appended to a bucket while the flush finalizing it is writing ends up in its final file", async () => {
     const { d, w, expected, flushed } = await flushHeld(3, false);
     expect(await flushed).toBe("ok");
