@@ -1,11 +1,12 @@
 /**
  * Snapshotter edges a mutation run found unguarded: the text of a second quiet spell, a market removed on time (no
- * stall) or behind (a stall), and a timer exactly one interval late (one row, not two at one instant).
+ * stall) or behind (a stall), stop/start, the stale edge, a timer firing early by the wall clock, and a timer
+ * exactly one interval late (one row, not two at one instant).
  */
 import { describe, expect, test } from "bun:test";
 import { BookStore } from "../../src/collector/book.ts";
 import { Snapshotter } from "../../src/collector/snapshotter.ts";
-import { SimClock } from "../../src/clock.ts";
+import { type Clock, SimClock } from "../../src/clock.ts";
 import type { BookSnapshotEvent } from "../../src/venue/types.ts";
 import { bookEvent } from "../helpers/fake-adapter.ts";
 import { FakeSink } from "../helpers/fake-sink.ts";
@@ -64,6 +65,80 @@ describe("Snapshotter edges", () => {
     snap.remove("b", T0 + 9000);
     expect(sink.of("b").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 9000]);
     expect(stalls).toEqual([[6000, 9000]]);
+  });
+
+  test("removed exactly one interval late: the missed snapshot is a stall; a removed market is never snapshotted again", async () => {
+    const { clock, sink, books, snap, stalls } = setup();
+    snap.add("a", books.addMarket("a", ["yes"], T0), "hot", T0);
+    snap.add("b", books.addMarket("b", ["yes"], T0), "hot", T0 + 1000);
+    await clock.runUntil(T0 + 2000); // a at 2 s; both due next at 3 s (b) and 4 s (a)
+    clock.set(T0 + 6000); // a's 4 s snapshot missed: exactly one interval behind
+    snap.remove("a", T0 + 6000);
+    expect(sink.of("a").map((r) => r.ts_recv - T0)).toEqual([2000, 6000]);
+    expect(stalls).toEqual([[3000, 6000]]); // from the earliest due of all markets (b's 3 s)
+    await clock.runUntil(T0 + 20_000);
+    expect(sink.of("a").length).toBe(2);
+    expect(sink.of("b").length).toBeGreaterThan(5);
+  });
+
+  test("stop() then start(): snapshots resume on the grid", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
+    await clock.runUntil(T0 + 4000);
+    snap.stop();
+    await clock.runUntil(T0 + 8000);
+    expect(sink.of("m").map((r) => r.ts_recv - T0)).toEqual([2000, 4000]);
+    snap.start();
+    await clock.runUntil(T0 + 12_000);
+    expect(sink.of("m").map((r) => r.ts_recv - T0)).toEqual([2000, 4000, 8000, 10_000, 12_000]);
+  });
+
+  test("a book is stale from exactly stale_after without an update", async () => {
+    const { clock, sink, books, snap } = setup();
+    snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
+    books.applyBook(bookEvent("m", "yes", [[0.4, 1]], [[0.6, 2]], 1) as BookSnapshotEvent, T0 + 4000);
+    await clock.runUntil(T0 + 64_000);
+    const rows = sink.of("m").filter((r) => r.ts_recv >= T0 + 62_000);
+    expect(rows.map((r) => [r.ts_recv - T0, r.status])).toEqual([
+      [62_000, "ok"],
+      [64_000, "stale"], // 60 s after the update at 4 s
+    ]);
+  });
+
+  test("a timer that fires before its wall-clock time (a step back while it waited) is armed again", () => {
+    // A real timer counts elapsed time: after the wall clock steps back 1 s it fires 1 s "early" by the wall clock.
+    let now = T0;
+    const timers: { at: number; fn: () => void; live: boolean }[] = [];
+    const clock: Clock = {
+      now: () => now,
+      sleep: () => Promise.resolve(),
+      setTimer: (ms, fn) => {
+        const t = { at: now + ms, fn: fn as () => void, live: true };
+        timers.push(t);
+        return { cancel: () => void (t.live = false) };
+      },
+    };
+    const sink = new FakeSink();
+    const books = new BookStore();
+    const snap = new Snapshotter({
+      venue: "v",
+      clock,
+      sink,
+      topK: 50,
+      hotIntervalMs: 2000,
+      warmIntervalMs: 10_000,
+      staleAfterMs: 60_000,
+    });
+    snap.start();
+    snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
+    const live = () => timers.filter((t) => t.live);
+    expect(live().map((t) => t.at - T0)).toEqual([2000]);
+    now = T0 + 1000; // the timer fires after 2 s elapsed, but the wall clock stepped back 1 s meanwhile
+    const t = live()[0];
+    t.live = false;
+    t.fn();
+    expect(sink.of("m")).toEqual([]); // nothing due yet by the wall clock
+    expect(live().map((x) => x.at - T0)).toEqual([2000]); // waits again for the 2 s snapshot
   });
 
   test("a timer exactly one interval late takes one snapshot (not two at the same instant) and reports the stall", () => {
