@@ -55,6 +55,27 @@ export const EQUIVALENT: EquivalentMutant[] = [
       "in lost(): every caller passes the current generation (the close and watchdog handlers check it first, reconnect passes this.gen)",
   },
   {
+    file: "src/venue/_socket.ts",
+    before: "if (gen !== this.gen || opened) return;",
+    after: "if (gen !== this.gen && opened) return;",
+    reason:
+      "a second line of defence: the handshake timer is cancelled on open (cancelConnectTimer, which socket-events checks) and on every path that moves gen (failed, lost, close), so it never fires with either condition true",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "if (warmSize >= rest.length) warm = rest.map((r) => r.m);",
+    after: "if (false) warm = rest.map((r) => r.m);",
+    reason:
+      "accepted, as the `>` mutant of this line: warmSize is at most rest.length, so the branch is only the everything-fits case, where the walk takes the same set from the cursor; only WARM's order and the cursor differ, which no claim pins",
+  },
+  {
+    file: "src/scheduler/scheduler.ts",
+    before: "for (let k = 0; k < rest.length && warm.length < warmSize; k++) {",
+    after: "for (let k = 0; k <= rest.length && warm.length < warmSize; k++) {",
+    reason:
+      "the extra step k = rest.length revisits rest[start], already seen at k = 0 (taken then, or kept from before), so it only continues",
+  },
+  {
     file: "src/scheduler/scheduler.ts",
     before: "if (start < 0) start = 0;",
     after: "if (start <= 0) start = 0;",

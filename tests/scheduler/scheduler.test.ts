@@ -247,6 +247,21 @@ describe("the rotation circle", () => {
     expect(t.warm.map((m) => m.market_id)).toEqual(circle.slice(0, 160).map((m) => m.market_id));
   });
 
+  test("a circle handed in is walked as given, not rebuilt from the universe (the sort it saves)", () => {
+    const u = universe(500);
+    // Not circleOrder's: each market placed at its index, so the walk visible in WARM tells which circle was used.
+    const byIndex = u.map((m, i) => ({ m, pos: i }));
+    const t = computeTargets({ universe: u, now: T0, settings: settings(), epoch: epochAt(100), circle: byIndex });
+    // HOT is m0000…m0039; a fresh start at place 100 takes the 160 markets from index 100 on
+    expect(t.warm.map((m) => m.market_id)).toEqual(u.slice(100, 260).map((m) => m.market_id));
+    expect(t.cursor).toBe(259);
+    // the circle circleOrder builds gives what no circle gives
+    const e = epochAt(100);
+    expect(computeTargets({ universe: u, now: T0, settings: settings(), epoch: e, circle: circleOrder(u) })).toEqual(
+      computeTargets({ universe: u, now: T0, settings: settings(), epoch: e }),
+    );
+  });
+
   test("WARM shrunk within an epoch (max_subs lowered) drops its oldest members and adds none", () => {
     const u = universe(500);
     const a = computeTargets({ universe: u, now: T0, settings: settings() });

@@ -189,6 +189,9 @@ describe("pins and filter in the target set", () => {
     const t = s.targets(NOW + 540_000, reloaded);
     expect(heard).toHaveLength(3);
     expect(t.hot.slice(0, 3).map((m) => m.market_id)).toEqual(["m01", "m02", "m03"]);
+    // the pins' change is reported once: the next rotation over the same universe is quiet again
+    s.targets(NOW + 720_000, reloaded);
+    expect(heard).toHaveLength(3);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
  * ReconnectingSocket driven by a scripted WebSocket (no network): late events from a replaced connection, pong
- * frames as liveness, sends and reconnects outside an open connection, timers left behind by close(), OpenGate edges.
+ * frames as liveness, sends and reconnects outside an open connection, timers left behind by close(), a constructor
+ * that throws, the handshake timeout's text and its cancellation on open, the backoff reset after a stable
+ * connection, OpenGate edges.
  */
 import { describe, expect, test } from "bun:test";
 import { SimClock, settle } from "../../src/clock.ts";
@@ -179,6 +181,106 @@ describe("ReconnectingSocket with a scripted WebSocket", () => {
     expect(clock.pending()).toBe(0);
     await clock.advance(60_000);
     expect(made.length).toBe(1);
+  });
+});
+
+describe("ReconnectingSocket attempts, handshake timeout and backoff", () => {
+  test("close() on an open connection leaves it disconnected", async () => {
+    const { made, s } = rig();
+    void s.start();
+    made[0].emit("open");
+    expect(s.connected).toBe(true);
+    await s.close();
+    expect(s.connected).toBe(false);
+  });
+
+  test("a WebSocket constructor that throws is a failed attempt: first result, onAttemptFailed, retry after backoff", async () => {
+    const { Impl, made } = scripted();
+    let calls = 0;
+    const Throwing = function (this: unknown, ...args: unknown[]) {
+      if (calls++ === 0) throw new Error("bad url");
+      return new (Impl as unknown as new (...a: unknown[]) => unknown)(...args);
+    } as unknown as typeof WebSocket;
+    const failures: string[] = [];
+    const { clock, events, s } = rig({
+      WebSocketImpl: Throwing,
+      onAttemptFailed: (r) => void failures.push(r.reason ?? ""),
+    });
+    let first: { ok: boolean; reason?: string } | undefined;
+    void s.start().then((r) => (first = r));
+    await settle();
+    expect(first).toEqual({ ok: false, reason: "bad url" });
+    expect(failures).toEqual(["bad url"]);
+    expect(made.length).toBe(0);
+    // backoff attempt 0 with random 0.5 → 500 ms
+    await clock.advance(499);
+    expect(made.length).toBe(0);
+    await clock.advance(1);
+    expect(made.length).toBe(1);
+    made[0].emit("open");
+    expect(events).toEqual(["open"]);
+    await s.close();
+  });
+
+  test("the handshake timeout's reason gives the limit in whole seconds, rounded (1.5 s → 2 s)", async () => {
+    const failures: string[] = [];
+    const { clock, made, s } = rig({
+      connectTimeoutMs: 1500,
+      onAttemptFailed: (r) => void failures.push(r.reason ?? ""),
+    });
+    let first: { ok: boolean; reason?: string } | undefined;
+    void s.start().then((r) => (first = r));
+    await clock.advance(1499);
+    expect(first).toBeUndefined();
+    await clock.advance(1);
+    expect(first).toEqual({ ok: false, reason: "opening handshake timed out after 2 s" });
+    expect(failures).toEqual(["opening handshake timed out after 2 s"]);
+    expect(made[0].closes).toEqual(["-"]);
+    await s.close();
+  });
+
+  test("an open cancels the handshake timer: no timer is left, and the connection outlives the limit", async () => {
+    const { clock, made, events, s } = rig({ connectTimeoutMs: 15_000 });
+    void s.start();
+    expect(clock.pending()).toBe(1);
+    made[0].emit("open");
+    expect(clock.pending()).toBe(0); // no silence watchdog, no keepalive: nothing else is armed
+    await clock.advance(15_000);
+    expect(s.connected).toBe(true);
+    expect(events).toEqual(["open"]);
+    expect(made[0].closes).toEqual([]);
+    await s.close();
+  });
+
+  test("a connection up for resetAfterMs resets the backoff; one dropped sooner does not", async () => {
+    // random 0.5: attempt n waits 0.5 × min(8000, 1000 · 2^n) ms → 500, 1000, 2000, 4000…
+    const { clock, made, s } = rig();
+    void s.start();
+    made[0].emit("close", { code: 1006, reason: "" }); // attempt 0 failed → 500 ms
+    await clock.advance(500);
+    expect(made.length).toBe(2);
+    made[1].emit("close", { code: 1006, reason: "" }); // attempt 1 failed → 1000 ms
+    await clock.advance(999);
+    expect(made.length).toBe(2);
+    await clock.advance(1);
+    expect(made.length).toBe(3);
+    made[2].emit("open");
+    await clock.advance(60_000); // exactly resetAfterMs
+    made[2].emit("close", { code: 1001, reason: "going away" });
+    // reset: attempt 0 again → 500 ms (without the reset it would be attempt 2 → 2000 ms)
+    await clock.advance(499);
+    expect(made.length).toBe(3);
+    await clock.advance(1);
+    expect(made.length).toBe(4);
+    made[3].emit("open");
+    await clock.advance(59_999); // 1 ms short of resetAfterMs
+    made[3].emit("close", { code: 1001, reason: "going away" });
+    // no reset: attempt 1 → 1000 ms
+    await clock.advance(999);
+    expect(made.length).toBe(4);
+    await clock.advance(1);
+    expect(made.length).toBe(5);
+    await s.close();
   });
 });
 
