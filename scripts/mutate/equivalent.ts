@@ -158,6 +158,19 @@ export const EQUIVALENT: EquivalentMutant[] = [
   },
   {
     file: "src/venue/kalshi/refusals.ts",
+    before: "if (p.of && --p.of.open === 0) p.of.settled = true; // emptied: nothing to conclude",
+    after: "if (false) p.of.settled = true; // emptied: nothing to conclude",
+    reason:
+      "a probe is emptied only by drop() (a queued probe) or by requeueInFlight of an in-flight probe whose tickers left, which the feed always reports through drop(); both settle the refused set first, and a settled set's open count decides nothing (open is read only as `=== 0 && !settled`)",
+  },
+  {
+    file: "src/venue/kalshi/refusals.ts",
+    before: "const p = this.inFlight!.probe;",
+    after: "const p = this.inFlight.probe;",
+    reason: "a TypeScript non-null assertion removed: the emitted JavaScript is the same",
+  },
+  {
+    file: "src/venue/kalshi/refusals.ts",
     before: "const need = top ? Math.max(1, Math.min(top.tickers.length, this.limiter.limit)) : 0;",
     after: "const need = top ? Math.max(0, Math.min(top.tickers.length, this.limiter.limit)) : 0;",
     reason:

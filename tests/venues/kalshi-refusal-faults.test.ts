@@ -112,6 +112,9 @@ describe("kalshi adapter: faults not about tickers", () => {
       [10, "Channel error"],
       [null, "something went wrong"],
       [4, "Subscription IDs required"],
+      // in the documented not-about-tickers list too (the text here is ours: the code alone decides)
+      [8, "code 8 error"],
+      [26, "code 26 error"],
     ] as const
   ).entries()) {
     test(`one error reply (code ${code ?? "none"}) on an add_markets of good tickers refuses nothing: retried after the pause`, async () => {

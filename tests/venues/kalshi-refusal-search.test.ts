@@ -120,4 +120,17 @@ describe("RefusalSearch", () => {
     next(3_600_000);
     expect(sent.map(([, t]) => t)).toEqual([["x"], ["x"]]);
   });
+  test("a probe unanswered for 29,999 ms is still awaited; at exactly 30,000 ms it is given up and queued again", () => {
+    const { s, sent, next } = search(new Set(["a"]));
+    s.add(["a"]);
+    next(1000);
+    expect(s.wakeAt(1000, true)).toBe(31_000);
+    expect(s.expire(30_999)).toBeNull();
+    expect(s.busy()).toBe(true);
+    expect(s.expire(31_000)).toBe(sent[0][0]);
+    expect(s.busy()).toBe(false);
+    expect(s.wasExpired(sent[0][0])).toBe(true);
+    next(31_000);
+    expect(sent.map(([, t]) => t)).toEqual([["a"], ["a"]]);
+  });
 });
