@@ -13,8 +13,8 @@ import { FakeSink } from "../helpers/fake-sink.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function setup() {
-  const clock = new SimClock(T0);
+/** A started Snapshotter (HOT 2 s, WARM 10 s, stale after 60 s) on `clock`, its stalls kept relative to T0. */
+function snapshotterOn<C extends Clock>(clock: C) {
   const sink = new FakeSink();
   const books = new BookStore();
   const stalls: [number, number][] = [];
@@ -31,6 +31,8 @@ function setup() {
   snap.start();
   return { clock, sink, books, snap, stalls };
 }
+
+const setup = () => snapshotterOn(new SimClock(T0));
 
 describe("Snapshotter edges", () => {
   test("a second quiet spell says its own last update, not the first spell's", async () => {
@@ -118,18 +120,7 @@ describe("Snapshotter edges", () => {
         return { cancel: () => void (t.live = false) };
       },
     };
-    const sink = new FakeSink();
-    const books = new BookStore();
-    const snap = new Snapshotter({
-      venue: "v",
-      clock,
-      sink,
-      topK: 50,
-      hotIntervalMs: 2000,
-      warmIntervalMs: 10_000,
-      staleAfterMs: 60_000,
-    });
-    snap.start();
+    const { sink, books, snap } = snapshotterOn(clock);
     snap.add("m", books.addMarket("m", ["yes"], T0), "hot", T0);
     const live = () => timers.filter((t) => t.live);
     expect(live().map((t) => t.at - T0)).toEqual([2000]);
